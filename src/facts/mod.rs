@@ -1,0 +1,311 @@
+//! Facts: what Azure and Entra say, parsed from their own JSON shapes into typed values.
+//!
+//! Parsing is lenient where Azure is inconsistent (id case, `identity.type` spelling) and strict where
+//! a wrong guess would create or hide a path (security flags, role ids, schedule windows): such a
+//! field with the wrong type is an error naming the object and the field. Nothing here derives edges.
+
+pub mod ids;
+mod parse;
+pub mod raw;
+
+pub use parse::{ParseError, parse};
+pub use raw::{CompletenessNote, RawFacts, TenantInfo};
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// The parsed facts of one tenant at one instant.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub collected_at: DateTime<Utc>,
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    pub service_principals: Vec<ServicePrincipal>,
+    pub applications: Vec<Application>,
+    pub memberships: Vec<Membership>,
+    pub ownerships: Vec<Ownership>,
+    pub app_role_assignments: Vec<AppRoleAssignment>,
+    pub federated_credentials: Vec<FederatedCredential>,
+    /// Tenant-specific directory role definitions from the facts (custom roles, or built-ins as the
+    /// tenant returned them). Built-ins not listed here come from the shipped reference data.
+    pub directory_role_definitions: Vec<DirectoryRoleDefinition>,
+    /// Active and PIM-eligible directory role assignments.
+    pub directory_role_assignments: Vec<DirectoryRoleAssignment>,
+    pub group_eligibilities: Vec<GroupEligibility>,
+    pub management_groups: Vec<ManagementGroup>,
+    pub subscriptions: Vec<Subscription>,
+    pub resource_groups: Vec<ResourceGroup>,
+    /// Tenant-specific Azure role definitions (custom roles). Built-ins come from shipped data.
+    pub role_definitions: Vec<crate::rbac::RoleDefinition>,
+    /// Active and PIM-eligible Azure role assignments.
+    pub role_assignments: Vec<RoleAssignment>,
+    pub deny_assignments: Vec<DenyAssignment>,
+    pub resources: Vec<Resource>,
+    pub completeness: Vec<CompletenessNote>,
+    /// Facts that were read but deliberately not used (expired eligibilities, ...), for the summary.
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub display_name: String,
+    pub user_principal_name: Option<String>,
+    pub account_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: String,
+    pub display_name: String,
+    pub is_assignable_to_role: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServicePrincipal {
+    pub id: String,
+    pub app_id: Option<String>,
+    pub display_name: String,
+    pub service_principal_type: Option<String>,
+    /// For managed identities: the ARM resource id of the identity or of its host resource.
+    pub alternative_names: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub id: String,
+    pub app_id: String,
+    pub display_name: String,
+}
+
+/// The type of a directory object in a member or owner list (`@odata.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryObjectType {
+    User,
+    Group,
+    ServicePrincipal,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub group_id: String,
+    pub member_id: String,
+    pub member_type: DirectoryObjectType,
+    pub member_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnedKind {
+    Group,
+    Application,
+    ServicePrincipal,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ownership {
+    pub owner_id: String,
+    pub owner_type: DirectoryObjectType,
+    pub owner_name: Option<String>,
+    pub owned_id: String,
+    pub owned_kind: OwnedKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppRoleAssignment {
+    pub id: String,
+    pub principal_id: String,
+    pub resource_id: String,
+    pub resource_display_name: Option<String>,
+    pub app_role_id: String,
+}
+
+/// What a federated identity credential lets in: an application or a user-assigned identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FederatedParent {
+    /// The application's object id.
+    Application(String),
+    /// The user-assigned identity's normalised ARM id.
+    UserAssignedIdentity(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct FederatedCredential {
+    pub id: String,
+    pub parent: FederatedParent,
+    pub name: String,
+    pub issuer: String,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectoryRoleDefinition {
+    /// The template id for built-ins (which is also their id), the object id for custom roles.
+    pub id: String,
+    pub display_name: String,
+    pub is_builtin: bool,
+    pub is_privileged: Option<bool>,
+    pub allowed_resource_actions: Vec<String>,
+}
+
+/// A validity window of a PIM schedule: `[start, end)`; open ends mean "always".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.start.is_none_or(|s| s <= at) && self.end.is_none_or(|e| at < e)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectoryRoleAssignment {
+    pub id: String,
+    pub principal_id: String,
+    pub role_definition_id: String,
+    /// `/` (tenant-wide), `/administrativeUnits/{id}`, or `/{object id}`.
+    pub directory_scope_id: String,
+    pub eligible: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupAccess {
+    Member,
+    Owner,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupEligibility {
+    pub id: String,
+    pub group_id: String,
+    pub principal_id: String,
+    pub access: GroupAccess,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManagementGroup {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub id: String,
+    pub display_name: String,
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceGroup {
+    pub id: String,
+    pub name: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleAssignment {
+    pub id: String,
+    pub principal_id: String,
+    pub principal_type: Option<String>,
+    /// The role definition GUID (lower case).
+    pub role_definition_id: String,
+    /// Normalised scope.
+    pub scope: String,
+    pub condition: Option<String>,
+    pub eligible: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DenyAssignment {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    pub actions: Vec<String>,
+    pub not_actions: Vec<String>,
+    pub data_actions: Vec<String>,
+    pub not_data_actions: Vec<String>,
+    /// Principal object ids; `00000000-0000-0000-0000-000000000000` means everyone.
+    pub principals: Vec<String>,
+    pub exclude_principals: Vec<String>,
+    pub do_not_apply_to_child_scopes: bool,
+}
+
+/// A managed identity attached to a resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceIdentity {
+    /// The system-assigned identity's service principal object id.
+    pub system_principal_id: Option<String>,
+    /// User-assigned identities: (normalised UAMI resource id, principal id if given).
+    pub user_assigned: Vec<(String, Option<String>)>,
+}
+
+/// An access policy of an access-policy-mode Key Vault.
+#[derive(Debug, Clone)]
+pub struct AccessPolicy {
+    pub object_id: String,
+    pub application_id: Option<String>,
+    pub secrets: Vec<String>,
+    pub keys: Vec<String>,
+    pub certificates: Vec<String>,
+}
+
+/// The attack-relevant properties of the resource types azpath has rules for.
+#[derive(Debug, Clone)]
+pub enum ResourceDetails {
+    StorageAccount {
+        /// `properties.allowSharedKeyAccess`; `None` (absent or null) means Azure's default, `true`.
+        allow_shared_key_access: Option<bool>,
+    },
+    KeyVault {
+        enable_rbac_authorization: Option<bool>,
+        access_policies: Vec<AccessPolicy>,
+    },
+    CognitiveServices {
+        kind: Option<String>,
+        disable_local_auth: Option<bool>,
+    },
+    MlWorkspace {
+        storage_account: Option<String>,
+        key_vault: Option<String>,
+        container_registry: Option<String>,
+    },
+    MlDatastore {
+        account_name: Option<String>,
+        container_name: Option<String>,
+        credentials_type: Option<String>,
+    },
+    MlCompute {
+        compute_type: Option<String>,
+    },
+    Aks {
+        disable_local_accounts: Option<bool>,
+        kubelet_identity: Option<(String, Option<String>)>,
+    },
+    UserAssignedIdentity {
+        principal_id: Option<String>,
+        client_id: Option<String>,
+    },
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// Normalised ARM id.
+    pub id: String,
+    pub name: String,
+    /// Lower-cased ARM type (`microsoft.storage/storageaccounts`).
+    pub resource_type: String,
+    /// ARM `kind` (`OpenAI`, `functionapp`, ...).
+    pub kind: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub identity: ResourceIdentity,
+    pub details: ResourceDetails,
+}

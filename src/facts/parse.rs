@@ -1,0 +1,747 @@
+//! From raw Graph/ARM JSON ([`RawFacts`]) to typed [`Facts`].
+
+use super::ids::{arm_parent, arm_type, last_segment, norm};
+use super::*;
+use crate::rbac::{Permission, RoleDefinition};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// A facts file that cannot be read, naming where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{collection}: {object}: {message}")]
+pub struct ParseError {
+    pub collection: String,
+    pub object: String,
+    pub message: String,
+}
+
+type Result<T> = std::result::Result<T, ParseError>;
+
+/// One JSON object being read, with enough context to name it in an error.
+struct Obj<'a> {
+    map: &'a Map<String, Value>,
+    collection: &'a str,
+    label: String,
+}
+
+impl<'a> Obj<'a> {
+    fn new(value: &'a Value, collection: &'a str, index: usize) -> Result<Obj<'a>> {
+        let map = value.as_object().ok_or_else(|| ParseError {
+            collection: collection.into(),
+            object: format!("item {index}"),
+            message: format!("expected a JSON object, found {}", type_name(value)),
+        })?;
+        let label = map
+            .get("id")
+            .and_then(Value::as_str)
+            .map(|s| format!("object {s}"))
+            .unwrap_or_else(|| format!("item {index}"));
+        Ok(Obj { map, collection, label })
+    }
+
+    fn err(&self, message: impl Into<String>) -> ParseError {
+        ParseError { collection: self.collection.into(), object: self.label.clone(), message: message.into() }
+    }
+
+    fn get(&self, path: &str) -> Option<&'a Value> {
+        if let Some(v) = self.map.get(path) {
+            return if v.is_null() { None } else { Some(v) };
+        }
+        let mut cur = self.map.get(path.split('.').next()?)?;
+        for part in path.split('.').skip(1) {
+            cur = cur.as_object()?.get(part)?;
+        }
+        if cur.is_null() { None } else { Some(cur) }
+    }
+
+    fn str_opt(&self, path: &str) -> Result<Option<String>> {
+        match self.get(path) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(self.err(format!("field `{path}` must be a string, found {}", type_name(v)))),
+        }
+    }
+
+    fn str_req(&self, path: &str) -> Result<String> {
+        self.str_opt(path)?.ok_or_else(|| self.err(format!("missing required field `{path}`")))
+    }
+
+    /// A security flag: absent or null is `None` (Azure's default applies); anything but a boolean
+    /// is an error, because guessing would create or hide a path.
+    fn bool_strict(&self, path: &str) -> Result<Option<bool>> {
+        match self.get(path) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(self.err(format!(
+                "field `{path}` must be true, false or null, found {}; azpath will not guess a security setting",
+                type_name(v)
+            ))),
+        }
+    }
+
+    fn str_list(&self, path: &str) -> Result<Vec<String>> {
+        match self.get(path) {
+            None => Ok(vec![]),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter(|v| !v.is_null())
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| self.err(format!("field `{path}` must hold strings, found {}", type_name(v))))
+                })
+                .collect(),
+            Some(v) => Err(self.err(format!("field `{path}` must be a list, found {}", type_name(v)))),
+        }
+    }
+
+    fn tags(&self) -> Result<BTreeMap<String, String>> {
+        match self.get("tags") {
+            None => Ok(BTreeMap::new()),
+            Some(Value::Object(m)) => Ok(m
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect()),
+            Some(v) => Err(self.err(format!("field `tags` must be an object, found {}", type_name(v)))),
+        }
+    }
+
+    fn time_opt(&self, path: &str) -> Result<Option<DateTime<Utc>>> {
+        match self.str_opt(path)? {
+            None => Ok(None),
+            Some(s) => parse_time(&s)
+                .map(Some)
+                .ok_or_else(|| self.err(format!("field `{path}` is not an RFC 3339 time: {s:?}"))),
+        }
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// A top-level collection: a list of objects.
+fn list<'a>(side: &'a BTreeMap<String, Value>, name: &'a str) -> Result<Vec<Obj<'a>>> {
+    match side.get(name) {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| Obj::new(v, name, i)).collect(),
+        Some(v) => Err(ParseError {
+            collection: name.into(),
+            object: "(collection)".into(),
+            message: format!("expected a list of objects, found {}", type_name(v)),
+        }),
+    }
+}
+
+/// A relationship collection keyed by parent id: `{ "<parent id>": [objects] }`.
+fn keyed<'a>(side: &'a BTreeMap<String, Value>, name: &'a str) -> Result<Vec<(String, Obj<'a>)>> {
+    let map = match side.get(name) {
+        None | Some(Value::Null) => return Ok(vec![]),
+        Some(Value::Object(m)) => m,
+        Some(v) => {
+            return Err(ParseError {
+                collection: name.into(),
+                object: "(collection)".into(),
+                message: format!("expected an object keyed by parent id, found {}", type_name(v)),
+            });
+        }
+    };
+    let mut out = Vec::new();
+    for (parent, items) in map {
+        let items = items.as_array().ok_or_else(|| ParseError {
+            collection: name.into(),
+            object: format!("parent {parent}"),
+            message: format!("expected a list of objects, found {}", type_name(items)),
+        })?;
+        for (i, v) in items.iter().enumerate() {
+            out.push((norm(parent), Obj::new(v, name, i)?));
+        }
+    }
+    Ok(out)
+}
+
+fn object_type(o: &Obj) -> Result<DirectoryObjectType> {
+    Ok(match o.str_opt("@odata.type")?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("#microsoft.graph.user") => DirectoryObjectType::User,
+        Some("#microsoft.graph.group") => DirectoryObjectType::Group,
+        Some("#microsoft.graph.serviceprincipal") => DirectoryObjectType::ServicePrincipal,
+        _ => DirectoryObjectType::Other,
+    })
+}
+
+/// Reads a whole facts file. `raw` should already be redacted.
+pub fn parse(raw: &RawFacts) -> Result<Facts> {
+    if raw.format != raw::FORMAT {
+        return Err(ParseError {
+            collection: "format".into(),
+            object: "(file)".into(),
+            message: format!("unsupported facts format {:?}; this azpath reads {:?}", raw.format, raw::FORMAT),
+        });
+    }
+    let collected_at = parse_time(&raw.collected_at).ok_or_else(|| ParseError {
+        collection: "collectedAt".into(),
+        object: "(file)".into(),
+        message: format!("not an RFC 3339 time: {:?}", raw.collected_at),
+    })?;
+    let mut f = Facts {
+        tenant_id: norm(&raw.tenant.id),
+        tenant_name: raw.tenant.display_name.clone().unwrap_or_else(|| raw.tenant.id.clone()),
+        collected_at,
+        completeness: raw.completeness_with_missing(),
+        ..Facts::default()
+    };
+    parse_graph(&raw.graph, &mut f)?;
+    parse_arm(&raw.arm, &mut f)?;
+    Ok(f)
+}
+
+fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
+    for o in list(g, "users")? {
+        f.users.push(User {
+            id: norm(&o.str_req("id")?),
+            display_name: o.str_opt("displayName")?.unwrap_or_default(),
+            user_principal_name: o.str_opt("userPrincipalName")?,
+            account_enabled: o.bool_strict("accountEnabled")?,
+        });
+    }
+    for o in list(g, "groups")? {
+        f.groups.push(Group {
+            id: norm(&o.str_req("id")?),
+            display_name: o.str_opt("displayName")?.unwrap_or_default(),
+            is_assignable_to_role: o.bool_strict("isAssignableToRole")?.unwrap_or(false),
+        });
+    }
+    for o in list(g, "servicePrincipals")? {
+        f.service_principals.push(ServicePrincipal {
+            id: norm(&o.str_req("id")?),
+            app_id: o.str_opt("appId")?.map(|s| norm(&s)),
+            display_name: o.str_opt("displayName")?.unwrap_or_default(),
+            service_principal_type: o.str_opt("servicePrincipalType")?,
+            alternative_names: o.str_list("alternativeNames")?,
+            tags: o.str_list("tags")?,
+        });
+    }
+    for o in list(g, "applications")? {
+        f.applications.push(Application {
+            id: norm(&o.str_req("id")?),
+            app_id: norm(&o.str_req("appId")?),
+            display_name: o.str_opt("displayName")?.unwrap_or_default(),
+        });
+    }
+    for (group_id, o) in keyed(g, "groupMembers")? {
+        f.memberships.push(Membership {
+            group_id,
+            member_id: norm(&o.str_req("id")?),
+            member_type: object_type(&o)?,
+            member_name: o.str_opt("displayName")?,
+        });
+    }
+    for (collection, owned_kind) in [
+        ("groupOwners", OwnedKind::Group),
+        ("applicationOwners", OwnedKind::Application),
+        ("servicePrincipalOwners", OwnedKind::ServicePrincipal),
+    ] {
+        for (owned_id, o) in keyed(g, collection)? {
+            f.ownerships.push(Ownership {
+                owner_id: norm(&o.str_req("id")?),
+                owner_type: object_type(&o)?,
+                owner_name: o.str_opt("displayName")?,
+                owned_id,
+                owned_kind,
+            });
+        }
+    }
+    for (sp_id, o) in keyed(g, "servicePrincipalAppRoleAssignments")? {
+        let principal_id = o.str_opt("principalId")?.map(|s| norm(&s)).unwrap_or(sp_id);
+        f.app_role_assignments.push(AppRoleAssignment {
+            id: o.str_opt("id")?.unwrap_or_default(),
+            principal_id,
+            resource_id: norm(&o.str_req("resourceId")?),
+            resource_display_name: o.str_opt("resourceDisplayName")?,
+            app_role_id: norm(&o.str_req("appRoleId")?),
+        });
+    }
+    for (app_id, o) in keyed(g, "applicationFederatedIdentityCredentials")? {
+        f.federated_credentials.push(FederatedCredential {
+            id: o.str_opt("id")?.unwrap_or_default(),
+            parent: FederatedParent::Application(app_id),
+            name: o.str_opt("name")?.unwrap_or_default(),
+            issuer: o.str_req("issuer")?,
+            subject: o.str_req("subject")?,
+        });
+    }
+    for o in list(g, "directoryRoleDefinitions")? {
+        let mut actions = Vec::new();
+        if let Some(Value::Array(perms)) = o.get("rolePermissions") {
+            for (i, p) in perms.iter().enumerate() {
+                let p = Obj::new(p, "directoryRoleDefinitions.rolePermissions", i)?;
+                actions.extend(p.str_list("allowedResourceActions")?);
+            }
+        }
+        let id = o.str_opt("templateId")?.or(o.str_opt("id")?).ok_or_else(|| o.err("missing `id`"))?;
+        f.directory_role_definitions.push(DirectoryRoleDefinition {
+            id: norm(&id),
+            display_name: o.str_opt("displayName")?.unwrap_or_default(),
+            is_builtin: o.bool_strict("isBuiltIn")?.unwrap_or(false),
+            is_privileged: o.bool_strict("isPrivileged")?,
+            allowed_resource_actions: actions,
+        });
+    }
+    for o in list(g, "directoryRoleAssignments")? {
+        f.directory_role_assignments.push(DirectoryRoleAssignment {
+            id: o.str_req("id")?,
+            principal_id: norm(&o.str_req("principalId")?),
+            role_definition_id: norm(&o.str_req("roleDefinitionId")?),
+            directory_scope_id: o.str_opt("directoryScopeId")?.unwrap_or_else(|| "/".into()),
+            eligible: false,
+        });
+    }
+    for o in list(g, "directoryRoleEligibilitySchedules")? {
+        let id = o.str_req("id")?;
+        if !schedule_active(&o, graph_window(&o)?, f.collected_at)? {
+            f.skipped.push(format!("directory role eligibility {id}: not active at the collection time"));
+            continue;
+        }
+        f.directory_role_assignments.push(DirectoryRoleAssignment {
+            id,
+            principal_id: norm(&o.str_req("principalId")?),
+            role_definition_id: norm(&o.str_req("roleDefinitionId")?),
+            directory_scope_id: o.str_opt("directoryScopeId")?.unwrap_or_else(|| "/".into()),
+            eligible: true,
+        });
+    }
+    for o in list(g, "groupEligibilitySchedules")? {
+        let id = o.str_req("id")?;
+        let access = match o.str_req("accessId")?.to_ascii_lowercase().as_str() {
+            "member" => GroupAccess::Member,
+            "owner" => GroupAccess::Owner,
+            other => return Err(o.err(format!("field `accessId` must be member or owner, found {other:?}"))),
+        };
+        if !schedule_active(&o, graph_window(&o)?, f.collected_at)? {
+            f.skipped.push(format!("group eligibility {id}: not active at the collection time"));
+            continue;
+        }
+        f.group_eligibilities.push(GroupEligibility {
+            id,
+            group_id: norm(&o.str_req("groupId")?),
+            principal_id: norm(&o.str_req("principalId")?),
+            access,
+        });
+    }
+    Ok(())
+}
+
+/// The window of a Graph schedule (`scheduleInfo.startDateTime`, `scheduleInfo.expiration`).
+fn graph_window(o: &Obj) -> Result<Window> {
+    let start = o.time_opt("scheduleInfo.startDateTime")?;
+    let exp_type = o.str_opt("scheduleInfo.expiration.type")?.map(|s| s.to_ascii_lowercase());
+    let end = match exp_type.as_deref() {
+        None | Some("noexpiration") => None,
+        Some("afterdatetime") => Some(
+            o.time_opt("scheduleInfo.expiration.endDateTime")?
+                .ok_or_else(|| o.err("`scheduleInfo.expiration` is afterDateTime but has no endDateTime"))?,
+        ),
+        Some("afterduration") => {
+            let dur = o.str_req("scheduleInfo.expiration.duration")?;
+            let dur = parse_iso_duration(&dur)
+                .ok_or_else(|| o.err(format!("`scheduleInfo.expiration.duration` is not an ISO 8601 duration: {dur:?}")))?;
+            let start = start.ok_or_else(|| o.err("afterDuration expiration without a start time"))?;
+            Some(start + dur)
+        }
+        Some(other) => return Err(o.err(format!("unknown expiration type {other:?}"))),
+    };
+    Ok(Window { start, end })
+}
+
+/// `PnDTnHnMnS` durations as Graph writes them (no years or months, which have no fixed length).
+fn parse_iso_duration(s: &str) -> Option<chrono::Duration> {
+    let rest = s.strip_prefix('P')?;
+    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
+    let mut secs: i64 = 0;
+    let mut take = |part: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut num = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+            } else {
+                let mult = units.iter().find(|(u, _)| *u == c)?.1;
+                secs += num.parse::<i64>().ok()? * mult;
+                num.clear();
+            }
+        }
+        num.is_empty().then_some(())
+    };
+    take(date, &[('D', 86_400), ('W', 604_800)])?;
+    take(time, &[('H', 3_600), ('M', 60), ('S', 1)])?;
+    Some(chrono::Duration::seconds(secs))
+}
+
+/// A schedule counts if it is provisioned (or has no status) and its window holds `at`.
+fn schedule_active(o: &Obj, window: Window, at: DateTime<Utc>) -> Result<bool> {
+    let status = o.str_opt("status")?.or(o.str_opt("properties.status")?);
+    let provisioned = status.is_none_or(|s| s.eq_ignore_ascii_case("Provisioned") || s.eq_ignore_ascii_case("Accepted"));
+    Ok(provisioned && window.contains(at))
+}
+
+fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
+    for o in list(a, "managementGroups")? {
+        let id = norm(&o.str_req("id")?);
+        let parent = o.str_opt("properties.parent.id")?.map(|p| norm(&p));
+        let ty = o.str_opt("type")?.unwrap_or_default().to_ascii_lowercase();
+        if ty.ends_with("managementgroups/subscriptions") || id.starts_with("/subscriptions/") {
+            // A descendants entry for a subscription: it only tells the subscription's parent.
+            if let Some(parent) = parent {
+                f.subscriptions.push(Subscription {
+                    id,
+                    display_name: o.str_opt("properties.displayName")?.unwrap_or_default(),
+                    parent: Some(parent),
+                });
+            }
+            continue;
+        }
+        let name = o.str_opt("name")?.unwrap_or_else(|| last_segment(&id).to_string());
+        f.management_groups.push(ManagementGroup {
+            display_name: o.str_opt("properties.displayName")?.unwrap_or_else(|| name.clone()),
+            id,
+            name,
+            parent,
+        });
+    }
+    f.management_groups.sort_by(|x, y| x.id.cmp(&y.id));
+    f.management_groups.dedup_by(|x, y| {
+        if x.id == y.id {
+            y.parent = y.parent.take().or(x.parent.take());
+            true
+        } else {
+            false
+        }
+    });
+    for o in list(a, "subscriptions")? {
+        let id = norm(&o.str_req("id")?);
+        let display_name = o.str_opt("displayName")?.unwrap_or_default();
+        if let Some(existing) = f.subscriptions.iter_mut().find(|s| s.id == id) {
+            existing.display_name = display_name;
+        } else {
+            f.subscriptions.push(Subscription { id, display_name, parent: None });
+        }
+    }
+    for o in list(a, "resourceGroups")? {
+        let id = norm(&o.str_req("id")?);
+        f.resource_groups.push(ResourceGroup {
+            name: o.str_opt("name")?.unwrap_or_else(|| last_segment(&id).to_string()),
+            id,
+            tags: o.tags()?,
+        });
+    }
+    for o in list(a, "roleDefinitions")? {
+        let id = o.str_opt("name")?.unwrap_or(last_segment(&o.str_req("id")?).to_string());
+        let mut permissions = Vec::new();
+        if let Some(Value::Array(perms)) = o.get("properties.permissions") {
+            for (i, p) in perms.iter().enumerate() {
+                let p = Obj::new(p, "roleDefinitions.permissions", i)?;
+                permissions.push(Permission {
+                    actions: p.str_list("actions")?,
+                    not_actions: p.str_list("notActions")?,
+                    data_actions: p.str_list("dataActions")?,
+                    not_data_actions: p.str_list("notDataActions")?,
+                    condition: p.str_opt("condition")?,
+                });
+            }
+        } else {
+            return Err(o.err("role definition has no `properties.permissions` list"));
+        }
+        f.role_definitions.push(RoleDefinition {
+            id: norm(&id),
+            role_name: o.str_opt("properties.roleName")?.unwrap_or_else(|| id.clone()),
+            is_custom: o
+                .str_opt("properties.type")?
+                .is_none_or(|t| !t.eq_ignore_ascii_case("BuiltInRole")),
+            permissions,
+        });
+    }
+    for o in list(a, "roleAssignments")? {
+        f.role_assignments.push(arm_assignment(&o, false)?);
+    }
+    for o in list(a, "roleEligibilitySchedules")? {
+        let window = Window {
+            start: o.time_opt("properties.startDateTime")?,
+            end: o.time_opt("properties.endDateTime")?,
+        };
+        if !schedule_active(&o, window, f.collected_at)? {
+            f.skipped.push(format!(
+                "role eligibility schedule {}: not active at the collection time",
+                o.str_req("id")?
+            ));
+            continue;
+        }
+        f.role_assignments.push(arm_assignment(&o, true)?);
+    }
+    for o in list(a, "denyAssignments")? {
+        let id = o.str_req("id")?;
+        let ids = |path: &str| -> Result<Vec<String>> {
+            match o.get(path) {
+                None => Ok(vec![]),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|p| {
+                        p.get("id")
+                            .and_then(Value::as_str)
+                            .map(norm)
+                            .ok_or_else(|| o.err(format!("`{path}` entries need an `id`")))
+                    })
+                    .collect(),
+                Some(v) => Err(o.err(format!("`{path}` must be a list, found {}", type_name(v)))),
+            }
+        };
+        let mut d = DenyAssignment {
+            scope: norm(&o.str_opt("properties.scope")?.unwrap_or_else(|| id.clone())),
+            name: o.str_opt("properties.denyAssignmentName")?.unwrap_or_default(),
+            principals: ids("properties.principals")?,
+            exclude_principals: ids("properties.excludePrincipals")?,
+            do_not_apply_to_child_scopes: o.bool_strict("properties.doNotApplyToChildScopes")?.unwrap_or(false),
+            actions: vec![],
+            not_actions: vec![],
+            data_actions: vec![],
+            not_data_actions: vec![],
+            id,
+        };
+        if let Some(Value::Array(perms)) = o.get("properties.permissions") {
+            for (i, p) in perms.iter().enumerate() {
+                let p = Obj::new(p, "denyAssignments.permissions", i)?;
+                d.actions.extend(p.str_list("actions")?);
+                d.not_actions.extend(p.str_list("notActions")?);
+                d.data_actions.extend(p.str_list("dataActions")?);
+                d.not_data_actions.extend(p.str_list("notDataActions")?);
+            }
+        }
+        f.deny_assignments.push(d);
+    }
+    for o in list(a, "resources")? {
+        let resource = parse_resource(&o)?;
+        if let ResourceDetails::Other = resource.details
+            && resource.resource_type == "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials"
+        {
+            f.federated_credentials.push(FederatedCredential {
+                id: resource.id.clone(),
+                parent: FederatedParent::UserAssignedIdentity(arm_parent(&resource.id).unwrap_or_default()),
+                name: resource.name.clone(),
+                issuer: o.str_req("properties.issuer")?,
+                subject: o.str_req("properties.subject")?,
+            });
+            continue;
+        }
+        f.resources.push(resource);
+    }
+    Ok(())
+}
+
+fn arm_assignment(o: &Obj, eligible: bool) -> Result<RoleAssignment> {
+    let id = o.str_req("id")?;
+    let role = o.str_req("properties.roleDefinitionId")?;
+    Ok(RoleAssignment {
+        principal_id: norm(&o.str_req("properties.principalId")?),
+        principal_type: o.str_opt("properties.principalType")?,
+        role_definition_id: norm(last_segment(&role)),
+        scope: norm(&o.str_req("properties.scope")?),
+        condition: o.str_opt("properties.condition")?.filter(|c| !c.trim().is_empty()),
+        eligible,
+        id,
+    })
+}
+
+fn parse_identity(o: &Obj) -> Result<ResourceIdentity> {
+    let mut identity = ResourceIdentity::default();
+    let Some(ty) = o.str_opt("identity.type")? else { return Ok(identity) };
+    // Lenient: "SystemAssigned,UserAssigned", "SystemAssigned, UserAssigned", any case.
+    let kinds: Vec<String> = ty.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
+    if kinds.iter().any(|k| k == "systemassigned") {
+        identity.system_principal_id = o.str_opt("identity.principalId")?.map(|s| norm(&s));
+    }
+    if kinds.iter().any(|k| k == "userassigned")
+        && let Some(Value::Object(uamis)) = o.get("identity.userAssignedIdentities")
+    {
+        for (uami_id, v) in uamis {
+            let principal = v.get("principalId").and_then(Value::as_str).map(norm);
+            identity.user_assigned.push((norm(uami_id), principal));
+        }
+        identity.user_assigned.sort();
+    }
+    Ok(identity)
+}
+
+fn parse_resource(o: &Obj) -> Result<Resource> {
+    let id = norm(&o.str_req("id")?);
+    let resource_type = o
+        .str_opt("type")?
+        .map(|t| t.to_ascii_lowercase())
+        .or_else(|| arm_type(&id))
+        .ok_or_else(|| o.err("resource has no `type` and none can be read from its id"))?;
+    let kind = o.str_opt("kind")?;
+    let details = match resource_type.as_str() {
+        "microsoft.storage/storageaccounts" => ResourceDetails::StorageAccount {
+            allow_shared_key_access: o.bool_strict("properties.allowSharedKeyAccess")?,
+        },
+        "microsoft.keyvault/vaults" => {
+            let mut access_policies = Vec::new();
+            if let Some(Value::Array(policies)) = o.get("properties.accessPolicies") {
+                for (i, p) in policies.iter().enumerate() {
+                    let p = Obj::new(p, "resources.accessPolicies", i)?;
+                    access_policies.push(AccessPolicy {
+                        object_id: norm(&p.str_req("objectId")?),
+                        application_id: p.str_opt("applicationId")?.map(|s| norm(&s)),
+                        secrets: p.str_list("permissions.secrets")?,
+                        keys: p.str_list("permissions.keys")?,
+                        certificates: p.str_list("permissions.certificates")?,
+                    });
+                }
+            }
+            ResourceDetails::KeyVault {
+                enable_rbac_authorization: o.bool_strict("properties.enableRbacAuthorization")?,
+                access_policies,
+            }
+        }
+        "microsoft.cognitiveservices/accounts" => ResourceDetails::CognitiveServices {
+            kind: kind.clone(),
+            disable_local_auth: o.bool_strict("properties.disableLocalAuth")?,
+        },
+        "microsoft.machinelearningservices/workspaces" => ResourceDetails::MlWorkspace {
+            storage_account: o.str_opt("properties.storageAccount")?.map(|s| norm(&s)),
+            key_vault: o.str_opt("properties.keyVault")?.map(|s| norm(&s)),
+            container_registry: o.str_opt("properties.containerRegistry")?.map(|s| norm(&s)),
+        },
+        "microsoft.machinelearningservices/workspaces/datastores" => ResourceDetails::MlDatastore {
+            account_name: o.str_opt("properties.accountName")?.map(|s| s.to_ascii_lowercase()),
+            container_name: o.str_opt("properties.containerName")?,
+            credentials_type: o.str_opt("properties.credentials.credentialsType")?,
+        },
+        "microsoft.machinelearningservices/workspaces/computes" => ResourceDetails::MlCompute {
+            compute_type: o.str_opt("properties.computeType")?,
+        },
+        "microsoft.containerservice/managedclusters" => ResourceDetails::Aks {
+            disable_local_accounts: o.bool_strict("properties.disableLocalAccounts")?,
+            kubelet_identity: match o.str_opt("properties.identityProfile.kubeletidentity.resourceId")? {
+                Some(rid) => Some((
+                    norm(&rid),
+                    o.str_opt("properties.identityProfile.kubeletidentity.objectId")?.map(|s| norm(&s)),
+                )),
+                None => None,
+            },
+        },
+        "microsoft.managedidentity/userassignedidentities" => ResourceDetails::UserAssignedIdentity {
+            principal_id: o.str_opt("properties.principalId")?.map(|s| norm(&s)),
+            client_id: o.str_opt("properties.clientId")?.map(|s| norm(&s)),
+        },
+        _ => ResourceDetails::Other,
+    };
+    Ok(Resource {
+        name: o.str_opt("name")?.unwrap_or_else(|| last_segment(&id).to_string()),
+        identity: parse_identity(o)?,
+        tags: o.tags()?,
+        id,
+        resource_type,
+        kind,
+        details,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw_with(graph: Value, arm: Value) -> RawFacts {
+        let mut raw = RawFacts::from_json(
+            &json!({"format": "azpath-facts/1", "tenant": {"id": "T"}, "collectedAt": "2026-11-01T09:00:00Z",
+                    "graph": graph, "arm": arm})
+            .to_string(),
+        )
+        .unwrap();
+        raw.redact_secrets();
+        raw
+    }
+
+    #[test]
+    fn identity_type_is_read_leniently() {
+        let body = json!({"id": "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Web/sites/app", "type": "Microsoft.Web/sites",
+            "identity": {"type": "SystemAssigned, UserAssigned", "principalId": "AAA",
+              "userAssignedIdentities": {"/subscriptions/S/resourcegroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u": {"principalId": "BBB"}}}});
+        let f = parse(&raw_with(json!({}), json!({"resources": [body]}))).unwrap();
+        let r = &f.resources[0];
+        assert_eq!(r.id, "/subscriptions/s/resourcegroups/rg/providers/microsoft.web/sites/app");
+        assert_eq!(r.identity.system_principal_id.as_deref(), Some("aaa"));
+        assert_eq!(r.identity.user_assigned[0].1.as_deref(), Some("bbb"));
+    }
+
+    #[test]
+    fn a_security_flag_of_the_wrong_type_is_an_error_naming_the_field() {
+        let body = json!({"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa",
+            "type": "Microsoft.Storage/storageAccounts", "properties": {"allowSharedKeyAccess": "false"}});
+        let err = parse(&raw_with(json!({}), json!({"resources": [body]}))).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("allowSharedKeyAccess"), "{msg}");
+        assert!(msg.contains("storageAccounts/sa"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_resource_types_are_kept() {
+        let body = json!({"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
+            "type": "Microsoft.Network/virtualNetworks"});
+        let f = parse(&raw_with(json!({}), json!({"resources": [body]}))).unwrap();
+        assert_eq!(f.resources.len(), 1);
+        assert!(matches!(f.resources[0].details, ResourceDetails::Other));
+    }
+
+    #[test]
+    fn expired_and_future_eligibilities_are_skipped() {
+        let sched = |id: &str, start: &str, end: &str| json!({"id": id, "properties": {
+            "scope": "/subscriptions/s", "principalId": "p", "principalType": "User",
+            "roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+            "status": "Provisioned", "startDateTime": start, "endDateTime": end}});
+        let f = parse(&raw_with(json!({}), json!({"roleEligibilitySchedules": [
+            sched("/x/expired", "2025-01-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+            sched("/x/future", "2027-01-01T00:00:00Z", "2028-03-01T00:00:00Z"),
+            sched("/x/active", "2026-01-01T00:00:00Z", "2027-03-01T00:00:00Z"),
+        ]}))).unwrap();
+        assert_eq!(f.role_assignments.len(), 1);
+        assert_eq!(f.role_assignments[0].id, "/x/active");
+        assert!(f.role_assignments[0].eligible);
+        assert_eq!(f.skipped.len(), 2);
+    }
+
+    #[test]
+    fn graph_schedule_durations() {
+        assert_eq!(parse_iso_duration("PT8H"), Some(chrono::Duration::hours(8)));
+        assert_eq!(parse_iso_duration("P1DT2H"), Some(chrono::Duration::hours(26)));
+        assert_eq!(parse_iso_duration("P1Y"), None);
+        assert_eq!(parse_iso_duration("8H"), None);
+    }
+
+    #[test]
+    fn a_non_object_item_is_an_error() {
+        let err = parse(&raw_with(json!({"users": [42]}), json!({}))).unwrap_err();
+        assert!(err.to_string().contains("users: item 0"), "{err}");
+    }
+
+    #[test]
+    fn uami_federated_credentials_attach_to_the_identity() {
+        let uami = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u";
+        let fic = json!({"id": format!("{uami}/federatedIdentityCredentials/gh"),
+            "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+            "properties": {"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:o/r:ref:refs/heads/main"}});
+        let f = parse(&raw_with(json!({}), json!({"resources": [fic]}))).unwrap();
+        assert_eq!(f.federated_credentials.len(), 1);
+        assert_eq!(f.federated_credentials[0].parent, FederatedParent::UserAssignedIdentity(norm(uami)));
+        assert!(f.resources.is_empty());
+    }
+}

@@ -1,0 +1,210 @@
+//! The raw facts file (`azpath-facts/1`, see `docs/facts-format.md`): Microsoft Graph and ARM JSON
+//! grouped by the request that produced it. Kept as JSON values so the store can keep exactly what
+//! Azure said and rules can be re-run on it later.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const FORMAT: &str = "azpath-facts/1";
+
+/// The tenant a facts file describes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantInfo {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub default_domain: Option<String>,
+}
+
+/// Something that could not be collected, so that "no path" can be told from "not collected".
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CompletenessNote {
+    pub what: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+    pub reason: String,
+}
+
+/// A whole facts file, with the API payloads left as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawFacts {
+    pub format: String,
+    pub tenant: TenantInfo,
+    pub collected_at: String,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub graph: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub arm: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub completeness: Vec<CompletenessNote>,
+}
+
+/// Collections the parsers read, so a missing one is reported as "not collected".
+pub const GRAPH_COLLECTIONS: &[&str] = &[
+    "users",
+    "groups",
+    "servicePrincipals",
+    "applications",
+    "groupMembers",
+    "groupOwners",
+    "servicePrincipalOwners",
+    "servicePrincipalAppRoleAssignments",
+    "applicationOwners",
+    "applicationFederatedIdentityCredentials",
+    "directoryRoleDefinitions",
+    "directoryRoleAssignments",
+    "directoryRoleEligibilitySchedules",
+    "groupEligibilitySchedules",
+];
+
+pub const ARM_COLLECTIONS: &[&str] = &[
+    "managementGroups",
+    "subscriptions",
+    "resourceGroups",
+    "roleDefinitions",
+    "roleAssignments",
+    "roleEligibilitySchedules",
+    "denyAssignments",
+    "resources",
+];
+
+/// Property names whose values are credentials. They are removed from raw facts before anything is
+/// stored, wherever they appear (case-insensitive). Azure's list/read APIs do not normally return
+/// them, but a user-supplied file or a future endpoint might.
+const SECRET_KEYS: &[&str] = &[
+    "secrettext",
+    "key",
+    "primarykey",
+    "secondarykey",
+    "primaryconnectionstring",
+    "secondaryconnectionstring",
+    "connectionstring",
+    "accesstoken",
+    "access_token",
+    "refreshtoken",
+    "refresh_token",
+    "id_token",
+    "clientsecret",
+    "client_secret",
+    "client_assertion",
+    "password",
+    "adminpassword",
+    "sastoken",
+    "accountkey",
+    "masterkey",
+];
+
+impl RawFacts {
+    /// Parses a facts file from JSON text, checking its format marker.
+    pub fn from_json(text: &str) -> Result<RawFacts, serde_json::Error> {
+        let raw: RawFacts = serde_json::from_str(text)?;
+        Ok(raw)
+    }
+
+    /// Removes every credential-like property (see [`SECRET_KEYS`]) in place and returns how many
+    /// were removed.
+    pub fn redact_secrets(&mut self) -> usize {
+        let mut removed = 0;
+        for value in self.graph.values_mut().chain(self.arm.values_mut()) {
+            removed += redact(value);
+        }
+        removed
+    }
+
+    /// The completeness notes, plus one for every known collection the file does not contain.
+    pub fn completeness_with_missing(&self) -> Vec<CompletenessNote> {
+        let mut notes = self.completeness.clone();
+        for (side, names, present) in [
+            ("graph", GRAPH_COLLECTIONS, &self.graph),
+            ("arm", ARM_COLLECTIONS, &self.arm),
+        ] {
+            for name in names {
+                if !present.contains_key(*name) {
+                    notes.push(CompletenessNote {
+                        what: format!("{side}.{name}"),
+                        scope: None,
+                        reason: "not in the facts file (not collected)".into(),
+                    });
+                }
+            }
+        }
+        notes.sort();
+        notes.dedup();
+        notes
+    }
+}
+
+fn redact(value: &mut Value) -> usize {
+    match value {
+        Value::Object(map) => {
+            let before = map.len();
+            map.retain(|k, v| {
+                let secret = SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str());
+                // `key` is also the name of harmless properties (tags); only drop string/object payloads
+                // of credential-shaped objects, never a `null`.
+                !(secret && !v.is_null())
+            });
+            let mut removed = before - map.len();
+            for v in map.values_mut() {
+                removed += redact(v);
+            }
+            removed
+        }
+        Value::Array(items) => items.iter_mut().map(redact).sum(),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn redacts_credentials_at_any_depth() {
+        let mut raw = RawFacts {
+            format: FORMAT.into(),
+            tenant: TenantInfo { id: "t".into(), display_name: None, default_domain: None },
+            collected_at: "2026-01-01T00:00:00Z".into(),
+            source: None,
+            graph: BTreeMap::from([(
+                "servicePrincipals".to_string(),
+                json!([{"id": "a", "passwordCredentials": [{"keyId": "k", "secretText": "hunter2"}],
+                        "keyCredentials": [{"keyId": "c", "key": "MIIB..."}]}]),
+            )]),
+            arm: BTreeMap::from([(
+                "resources".to_string(),
+                json!([{"id": "/x", "properties": {"primaryKey": "abc", "accessToken": "eyJ", "allowSharedKeyAccess": true}}]),
+            )]),
+            completeness: vec![],
+        };
+        assert_eq!(raw.redact_secrets(), 4);
+        let text = serde_json::to_string(&raw).unwrap();
+        for secret in ["hunter2", "MIIB", "abc\"", "eyJ"] {
+            assert!(!text.contains(secret), "{secret} survived: {text}");
+        }
+        assert!(text.contains("allowSharedKeyAccess"));
+    }
+
+    #[test]
+    fn missing_collections_are_reported_not_collected() {
+        let raw = RawFacts {
+            format: FORMAT.into(),
+            tenant: TenantInfo { id: "t".into(), display_name: None, default_domain: None },
+            collected_at: "2026-01-01T00:00:00Z".into(),
+            source: None,
+            graph: BTreeMap::from([("users".to_string(), json!([]))]),
+            arm: BTreeMap::new(),
+            completeness: vec![],
+        };
+        let notes = raw.completeness_with_missing();
+        assert!(notes.iter().any(|n| n.what == "arm.roleAssignments"));
+        assert!(!notes.iter().any(|n| n.what == "graph.users"));
+    }
+}

@@ -1,0 +1,142 @@
+//! `ExecuteOn`: rights that let a principal run its own code on a compute resource.
+
+use super::run_as::runs_code;
+use super::{Context, Rule, grant_text, rbac_edge};
+use crate::facts::{Resource, ResourceIdentity, ids::arm_parent};
+use crate::model::{Edge, EdgeKind, Evidence};
+
+/// (resource type, the actions any one of which runs code there, how)
+const WAYS: &[(&str, &[&str], &str)] = &[
+    (
+        "microsoft.compute/virtualmachines",
+        &[
+            "Microsoft.Compute/virtualMachines/runCommand/action",
+            "Microsoft.Compute/virtualMachines/runCommands/write",
+            "Microsoft.Compute/virtualMachines/extensions/write",
+        ],
+        "run a command on the VM",
+    ),
+    (
+        "microsoft.compute/virtualmachinescalesets",
+        &[
+            "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action",
+            "Microsoft.Compute/virtualMachineScaleSets/extensions/write",
+        ],
+        "run a command on the scale set's instances",
+    ),
+    ("microsoft.web/sites", &["Microsoft.Web/sites/write", "Microsoft.Web/sites/config/write"], "deploy code to the app"),
+    ("microsoft.logic/workflows", &["Microsoft.Logic/workflows/write"], "change the workflow"),
+    ("microsoft.automation/automationaccounts", &["Microsoft.Automation/automationAccounts/runbooks/write"], "write and run a runbook"),
+    ("microsoft.datafactory/factories", &["Microsoft.DataFactory/factories/pipelines/write"], "write and run a pipeline"),
+    ("microsoft.containerservice/managedclusters", &["Microsoft.ContainerService/managedClusters/runcommand/action"], "run a command in the cluster"),
+    ("microsoft.app/containerapps", &["Microsoft.App/containerApps/write"], "deploy a new revision"),
+    (
+        "microsoft.containerinstance/containergroups",
+        &["Microsoft.ContainerInstance/containerGroups/containers/exec/action", "Microsoft.ContainerInstance/containerGroups/write"],
+        "exec into or replace the containers",
+    ),
+];
+
+const ML_JOB: &str = "Microsoft.MachineLearningServices/workspaces/jobs/write";
+const ML_COMPUTES: &str = "microsoft.machinelearningservices/workspaces/computes";
+
+fn has_identity(i: &ResourceIdentity) -> bool {
+    i.system_principal_id.is_some() || !i.user_assigned.is_empty()
+}
+
+pub const RULE: Rule = Rule {
+    id: "rbac-execute-on-compute",
+    edges: &[EdgeKind::ExecuteOn],
+    summary: "Rights that run the principal's code on compute that has a managed identity.",
+    doc: "What it does: an ExecuteOn edge to each compute resource with a managed identity beneath an \
+assignment whose role allows running code there: VM run command or extensions (Virtual Machine \
+Contributor), web/function app write or config write (Website Contributor), automation runbook write \
+(Automation Contributor), logic app and data factory pipeline write, AKS run command, container app and \
+container instance write/exec, and ML job submission (`workspaces/jobs/write`, AzureML Data Scientist) \
+on a workspace, which runs on any of its computes. Why it matters: the code then acts as the compute's \
+identity (RunCodeAs). Must not fire: on compute without a managed identity (no identity to gain), for \
+Reader, for AzureML Compute Operator alone (manages computes but cannot submit jobs), or when a deny \
+assignment removes the action.",
+    derive,
+};
+
+fn derive(ctx: &Context, out: &mut Vec<Edge>) {
+    for &(ty, actions, how_text) in WAYS {
+        let accept = |r: &Resource| r.resource_type == ty && runs_code(r) && has_identity(&r.identity);
+        for action in actions {
+            for (g, r, how) in ctx.rbac_matches(action, false, accept) {
+                let reason = format!("{} allows {action}: can {how_text} {}", grant_text(ctx, g), r.name);
+                out.push(rbac_edge(ctx, &RULE, g, &r.id, action, &how, reason, vec![]));
+            }
+        }
+    }
+    // ML: a job submitted to a workspace runs on the compute the submitter names.
+    let workspaces = |r: &Resource| r.resource_type == "microsoft.machinelearningservices/workspaces";
+    for (g, ws, how) in ctx.rbac_matches(ML_JOB, false, workspaces) {
+        for compute in ctx.facts.resources.iter().filter(|c| {
+            c.resource_type == ML_COMPUTES && arm_parent(&c.id).as_deref() == Some(ws.id.as_str()) && has_identity(&c.identity)
+        }) {
+            let reason = format!(
+                "{} allows {ML_JOB}: can submit a job that runs on compute {} of workspace {}",
+                grant_text(ctx, g),
+                compute.name,
+                ws.name
+            );
+            let extra = vec![Evidence::new("compute of workspace", format!("{} is a compute of {}", compute.id, ws.id))];
+            out.push(rbac_edge(ctx, &RULE, g, &compute.id, ML_JOB, &how, reason, extra));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::EdgeKind::ExecuteOn;
+    use crate::rules::testkit::*;
+    use serde_json::json;
+
+    #[test]
+    fn vm_contributor_and_website_contributor_run_code() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let vm = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm"}}));
+        let app = t.resource(&rg, "Microsoft.Web/sites", "func", json!({"kind": "functionapp", "identity": {"type": "SystemAssigned", "principalId": "sp-func"}}));
+        let (h, a) = (t.user("henry"), t.user("alice"));
+        t.assign(&h, "Virtual Machine Contributor", &vm);
+        t.assign(&a, "Website Contributor", &app);
+        let d = t.derive();
+        assert!(has(&d, &h, &vm, ExecuteOn));
+        assert!(has(&d, &a, &app, ExecuteOn));
+        assert!(!has(&d, &h, &app, ExecuteOn));
+    }
+
+    #[test]
+    fn compute_without_identity_or_reader_is_no_edge() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let vm = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({}));
+        let with_id = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm2", json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm2"}}));
+        let (h, r) = (t.user("h"), t.user("r"));
+        t.assign(&h, "Virtual Machine Contributor", &vm);
+        t.assign(&r, "Reader", &rg);
+        let d = t.derive();
+        assert!(out(&d, &h).is_empty());
+        assert!(!has(&d, &r, &with_id, ExecuteOn));
+    }
+
+    #[test]
+    fn data_scientists_run_jobs_on_workspace_computes() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let ws = t.resource(&rg, "Microsoft.MachineLearningServices/workspaces", "ws", json!({}));
+        let compute = format!("{ws}/computes/gpu");
+        t.resource(&rg, "Microsoft.MachineLearningServices/workspaces", "ws/computes/gpu", json!({
+            "id": compute, "type": "Microsoft.MachineLearningServices/workspaces/computes",
+            "identity": {"type": "SystemAssigned", "principalId": "sp-gpu"}, "properties": {"computeType": "AmlCompute"}}));
+        let (ds, op) = (t.group("ds"), t.user("op"));
+        t.assign(&ds, "AzureML Data Scientist", &ws);
+        t.assign(&op, "AzureML Compute Operator", &ws);
+        let d = t.derive();
+        assert!(has(&d, &ds, &compute, ExecuteOn));
+        assert!(!has(&d, &op, &compute, ExecuteOn));
+    }
+}

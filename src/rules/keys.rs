@@ -1,0 +1,224 @@
+//! Account keys: `ListKeys` where key auth is on, `ReEnableKeys` where it is off but the principal
+//! can turn it back on.
+
+use super::{Context, RbacGrant, Rule, grant_text, rbac_edge};
+use crate::facts::{Resource, ResourceDetails};
+use crate::model::{Edge, EdgeKind, Evidence};
+use std::collections::BTreeMap;
+
+/// A resource type whose keys give full data access, and the setting that can switch them off.
+struct KeyedType {
+    resource_type: &'static str,
+    list_action: &'static str,
+    write_action: &'static str,
+    setting: &'static str,
+    /// Are keys usable right now? `None` when the resource is not of this type.
+    keys_enabled: fn(&Resource) -> Option<bool>,
+}
+
+const TYPES: &[KeyedType] = &[
+    KeyedType {
+        resource_type: "microsoft.storage/storageaccounts",
+        list_action: "Microsoft.Storage/storageAccounts/listkeys/action",
+        write_action: "Microsoft.Storage/storageAccounts/write",
+        setting: "allowSharedKeyAccess",
+        keys_enabled: |r| match r.details {
+            ResourceDetails::StorageAccount { allow_shared_key_access } => Some(allow_shared_key_access != Some(false)),
+            _ => None,
+        },
+    },
+    KeyedType {
+        resource_type: "microsoft.cognitiveservices/accounts",
+        list_action: "Microsoft.CognitiveServices/accounts/listKeys/action",
+        write_action: "Microsoft.CognitiveServices/accounts/write",
+        setting: "disableLocalAuth",
+        keys_enabled: |r| match r.details {
+            ResourceDetails::CognitiveServices { disable_local_auth, .. } => Some(disable_local_auth != Some(true)),
+            _ => None,
+        },
+    },
+    KeyedType {
+        resource_type: "microsoft.containerservice/managedclusters",
+        list_action: "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
+        write_action: "Microsoft.ContainerService/managedClusters/write",
+        setting: "disableLocalAccounts",
+        keys_enabled: |r| match r.details {
+            ResourceDetails::Aks { disable_local_accounts, .. } => Some(disable_local_accounts != Some(true)),
+            _ => None,
+        },
+    },
+];
+
+fn setting_text(t: &KeyedType, r: &Resource, enabled: bool) -> String {
+    let explicit = match &r.details {
+        ResourceDetails::StorageAccount { allow_shared_key_access } => allow_shared_key_access.is_some(),
+        ResourceDetails::CognitiveServices { disable_local_auth, .. } => disable_local_auth.is_some(),
+        ResourceDetails::Aks { disable_local_accounts, .. } => disable_local_accounts.is_some(),
+        _ => true,
+    };
+    let value = match (t.setting, enabled) {
+        ("allowSharedKeyAccess", e) => e.to_string(),
+        (_, e) => (!e).to_string(),
+    };
+    if explicit { format!("{} = {value}", t.setting) } else { format!("{} not set (Azure default: keys enabled)", t.setting) }
+}
+
+pub const LIST_KEYS: Rule = Rule {
+    id: "rbac-list-keys",
+    edges: &[EdgeKind::ListKeys],
+    summary: "Listing the keys of a storage account, AI account or AKS cluster with key auth on gives full access.",
+    doc: "What it does: a ListKeys edge from the principal to each storage account \
+(`storageAccounts/listkeys/action`), Cognitive Services / Azure OpenAI account \
+(`accounts/listKeys/action`) or AKS cluster (`listClusterAdminCredential/action`) beneath the scope of \
+an assignment whose role allows the action, when key auth is on (`allowSharedKeyAccess` not false, \
+`disableLocalAuth` not true, `disableLocalAccounts` not true). Why it matters: account keys bypass RBAC \
+and give all data, model access, or cluster-admin. Must not fire: when key auth is off (then see \
+rbac-re-enable-keys), for Reader, or when a deny assignment removes the action.",
+    derive: derive_list,
+};
+
+pub const RE_ENABLE_KEYS: Rule = Rule {
+    id: "rbac-re-enable-keys",
+    edges: &[EdgeKind::ReEnableKeys],
+    summary: "Write access to an account whose key auth is off can turn keys back on, then list them.",
+    doc: "What it does: a ReEnableKeys edge (costed high: a visible configuration change) from the principal \
+to each storage account, AI account or AKS cluster whose key auth is off, when its roles allow both the \
+resource's write action (to set allowSharedKeyAccess / disableLocalAuth / disableLocalAccounts back) and \
+listing keys. Why it matters: disabling keys is a control only against principals that cannot write the \
+resource; Contributor can undo it. Must not fire: with listKeys alone (Storage Account Key Operator \
+Service Role, a listKeys-only custom role), with write alone, or when key auth is on (then ListKeys is \
+the easier edge).",
+    derive: derive_re_enable,
+};
+
+fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
+    for t in TYPES {
+        let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(true);
+        for (g, r, how) in ctx.rbac_matches(t.list_action, false, accept) {
+            let reason = format!(
+                "{} allows {}; {} so the keys give full access to {}",
+                grant_text(ctx, g),
+                t.list_action,
+                setting_text(t, r, true),
+                r.name
+            );
+            let extra = vec![Evidence::new("resource property", format!("{}: {}", r.id, setting_text(t, r, true)))];
+            out.push(rbac_edge(ctx, &LIST_KEYS, g, &r.id, t.list_action, &how, reason, extra));
+        }
+    }
+}
+
+fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
+    for t in TYPES {
+        let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(false);
+        // (principal, resource) -> the grants that give list and write, possibly from different roles.
+        let mut listers: BTreeMap<(&str, &str), (&RbacGrant, crate::rbac::Grant)> = BTreeMap::new();
+        for (g, r, how) in ctx.rbac_matches(t.list_action, false, accept) {
+            listers.entry((g.assignment.principal_id.as_str(), r.id.as_str())).or_insert((g, how));
+        }
+        for (g, r, how) in ctx.rbac_matches(t.write_action, false, accept) {
+            let Some((lg, lhow)) = listers.get(&(g.assignment.principal_id.as_str(), r.id.as_str())) else { continue };
+            let reason = format!(
+                "{} allows {} on {} ({}): can turn key auth back on, then list keys (configuration change)",
+                grant_text(ctx, g),
+                t.write_action,
+                r.name,
+                setting_text(t, r, false)
+            );
+            let mut extra = vec![Evidence::new("resource property", format!("{}: {}", r.id, setting_text(t, r, false)))];
+            if lg.assignment.id != g.assignment.id {
+                extra.push(Evidence::new("list keys granted by", format!("{} ({})", lg.assignment.id, lg.role.role_name)));
+            }
+            extra.push(Evidence::new("then", format!("{} (granted by `{}`)", t.list_action, lhow.pattern)));
+            let mut e = rbac_edge(ctx, &RE_ENABLE_KEYS, g, &r.id, t.write_action, &how, reason, extra);
+            if lg.assignment.eligible && !e.requires_activation {
+                e = e.as_kind(EdgeKind::ReEnableKeys, true);
+            }
+            out.push(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::EdgeKind::{ListKeys, ReEnableKeys};
+    use crate::rules::testkit::*;
+    use serde_json::json;
+
+    fn storage(t: &mut T, rg: &str, name: &str, shared_key: Option<bool>) -> String {
+        let props = match shared_key {
+            Some(v) => json!({"properties": {"allowSharedKeyAccess": v}}),
+            None => json!({"properties": {}}),
+        };
+        t.resource(rg, "Microsoft.Storage/storageAccounts", name, props)
+    }
+
+    #[test]
+    fn contributor_lists_keys_where_shared_key_is_allowed_or_unset() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let (on, unset) = (storage(&mut t, &rg, "on", Some(true)), storage(&mut t, &rg, "unset", None));
+        let ci = t.sp("ci");
+        t.assign(&ci, "Contributor", &rg);
+        let d = t.derive();
+        assert!(has(&d, &ci, &on, ListKeys));
+        let e = edge(&d, &ci, &unset, ListKeys).unwrap();
+        assert!(e.reason.contains("Azure default"), "{}", e.reason);
+        assert!(e.evidence.iter().any(|ev| ev.label == "role assignment"));
+    }
+
+    #[test]
+    fn key_operator_on_a_shared_key_disabled_account_is_no_path() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let off = storage(&mut t, &rg, "off", Some(false));
+        let op = t.sp("backup");
+        t.assign(&op, "Storage Account Key Operator Service Role", &off);
+        let d = t.derive();
+        assert!(out(&d, &op).is_empty(), "{:?}", out(&d, &op));
+    }
+
+    #[test]
+    fn contributor_re_enables_keys_on_a_shared_key_disabled_account() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let off = storage(&mut t, &rg, "off", Some(false));
+        let ci = t.sp("ci");
+        t.assign(&ci, "Contributor", &rg);
+        let d = t.derive();
+        assert!(!has(&d, &ci, &off, ListKeys));
+        let e = edge(&d, &ci, &off, ReEnableKeys).unwrap();
+        assert!(e.cost > ListKeys.base_cost());
+        assert!(e.reason.contains("configuration change"));
+    }
+
+    #[test]
+    fn ai_accounts_honour_disable_local_auth() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let open = t.resource(&rg, "Microsoft.CognitiveServices/accounts", "open", json!({"kind": "OpenAI", "properties": {"disableLocalAuth": false}}));
+        let closed = t.resource(&rg, "Microsoft.CognitiveServices/accounts", "closed", json!({"kind": "OpenAI", "properties": {"disableLocalAuth": true}}));
+        let keys_only = t.custom_role("AI Key Reader", &["Microsoft.CognitiveServices/accounts/listKeys/action"], &[]);
+        let (a, b) = (t.sp("a"), t.sp("b"));
+        t.assign(&a, &keys_only, &open);
+        t.assign(&b, &keys_only, &closed);
+        let c = t.sp("c");
+        t.assign(&c, "Cognitive Services Contributor", &closed);
+        let d = t.derive();
+        assert!(has(&d, &a, &open, ListKeys));
+        assert!(out(&d, &b).is_empty(), "listKeys alone on a local-auth-disabled account is no path");
+        assert!(has(&d, &c, &closed, ReEnableKeys));
+    }
+
+    #[test]
+    fn write_alone_is_not_enough() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let off = storage(&mut t, &rg, "off", Some(false));
+        let w = t.custom_role("Storage writer", &["Microsoft.Storage/storageAccounts/write"], &[]);
+        let p = t.sp("p");
+        t.assign(&p, &w, &off);
+        let d = t.derive();
+        assert!(out(&d, &p).is_empty());
+    }
+}

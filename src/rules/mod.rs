@@ -1,0 +1,376 @@
+//! Rules: from facts to attack edges.
+//!
+//! Every rule is one value in [`RULES`]: an id, the edge kind it makes, a one-line summary, a longer
+//! doc (what it does, why it matters, when it must not fire) and a pure function from the
+//! [`Context`] to edges. Rules do no I/O and know nothing of SQL; they are tested on facts built in
+//! code. To add a rule: write `src/rules/<name>.rs` with a `pub const RULE: Rule` and its tests, and
+//! add it to [`RULES`] (and `mod` it below). Nothing else changes.
+
+mod app_sp;
+mod arm_hierarchy;
+mod directory_roles;
+mod execute;
+mod federated;
+mod graph_app_roles;
+mod group_eligibility;
+mod key_vault;
+mod keys;
+mod membership;
+mod nodes;
+mod ownership;
+mod rbac_assign;
+mod rbac_data;
+mod run_as;
+#[cfg(test)]
+pub(crate) mod testkit;
+
+use crate::facts::{Facts, Resource, RoleAssignment};
+use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
+use crate::rbac::{self, Grant, RoleDefinition};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub use nodes::{external_identity_id, tenant_node_id};
+
+/// A rule: one small, self-describing unit that turns facts into edges of one kind.
+pub struct Rule {
+    /// Stable id, used in stored edges and `azpath rules ID`.
+    pub id: &'static str,
+    /// The edge kinds it makes (most rules make one).
+    pub edges: &'static [EdgeKind],
+    pub summary: &'static str,
+    /// What it does, why it matters, and when it must not fire.
+    pub doc: &'static str,
+    pub derive: fn(&Context, &mut Vec<Edge>),
+}
+
+/// All rules, in the order they run (the order does not change the result: output is sorted).
+pub static RULES: &[&Rule] = &[
+    &membership::RULE,
+    &group_eligibility::RULE,
+    &ownership::ADD_SECRET,
+    &ownership::ADD_MEMBER,
+    &app_sp::RULE,
+    &federated::RULE,
+    &run_as::UAMI_RULE,
+    &run_as::RULE,
+    &directory_roles::RULE,
+    &graph_app_roles::RULE,
+    &rbac_assign::RULE,
+    &arm_hierarchy::RULE,
+    &keys::LIST_KEYS,
+    &keys::RE_ENABLE_KEYS,
+    &key_vault::READ_SECRETS,
+    &key_vault::SET_ACCESS_POLICY,
+    &rbac_data::READ_DATA,
+    &rbac_data::WRITE_DATA,
+    &execute::RULE,
+];
+
+/// The result of running every rule over one tenant's facts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Derived {
+    /// Sorted by id.
+    pub nodes: Vec<Node>,
+    /// Sorted by (source, target, kind, requires_activation) and de-duplicated on that key.
+    pub edges: Vec<Edge>,
+    /// Facts that were read but could not be used (unknown role definitions, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Runs every rule. Pure: the same facts always give the same nodes and edges, in the same order.
+pub fn derive(facts: &Facts) -> Derived {
+    let ctx = Context::new(facts);
+    let mut edges = Vec::new();
+    for rule in RULES {
+        let before = edges.len();
+        (rule.derive)(&ctx, &mut edges);
+        debug_assert!(edges[before..].iter().all(|e| rule.edges.contains(&e.kind) && e.rule == rule.id));
+    }
+    finish(ctx, edges)
+}
+
+/// Sorts, de-duplicates, drops edges whose ends are unknown, and prunes role nodes that grant
+/// nothing (holding AI Administrator is a fact, not an attack edge).
+fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
+    edges.retain(|e| ctx.nodes.contains_key(&e.source) && ctx.nodes.contains_key(&e.target) && e.source != e.target);
+    // Cheapest first within a key, then the smallest evidence, so the kept edge is deterministic.
+    edges.sort_by(|a, b| {
+        (&a.source, &a.target, a.kind, a.requires_activation, a.cost, &a.evidence, &a.reason).cmp(&(
+            &b.source,
+            &b.target,
+            b.kind,
+            b.requires_activation,
+            b.cost,
+            &b.evidence,
+            &b.reason,
+        ))
+    });
+    edges.dedup_by(|later, first| {
+        later.source == first.source
+            && later.target == first.target
+            && later.kind == first.kind
+            && later.requires_activation == first.requires_activation
+    });
+    let role_kinds = [NodeKind::DirectoryRole, NodeKind::AppRole];
+    let granting: HashSet<&str> = edges
+        .iter()
+        .filter(|e| role_kinds.contains(&ctx.nodes[&e.source].kind))
+        .map(|e| e.source.as_str())
+        .collect();
+    let granting: HashSet<String> = granting.into_iter().map(str::to_string).collect();
+    edges.retain(|e| !role_kinds.contains(&ctx.nodes[&e.target].kind) || granting.contains(&e.target));
+    let mut nodes: Vec<Node> = ctx
+        .nodes
+        .into_values()
+        .filter(|n| !role_kinds.contains(&n.kind) || granting.contains(&n.id))
+        .collect();
+    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut warnings = ctx.warnings.into_inner();
+    warnings.sort();
+    warnings.dedup();
+    Derived { nodes, edges, warnings }
+}
+
+/// An Azure role assignment (active or eligible) with its role definition resolved.
+pub struct RbacGrant<'f> {
+    pub assignment: &'f RoleAssignment,
+    pub role: &'f RoleDefinition,
+}
+
+/// Everything a rule may look at: the facts, the nodes, and indexes over both.
+pub struct Context<'f> {
+    pub facts: &'f Facts,
+    /// Every node, by id, built from the facts before any rule runs.
+    pub nodes: BTreeMap<String, Node>,
+    /// ARM hierarchy: parent -> children (scopes and resources), sorted.
+    pub children: BTreeMap<String, Vec<String>>,
+    pub resources: HashMap<&'f str, &'f Resource>,
+    /// Azure role assignments whose role definition is known.
+    pub grants: Vec<RbacGrant<'f>>,
+    /// Transitive group memberships: principal -> every group it is in (for deny assignments).
+    member_of: HashMap<String, HashSet<String>>,
+    warnings: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'f> Context<'f> {
+    pub fn new(facts: &'f Facts) -> Context<'f> {
+        let mut warnings = Vec::new();
+        let (nodes, children) = nodes::build(facts, &mut warnings);
+        let resources = facts.resources.iter().map(|r| (r.id.as_str(), r)).collect();
+        let custom: HashMap<&str, &RoleDefinition> =
+            facts.role_definitions.iter().map(|r| (r.id.as_str(), r)).collect();
+        let builtin = rbac::builtin_roles();
+        let mut grants = Vec::new();
+        for a in &facts.role_assignments {
+            let role = custom.get(a.role_definition_id.as_str()).copied().or_else(|| builtin.get(&a.role_definition_id));
+            match role {
+                Some(role) => grants.push(RbacGrant { assignment: a, role }),
+                None => warnings.push(format!(
+                    "role assignment {} uses role definition {} which is neither built-in nor in the facts; it was not evaluated",
+                    a.id, a.role_definition_id
+                )),
+            }
+        }
+        let mut direct: HashMap<&str, Vec<&str>> = HashMap::new();
+        for m in &facts.memberships {
+            direct.entry(m.member_id.as_str()).or_default().push(m.group_id.as_str());
+        }
+        let mut member_of = HashMap::new();
+        for &start in direct.keys() {
+            let mut seen = HashSet::new();
+            let mut stack = vec![start];
+            while let Some(cur) = stack.pop() {
+                for &g in direct.get(cur).into_iter().flatten() {
+                    if seen.insert(g.to_string()) {
+                        stack.push(g);
+                    }
+                }
+            }
+            member_of.insert(start.to_string(), seen);
+        }
+        Context { facts, nodes, children, resources, grants, member_of, warnings: std::cell::RefCell::new(warnings) }
+    }
+
+    pub fn warn(&self, message: String) {
+        self.warnings.borrow_mut().push(message);
+    }
+
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.get(id)
+    }
+
+    /// The node id an ARM scope maps to: `/` is the tenant root management group.
+    pub fn scope_node(&self, scope: &str) -> String {
+        if scope == "/" {
+            format!("/providers/microsoft.management/managementgroups/{}", self.facts.tenant_id)
+        } else {
+            scope.to_string()
+        }
+    }
+
+    /// The scope itself and every scope and resource beneath it, in sorted order.
+    pub fn scope_and_descendants(&self, scope: &str) -> Vec<&str> {
+        let root = self.scope_node(scope);
+        let Some((root, _)) = self.nodes.get_key_value(&root) else { return vec![] };
+        let mut out = vec![root.as_str()];
+        let mut i = 0;
+        while i < out.len() {
+            if let Some(kids) = self.children.get(out[i]) {
+                out.extend(kids.iter().map(String::as_str));
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Every (grant, resource, how) where the grant's role allows `action` (a control-plane action,
+    /// or a data action when `data` is true) on a resource beneath the grant's scope that `accept`s,
+    /// less what a deny assignment removes.
+    pub fn rbac_matches(
+        &self,
+        action: &str,
+        data: bool,
+        accept: impl Fn(&Resource) -> bool,
+    ) -> Vec<(&RbacGrant<'f>, &'f Resource, Grant)> {
+        let mut out = Vec::new();
+        for g in &self.grants {
+            let how = if data { g.role.grants_data_action(action) } else { g.role.grants_action(action) };
+            let Some(how) = how else { continue };
+            for id in self.scope_and_descendants(&g.assignment.scope) {
+                let Some(&r) = self.resources.get(id) else { continue };
+                if accept(r) && !self.denied(&g.assignment.principal_id, &r.id, action, data) {
+                    out.push((g, r, how.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Does a deny assignment remove `action` for `principal` on `resource`?
+    pub fn denied(&self, principal: &str, resource: &str, action: &str, data: bool) -> bool {
+        const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
+        let groups = self.member_of.get(principal);
+        self.facts.deny_assignments.iter().any(|d| {
+            let applies_here = if d.do_not_apply_to_child_scopes {
+                d.scope == resource
+            } else {
+                resource == d.scope || resource.starts_with(&format!("{}/", d.scope.trim_end_matches('/')))
+            };
+            let covers = |p: &String| p == principal || p == EVERYONE || groups.is_some_and(|g| g.contains(p));
+            let excluded = |p: &String| p == principal || groups.is_some_and(|g| g.contains(p));
+            let (allow, except) =
+                if data { (&d.data_actions, &d.not_data_actions) } else { (&d.actions, &d.not_actions) };
+            applies_here
+                && d.principals.iter().any(covers)
+                && !d.exclude_principals.iter().any(excluded)
+                && allow.iter().any(|p| rbac::wildcard_match(p, action))
+                && !except.iter().any(|p| rbac::wildcard_match(p, action))
+        })
+    }
+
+    /// The display name of a node, or its id.
+    pub fn name(&self, id: &str) -> String {
+        self.nodes.get(id).map(|n| n.name.clone()).unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// Builds an edge from an Azure role grant, with the standard evidence: the assignment, the role,
+/// the scope and the matched action.
+pub fn rbac_edge(
+    ctx: &Context,
+    rule: &Rule,
+    grant: &RbacGrant,
+    target: &str,
+    action: &str,
+    how: &Grant,
+    reason: String,
+    mut extra: Vec<Evidence>,
+) -> Edge {
+    let a = grant.assignment;
+    let conditional = how.conditional || a.condition.is_some();
+    let mut evidence = vec![
+        Evidence::new(
+            if a.eligible { "role eligibility schedule (PIM)" } else { "role assignment" },
+            a.id.clone(),
+        ),
+        Evidence::new("role", format!("{} ({})", grant.role.role_name, grant.role.id)),
+        Evidence::new("scope", format!("{} ({})", ctx.name(&ctx.scope_node(&a.scope)), a.scope)),
+        Evidence::new("matched action", format!("{action} (granted by `{}`)", how.pattern)),
+    ];
+    if let Some(c) = &a.condition {
+        evidence.push(Evidence::new("assignment condition (not evaluated; may not apply)", c.clone()));
+    }
+    if how.conditional && a.condition.is_none() {
+        evidence.push(Evidence::new("role definition condition", "present; not evaluated, may not apply"));
+    }
+    evidence.append(&mut extra);
+    let mut reason = reason;
+    if a.eligible {
+        reason.push_str(" (PIM-eligible: requires activation)");
+    }
+    if conditional {
+        reason.push_str(" (subject to a condition azpath does not evaluate)");
+    }
+    Edge {
+        source: a.principal_id.clone(),
+        target: target.to_string(),
+        kind: rule.edges[0],
+        rule: rule.id.to_string(),
+        reason,
+        evidence,
+        requires_activation: a.eligible,
+        conditional,
+        cost: Edge::compute_cost(rule.edges[0], a.eligible, conditional),
+    }
+}
+
+/// Builds an edge that comes from directory facts alone (no activation, no condition).
+pub fn plain_edge(rule: &Rule, source: &str, target: &str, reason: String, evidence: Vec<Evidence>) -> Edge {
+    Edge {
+        source: source.to_string(),
+        target: target.to_string(),
+        kind: rule.edges[0],
+        rule: rule.id.to_string(),
+        reason,
+        evidence,
+        requires_activation: false,
+        conditional: false,
+        cost: Edge::compute_cost(rule.edges[0], false, false),
+    }
+}
+
+impl Edge {
+    /// The same edge with another kind and activation flag, its cost recomputed.
+    pub fn as_kind(mut self, kind: EdgeKind, requires_activation: bool) -> Edge {
+        self.kind = kind;
+        self.requires_activation = requires_activation;
+        self.cost = Edge::compute_cost(kind, requires_activation, self.conditional);
+        self
+    }
+}
+
+/// Short role/scope text for reasons: "Contributor on rg-ml".
+pub fn grant_text(ctx: &Context, grant: &RbacGrant) -> String {
+    format!("{} on {}", grant.role.role_name, ctx.name(&ctx.scope_node(&grant.assignment.scope)))
+}
+
+/// The lower-cased ARM resource id's type, for rules that match on type.
+pub fn is_type(r: &Resource, ty: &str) -> bool {
+    r.resource_type == ty
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_documented() {
+        let mut seen = HashSet::new();
+        for r in RULES {
+            assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
+            assert!(!r.summary.is_empty() && r.doc.len() > 40, "{} needs a summary and a doc", r.id);
+            assert!(r.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{} is not kebab-case", r.id);
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! Nodes: every principal, role, scope and resource in the facts, with the ARM hierarchy between
+//! them, and the two classifications users search by: pipeline identities (sources) and crown
+//! jewels (targets). Built before any rule runs, so rules only connect existing nodes.
+
+use crate::facts::{
+    DirectoryObjectType, Facts, FederatedParent, Resource, ResourceDetails, ids::arm_parent,
+};
+use crate::model::{Node, NodeKind};
+use crate::rbac;
+use std::collections::{BTreeMap, HashMap};
+
+/// The tenant node: control of the directory itself (tier 0).
+pub fn tenant_node_id(tenant_id: &str) -> String {
+    format!("tenant/{tenant_id}")
+}
+
+/// The node id of an external workload identity (issuer + subject of a federated credential).
+pub fn external_identity_id(issuer: &str, subject: &str) -> String {
+    format!("external/{}#{}", issuer.trim_end_matches('/').to_ascii_lowercase(), subject)
+}
+
+pub fn directory_role_node_id(role_id: &str) -> String {
+    format!("directoryrole/{role_id}")
+}
+
+pub fn app_role_node_id(resource_app_id: &str, app_role_id: &str) -> String {
+    format!("approle/{resource_app_id}/{app_role_id}")
+}
+
+/// The CI/CD platform behind an OIDC issuer, and whether its subjects are pipeline identities.
+pub fn issuer_platform(issuer: &str) -> (&'static str, bool) {
+    let host = issuer
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match host.as_str() {
+        "token.actions.githubusercontent.com" => ("GitHub Actions", true),
+        "vstoken.dev.azure.com" | "app.vstoken.visualstudio.com" => ("Azure DevOps", true),
+        "gitlab.com" => ("GitLab CI", true),
+        "app.terraform.io" => ("Terraform Cloud", true),
+        "oidc.circleci.com" => ("CircleCI", true),
+        "login.microsoftonline.com" | "sts.windows.net" => ("Entra ID (another tenant)", false),
+        h if h.ends_with(".oic.prod-aks.azure.com") => ("Kubernetes (AKS)", false),
+        _ => ("external OIDC issuer", false),
+    }
+}
+
+/// The node kind of an ARM resource type (lower case) and ARM `kind`.
+pub fn resource_kind(resource_type: &str, kind: Option<&str>) -> NodeKind {
+    match resource_type {
+        "microsoft.storage/storageaccounts" => NodeKind::StorageAccount,
+        "microsoft.storage/storageaccounts/blobservices/containers" => NodeKind::BlobContainer,
+        "microsoft.keyvault/vaults" => NodeKind::KeyVault,
+        "microsoft.cognitiveservices/accounts" => NodeKind::CognitiveServicesAccount,
+        "microsoft.cognitiveservices/accounts/deployments" => NodeKind::ModelDeployment,
+        "microsoft.machinelearningservices/workspaces" => NodeKind::MLWorkspace,
+        "microsoft.machinelearningservices/workspaces/datastores" => NodeKind::MLDatastore,
+        "microsoft.machinelearningservices/workspaces/computes" => NodeKind::MLCompute,
+        "microsoft.containerservice/managedclusters" => NodeKind::AKSCluster,
+        "microsoft.compute/virtualmachines" => NodeKind::VirtualMachine,
+        "microsoft.web/sites" if kind.is_some_and(|k| k.to_ascii_lowercase().contains("functionapp")) => {
+            NodeKind::FunctionApp
+        }
+        "microsoft.web/sites" => NodeKind::WebApp,
+        "microsoft.logic/workflows" => NodeKind::LogicApp,
+        "microsoft.automation/automationaccounts" => NodeKind::AutomationAccount,
+        "microsoft.datafactory/factories" => NodeKind::DataFactory,
+        "microsoft.containerregistry/registries" => NodeKind::ContainerRegistry,
+        "microsoft.managedidentity/userassignedidentities" => NodeKind::UserAssignedIdentity,
+        _ => NodeKind::Resource,
+    }
+}
+
+/// Tag values that mark data as sensitive (`data-classification`), case-insensitive.
+const SENSITIVE: &[&str] = &["confidential", "highly-confidential", "restricted", "secret", "sensitive"];
+
+pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (BTreeMap<String, Node>, BTreeMap<String, Vec<String>>) {
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    let add = |n: Node, nodes: &mut BTreeMap<String, Node>| {
+        nodes.entry(n.id.clone()).or_insert(n);
+    };
+
+    add(
+        Node::new(tenant_node_id(&facts.tenant_id), NodeKind::Tenant, format!("tenant {}", facts.tenant_name))
+            .with_prop("crown_jewel", "tier0")
+            .with_prop("crown_jewel_reason", "control of the tenant: can grant any directory role"),
+        &mut nodes,
+    );
+
+    // Principals.
+    for u in &facts.users {
+        let mut n = Node::new(&u.id, NodeKind::User, &u.display_name);
+        if let Some(upn) = &u.user_principal_name {
+            n = n.with_prop("upn", upn);
+        }
+        if u.account_enabled == Some(false) {
+            n = n.with_prop("disabled", "true");
+        }
+        add(n, &mut nodes);
+    }
+    for g in &facts.groups {
+        let mut n = Node::new(&g.id, NodeKind::Group, &g.display_name);
+        if g.is_assignable_to_role {
+            n = n.with_prop("role_assignable", "true");
+        }
+        add(n, &mut nodes);
+    }
+    for sp in &facts.service_principals {
+        let mut n = Node::new(&sp.id, NodeKind::ServicePrincipal, &sp.display_name);
+        if let Some(t) = &sp.service_principal_type {
+            n = n.with_prop("sp_type", t);
+        }
+        if let Some(a) = &sp.app_id {
+            n = n.with_prop("app_id", a);
+        }
+        if sp.tags.iter().any(|t| t.eq_ignore_ascii_case("azpath:pipeline")) {
+            n = n.with_prop("pipeline", "tagged azpath:pipeline");
+        }
+        add(n, &mut nodes);
+    }
+    for app in &facts.applications {
+        add(Node::new(&app.id, NodeKind::Application, &app.display_name).with_prop("app_id", &app.app_id), &mut nodes);
+    }
+    for fic in &facts.federated_credentials {
+        let (platform, pipeline) = issuer_platform(&fic.issuer);
+        let mut n = Node::new(
+            external_identity_id(&fic.issuer, &fic.subject),
+            NodeKind::ExternalIdentity,
+            format!("{platform}: {}", fic.subject),
+        )
+        .with_prop("platform", platform)
+        .with_prop("issuer", &fic.issuer)
+        .with_prop("subject", &fic.subject);
+        if pipeline {
+            n = n.with_prop("pipeline", platform);
+        }
+        add(n, &mut nodes);
+    }
+    // Members and owners not listed as users/groups/SPs still exist as principals.
+    for m in &facts.memberships {
+        placeholder(&mut nodes, &m.member_id, m.member_type, m.member_name.as_deref());
+    }
+    for o in &facts.ownerships {
+        placeholder(&mut nodes, &o.owner_id, o.owner_type, o.owner_name.as_deref());
+    }
+
+    // Roles referenced by assignments.
+    let builtin_dir = rbac::builtin_directory_roles();
+    for a in &facts.directory_role_assignments {
+        let id = &a.role_definition_id;
+        let name = facts
+            .directory_role_definitions
+            .iter()
+            .find(|d| &d.id == id)
+            .map(|d| d.display_name.clone())
+            .or_else(|| builtin_dir.get(id).map(|d| d.display_name.clone()));
+        match name {
+            Some(name) => add(Node::new(directory_role_node_id(id), NodeKind::DirectoryRole, name), &mut nodes),
+            None => warnings.push(format!(
+                "directory role assignment {} uses role definition {id}, which is neither built-in nor in the facts",
+                a.id
+            )),
+        }
+    }
+    let graph_app_roles = rbac::graph_app_roles();
+    for a in &facts.app_role_assignments {
+        if let Some(value) = graph_app_roles.get(&a.app_role_id) {
+            add(
+                Node::new(
+                    app_role_node_id(rbac::MICROSOFT_GRAPH_APP_ID, &a.app_role_id),
+                    NodeKind::AppRole,
+                    format!("Microsoft Graph {value}"),
+                ),
+                &mut nodes,
+            );
+        }
+    }
+
+    // ARM scopes and resources.
+    for mg in &facts.management_groups {
+        let mut n = Node::new(&mg.id, NodeKind::ManagementGroup, &mg.display_name);
+        if mg.name.eq_ignore_ascii_case(&facts.tenant_id) {
+            n = n
+                .with_prop("crown_jewel", "tier0")
+                .with_prop("crown_jewel_reason", "tenant root management group: control of every subscription");
+        }
+        add(n, &mut nodes);
+    }
+    for s in &facts.subscriptions {
+        let name = if s.display_name.is_empty() { s.id.clone() } else { s.display_name.clone() };
+        add(Node::new(&s.id, NodeKind::Subscription, name), &mut nodes);
+    }
+    for rg in &facts.resource_groups {
+        add(Node::new(&rg.id, NodeKind::ResourceGroup, &rg.name), &mut nodes);
+    }
+    for r in &facts.resources {
+        let mut n = Node::new(&r.id, resource_kind(&r.resource_type, r.kind.as_deref()), &r.name)
+            .with_prop("type", &r.resource_type);
+        if let Some(k) = &r.kind {
+            n = n.with_prop("arm_kind", k);
+        }
+        add(n, &mut nodes);
+        ensure_ancestors(&mut nodes, &r.id);
+    }
+    for rg in &facts.resource_groups {
+        ensure_ancestors(&mut nodes, &rg.id);
+    }
+
+    // Managed identities: their service principals exist even if Graph was not collected.
+    for r in &facts.resources {
+        if let Some(p) = &r.identity.system_principal_id {
+            mi_placeholder(&mut nodes, p, &format!("{} (system-assigned identity)", r.name), &r.id);
+        }
+        if let ResourceDetails::UserAssignedIdentity { principal_id: Some(p), .. } = &r.details {
+            mi_placeholder(&mut nodes, p, &r.name, &r.id);
+        }
+        for (uami, principal) in &r.identity.user_assigned {
+            if !nodes.contains_key(uami) {
+                let name = crate::facts::ids::last_segment(uami).to_string();
+                nodes.insert(uami.clone(), Node::new(uami, NodeKind::UserAssignedIdentity, name).with_prop("unresolved", "true"));
+                ensure_ancestors(&mut nodes, uami);
+            }
+            if let Some(p) = principal {
+                mi_placeholder(&mut nodes, p, crate::facts::ids::last_segment(uami), uami);
+            }
+        }
+    }
+
+    // Role assignment principals and scopes that the other facts do not name.
+    for a in &facts.role_assignments {
+        let ty = match a.principal_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("user") => DirectoryObjectType::User,
+            Some("group") => DirectoryObjectType::Group,
+            Some("serviceprincipal") => DirectoryObjectType::ServicePrincipal,
+            _ => DirectoryObjectType::Other,
+        };
+        placeholder(&mut nodes, &a.principal_id, ty, None);
+        if a.scope != "/" && !nodes.contains_key(&a.scope) {
+            let ty = crate::facts::ids::arm_type(&a.scope).unwrap_or_default();
+            let name = crate::facts::ids::last_segment(&a.scope).to_string();
+            nodes.insert(
+                a.scope.clone(),
+                Node::new(&a.scope, resource_kind(&ty, None), name).with_prop("type", ty).with_prop("unresolved", "true"),
+            );
+            ensure_ancestors(&mut nodes, &a.scope);
+        }
+    }
+    for a in &facts.directory_role_assignments {
+        placeholder(&mut nodes, &a.principal_id, DirectoryObjectType::Other, None);
+    }
+    for a in &facts.app_role_assignments {
+        placeholder(&mut nodes, &a.principal_id, DirectoryObjectType::ServicePrincipal, None);
+    }
+
+    classify_crown_jewels(facts, &mut nodes);
+    let children = hierarchy(facts, &nodes);
+    (nodes, children)
+}
+
+/// A principal that some fact names but that is not in the user/group/SP lists.
+fn placeholder(nodes: &mut BTreeMap<String, Node>, id: &str, ty: DirectoryObjectType, name: Option<&str>) {
+    if nodes.contains_key(id) {
+        return;
+    }
+    let kind = match ty {
+        DirectoryObjectType::User => NodeKind::User,
+        DirectoryObjectType::Group => NodeKind::Group,
+        DirectoryObjectType::ServicePrincipal | DirectoryObjectType::Other => NodeKind::ServicePrincipal,
+    };
+    let name = name.map(str::to_string).unwrap_or_else(|| format!("unresolved principal {id}"));
+    let mut n = Node::new(id, kind, name).with_prop("unresolved", "true");
+    if ty == DirectoryObjectType::Other {
+        n = n.with_prop("kind_guessed", "true");
+    }
+    nodes.insert(id.to_string(), n);
+}
+
+fn mi_placeholder(nodes: &mut BTreeMap<String, Node>, principal: &str, name: &str, resource: &str) {
+    let n = nodes.entry(principal.to_string()).or_insert_with(|| {
+        Node::new(principal, NodeKind::ServicePrincipal, name)
+            .with_prop("sp_type", "ManagedIdentity")
+            .with_prop("unresolved", "true")
+    });
+    n.props.entry("managed_identity_of".into()).or_insert_with(|| resource.to_string());
+}
+
+/// Creates resource-group and subscription nodes implied by a resource id when the facts lack them.
+fn ensure_ancestors(nodes: &mut BTreeMap<String, Node>, id: &str) {
+    let mut cur = arm_parent(id);
+    while let Some(p) = cur {
+        if !nodes.contains_key(&p) {
+            let segs: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+            let kind = match segs.as_slice() {
+                ["subscriptions", _] => Some(NodeKind::Subscription),
+                ["subscriptions", _, "resourcegroups", _] => Some(NodeKind::ResourceGroup),
+                _ => None, // e.g. `.../blobservices/default`: not a node, skip to its parent.
+            };
+            if let Some(kind) = kind {
+                let name = crate::facts::ids::last_segment(&p).to_string();
+                nodes.insert(p.clone(), Node::new(&p, kind, name).with_prop("unresolved", "true"));
+            }
+        }
+        cur = arm_parent(&p);
+    }
+}
+
+/// Parent -> children for every ARM node: MG tree, subscriptions, resource groups, resources and
+/// child resources (a resource's parent is its nearest ancestor that is a node).
+fn hierarchy(facts: &Facts, nodes: &BTreeMap<String, Node>) -> BTreeMap<String, Vec<String>> {
+    let mut parent: HashMap<&str, String> = HashMap::new();
+    for mg in &facts.management_groups {
+        if let Some(p) = &mg.parent {
+            parent.insert(&mg.id, p.clone());
+        }
+    }
+    for s in &facts.subscriptions {
+        if let Some(p) = &s.parent {
+            parent.insert(&s.id, p.clone());
+        }
+    }
+    for (id, n) in nodes {
+        let arm = !matches!(n.kind, NodeKind::ManagementGroup | NodeKind::Subscription) && id.starts_with("/subscriptions/");
+        if arm {
+            let mut cur = arm_parent(id);
+            while let Some(p) = cur {
+                if nodes.contains_key(&p) {
+                    parent.insert(id, p);
+                    break;
+                }
+                cur = arm_parent(&p);
+            }
+        }
+    }
+    let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (child, p) in parent {
+        if nodes.contains_key(&p) && nodes.contains_key(child) {
+            children.entry(p).or_default().push(child.to_string());
+        }
+    }
+    for kids in children.values_mut() {
+        kids.sort();
+    }
+    children
+}
+
+/// Marks the targets users care about: training data, models, their secrets, and tier 0.
+fn classify_crown_jewels(facts: &Facts, nodes: &mut BTreeMap<String, Node>) {
+    let mut mark = |id: &str, category: &str, reason: String| {
+        if let Some(n) = nodes.get_mut(id)
+            && n.crown_jewel().is_none()
+        {
+            n.props.insert("crown_jewel".into(), category.into());
+            n.props.insert("crown_jewel_reason".into(), reason);
+        }
+    };
+    let by_name: HashMap<String, &Resource> = facts
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == "microsoft.storage/storageaccounts")
+        .map(|r| (r.name.to_ascii_lowercase(), r))
+        .collect();
+    // Explicit tags first: the user's word wins.
+    for r in &facts.resources {
+        if let Some(category) = r.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case("azpath-crown-jewel")).map(|(_, v)| v) {
+            mark(&r.id, category, "tagged azpath-crown-jewel".into());
+        }
+    }
+    for r in &facts.resources {
+        match &r.details {
+            ResourceDetails::MlWorkspace { storage_account, key_vault, container_registry } => {
+                mark(&r.id, "model", format!("ML workspace {}", r.name));
+                if let Some(s) = storage_account {
+                    mark(s, "training-data", format!("default storage of ML workspace {}", r.name));
+                }
+                if let Some(k) = key_vault {
+                    mark(k, "secrets", format!("key vault of ML workspace {}", r.name));
+                }
+                if let Some(c) = container_registry {
+                    mark(c, "model", format!("container registry of ML workspace {}", r.name));
+                }
+            }
+            ResourceDetails::MlDatastore { account_name: Some(account), container_name, .. } => {
+                if let Some(s) = by_name.get(account) {
+                    let ws = arm_parent(&r.id).map(|w| crate::facts::ids::last_segment(&w).to_string()).unwrap_or_default();
+                    let container = container_name.as_deref().map(|c| format!(", container {c}")).unwrap_or_default();
+                    mark(&s.id, "training-data", format!("datastore {} of ML workspace {ws}{container}", r.name));
+                }
+            }
+            ResourceDetails::CognitiveServices { kind: Some(kind), .. }
+                if kind.eq_ignore_ascii_case("openai") || kind.eq_ignore_ascii_case("aiservices") =>
+            {
+                mark(&r.id, "model", format!("{kind} account"));
+            }
+            _ => {}
+        }
+    }
+    for r in &facts.resources {
+        let sensitive = r.tags.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("data-classification") && SENSITIVE.contains(&v.to_ascii_lowercase().as_str())
+        });
+        if sensitive {
+            let category = if r.resource_type == "microsoft.keyvault/vaults" { "secrets" } else { "sensitive-data" };
+            mark(&r.id, category, "tagged data-classification as sensitive".into());
+        }
+    }
+}
+
+/// Which UAMI or application a federated credential trusts, as a node id.
+pub fn federated_parent_node(parent: &FederatedParent) -> &str {
+    match parent {
+        FederatedParent::Application(id) | FederatedParent::UserAssignedIdentity(id) => id,
+    }
+}

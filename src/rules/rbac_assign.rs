@@ -1,0 +1,79 @@
+//! `AssignRoles`: `Microsoft.Authorization/roleAssignments/write` at a scope is full control of it.
+
+use super::{Context, Rule, grant_text, rbac_edge};
+use crate::model::{Edge, EdgeKind};
+
+const ACTION: &str = "Microsoft.Authorization/roleAssignments/write";
+
+pub const RULE: Rule = Rule {
+    id: "rbac-assign-roles",
+    edges: &[EdgeKind::AssignRoles],
+    summary: "Whoever can write role assignments at a scope can make itself Owner there.",
+    doc: "What it does: an AssignRoles edge from the principal to the scope (management group, \
+subscription, resource group or resource) of each role assignment or PIM eligibility whose role allows \
+Microsoft.Authorization/roleAssignments/write (Owner, User Access Administrator, Role Based Access \
+Control Administrator, custom roles). From the scope, Contains edges reach everything beneath it. A \
+condition on the assignment or role (RBAC Administrator's usual constraint) makes the edge conditional. \
+Why it matters: assigning yourself Owner is full control of every resource below. Must not fire: for \
+Contributor (notActions remove Microsoft.Authorization/*/Write), Reader, or when a deny assignment \
+removes the action.",
+    derive,
+};
+
+fn derive(ctx: &Context, out: &mut Vec<Edge>) {
+    for g in &ctx.grants {
+        let Some(how) = g.role.grants_action(ACTION) else { continue };
+        let scope = ctx.scope_node(&g.assignment.scope);
+        if ctx.node(&scope).is_none() || ctx.denied(&g.assignment.principal_id, &scope, ACTION, false) {
+            continue;
+        }
+        let reason = format!("{} allows {ACTION}: can assign itself any role there", grant_text(ctx, g));
+        out.push(rbac_edge(ctx, &RULE, g, &scope, ACTION, &how, reason, vec![]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::EdgeKind::AssignRoles;
+    use crate::rules::testkit::*;
+
+    #[test]
+    fn owner_uaa_and_rbac_admin_can_assign_roles() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let (o, u, r) = (t.user("o"), t.user("u"), t.user("r"));
+        t.assign(&o, "Owner", &rg);
+        t.assign(&u, "User Access Administrator", SUB);
+        t.assign_with(&r, "Role Based Access Control Administrator", &rg, Some("@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {ba92f5b4-2d11-453d-a403-e96b0029c9fe}"));
+        let d = t.derive();
+        assert!(!edge(&d, &o, &rg, AssignRoles).unwrap().conditional);
+        assert!(has(&d, &u, SUB, AssignRoles));
+        let e = edge(&d, &r, &rg, AssignRoles).unwrap();
+        assert!(e.conditional && e.reason.contains("condition"));
+    }
+
+    #[test]
+    fn contributor_reader_and_denied_principals_cannot() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let (c, r, denied) = (t.user("c"), t.user("r"), t.sp("denied"));
+        t.assign(&c, "Contributor", &rg);
+        t.assign(&r, "Reader", SUB);
+        t.assign(&denied, "Owner", &rg);
+        t.deny(SUB, &denied, &["Microsoft.Authorization/*/write"]);
+        let d = t.derive();
+        assert!(out(&d, &r).is_empty());
+        assert!(!has(&d, &c, &rg, AssignRoles));
+        assert!(!has(&d, &denied, &rg, AssignRoles));
+    }
+
+    #[test]
+    fn the_root_scope_is_the_root_management_group() {
+        let mut t = T::new();
+        let u = t.user("u");
+        t.assign(&u, "Owner", "/");
+        let d = t.derive();
+        let root = format!("/providers/Microsoft.Management/managementGroups/{TENANT}");
+        assert!(has(&d, &u, &root, AssignRoles));
+    }
+}

@@ -1,0 +1,125 @@
+//! `RunCodeAs` compute -> its managed identity, and `AuthenticatesAs` UAMI -> its service principal.
+
+use super::{Context, Rule, plain_edge};
+use crate::facts::{Resource, ResourceDetails};
+use crate::model::{Edge, EdgeKind, Evidence};
+
+/// Resource types that run code the attacker can supply, so code there can ask IMDS for a token.
+const COMPUTE_TYPES: &[&str] = &[
+    "microsoft.compute/virtualmachines",
+    "microsoft.compute/virtualmachinescalesets",
+    "microsoft.web/sites",
+    "microsoft.logic/workflows",
+    "microsoft.automation/automationaccounts",
+    "microsoft.datafactory/factories",
+    "microsoft.machinelearningservices/workspaces/computes",
+    "microsoft.containerservice/managedclusters",
+    "microsoft.app/containerapps",
+    "microsoft.containerinstance/containergroups",
+];
+
+pub fn runs_code(r: &Resource) -> bool {
+    COMPUTE_TYPES.contains(&r.resource_type.as_str())
+}
+
+pub const RULE: Rule = Rule {
+    id: "compute-runs-as-identity",
+    edges: &[EdgeKind::RunCodeAs],
+    summary: "Code running on a compute resource can get tokens as its managed identities.",
+    doc: "What it does: a RunCodeAs edge from each compute resource (VM, scale set, web/function app, logic \
+app, automation account, data factory, ML compute, AKS, container app/instance) to each managed identity \
+in its `identity` block (the system-assigned identity's service principal, each user-assigned identity), \
+and from an AKS cluster to its kubelet identity. Why it matters: whoever runs code there (ExecuteOn) \
+acts as the identity. Must not fire: for resources that do not run user code (storage accounts, key \
+vaults, AI accounts with an identity), or for `identity.type` None.",
+    derive,
+};
+
+pub const UAMI_RULE: Rule = Rule {
+    id: "uami-service-principal",
+    edges: &[EdgeKind::AuthenticatesAs],
+    summary: "Control of a user-assigned identity is control of its service principal.",
+    doc: "What it does: an AuthenticatesAs edge from each user-assigned managed identity (the ARM resource) \
+to its service principal (`properties.principalId`), which is what role assignments name. Why it \
+matters: compute that uses the identity, or a federated credential on it, acts as that service \
+principal. Must not fire: for a UAMI whose principal id is unknown.",
+    derive: derive_uami,
+};
+
+fn derive(ctx: &Context, out: &mut Vec<Edge>) {
+    for r in ctx.facts.resources.iter().filter(|r| runs_code(r)) {
+        if let Some(p) = &r.identity.system_principal_id {
+            out.push(plain_edge(
+                &RULE,
+                &r.id,
+                p,
+                format!("code on {} can get tokens as its system-assigned identity", r.name),
+                vec![Evidence::new("identity", format!("{} identity.principalId {p}", r.id))],
+            ));
+        }
+        for (uami, _) in &r.identity.user_assigned {
+            out.push(plain_edge(
+                &RULE,
+                &r.id,
+                uami,
+                format!("code on {} can get tokens as user-assigned identity {}", r.name, ctx.name(uami)),
+                vec![Evidence::new("identity", format!("{} identity.userAssignedIdentities {uami}", r.id))],
+            ));
+        }
+        if let ResourceDetails::Aks { kubelet_identity: Some((uami, _)), .. } = &r.details {
+            out.push(plain_edge(
+                &RULE,
+                &r.id,
+                uami,
+                format!("pods on AKS cluster {} can get tokens as its kubelet identity {}", r.name, ctx.name(uami)),
+                vec![Evidence::new("kubelet identity", format!("{} identityProfile.kubeletidentity {uami}", r.id))],
+            ));
+        }
+    }
+}
+
+fn derive_uami(ctx: &Context, out: &mut Vec<Edge>) {
+    for r in &ctx.facts.resources {
+        if let ResourceDetails::UserAssignedIdentity { principal_id: Some(p), .. } = &r.details {
+            out.push(plain_edge(
+                &UAMI_RULE,
+                &r.id,
+                p,
+                format!("user-assigned identity {} is service principal {p}", r.name),
+                vec![Evidence::new("principalId", format!("{} properties.principalId {p}", r.id))],
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::EdgeKind::{AuthenticatesAs, RunCodeAs};
+    use crate::rules::testkit::*;
+    use serde_json::json;
+
+    #[test]
+    fn compute_runs_as_system_and_user_assigned_identities() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let uami = t.resource(&rg, "Microsoft.ManagedIdentity/userAssignedIdentities", "u", json!({"properties": {"principalId": "sp-u"}}));
+        let vm = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({"identity": {
+            "type": "SystemAssigned, UserAssigned", "principalId": "sp-vm",
+            "userAssignedIdentities": {uami.clone(): {"principalId": "sp-u"}}}}));
+        let d = t.derive();
+        assert!(has(&d, &vm, "sp-vm", RunCodeAs));
+        assert!(has(&d, &vm, &uami, RunCodeAs));
+        assert!(has(&d, &uami, "sp-u", AuthenticatesAs));
+    }
+
+    #[test]
+    fn non_compute_identities_are_not_code_execution() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let sa = t.resource(&rg, "Microsoft.Storage/storageAccounts", "sa", json!({"identity": {"type": "SystemAssigned", "principalId": "sp-sa"}}));
+        let none = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({"identity": {"type": "None"}}));
+        let d = t.derive();
+        assert!(!has(&d, &sa, "sp-sa", RunCodeAs));
+        assert!(out(&d, &none).is_empty());
+    }
+}
