@@ -2,9 +2,51 @@
 //!
 //! The pipeline, one module per stage: [`facts`] (Azure's JSON to typed facts) -> [`rules`] (facts
 //! to attack edges) -> [`store`] (SQLite snapshots) -> [`graph`] (petgraph, easiest paths) ->
-//! [`report`] (text and JSON for people and scripts). See `docs/ARCHITECTURE.md`.
+//! [`query`] (selectors and path queries) -> [`report`] (text and JSON). See `docs/ARCHITECTURE.md`.
 
+pub mod demo;
 pub mod facts;
+pub mod graph;
 pub mod model;
+pub mod query;
 pub mod rbac;
+pub mod report;
 pub mod rules;
+pub mod store;
+
+use facts::RawFacts;
+use store::Store;
+
+/// What an import produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub snapshot: i64,
+    pub nodes: usize,
+    pub edges: usize,
+    pub redacted: usize,
+    pub warnings: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// The whole offline pipeline for one facts file: redact credentials, parse, derive edges, and
+/// write one snapshot (in one transaction).
+pub fn import_facts(store: &mut Store, mut raw: RawFacts, label: Option<&str>) -> anyhow::Result<ImportSummary> {
+    let redacted = raw.redact_secrets();
+    let facts = facts::parse(&raw)?;
+    let derived = rules::derive(&facts);
+    let snapshot = store.write_snapshot(&raw, &derived, label)?;
+    Ok(ImportSummary {
+        snapshot,
+        nodes: derived.nodes.len(),
+        edges: derived.edges.len(),
+        redacted,
+        warnings: derived.warnings,
+        skipped: facts.skipped,
+    })
+}
+
+/// Loads a stored snapshot into an attack graph.
+pub fn load_graph(store: &Store, snapshot: i64) -> anyhow::Result<graph::AttackGraph> {
+    let (nodes, edges) = store.load_graph(snapshot)?;
+    Ok(graph::AttackGraph::new(nodes, edges))
+}

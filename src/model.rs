@@ -111,8 +111,7 @@ impl EdgeKind {
         match self {
             MemberOf | AuthenticatesAs | HasRole | Contains | RunCodeAs => 1,
             EligibleMemberOf | EligibleOwnerOf | EligibleForRole => 1,
-            AddSecret | AddMember | GrantAnyRole | AssignRoles | ListKeys | ReadSecrets
-            | ReadData | WriteData => 2,
+            AddSecret | AddMember | GrantAnyRole | AssignRoles | ListKeys | ReadSecrets | ReadData | WriteData => 2,
             ExecuteOn | SetAccessPolicy => 3,
             ReEnableKeys => 8,
         }

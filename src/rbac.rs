@@ -122,9 +122,8 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 pub fn builtin_roles() -> &'static HashMap<String, RoleDefinition> {
     static ROLES: OnceLock<HashMap<String, RoleDefinition>> = OnceLock::new();
     ROLES.get_or_init(|| {
-        let roles: Vec<RoleDefinition> =
-            serde_json::from_str(include_str!("../data/azure-builtin-roles.json"))
-                .expect("shipped data/azure-builtin-roles.json is valid (tested)");
+        let roles: Vec<RoleDefinition> = serde_json::from_str(include_str!("../data/azure-builtin-roles.json"))
+            .expect("shipped data/azure-builtin-roles.json is valid (tested)");
         roles.into_iter().map(|r| (r.id.to_ascii_lowercase(), r)).collect()
     })
 }
@@ -143,9 +142,8 @@ pub struct BuiltinDirectoryRole {
 pub fn builtin_directory_roles() -> &'static HashMap<String, BuiltinDirectoryRole> {
     static ROLES: OnceLock<HashMap<String, BuiltinDirectoryRole>> = OnceLock::new();
     ROLES.get_or_init(|| {
-        let roles: Vec<BuiltinDirectoryRole> =
-            serde_json::from_str(include_str!("../data/entra-directory-roles.json"))
-                .expect("shipped data/entra-directory-roles.json is valid (tested)");
+        let roles: Vec<BuiltinDirectoryRole> = serde_json::from_str(include_str!("../data/entra-directory-roles.json"))
+            .expect("shipped data/entra-directory-roles.json is valid (tested)");
         roles.into_iter().map(|r| (r.role_template_id.to_ascii_lowercase(), r)).collect()
     })
 }
@@ -277,7 +275,9 @@ mod tests {
             "microsoft.directory/servicePrincipals/synchronization.cloudTenantToExternalSystem/credentials/manage",
             "microsoft.directory/servicePrincipals/credentials/update"
         ));
-        assert!(!directory_action_matches("microsoft.directory/roleAssignments/standard/read",
-            "microsoft.directory/roleAssignments/allProperties/allTasks"));
+        assert!(!directory_action_matches(
+            "microsoft.directory/roleAssignments/standard/read",
+            "microsoft.directory/roleAssignments/allProperties/allTasks"
+        ));
     }
 }

@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn types_come_from_the_id() {
-        let compute = "/subscriptions/s/resourcegroups/rg/providers/microsoft.machinelearningservices/workspaces/w/computes/c";
+        let compute =
+            "/subscriptions/s/resourcegroups/rg/providers/microsoft.machinelearningservices/workspaces/w/computes/c";
         assert_eq!(arm_type(compute).as_deref(), Some("microsoft.machinelearningservices/workspaces/computes"));
         assert_eq!(arm_type("/subscriptions/s/resourcegroups/rg"), None);
     }

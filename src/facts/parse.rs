@@ -354,8 +354,9 @@ fn graph_window(o: &Obj) -> Result<Window> {
         ),
         Some("afterduration") => {
             let dur = o.str_req("scheduleInfo.expiration.duration")?;
-            let dur = parse_iso_duration(&dur)
-                .ok_or_else(|| o.err(format!("`scheduleInfo.expiration.duration` is not an ISO 8601 duration: {dur:?}")))?;
+            let dur = parse_iso_duration(&dur).ok_or_else(|| {
+                o.err(format!("`scheduleInfo.expiration.duration` is not an ISO 8601 duration: {dur:?}"))
+            })?;
             let start = start.ok_or_else(|| o.err("afterDuration expiration without a start time"))?;
             Some(start + dur)
         }
@@ -390,7 +391,8 @@ fn parse_iso_duration(s: &str) -> Option<chrono::Duration> {
 /// A schedule counts if it is provisioned (or has no status) and its window holds `at`.
 fn schedule_active(o: &Obj, window: Window, at: DateTime<Utc>) -> Result<bool> {
     let status = o.str_opt("status")?.or(o.str_opt("properties.status")?);
-    let provisioned = status.is_none_or(|s| s.eq_ignore_ascii_case("Provisioned") || s.eq_ignore_ascii_case("Accepted"));
+    let provisioned =
+        status.is_none_or(|s| s.eq_ignore_ascii_case("Provisioned") || s.eq_ignore_ascii_case("Accepted"));
     Ok(provisioned && window.contains(at))
 }
 
@@ -464,9 +466,7 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         f.role_definitions.push(RoleDefinition {
             id: norm(&id),
             role_name: o.str_opt("properties.roleName")?.unwrap_or_else(|| id.clone()),
-            is_custom: o
-                .str_opt("properties.type")?
-                .is_none_or(|t| !t.eq_ignore_ascii_case("BuiltInRole")),
+            is_custom: o.str_opt("properties.type")?.is_none_or(|t| !t.eq_ignore_ascii_case("BuiltInRole")),
             permissions,
         });
     }
@@ -474,15 +474,11 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         f.role_assignments.push(arm_assignment(&o, false)?);
     }
     for o in list(a, "roleEligibilitySchedules")? {
-        let window = Window {
-            start: o.time_opt("properties.startDateTime")?,
-            end: o.time_opt("properties.endDateTime")?,
-        };
+        let window =
+            Window { start: o.time_opt("properties.startDateTime")?, end: o.time_opt("properties.endDateTime")? };
         if !schedule_active(&o, window, f.collected_at)? {
-            f.skipped.push(format!(
-                "role eligibility schedule {}: not active at the collection time",
-                o.str_req("id")?
-            ));
+            f.skipped
+                .push(format!("role eligibility schedule {}: not active at the collection time", o.str_req("id")?));
             continue;
         }
         f.role_assignments.push(arm_assignment(&o, true)?);
@@ -625,9 +621,9 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
             container_name: o.str_opt("properties.containerName")?,
             credentials_type: o.str_opt("properties.credentials.credentialsType")?,
         },
-        "microsoft.machinelearningservices/workspaces/computes" => ResourceDetails::MlCompute {
-            compute_type: o.str_opt("properties.computeType")?,
-        },
+        "microsoft.machinelearningservices/workspaces/computes" => {
+            ResourceDetails::MlCompute { compute_type: o.str_opt("properties.computeType")? }
+        }
         "microsoft.containerservice/managedclusters" => ResourceDetails::Aks {
             disable_local_accounts: o.bool_strict("properties.disableLocalAccounts")?,
             kubelet_identity: match o.str_opt("properties.identityProfile.kubeletidentity.resourceId")? {
@@ -704,15 +700,21 @@ mod tests {
 
     #[test]
     fn expired_and_future_eligibilities_are_skipped() {
-        let sched = |id: &str, start: &str, end: &str| json!({"id": id, "properties": {
+        let sched = |id: &str, start: &str, end: &str| {
+            json!({"id": id, "properties": {
             "scope": "/subscriptions/s", "principalId": "p", "principalType": "User",
             "roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-            "status": "Provisioned", "startDateTime": start, "endDateTime": end}});
-        let f = parse(&raw_with(json!({}), json!({"roleEligibilitySchedules": [
-            sched("/x/expired", "2025-01-01T00:00:00Z", "2026-03-01T00:00:00Z"),
-            sched("/x/future", "2027-01-01T00:00:00Z", "2028-03-01T00:00:00Z"),
-            sched("/x/active", "2026-01-01T00:00:00Z", "2027-03-01T00:00:00Z"),
-        ]}))).unwrap();
+            "status": "Provisioned", "startDateTime": start, "endDateTime": end}})
+        };
+        let f = parse(&raw_with(
+            json!({}),
+            json!({"roleEligibilitySchedules": [
+                sched("/x/expired", "2025-01-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+                sched("/x/future", "2027-01-01T00:00:00Z", "2028-03-01T00:00:00Z"),
+                sched("/x/active", "2026-01-01T00:00:00Z", "2027-03-01T00:00:00Z"),
+            ]}),
+        ))
+        .unwrap();
         assert_eq!(f.role_assignments.len(), 1);
         assert_eq!(f.role_assignments[0].id, "/x/active");
         assert!(f.role_assignments[0].eligible);

@@ -120,10 +120,7 @@ impl RawFacts {
     /// The completeness notes, plus one for every known collection the file does not contain.
     pub fn completeness_with_missing(&self) -> Vec<CompletenessNote> {
         let mut notes = self.completeness.clone();
-        for (side, names, present) in [
-            ("graph", GRAPH_COLLECTIONS, &self.graph),
-            ("arm", ARM_COLLECTIONS, &self.arm),
-        ] {
+        for (side, names, present) in [("graph", GRAPH_COLLECTIONS, &self.graph), ("arm", ARM_COLLECTIONS, &self.arm)] {
             for name in names {
                 if !present.contains_key(*name) {
                     notes.push(CompletenessNote {
@@ -148,7 +145,7 @@ fn redact(value: &mut Value) -> usize {
                 let secret = SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str());
                 // `key` is also the name of harmless properties (tags); only drop string/object payloads
                 // of credential-shaped objects, never a `null`.
-                !(secret && !v.is_null())
+                !secret || v.is_null()
             });
             let mut removed = before - map.len();
             for v in map.values_mut() {

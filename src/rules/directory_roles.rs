@@ -72,7 +72,8 @@ fn powers<'a>(actions: &'a [String]) -> impl Iterator<Item = (&'static str, Edge
 }
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
-    let mut roles: Vec<&str> = ctx.facts.directory_role_assignments.iter().map(|a| a.role_definition_id.as_str()).collect();
+    let mut roles: Vec<&str> =
+        ctx.facts.directory_role_assignments.iter().map(|a| a.role_definition_id.as_str()).collect();
     roles.sort();
     roles.dedup();
     for role in roles {
@@ -82,13 +83,21 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         for (want, kind, targets, granted_by) in powers(actions) {
             for target in target_ids(ctx, targets) {
                 let reason = match kind {
-                    EdgeKind::GrantAnyRole => format!("{name} can assign any directory role, including Global Administrator"),
+                    EdgeKind::GrantAnyRole => {
+                        format!("{name} can assign any directory role, including Global Administrator")
+                    }
                     _ => format!("{name} can add credentials to {} {}", kind_word(targets), ctx.name(&target)),
                 };
-                let e = plain_edge(&RULE, &node, &target, reason, vec![
-                    Evidence::new("directory role", format!("{name} ({role})")),
-                    Evidence::new("allowed resource action", format!("{want} (granted by `{granted_by}`)")),
-                ]);
+                let e = plain_edge(
+                    &RULE,
+                    &node,
+                    &target,
+                    reason,
+                    vec![
+                        Evidence::new("directory role", format!("{name} ({role})")),
+                        Evidence::new("allowed resource action", format!("{want} (granted by `{granted_by}`)")),
+                    ],
+                );
                 out.push(e.as_kind(kind, false));
             }
         }
@@ -144,11 +153,17 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 if a.eligible {
                     reason.push_str(" (PIM-eligible: requires activation)");
                 }
-                let e = plain_edge(&RULE, &a.principal_id, &object, reason, vec![
-                    assignment.clone(),
-                    Evidence::new("directory scope", a.directory_scope_id.clone()),
-                    Evidence::new("allowed resource action", format!("{want} (granted by `{granted_by}`)")),
-                ]);
+                let e = plain_edge(
+                    &RULE,
+                    &a.principal_id,
+                    &object,
+                    reason,
+                    vec![
+                        assignment.clone(),
+                        Evidence::new("directory scope", a.directory_scope_id.clone()),
+                        Evidence::new("allowed resource action", format!("{want} (granted by `{granted_by}`)")),
+                    ],
+                );
                 out.push(e.as_kind(kind, a.eligible));
             }
         }

@@ -1,7 +1,7 @@
 //! `ExecuteOn`: rights that let a principal run its own code on a compute resource.
 
 use super::run_as::runs_code;
-use super::{Context, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceIdentity, ids::arm_parent};
 use crate::model::{Edge, EdgeKind, Evidence};
 
@@ -24,15 +24,34 @@ const WAYS: &[(&str, &[&str], &str)] = &[
         ],
         "run a command on the scale set's instances",
     ),
-    ("microsoft.web/sites", &["Microsoft.Web/sites/write", "Microsoft.Web/sites/config/write"], "deploy code to the app"),
+    (
+        "microsoft.web/sites",
+        &["Microsoft.Web/sites/write", "Microsoft.Web/sites/config/write"],
+        "deploy code to the app",
+    ),
     ("microsoft.logic/workflows", &["Microsoft.Logic/workflows/write"], "change the workflow"),
-    ("microsoft.automation/automationaccounts", &["Microsoft.Automation/automationAccounts/runbooks/write"], "write and run a runbook"),
-    ("microsoft.datafactory/factories", &["Microsoft.DataFactory/factories/pipelines/write"], "write and run a pipeline"),
-    ("microsoft.containerservice/managedclusters", &["Microsoft.ContainerService/managedClusters/runcommand/action"], "run a command in the cluster"),
+    (
+        "microsoft.automation/automationaccounts",
+        &["Microsoft.Automation/automationAccounts/runbooks/write"],
+        "write and run a runbook",
+    ),
+    (
+        "microsoft.datafactory/factories",
+        &["Microsoft.DataFactory/factories/pipelines/write"],
+        "write and run a pipeline",
+    ),
+    (
+        "microsoft.containerservice/managedclusters",
+        &["Microsoft.ContainerService/managedClusters/runcommand/action"],
+        "run a command in the cluster",
+    ),
     ("microsoft.app/containerapps", &["Microsoft.App/containerApps/write"], "deploy a new revision"),
     (
         "microsoft.containerinstance/containergroups",
-        &["Microsoft.ContainerInstance/containerGroups/containers/exec/action", "Microsoft.ContainerInstance/containerGroups/write"],
+        &[
+            "Microsoft.ContainerInstance/containerGroups/containers/exec/action",
+            "Microsoft.ContainerInstance/containerGroups/write",
+        ],
         "exec into or replace the containers",
     ),
 ];
@@ -66,7 +85,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         for action in actions {
             for (g, r, how) in ctx.rbac_matches(action, false, accept) {
                 let reason = format!("{} allows {action}: can {how_text} {}", grant_text(ctx, g), r.name);
-                out.push(rbac_edge(ctx, &RULE, g, &r.id, action, &how, reason, vec![]));
+                out.push(rbac_edge(ctx, &RULE, g, Hit { target: &r.id, action, how: &how }, reason, vec![]));
             }
         }
     }
@@ -74,7 +93,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     let workspaces = |r: &Resource| r.resource_type == "microsoft.machinelearningservices/workspaces";
     for (g, ws, how) in ctx.rbac_matches(ML_JOB, false, workspaces) {
         for compute in ctx.facts.resources.iter().filter(|c| {
-            c.resource_type == ML_COMPUTES && arm_parent(&c.id).as_deref() == Some(ws.id.as_str()) && has_identity(&c.identity)
+            c.resource_type == ML_COMPUTES
+                && arm_parent(&c.id).as_deref() == Some(ws.id.as_str())
+                && has_identity(&c.identity)
         }) {
             let reason = format!(
                 "{} allows {ML_JOB}: can submit a job that runs on compute {} of workspace {}",
@@ -82,8 +103,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 compute.name,
                 ws.name
             );
-            let extra = vec![Evidence::new("compute of workspace", format!("{} is a compute of {}", compute.id, ws.id))];
-            out.push(rbac_edge(ctx, &RULE, g, &compute.id, ML_JOB, &how, reason, extra));
+            let extra =
+                vec![Evidence::new("compute of workspace", format!("{} is a compute of {}", compute.id, ws.id))];
+            out.push(rbac_edge(ctx, &RULE, g, Hit { target: &compute.id, action: ML_JOB, how: &how }, reason, extra));
         }
     }
 }
@@ -98,8 +120,18 @@ mod tests {
     fn vm_contributor_and_website_contributor_run_code() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let vm = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm"}}));
-        let app = t.resource(&rg, "Microsoft.Web/sites", "func", json!({"kind": "functionapp", "identity": {"type": "SystemAssigned", "principalId": "sp-func"}}));
+        let vm = t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachines",
+            "vm",
+            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm"}}),
+        );
+        let app = t.resource(
+            &rg,
+            "Microsoft.Web/sites",
+            "func",
+            json!({"kind": "functionapp", "identity": {"type": "SystemAssigned", "principalId": "sp-func"}}),
+        );
         let (h, a) = (t.user("henry"), t.user("alice"));
         t.assign(&h, "Virtual Machine Contributor", &vm);
         t.assign(&a, "Website Contributor", &app);
@@ -114,7 +146,12 @@ mod tests {
         let mut t = T::new();
         let rg = t.rg("rg");
         let vm = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({}));
-        let with_id = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm2", json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm2"}}));
+        let with_id = t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachines",
+            "vm2",
+            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm2"}}),
+        );
         let (h, r) = (t.user("h"), t.user("r"));
         t.assign(&h, "Virtual Machine Contributor", &vm);
         t.assign(&r, "Reader", &rg);

@@ -28,7 +28,13 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             &RULE,
             &external_identity_id(&fic.issuer, &fic.subject),
             target,
-            format!("federated credential {:?} on {what} {} trusts issuer {} subject {}", fic.name, ctx.name(target), fic.issuer, fic.subject),
+            format!(
+                "federated credential {:?} on {what} {} trusts issuer {} subject {}",
+                fic.name,
+                ctx.name(target),
+                fic.issuer,
+                fic.subject
+            ),
             vec![
                 Evidence::new("federated identity credential", fic.id.clone()),
                 Evidence::new("issuer", fic.issuer.clone()),

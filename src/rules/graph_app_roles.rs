@@ -55,7 +55,10 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             &a.principal_id,
             &node,
             format!("{} was granted {}", ctx.name(&a.principal_id), ctx.name(&node)),
-            vec![Evidence::new("app role assignment", a.id.clone()), Evidence::new("app role id", a.app_role_id.clone())],
+            vec![
+                Evidence::new("app role assignment", a.id.clone()),
+                Evidence::new("app role id", a.app_role_id.clone()),
+            ],
         ));
     }
     held.sort();
@@ -68,7 +71,13 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 EdgeKind::GrantAnyRole => format!("Graph {perm} can make any principal Global Administrator"),
                 _ => format!("Graph {perm} can add credentials to {}", ctx.name(&target)),
             };
-            let e = plain_edge(&RULE, &node, &target, reason, vec![Evidence::new("Microsoft Graph permission", format!("{perm} ({role})"))]);
+            let e = plain_edge(
+                &RULE,
+                &node,
+                &target,
+                reason,
+                vec![Evidence::new("Microsoft Graph permission", format!("{perm} ({role})"))],
+            );
             out.push(e.as_kind(kind, false));
         }
     }

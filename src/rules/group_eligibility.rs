@@ -28,7 +28,11 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             target: e.group_id.clone(),
             kind: EdgeKind::EligibleMemberOf,
             rule: RULE.id.into(),
-            reason: format!("{} {how} group {} (requires activation)", ctx.name(&e.principal_id), ctx.name(&e.group_id)),
+            reason: format!(
+                "{} {how} group {} (requires activation)",
+                ctx.name(&e.principal_id),
+                ctx.name(&e.group_id)
+            ),
             evidence: vec![Evidence::new("group eligibility schedule (PIM)", e.id.clone())],
             requires_activation: true,
             conditional: false,

@@ -1,6 +1,6 @@
 //! Key Vault secrets under both permission models: RBAC data actions, or access policies.
 
-use super::{Context, Rule, grant_text, plain_edge, rbac_edge};
+use super::{Context, Hit, Rule, grant_text, plain_edge, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, Evidence};
 
@@ -47,7 +47,7 @@ fn derive_read(ctx: &Context, out: &mut Vec<Edge>) {
     for (g, r, how) in ctx.rbac_matches(GET_SECRET, true, |r| rbac_mode(r) == Some(true)) {
         let reason = format!("{} allows data action {GET_SECRET} on RBAC-mode vault {}", grant_text(ctx, g), r.name);
         let extra = vec![Evidence::new("resource property", format!("{}: enableRbacAuthorization = true", r.id))];
-        out.push(rbac_edge(ctx, &READ_SECRETS, g, &r.id, GET_SECRET, &how, reason, extra));
+        out.push(rbac_edge(ctx, &READ_SECRETS, g, Hit { target: &r.id, action: GET_SECRET, how: &how }, reason, extra));
     }
     for r in &ctx.facts.resources {
         let ResourceDetails::KeyVault { access_policies, .. } = &r.details else { continue };
@@ -59,10 +59,14 @@ fn derive_read(ctx: &Context, out: &mut Vec<Edge>) {
                 continue;
             }
             let mut evidence = vec![
-                Evidence::new("access policy", format!("{} properties.accessPolicies[{i}] objectId {}", r.id, p.object_id)),
+                Evidence::new(
+                    "access policy",
+                    format!("{} properties.accessPolicies[{i}] objectId {}", r.id, p.object_id),
+                ),
                 Evidence::new("secret permissions", p.secrets.join(", ")),
             ];
-            let mut reason = format!("an access policy on vault {} gives {} secret get", r.name, ctx.name(&p.object_id));
+            let mut reason =
+                format!("an access policy on vault {} gives {} secret get", r.name, ctx.name(&p.object_id));
             let conditional = p.application_id.is_some();
             if let Some(app) = &p.application_id {
                 evidence.push(Evidence::new("compound identity: only through application", app.clone()));
@@ -88,7 +92,7 @@ fn derive_set_policy(ctx: &Context, out: &mut Vec<Edge>) {
                 "resource property",
                 format!("{}: enableRbacAuthorization = false or unset (access policies apply)", r.id),
             )];
-            out.push(rbac_edge(ctx, &SET_ACCESS_POLICY, g, &r.id, action, &how, reason, extra));
+            out.push(rbac_edge(ctx, &SET_ACCESS_POLICY, g, Hit { target: &r.id, action, how: &how }, reason, extra));
         }
     }
 }
@@ -100,7 +104,12 @@ mod tests {
     use serde_json::json;
 
     fn vault(t: &mut T, rg: &str, name: &str, rbac: bool, policies: serde_json::Value) -> String {
-        t.resource(rg, "Microsoft.KeyVault/vaults", name, json!({"properties": {"enableRbacAuthorization": rbac, "accessPolicies": policies, "tenantId": TENANT}}))
+        t.resource(
+            rg,
+            "Microsoft.KeyVault/vaults",
+            name,
+            json!({"properties": {"enableRbacAuthorization": rbac, "accessPolicies": policies, "tenantId": TENANT}}),
+        )
     }
 
     #[test]
@@ -108,12 +117,22 @@ mod tests {
         let mut t = T::new();
         let rg = t.rg("rg");
         let (reader, kvc) = (t.user("reader"), t.user("frank"));
-        let v = vault(&mut t, &rg, "kv", true, json!([{"tenantId": TENANT, "objectId": "user-frank", "permissions": {"secrets": ["get"]}}]));
+        let v = vault(
+            &mut t,
+            &rg,
+            "kv",
+            true,
+            json!([{"tenantId": TENANT, "objectId": "user-frank", "permissions": {"secrets": ["get"]}}]),
+        );
         t.assign(&reader, "Key Vault Secrets User", &v);
         t.assign(&kvc, "Key Vault Contributor", &v);
         let d = t.derive();
         assert!(has(&d, &reader, &v, ReadSecrets));
-        assert!(out(&d, &kvc).is_empty(), "Key Vault Contributor on an RBAC vault must be no path: {:?}", out(&d, &kvc));
+        assert!(
+            out(&d, &kvc).is_empty(),
+            "Key Vault Contributor on an RBAC vault must be no path: {:?}",
+            out(&d, &kvc)
+        );
     }
 
     #[test]
@@ -121,9 +140,15 @@ mod tests {
         let mut t = T::new();
         let rg = t.rg("rg");
         let (p, lister, c, su) = (t.user("p"), t.user("lister"), t.sp("c"), t.user("su"));
-        let v = vault(&mut t, &rg, "kv", false, json!([
+        let v = vault(
+            &mut t,
+            &rg,
+            "kv",
+            false,
+            json!([
             {"tenantId": TENANT, "objectId": p, "permissions": {"secrets": ["Get", "List"]}},
-            {"tenantId": TENANT, "objectId": lister, "permissions": {"secrets": ["list"]}}]));
+            {"tenantId": TENANT, "objectId": lister, "permissions": {"secrets": ["list"]}}]),
+        );
         t.assign(&c, "Contributor", &rg);
         t.assign(&su, "Key Vault Secrets User", &v);
         let d = t.derive();
@@ -138,7 +163,13 @@ mod tests {
         let mut t = T::new();
         let rg = t.rg("rg");
         let u = t.user("u");
-        let v = vault(&mut t, &rg, "kv", false, json!([{"tenantId": TENANT, "objectId": u, "applicationId": "app-x", "permissions": {"secrets": ["get"]}}]));
+        let v = vault(
+            &mut t,
+            &rg,
+            "kv",
+            false,
+            json!([{"tenantId": TENANT, "objectId": u, "applicationId": "app-x", "permissions": {"secrets": ["get"]}}]),
+        );
         let d = t.derive();
         assert!(edge(&d, &u, &v, ReadSecrets).unwrap().conditional);
     }

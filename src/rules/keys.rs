@@ -1,7 +1,7 @@
 //! Account keys: `ListKeys` where key auth is on, `ReEnableKeys` where it is off but the principal
 //! can turn it back on.
 
-use super::{Context, RbacGrant, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, RbacGrant, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, Evidence};
 use std::collections::BTreeMap;
@@ -60,7 +60,11 @@ fn setting_text(t: &KeyedType, r: &Resource, enabled: bool) -> String {
         ("allowSharedKeyAccess", e) => e.to_string(),
         (_, e) => (!e).to_string(),
     };
-    if explicit { format!("{} = {value}", t.setting) } else { format!("{} not set (Azure default: keys enabled)", t.setting) }
+    if explicit {
+        format!("{} = {value}", t.setting)
+    } else {
+        format!("{} not set (Azure default: keys enabled)", t.setting)
+    }
 }
 
 pub const LIST_KEYS: Rule = Rule {
@@ -103,7 +107,14 @@ fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
                 r.name
             );
             let extra = vec![Evidence::new("resource property", format!("{}: {}", r.id, setting_text(t, r, true)))];
-            out.push(rbac_edge(ctx, &LIST_KEYS, g, &r.id, t.list_action, &how, reason, extra));
+            out.push(rbac_edge(
+                ctx,
+                &LIST_KEYS,
+                g,
+                Hit { target: &r.id, action: t.list_action, how: &how },
+                reason,
+                extra,
+            ));
         }
     }
 }
@@ -125,12 +136,23 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
                 r.name,
                 setting_text(t, r, false)
             );
-            let mut extra = vec![Evidence::new("resource property", format!("{}: {}", r.id, setting_text(t, r, false)))];
+            let mut extra =
+                vec![Evidence::new("resource property", format!("{}: {}", r.id, setting_text(t, r, false)))];
             if lg.assignment.id != g.assignment.id {
-                extra.push(Evidence::new("list keys granted by", format!("{} ({})", lg.assignment.id, lg.role.role_name)));
+                extra.push(Evidence::new(
+                    "list keys granted by",
+                    format!("{} ({})", lg.assignment.id, lg.role.role_name),
+                ));
             }
             extra.push(Evidence::new("then", format!("{} (granted by `{}`)", t.list_action, lhow.pattern)));
-            let mut e = rbac_edge(ctx, &RE_ENABLE_KEYS, g, &r.id, t.write_action, &how, reason, extra);
+            let mut e = rbac_edge(
+                ctx,
+                &RE_ENABLE_KEYS,
+                g,
+                Hit { target: &r.id, action: t.write_action, how: &how },
+                reason,
+                extra,
+            );
             if lg.assignment.eligible && !e.requires_activation {
                 e = e.as_kind(EdgeKind::ReEnableKeys, true);
             }
@@ -196,8 +218,18 @@ mod tests {
     fn ai_accounts_honour_disable_local_auth() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let open = t.resource(&rg, "Microsoft.CognitiveServices/accounts", "open", json!({"kind": "OpenAI", "properties": {"disableLocalAuth": false}}));
-        let closed = t.resource(&rg, "Microsoft.CognitiveServices/accounts", "closed", json!({"kind": "OpenAI", "properties": {"disableLocalAuth": true}}));
+        let open = t.resource(
+            &rg,
+            "Microsoft.CognitiveServices/accounts",
+            "open",
+            json!({"kind": "OpenAI", "properties": {"disableLocalAuth": false}}),
+        );
+        let closed = t.resource(
+            &rg,
+            "Microsoft.CognitiveServices/accounts",
+            "closed",
+            json!({"kind": "OpenAI", "properties": {"disableLocalAuth": true}}),
+        );
         let keys_only = t.custom_role("AI Key Reader", &["Microsoft.CognitiveServices/accounts/listKeys/action"], &[]);
         let (a, b) = (t.sp("a"), t.sp("b"));
         t.assign(&a, &keys_only, &open);
@@ -208,6 +240,20 @@ mod tests {
         assert!(has(&d, &a, &open, ListKeys));
         assert!(out(&d, &b).is_empty(), "listKeys alone on a local-auth-disabled account is no path");
         assert!(has(&d, &c, &closed, ReEnableKeys));
+    }
+
+    #[test]
+    fn an_eligible_owner_lists_keys_after_activation_only() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let sa = storage(&mut t, &rg, "sa", None);
+        let (now, expired) = (t.user("dave"), t.user("erin"));
+        t.eligible(&now, "Owner", &rg, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z");
+        t.eligible(&expired, "Owner", &rg, "2025-06-01T00:00:00Z", "2026-03-01T00:00:00Z");
+        let d = t.derive();
+        let e = edge(&d, &now, &sa, ListKeys).unwrap();
+        assert!(e.requires_activation && e.reason.contains("PIM"));
+        assert!(out(&d, &expired).is_empty());
     }
 
     #[test]

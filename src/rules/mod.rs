@@ -16,6 +16,7 @@ mod group_eligibility;
 mod key_vault;
 mod keys;
 mod membership;
+mod ml_datastores;
 mod nodes;
 mod ownership;
 mod rbac_assign;
@@ -23,6 +24,7 @@ mod rbac_data;
 mod run_as;
 #[cfg(test)]
 pub(crate) mod testkit;
+mod uami_federation;
 
 use crate::facts::{Facts, Resource, RoleAssignment};
 use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
@@ -53,11 +55,13 @@ pub static RULES: &[&Rule] = &[
     &federated::RULE,
     &run_as::UAMI_RULE,
     &run_as::RULE,
+    &uami_federation::RULE,
     &directory_roles::RULE,
     &graph_app_roles::RULE,
     &rbac_assign::RULE,
     &arm_hierarchy::RULE,
     &keys::LIST_KEYS,
+    &ml_datastores::RULE,
     &keys::RE_ENABLE_KEYS,
     &key_vault::READ_SECRETS,
     &key_vault::SET_ACCESS_POLICY,
@@ -93,14 +97,17 @@ pub fn derive(facts: &Facts) -> Derived {
 /// nothing (holding AI Administrator is a fact, not an attack edge).
 fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
     edges.retain(|e| ctx.nodes.contains_key(&e.source) && ctx.nodes.contains_key(&e.target) && e.source != e.target);
-    // Cheapest first within a key, then the smallest evidence, so the kept edge is deterministic.
+    // Cheapest first within a key, then the earlier rule in RULES (the more direct abuse), then the
+    // smallest evidence, so the kept edge is deterministic.
+    let rank = |rule: &str| RULES.iter().position(|r| r.id == rule).unwrap_or(usize::MAX);
     edges.sort_by(|a, b| {
-        (&a.source, &a.target, a.kind, a.requires_activation, a.cost, &a.evidence, &a.reason).cmp(&(
+        (&a.source, &a.target, a.kind, a.requires_activation, a.cost, rank(&a.rule), &a.evidence, &a.reason).cmp(&(
             &b.source,
             &b.target,
             b.kind,
             b.requires_activation,
             b.cost,
+            rank(&b.rule),
             &b.evidence,
             &b.reason,
         ))
@@ -112,18 +119,12 @@ fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
             && later.requires_activation == first.requires_activation
     });
     let role_kinds = [NodeKind::DirectoryRole, NodeKind::AppRole];
-    let granting: HashSet<&str> = edges
-        .iter()
-        .filter(|e| role_kinds.contains(&ctx.nodes[&e.source].kind))
-        .map(|e| e.source.as_str())
-        .collect();
+    let granting: HashSet<&str> =
+        edges.iter().filter(|e| role_kinds.contains(&ctx.nodes[&e.source].kind)).map(|e| e.source.as_str()).collect();
     let granting: HashSet<String> = granting.into_iter().map(str::to_string).collect();
     edges.retain(|e| !role_kinds.contains(&ctx.nodes[&e.target].kind) || granting.contains(&e.target));
-    let mut nodes: Vec<Node> = ctx
-        .nodes
-        .into_values()
-        .filter(|n| !role_kinds.contains(&n.kind) || granting.contains(&n.id))
-        .collect();
+    let mut nodes: Vec<Node> =
+        ctx.nodes.into_values().filter(|n| !role_kinds.contains(&n.kind) || granting.contains(&n.id)).collect();
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
     let mut warnings = ctx.warnings.into_inner();
     warnings.sort();
@@ -162,7 +163,8 @@ impl<'f> Context<'f> {
         let builtin = rbac::builtin_roles();
         let mut grants = Vec::new();
         for a in &facts.role_assignments {
-            let role = custom.get(a.role_definition_id.as_str()).copied().or_else(|| builtin.get(&a.role_definition_id));
+            let role =
+                custom.get(a.role_definition_id.as_str()).copied().or_else(|| builtin.get(&a.role_definition_id));
             match role {
                 Some(role) => grants.push(RbacGrant { assignment: a, role }),
                 None => warnings.push(format!(
@@ -274,25 +276,28 @@ impl<'f> Context<'f> {
     }
 }
 
+/// What a role grant was found to allow: `action` on `target`, by `how`.
+pub struct Hit<'a> {
+    pub target: &'a str,
+    pub action: &'a str,
+    pub how: &'a Grant,
+}
+
 /// Builds an edge from an Azure role grant, with the standard evidence: the assignment, the role,
 /// the scope and the matched action.
 pub fn rbac_edge(
     ctx: &Context,
     rule: &Rule,
     grant: &RbacGrant,
-    target: &str,
-    action: &str,
-    how: &Grant,
+    hit: Hit,
     reason: String,
     mut extra: Vec<Evidence>,
 ) -> Edge {
+    let Hit { target, action, how } = hit;
     let a = grant.assignment;
     let conditional = how.conditional || a.condition.is_some();
     let mut evidence = vec![
-        Evidence::new(
-            if a.eligible { "role eligibility schedule (PIM)" } else { "role assignment" },
-            a.id.clone(),
-        ),
+        Evidence::new(if a.eligible { "role eligibility schedule (PIM)" } else { "role assignment" }, a.id.clone()),
         Evidence::new("role", format!("{} ({})", grant.role.role_name, grant.role.id)),
         Evidence::new("scope", format!("{} ({})", ctx.name(&ctx.scope_node(&a.scope)), a.scope)),
         Evidence::new("matched action", format!("{action} (granted by `{}`)", how.pattern)),
@@ -358,7 +363,6 @@ pub fn grant_text(ctx: &Context, grant: &RbacGrant) -> String {
 pub fn is_type(r: &Resource, ty: &str) -> bool {
     r.resource_type == ty
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -2,9 +2,7 @@
 //! them, and the two classifications users search by: pipeline identities (sources) and crown
 //! jewels (targets). Built before any rule runs, so rules only connect existing nodes.
 
-use crate::facts::{
-    DirectoryObjectType, Facts, FederatedParent, Resource, ResourceDetails, ids::arm_parent,
-};
+use crate::facts::{DirectoryObjectType, Facts, FederatedParent, Resource, ResourceDetails, ids::arm_parent};
 use crate::model::{Node, NodeKind};
 use crate::rbac;
 use std::collections::{BTreeMap, HashMap};
@@ -77,7 +75,10 @@ pub fn resource_kind(resource_type: &str, kind: Option<&str>) -> NodeKind {
 /// Tag values that mark data as sensitive (`data-classification`), case-insensitive.
 const SENSITIVE: &[&str] = &["confidential", "highly-confidential", "restricted", "secret", "sensitive"];
 
-pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (BTreeMap<String, Node>, BTreeMap<String, Vec<String>>) {
+pub(super) fn build(
+    facts: &Facts,
+    warnings: &mut Vec<String>,
+) -> (BTreeMap<String, Node>, BTreeMap<String, Vec<String>>) {
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     let add = |n: Node, nodes: &mut BTreeMap<String, Node>| {
         nodes.entry(n.id.clone()).or_insert(n);
@@ -220,7 +221,10 @@ pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (BTreeMap<Stri
         for (uami, principal) in &r.identity.user_assigned {
             if !nodes.contains_key(uami) {
                 let name = crate::facts::ids::last_segment(uami).to_string();
-                nodes.insert(uami.clone(), Node::new(uami, NodeKind::UserAssignedIdentity, name).with_prop("unresolved", "true"));
+                nodes.insert(
+                    uami.clone(),
+                    Node::new(uami, NodeKind::UserAssignedIdentity, name).with_prop("unresolved", "true"),
+                );
                 ensure_ancestors(&mut nodes, uami);
             }
             if let Some(p) = principal {
@@ -243,7 +247,9 @@ pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (BTreeMap<Stri
             let name = crate::facts::ids::last_segment(&a.scope).to_string();
             nodes.insert(
                 a.scope.clone(),
-                Node::new(&a.scope, resource_kind(&ty, None), name).with_prop("type", ty).with_prop("unresolved", "true"),
+                Node::new(&a.scope, resource_kind(&ty, None), name)
+                    .with_prop("type", ty)
+                    .with_prop("unresolved", "true"),
             );
             ensure_ancestors(&mut nodes, &a.scope);
         }
@@ -322,7 +328,8 @@ fn hierarchy(facts: &Facts, nodes: &BTreeMap<String, Node>) -> BTreeMap<String, 
         }
     }
     for (id, n) in nodes {
-        let arm = !matches!(n.kind, NodeKind::ManagementGroup | NodeKind::Subscription) && id.starts_with("/subscriptions/");
+        let arm =
+            !matches!(n.kind, NodeKind::ManagementGroup | NodeKind::Subscription) && id.starts_with("/subscriptions/");
         if arm {
             let mut cur = arm_parent(id);
             while let Some(p) = cur {
@@ -364,7 +371,9 @@ fn classify_crown_jewels(facts: &Facts, nodes: &mut BTreeMap<String, Node>) {
         .collect();
     // Explicit tags first: the user's word wins.
     for r in &facts.resources {
-        if let Some(category) = r.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case("azpath-crown-jewel")).map(|(_, v)| v) {
+        if let Some(category) =
+            r.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case("azpath-crown-jewel")).map(|(_, v)| v)
+        {
             mark(&r.id, category, "tagged azpath-crown-jewel".into());
         }
     }
@@ -384,7 +393,8 @@ fn classify_crown_jewels(facts: &Facts, nodes: &mut BTreeMap<String, Node>) {
             }
             ResourceDetails::MlDatastore { account_name: Some(account), container_name, .. } => {
                 if let Some(s) = by_name.get(account) {
-                    let ws = arm_parent(&r.id).map(|w| crate::facts::ids::last_segment(&w).to_string()).unwrap_or_default();
+                    let ws =
+                        arm_parent(&r.id).map(|w| crate::facts::ids::last_segment(&w).to_string()).unwrap_or_default();
                     let container = container_name.as_deref().map(|c| format!(", container {c}")).unwrap_or_default();
                     mark(&s.id, "training-data", format!("datastore {} of ML workspace {ws}{container}", r.name));
                 }

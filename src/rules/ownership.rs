@@ -66,7 +66,8 @@ fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
                 let grant = ctx.facts.app_role_assignments.iter().find(|a| {
                     a.principal_id == o.owner_id
                         && a.app_role_id == OWNED_BY
-                        && (graph_sps.contains(&a.resource_id.as_str()) || a.resource_display_name.as_deref() == Some("Microsoft Graph"))
+                        && (graph_sps.contains(&a.resource_id.as_str())
+                            || a.resource_display_name.as_deref() == Some("Microsoft Graph"))
                 });
                 match grant {
                     Some(a) => evidence.push(Evidence::new(
@@ -143,7 +144,12 @@ mod tests {
         let mi = "sp-mi".to_string();
         t.owner("servicePrincipalOwners", &mi, &u);
         let rg = t.rg("rg");
-        t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", serde_json::json!({"identity": {"type": "SystemAssigned", "principalId": mi}}));
+        t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachines",
+            "vm",
+            serde_json::json!({"identity": {"type": "SystemAssigned", "principalId": mi}}),
+        );
         let d = t.derive();
         assert!(!has(&d, &u, &mi, AddSecret));
     }

@@ -1,6 +1,6 @@
 //! `AssignRoles`: `Microsoft.Authorization/roleAssignments/write` at a scope is full control of it.
 
-use super::{Context, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Rule, grant_text, rbac_edge};
 use crate::model::{Edge, EdgeKind};
 
 const ACTION: &str = "Microsoft.Authorization/roleAssignments/write";
@@ -28,7 +28,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             continue;
         }
         let reason = format!("{} allows {ACTION}: can assign itself any role there", grant_text(ctx, g));
-        out.push(rbac_edge(ctx, &RULE, g, &scope, ACTION, &how, reason, vec![]));
+        out.push(rbac_edge(ctx, &RULE, g, Hit { target: &scope, action: ACTION, how: &how }, reason, vec![]));
     }
 }
 

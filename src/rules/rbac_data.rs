@@ -1,12 +1,16 @@
 //! Data-plane access from RBAC data actions: blob data and Azure OpenAI.
 
-use super::{Context, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Rule, grant_text, rbac_edge};
 use crate::facts::Resource;
 use crate::model::{Edge, EdgeKind, NodeKind};
 
 /// (resource type, data action, what it means)
 const READS: &[(&str, &str, &str)] = &[
-    ("microsoft.storage/storageaccounts", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read", "read blobs"),
+    (
+        "microsoft.storage/storageaccounts",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+        "read blobs",
+    ),
     (
         "microsoft.cognitiveservices/accounts",
         "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
@@ -14,7 +18,11 @@ const READS: &[(&str, &str, &str)] = &[
     ),
 ];
 const WRITES: &[(&str, &str, &str)] = &[
-    ("microsoft.storage/storageaccounts", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", "write blobs (poison training data)"),
+    (
+        "microsoft.storage/storageaccounts",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+        "write blobs (poison training data)",
+    ),
     (
         "microsoft.cognitiveservices/accounts",
         "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/write",
@@ -60,7 +68,7 @@ fn derive_data(ctx: &Context, out: &mut Vec<Edge>, rule: &Rule, table: &[(&str, 
         let accept = |r: &Resource| r.resource_type == ty;
         for (g, r, how) in ctx.rbac_matches(action, true, accept) {
             let reason = format!("{} allows data action {action}: can {meaning} in {}", grant_text(ctx, g), r.name);
-            out.push(rbac_edge(ctx, rule, g, &r.id, action, &how, reason, vec![]));
+            out.push(rbac_edge(ctx, rule, g, Hit { target: &r.id, action, how: &how }, reason, vec![]));
         }
         // Assignments scoped below a resource (a blob container) reach only that sub-scope's node.
         if ty != "microsoft.storage/storageaccounts" {
@@ -73,8 +81,12 @@ fn derive_data(ctx: &Context, out: &mut Vec<Edge>, rule: &Rule, table: &[(&str, 
             if ctx.denied(&g.assignment.principal_id, scope, action, true) {
                 continue;
             }
-            let reason = format!("{} allows data action {action}: can {meaning} in container {}", grant_text(ctx, g), ctx.name(scope));
-            out.push(rbac_edge(ctx, rule, g, scope, action, &how, reason, vec![]));
+            let reason = format!(
+                "{} allows data action {action}: can {meaning} in container {}",
+                grant_text(ctx, g),
+                ctx.name(scope)
+            );
+            out.push(rbac_edge(ctx, rule, g, Hit { target: scope, action, how: &how }, reason, vec![]));
         }
     }
 }
@@ -89,7 +101,12 @@ mod tests {
     fn blob_data_roles_read_and_write() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let sa = t.resource(&rg, "Microsoft.Storage/storageAccounts", "sa", json!({"properties": {"allowSharedKeyAccess": false}}));
+        let sa = t.resource(
+            &rg,
+            "Microsoft.Storage/storageAccounts",
+            "sa",
+            json!({"properties": {"allowSharedKeyAccess": false}}),
+        );
         let (r, w, c) = (t.sp("r"), t.sp("w"), t.sp("c"));
         t.assign(&r, "Storage Blob Data Reader", &sa);
         t.assign(&w, "Storage Blob Data Contributor", &rg);
@@ -118,7 +135,12 @@ mod tests {
     fn openai_user_uses_models_but_cannot_fine_tune() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let oai = t.resource(&rg, "Microsoft.CognitiveServices/accounts", "oai", json!({"kind": "OpenAI", "properties": {"disableLocalAuth": true}}));
+        let oai = t.resource(
+            &rg,
+            "Microsoft.CognitiveServices/accounts",
+            "oai",
+            json!({"kind": "OpenAI", "properties": {"disableLocalAuth": true}}),
+        );
         let (u, c) = (t.sp("u"), t.sp("c"));
         t.assign(&u, "Cognitive Services OpenAI User", &oai);
         t.assign(&c, "Cognitive Services OpenAI Contributor", &oai);

@@ -102,10 +102,20 @@ mod tests {
     fn compute_runs_as_system_and_user_assigned_identities() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let uami = t.resource(&rg, "Microsoft.ManagedIdentity/userAssignedIdentities", "u", json!({"properties": {"principalId": "sp-u"}}));
-        let vm = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({"identity": {
+        let uami = t.resource(
+            &rg,
+            "Microsoft.ManagedIdentity/userAssignedIdentities",
+            "u",
+            json!({"properties": {"principalId": "sp-u"}}),
+        );
+        let vm = t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachines",
+            "vm",
+            json!({"identity": {
             "type": "SystemAssigned, UserAssigned", "principalId": "sp-vm",
-            "userAssignedIdentities": {uami.clone(): {"principalId": "sp-u"}}}}));
+            "userAssignedIdentities": {uami.clone(): {"principalId": "sp-u"}}}}),
+        );
         let d = t.derive();
         assert!(has(&d, &vm, "sp-vm", RunCodeAs));
         assert!(has(&d, &vm, &uami, RunCodeAs));
@@ -116,7 +126,12 @@ mod tests {
     fn non_compute_identities_are_not_code_execution() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let sa = t.resource(&rg, "Microsoft.Storage/storageAccounts", "sa", json!({"identity": {"type": "SystemAssigned", "principalId": "sp-sa"}}));
+        let sa = t.resource(
+            &rg,
+            "Microsoft.Storage/storageAccounts",
+            "sa",
+            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-sa"}}),
+        );
         let none = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({"identity": {"type": "None"}}));
         let d = t.derive();
         assert!(!has(&d, &sa, "sp-sa", RunCodeAs));

@@ -28,15 +28,28 @@ fn push_keyed(side: &mut BTreeMap<String, Value>, key: &str, parent: &str, v: Va
 }
 
 pub fn role_id(name: &str) -> String {
-    builtin_roles().values().find(|r| r.role_name == name).unwrap_or_else(|| panic!("no built-in role {name}")).id.clone()
+    builtin_roles()
+        .values()
+        .find(|r| r.role_name == name)
+        .unwrap_or_else(|| panic!("no built-in role {name}"))
+        .id
+        .clone()
 }
 
 impl T {
     pub fn new() -> T {
         let mut t = T::default();
         let root = format!("/providers/Microsoft.Management/managementGroups/{TENANT}");
-        push(&mut t.arm, "managementGroups", json!({"id": root, "type": "Microsoft.Management/managementGroups", "name": TENANT, "properties": {"displayName": "Tenant Root Group"}}));
-        push(&mut t.arm, "managementGroups", json!({"id": SUB, "type": "Microsoft.Management/managementGroups/subscriptions", "name": "s1", "properties": {"displayName": "sub1", "parent": {"id": root}}}));
+        push(
+            &mut t.arm,
+            "managementGroups",
+            json!({"id": root, "type": "Microsoft.Management/managementGroups", "name": TENANT, "properties": {"displayName": "Tenant Root Group"}}),
+        );
+        push(
+            &mut t.arm,
+            "managementGroups",
+            json!({"id": SUB, "type": "Microsoft.Management/managementGroups/subscriptions", "name": "s1", "properties": {"displayName": "sub1", "parent": {"id": root}}}),
+        );
         push(&mut t.arm, "subscriptions", json!({"id": SUB, "subscriptionId": "s1", "displayName": "sub1"}));
         t
     }
@@ -58,15 +71,13 @@ impl T {
         id
     }
 
-    pub fn role_assignable_group(&mut self, name: &str) -> String {
-        let id = format!("group-{name}");
-        push(&mut self.graph, "groups", json!({"id": id, "displayName": name, "isAssignableToRole": true}));
-        id
-    }
-
     pub fn sp(&mut self, name: &str) -> String {
         let id = format!("sp-{name}");
-        push(&mut self.graph, "servicePrincipals", json!({"id": id, "appId": format!("appid-{name}"), "displayName": name, "servicePrincipalType": "Application"}));
+        push(
+            &mut self.graph,
+            "servicePrincipals",
+            json!({"id": id, "appId": format!("appid-{name}"), "displayName": name, "servicePrincipalType": "Application"}),
+        );
         id
     }
 
@@ -79,7 +90,11 @@ impl T {
 
     pub fn graph_sp(&mut self) -> String {
         let id = "sp-microsoft-graph".to_string();
-        push(&mut self.graph, "servicePrincipals", json!({"id": id, "appId": crate::rbac::MICROSOFT_GRAPH_APP_ID, "displayName": "Microsoft Graph"}));
+        push(
+            &mut self.graph,
+            "servicePrincipals",
+            json!({"id": id, "appId": crate::rbac::MICROSOFT_GRAPH_APP_ID, "displayName": "Microsoft Graph"}),
+        );
         id
     }
 
@@ -96,40 +111,65 @@ impl T {
 
     pub fn fic(&mut self, app: &str, issuer: &str, subject: &str) {
         let n = self.next();
-        push_keyed(&mut self.graph, "applicationFederatedIdentityCredentials", app,
-            json!({"id": format!("fic-{n}"), "name": format!("fic-{n}"), "issuer": issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]}));
+        push_keyed(
+            &mut self.graph,
+            "applicationFederatedIdentityCredentials",
+            app,
+            json!({"id": format!("fic-{n}"), "name": format!("fic-{n}"), "issuer": issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]}),
+        );
     }
 
     pub fn directory_role(&mut self, principal: &str, template_id: &str, scope: &str) -> String {
         let id = format!("dra-{}", self.next());
-        push(&mut self.graph, "directoryRoleAssignments", json!({"id": id, "principalId": principal, "roleDefinitionId": template_id, "directoryScopeId": scope}));
+        push(
+            &mut self.graph,
+            "directoryRoleAssignments",
+            json!({"id": id, "principalId": principal, "roleDefinitionId": template_id, "directoryScopeId": scope}),
+        );
         id
     }
 
     pub fn directory_eligible(&mut self, principal: &str, template_id: &str, start: &str, end: &str) -> String {
         let id = format!("dre-{}", self.next());
-        push(&mut self.graph, "directoryRoleEligibilitySchedules", json!({"id": id, "principalId": principal, "roleDefinitionId": template_id,
+        push(
+            &mut self.graph,
+            "directoryRoleEligibilitySchedules",
+            json!({"id": id, "principalId": principal, "roleDefinitionId": template_id,
             "directoryScopeId": "/", "status": "Provisioned", "memberType": "Direct",
-            "scheduleInfo": {"startDateTime": start, "expiration": {"type": "afterDateTime", "endDateTime": end}}}));
+            "scheduleInfo": {"startDateTime": start, "expiration": {"type": "afterDateTime", "endDateTime": end}}}),
+        );
         id
     }
 
     pub fn group_eligible(&mut self, principal: &str, group: &str, access: &str) -> String {
         let id = format!("ge-{}", self.next());
-        push(&mut self.graph, "groupEligibilitySchedules", json!({"id": id, "principalId": principal, "groupId": group, "accessId": access,
-            "status": "Provisioned", "scheduleInfo": {"startDateTime": "2026-01-01T00:00:00Z", "expiration": {"type": "noExpiration"}}}));
+        push(
+            &mut self.graph,
+            "groupEligibilitySchedules",
+            json!({"id": id, "principalId": principal, "groupId": group, "accessId": access,
+            "status": "Provisioned", "scheduleInfo": {"startDateTime": "2026-01-01T00:00:00Z", "expiration": {"type": "noExpiration"}}}),
+        );
         id
     }
 
     pub fn graph_app_role(&mut self, sp: &str, graph_sp: &str, app_role_id: &str) {
         let n = self.next();
-        push_keyed(&mut self.graph, "servicePrincipalAppRoleAssignments", sp, json!({"id": format!("ara-{n}"), "principalId": sp,
-            "principalType": "ServicePrincipal", "resourceId": graph_sp, "resourceDisplayName": "Microsoft Graph", "appRoleId": app_role_id}));
+        push_keyed(
+            &mut self.graph,
+            "servicePrincipalAppRoleAssignments",
+            sp,
+            json!({"id": format!("ara-{n}"), "principalId": sp,
+            "principalType": "ServicePrincipal", "resourceId": graph_sp, "resourceDisplayName": "Microsoft Graph", "appRoleId": app_role_id}),
+        );
     }
 
     pub fn rg(&mut self, name: &str) -> String {
         let id = format!("{SUB}/resourceGroups/{name}");
-        push(&mut self.arm, "resourceGroups", json!({"id": id, "name": name, "type": "Microsoft.Resources/resourceGroups", "location": "westeurope"}));
+        push(
+            &mut self.arm,
+            "resourceGroups",
+            json!({"id": id, "name": name, "type": "Microsoft.Resources/resourceGroups", "location": "westeurope"}),
+        );
         id
     }
 
@@ -146,10 +186,14 @@ impl T {
 
     pub fn custom_role(&mut self, name: &str, actions: &[&str], data_actions: &[&str]) -> String {
         let guid = format!("custom-{}", self.next());
-        push(&mut self.arm, "roleDefinitions", json!({"id": format!("{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"), "name": guid,
+        push(
+            &mut self.arm,
+            "roleDefinitions",
+            json!({"id": format!("{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"), "name": guid,
             "type": "Microsoft.Authorization/roleDefinitions",
             "properties": {"roleName": name, "type": "CustomRole", "assignableScopes": [SUB],
-              "permissions": [{"actions": actions, "notActions": [], "dataActions": data_actions, "notDataActions": []}]}}));
+              "permissions": [{"actions": actions, "notActions": [], "dataActions": data_actions, "notDataActions": []}]}}),
+        );
         guid
     }
 
@@ -167,30 +211,46 @@ impl T {
             props["condition"] = json!(c);
             props["conditionVersion"] = json!("2.0");
         }
-        push(&mut self.arm, "roleAssignments", json!({"id": id, "name": id.rsplit('/').next(), "type": "Microsoft.Authorization/roleAssignments", "properties": props}));
+        push(
+            &mut self.arm,
+            "roleAssignments",
+            json!({"id": id, "name": id.rsplit('/').next(), "type": "Microsoft.Authorization/roleAssignments", "properties": props}),
+        );
         id
     }
 
     /// A PIM eligibility for a built-in role over [start, end).
     pub fn eligible(&mut self, principal: &str, role: &str, scope: &str, start: &str, end: &str) -> String {
         let id = format!("{scope}/providers/Microsoft.Authorization/RoleEligibilitySchedules/es-{}", self.next());
-        push(&mut self.arm, "roleEligibilitySchedules", json!({"id": id, "name": id.rsplit('/').next(), "type": "Microsoft.Authorization/RoleEligibilitySchedules",
+        push(
+            &mut self.arm,
+            "roleEligibilitySchedules",
+            json!({"id": id, "name": id.rsplit('/').next(), "type": "Microsoft.Authorization/RoleEligibilitySchedules",
             "properties": {"roleDefinitionId": format!("{SUB}/providers/Microsoft.Authorization/roleDefinitions/{}", role_id(role)),
               "principalId": principal, "principalType": principal_type(principal), "scope": scope, "status": "Provisioned",
-              "startDateTime": start, "endDateTime": end, "memberType": "Direct"}}));
+              "startDateTime": start, "endDateTime": end, "memberType": "Direct"}}),
+        );
         id
     }
 
     pub fn deny(&mut self, scope: &str, principal: &str, actions: &[&str]) {
         let n = self.next();
-        push(&mut self.arm, "denyAssignments", json!({"id": format!("{scope}/providers/Microsoft.Authorization/denyAssignments/d-{n}"),
+        push(
+            &mut self.arm,
+            "denyAssignments",
+            json!({"id": format!("{scope}/providers/Microsoft.Authorization/denyAssignments/d-{n}"),
             "properties": {"denyAssignmentName": "deny", "scope": scope, "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}],
-              "principals": [{"id": principal, "type": "ServicePrincipal"}], "excludePrincipals": [], "doNotApplyToChildScopes": false}}));
+              "principals": [{"id": principal, "type": "ServicePrincipal"}], "excludePrincipals": [], "doNotApplyToChildScopes": false}}),
+        );
     }
 
     pub fn raw(&self) -> RawFacts {
-        RawFacts::from_json(&json!({"format": "azpath-facts/1", "tenant": {"id": TENANT, "displayName": "Test"},
-            "collectedAt": "2026-11-01T09:00:00Z", "graph": self.graph, "arm": self.arm}).to_string()).unwrap()
+        RawFacts::from_json(
+            &json!({"format": "azpath-facts/1", "tenant": {"id": TENANT, "displayName": "Test"},
+            "collectedAt": "2026-11-01T09:00:00Z", "graph": self.graph, "arm": self.arm})
+            .to_string(),
+        )
+        .unwrap()
     }
 
     pub fn derive(&self) -> Derived {

@@ -1,0 +1,161 @@
+//! Turning paths into words (for people) and JSON (for scripts). Pure: returns strings and values;
+//! only `main` writes them anywhere.
+
+use crate::graph::{AttackGraph, Path};
+use crate::model::{Edge, Node};
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+/// The version of the JSON documents azpath prints; bumped on any incompatible change.
+pub const PATHS_SCHEMA: &str = "azpath.paths/1";
+
+/// Terminal styling: ANSI colours only when writing to a terminal and `NO_COLOR` is unset.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    pub fn red(&self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    pub fn cyan(&self, s: &str) -> String {
+        self.wrap("36", s)
+    }
+}
+
+/// "stmltraining [StorageAccount]"
+pub fn label(n: &Node) -> String {
+    format!("{} [{}]", n.name, n.kind)
+}
+
+/// What a crown jewel is, in words: "training data: datastore ... of ML workspace mlw-prod".
+pub fn jewel_text(n: &Node) -> String {
+    match (n.crown_jewel(), n.prop("crown_jewel_reason")) {
+        (Some(c), Some(r)) => format!("{}: {r}", c.replace('-', " ")),
+        (Some(c), None) => c.replace('-', " "),
+        _ => String::new(),
+    }
+}
+
+fn hop_marks(e: &Edge, style: Style) -> String {
+    let mut marks = String::new();
+    if e.requires_activation {
+        marks.push_str(&style.yellow(" [PIM: requires activation]"));
+    }
+    if e.conditional {
+        marks.push_str(&style.yellow(" [conditional]"));
+    }
+    marks
+}
+
+/// One path, hop by hop with reasons, and with evidence when `explain` is set.
+pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> String {
+    let mut s = String::new();
+    for (i, &ei) in p.edges.iter().enumerate() {
+        let e = &g.edges[ei];
+        let from = &g.nodes[g.graph[g.node_index(&e.source).expect("edge ends are nodes")]];
+        let to = &g.nodes[g.graph[g.node_index(&e.target).expect("edge ends are nodes")]];
+        let _ = writeln!(
+            s,
+            "    {:>2}. {} --{}--> {}{}",
+            i + 1,
+            label(from),
+            style.cyan(e.kind.as_str()),
+            label(to),
+            hop_marks(e, style)
+        );
+        let _ = writeln!(s, "        {}", style.dim(&e.reason));
+        if explain {
+            for ev in &e.evidence {
+                let _ = writeln!(s, "          {}: {}", ev.label, ev.value);
+            }
+            let _ = writeln!(s, "          rule: {} (azpath rules {})", e.rule, e.rule);
+        }
+    }
+    s
+}
+
+/// A path on one line: "carol -MemberOf-> grp-ds -ExecuteOn-> gpu-cluster".
+pub fn path_line(g: &AttackGraph, p: &Path, style: Style) -> String {
+    let mut s = g.nodes[p.source].name.clone();
+    for &ei in &p.edges {
+        let e = &g.edges[ei];
+        let to = &g.nodes[g.graph[g.node_index(&e.target).expect("edge ends are nodes")]];
+        let kind = if e.requires_activation { format!("{}(PIM)", e.kind) } else { e.kind.to_string() };
+        let _ = write!(s, " -{}-> {}", style.cyan(&kind), to.name);
+    }
+    s
+}
+
+/// Summary words for a path: "4 hops, effort 7, needs PIM activation".
+pub fn path_summary(g: &AttackGraph, p: &Path, style: Style) -> String {
+    let mut s = format!("{} hop{}, effort {}", p.hops(), if p.hops() == 1 { "" } else { "s" }, p.cost);
+    if p.requires_activation(g) {
+        s.push_str(&style.yellow(", needs PIM activation"));
+    }
+    if p.edges.iter().any(|&e| g.edges[e].kind == crate::model::EdgeKind::ReEnableKeys) {
+        s.push_str(&style.yellow(", changes a resource's configuration"));
+    }
+    s
+}
+
+/// Paths grouped by source, each with its target, summary and hops.
+pub fn paths_text(g: &AttackGraph, paths: &[Path], explain: bool, style: Style) -> String {
+    let mut s = String::new();
+    let mut last_source = None;
+    for p in paths {
+        if last_source != Some(p.source) {
+            let src = &g.nodes[p.source];
+            let _ = writeln!(s, "\n{}", style.bold(&label(src)));
+            last_source = Some(p.source);
+        }
+        let target = &g.nodes[p.target];
+        let jewel = jewel_text(target);
+        let jewel = if jewel.is_empty() { String::new() } else { format!("  ({jewel})") };
+        let _ = writeln!(s, "  -> {}{}", style.red(&style.bold(&label(target))), jewel);
+        let _ = writeln!(s, "     {}", path_summary(g, p, style));
+        s.push_str(&path_text(g, p, explain, style));
+    }
+    s
+}
+
+fn node_json(n: &Node) -> Value {
+    json!({"id": n.id, "kind": n.kind, "name": n.name, "props": n.props})
+}
+
+/// A path as JSON: endpoints, totals, and every hop with its reason and evidence.
+pub fn path_json(g: &AttackGraph, p: &Path) -> Value {
+    let hops: Vec<Value> = p
+        .edges
+        .iter()
+        .map(|&ei| {
+            let e = &g.edges[ei];
+            json!({"from": e.source, "to": e.target, "kind": e.kind, "rule": e.rule, "reason": e.reason,
+                   "evidence": e.evidence, "requires_activation": e.requires_activation,
+                   "conditional": e.conditional, "cost": e.cost})
+        })
+        .collect();
+    json!({"source": node_json(&g.nodes[p.source]), "target": node_json(&g.nodes[p.target]),
+           "cost": p.cost, "hops": p.hops(), "requires_activation": p.requires_activation(g), "path": hops})
+}
+
+/// The JSON document for a list of paths.
+pub fn paths_json(g: &AttackGraph, snapshot: &crate::store::SnapshotInfo, paths: &[Path]) -> Value {
+    json!({"schema": PATHS_SCHEMA, "snapshot": {"id": snapshot.id, "tenant_id": snapshot.tenant_id,
+           "tenant_name": snapshot.tenant_name, "collected_at": snapshot.collected_at,
+           "completeness": snapshot.completeness},
+           "paths": paths.iter().map(|p| path_json(g, p)).collect::<Vec<_>>()})
+}

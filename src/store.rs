@@ -1,0 +1,388 @@
+//! The SQLite store: one file, one snapshot per collection or import. The only module that knows SQL.
+//!
+//! A snapshot keeps the raw facts it was built from (so edges can be re-derived when rules improve)
+//! and the derived nodes and edges with their evidence. Writing a snapshot is one transaction: an
+//! interrupted or failed import leaves the database exactly as it was.
+
+use crate::facts::{CompletenessNote, RawFacts};
+use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
+use crate::rules::Derived;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::path::Path;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE snapshots (
+    id            INTEGER PRIMARY KEY,
+    imported_at   TEXT NOT NULL,
+    collected_at  TEXT NOT NULL,
+    tenant_id     TEXT NOT NULL,
+    tenant_name   TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    label         TEXT,
+    azpath_version TEXT NOT NULL,
+    completeness  TEXT NOT NULL,
+    warnings      TEXT NOT NULL
+);
+CREATE TABLE raw_facts (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    side        TEXT NOT NULL,
+    collection  TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, side, collection)
+);
+CREATE TABLE nodes (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    id          TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    props       TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, id)
+) WITHOUT ROWID;
+CREATE TABLE edges (
+    snapshot_id INTEGER NOT NULL,
+    source      TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    evidence    TEXT NOT NULL,
+    requires_activation INTEGER NOT NULL,
+    conditional INTEGER NOT NULL,
+    cost        INTEGER NOT NULL,
+    FOREIGN KEY (snapshot_id, source) REFERENCES nodes(snapshot_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (snapshot_id, target) REFERENCES nodes(snapshot_id, id) ON DELETE CASCADE
+);
+CREATE INDEX edges_by_snapshot ON edges (snapshot_id, source);
+"#];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error(
+        "database {path} was written by a newer azpath (schema version {found}, this build knows {known}); upgrade azpath"
+    )]
+    TooNew { path: String, found: i64, known: i64 },
+    #[error("no snapshot matches {0:?}; `azpath snapshots` lists them")]
+    NoSnapshot(String),
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("cannot create database file {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// What a snapshot is: when, which tenant, from where, and what could not be collected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotInfo {
+    pub id: i64,
+    pub imported_at: String,
+    pub collected_at: String,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub source: String,
+    pub label: Option<String>,
+    pub azpath_version: String,
+    pub completeness: Vec<CompletenessNote>,
+    pub warnings: Vec<String>,
+    pub nodes: i64,
+    pub edges: i64,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: String,
+}
+
+impl Store {
+    /// Opens (or creates, readable by the owner only) the database at `path`, migrating its schema.
+    pub fn open(path: &Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        if !path.exists() {
+            create_private(path).map_err(|source| StoreError::Io { path: shown.clone(), source })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
+        Store::init(conn, shown)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?, ":memory:".into())
+    }
+
+    fn init(conn: Connection, path: String) -> Result<Store> {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL lets readers query while a collection is being written.
+        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut store = Store { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: self.path.clone(), found: version, known });
+        }
+        let tx = self.conn.transaction()?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes a snapshot (raw facts, nodes, edges) in one transaction and returns its id. On any
+    /// error nothing is written.
+    pub fn write_snapshot(&mut self, raw: &RawFacts, derived: &Derived, label: Option<&str>) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        let completeness = serde_json::to_string(&raw.completeness_with_missing()).expect("serialisable");
+        let warnings = serde_json::to_string(&derived.warnings).expect("serialisable");
+        tx.execute(
+            "INSERT INTO snapshots (imported_at, collected_at, tenant_id, tenant_name, source, label, azpath_version, completeness, warnings)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                raw.collected_at,
+                raw.tenant.id.to_ascii_lowercase(),
+                raw.tenant.display_name.clone().unwrap_or_else(|| raw.tenant.id.clone()),
+                raw.source.clone().unwrap_or_else(|| "import".into()),
+                label,
+                env!("CARGO_PKG_VERSION"),
+                completeness,
+                warnings,
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut ins =
+                tx.prepare("INSERT INTO raw_facts (snapshot_id, side, collection, body) VALUES (?1, ?2, ?3, ?4)")?;
+            for (side, map) in [("graph", &raw.graph), ("arm", &raw.arm)] {
+                for (name, body) in map {
+                    ins.execute(params![id, side, name, body.to_string()])?;
+                }
+            }
+            let meta = serde_json::json!({"format": raw.format, "tenant": raw.tenant, "collectedAt": raw.collected_at,
+                "source": raw.source, "completeness": raw.completeness});
+            ins.execute(params![id, "meta", "file", meta.to_string()])?;
+            let mut ins =
+                tx.prepare("INSERT INTO nodes (snapshot_id, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for n in &derived.nodes {
+                ins.execute(params![
+                    id,
+                    n.id,
+                    n.kind.as_str(),
+                    n.name,
+                    serde_json::to_string(&n.props).expect("serialisable")
+                ])?;
+            }
+            let mut ins = tx.prepare(
+                "INSERT INTO edges (snapshot_id, source, target, kind, rule, reason, evidence, requires_activation, conditional, cost)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for e in &derived.edges {
+                ins.execute(params![
+                    id,
+                    e.source,
+                    e.target,
+                    e.kind.as_str(),
+                    e.rule,
+                    e.reason,
+                    serde_json::to_string(&e.evidence).expect("serialisable"),
+                    e.requires_activation,
+                    e.conditional,
+                    e.cost
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// All snapshots, oldest first.
+    pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.id, imported_at, collected_at, tenant_id, tenant_name, source, label, azpath_version, completeness, warnings,
+                    (SELECT COUNT(*) FROM nodes n WHERE n.snapshot_id = s.id), (SELECT COUNT(*) FROM edges e WHERE e.snapshot_id = s.id)
+             FROM snapshots s ORDER BY s.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, String>(9)?,
+                r.get::<_, i64>(10)?,
+                r.get::<_, i64>(11)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                id,
+                imported_at,
+                collected_at,
+                tenant_id,
+                tenant_name,
+                source,
+                label,
+                azpath_version,
+                c,
+                w,
+                nodes,
+                edges,
+            ) = row?;
+            out.push(SnapshotInfo {
+                id,
+                imported_at,
+                collected_at,
+                tenant_id,
+                tenant_name,
+                source,
+                label,
+                azpath_version,
+                completeness: serde_json::from_str(&c)
+                    .map_err(|e| StoreError::Corrupt(format!("snapshot {id} completeness: {e}")))?,
+                warnings: serde_json::from_str(&w)
+                    .map_err(|e| StoreError::Corrupt(format!("snapshot {id} warnings: {e}")))?,
+                nodes,
+                edges,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Resolves a snapshot reference: a number, a label, `latest`, or `previous`.
+    pub fn resolve(&self, reference: &str) -> Result<SnapshotInfo> {
+        let all = self.snapshots()?;
+        let found = match reference {
+            "latest" => all.last(),
+            "previous" => all.len().checked_sub(2).and_then(|i| all.get(i)),
+            r => match r.parse::<i64>() {
+                Ok(n) => all.iter().find(|s| s.id == n),
+                Err(_) => all.iter().rev().find(|s| s.label.as_deref() == Some(r)),
+            },
+        };
+        found.cloned().ok_or_else(|| StoreError::NoSnapshot(reference.into()))
+    }
+
+    /// The derived nodes and edges of a snapshot, sorted as they were written.
+    pub fn load_graph(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>)> {
+        let mut stmt =
+            self.conn.prepare("SELECT id, kind, name, props FROM nodes WHERE snapshot_id = ?1 ORDER BY id")?;
+        let mut nodes = Vec::new();
+        for row in stmt.query_map([snapshot], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })? {
+            let (id, kind, name, props) = row?;
+            let kind =
+                NodeKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("node {id}: unknown kind {kind}")))?;
+            let props = serde_json::from_str(&props).map_err(|e| StoreError::Corrupt(format!("node {id}: {e}")))?;
+            nodes.push(Node { id, kind, name, props });
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT source, target, kind, rule, reason, evidence, requires_activation, conditional, cost
+             FROM edges WHERE snapshot_id = ?1 ORDER BY rowid",
+        )?;
+        let mut edges = Vec::new();
+        for row in stmt.query_map([snapshot], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, bool>(6)?,
+                r.get::<_, bool>(7)?,
+                r.get::<_, u32>(8)?,
+            ))
+        })? {
+            let (source, target, kind, rule, reason, evidence, requires_activation, conditional, cost) = row?;
+            let kind = EdgeKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("edge {source}->{target}: unknown kind {kind}")))?;
+            let evidence: Vec<Evidence> = serde_json::from_str(&evidence)
+                .map_err(|e| StoreError::Corrupt(format!("edge {source}->{target}: {e}")))?;
+            edges.push(Edge { source, target, kind, rule, reason, evidence, requires_activation, conditional, cost });
+        }
+        Ok((nodes, edges))
+    }
+
+    /// The raw facts a snapshot was built from, to re-derive it with the current rules.
+    pub fn load_raw(&self, snapshot: i64) -> Result<RawFacts> {
+        let meta: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM raw_facts WHERE snapshot_id = ?1 AND side = 'meta'", [snapshot], |r| r.get(0))
+            .optional()?;
+        let meta = meta.ok_or_else(|| StoreError::NoSnapshot(snapshot.to_string()))?;
+        let mut value: serde_json::Value =
+            serde_json::from_str(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT side, collection, body FROM raw_facts WHERE snapshot_id = ?1 AND side != 'meta'")?;
+        for row in stmt
+            .query_map([snapshot], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        {
+            let (side, collection, body) = row?;
+            let body: serde_json::Value =
+                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            value[side.as_str()][collection.as_str()] = body;
+        }
+        serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("raw facts of snapshot {snapshot}: {e}")))
+    }
+}
+
+/// Creates an empty file readable and writable by its owner only (the database holds a map of the
+/// tenant's weak points). SQLite gives its -wal and -shm files the same permissions.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        Store::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Store::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        Store::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

@@ -1,0 +1,155 @@
+//! End to end on the built-in demo tenant: every planted path is found hop by hop, and no decoy is
+//! a path. See `src/demo/README.md` for the tenant.
+
+use crate::support::*;
+use azpath::model::EdgeKind::{self, *};
+use azpath::model::NodeKind;
+
+const GITHUB: &str = "GitHub Actions: repo:contoso-ml/training-pipeline:ref:refs/heads/main";
+const TERRAFORM: &str = "Terraform Cloud: organization:contoso:project:ml:workspace:prod:run_phase:apply";
+
+fn kinds(steps: &[(EdgeKind, String)]) -> Vec<EdgeKind> {
+    steps.iter().map(|s| s.0).collect()
+}
+
+#[test]
+fn github_actions_reaches_training_data_through_contributor_list_keys() {
+    let g = demo_graph();
+    let p = path(&g, named(&g, GITHUB), named(&g, "stmltraining")).expect("planted path 1");
+    let s = steps(&g, &p);
+    assert_eq!(kinds(&s), [AuthenticatesAs, AuthenticatesAs, ListKeys], "{s:?}");
+    assert_eq!(s[0].1, "gh-ml-pipeline");
+    let last = &g.edges[*p.edges.last().unwrap()];
+    assert!(last.reason.contains("Contributor on rg-ml"), "{}", last.reason);
+    assert!(last.evidence.iter().any(|e| e.label == "role assignment"));
+    assert!(last.evidence.iter().any(|e| e.value.contains("allowSharedKeyAccess")));
+    assert!(!p.requires_activation(&g));
+}
+
+#[test]
+fn the_ci_sp_owns_another_app_and_reaches_openai_keys() {
+    let g = demo_graph();
+    let p = path(&g, named(&g, GITHUB), named(&g, "oai-prod")).expect("planted path 2");
+    let s = steps(&g, &p);
+    assert_eq!(kinds(&s), [AuthenticatesAs, AuthenticatesAs, AddSecret, AuthenticatesAs, ListKeys], "{s:?}");
+    assert_eq!(s[2].1, "openai-batch-scorer");
+    let add = &g.edges[p.edges[2]];
+    assert!(add.evidence.iter().any(|e| e.label.contains("Application.ReadWrite.OwnedBy")), "{:?}", add.evidence);
+    assert!(g.edges[p.edges[4]].reason.contains("Cognitive Services Contributor"));
+}
+
+#[test]
+fn data_scientists_reach_curated_data_through_the_compute_identity() {
+    let g = demo_graph();
+    let carol = named(&g, "Carol Okafor");
+    let p = path(&g, carol, named(&g, "stmlcurated")).expect("planted path 3");
+    let s = steps(&g, &p);
+    assert_eq!(kinds(&s)[..5], [MemberOf, MemberOf, ExecuteOn, RunCodeAs, AuthenticatesAs], "{s:?}");
+    assert!(matches!(s[5].0, ReadData | WriteData));
+    assert_eq!(s[1].1, "grp-data-science");
+    assert_eq!(s[2].1, "gpu-cluster");
+    assert!(g.edges[p.edges[2]].reason.contains("AzureML Data Scientist"));
+    assert!(g.edges[p.edges[5]].reason.contains("Storage Blob Data Contributor"));
+}
+
+#[test]
+fn the_access_policy_vault_is_reached_by_set_access_policy() {
+    let g = demo_graph();
+    let p = path(&g, named(&g, GITHUB), named(&g, "kv-ml-secrets")).expect("planted path 4");
+    assert_eq!(kinds(&steps(&g, &p)), [AuthenticatesAs, AuthenticatesAs, SetAccessPolicy]);
+}
+
+#[test]
+fn the_pim_eligible_owner_needs_activation() {
+    let g = demo_graph();
+    let dave = named(&g, "Dave Lindqvist");
+    let p = path(&g, dave, named(&g, "stmltraining")).expect("planted path 5");
+    assert!(p.requires_activation(&g));
+    assert!(g.edges[p.edges[0]].evidence.iter().any(|e| e.label.contains("eligibility")));
+    let rg = named_kind(&g, "rg-ml", NodeKind::ResourceGroup);
+    let own = path(&g, dave, rg).unwrap();
+    assert_eq!(kinds(&steps(&g, &own)), [AssignRoles]);
+    assert!(own.cost > AssignRoles.base_cost() + 5, "eligible costs more than active");
+}
+
+#[test]
+fn write_on_a_key_disabled_account_is_a_costlier_re_enable_keys_path() {
+    let g = demo_graph();
+    let p = path(&g, named(&g, GITHUB), named(&g, "stmlfeatures")).expect("planted subtle case");
+    let s = steps(&g, &p);
+    assert_eq!(kinds(&s), [AuthenticatesAs, AuthenticatesAs, ReEnableKeys], "{s:?}");
+    let e = &g.edges[p.edges[2]];
+    assert!(e.reason.contains("configuration change"));
+    assert!(e.cost > ListKeys.base_cost());
+}
+
+#[test]
+fn terraform_reaches_the_tenant_through_graph_permissions() {
+    let g = demo_graph();
+    let tenant = g.graph.node_indices().find(|&i| g.node(i).kind == NodeKind::Tenant).unwrap();
+    let p = path(&g, named(&g, TERRAFORM), tenant).expect("planted tier-0 path");
+    let s = steps(&g, &p);
+    assert_eq!(kinds(&s), [AuthenticatesAs, AuthenticatesAs, HasRole, AddSecret, HasRole, GrantAnyRole], "{s:?}");
+    assert_eq!(s[3].1, "identity-sync");
+}
+
+#[test]
+fn decoys_are_not_paths() {
+    let g = demo_graph();
+    // Reader everywhere, key operator on a key-disabled account, listKeys-only on a local-auth-disabled
+    // AI account, Key Vault Contributor on an RBAC vault, AI Administrator, an expired eligibility.
+    for decoy in ["Audit Reader", "grp-auditors", "Frank Moreau", "Grace Kim", "Erin Castillo"] {
+        assert_eq!(reached_jewels(&g, named(&g, decoy)), Vec::<String>::new(), "{decoy} must reach nothing");
+        let out: Vec<_> = g.graph.edges(named(&g, decoy)).map(|e| g.edges[*e.weight()].kind).collect();
+        assert!(out.iter().all(|k| *k == MemberOf), "{decoy} has attack edges: {out:?}");
+    }
+    for sp in ["backup-operator", "eval-runner"] {
+        let ix = named_kind(&g, sp, NodeKind::ServicePrincipal);
+        assert_eq!(g.graph.edges(ix).count(), 0, "{sp} must have no attack edge");
+    }
+    for target in ["stmlarchive", "oai-eval", "kv-platform"] {
+        let t = named(&g, target);
+        for source in ["Audit Reader", "Frank Moreau", "Grace Kim", "Erin Castillo"] {
+            assert!(path(&g, named(&g, source), t).is_none(), "{source} -> {target}");
+        }
+    }
+    assert!(!g.nodes.iter().any(|n| n.name == "AI Administrator"));
+}
+
+#[test]
+fn decoy_targets_are_crown_jewels_so_their_absence_means_something() {
+    let g = demo_graph();
+    for target in ["stmlarchive", "oai-eval", "kv-platform"] {
+        assert!(g.node(named(&g, target)).crown_jewel().is_some(), "{target}");
+    }
+}
+
+#[test]
+fn the_headline_lists_pipelines_with_and_without_paths() {
+    let g = demo_graph();
+    let h = azpath::demo::headline(&g);
+    let sources: std::collections::BTreeSet<&str> =
+        h.pipeline_paths.iter().map(|p| g.nodes[p.source].name.as_str()).collect();
+    assert_eq!(sources, [TERRAFORM, GITHUB].into_iter().collect());
+    let contained: Vec<&str> = h.contained.iter().map(|&c| g.nodes[c].name.as_str()).collect();
+    assert_eq!(contained.len(), 2, "{contained:?}");
+    assert!(contained.iter().any(|c| c.contains("ml-platform/backup")));
+    assert!(contained.iter().any(|c| c.contains("contoso-ml/evals")));
+}
+
+#[test]
+fn the_demo_is_big_enough_and_every_rule_fires_on_it() {
+    let raw = azpath::demo::raw();
+    let facts = azpath::facts::parse(&raw).unwrap();
+    let objects = facts.users.len()
+        + facts.groups.len()
+        + facts.service_principals.len()
+        + facts.applications.len()
+        + facts.resources.len();
+    assert!(objects >= 40, "{objects}");
+    let derived = azpath::rules::derive(&facts);
+    assert!(derived.warnings.is_empty(), "{:?}", derived.warnings);
+    for rule in azpath::rules::RULES {
+        assert!(derived.edges.iter().any(|e| e.rule == rule.id), "rule {} never fires on the demo tenant", rule.id);
+    }
+}
