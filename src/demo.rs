@@ -73,7 +73,31 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
             jewels.len()
         ))
     );
-    s.push_str(&report::paths_text(g, &h.pipeline_paths, false, style));
+    let mut i = 0;
+    while i < h.pipeline_paths.len() {
+        let source = h.pipeline_paths[i].source;
+        let mut mine: Vec<&Path> = h.pipeline_paths[i..].iter().take_while(|p| p.source == source).collect();
+        i += mine.len();
+        mine.sort_by_key(|p| (report::severity_rank(&g.nodes[p.target]), p.cost, g.nodes[p.target].name.clone()));
+        let _ = writeln!(
+            s,
+            "\n{} reaches {} crown jewel{}:",
+            style.bold(&report::label(&g.nodes[source])),
+            mine.len(),
+            if mine.len() == 1 { "" } else { "s" }
+        );
+        for p in mine {
+            let target = &g.nodes[p.target];
+            let _ = writeln!(
+                s,
+                "\n  -> {}  {}\n     {}",
+                style.red(&style.bold(&target.name)),
+                style.dim(&format!("({})", report::jewel_text(target))),
+                report::path_summary(g, p, style)
+            );
+            s.push_str(&report::path_brief(g, p, "     ", style));
+        }
+    }
     if !h.contained.is_empty() {
         let _ = writeln!(s, "\n{}", style.bold("Pipeline identities with no path to a crown jewel:"));
         for &c in &h.contained {
@@ -81,38 +105,43 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
         }
     }
     if !h.user_paths.is_empty() {
-        let _ = writeln!(s, "\n{}", style.bold("People with a path to a crown jewel (easiest path each):"));
-        for p in &h.user_paths {
+        let _ = writeln!(s, "\n{}", style.bold("People with a path to a crown jewel (the most critical one shown):"));
+        let mut i = 0;
+        while i < h.user_paths.len() {
+            let person = h.user_paths[i].source;
+            let mut mine: Vec<&Path> = h.user_paths[i..].iter().take_while(|p| p.source == person).collect();
+            i += mine.len();
+            mine.sort_by_key(|p| (report::severity_rank(&g.nodes[p.target]), p.cost, g.nodes[p.target].name.clone()));
+            let names: Vec<&str> = mine.iter().map(|p| g.nodes[p.target].name.as_str()).collect();
+            let top = mine[0];
             let _ = writeln!(
                 s,
-                "  {} -> {}  ({})\n      {}",
-                g.nodes[p.source].name,
-                style.bold(&g.nodes[p.target].name),
-                report::path_summary(g, p, style),
-                report::path_line(g, p, style)
+                "  {} reaches {}: {}\n      {}  ({})",
+                style.bold(&g.nodes[person].name),
+                if names.len() == 1 { "1 crown jewel".to_string() } else { format!("{} crown jewels", names.len()) },
+                names.join(", "),
+                report::path_line(g, top, style),
+                report::path_summary(g, top, style)
             );
         }
     }
     let db_arg = if db == "azpath.db" { String::new() } else { format!(" --db {db}") };
     let _ = writeln!(s, "\n{}", style.bold("Explore further:"));
-    let _ = writeln!(
-        s,
-        "  azpath{db_arg} paths --from pipeline --to crown-jewels --explain   every hop with its role assignment, role, scope and action"
-    );
-    let _ = writeln!(
-        s,
-        "  azpath{db_arg} paths --from dave --to crown-jewels                  one principal's paths (names, ids or kind:KIND)"
-    );
-    let _ =
-        writeln!(s, "  azpath{db_arg} paths --from pipeline --to crown-jewels --format json   the same for scripts");
-    let _ = writeln!(
-        s,
-        "  azpath rules                                          what each rule means and when it must not fire"
-    );
-    let _ = writeln!(
-        s,
-        "  azpath{db_arg} snapshots                                     what is stored, and what could not be collected"
-    );
+    for (cmd, what) in [
+        (
+            format!("azpath{db_arg} paths --from pipeline --to crown-jewels --explain"),
+            "every hop's evidence: assignment, role, scope, action",
+        ),
+        (
+            format!("azpath{db_arg} paths --from 'Dave Lindqvist' --to crown-jewels"),
+            "one principal's paths (name, id, or kind:KIND)",
+        ),
+        (format!("azpath{db_arg} paths --from pipeline --to tier0 --format json"), "the same for scripts"),
+        ("azpath rules".to_string(), "what each rule means, and when it must not fire"),
+        (format!("azpath{db_arg} snapshots -v"), "what is stored, and what could not be collected"),
+    ] {
+        let _ = writeln!(s, "  {cmd}\n      {}", style.dim(what));
+    }
     s
 }
 

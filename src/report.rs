@@ -2,7 +2,7 @@
 //! only `main` writes them anywhere.
 
 use crate::graph::{AttackGraph, Path};
-use crate::model::{Edge, Node};
+use crate::model::{Edge, Node, NodeKind};
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -39,6 +39,18 @@ impl Style {
 /// "stmltraining [StorageAccount]"
 pub fn label(n: &Node) -> String {
     format!("{} [{}]", n.name, n.kind)
+}
+
+/// How bad reaching a crown jewel of this category is; lower is worse. Orders headlines.
+pub fn severity_rank(n: &Node) -> u8 {
+    match n.crown_jewel() {
+        Some("tier0") => 0,
+        Some("secrets") => 1,
+        Some("model") => 2,
+        Some("training-data") => 3,
+        Some(_) => 4,
+        None => 5,
+    }
 }
 
 /// What a crown jewel is, in words: "training data: datastore ... of ML workspace mlw-prod".
@@ -88,14 +100,37 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
     s
 }
 
+/// A node's name for one-line paths, telling identities apart from the resources they belong to
+/// ("func-scoring" the app vs "func-scoring (managed identity)").
+pub fn short_name(n: &Node) -> String {
+    match n.kind {
+        NodeKind::ServicePrincipal if n.prop("sp_type").is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity")) => {
+            format!("{} (managed identity)", n.name)
+        }
+        NodeKind::UserAssignedIdentity => format!("{} (user-assigned identity)", n.name),
+        NodeKind::Application => format!("{} (app registration)", n.name),
+        _ => n.name.clone(),
+    }
+}
+
 /// A path on one line: "carol -MemberOf-> grp-ds -ExecuteOn-> gpu-cluster".
 pub fn path_line(g: &AttackGraph, p: &Path, style: Style) -> String {
-    let mut s = g.nodes[p.source].name.clone();
+    let mut s = short_name(&g.nodes[p.source]);
     for &ei in &p.edges {
         let e = &g.edges[ei];
         let to = &g.nodes[g.graph[g.node_index(&e.target).expect("edge ends are nodes")]];
         let kind = if e.requires_activation { format!("{}(PIM)", e.kind) } else { e.kind.to_string() };
-        let _ = write!(s, " -{}-> {}", style.cyan(&kind), to.name);
+        let _ = write!(s, " -{}-> {}", style.cyan(&kind), short_name(to));
+    }
+    s
+}
+
+/// A path as one line, then one reason per hop: denser than [`path_text`], for headlines.
+pub fn path_brief(g: &AttackGraph, p: &Path, indent: &str, style: Style) -> String {
+    let mut s = format!("{indent}{}\n", path_line(g, p, style));
+    for (i, &ei) in p.edges.iter().enumerate() {
+        let e = &g.edges[ei];
+        let _ = writeln!(s, "{indent}  {}. {}{}", i + 1, style.dim(&e.reason), hop_marks(e, style));
     }
     s
 }
