@@ -193,4 +193,80 @@ mod tests {
         let t = HashSet::from([g.node_index("b").unwrap()]);
         assert!(g.easiest_paths(g.node_index("a").unwrap(), &t).is_empty());
     }
+
+    /// A tiny deterministic generator, so the property test needs no extra crate and is reproducible.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    /// The cheapest walk by exhaustive search over (node, control) states, never repeating a state.
+    fn brute_force(g: &AttackGraph, s: NodeIndex, t: NodeIndex) -> Option<u32> {
+        fn go(g: &AttackGraph, state: State, t: NodeIndex, seen: &mut Vec<State>, cost: u32, best: &mut Option<u32>) {
+            if state.0 == t {
+                *best = Some(best.map_or(cost, |b| b.min(cost)));
+            }
+            for er in g.graph.edges(state.0) {
+                let e = &g.edges[*er.weight()];
+                if e.kind == EdgeKind::Contains && !state.1 {
+                    continue;
+                }
+                let next = (er.target(), e.kind.grants_control_of_scope());
+                if seen.contains(&next) {
+                    continue;
+                }
+                seen.push(next);
+                go(g, next, t, seen, cost + e.cost, best);
+                seen.pop();
+            }
+        }
+        let mut best = None;
+        go(g, (s, false), t, &mut vec![(s, false)], 0, &mut best);
+        best
+    }
+
+    #[test]
+    fn dijkstra_matches_brute_force_on_random_graphs() {
+        let kinds =
+            [EdgeKind::MemberOf, EdgeKind::AssignRoles, EdgeKind::Contains, EdgeKind::ReadData, EdgeKind::ListKeys];
+        let mut rng = Lcg(7);
+        for round in 0..300 {
+            let n = 2 + rng.next(6) as usize;
+            let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+            let mut edges = Vec::new();
+            for _ in 0..rng.next(3 * n as u64 + 1) {
+                let (a, b) = (rng.next(n as u64) as usize, rng.next(n as u64) as usize);
+                if a != b {
+                    edges.push(e(
+                        &ids[a],
+                        &ids[b],
+                        kinds[rng.next(kinds.len() as u64) as usize],
+                        1 + rng.next(9) as u32,
+                    ));
+                }
+            }
+            let g = graph(&ids.iter().map(String::as_str).collect::<Vec<_>>(), edges);
+            let s = g.node_index("n0").unwrap();
+            for t in g.graph.node_indices().filter(|&t| t != s) {
+                let found = g.easiest_paths(s, &HashSet::from([t])).first().map(|p| p.cost);
+                assert_eq!(found, brute_force(&g, s, t), "round {round}, target {}", g.node(t).id);
+                if let Some(p) = g.easiest_paths(s, &HashSet::from([t])).first() {
+                    // The path is walkable: consecutive, and Contains only after a control edge.
+                    let mut at = &g.nodes[p.source].id;
+                    let mut control = false;
+                    for &ei in &p.edges {
+                        let edge = &g.edges[ei];
+                        assert_eq!(&edge.source, at);
+                        assert!(edge.kind != EdgeKind::Contains || control);
+                        control = edge.kind.grants_control_of_scope();
+                        at = &edge.target;
+                    }
+                    assert_eq!(at, &g.node(t).id);
+                }
+            }
+        }
+    }
 }
