@@ -1,23 +1,18 @@
-//! The attack graph in memory (petgraph) and the easiest-path search over it.
+//! The attack graph in memory and the path searches over it.
 //!
-//! Pure: built from derived nodes and edges, no I/O. "Easiest" is the lowest total edge cost, then the
-//! fewest hops. The search enforces the one traversal rule that is not a property of single edges:
-//! `Contains` is followed only from a scope reached by `AssignRoles` or `Contains` (a scope the
-//! attacker fully controls), never after a data-plane or identity edge.
+//! Pure: built from derived nodes and edges, no I/O. petgraph holds the graph's structure (node and
+//! edge indices for callers); the searches run over compressed adjacency arrays (CSR) built once,
+//! because they are the hot loop on million-edge tenants.
+//!
+//! "Easiest" is the lowest total edge cost, then the fewest hops. Every search enforces the one
+//! traversal rule that is not a property of single edges: `Contains` is followed only from a scope
+//! reached by `AssignRoles` or `Contains` (a scope the attacker fully controls), never after a
+//! data-plane or identity edge. So a search state is a node plus "reached with control of it".
 
 use crate::model::{Edge, EdgeKind, Node};
-use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
-use petgraph::visit::EdgeRef;
+use petgraph::graph::{DiGraph, NodeIndex};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-
-pub struct AttackGraph {
-    /// Node weights index `nodes`, edge weights index `edges`.
-    pub graph: DiGraph<usize, usize>,
-    pub nodes: Vec<Node>,
-    pub edges: Vec<Edge>,
-    index: HashMap<String, NodeIndex>,
-}
 
 /// One path: the edges walked, in order, as indices into [`AttackGraph::edges`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +31,129 @@ impl Path {
     pub fn requires_activation(&self, g: &AttackGraph) -> bool {
         self.edges.iter().any(|&e| g.edges[e].requires_activation)
     }
+
+    /// The nodes walked through, source first.
+    pub fn nodes(&self, g: &AttackGraph) -> Vec<usize> {
+        let mut v = vec![self.source];
+        v.extend(self.edges.iter().map(|&e| g.edge_target[e] as usize));
+        v
+    }
 }
 
-/// Search state: a node, and whether it was reached with full control of it as a scope.
-type State = (NodeIndex, bool);
+/// Limits on which paths count.
+#[derive(Debug, Clone, Default)]
+pub struct SearchOptions {
+    /// At most this many hops.
+    pub max_hops: Option<usize>,
+    /// Never walk edges of these kinds.
+    pub excluded_kinds: Vec<EdgeKind>,
+    /// Never pass through (or end at) these nodes.
+    pub avoid: Vec<NodeIndex>,
+    /// Never walk an edge that needs a PIM activation.
+    pub without_eligible: bool,
+}
+
+/// Compressed adjacency: the edge ids leaving (or entering) node `n` are
+/// `edge_ids[offsets[n]..offsets[n + 1]]`, in ascending edge id order.
+struct Csr {
+    offsets: Vec<u32>,
+    edge_ids: Vec<u32>,
+}
+
+impl Csr {
+    fn new(n: usize, ends: &[u32]) -> Csr {
+        let mut offsets = vec![0u32; n + 1];
+        for &s in ends {
+            offsets[s as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut edge_ids = vec![0u32; ends.len()];
+        for (e, &s) in ends.iter().enumerate() {
+            edge_ids[fill[s as usize] as usize] = e as u32;
+            fill[s as usize] += 1;
+        }
+        Csr { offsets, edge_ids }
+    }
+
+    fn of(&self, n: u32) -> &[u32] {
+        &self.edge_ids[self.offsets[n as usize] as usize..self.offsets[n as usize + 1] as usize]
+    }
+}
+
+pub struct AttackGraph {
+    /// Node weights index `nodes`, edge weights index `edges` (both equal to the petgraph index).
+    pub graph: DiGraph<usize, usize>,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    pub edge_source: Vec<u32>,
+    pub edge_target: Vec<u32>,
+    edge_cost: Vec<u32>,
+    edge_kind: Vec<EdgeKind>,
+    index: HashMap<String, NodeIndex>,
+    out: Csr,
+    inc: Csr,
+}
+
+/// A search state: node index, and whether it was reached with full control of it as a scope.
+type State = (u32, bool);
+
+/// What the filters of one search allow.
+struct Filter {
+    kinds: u64,
+    avoid: Vec<bool>,
+    /// Yen's spur bans: an edge taken from a given state.
+    banned_edges: HashSet<(State, u32)>,
+    /// Yen's root path: states (node * 2 + control) a spur path may not enter.
+    banned_states: Vec<bool>,
+    no_eligible: bool,
+    max_hops: Option<usize>,
+}
+
+impl Filter {
+    fn new(g: &AttackGraph, opts: &SearchOptions) -> Filter {
+        let mut avoid = vec![false; g.nodes.len()];
+        for n in &opts.avoid {
+            avoid[n.index()] = true;
+        }
+        Filter {
+            kinds: opts.excluded_kinds.iter().fold(0, |m, k| m | (1 << *k as u32)),
+            avoid,
+            banned_edges: HashSet::new(),
+            banned_states: vec![false; g.nodes.len() * 2],
+            no_eligible: opts.without_eligible,
+            max_hops: opts.max_hops,
+        }
+    }
+
+    fn allows(&self, g: &AttackGraph, e: u32, to: State) -> bool {
+        let kind = g.edge_kind[e as usize];
+        self.kinds & (1 << kind as u32) == 0
+            && !self.avoid[to.0 as usize]
+            && !self.banned_states[to.0 as usize * 2 + to.1 as usize]
+            && (!self.no_eligible || !g.edges[e as usize].requires_activation)
+    }
+}
+
+/// Labels of a finished search: for each reached state, its (cost, hops) and the edge and state
+/// it was reached from. Dense arrays when hops are unlimited; a map keyed by (state, hops) when a
+/// hop limit makes the hop count part of the state.
+struct Labels {
+    dense: Option<Dense>,
+    sparse: HashMap<Key, (Dist, Option<(u32, Key)>)>,
+}
+
+/// (cost, hops) of a reached state.
+type Dist = (u32, u32);
+/// A state with its hop count (always 0 in dense labels).
+type Key = (State, u32);
+/// Per state (node * 2 + control): its distance, and the edge and state it was reached from.
+type Dense = (Vec<Dist>, Vec<(u32, State)>);
+
+const UNSEEN: (u32, u32) = (u32::MAX, u32::MAX);
+const NO_EDGE: u32 = u32::MAX;
 
 impl AttackGraph {
     /// Builds the graph. Edges whose ends are not among `nodes` are dropped (the store never has any).
@@ -49,12 +163,30 @@ impl AttackGraph {
         for (i, n) in nodes.iter().enumerate() {
             index.insert(n.id.clone(), graph.add_node(i));
         }
+        let edges: Vec<Edge> =
+            edges.into_iter().filter(|e| index.contains_key(&e.source) && index.contains_key(&e.target)).collect();
+        let mut edge_source = Vec::with_capacity(edges.len());
+        let mut edge_target = Vec::with_capacity(edges.len());
         for (i, e) in edges.iter().enumerate() {
-            if let (Some(&s), Some(&t)) = (index.get(&e.source), index.get(&e.target)) {
-                graph.add_edge(s, t, i);
-            }
+            let (s, t) = (index[&e.source], index[&e.target]);
+            graph.add_edge(s, t, i);
+            edge_source.push(s.index() as u32);
+            edge_target.push(t.index() as u32);
         }
-        AttackGraph { graph, nodes, edges, index }
+        let out = Csr::new(nodes.len(), &edge_source);
+        let inc = Csr::new(nodes.len(), &edge_target);
+        AttackGraph {
+            graph,
+            edge_cost: edges.iter().map(|e| e.cost).collect(),
+            edge_kind: edges.iter().map(|e| e.kind).collect(),
+            nodes,
+            edges,
+            edge_source,
+            edge_target,
+            index,
+            out,
+            inc,
+        }
     }
 
     pub fn node_index(&self, id: &str) -> Option<NodeIndex> {
@@ -62,73 +194,300 @@ impl AttackGraph {
     }
 
     pub fn node(&self, ix: NodeIndex) -> &Node {
-        &self.nodes[self.graph[ix]]
+        &self.nodes[ix.index()]
+    }
+
+    /// The edge ids leaving a node, for callers that walk the graph themselves.
+    pub fn out_edges(&self, n: NodeIndex) -> impl Iterator<Item = usize> + '_ {
+        self.out.of(n.index() as u32).iter().map(|&e| e as usize)
     }
 
     /// The easiest path from `source` to each of `targets` it can reach, sorted by target id.
     pub fn easiest_paths(&self, source: NodeIndex, targets: &HashSet<NodeIndex>) -> Vec<Path> {
-        let (dist, pred) = self.search(source);
-        let mut out = Vec::new();
-        for &t in targets {
-            if t == source {
-                continue;
-            }
-            let best = [(t, false), (t, true)]
-                .into_iter()
-                .filter_map(|s| dist.get(&s).map(|d| (*d, s)))
-                .min_by_key(|(d, s)| (*d, s.1));
-            let Some((_, state)) = best else { continue };
-            let mut edges = Vec::new();
-            let mut cur = state;
-            while let Some(&(prev, e)) = pred.get(&cur) {
-                edges.push(self.graph[e]);
-                cur = prev;
-            }
-            edges.reverse();
-            let cost = edges.iter().map(|&e| self.edges[e].cost).sum();
-            out.push(Path { source: self.graph[source], target: self.graph[t], edges, cost });
-        }
+        self.easiest_paths_with(source, targets, &SearchOptions::default())
+    }
+
+    pub fn easiest_paths_with(
+        &self,
+        source: NodeIndex,
+        targets: &HashSet<NodeIndex>,
+        opts: &SearchOptions,
+    ) -> Vec<Path> {
+        let filter = Filter::new(self, opts);
+        let s = source.index() as u32;
+        let labels = self.forward(&[(s, false)], &filter);
+        let mut out: Vec<Path> = targets
+            .iter()
+            .filter(|t| t.index() as u32 != s)
+            .filter_map(|t| self.forward_path(&labels, t.index() as u32))
+            .collect();
         out.sort_by(|a, b| self.nodes[a.target].id.cmp(&self.nodes[b.target].id));
         out
     }
 
-    /// Dijkstra over (node, controls-scope) states. Ties break on hop count, then on insertion
-    /// order, which follows the sorted edge list, so results are reproducible.
-    #[allow(clippy::type_complexity)]
-    fn search(&self, source: NodeIndex) -> (HashMap<State, (u32, usize)>, HashMap<State, (State, EdgeIndex)>) {
-        let mut dist: HashMap<State, (u32, usize)> = HashMap::new();
-        let mut pred: HashMap<State, (State, EdgeIndex)> = HashMap::new();
-        let mut heap = BinaryHeap::new();
-        let start = (source, false);
-        dist.insert(start, (0, 0));
-        heap.push(Reverse((0u32, 0usize, source.index(), false)));
-        while let Some(Reverse((cost, hops, n, control))) = heap.pop() {
-            let state = (NodeIndex::new(n), control);
-            if dist.get(&state).is_some_and(|&d| d < (cost, hops)) {
-                continue;
-            }
-            for er in self.graph.edges(state.0) {
-                let edge = &self.edges[*er.weight()];
-                if edge.kind == EdgeKind::Contains && !control {
+    /// Everything reachable from any of `sources`: for each node, the easiest path from the
+    /// nearest source (blast radius). Sorted by cost, then node id.
+    pub fn reach(&self, sources: &[NodeIndex], opts: &SearchOptions) -> Vec<Path> {
+        let filter = Filter::new(self, opts);
+        let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
+        let labels = self.forward(&starts, &filter);
+        let source_set: HashSet<usize> = sources.iter().map(|s| s.index()).collect();
+        let mut out: Vec<Path> = (0..self.nodes.len() as u32)
+            .filter(|n| !source_set.contains(&(*n as usize)))
+            .filter_map(|n| self.forward_path(&labels, n))
+            .collect();
+        out.sort_by(|a, b| (a.cost, &self.nodes[a.target].id).cmp(&(b.cost, &self.nodes[b.target].id)));
+        out
+    }
+
+    /// Everyone who can reach any of `targets`: for each node, its easiest path to the nearest
+    /// target. Sorted by cost, then node id.
+    pub fn who_can_reach(&self, targets: &[NodeIndex], opts: &SearchOptions) -> Vec<Path> {
+        let filter = Filter::new(self, opts);
+        let target_set: HashSet<u32> = targets.iter().map(|t| t.index() as u32).collect();
+        let labels = self.backward(&target_set, &filter);
+        let mut out: Vec<Path> = (0..self.nodes.len() as u32)
+            .filter(|n| !target_set.contains(n))
+            .filter_map(|n| self.backward_path(&labels, n))
+            .collect();
+        out.sort_by(|a, b| (a.cost, &self.nodes[a.source].id).cmp(&(b.cost, &self.nodes[b.source].id)));
+        out
+    }
+
+    /// The `k` easiest loopless paths from `source` to `target` (Yen's algorithm), easiest first.
+    pub fn k_easiest(&self, source: NodeIndex, target: NodeIndex, k: usize, opts: &SearchOptions) -> Vec<Path> {
+        let (s, t) = (source.index() as u32, target.index() as u32);
+        if s == t || k == 0 {
+            return vec![];
+        }
+        let base = Filter::new(self, opts);
+        let Some(first) = self.forward_path(&self.forward(&[(s, false)], &base), t) else { return vec![] };
+        let mut found = vec![first];
+        let mut candidates: Vec<Path> = Vec::new();
+        while found.len() < k {
+            let last = found.last().expect("at least one path").clone();
+            let last_states = self.states(&last);
+            for i in 0..last.edges.len() {
+                let root = &last.edges[..i];
+                let spur_state = last_states[i];
+                let mut filter = Filter::new(self, opts);
+                for p in &found {
+                    if p.edges.len() > i && p.edges[..i] == *root {
+                        filter.banned_edges.insert((spur_state, p.edges[i] as u32));
+                    }
+                }
+                for &st in &last_states[..i] {
+                    filter.banned_states[st.0 as usize * 2 + st.1 as usize] = true;
+                }
+                filter.max_hops = opts.max_hops.map(|h| h.saturating_sub(i));
+                if filter.max_hops == Some(0) {
                     continue;
                 }
-                let next = (er.target(), edge.kind.grants_control_of_scope());
-                let cand = (cost + edge.cost, hops + 1);
-                if dist.get(&next).is_none_or(|&d| cand < d) {
-                    dist.insert(next, cand);
-                    pred.insert(next, (state, er.id()));
-                    heap.push(Reverse((cand.0, cand.1, next.0.index(), next.1)));
+                let labels = self.forward(&[spur_state], &filter);
+                let Some(spur_path) = self.forward_path(&labels, t) else { continue };
+                let mut edges = root.to_vec();
+                edges.extend(spur_path.edges);
+                let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
+                let candidate = Path { source: s as usize, target: t as usize, edges, cost };
+                if self.is_simple(&candidate) && !found.contains(&candidate) && !candidates.contains(&candidate) {
+                    candidates.push(candidate);
+                }
+            }
+            // Easiest, then fewest hops, then the lowest edge ids: deterministic.
+            let Some(best) = candidates
+                .iter()
+                .enumerate()
+                .min_by(|(_, a), (_, b)| (a.cost, a.hops(), &a.edges).cmp(&(b.cost, b.hops(), &b.edges)))
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            found.push(candidates.swap_remove(best));
+        }
+        found
+    }
+
+    /// Every path as easy as the easiest one (at most `limit`), for "all equally easy paths".
+    pub fn all_easiest(&self, source: NodeIndex, target: NodeIndex, limit: usize, opts: &SearchOptions) -> Vec<Path> {
+        let mut k = 8.min(limit.max(1));
+        loop {
+            let paths = self.k_easiest(source, target, k, opts);
+            let Some(best) = paths.first().map(|p| p.cost) else { return vec![] };
+            let equal: Vec<Path> = paths.iter().filter(|p| p.cost == best).cloned().collect();
+            if equal.len() < paths.len() || paths.len() < k || k >= limit {
+                return equal.into_iter().take(limit).collect();
+            }
+            k = (k * 2).min(limit);
+        }
+    }
+
+    /// The search states a path walks through: each node with whether it was entered with control.
+    fn states(&self, p: &Path) -> Vec<State> {
+        let mut v = vec![(p.source as u32, false)];
+        v.extend(p.edges.iter().map(|&e| (self.edge_target[e], self.edge_kind[e].grants_control_of_scope())));
+        v
+    }
+
+    /// Loopless in the search's sense: no state twice. A node may appear twice only when the
+    /// second visit has gained control of it (e.g. code on a VM assigns itself Owner of the VM).
+    fn is_simple(&self, p: &Path) -> bool {
+        let states = self.states(p);
+        let mut seen = HashSet::with_capacity(states.len());
+        states.into_iter().all(|n| seen.insert(n))
+    }
+
+    fn new_labels(&self, filter: &Filter) -> Labels {
+        if filter.max_hops.is_none() {
+            let n = self.nodes.len() * 2;
+            Labels { dense: Some((vec![UNSEEN; n], vec![(NO_EDGE, (0, false)); n])), sparse: HashMap::new() }
+        } else {
+            Labels { dense: None, sparse: HashMap::new() }
+        }
+    }
+
+    /// Dijkstra from `starts` along edges; `Contains` only from controlled states.
+    fn forward(&self, starts: &[State], filter: &Filter) -> Labels {
+        self.dijkstra(starts, filter, true)
+    }
+
+    /// Dijkstra from `targets` against edge direction. A backward state (n, true) means the next
+    /// forward hop from n is `Contains`, so n must have been entered by a control edge; a path can
+    /// only start at a (n, false) state.
+    fn backward(&self, targets: &HashSet<u32>, filter: &Filter) -> Labels {
+        let mut starts: Vec<State> = targets.iter().map(|&t| (t, false)).collect();
+        starts.sort();
+        self.dijkstra(&starts, filter, false)
+    }
+
+    fn dijkstra(&self, starts: &[State], filter: &Filter, forward: bool) -> Labels {
+        let mut labels = self.new_labels(filter);
+        let mut heap = BinaryHeap::new();
+        for &st in starts {
+            set_label(&mut labels, st, 0, (0, 0), None);
+            heap.push(Reverse((0u32, 0u32, st.0, st.1)));
+        }
+        while let Some(Reverse((cost, hops, n, flag))) = heap.pop() {
+            let state = (n, flag);
+            if label(&labels, state, hops) < (cost, hops) {
+                continue;
+            }
+            if filter.max_hops.is_some_and(|h| hops as usize >= h) {
+                continue;
+            }
+            let adj = if forward { self.out.of(n) } else { self.inc.of(n) };
+            for &e in adj {
+                let kind = self.edge_kind[e as usize];
+                let (next_node, next_flag) = if forward {
+                    if kind == EdgeKind::Contains && !flag {
+                        continue;
+                    }
+                    (self.edge_target[e as usize], kind.grants_control_of_scope())
+                } else {
+                    if flag && !kind.grants_control_of_scope() {
+                        continue;
+                    }
+                    (self.edge_source[e as usize], kind == EdgeKind::Contains)
+                };
+                let next = (next_node, next_flag);
+                if !filter.allows(self, e, next) || (forward && filter.banned_edges.contains(&(state, e))) {
+                    continue;
+                }
+                let cand = (cost + self.edge_cost[e as usize], hops + 1);
+                if cand < label(&labels, next, cand.1) {
+                    set_label(&mut labels, next, cand.1, cand, Some((e, state, hops)));
+                    heap.push(Reverse((cand.0, cand.1, next.0, next.1)));
                 }
             }
         }
-        (dist, pred)
+        labels
+    }
+
+    fn forward_path(&self, labels: &Labels, t: u32) -> Option<Path> {
+        let (end, _) = best_end(labels, t, |_| true)?;
+        let mut edges = Vec::new();
+        let mut cur = end;
+        while let Some((e, prev)) = pred(labels, cur) {
+            edges.push(e as usize);
+            cur = prev;
+        }
+        edges.reverse();
+        let source = cur.0.0 as usize;
+        let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
+        Some(Path { source, target: t as usize, edges, cost })
+    }
+
+    fn backward_path(&self, labels: &Labels, s: u32) -> Option<Path> {
+        let (start, _) = best_end(labels, s, |flag| !flag)?;
+        let mut edges = Vec::new();
+        let mut cur = start;
+        while let Some((e, next)) = pred(labels, cur) {
+            edges.push(e as usize);
+            cur = next;
+        }
+        let target = cur.0.0 as usize;
+        let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
+        Some(Path { source: s as usize, target, edges, cost })
     }
 }
 
+fn label(l: &Labels, st: State, hops: u32) -> (u32, u32) {
+    match &l.dense {
+        Some((dist, _)) => dist[st.0 as usize * 2 + st.1 as usize],
+        None => l.sparse.get(&(st, hops)).map_or(UNSEEN, |v| v.0),
+    }
+}
+
+fn set_label(l: &mut Labels, st: State, hops: u32, d: (u32, u32), from: Option<(u32, State, u32)>) {
+    match &mut l.dense {
+        Some((dist, pred)) => {
+            let i = st.0 as usize * 2 + st.1 as usize;
+            dist[i] = d;
+            pred[i] = from.map_or((NO_EDGE, (0, false)), |(e, prev, _)| (e, prev));
+        }
+        None => {
+            l.sparse.insert((st, hops), (d, from.map(|(e, prev, ph)| (e, (prev, ph)))));
+        }
+    }
+}
+
+/// The cheapest reached state of node `n` whose flag `ok` accepts, with its hop count.
+fn best_end(l: &Labels, n: u32, ok: impl Fn(bool) -> bool) -> Option<((State, u32), (u32, u32))> {
+    let mut best: Option<((State, u32), (u32, u32))> = None;
+    let mut consider = |key: (State, u32), d: (u32, u32)| {
+        if d != UNSEEN && ok(key.0.1) && best.is_none_or(|b| (d, key.0.1) < (b.1, b.0.0.1)) {
+            best = Some((key, d));
+        }
+    };
+    match &l.dense {
+        Some((dist, _)) => {
+            for flag in [false, true] {
+                consider(((n, flag), 0), dist[n as usize * 2 + flag as usize]);
+            }
+        }
+        None => {
+            for (key, v) in l.sparse.iter().filter(|(k, _)| k.0.0 == n) {
+                consider(*key, v.0);
+            }
+        }
+    }
+    best.filter(|(_, d)| d.1 > 0)
+}
+
+/// The edge a state was reached by and the state before it, or `None` at a start state.
+fn pred(l: &Labels, key: (State, u32)) -> Option<(u32, (State, u32))> {
+    match &l.dense {
+        Some((_, pred)) => {
+            let (e, prev) = pred[key.0.0 as usize * 2 + key.0.1 as usize];
+            (e != NO_EDGE).then_some((e, (prev, 0)))
+        }
+        None => l.sparse.get(&key).and_then(|v| v.1),
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::NodeKind;
+    use petgraph::visit::EdgeRef;
 
     fn e(s: &str, t: &str, kind: EdgeKind, cost: u32) -> Edge {
         Edge {
@@ -148,10 +507,12 @@ mod tests {
         AttackGraph::new(ids.iter().map(|i| Node::new(*i, NodeKind::Resource, *i)).collect(), edges)
     }
 
+    fn ix(g: &AttackGraph, id: &str) -> NodeIndex {
+        g.node_index(id).unwrap()
+    }
+
     fn path_ids(g: &AttackGraph, p: &Path) -> Vec<String> {
-        let mut v = vec![g.nodes[p.source].id.clone()];
-        v.extend(p.edges.iter().map(|&i| g.edges[i].target.clone()));
-        v
+        p.nodes(g).into_iter().map(|n| g.nodes[n].id.clone()).collect()
     }
 
     #[test]
@@ -165,10 +526,12 @@ mod tests {
                 e("c", "t", EdgeKind::ListKeys, 2),
             ],
         );
-        let t = HashSet::from([g.node_index("t").unwrap()]);
-        let paths = g.easiest_paths(g.node_index("a").unwrap(), &t);
+        let paths = g.easiest_paths(ix(&g, "a"), &HashSet::from([ix(&g, "t")]));
         assert_eq!(path_ids(&g, &paths[0]), ["a", "b", "c", "t"]);
         assert_eq!(paths[0].cost, 4);
+        let short = SearchOptions { max_hops: Some(2), ..Default::default() };
+        let paths = g.easiest_paths_with(ix(&g, "a"), &HashSet::from([ix(&g, "t")]), &short);
+        assert_eq!(path_ids(&g, &paths[0]), ["a", "t"], "a hop limit trades effort for length");
     }
 
     #[test]
@@ -182,19 +545,45 @@ mod tests {
                 e("q", "sa", EdgeKind::ReadData, 2),
             ],
         );
-        let child = HashSet::from([g.node_index("child").unwrap()]);
-        assert_eq!(g.easiest_paths(g.node_index("p").unwrap(), &child).len(), 1);
-        assert!(g.easiest_paths(g.node_index("q").unwrap(), &child).is_empty(), "no Contains after a data-plane edge");
+        let child = HashSet::from([ix(&g, "child")]);
+        assert_eq!(g.easiest_paths(ix(&g, "p"), &child).len(), 1);
+        assert!(g.easiest_paths(ix(&g, "q"), &child).is_empty(), "no Contains after a data-plane edge");
+        let who: Vec<String> = g
+            .who_can_reach(&[ix(&g, "child")], &SearchOptions::default())
+            .iter()
+            .map(|p| g.nodes[p.source].id.clone())
+            .collect();
+        assert_eq!(who, ["p"], "a scope is no starting point: only whoever controls it walks Contains");
+    }
+
+    #[test]
+    fn filters_exclude_kinds_avoid_nodes_and_eligibility() {
+        let mut eligible = e("a", "t", EdgeKind::AssignRoles, 12);
+        eligible.requires_activation = true;
+        let g = graph(
+            &["a", "b", "t"],
+            vec![eligible, e("a", "b", EdgeKind::MemberOf, 1), e("b", "t", EdgeKind::ListKeys, 2)],
+        );
+        let t = HashSet::from([ix(&g, "t")]);
+        let via = |opts: SearchOptions| g.easiest_paths_with(ix(&g, "a"), &t, &opts).first().map(|p| path_ids(&g, p));
+        assert_eq!(via(SearchOptions::default()).unwrap(), ["a", "b", "t"]);
+        assert_eq!(via(SearchOptions { avoid: vec![ix(&g, "b")], ..Default::default() }).unwrap(), ["a", "t"]);
+        assert_eq!(
+            via(SearchOptions { excluded_kinds: vec![EdgeKind::ListKeys], ..Default::default() }).unwrap(),
+            ["a", "t"]
+        );
+        let strict = SearchOptions { avoid: vec![ix(&g, "b")], without_eligible: true, ..Default::default() };
+        assert_eq!(via(strict), None);
     }
 
     #[test]
     fn unreachable_targets_give_no_path() {
         let g = graph(&["a", "b"], vec![e("b", "a", EdgeKind::MemberOf, 1)]);
-        let t = HashSet::from([g.node_index("b").unwrap()]);
-        assert!(g.easiest_paths(g.node_index("a").unwrap(), &t).is_empty());
+        assert!(g.easiest_paths(ix(&g, "a"), &HashSet::from([ix(&g, "b")])).is_empty());
+        assert!(g.reach(&[ix(&g, "a")], &SearchOptions::default()).is_empty());
     }
 
-    /// A tiny deterministic generator, so the property test needs no extra crate and is reproducible.
+    /// A tiny deterministic generator, so the property tests need no extra crate and are reproducible.
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self, n: u64) -> u64 {
@@ -203,69 +592,104 @@ mod tests {
         }
     }
 
-    /// The cheapest walk by exhaustive search over (node, control) states, never repeating a state.
-    fn brute_force(g: &AttackGraph, s: NodeIndex, t: NodeIndex) -> Option<u32> {
-        fn go(g: &AttackGraph, state: State, t: NodeIndex, seen: &mut Vec<State>, cost: u32, best: &mut Option<u32>) {
-            if state.0 == t {
-                *best = Some(best.map_or(cost, |b| b.min(cost)));
+    /// Every state-simple path from s to t that respects the Contains rule, as (cost, hops, edges).
+    fn all_simple_paths(g: &AttackGraph, s: NodeIndex, t: NodeIndex) -> Vec<(u32, usize, Vec<usize>)> {
+        fn go(
+            g: &AttackGraph,
+            n: NodeIndex,
+            control: bool,
+            t: NodeIndex,
+            seen: &mut Vec<(NodeIndex, bool)>,
+            edges: &mut Vec<usize>,
+            out: &mut Vec<(u32, usize, Vec<usize>)>,
+        ) {
+            if n == t && !edges.is_empty() {
+                out.push((edges.iter().map(|&e| g.edges[e].cost).sum(), edges.len(), edges.clone()));
+                return;
             }
-            for er in g.graph.edges(state.0) {
-                let e = &g.edges[*er.weight()];
-                if e.kind == EdgeKind::Contains && !state.1 {
-                    continue;
-                }
-                let next = (er.target(), e.kind.grants_control_of_scope());
-                if seen.contains(&next) {
+            for er in g.graph.edges(n) {
+                let edge = &g.edges[*er.weight()];
+                let next = (er.target(), edge.kind.grants_control_of_scope());
+                if (edge.kind == EdgeKind::Contains && !control) || seen.contains(&next) {
                     continue;
                 }
                 seen.push(next);
-                go(g, next, t, seen, cost + e.cost, best);
+                edges.push(*er.weight());
+                go(g, er.target(), edge.kind.grants_control_of_scope(), t, seen, edges, out);
+                edges.pop();
                 seen.pop();
             }
         }
-        let mut best = None;
-        go(g, (s, false), t, &mut vec![(s, false)], 0, &mut best);
-        best
+        let mut out = Vec::new();
+        go(g, s, false, t, &mut vec![(s, false)], &mut Vec::new(), &mut out);
+        out.sort();
+        out
+    }
+
+    fn random_graph(rng: &mut Lcg) -> AttackGraph {
+        let kinds =
+            [EdgeKind::MemberOf, EdgeKind::AssignRoles, EdgeKind::Contains, EdgeKind::ReadData, EdgeKind::ListKeys];
+        let n = 2 + rng.next(6) as usize;
+        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        let mut edges = Vec::new();
+        for _ in 0..rng.next(3 * n as u64 + 1) {
+            let (a, b) = (rng.next(n as u64) as usize, rng.next(n as u64) as usize);
+            if a != b {
+                edges.push(e(&ids[a], &ids[b], kinds[rng.next(kinds.len() as u64) as usize], 1 + rng.next(9) as u32));
+            }
+        }
+        graph(&ids.iter().map(String::as_str).collect::<Vec<_>>(), edges)
+    }
+
+    fn assert_walkable(g: &AttackGraph, p: &Path) {
+        let mut at = p.source as u32;
+        let mut control = false;
+        for &ei in &p.edges {
+            assert_eq!(g.edge_source[ei], at);
+            assert!(g.edges[ei].kind != EdgeKind::Contains || control);
+            control = g.edges[ei].kind.grants_control_of_scope();
+            at = g.edge_target[ei];
+        }
+        assert_eq!(at as usize, p.target);
+        assert_eq!(p.cost, p.edges.iter().map(|&e| g.edges[e].cost).sum::<u32>());
     }
 
     #[test]
-    fn dijkstra_matches_brute_force_on_random_graphs() {
-        let kinds =
-            [EdgeKind::MemberOf, EdgeKind::AssignRoles, EdgeKind::Contains, EdgeKind::ReadData, EdgeKind::ListKeys];
+    fn searches_match_brute_force_on_random_graphs() {
         let mut rng = Lcg(7);
-        for round in 0..300 {
-            let n = 2 + rng.next(6) as usize;
-            let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-            let mut edges = Vec::new();
-            for _ in 0..rng.next(3 * n as u64 + 1) {
-                let (a, b) = (rng.next(n as u64) as usize, rng.next(n as u64) as usize);
-                if a != b {
-                    edges.push(e(
-                        &ids[a],
-                        &ids[b],
-                        kinds[rng.next(kinds.len() as u64) as usize],
-                        1 + rng.next(9) as u32,
-                    ));
-                }
-            }
-            let g = graph(&ids.iter().map(String::as_str).collect::<Vec<_>>(), edges);
-            let s = g.node_index("n0").unwrap();
+        for round in 0..400 {
+            let g = random_graph(&mut rng);
+            let s = ix(&g, "n0");
+            let reach = g.reach(&[s], &SearchOptions::default());
             for t in g.graph.node_indices().filter(|&t| t != s) {
-                let found = g.easiest_paths(s, &HashSet::from([t])).first().map(|p| p.cost);
-                assert_eq!(found, brute_force(&g, s, t), "round {round}, target {}", g.node(t).id);
-                if let Some(p) = g.easiest_paths(s, &HashSet::from([t])).first() {
-                    // The path is walkable: consecutive, and Contains only after a control edge.
-                    let mut at = &g.nodes[p.source].id;
-                    let mut control = false;
-                    for &ei in &p.edges {
-                        let edge = &g.edges[ei];
-                        assert_eq!(&edge.source, at);
-                        assert!(edge.kind != EdgeKind::Contains || control);
-                        control = edge.kind.grants_control_of_scope();
-                        at = &edge.target;
-                    }
-                    assert_eq!(at, &g.node(t).id);
-                }
+                let all = all_simple_paths(&g, s, t);
+                let best = all.iter().map(|p| p.0).min();
+                let found = g.easiest_paths(s, &HashSet::from([t]));
+                assert_eq!(found.first().map(|p| p.cost), best, "round {round}, easiest to {}", g.node(t).id);
+                found.iter().for_each(|p| assert_walkable(&g, p));
+                assert_eq!(reach.iter().find(|p| p.target == t.index()).map(|p| p.cost), best, "round {round}, reach");
+                let back = g.who_can_reach(&[t], &SearchOptions::default());
+                assert_eq!(
+                    back.iter().find(|p| p.source == s.index()).map(|p| p.cost),
+                    best,
+                    "round {round}, who-can-reach"
+                );
+                back.iter().for_each(|p| assert_walkable(&g, p));
+                // Hop-limited search equals the best simple path within the limit.
+                let limit = 1 + rng.next(3) as usize;
+                let opts = SearchOptions { max_hops: Some(limit), ..Default::default() };
+                let within = all.iter().filter(|p| p.1 <= limit).map(|p| p.0).min();
+                let got = g.easiest_paths_with(s, &HashSet::from([t]), &opts);
+                assert_eq!(got.first().map(|p| p.cost), within, "round {round}, max hops {limit}");
+                assert!(got.iter().all(|p| p.hops() <= limit));
+                // Yen: the k easiest loopless paths have the k smallest costs of all simple paths.
+                let k = 1 + rng.next(4) as usize;
+                let yen = g.k_easiest(s, t, k, &SearchOptions::default());
+                let want: Vec<u32> = all.iter().map(|p| p.0).take(k).collect();
+                assert_eq!(yen.iter().map(|p| p.cost).collect::<Vec<_>>(), want, "round {round}, k={k}");
+                yen.iter().for_each(|p| assert_walkable(&g, p));
+                let distinct: HashSet<&Vec<usize>> = yen.iter().map(|p| &p.edges).collect();
+                assert_eq!(distinct.len(), yen.len());
             }
         }
     }
