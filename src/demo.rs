@@ -5,7 +5,7 @@
 use crate::facts::RawFacts;
 use crate::graph::{AttackGraph, Path};
 use crate::model::NodeKind;
-use crate::query;
+use crate::query::{self, PathOptions};
 use crate::report::{self, Style};
 use crate::store::SnapshotInfo;
 use serde_json::{Value, json};
@@ -29,13 +29,14 @@ pub struct Headline {
 }
 
 pub fn headline(g: &AttackGraph) -> Headline {
-    let sources = query::select(g, "pipeline").unwrap_or_default();
+    let all = PathOptions::default();
+    let sources = query::entry_points(g, &query::select(g, "pipeline").unwrap_or_default());
     let jewels = query::select(g, "crown-jewels").unwrap_or_default();
-    let pipeline_paths = query::paths(g, &sources, &jewels);
+    let pipeline_paths = query::paths(g, &sources, &jewels, &all).unwrap_or_default();
     let contained =
-        sources.iter().map(|&s| g.graph[s]).filter(|s| !pipeline_paths.iter().any(|p| p.source == *s)).collect();
+        sources.iter().map(|&s| s.index()).filter(|s| !pipeline_paths.iter().any(|p| p.source == *s)).collect();
     let users: Vec<_> = g.graph.node_indices().filter(|&i| g.node(i).kind == NodeKind::User).collect();
-    let mut user_paths = query::paths(g, &users, &jewels);
+    let mut user_paths = query::paths(g, &users, &jewels, &all).unwrap_or_default();
     user_paths.sort_by(|a, b| {
         (&g.nodes[a.source].name, &g.nodes[a.target].name).cmp(&(&g.nodes[b.source].name, &g.nodes[b.target].name))
     });

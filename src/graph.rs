@@ -225,6 +225,56 @@ impl AttackGraph {
         out
     }
 
+    /// Like [`easiest_paths_with`](Self::easiest_paths_with), but the last hop into each target must
+    /// be of one of `last_kinds` (e.g. only paths that end by listing keys).
+    pub fn easiest_paths_ending(
+        &self,
+        source: NodeIndex,
+        targets: &HashSet<NodeIndex>,
+        last_kinds: &[EdgeKind],
+        opts: &SearchOptions,
+    ) -> Vec<Path> {
+        let filter = Filter::new(self, opts);
+        let s = source.index() as u32;
+        let mut out = Vec::new();
+        for t in targets.iter().map(|t| t.index() as u32).filter(|&t| t != s) {
+            // The path may not pass through the target before its last hop.
+            let mut before = Filter::new(self, opts);
+            before.avoid[t as usize] = true;
+            let labels = self.forward(&[(s, false)], &before);
+            let mut best: Option<(Dist, Key, u32)> = None;
+            for &e in self.inc.of(t) {
+                let kind = self.edge_kind[e as usize];
+                if !last_kinds.contains(&kind) || !filter.allows(self, e, (t, kind.grants_control_of_scope())) {
+                    continue;
+                }
+                let u = self.edge_source[e as usize];
+                for (key, d) in states_of(&labels, u) {
+                    let ok_hops = filter.max_hops.is_none_or(|h| (d.1 as usize) < h);
+                    if (kind == EdgeKind::Contains && !key.0.1) || !ok_hops {
+                        continue;
+                    }
+                    let cand = (d.0 + self.edge_cost[e as usize], d.1 + 1);
+                    if best.is_none_or(|b| (cand, e) < (b.0, b.2)) {
+                        best = Some((cand, key, e));
+                    }
+                }
+            }
+            let Some((_, key, e)) = best else { continue };
+            let mut edges = vec![e as usize];
+            let mut cur = key;
+            while let Some((pe, prev)) = pred(&labels, cur) {
+                edges.push(pe as usize);
+                cur = prev;
+            }
+            edges.reverse();
+            let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
+            out.push(Path { source: s as usize, target: t as usize, edges, cost });
+        }
+        out.sort_by(|a, b| self.nodes[a.target].id.cmp(&self.nodes[b.target].id));
+        out
+    }
+
     /// Everything reachable from any of `sources`: for each node, the easiest path from the
     /// nearest source (blast radius). Sorted by cost, then node id.
     pub fn reach(&self, sources: &[NodeIndex], opts: &SearchOptions) -> Vec<Path> {
@@ -447,6 +497,18 @@ fn set_label(l: &mut Labels, st: State, hops: u32, d: (u32, u32), from: Option<(
         None => {
             l.sparse.insert((st, hops), (d, from.map(|(e, prev, ph)| (e, (prev, ph)))));
         }
+    }
+}
+
+/// Every reached state of node `n` (with its hop count) and its distance.
+fn states_of(l: &Labels, n: u32) -> Vec<(Key, Dist)> {
+    match &l.dense {
+        Some((dist, _)) => [false, true]
+            .into_iter()
+            .map(|flag| (((n, flag), 0), dist[n as usize * 2 + flag as usize]))
+            .filter(|(_, d)| *d != UNSEEN)
+            .collect(),
+        None => l.sparse.iter().filter(|(k, _)| k.0.0 == n).map(|(k, v)| (*k, v.0)).collect(),
     }
 }
 
@@ -690,6 +752,13 @@ mod tests {
                 yen.iter().for_each(|p| assert_walkable(&g, p));
                 let distinct: HashSet<&Vec<usize>> = yen.iter().map(|p| &p.edges).collect();
                 assert_eq!(distinct.len(), yen.len());
+                // Paths that must end with a given kind.
+                let ending =
+                    all.iter().filter(|p| g.edges[*p.2.last().unwrap()].kind == EdgeKind::ListKeys).map(|p| p.0).min();
+                let got =
+                    g.easiest_paths_ending(s, &HashSet::from([t]), &[EdgeKind::ListKeys], &SearchOptions::default());
+                assert_eq!(got.first().map(|p| p.cost), ending, "round {round}, ending with ListKeys");
+                got.iter().for_each(|p| assert_walkable(&g, p));
             }
         }
     }

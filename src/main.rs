@@ -1,12 +1,15 @@
 //! The azpath command line. The only place that writes to stdout, stderr or output files.
 
 use anyhow::{Context as _, Result, bail};
+use azpath::graph::AttackGraph;
+use azpath::model::EdgeKind;
+use azpath::query::{self, PathOptions, saved};
 use azpath::report::{self, Style};
-use azpath::store::Store;
-use azpath::{demo, facts::RawFacts, query, rules};
-use clap::{Parser, Subcommand, ValueEnum};
+use azpath::store::{SnapshotInfo, Store};
+use azpath::{demo, facts::RawFacts, rules};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -15,11 +18,17 @@ Examples:
   azpath demo                                      load the built-in demo tenant and show its attack paths
   azpath import tenant.json --label before-pim     import a facts file (docs/facts-format.md) as a snapshot
   azpath paths --from pipeline --to crown-jewels   easiest path from every pipeline identity to every crown jewel
-  azpath paths --from carol --to stmlcurated --explain
-  azpath paths --from pipeline --to tier0 --format json --output paths.json
+  azpath paths --from 'Carol Okafor' --to stmlcurated --k 3 --explain
+  azpath reach 'kind:ExternalIdentity and platform=\"GitHub Actions\"'
+  azpath who-can-reach 'jewel:training-data' --without-eligible
+  azpath query run pipeline-to-tier0 --fail-on-findings
   azpath rules rbac-list-keys                      what a rule does and when it must not fire
 
-Exit codes: 0 success, 2 error (bad input, unreadable database, nothing matched).";
+Selectors: pipeline, crown-jewels, tier0, all, kind:KIND, name:GLOB, id:ID, jewel:CATEGORY,
+tag:KEY[=VALUE], KEY=VALUE, a name or id; combine with and, or, not and parentheses.
+
+Exit codes: 0 success, 1 findings (with --fail-on-findings), 2 error (bad input, unreadable database,
+nothing matched).";
 
 #[derive(Parser)]
 #[command(name = "azpath", version, about = "Identity attack paths in Azure and Entra ID: from pipeline identities to training data, models, secrets and the tenant.", after_help = EXAMPLES)]
@@ -40,15 +49,65 @@ enum Format {
     Json,
 }
 
+/// Where and how to print.
+#[derive(Args)]
+struct OutputArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write the output here instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+fn edge_kind(s: &str) -> Result<EdgeKind, String> {
+    EdgeKind::parse(s).ok_or_else(|| {
+        let kinds: Vec<&str> = EdgeKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown edge kind {s:?}; kinds are: {}", kinds.join(", "))
+    })
+}
+
+/// Limits shared by every path search.
+#[derive(Args, Clone)]
+struct SearchArgs {
+    /// Snapshot: a number, a label, `latest` or `previous`.
+    #[arg(long, default_value = "latest")]
+    snapshot: String,
+    /// At most this many hops.
+    #[arg(long)]
+    max_hops: Option<usize>,
+    /// Ignore PIM-eligible assignments (what is reachable right now, without activation).
+    #[arg(long, conflicts_with = "only_eligible")]
+    without_eligible: bool,
+    /// Only results that exist solely through PIM-eligible assignments.
+    #[arg(long)]
+    only_eligible: bool,
+    /// Never walk edges of this kind (repeatable), e.g. --exclude-edge ReEnableKeys.
+    #[arg(long = "exclude-edge", value_parser = edge_kind)]
+    exclude_edges: Vec<EdgeKind>,
+    /// Never pass through nodes this selector names.
+    #[arg(long)]
+    avoid: Option<String>,
+}
+
+impl SearchArgs {
+    fn options(&self) -> PathOptions {
+        PathOptions {
+            max_hops: self.max_hops,
+            without_eligible: self.without_eligible,
+            only_eligible: self.only_eligible,
+            exclude_edges: self.exclude_edges.clone(),
+            avoid: self.avoid.clone(),
+            ..PathOptions::default()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Load the built-in demo tenant as a new snapshot and show which pipeline identities reach which crown jewels.
     Demo {
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-        /// Write the output here instead of stdout.
-        #[arg(long)]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Import a facts file (Graph/ARM JSON, see docs/facts-format.md) as a new snapshot.
     Import {
@@ -59,30 +118,77 @@ enum Command {
     },
     /// List the stored snapshots, with what each could not collect.
     Snapshots {
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
-    /// The easiest attack path from each selected source to each selected target.
-    ///
-    /// Selectors: `pipeline`, `crown-jewels`, `tier0`, `kind:KIND`, a node id, or a display name;
-    /// separate alternatives with commas.
+    /// Attack paths from each selected source to each selected target (the easiest per pair by default).
     Paths {
-        /// Sources.
+        /// Sources (a selector).
         #[arg(long, default_value = "pipeline")]
         from: String,
-        /// Targets.
+        /// Targets (a selector).
         #[arg(long, default_value = "crown-jewels")]
         to: String,
-        /// Snapshot: a number, a label, `latest` or `previous`.
-        #[arg(long, default_value = "latest")]
-        snapshot: String,
+        #[command(flatten)]
+        search: SearchArgs,
+        /// The last hop must be of this kind (repeatable), e.g. --last-edge ListKeys.
+        #[arg(long = "last-edge", value_parser = edge_kind)]
+        last_edges: Vec<EdgeKind>,
+        /// The k easiest loopless paths per pair (Yen's algorithm).
+        #[arg(long, conflicts_with = "all_equal")]
+        k: Option<usize>,
+        /// Every path as easy as the easiest, per pair (at most 100).
+        #[arg(long)]
+        all_equal: bool,
         /// Print the evidence behind every hop (role assignment, role, scope, matched action, resource setting).
         #[arg(long)]
         explain: bool,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        /// Exit with code 1 when any path is found (for CI gates).
         #[arg(long)]
-        output: Option<PathBuf>,
+        fail_on_findings: bool,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Blast radius: everything the selected identities can gain, grouped by kind.
+    Reach {
+        selector: String,
+        #[command(flatten)]
+        search: SearchArgs,
+        /// Show the easiest path to each node.
+        #[arg(long)]
+        paths: bool,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Everyone who can reach the selected nodes, grouped by kind.
+    WhoCanReach {
+        selector: String,
+        #[command(flatten)]
+        search: SearchArgs,
+        /// Show each one's easiest path.
+        #[arg(long)]
+        paths: bool,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Every hop of the easiest path between two nodes with the facts behind it, or (--edge) the direct edges between them.
+    Explain {
+        /// The source (a selector naming one node).
+        from: String,
+        /// The target (a selector naming one node).
+        to: String,
+        /// Explain the direct edges from FROM to TO instead of a path.
+        #[arg(long)]
+        edge: bool,
+        #[arg(long, default_value = "latest")]
+        snapshot: String,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Saved queries (queries/*.toml): list them, or run them.
+    Query {
+        #[command(subcommand)]
+        action: QueryAction,
     },
     /// List the rules, or show one rule's documentation.
     Rules { id: Option<String> },
@@ -90,6 +196,35 @@ enum Command {
     Rederive {
         #[arg(long, default_value = "latest")]
         snapshot: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueryAction {
+    /// List the saved queries.
+    List {
+        /// A directory of your own queries (*.toml), added to the built-in library.
+        #[arg(long, env = "AZPATH_QUERIES")]
+        queries: Option<PathBuf>,
+    },
+    /// Run saved queries by name or file (or --all) and print their findings by severity.
+    Run {
+        names: Vec<String>,
+        /// Run every saved query.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, env = "AZPATH_QUERIES")]
+        queries: Option<PathBuf>,
+        #[arg(long, default_value = "latest")]
+        snapshot: String,
+        /// Print the evidence behind every hop.
+        #[arg(long)]
+        explain: bool,
+        /// Exit with code 1 when any query finds a path (for CI gates).
+        #[arg(long)]
+        fail_on_findings: bool,
+        #[command(flatten)]
+        out: OutputArgs,
     },
 }
 
@@ -125,9 +260,45 @@ fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
     }
 }
 
+fn json(value: &serde_json::Value) -> Result<String> {
+    Ok(serde_json::to_string_pretty(value)? + "\n")
+}
+
+/// Opens the database and loads a snapshot's graph.
+fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(SnapshotInfo, AttackGraph)> {
+    let started = Instant::now();
+    let store = Store::open(db)?;
+    let snap = store.resolve(snapshot)?;
+    let g = azpath::load_graph(&store, snap.id)?;
+    if verbose > 0 {
+        eprintln!(
+            "azpath: loaded snapshot #{} ({} nodes, {} edges) in {:.1} ms",
+            snap.id,
+            g.nodes.len(),
+            g.edges.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok((snap, g))
+}
+
+fn completeness_note(snap: &SnapshotInfo) -> String {
+    if snap.completeness.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nNote: snapshot #{} lacks {} collection(s) (`azpath snapshots -v`); a missing path may be uncollected, not absent.\n",
+            snap.id,
+            snap.completeness.len()
+        )
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let verbose = cli.verbose;
-    let db_shown = cli.db.display().to_string();
+    let db = cli.db;
+    let db_shown = db.display().to_string();
+    let mut code = ExitCode::SUCCESS;
     match cli.command {
         Command::Rules { id } => {
             let text = match id {
@@ -149,18 +320,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             emit(&None, &text)?;
         }
-        Command::Demo { format, output } => {
+        Command::Demo { out } => {
             let started = Instant::now();
-            let mut store = Store::open(&cli.db)?;
+            let mut store = Store::open(&db)?;
             let summary = azpath::import_facts(&mut store, demo::raw(), Some("demo"))?;
             let snap = store.resolve(&summary.snapshot.to_string())?;
             let g = azpath::load_graph(&store, snap.id)?;
             let h = demo::headline(&g);
-            let text = match format {
-                Format::Table => demo::headline_text(&g, &h, &snap, &db_shown, style_for(&output)),
-                Format::Json => serde_json::to_string_pretty(&demo::headline_json(&g, &h, &snap))? + "\n",
+            let text = match out.format {
+                Format::Table => demo::headline_text(&g, &h, &snap, &db_shown, style_for(&out.output)),
+                Format::Json => json(&demo::headline_json(&g, &h, &snap))?,
             };
-            emit(&output, &text)?;
+            emit(&out.output, &text)?;
             if verbose > 0 {
                 eprintln!("azpath: demo took {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
             }
@@ -169,7 +340,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let raw = RawFacts::from_json(&text)
                 .with_context(|| format!("{} is not a valid azpath facts file", file.display()))?;
-            let mut store = Store::open(&cli.db)?;
+            let mut store = Store::open(&db)?;
             let s = azpath::import_facts(&mut store, raw, label.as_deref())
                 .with_context(|| format!("cannot import {}", file.display()))?;
             eprintln!(
@@ -188,89 +359,152 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("azpath: note: {w}");
             }
         }
-        Command::Snapshots { format } => {
-            let store = Store::open(&cli.db)?;
+        Command::Snapshots { out } => {
+            let store = Store::open(&db)?;
             let snaps = store.snapshots()?;
-            let text = match format {
-                Format::Json => serde_json::to_string_pretty(&snaps)? + "\n",
-                Format::Table => {
-                    let mut t = comfy_table::Table::new();
-                    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
-                    t.set_header(["id", "label", "tenant", "collected", "source", "nodes", "edges", "not collected"]);
-                    for s in &snaps {
-                        t.add_row([
-                            s.id.to_string(),
-                            s.label.clone().unwrap_or_default(),
-                            s.tenant_name.clone(),
-                            s.collected_at.clone(),
-                            s.source.clone(),
-                            s.nodes.to_string(),
-                            s.edges.to_string(),
-                            s.completeness.len().to_string(),
-                        ]);
-                    }
-                    let mut text = format!("{t}\n");
-                    if verbose > 0 {
-                        for s in &snaps {
-                            for c in &s.completeness {
-                                text.push_str(&format!(
-                                    "#{}: not collected: {} {}: {}\n",
-                                    s.id,
-                                    c.what,
-                                    c.scope.as_deref().unwrap_or(""),
-                                    c.reason
-                                ));
-                            }
-                            for w in &s.warnings {
-                                text.push_str(&format!("#{}: {w}\n", s.id));
-                            }
-                        }
-                    }
-                    text
-                }
+            let text = match out.format {
+                Format::Json => json(&serde_json::to_value(&snaps)?)?,
+                Format::Table => snapshots_table(&snaps, verbose),
             };
-            emit(&None, &text)?;
+            emit(&out.output, &text)?;
         }
-        Command::Paths { from, to, snapshot, explain, format, output } => {
-            let store = Store::open(&cli.db)?;
-            let snap = store.resolve(&snapshot)?;
+        Command::Paths { from, to, search, last_edges, k, all_equal, explain, fail_on_findings, out } => {
+            let (snap, g) = load(&db, &search.snapshot, verbose)?;
             let started = Instant::now();
-            let g = azpath::load_graph(&store, snap.id)?;
-            let sources = query::select(&g, &from)?;
-            let targets = query::select(&g, &to)?;
-            let paths = query::paths(&g, &sources, &targets);
+            let sources = query::select_some(&g, &from)?;
+            let targets = query::select_some(&g, &to)?;
+            let opts = PathOptions { last_edge: last_edges, k, all_equal, ..search.options() };
+            let paths = query::paths(&g, &sources, &targets, &opts)?;
             if verbose > 0 {
                 eprintln!(
-                    "azpath: snapshot #{}: {} sources, {} targets, {} paths in {:.1} ms",
-                    snap.id,
+                    "azpath: {} sources, {} targets, {} paths in {:.1} ms",
                     sources.len(),
                     targets.len(),
                     paths.len(),
                     started.elapsed().as_secs_f64() * 1000.0
                 );
             }
-            let text = match format {
-                Format::Json => serde_json::to_string_pretty(&report::paths_json(&g, &snap, &paths))? + "\n",
+            let text = match out.format {
+                Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
                 Format::Table => {
-                    let style = style_for(&output);
-                    let mut text = report::paths_text(&g, &paths, explain, style);
+                    let mut text = report::paths_text(&g, &paths, explain, style_for(&out.output));
                     if paths.is_empty() {
                         text.push_str(&format!("No path from {from:?} to {to:?} in snapshot #{}.\n", snap.id));
                     }
-                    if !snap.completeness.is_empty() {
-                        text.push_str(&format!(
-                            "\nNote: snapshot #{} lacks {} collection(s) (`azpath snapshots -v`); a missing path may be uncollected, not absent.\n",
-                            snap.id,
-                            snap.completeness.len()
-                        ));
-                    }
-                    text
+                    text + &completeness_note(&snap)
                 }
             };
-            emit(&output, &text)?;
+            emit(&out.output, &text)?;
+            if fail_on_findings && !paths.is_empty() {
+                code = ExitCode::from(1);
+            }
+        }
+        Command::Reach { selector, search, paths, out } => {
+            reach_command(&db, &selector, &search, paths, &out, false, verbose)?;
+        }
+        Command::WhoCanReach { selector, search, paths, out } => {
+            reach_command(&db, &selector, &search, paths, &out, true, verbose)?;
+        }
+        Command::Explain { from, to, edge, snapshot, out } => {
+            let (snap, g) = load(&db, &snapshot, verbose)?;
+            let one = |sel: &str| -> Result<petgraph::graph::NodeIndex> {
+                let found = query::select_some(&g, sel)?;
+                if found.len() > 1 {
+                    let names: Vec<String> = found.iter().take(5).map(|&n| report::label(g.node(n))).collect();
+                    bail!(
+                        "{sel:?} names {} nodes ({}{}); name one node (an id is always unique)",
+                        found.len(),
+                        names.join(", "),
+                        if found.len() > 5 { ", ..." } else { "" }
+                    );
+                }
+                Ok(found[0])
+            };
+            let (s, t) = (one(&from)?, one(&to)?);
+            let paths = if edge {
+                g.out_edges(s)
+                    .filter(|&e| g.edge_target[e] as usize == t.index())
+                    .map(|e| azpath::graph::Path {
+                        source: s.index(),
+                        target: t.index(),
+                        edges: vec![e],
+                        cost: g.edges[e].cost,
+                    })
+                    .collect()
+            } else {
+                query::paths(&g, &[s], &[t], &PathOptions::default())?
+            };
+            if paths.is_empty() {
+                bail!("no {} from {from:?} to {to:?} in snapshot #{}", if edge { "edge" } else { "path" }, snap.id);
+            }
+            let text = match out.format {
+                Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
+                Format::Table => report::paths_text(&g, &paths, true, style_for(&out.output)),
+            };
+            emit(&out.output, &text)?;
+        }
+        Command::Query { action: QueryAction::List { queries } } => {
+            let lib = saved::library(queries.as_deref())?;
+            let mut s = String::new();
+            for q in lib {
+                s.push_str(&format!(
+                    "{:<34} {:<9} {}\n{:<34} {:<9} from: {}  to: {}\n",
+                    q.name,
+                    format!("{:?}", q.severity).to_lowercase(),
+                    q.description,
+                    "",
+                    "",
+                    q.from,
+                    q.to
+                ));
+            }
+            emit(&None, &s)?;
+        }
+        Command::Query {
+            action: QueryAction::Run { names, all, queries, snapshot, explain, fail_on_findings, out },
+        } => {
+            let chosen: Vec<saved::SavedQuery> = if all {
+                saved::library(queries.as_deref())?
+            } else if names.is_empty() {
+                bail!("name one or more saved queries, or --all; `azpath query list` shows them")
+            } else {
+                names.iter().map(|n| saved::find(n, queries.as_deref())).collect::<Result<_, _>>()?
+            };
+            let (snap, g) = load(&db, &snapshot, verbose)?;
+            let style = style_for(&out.output);
+            let mut text = String::new();
+            let mut docs = Vec::new();
+            let mut findings = 0;
+            for q in &chosen {
+                let sources = query::select(&g, &q.from)?;
+                let targets = query::select(&g, &q.to)?;
+                let paths = query::paths(&g, &sources, &targets, &q.options)?;
+                findings += paths.len();
+                let sev = format!("{:?}", q.severity).to_uppercase();
+                text.push_str(&format!(
+                    "\n{} {}: {} finding{}\n{}\n",
+                    style.bold(&format!("[{sev}]")),
+                    style.bold(&q.name),
+                    paths.len(),
+                    if paths.len() == 1 { "" } else { "s" },
+                    style.dim(&q.description)
+                ));
+                text.push_str(&report::paths_text(&g, &paths, explain, style));
+                let mut doc = report::paths_json(&g, &snap, &paths);
+                doc["query"] = serde_json::to_value(q)?;
+                docs.push(doc);
+            }
+            let text = match out.format {
+                Format::Json => json(&serde_json::json!({"schema": "azpath.query-run/1", "results": docs}))?,
+                Format::Table => text + &completeness_note(&snap),
+            };
+            emit(&out.output, &text)?;
+            if fail_on_findings && findings > 0 {
+                code = ExitCode::from(1);
+            }
         }
         Command::Rederive { snapshot } => {
-            let mut store = Store::open(&cli.db)?;
+            let mut store = Store::open(&db)?;
             let snap = store.resolve(&snapshot)?;
             let raw = store.load_raw(snap.id)?;
             let label = format!("rederived-{}", snap.id);
@@ -281,5 +515,77 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
+}
+
+/// `reach` (forward from the selection) and `who-can-reach` (backward to it).
+fn reach_command(
+    db: &Path,
+    selector: &str,
+    search: &SearchArgs,
+    show_paths: bool,
+    out: &OutputArgs,
+    reverse: bool,
+    verbose: u8,
+) -> Result<()> {
+    let (snap, g) = load(db, &search.snapshot, verbose)?;
+    let started = Instant::now();
+    let chosen = query::select_some(&g, selector)?;
+    let opts = search.options();
+    let mut found = if reverse { query::who_can_reach(&g, &chosen, &opts)? } else { query::reach(&g, &chosen, &opts)? };
+    if !reverse {
+        found.retain(|p| !chosen.iter().any(|c| c.index() == p.target));
+    }
+    if verbose > 0 {
+        eprintln!("azpath: {} results in {:.1} ms", found.len(), started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let text = match out.format {
+        Format::Json => json(&report::reach_json(&g, &snap, &found, reverse))?,
+        Format::Table => {
+            let what = if reverse { "can reach" } else { "reaches" };
+            let mut text = format!("{selector:?} {what} {} node(s) in snapshot #{}:\n", found.len(), snap.id);
+            if reverse {
+                text = format!("{} node(s) can reach {selector:?} in snapshot #{}:\n", found.len(), snap.id);
+            }
+            text + &report::reach_text(&g, &found, reverse, show_paths, style_for(&out.output))
+                + &completeness_note(&snap)
+        }
+    };
+    emit(&out.output, &text)
+}
+
+fn snapshots_table(snaps: &[SnapshotInfo], verbose: u8) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header(["id", "label", "tenant", "collected", "source", "nodes", "edges", "not collected"]);
+    for s in snaps {
+        t.add_row([
+            s.id.to_string(),
+            s.label.clone().unwrap_or_default(),
+            s.tenant_name.clone(),
+            s.collected_at.clone(),
+            s.source.clone(),
+            s.nodes.to_string(),
+            s.edges.to_string(),
+            s.completeness.len().to_string(),
+        ]);
+    }
+    let mut text = format!("{t}\n");
+    if verbose > 0 {
+        for s in snaps {
+            for c in &s.completeness {
+                text.push_str(&format!(
+                    "#{}: not collected: {} {}: {}\n",
+                    s.id,
+                    c.what,
+                    c.scope.as_deref().unwrap_or(""),
+                    c.reason
+                ));
+            }
+            for w in &s.warnings {
+                text.push_str(&format!("#{}: {w}\n", s.id));
+            }
+        }
+    }
+    text
 }

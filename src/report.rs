@@ -194,3 +194,35 @@ pub fn paths_json(g: &AttackGraph, snapshot: &crate::store::SnapshotInfo, paths:
            "completeness": snapshot.completeness},
            "paths": paths.iter().map(|p| path_json(g, p)).collect::<Vec<_>>()})
 }
+
+/// Blast radius (`reach`) or its reverse (`who-can-reach`): the nodes found, grouped by kind, each
+/// with hops and effort, and the easiest path when `show_paths` is set.
+pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bool, style: Style) -> String {
+    let mut s = String::new();
+    let other = |p: &Path| if reverse { p.source } else { p.target };
+    let mut kinds: Vec<NodeKind> = paths.iter().map(|p| g.nodes[other(p)].kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let mine: Vec<&Path> = paths.iter().filter(|p| g.nodes[other(p)].kind == kind).collect();
+        let _ = writeln!(s, "\n{} ({})", style.bold(kind.as_str()), mine.len());
+        for p in mine {
+            let n = &g.nodes[other(p)];
+            let jewel = jewel_text(n);
+            let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{jewel}]")) };
+            let pim = if p.requires_activation(g) { style.yellow("  [PIM]") } else { String::new() };
+            let _ = writeln!(s, "  {:<40} {:>2} hops, effort {:>3}{pim}{jewel}", n.name, p.hops(), p.cost);
+            if show_paths {
+                let _ = writeln!(s, "      {}", path_line(g, p, style));
+            }
+        }
+    }
+    s
+}
+
+/// The JSON document for `reach` / `who-can-reach`.
+pub fn reach_json(g: &AttackGraph, snapshot: &crate::store::SnapshotInfo, paths: &[Path], reverse: bool) -> Value {
+    json!({"schema": if reverse { "azpath.who-can-reach/1" } else { "azpath.reach/1" },
+           "snapshot": {"id": snapshot.id, "tenant_id": snapshot.tenant_id, "collected_at": snapshot.collected_at},
+           "results": paths.iter().map(|p| path_json(g, p)).collect::<Vec<_>>()})
+}

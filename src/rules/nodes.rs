@@ -140,6 +140,21 @@ pub(super) fn build(
         }
         add(n, &mut nodes);
     }
+    // Apps that CI systems federate into, and their service principals, are pipeline identities too.
+    for fic in &facts.federated_credentials {
+        let (platform, pipeline) = issuer_platform(&fic.issuer);
+        let FederatedParent::Application(app) = &fic.parent else { continue };
+        if !pipeline {
+            continue;
+        }
+        let app_id = facts.applications.iter().find(|a| &a.id == app).map(|a| a.app_id.clone());
+        let sp = app_id.and_then(|aid| facts.service_principals.iter().find(|s| s.app_id.as_deref() == Some(&aid)));
+        for id in std::iter::once(app.as_str()).chain(sp.map(|s| s.id.as_str())) {
+            if let Some(n) = nodes.get_mut(id) {
+                n.props.entry("pipeline".into()).or_insert_with(|| format!("federated from {platform}"));
+            }
+        }
+    }
     // Members and owners not listed as users/groups/SPs still exist as principals.
     for m in &facts.memberships {
         placeholder(&mut nodes, &m.member_id, m.member_type, m.member_name.as_deref());
@@ -195,13 +210,36 @@ pub(super) fn build(
         add(Node::new(&s.id, NodeKind::Subscription, name), &mut nodes);
     }
     for rg in &facts.resource_groups {
-        add(Node::new(&rg.id, NodeKind::ResourceGroup, &rg.name), &mut nodes);
+        let mut n = Node::new(&rg.id, NodeKind::ResourceGroup, &rg.name);
+        for (k, v) in &rg.tags {
+            n = n.with_prop(&format!("tag:{k}"), v);
+        }
+        add(n, &mut nodes);
     }
     for r in &facts.resources {
         let mut n = Node::new(&r.id, resource_kind(&r.resource_type, r.kind.as_deref()), &r.name)
             .with_prop("type", &r.resource_type);
         if let Some(k) = &r.kind {
             n = n.with_prop("arm_kind", k);
+        }
+        for (k, v) in &r.tags {
+            n = n.with_prop(&format!("tag:{k}"), v);
+        }
+        // The effective security settings, with Azure's defaults applied, for selectors.
+        match &r.details {
+            ResourceDetails::StorageAccount { allow_shared_key_access } => {
+                n = n.with_prop("allowSharedKeyAccess", allow_shared_key_access.unwrap_or(true).to_string());
+            }
+            ResourceDetails::CognitiveServices { disable_local_auth, .. } => {
+                n = n.with_prop("disableLocalAuth", disable_local_auth.unwrap_or(false).to_string());
+            }
+            ResourceDetails::KeyVault { enable_rbac_authorization, .. } => {
+                n = n.with_prop("enableRbacAuthorization", enable_rbac_authorization.unwrap_or(false).to_string());
+            }
+            ResourceDetails::Aks { disable_local_accounts, .. } => {
+                n = n.with_prop("disableLocalAccounts", disable_local_accounts.unwrap_or(false).to_string());
+            }
+            _ => {}
         }
         add(n, &mut nodes);
         ensure_ancestors(&mut nodes, &r.id);

@@ -78,3 +78,55 @@ fn rules_are_listed_and_documented() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Must not fire"), "{text}");
 }
+
+#[test]
+fn ci_gates_exit_1_on_findings_and_0_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    assert!(azpath(&db, &["demo"]).status.success());
+    let out = azpath(&db, &["query", "run", "pipeline-to-tier0", "--fail-on-findings"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    // The backup pipeline reaches no crown jewel: a clean gate.
+    let out =
+        azpath(&db, &["paths", "--from", "platform=\"Azure DevOps\"", "--to", "crown-jewels", "--fail-on-findings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No path"));
+}
+
+#[test]
+fn reach_who_can_reach_k_paths_and_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    assert!(azpath(&db, &["demo"]).status.success());
+    let out = azpath(&db, &["reach", "Carol Okafor"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("StorageAccount (2)") && text.contains("stmlcurated"), "{text}");
+
+    let out = azpath(&db, &["who-can-reach", "kv-platform"]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains("0 node(s) can reach"));
+
+    let out = azpath(&db, &["paths", "--from", "IT Admin", "--to", "stmltraining", "--k", "3", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let costs: Vec<u64> = v["paths"].as_array().unwrap().iter().map(|p| p["cost"].as_u64().unwrap()).collect();
+    assert_eq!(costs.len(), 3, "{v}");
+    assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
+
+    let out = azpath(&db, &["explain", "Dave Lindqvist", "stmltraining"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("role eligibility schedule (PIM)") && text.contains("[PIM: requires activation]"), "{text}");
+
+    let out = azpath(&db, &["explain", "kind:User", "stmltraining"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name one node"));
+}
+
+#[test]
+fn selector_errors_show_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    assert!(azpath(&db, &["demo"]).status.success());
+    let out = azpath(&db, &["paths", "--from", "kind:User and (pipeline"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("column 24") && err.contains("expected `)`") && err.contains('^'), "{err}");
+}

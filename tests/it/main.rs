@@ -2,5 +2,6 @@
 
 mod cli;
 mod demo;
+mod queries;
 mod store;
 mod support;

@@ -1,0 +1,178 @@
+//! Queries over a loaded attack graph: selectors pick nodes, and path queries find how sources reach
+//! targets. Pure; printing is `report`'s job. Saved queries (`queries/*.toml`) are in [`saved`].
+
+pub mod saved;
+pub mod select;
+
+use crate::graph::{AttackGraph, Path, SearchOptions};
+use crate::model::EdgeKind;
+use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+pub use select::{Selector, SelectorError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Selector(#[from] SelectorError),
+    #[error("selector {0:?} matches no node in this snapshot")]
+    NoMatch(String),
+}
+
+/// The nodes a selector names, sorted by id. An empty result is not an error here.
+pub fn select(g: &AttackGraph, selector: &str) -> Result<Vec<NodeIndex>, QueryError> {
+    let sel = Selector::parse(selector)?;
+    let mut out: Vec<NodeIndex> = g.graph.node_indices().filter(|&i| sel.matches(g.node(i))).collect();
+    out.sort_by(|a, b| g.node(*a).id.cmp(&g.node(*b).id));
+    Ok(out)
+}
+
+/// Like [`select`], but a selector that matches nothing is an error (a typo should not look like
+/// "no paths").
+pub fn select_some(g: &AttackGraph, selector: &str) -> Result<Vec<NodeIndex>, QueryError> {
+    let out = select(g, selector)?;
+    if out.is_empty() { Err(QueryError::NoMatch(selector.into())) } else { Ok(out) }
+}
+
+/// Options of a path query, shared by the CLI and saved queries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PathOptions {
+    /// At most this many hops.
+    pub max_hops: Option<usize>,
+    /// Ignore edges that need a PIM activation.
+    pub without_eligible: bool,
+    /// Only (source, target) pairs that are reachable solely through PIM-eligible assignments.
+    pub only_eligible: bool,
+    /// Never walk edges of these kinds.
+    pub exclude_edges: Vec<EdgeKind>,
+    /// Never pass through nodes this selector names.
+    pub avoid: Option<String>,
+    /// The last hop must be one of these kinds (e.g. ListKeys: "who can get the keys").
+    pub last_edge: Vec<EdgeKind>,
+    /// Show the k easiest loopless paths per pair instead of one.
+    pub k: Option<usize>,
+    /// Show every path as easy as the easiest (at most 100 per pair).
+    pub all_equal: bool,
+}
+
+/// At most this many equally easy paths per pair.
+pub const ALL_EQUAL_LIMIT: usize = 100;
+
+impl PathOptions {
+    fn search(&self, g: &AttackGraph) -> Result<SearchOptions, QueryError> {
+        let avoid = match &self.avoid {
+            Some(sel) => select(g, sel)?,
+            None => vec![],
+        };
+        Ok(SearchOptions {
+            max_hops: self.max_hops,
+            excluded_kinds: self.exclude_edges.clone(),
+            avoid,
+            without_eligible: self.without_eligible,
+        })
+    }
+}
+
+/// Drops sources that are only another source under a different name: a service principal that a
+/// selected external identity or application already signs in as (`AuthenticatesAs` chains). The
+/// entry point is reported once, with the whole chain as its path.
+pub fn entry_points(g: &AttackGraph, sources: &[NodeIndex]) -> Vec<NodeIndex> {
+    let set: HashSet<NodeIndex> = sources.iter().copied().collect();
+    let mut aliased = HashSet::new();
+    for &s in sources {
+        let mut stack = vec![s];
+        while let Some(n) = stack.pop() {
+            for e in g.out_edges(n) {
+                if g.edges[e].kind == EdgeKind::AuthenticatesAs {
+                    let t = NodeIndex::new(g.edge_target[e] as usize);
+                    let walk_on = if set.contains(&t) { t != s && aliased.insert(t) } else { true };
+                    if walk_on {
+                        stack.push(t);
+                    }
+                }
+            }
+        }
+    }
+    sources.iter().copied().filter(|s| !aliased.contains(s)).collect()
+}
+
+/// Paths from every source to every target: the easiest per pair, or the k easiest, or all equally
+/// easy ones. Sorted by source id, then target id, then cost.
+pub fn paths(
+    g: &AttackGraph,
+    sources: &[NodeIndex],
+    targets: &[NodeIndex],
+    opts: &PathOptions,
+) -> Result<Vec<Path>, QueryError> {
+    let search = opts.search(g)?;
+    let target_set: HashSet<NodeIndex> = targets.iter().copied().collect();
+    let mut out = Vec::new();
+    for &s in &entry_points(g, sources) {
+        let easiest = if opts.last_edge.is_empty() {
+            g.easiest_paths_with(s, &target_set, &search)
+        } else {
+            g.easiest_paths_ending(s, &target_set, &opts.last_edge, &search)
+        };
+        let easiest = if opts.only_eligible {
+            let active = SearchOptions { without_eligible: true, ..search.clone() };
+            let without: HashSet<usize> = if opts.last_edge.is_empty() {
+                g.easiest_paths_with(s, &target_set, &active)
+            } else {
+                g.easiest_paths_ending(s, &target_set, &opts.last_edge, &active)
+            }
+            .iter()
+            .map(|p| p.target)
+            .collect();
+            easiest.into_iter().filter(|p| !without.contains(&p.target)).collect()
+        } else {
+            easiest
+        };
+        for p in easiest {
+            let t = NodeIndex::new(p.target);
+            let more = match (opts.k, opts.all_equal) {
+                (_, true) => g.all_easiest(s, t, ALL_EQUAL_LIMIT, &search),
+                (Some(k), _) if k > 1 => g.k_easiest(s, t, k, &search),
+                _ => vec![],
+            };
+            let more: Vec<Path> = if opts.last_edge.is_empty() {
+                more
+            } else {
+                more.into_iter()
+                    .filter(|m| m.edges.last().is_some_and(|&e| opts.last_edge.contains(&g.edges[e].kind)))
+                    .collect()
+            };
+            if more.is_empty() { out.push(p) } else { out.extend(more) }
+        }
+    }
+    Ok(out)
+}
+
+/// Blast radius: everything the sources can gain, each with its easiest path from the nearest
+/// source. With `only_eligible`, only what needs a PIM activation to reach.
+pub fn reach(g: &AttackGraph, sources: &[NodeIndex], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
+    let search = opts.search(g)?;
+    let mut found = g.reach(sources, &search);
+    if opts.only_eligible {
+        let now: HashSet<usize> =
+            g.reach(sources, &SearchOptions { without_eligible: true, ..search }).iter().map(|p| p.target).collect();
+        found.retain(|p| !now.contains(&p.target));
+    }
+    Ok(found)
+}
+
+/// Everyone who can reach any of the targets, each with its easiest path to the nearest one.
+pub fn who_can_reach(g: &AttackGraph, targets: &[NodeIndex], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
+    let search = opts.search(g)?;
+    let mut found = g.who_can_reach(targets, &search);
+    if opts.only_eligible {
+        let now: HashSet<usize> = g
+            .who_can_reach(targets, &SearchOptions { without_eligible: true, ..search })
+            .iter()
+            .map(|p| p.source)
+            .collect();
+        found.retain(|p| !now.contains(&p.source));
+    }
+    Ok(found)
+}

@@ -1,0 +1,114 @@
+//! Every shipped saved query, run on the demo tenant, with its expected findings.
+
+use crate::support::demo_graph;
+use azpath::query::{self, saved};
+
+const GITHUB: &str = "GitHub Actions: repo:contoso-ml/training-pipeline:ref:refs/heads/main";
+const TERRAFORM: &str = "Terraform Cloud: organization:contoso:project:ml:workspace:prod:run_phase:apply";
+const DEVOPS: &str = "Azure DevOps: sc://contoso/ml-platform/backup";
+
+fn run(name: &str) -> Vec<(String, String)> {
+    let g = demo_graph();
+    let q = saved::find(name, None).unwrap();
+    let paths =
+        query::paths(&g, &query::select(&g, &q.from).unwrap(), &query::select(&g, &q.to).unwrap(), &q.options).unwrap();
+    let mut pairs: Vec<(String, String)> =
+        paths.iter().map(|p| (g.nodes[p.source].name.clone(), g.nodes[p.target].name.clone())).collect();
+    pairs.sort();
+    pairs
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn pipeline_to_training_data() {
+    let mut want = vec![];
+    for source in [GITHUB, TERRAFORM] {
+        for target in ["stmlcurated", "stmlfeatures", "stmltraining"] {
+            want.push((source, target));
+        }
+    }
+    assert_eq!(run("pipeline-to-training-data"), pairs(&want));
+}
+
+#[test]
+fn pipeline_to_models() {
+    assert_eq!(run("pipeline-to-models"), pairs(&[(GITHUB, "oai-prod"), (TERRAFORM, "oai-prod")]));
+}
+
+#[test]
+fn pipeline_to_secrets() {
+    assert_eq!(run("pipeline-to-secrets"), pairs(&[(GITHUB, "kv-ml-secrets"), (TERRAFORM, "kv-ml-secrets")]));
+}
+
+#[test]
+fn pipeline_to_tier0() {
+    assert_eq!(run("pipeline-to-tier0"), pairs(&[(TERRAFORM, "tenant Contoso ML")]));
+}
+
+#[test]
+fn anyone_to_openai_keys_ends_by_getting_keys() {
+    // oai-eval (local auth off, listKeys-only custom role) is the decoy: nobody gets its keys.
+    assert_eq!(
+        run("anyone-to-openai-keys"),
+        pairs(&[
+            (GITHUB, "oai-prod"),
+            (TERRAFORM, "oai-prod"),
+            ("IT Admin", "oai-prod"),
+            ("Judy Adeyemi", "oai-prod"),
+            ("Mallory Quinn", "oai-prod"),
+            ("openai-batch-scorer", "oai-prod"),
+        ])
+    );
+}
+
+#[test]
+fn eligible_only_escalations() {
+    let mut want = vec![];
+    for t in ["crmlprod", "kv-ml-secrets", "mlw-prod", "stmlcurated", "stmlfeatures", "stmltraining"] {
+        want.push(("Dave Lindqvist", t));
+    }
+    want.push(("Henry Walsh", "stmlcurated"));
+    for t in ["kv-ml-secrets", "oai-prod", "stmlcurated", "stmlfeatures", "stmltraining", "tenant Contoso ML"] {
+        want.push(("Mallory Quinn", t));
+    }
+    // Henry reaches stmltraining without PIM (his VM's identity), so it is not eligible-only.
+    assert_eq!(run("eligible-only-escalations"), pairs(&want));
+}
+
+#[test]
+fn external_identities_to_anything() {
+    let found = run("external-identities-to-anything");
+    let from = |s: &str| found.iter().filter(|p| p.0 == s).map(|p| p.1.as_str()).collect::<Vec<_>>();
+    // The Azure DevOps backup identity reaches its own app and service principal, and nothing else.
+    assert_eq!(from(DEVOPS), ["backup-operator", "backup-operator"]);
+    assert!(from(TERRAFORM).contains(&"tenant Contoso ML"));
+    assert!(from(GITHUB).contains(&"stmltraining"));
+    assert!(!from(GITHUB).contains(&"tenant Contoso ML"));
+    assert!(!found.iter().any(|p| p.0.contains("contoso-ml/evals") && p.1 == "oai-eval"));
+    assert_eq!(found.len(), 40, "{found:#?}");
+}
+
+#[test]
+fn users_to_global_admin() {
+    assert_eq!(
+        run("users-to-global-admin"),
+        pairs(&[
+            ("IT Admin", "tenant Contoso ML"),
+            ("Ivan Petrov", "tenant Contoso ML"),
+            ("Mallory Quinn", "tenant Contoso ML")
+        ])
+    );
+}
+
+#[test]
+fn every_shipped_query_has_a_test_here() {
+    let source = include_str!("queries.rs");
+    for q in saved::builtin() {
+        assert!(source.contains(&format!("run(\"{}\")", q.name)), "saved query {} has no test", q.name);
+    }
+}
