@@ -4,6 +4,7 @@
 //! to attack edges) -> [`store`] (SQLite snapshots) -> [`graph`] (petgraph, easiest paths) ->
 //! [`query`] (selectors and path queries) -> [`report`] (text and JSON). See `docs/ARCHITECTURE.md`.
 
+pub mod collect;
 pub mod demo;
 pub mod facts;
 pub mod graph;
@@ -13,6 +14,7 @@ pub mod rbac;
 pub mod report;
 pub mod rules;
 pub mod store;
+pub mod synth;
 
 use facts::RawFacts;
 use store::Store;

@@ -192,6 +192,34 @@ enum Command {
     },
     /// List the rules, or show one rule's documentation.
     Rules { id: Option<String> },
+    /// Read a live tenant from Microsoft Graph and ARM into a new snapshot (docs/collector.md).
+    Collect(azpath::collect::CollectArgs),
+    /// Build a snapshot offline from a raw archive written by `collect --save-raw DIR`.
+    Ingest(azpath::collect::IngestArgs),
+    /// Generate a synthetic tenant (deterministic for a seed) as a facts file, or import it directly.
+    Synth {
+        /// A size preset: `small` (~2k edges) or `1m` (~1M edges); the counts below override it.
+        #[arg(long, default_value = "small")]
+        preset: String,
+        #[arg(long)]
+        users: Option<usize>,
+        #[arg(long)]
+        groups: Option<usize>,
+        #[arg(long)]
+        service_principals: Option<usize>,
+        #[arg(long)]
+        subscriptions: Option<usize>,
+        #[arg(long)]
+        resources: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write the facts file here (default: stdout).
+        #[arg(long, conflicts_with = "import")]
+        output: Option<PathBuf>,
+        /// Import it as a snapshot instead of writing a file.
+        #[arg(long)]
+        import: bool,
+    },
     /// Re-derive a snapshot's edges from its stored raw facts with this version's rules, as a new snapshot.
     Rederive {
         #[arg(long, default_value = "latest")]
@@ -300,6 +328,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let db_shown = db.display().to_string();
     let mut code = ExitCode::SUCCESS;
     match cli.command {
+        Command::Collect(args) => return azpath::collect::run_collect(&cli.db, verbose, args),
+        Command::Ingest(args) => return azpath::collect::run_ingest(&cli.db, args),
         Command::Rules { id } => {
             let text = match id {
                 None => {
@@ -501,6 +531,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
             emit(&out.output, &text)?;
             if fail_on_findings && findings > 0 {
                 code = ExitCode::from(1);
+            }
+        }
+        Command::Synth {
+            preset,
+            users,
+            groups,
+            service_principals,
+            subscriptions,
+            resources,
+            seed,
+            output,
+            import,
+        } => {
+            let base = match preset.as_str() {
+                "small" => azpath::synth::SynthSpec::small(seed),
+                "1m" => azpath::synth::SynthSpec::one_million_edges(seed),
+                other => bail!("unknown preset {other:?}; presets are small and 1m"),
+            };
+            let spec = azpath::synth::SynthSpec {
+                users: users.unwrap_or(base.users),
+                groups: groups.unwrap_or(base.groups).max(1),
+                service_principals: service_principals.unwrap_or(base.service_principals),
+                subscriptions: subscriptions.unwrap_or(base.subscriptions),
+                resources: resources.unwrap_or(base.resources),
+                seed,
+            };
+            let raw = azpath::synth::generate(&spec);
+            if import {
+                let mut store = Store::open(&db)?;
+                let s = azpath::import_facts(&mut store, raw, Some(&format!("synth-{seed}")))?;
+                eprintln!(
+                    "azpath: synthetic tenant imported as snapshot #{}: {} nodes, {} attack edges",
+                    s.snapshot, s.nodes, s.edges
+                );
+            } else {
+                emit(&output, &(serde_json::to_string(&raw)? + "\n"))?;
             }
         }
         Command::Rederive { snapshot } => {

@@ -90,6 +90,55 @@ impl RoleDefinition {
     }
 }
 
+impl RoleDefinition {
+    /// The condition of the permission block that grants `action`, if that block has one.
+    pub fn condition_for_action(&self, action: &str) -> Option<&str> {
+        self.permissions
+            .iter()
+            .find(|b| {
+                b.actions.iter().any(|p| wildcard_match(p, action))
+                    && !b.not_actions.iter().any(|p| wildcard_match(p, action))
+            })
+            .and_then(|b| b.condition.as_deref())
+            .filter(|c| !c.trim().is_empty())
+    }
+}
+
+/// The role definition GUIDs an ABAC condition lets a principal assign, when the condition is the
+/// common "only these roles" constraint (`@Request[Microsoft.Authorization/roleAssignments:
+/// RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {..}`). `None` when the condition says anything
+/// else about role definitions (exclusions, other operators): then azpath cannot narrow it.
+pub fn assignable_roles(condition: &str) -> Option<Vec<String>> {
+    let lower = condition.to_ascii_lowercase();
+    let key = "roleassignments:roledefinitionid]";
+    let mut guids = Vec::new();
+    let mut rest = lower.as_str();
+    let mut found = false;
+    while let Some(i) = rest.find(key) {
+        rest = &rest[i + key.len()..];
+        let op_end = rest.find('{')?;
+        let op = rest[..op_end].trim();
+        if op != "foranyofanyvalues:guidequals" && op != "guidequals" {
+            // @Resource[...] in a delete clause is fine only if it is also a plain allow-list.
+            return None;
+        }
+        let close = rest.find('}')?;
+        for g in rest[op_end + 1..close].split(',') {
+            let g = g.trim();
+            if g.len() == 36 && g.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+                guids.push(g.to_string());
+            } else {
+                return None;
+            }
+        }
+        found = true;
+        rest = &rest[close..];
+    }
+    guids.sort();
+    guids.dedup();
+    (found && !guids.is_empty()).then_some(guids)
+}
+
 /// Case-insensitive match of an Azure action pattern, where `*` matches any run of characters.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     let p = pattern.as_bytes();
@@ -262,6 +311,34 @@ mod tests {
         assert!(g.conditional);
         let owner = role("Owner");
         assert!(!owner.grants_action("Microsoft.Authorization/roleAssignments/write").unwrap().conditional);
+    }
+
+    #[test]
+    fn role_limiting_conditions_name_the_assignable_roles() {
+        let kvdaa = role("Key Vault Data Access Administrator");
+        let cond = kvdaa.condition_for_action("Microsoft.Authorization/roleAssignments/write").unwrap();
+        let roles = assignable_roles(cond).unwrap();
+        assert!(roles.contains(&"4633458b-17de-408a-b874-0445c86b69e6".to_string()), "{roles:?}");
+        assert!(!roles.contains(&"8e3af657-a8ff-443c-a75c-2fe8c4bcb635".to_string()));
+        assert_eq!(
+            assignable_roles(
+                "@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {ba92f5b4-2d11-453d-a403-e96b0029c9fe}"
+            ),
+            Some(vec!["ba92f5b4-2d11-453d-a403-e96b0029c9fe".to_string()])
+        );
+        assert_eq!(
+            assignable_roles(
+                "@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAllValues:GuidNotEquals {8e3af657-a8ff-443c-a75c-2fe8c4bcb635}"
+            ),
+            None,
+            "an exclusion list still allows most roles"
+        );
+        assert_eq!(
+            assignable_roles(
+                "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'x'"
+            ),
+            None
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct ServicePrincipal {
     pub app_id: Option<String>,
     pub display_name: String,
     pub service_principal_type: Option<String>,
+    /// The tenant that owns the application behind the SP (another tenant's for multi-tenant apps).
+    pub app_owner_organization_id: Option<String>,
     /// For managed identities: the ARM resource id of the identity or of its host resource.
     pub alternative_names: Vec<String>,
     pub tags: Vec<String>,
@@ -228,10 +230,8 @@ pub struct DenyAssignment {
     pub id: String,
     pub name: String,
     pub scope: String,
-    pub actions: Vec<String>,
-    pub not_actions: Vec<String>,
-    pub data_actions: Vec<String>,
-    pub not_data_actions: Vec<String>,
+    /// Each permission block denies its actions less its own notActions.
+    pub permissions: Vec<crate::rbac::Permission>,
     /// Principal object ids; `00000000-0000-0000-0000-000000000000` means everyone.
     pub principals: Vec<String>,
     pub exclude_principals: Vec<String>,
@@ -281,6 +281,8 @@ pub enum ResourceDetails {
         account_name: Option<String>,
         container_name: Option<String>,
         credentials_type: Option<String>,
+        /// For service-principal credentials: the app (client) id whose secret the datastore stores.
+        client_id: Option<String>,
     },
     MlCompute {
         compute_type: Option<String>,

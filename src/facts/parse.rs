@@ -228,6 +228,7 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             app_id: o.str_opt("appId")?.map(|s| norm(&s)),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
             service_principal_type: o.str_opt("servicePrincipalType")?,
+            app_owner_organization_id: o.str_opt("appOwnerOrganizationId")?.map(|s| norm(&s)),
             alternative_names: o.str_list("alternativeNames")?,
             tags: o.str_list("tags")?,
         });
@@ -347,7 +348,8 @@ fn graph_window(o: &Obj) -> Result<Window> {
     let start = o.time_opt("scheduleInfo.startDateTime")?;
     let exp_type = o.str_opt("scheduleInfo.expiration.type")?.map(|s| s.to_ascii_lowercase());
     let end = match exp_type.as_deref() {
-        None | Some("noexpiration") => None,
+        // `notSpecified` is Graph's other spelling of "no end".
+        None | Some("noexpiration") | Some("notspecified") => None,
         Some("afterdatetime") => Some(
             o.time_opt("scheduleInfo.expiration.endDateTime")?
                 .ok_or_else(|| o.err("`scheduleInfo.expiration` is afterDateTime but has no endDateTime"))?,
@@ -506,19 +508,19 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             principals: ids("properties.principals")?,
             exclude_principals: ids("properties.excludePrincipals")?,
             do_not_apply_to_child_scopes: o.bool_strict("properties.doNotApplyToChildScopes")?.unwrap_or(false),
-            actions: vec![],
-            not_actions: vec![],
-            data_actions: vec![],
-            not_data_actions: vec![],
+            permissions: vec![],
             id,
         };
         if let Some(Value::Array(perms)) = o.get("properties.permissions") {
             for (i, p) in perms.iter().enumerate() {
                 let p = Obj::new(p, "denyAssignments.permissions", i)?;
-                d.actions.extend(p.str_list("actions")?);
-                d.not_actions.extend(p.str_list("notActions")?);
-                d.data_actions.extend(p.str_list("dataActions")?);
-                d.not_data_actions.extend(p.str_list("notDataActions")?);
+                d.permissions.push(Permission {
+                    actions: p.str_list("actions")?,
+                    not_actions: p.str_list("notActions")?,
+                    data_actions: p.str_list("dataActions")?,
+                    not_data_actions: p.str_list("notDataActions")?,
+                    condition: None,
+                });
             }
         }
         f.deny_assignments.push(d);
@@ -620,6 +622,7 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
             account_name: o.str_opt("properties.accountName")?.map(|s| s.to_ascii_lowercase()),
             container_name: o.str_opt("properties.containerName")?,
             credentials_type: o.str_opt("properties.credentials.credentialsType")?,
+            client_id: o.str_opt("properties.credentials.clientId")?.map(|s| norm(&s)),
         },
         "microsoft.machinelearningservices/workspaces/computes" => {
             ResourceDetails::MlCompute { compute_type: o.str_opt("properties.computeType")? }

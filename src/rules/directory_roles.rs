@@ -5,7 +5,7 @@
 //! custom roles alike, so no role name is hard-coded.
 
 use super::nodes::{directory_role_node_id, tenant_node_id};
-use super::{Context, Rule, plain_edge};
+use super::{Context, Rule, mark_if_sp_locked, plain_edge};
 use crate::model::{Edge, EdgeKind, Evidence, NodeKind};
 use crate::rbac::{builtin_directory_roles, directory_action_matches};
 
@@ -39,6 +39,9 @@ const POWERS: &[(&str, EdgeKind, Targets)] = &[
     ("microsoft.directory/applications/credentials/update", EdgeKind::AddSecret, Targets::Applications),
     ("microsoft.directory/servicePrincipals/credentials/update", EdgeKind::AddSecret, Targets::ServicePrincipals),
     ("microsoft.directory/roleAssignments/allProperties/allTasks", EdgeKind::GrantAnyRole, Targets::Tenant),
+    // Whoever can change owners can make itself owner, then add a credential.
+    ("microsoft.directory/applications/owners/update", EdgeKind::AddSecret, Targets::Applications),
+    ("microsoft.directory/servicePrincipals/owners/update", EdgeKind::AddSecret, Targets::ServicePrincipals),
 ];
 
 /// Node ids a power reaches, sorted.
@@ -86,7 +89,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                     EdgeKind::GrantAnyRole => {
                         format!("{name} can assign any directory role, including Global Administrator")
                     }
-                    _ => format!("{name} can add credentials to {} {}", kind_word(targets), ctx.name(&target)),
+                    _ => format!("{name} can add credentials to {} {} ({want})", kind_word(targets), ctx.name(&target)),
                 };
                 let e = plain_edge(
                     &RULE,
@@ -98,7 +101,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                         Evidence::new("allowed resource action", format!("{want} (granted by `{granted_by}`)")),
                     ],
                 );
-                out.push(e.as_kind(kind, false));
+                out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false)));
             }
         }
     }
@@ -164,7 +167,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                         Evidence::new("allowed resource action", format!("{want} (granted by `{granted_by}`)")),
                     ],
                 );
-                out.push(e.as_kind(kind, a.eligible));
+                out.push(mark_if_sp_locked(ctx, e.as_kind(kind, a.eligible)));
             }
         }
     }
@@ -219,6 +222,22 @@ mod tests {
             assert!(has(&d, &node, &sp, AddSecret));
             assert!(!has(&d, &node, &tenant_node_id(TENANT), GrantAnyRole));
         }
+    }
+
+    #[test]
+    fn another_tenants_service_principal_is_only_conditionally_writable() {
+        let mut t = T::new();
+        let a = t.user("a");
+        let (_, own_sp) = t.app("own");
+        t.directory_role(&a, APP_ADMIN, "/");
+        let mut raw = t.raw();
+        raw.graph.get_mut("servicePrincipals").unwrap().as_array_mut().unwrap().push(serde_json::json!({
+            "id": "sp-saas", "appId": "appid-saas", "displayName": "saas", "appOwnerOrganizationId": "another-tenant"}));
+        let d = crate::rules::derive(&crate::facts::parse(&raw).unwrap());
+        let node = directory_role_node_id(APP_ADMIN);
+        assert!(!edge(&d, &node, &own_sp, AddSecret).unwrap().conditional);
+        let foreign = edge(&d, &node, "sp-saas", AddSecret).unwrap();
+        assert!(foreign.conditional && foreign.reason.contains("instance property lock"));
     }
 
     #[test]

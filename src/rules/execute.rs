@@ -5,52 +5,59 @@ use super::{Context, Hit, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceIdentity, ids::arm_parent};
 use crate::model::{Edge, EdgeKind, Evidence};
 
-/// (resource type, the actions any one of which runs code there, how)
-const WAYS: &[(&str, &[&str], &str)] = &[
+/// (resource type, the ways to run code there, how). Each way is a list of actions that must all be
+/// granted (by the same role assignment), e.g. write a runbook *and* start a job.
+const WAYS: &[(&str, &[&[&str]], &str)] = &[
     (
         "microsoft.compute/virtualmachines",
         &[
-            "Microsoft.Compute/virtualMachines/runCommand/action",
-            "Microsoft.Compute/virtualMachines/runCommands/write",
-            "Microsoft.Compute/virtualMachines/extensions/write",
+            &["Microsoft.Compute/virtualMachines/runCommand/action"],
+            &["Microsoft.Compute/virtualMachines/runCommands/write"],
+            &["Microsoft.Compute/virtualMachines/extensions/write"],
         ],
         "run a command on the VM",
     ),
     (
         "microsoft.compute/virtualmachinescalesets",
         &[
-            "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action",
-            "Microsoft.Compute/virtualMachineScaleSets/extensions/write",
+            &["Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action"],
+            &["Microsoft.Compute/virtualMachineScaleSets/extensions/write"],
         ],
         "run a command on the scale set's instances",
     ),
     (
         "microsoft.web/sites",
-        &["Microsoft.Web/sites/write", "Microsoft.Web/sites/config/write"],
+        &[&["Microsoft.Web/sites/write"], &["Microsoft.Web/sites/config/write"]],
         "deploy code to the app",
     ),
-    ("microsoft.logic/workflows", &["Microsoft.Logic/workflows/write"], "change the workflow"),
+    ("microsoft.logic/workflows", &[&["Microsoft.Logic/workflows/write"]], "change the workflow"),
     (
         "microsoft.automation/automationaccounts",
-        &["Microsoft.Automation/automationAccounts/runbooks/write"],
+        &[&[
+            "Microsoft.Automation/automationAccounts/runbooks/write",
+            "Microsoft.Automation/automationAccounts/jobs/write",
+        ]],
         "write and run a runbook",
     ),
     (
         "microsoft.datafactory/factories",
-        &["Microsoft.DataFactory/factories/pipelines/write"],
+        &[&[
+            "Microsoft.DataFactory/factories/pipelines/write",
+            "Microsoft.DataFactory/factories/pipelines/createrun/action",
+        ]],
         "write and run a pipeline",
     ),
     (
         "microsoft.containerservice/managedclusters",
-        &["Microsoft.ContainerService/managedClusters/runcommand/action"],
+        &[&["Microsoft.ContainerService/managedClusters/runcommand/action"]],
         "run a command in the cluster",
     ),
-    ("microsoft.app/containerapps", &["Microsoft.App/containerApps/write"], "deploy a new revision"),
+    ("microsoft.app/containerapps", &[&["Microsoft.App/containerApps/write"]], "deploy a new revision"),
     (
         "microsoft.containerinstance/containergroups",
         &[
-            "Microsoft.ContainerInstance/containerGroups/containers/exec/action",
-            "Microsoft.ContainerInstance/containerGroups/write",
+            &["Microsoft.ContainerInstance/containerGroups/containers/exec/action"],
+            &["Microsoft.ContainerInstance/containerGroups/write"],
         ],
         "exec into or replace the containers",
     ),
@@ -69,8 +76,8 @@ pub const RULE: Rule = Rule {
     summary: "Rights that run the principal's code on compute that has a managed identity.",
     doc: "What it does: an ExecuteOn edge to each compute resource with a managed identity beneath an \
 assignment whose role allows running code there: VM run command or extensions (Virtual Machine \
-Contributor), web/function app write or config write (Website Contributor), automation runbook write \
-(Automation Contributor), logic app and data factory pipeline write, AKS run command, container app and \
+Contributor), web/function app write or config write (Website Contributor), automation runbook write plus job start \
+(Automation Contributor), logic app write, data factory pipeline write plus run, AKS run command, container app and \
 container instance write/exec, and ML job submission (`workspaces/jobs/write`, AzureML Data Scientist) \
 on a workspace, which runs on any of its computes. Why it matters: the code then acts as the compute's \
 identity (RunCodeAs). Must not fire: on compute without a managed identity (no identity to gain), for \
@@ -80,10 +87,17 @@ assignment removes the action.",
 };
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
-    for &(ty, actions, how_text) in WAYS {
+    for &(ty, ways, how_text) in WAYS {
         let accept = |r: &Resource| r.resource_type == ty && runs_code(r) && has_identity(&r.identity);
-        for action in actions {
+        for way in ways {
+            let (action, also) = (way[0], &way[1..]);
             for (g, r, how) in ctx.rbac_matches(action, false, accept) {
+                let all = also.iter().all(|a| {
+                    g.role.grants_action(a).is_some() && !ctx.denied(&g.assignment.principal_id, &r.id, a, false)
+                });
+                if !all {
+                    continue;
+                }
                 let reason = format!("{} allows {action}: can {how_text} {}", grant_text(ctx, g), r.name);
                 out.push(rbac_edge(ctx, &RULE, g, Hit { target: &r.id, action, how: &how }, reason, vec![]));
             }
@@ -139,6 +153,26 @@ mod tests {
         assert!(has(&d, &h, &vm, ExecuteOn));
         assert!(has(&d, &a, &app, ExecuteOn));
         assert!(!has(&d, &h, &app, ExecuteOn));
+    }
+
+    #[test]
+    fn writing_a_runbook_without_starting_it_is_not_code_execution() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let aa = t.resource(
+            &rg,
+            "Microsoft.Automation/automationAccounts",
+            "aa",
+            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-aa"}}),
+        );
+        let write_only =
+            t.custom_role("Runbook author", &["Microsoft.Automation/automationAccounts/runbooks/write"], &[]);
+        let (w, c) = (t.user("w"), t.user("c"));
+        t.assign(&w, &write_only, &aa);
+        t.assign(&c, "Automation Contributor", &aa);
+        let d = t.derive();
+        assert!(!has(&d, &w, &aa, ExecuteOn));
+        assert!(has(&d, &c, &aa, ExecuteOn));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::directory_roles::{Targets, target_ids};
 use super::nodes::app_role_node_id;
-use super::{Context, Rule, plain_edge};
+use super::{Context, Rule, mark_if_sp_locked, plain_edge};
 use crate::model::{Edge, EdgeKind, Evidence};
 use crate::rbac::{MICROSOFT_GRAPH_APP_ID, graph_app_roles};
 
@@ -78,7 +78,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 reason,
                 vec![Evidence::new("Microsoft Graph permission", format!("{perm} ({role})"))],
             );
-            out.push(e.as_kind(kind, false));
+            out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false)));
         }
     }
 }

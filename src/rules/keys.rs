@@ -156,6 +156,11 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
             if lg.assignment.eligible && !e.requires_activation {
                 e = e.as_kind(EdgeKind::ReEnableKeys, true);
             }
+            if (lhow.conditional || lg.assignment.condition.is_some() || lg.via.is_some()) && !e.conditional {
+                e.conditional = true;
+                e.cost = Edge::compute_cost(e.kind, e.requires_activation, true);
+                e.reason.push_str(" (listing keys is subject to a condition azpath does not evaluate)");
+            }
             out.push(e);
         }
     }

@@ -9,15 +9,17 @@ const LIST_SECRETS: &str = "Microsoft.MachineLearningServices/workspaces/datasto
 
 pub const RULE: Rule = Rule {
     id: "ml-datastore-list-secrets",
-    edges: &[EdgeKind::ListKeys],
-    summary: "Reading an ML datastore's stored account key or SAS gives the storage account's data.",
+    edges: &[EdgeKind::ListKeys, EdgeKind::AuthenticatesAs],
+    summary: "Reading an ML datastore's stored account key or client secret gives the account or the service principal.",
     doc: "What it does: a ListKeys edge from the principal to a storage account when its role allows \
 Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action on an ML workspace (AzureML \
 Data Scientist, Azure AI Developer, Contributor) and one of the workspace's datastores points at that \
-account with credentialsType AccountKey or Sas, and the account still accepts shared keys. Why it \
-matters: data scientists often get the storage key this way without any role on the storage account. \
-Must not fire: for identity-based datastores (credentialsType None), when the account has \
-allowSharedKeyAccess false (the stored key no longer works), or without listsecrets.",
+account with credentialsType AccountKey, and the account still accepts shared keys; an \
+AuthenticatesAs edge to a service principal whose client secret a datastore stores (credentialsType \
+ServicePrincipal). Why it matters: data scientists often get the storage key or a service principal \
+this way without any role on the storage account. Must not fire: for identity-based datastores \
+(credentialsType None), for SAS datastores (usually one container, often read-only: not modelled), when \
+the account has allowSharedKeyAccess false (the stored key no longer works), or without listsecrets.",
     derive,
 };
 
@@ -25,38 +27,55 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     let workspaces = |r: &Resource| r.resource_type == "microsoft.machinelearningservices/workspaces";
     for (g, ws, how) in ctx.rbac_matches(LIST_SECRETS, false, workspaces) {
         for ds in ctx.facts.resources.iter().filter(|d| arm_parent(&d.id).as_deref() == Some(ws.id.as_str())) {
-            let ResourceDetails::MlDatastore { account_name: Some(account), credentials_type: Some(cred), .. } =
+            let ResourceDetails::MlDatastore { account_name, credentials_type: Some(cred), client_id, .. } =
                 &ds.details
             else {
                 continue;
             };
-            if !(cred.eq_ignore_ascii_case("AccountKey") || cred.eq_ignore_ascii_case("Sas")) {
-                continue;
+            let hit = Hit { target: "", action: LIST_SECRETS, how: &how };
+            if cred.eq_ignore_ascii_case("AccountKey") {
+                // An account key is the whole account's data, while shared keys are accepted.
+                let Some(account) = account_name else { continue };
+                let storage = ctx.facts.resources.iter().find(|r| {
+                    r.name.eq_ignore_ascii_case(account)
+                        && matches!(r.details, ResourceDetails::StorageAccount { allow_shared_key_access } if allow_shared_key_access != Some(false))
+                });
+                let Some(storage) = storage else { continue };
+                let reason = format!(
+                    "{} allows {LIST_SECRETS}: datastore {} of workspace {} stores the account key of {}",
+                    grant_text(ctx, g),
+                    ds.name,
+                    ws.name,
+                    storage.name
+                );
+                let extra = vec![
+                    Evidence::new("datastore", format!("{} credentials.credentialsType = {cred}", ds.id)),
+                    Evidence::new("resource property", format!("{}: allowSharedKeyAccess is not false", storage.id)),
+                ];
+                out.push(rbac_edge(ctx, &RULE, g, Hit { target: &storage.id, ..hit }, reason, extra));
+            } else if cred.eq_ignore_ascii_case("ServicePrincipal") {
+                // A stored client secret signs in as that service principal.
+                let Some(app) = client_id else { continue };
+                let Some(sp) = ctx.facts.service_principals.iter().find(|s| s.app_id.as_deref() == Some(app.as_str()))
+                else {
+                    continue;
+                };
+                let reason = format!(
+                    "{} allows {LIST_SECRETS}: datastore {} of workspace {} stores a client secret of service principal {}",
+                    grant_text(ctx, g),
+                    ds.name,
+                    ws.name,
+                    sp.display_name
+                );
+                let extra = vec![Evidence::new(
+                    "datastore",
+                    format!("{} credentials: ServicePrincipal, clientId {app}", ds.id),
+                )];
+                let e = rbac_edge(ctx, &RULE, g, Hit { target: &sp.id, ..hit }, reason, extra);
+                out.push(e.as_kind(EdgeKind::AuthenticatesAs, g.assignment.eligible));
             }
-            let storage = ctx.facts.resources.iter().find(|r| {
-                r.name.eq_ignore_ascii_case(account)
-                    && matches!(r.details, ResourceDetails::StorageAccount { allow_shared_key_access } if allow_shared_key_access != Some(false))
-            });
-            let Some(storage) = storage else { continue };
-            let reason = format!(
-                "{} allows {LIST_SECRETS}: datastore {} of workspace {} stores a {cred} credential for {}",
-                grant_text(ctx, g),
-                ds.name,
-                ws.name,
-                storage.name
-            );
-            let extra = vec![
-                Evidence::new("datastore", format!("{} credentials.credentialsType = {cred}", ds.id)),
-                Evidence::new("resource property", format!("{}: allowSharedKeyAccess is not false", storage.id)),
-            ];
-            out.push(rbac_edge(
-                ctx,
-                &RULE,
-                g,
-                Hit { target: &storage.id, action: LIST_SECRETS, how: &how },
-                reason,
-                extra,
-            ));
+            // Sas credentials are usually container-scoped and may be read-only: not modelled as
+            // account access (no edge rather than an overstated one).
         }
     }
 }
@@ -75,6 +94,22 @@ mod tests {
     }
 
     #[test]
+    fn service_principal_datastores_leak_the_client_secret() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let ws = t.resource(&rg, "Microsoft.MachineLearningServices/workspaces", "ws", json!({}));
+        let (_, sp) = t.app("etl");
+        let id = format!("{ws}/datastores/lake");
+        t.resource(&rg, "Microsoft.MachineLearningServices/workspaces", "lake", json!({"id": id,
+            "type": "Microsoft.MachineLearningServices/workspaces/datastores",
+            "properties": {"datastoreType": "AzureDataLakeGen2", "accountName": "x", "credentials": {"credentialsType": "ServicePrincipal", "clientId": "appid-etl", "tenantId": TENANT}}}));
+        let ds = t.group("ds");
+        t.assign(&ds, "AzureML Data Scientist", &ws);
+        let d = t.derive();
+        assert!(has(&d, &ds, &sp, crate::model::EdgeKind::AuthenticatesAs));
+    }
+
+    #[test]
     fn account_key_datastores_leak_the_key_to_data_scientists() {
         let mut t = T::new();
         let rg = t.rg("rg");
@@ -89,7 +124,9 @@ mod tests {
         );
         datastore(&mut t, &rg, &ws, "a", "keyed", "AccountKey");
         datastore(&mut t, &rg, &ws, "b", "ident", "None");
-        datastore(&mut t, &rg, &ws, "c", "off", "Sas");
+        datastore(&mut t, &rg, &ws, "c", "off", "AccountKey");
+        let sas = t.resource(&rg, "Microsoft.Storage/storageAccounts", "sas", json!({"properties": {}}));
+        datastore(&mut t, &rg, &ws, "d", "sas", "Sas");
         let (ds, r) = (t.group("ds"), t.user("reader"));
         t.assign(&ds, "AzureML Data Scientist", &ws);
         t.assign(&r, "Reader", &ws);
@@ -97,6 +134,7 @@ mod tests {
         assert!(has(&d, &ds, &keyed, ListKeys));
         assert!(!has(&d, &ds, &ident, ListKeys), "identity-based datastores hold no secret");
         assert!(!has(&d, &ds, &off, ListKeys), "a stored key is useless when shared keys are off");
+        assert!(!has(&d, &ds, &sas, ListKeys), "a SAS is not the account key");
         assert!(out(&d, &r).is_empty());
     }
 }

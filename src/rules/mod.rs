@@ -136,6 +136,13 @@ fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
 pub struct RbacGrant<'f> {
     pub assignment: &'f RoleAssignment,
     pub role: &'f RoleDefinition,
+    /// Set when the principal does not hold `role` but can assign it to itself through this
+    /// role-assigning role, whose condition allows only certain roles (Key Vault Data Access
+    /// Administrator, a constrained Role Based Access Control Administrator, ...).
+    pub via: Option<&'f RoleDefinition>,
+    /// True when the role can write role assignments only under a condition that names the roles
+    /// it may assign: the grant is expanded into `via` grants instead of an AssignRoles edge.
+    pub delegates_only: bool,
 }
 
 /// Everything a rule may look at: the facts, the nodes, and indexes over both.
@@ -166,7 +173,23 @@ impl<'f> Context<'f> {
             let role =
                 custom.get(a.role_definition_id.as_str()).copied().or_else(|| builtin.get(&a.role_definition_id));
             match role {
-                Some(role) => grants.push(RbacGrant { assignment: a, role }),
+                Some(role) => {
+                    const WRITE: &str = "Microsoft.Authorization/roleAssignments/write";
+                    let allowed = role
+                        .grants_action(WRITE)
+                        .and_then(|_| a.condition.as_deref().or(role.condition_for_action(WRITE)))
+                        .and_then(rbac::assignable_roles);
+                    grants.push(RbacGrant { assignment: a, role, via: None, delegates_only: allowed.is_some() });
+                    for guid in allowed.into_iter().flatten() {
+                        match custom.get(guid.as_str()).copied().or_else(|| builtin.get(&guid)) {
+                            Some(r) => grants.push(RbacGrant { assignment: a, role: r, via: Some(role), delegates_only: false }),
+                            None => warnings.push(format!(
+                                "role assignment {} may assign role definition {guid}, which is unknown; it was not evaluated",
+                                a.id
+                            )),
+                        }
+                    }
+                }
                 None => warnings.push(format!(
                     "role assignment {} uses role definition {} which is neither built-in nor in the facts; it was not evaluated",
                     a.id, a.role_definition_id
@@ -203,11 +226,7 @@ impl<'f> Context<'f> {
 
     /// The node id an ARM scope maps to: `/` is the tenant root management group.
     pub fn scope_node(&self, scope: &str) -> String {
-        if scope == "/" {
-            format!("/providers/microsoft.management/managementgroups/{}", self.facts.tenant_id)
-        } else {
-            scope.to_string()
-        }
+        if scope == "/" { nodes::root_mg_id(&self.facts.tenant_id) } else { scope.to_string() }
     }
 
     /// The scope itself and every scope and resource beneath it, in sorted order.
@@ -260,13 +279,16 @@ impl<'f> Context<'f> {
             };
             let covers = |p: &String| p == principal || p == EVERYONE || groups.is_some_and(|g| g.contains(p));
             let excluded = |p: &String| p == principal || groups.is_some_and(|g| g.contains(p));
-            let (allow, except) =
-                if data { (&d.data_actions, &d.not_data_actions) } else { (&d.actions, &d.not_actions) };
+            let blocks_action = d.permissions.iter().any(|b| {
+                let (allow, except) =
+                    if data { (&b.data_actions, &b.not_data_actions) } else { (&b.actions, &b.not_actions) };
+                allow.iter().any(|p| rbac::wildcard_match(p, action))
+                    && !except.iter().any(|p| rbac::wildcard_match(p, action))
+            });
             applies_here
                 && d.principals.iter().any(covers)
                 && !d.exclude_principals.iter().any(excluded)
-                && allow.iter().any(|p| rbac::wildcard_match(p, action))
-                && !except.iter().any(|p| rbac::wildcard_match(p, action))
+                && blocks_action
         })
     }
 
@@ -295,13 +317,25 @@ pub fn rbac_edge(
 ) -> Edge {
     let Hit { target, action, how } = hit;
     let a = grant.assignment;
-    let conditional = how.conditional || a.condition.is_some();
+    let conditional = how.conditional || a.condition.is_some() || grant.via.is_some();
     let mut evidence = vec![
         Evidence::new(if a.eligible { "role eligibility schedule (PIM)" } else { "role assignment" }, a.id.clone()),
         Evidence::new("role", format!("{} ({})", grant.role.role_name, grant.role.id)),
         Evidence::new("scope", format!("{} ({})", ctx.name(&ctx.scope_node(&a.scope)), a.scope)),
         Evidence::new("matched action", format!("{action} (granted by `{}`)", how.pattern)),
     ];
+    if let Some(via) = grant.via {
+        evidence.insert(
+            1,
+            Evidence::new(
+                "assignable through",
+                format!(
+                    "{} ({}), whose condition lets it assign only certain roles, including this one",
+                    via.role_name, via.id
+                ),
+            ),
+        );
+    }
     if let Some(c) = &a.condition {
         evidence.push(Evidence::new("assignment condition (not evaluated; may not apply)", c.clone()));
     }
@@ -354,9 +388,30 @@ impl Edge {
     }
 }
 
-/// Short role/scope text for reasons: "Contributor on rg-ml".
+/// Credential changes on a service principal of another tenant's application (multi-tenant apps,
+/// Microsoft's first-party apps) may be blocked by the app instance property lock, which is on by
+/// default for new multi-tenant apps. Such AddSecret edges are marked conditional.
+pub fn mark_if_sp_locked(ctx: &Context, mut e: Edge) -> Edge {
+    let foreign = ctx.facts.service_principals.iter().any(|sp| {
+        sp.id == e.target && sp.app_owner_organization_id.as_ref().is_some_and(|o| *o != ctx.facts.tenant_id)
+    });
+    if foreign {
+        e.conditional = true;
+        e.cost = Edge::compute_cost(e.kind, e.requires_activation, true);
+        e.reason.push_str(" (the app belongs to another tenant: its instance property lock may block this)");
+        e.evidence.push(Evidence::new("appOwnerOrganizationId", "another tenant"));
+    }
+    e
+}
+
+/// Short role/scope text for reasons: "Contributor on rg-ml", or for a delegated grant "Key Vault
+/// Secrets Officer (which Key Vault Data Access Administrator on kv can assign) on kv".
 pub fn grant_text(ctx: &Context, grant: &RbacGrant) -> String {
-    format!("{} on {}", grant.role.role_name, ctx.name(&ctx.scope_node(&grant.assignment.scope)))
+    let scope = ctx.name(&ctx.scope_node(&grant.assignment.scope));
+    match grant.via {
+        None => format!("{} on {scope}", grant.role.role_name),
+        Some(via) => format!("{} (which its {} can assign to itself) on {scope}", grant.role.role_name, via.role_name),
+    }
 }
 
 /// The lower-cased ARM resource id's type, for rules that match on type.

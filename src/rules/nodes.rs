@@ -17,6 +17,11 @@ pub fn external_identity_id(issuer: &str, subject: &str) -> String {
     format!("external/{}#{}", issuer.trim_end_matches('/').to_ascii_lowercase(), subject)
 }
 
+/// The tenant root management group's node id (its name is the tenant id).
+pub fn root_mg_id(tenant_id: &str) -> String {
+    format!("/providers/microsoft.management/managementgroups/{tenant_id}")
+}
+
 pub fn directory_role_node_id(role_id: &str) -> String {
     format!("directoryrole/{role_id}")
 }
@@ -205,6 +210,17 @@ pub(super) fn build(
         }
         add(n, &mut nodes);
     }
+    // The tenant root management group exists even when management groups were not collected:
+    // assignments at `/` and every subscription hang from it.
+    let root = root_mg_id(&facts.tenant_id);
+    if !nodes.contains_key(&root) {
+        nodes.insert(
+            root.clone(),
+            Node::new(&root, NodeKind::ManagementGroup, "Tenant Root Group")
+                .with_prop("crown_jewel", "tier0")
+                .with_prop("crown_jewel_reason", "tenant root management group: control of every subscription"),
+        );
+    }
     for s in &facts.subscriptions {
         let name = if s.display_name.is_empty() { s.id.clone() } else { s.display_name.clone() };
         add(Node::new(&s.id, NodeKind::Subscription, name), &mut nodes);
@@ -377,6 +393,16 @@ fn hierarchy(facts: &Facts, nodes: &BTreeMap<String, Node>) -> BTreeMap<String, 
                 }
                 cur = arm_parent(&p);
             }
+        }
+    }
+    // Subscriptions and management groups whose parent is unknown sit under the root.
+    let root = root_mg_id(&facts.tenant_id);
+    for (id, n) in nodes {
+        if matches!(n.kind, NodeKind::ManagementGroup | NodeKind::Subscription)
+            && *id != root
+            && !parent.contains_key(id.as_str())
+        {
+            parent.insert(id, root.clone());
         }
     }
     let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! Ownership: owners of apps and service principals can add credentials (`AddSecret`); owners of
 //! groups can add members (`AddMember`).
 
-use super::{Context, Rule, plain_edge};
+use super::{Context, Rule, mark_if_sp_locked, plain_edge};
 use crate::facts::{DirectoryObjectType, OwnedKind, Ownership};
 use crate::model::{Edge, EdgeKind, Evidence};
 use crate::rbac::MICROSOFT_GRAPH_APP_ID;
@@ -80,12 +80,19 @@ fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
             _ => continue,
         }
         let what = if o.owned_kind == OwnedKind::Application { "application" } else { "service principal" };
-        out.push(plain_edge(
-            &ADD_SECRET,
-            &o.owner_id,
-            &o.owned_id,
-            format!("{} owns {what} {} and can add a credential to it", ctx.name(&o.owner_id), ctx.name(&o.owned_id)),
-            evidence,
+        out.push(mark_if_sp_locked(
+            ctx,
+            plain_edge(
+                &ADD_SECRET,
+                &o.owner_id,
+                &o.owned_id,
+                format!(
+                    "{} owns {what} {} and can add a credential to it",
+                    ctx.name(&o.owner_id),
+                    ctx.name(&o.owned_id)
+                ),
+                evidence,
+            ),
         ));
     }
 }

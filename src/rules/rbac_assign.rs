@@ -14,14 +14,16 @@ subscription, resource group or resource) of each role assignment or PIM eligibi
 Microsoft.Authorization/roleAssignments/write (Owner, User Access Administrator, Role Based Access \
 Control Administrator, custom roles). From the scope, Contains edges reach everything beneath it. A \
 condition on the assignment or role (RBAC Administrator's usual constraint) makes the edge conditional. \
-Why it matters: assigning yourself Owner is full control of every resource below. Must not fire: for \
+A role that may assign only named roles (Key Vault Data Access Administrator, or an RBAC \
+Administrator whose condition lists the roles) makes no AssignRoles edge: azpath instead gives the \
+principal, conditionally, the edges of each role it could assign itself. Why it matters: assigning yourself Owner is full control of every resource below. Must not fire: for \
 Contributor (notActions remove Microsoft.Authorization/*/Write), Reader, or when a deny assignment \
 removes the action.",
     derive,
 };
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
-    for g in &ctx.grants {
+    for g in ctx.grants.iter().filter(|g| g.via.is_none() && !g.delegates_only) {
         let Some(how) = g.role.grants_action(ACTION) else { continue };
         let scope = ctx.scope_node(&g.assignment.scope);
         if ctx.node(&scope).is_none() || ctx.denied(&g.assignment.principal_id, &scope, ACTION, false) {
@@ -44,12 +46,40 @@ mod tests {
         let (o, u, r) = (t.user("o"), t.user("u"), t.user("r"));
         t.assign(&o, "Owner", &rg);
         t.assign(&u, "User Access Administrator", SUB);
-        t.assign_with(&r, "Role Based Access Control Administrator", &rg, Some("@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {ba92f5b4-2d11-453d-a403-e96b0029c9fe}"));
+        t.assign_with(&r, "Role Based Access Control Administrator", &rg, Some("@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAllValues:GuidNotEquals {8e3af657-a8ff-443c-a75c-2fe8c4bcb635}"));
         let d = t.derive();
         assert!(!edge(&d, &o, &rg, AssignRoles).unwrap().conditional);
         assert!(has(&d, &u, SUB, AssignRoles));
         let e = edge(&d, &r, &rg, AssignRoles).unwrap();
         assert!(e.conditional && e.reason.contains("condition"));
+    }
+
+    #[test]
+    fn a_role_limited_to_named_roles_gives_those_roles_edges_not_full_control() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let kv = t.resource(
+            &rg,
+            "Microsoft.KeyVault/vaults",
+            "kv",
+            serde_json::json!({"properties": {"enableRbacAuthorization": true}}),
+        );
+        let sa = t.resource(&rg, "Microsoft.Storage/storageAccounts", "sa", serde_json::json!({"properties": {}}));
+        let (kvdaa, rbac) = (t.user("kvdaa"), t.user("rbac"));
+        t.assign(&kvdaa, "Key Vault Data Access Administrator", &rg);
+        t.assign_with(&rbac, "Role Based Access Control Administrator", &rg, Some("@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {ba92f5b4-2d11-453d-a403-e96b0029c9fe}"));
+        let d = t.derive();
+        for u in [&kvdaa, &rbac] {
+            assert!(!has(&d, u, &rg, AssignRoles), "{u} must not get full control of the group");
+        }
+        let e = edge(&d, &kvdaa, &kv, crate::model::EdgeKind::ReadSecrets)
+            .expect("can assign itself Key Vault Secrets User");
+        assert!(e.conditional && e.evidence.iter().any(|ev| ev.label == "assignable through"));
+        assert!(!has(&d, &kvdaa, &sa, crate::model::EdgeKind::ListKeys));
+        assert!(
+            has(&d, &rbac, &sa, crate::model::EdgeKind::WriteData),
+            "can assign itself Storage Blob Data Contributor"
+        );
     }
 
     #[test]
@@ -65,6 +95,19 @@ mod tests {
         assert!(out(&d, &r).is_empty());
         assert!(!has(&d, &c, &rg, AssignRoles));
         assert!(!has(&d, &denied, &rg, AssignRoles));
+    }
+
+    #[test]
+    fn the_root_scope_reaches_subscriptions_even_without_management_group_facts() {
+        let mut raw = T::new().raw();
+        raw.arm.remove("managementGroups");
+        raw.arm.insert("roleAssignments".into(), serde_json::json!([{"id": "/providers/Microsoft.Authorization/roleAssignments/ra-root",
+            "properties": {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+              "principalId": "user-elevated", "principalType": "User", "scope": "/"}}]));
+        let d = crate::rules::derive(&crate::facts::parse(&raw).unwrap());
+        let root = format!("/providers/microsoft.management/managementgroups/{TENANT}");
+        assert!(has(&d, "user-elevated", &root, AssignRoles));
+        assert!(has(&d, &root, SUB, crate::model::EdgeKind::Contains));
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub const RULE: Rule = Rule {
     doc: "What it does: a RunCodeAs edge from each compute resource (VM, scale set, web/function app, logic \
 app, automation account, data factory, ML compute, AKS, container app/instance) to each managed identity \
 in its `identity` block (the system-assigned identity's service principal, each user-assigned identity), \
-and from an AKS cluster to its kubelet identity. Why it matters: whoever runs code there (ExecuteOn) \
+and from an AKS cluster to its kubelet identity (not to the cluster's own `identity`, which belongs \
+to the control plane and is not reachable from pods). Why it matters: whoever runs code there (ExecuteOn) \
 acts as the identity. Must not fire: for resources that do not run user code (storage accounts, key \
 vaults, AI accounts with an identity), or for `identity.type` None.",
     derive,
@@ -48,7 +49,10 @@ principal. Must not fire: for a UAMI whose principal id is unknown.",
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     for r in ctx.facts.resources.iter().filter(|r| runs_code(r)) {
-        if let Some(p) = &r.identity.system_principal_id {
+        // An AKS cluster's own `identity` is its control plane's, which pods cannot get tokens
+        // for; pods reach the kubelet identity (below).
+        let own_identity = r.resource_type != "microsoft.containerservice/managedclusters";
+        if let Some(p) = r.identity.system_principal_id.as_ref().filter(|_| own_identity) {
             out.push(plain_edge(
                 &RULE,
                 &r.id,
@@ -57,7 +61,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 vec![Evidence::new("identity", format!("{} identity.principalId {p}", r.id))],
             ));
         }
-        for (uami, _) in &r.identity.user_assigned {
+        for (uami, _) in r.identity.user_assigned.iter().filter(|_| own_identity) {
             out.push(plain_edge(
                 &RULE,
                 &r.id,
@@ -120,6 +124,24 @@ mod tests {
         assert!(has(&d, &vm, "sp-vm", RunCodeAs));
         assert!(has(&d, &vm, &uami, RunCodeAs));
         assert!(has(&d, &uami, "sp-u", AuthenticatesAs));
+    }
+
+    #[test]
+    fn aks_pods_get_the_kubelet_identity_not_the_control_plane_identity() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let kubelet = t.resource(
+            &rg,
+            "Microsoft.ManagedIdentity/userAssignedIdentities",
+            "kubelet",
+            json!({"properties": {"principalId": "sp-kubelet"}}),
+        );
+        let aks = t.resource(&rg, "Microsoft.ContainerService/managedClusters", "aks", json!({
+            "identity": {"type": "SystemAssigned", "principalId": "sp-control-plane"},
+            "properties": {"identityProfile": {"kubeletidentity": {"resourceId": kubelet.clone(), "objectId": "sp-kubelet"}}}}));
+        let d = t.derive();
+        assert!(has(&d, &aks, &kubelet, RunCodeAs));
+        assert!(!has(&d, &aks, "sp-control-plane", RunCodeAs));
     }
 
     #[test]
