@@ -11,8 +11,7 @@
 
 use crate::model::{Edge, EdgeKind, Node};
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// One path: the edges walked, in order, as indices into [`AttackGraph::edges`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +91,9 @@ pub struct AttackGraph {
     pub edge_target: Vec<u32>,
     edge_cost: Vec<u32>,
     edge_kind: Vec<EdgeKind>,
+    edge_eligible: Vec<bool>,
+    /// The largest edge cost: the size of the search's bucket ring.
+    max_cost: u32,
     index: HashMap<String, NodeIndex>,
     out: Csr,
     inc: Csr,
@@ -110,6 +112,8 @@ struct Filter {
     banned_states: Vec<bool>,
     no_eligible: bool,
     max_hops: Option<usize>,
+    /// Nothing is excluded or avoided: the search can skip the per-edge checks.
+    open: bool,
 }
 
 impl Filter {
@@ -125,6 +129,7 @@ impl Filter {
             banned_states: vec![false; g.nodes.len() * 2],
             no_eligible: opts.without_eligible,
             max_hops: opts.max_hops,
+            open: opts.excluded_kinds.is_empty() && opts.avoid.is_empty() && !opts.without_eligible,
         }
     }
 
@@ -133,7 +138,7 @@ impl Filter {
         self.kinds & (1 << kind as u32) == 0
             && !self.avoid[to.0 as usize]
             && !self.banned_states[to.0 as usize * 2 + to.1 as usize]
-            && (!self.no_eligible || !g.edges[e as usize].requires_activation)
+            && (!self.no_eligible || !g.edge_eligible[e as usize])
     }
 }
 
@@ -177,8 +182,10 @@ impl AttackGraph {
         let inc = Csr::new(nodes.len(), &edge_target);
         AttackGraph {
             graph,
-            edge_cost: edges.iter().map(|e| e.cost).collect(),
+            edge_cost: edges.iter().map(|e| e.cost.max(1)).collect(),
             edge_kind: edges.iter().map(|e| e.kind).collect(),
+            edge_eligible: edges.iter().map(|e| e.requires_activation).collect(),
+            max_cost: edges.iter().map(|e| e.cost.max(1)).max().unwrap_or(1),
             nodes,
             edges,
             edge_source,
@@ -241,6 +248,7 @@ impl AttackGraph {
             // The path may not pass through the target before its last hop.
             let mut before = Filter::new(self, opts);
             before.avoid[t as usize] = true;
+            before.open = false;
             let labels = self.forward(&[(s, false)], &before);
             let mut best: Option<(Dist, Key, u32)> = None;
             for &e in self.inc.of(t) {
@@ -273,6 +281,14 @@ impl AttackGraph {
         }
         out.sort_by(|a, b| self.nodes[a.target].id.cmp(&self.nodes[b.target].id));
         out
+    }
+
+    /// How many nodes the sources reach (the search alone, without building paths): for measuring.
+    pub fn reachable_count(&self, sources: &[NodeIndex], opts: &SearchOptions) -> usize {
+        let filter = Filter::new(self, opts);
+        let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
+        let labels = self.forward(&starts, &filter);
+        (0..self.nodes.len() as u32).filter(|&n| !states_of(&labels, n).is_empty()).count()
     }
 
     /// Everything reachable from any of `sources`: for each node, the easiest path from the
@@ -329,6 +345,7 @@ impl AttackGraph {
                 for &st in &last_states[..i] {
                     filter.banned_states[st.0 as usize * 2 + st.1 as usize] = true;
                 }
+                filter.open = false;
                 filter.max_hops = opts.max_hops.map(|h| h.saturating_sub(i));
                 if filter.max_hops == Some(0) {
                     continue;
@@ -409,14 +426,27 @@ impl AttackGraph {
         self.dijkstra(&starts, filter, false)
     }
 
+    /// Dijkstra with a bucket queue (Dial's algorithm): edge costs are small positive integers, so
+    /// a ring of FIFO buckets indexed by cost replaces the binary heap and keeps the search close
+    /// to BFS speed. Every edge costs at least 1, so nothing is added to the bucket being drained:
+    /// each state is settled once, at its lowest (cost, hops).
     fn dijkstra(&self, starts: &[State], filter: &Filter, forward: bool) -> Labels {
         let mut labels = self.new_labels(filter);
-        let mut heap = BinaryHeap::new();
+        let ring = self.max_cost as usize + 1;
+        let mut buckets: Vec<VecDeque<(u32, u32, bool)>> = vec![VecDeque::new(); ring];
+        let mut pending = 0usize;
         for &st in starts {
             set_label(&mut labels, st, 0, (0, 0), None);
-            heap.push(Reverse((0u32, 0u32, st.0, st.1)));
+            buckets[0].push_back((0, st.0, st.1));
+            pending += 1;
         }
-        while let Some(Reverse((cost, hops, n, flag))) = heap.pop() {
+        let mut cost = 0u32;
+        while pending > 0 {
+            let Some((hops, n, flag)) = buckets[cost as usize % ring].pop_front() else {
+                cost += 1;
+                continue;
+            };
+            pending -= 1;
             let state = (n, flag);
             if label(&labels, state, hops) < (cost, hops) {
                 continue;
@@ -439,13 +469,16 @@ impl AttackGraph {
                     (self.edge_source[e as usize], kind == EdgeKind::Contains)
                 };
                 let next = (next_node, next_flag);
-                if !filter.allows(self, e, next) || (forward && filter.banned_edges.contains(&(state, e))) {
+                if !filter.open && !filter.allows(self, e, next)
+                    || (forward && !filter.banned_edges.is_empty() && filter.banned_edges.contains(&(state, e)))
+                {
                     continue;
                 }
                 let cand = (cost + self.edge_cost[e as usize], hops + 1);
                 if cand < label(&labels, next, cand.1) {
                     set_label(&mut labels, next, cand.1, cand, Some((e, state, hops)));
-                    heap.push(Reverse((cand.0, cand.1, next.0, next.1)));
+                    buckets[cand.0 as usize % ring].push_back((cand.1, next.0, next.1));
+                    pending += 1;
                 }
             }
         }

@@ -47,8 +47,27 @@ pub fn import_facts(store: &mut Store, mut raw: RawFacts, label: Option<&str>) -
     })
 }
 
-/// Loads a stored snapshot into an attack graph.
+/// Loads a stored snapshot into an attack graph for searching: edges come without their reasons
+/// and evidence, which [`explain_paths`] reads for the paths that are shown.
 pub fn load_graph(store: &Store, snapshot: i64) -> anyhow::Result<graph::AttackGraph> {
-    let (nodes, edges) = store.load_graph(snapshot)?;
+    let (nodes, edges) = store.load_structure(snapshot)?;
     Ok(graph::AttackGraph::new(nodes, edges))
+}
+
+/// Reads the reasons and evidence of every edge on `paths` into the graph, before printing them.
+pub fn explain_paths(
+    store: &Store,
+    snapshot: i64,
+    g: &mut graph::AttackGraph,
+    paths: &[graph::Path],
+) -> anyhow::Result<()> {
+    let mut wanted: Vec<usize> = paths.iter().flat_map(|p| p.edges.iter().copied()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted.retain(|&e| g.edges[e].reason.is_empty());
+    for (e, (reason, evidence)) in wanted.iter().zip(store.load_edge_details(snapshot, &wanted)?) {
+        g.edges[*e].reason = reason;
+        g.edges[*e].evidence = evidence;
+    }
+    Ok(())
 }

@@ -293,7 +293,7 @@ fn json(value: &serde_json::Value) -> Result<String> {
 }
 
 /// Opens the database and loads a snapshot's graph.
-fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(SnapshotInfo, AttackGraph)> {
+fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(Store, SnapshotInfo, AttackGraph)> {
     let started = Instant::now();
     let store = Store::open(db)?;
     let snap = store.resolve(snapshot)?;
@@ -307,7 +307,7 @@ fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(SnapshotInfo, AttackG
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
-    Ok((snap, g))
+    Ok((store, snap, g))
 }
 
 fn completeness_note(snap: &SnapshotInfo) -> String {
@@ -328,8 +328,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let db_shown = db.display().to_string();
     let mut code = ExitCode::SUCCESS;
     match cli.command {
-        Command::Collect(args) => return azpath::collect::run_collect(&cli.db, verbose, args),
-        Command::Ingest(args) => return azpath::collect::run_ingest(&cli.db, args),
+        Command::Collect(args) => return azpath::collect::run_collect(&db, verbose, args),
+        Command::Ingest(args) => return azpath::collect::run_ingest(&db, args),
         Command::Rules { id } => {
             let text = match id {
                 None => {
@@ -355,8 +355,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut store = Store::open(&db)?;
             let summary = azpath::import_facts(&mut store, demo::raw(), Some("demo"))?;
             let snap = store.resolve(&summary.snapshot.to_string())?;
-            let g = azpath::load_graph(&store, snap.id)?;
+            let mut g = azpath::load_graph(&store, snap.id)?;
             let h = demo::headline(&g);
+            let shown: Vec<_> = h.pipeline_paths.iter().chain(&h.user_paths).cloned().collect();
+            azpath::explain_paths(&store, snap.id, &mut g, &shown)?;
             let text = match out.format {
                 Format::Table => demo::headline_text(&g, &h, &snap, &db_shown, style_for(&out.output)),
                 Format::Json => json(&demo::headline_json(&g, &h, &snap))?,
@@ -399,12 +401,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             emit(&out.output, &text)?;
         }
         Command::Paths { from, to, search, last_edges, k, all_equal, explain, fail_on_findings, out } => {
-            let (snap, g) = load(&db, &search.snapshot, verbose)?;
+            let (store, snap, mut g) = load(&db, &search.snapshot, verbose)?;
             let started = Instant::now();
             let sources = query::select_some(&g, &from)?;
             let targets = query::select_some(&g, &to)?;
             let opts = PathOptions { last_edge: last_edges, k, all_equal, ..search.options() };
             let paths = query::paths(&g, &sources, &targets, &opts)?;
+            azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
             if verbose > 0 {
                 eprintln!(
                     "azpath: {} sources, {} targets, {} paths in {:.1} ms",
@@ -436,7 +439,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             reach_command(&db, &selector, &search, paths, &out, true, verbose)?;
         }
         Command::Explain { from, to, edge, snapshot, out } => {
-            let (snap, g) = load(&db, &snapshot, verbose)?;
+            let (store, snap, mut g) = load(&db, &snapshot, verbose)?;
             let one = |sel: &str| -> Result<petgraph::graph::NodeIndex> {
                 let found = query::select_some(&g, sel)?;
                 if found.len() > 1 {
@@ -467,6 +470,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if paths.is_empty() {
                 bail!("no {} from {from:?} to {to:?} in snapshot #{}", if edge { "edge" } else { "path" }, snap.id);
             }
+            azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
             let text = match out.format {
                 Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
                 Format::Table => report::paths_text(&g, &paths, true, style_for(&out.output)),
@@ -500,7 +504,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 names.iter().map(|n| saved::find(n, queries.as_deref())).collect::<Result<_, _>>()?
             };
-            let (snap, g) = load(&db, &snapshot, verbose)?;
+            let (store, snap, mut g) = load(&db, &snapshot, verbose)?;
             let style = style_for(&out.output);
             let mut text = String::new();
             let mut docs = Vec::new();
@@ -509,6 +513,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let sources = query::select(&g, &q.from)?;
                 let targets = query::select(&g, &q.to)?;
                 let paths = query::paths(&g, &sources, &targets, &q.options)?;
+                azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
                 findings += paths.len();
                 let sev = format!("{:?}", q.severity).to_uppercase();
                 text.push_str(&format!(
@@ -594,7 +599,7 @@ fn reach_command(
     reverse: bool,
     verbose: u8,
 ) -> Result<()> {
-    let (snap, g) = load(db, &search.snapshot, verbose)?;
+    let (store, snap, mut g) = load(db, &search.snapshot, verbose)?;
     let started = Instant::now();
     let chosen = query::select_some(&g, selector)?;
     let opts = search.options();
@@ -606,7 +611,10 @@ fn reach_command(
         eprintln!("azpath: {} results in {:.1} ms", found.len(), started.elapsed().as_secs_f64() * 1000.0);
     }
     let text = match out.format {
-        Format::Json => json(&report::reach_json(&g, &snap, &found, reverse))?,
+        Format::Json => {
+            azpath::explain_paths(&store, snap.id, &mut g, &found)?;
+            json(&report::reach_json(&g, &snap, &found, reverse))?
+        }
         Format::Table => {
             let what = if reverse { "can reach" } else { "reaches" };
             let mut text = format!("{selector:?} {what} {} node(s) in snapshot #{}:\n", found.len(), snap.id);

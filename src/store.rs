@@ -9,10 +9,12 @@ use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
 use crate::rules::Derived;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE snapshots (
     id            INTEGER PRIMARY KEY,
     imported_at   TEXT NOT NULL,
@@ -55,7 +57,58 @@ CREATE TABLE edges (
     FOREIGN KEY (snapshot_id, target) REFERENCES nodes(snapshot_id, id) ON DELETE CASCADE
 );
 CREATE INDEX edges_by_snapshot ON edges (snapshot_id, source);
-"#];
+"#,
+    r#"
+-- v2: edges refer to nodes by their position (ix) and keep reasons and evidence in a side table,
+-- so loading a graph reads a few compact integers per edge; details are read for printed paths.
+CREATE TABLE nodes_v2 (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    ix          INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    props       TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, ix)
+) WITHOUT ROWID;
+INSERT INTO nodes_v2 SELECT snapshot_id, ROW_NUMBER() OVER (PARTITION BY snapshot_id ORDER BY id) - 1, id, kind, name, props FROM nodes;
+CREATE TABLE edges_v2 (
+    snapshot_id INTEGER NOT NULL,
+    ix          INTEGER NOT NULL,
+    src         INTEGER NOT NULL,
+    dst         INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    requires_activation INTEGER NOT NULL,
+    conditional INTEGER NOT NULL,
+    cost        INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_id, ix),
+    FOREIGN KEY (snapshot_id, src) REFERENCES nodes_v2(snapshot_id, ix) ON DELETE CASCADE,
+    FOREIGN KEY (snapshot_id, dst) REFERENCES nodes_v2(snapshot_id, ix) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE edge_details (
+    snapshot_id INTEGER NOT NULL,
+    ix          INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    evidence    TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, ix),
+    FOREIGN KEY (snapshot_id, ix) REFERENCES edges_v2(snapshot_id, ix) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TEMP TABLE old_edges AS
+    SELECT snapshot_id, ROW_NUMBER() OVER (PARTITION BY snapshot_id ORDER BY rowid) - 1 AS ix, * FROM edges;
+INSERT INTO edges_v2
+    SELECT e.snapshot_id, e.ix, s.ix, t.ix, e.kind, e.rule, e.requires_activation, e.conditional, e.cost
+    FROM old_edges e
+    JOIN nodes_v2 s ON s.snapshot_id = e.snapshot_id AND s.id = e.source
+    JOIN nodes_v2 t ON t.snapshot_id = e.snapshot_id AND t.id = e.target;
+INSERT INTO edge_details SELECT snapshot_id, ix, reason, evidence FROM old_edges;
+DROP TABLE temp.old_edges;
+DROP TABLE edges;
+DROP TABLE nodes;
+ALTER TABLE nodes_v2 RENAME TO nodes;
+ALTER TABLE edges_v2 RENAME TO edges;
+CREATE UNIQUE INDEX nodes_by_id ON nodes (snapshot_id, id);
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -173,34 +226,44 @@ impl Store {
             let meta = serde_json::json!({"format": raw.format, "tenant": raw.tenant, "collectedAt": raw.collected_at,
                 "source": raw.source, "completeness": raw.completeness});
             ins.execute(params![id, "meta", "file", meta.to_string()])?;
-            let mut ins =
-                tx.prepare("INSERT INTO nodes (snapshot_id, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-            for n in &derived.nodes {
-                ins.execute(params![
-                    id,
-                    n.id,
-                    n.kind.as_str(),
-                    n.name,
-                    serde_json::to_string(&n.props).expect("serialisable")
-                ])?;
+            // Nodes are written in id order; an edge names its ends by that position.
+            let mut order: Vec<&Node> = derived.nodes.iter().collect();
+            order.sort_by(|a, b| a.id.cmp(&b.id));
+            let position: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+            let mut ins = tx.prepare(
+                "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (ix, n) in order.iter().enumerate() {
+                let props = serde_json::to_string(&n.props).expect("serialisable");
+                ins.execute(params![id, ix as i64, n.id, n.kind.as_str(), n.name, props])?;
             }
             let mut ins = tx.prepare(
-                "INSERT INTO edges (snapshot_id, source, target, kind, rule, reason, evidence, requires_activation, conditional, cost)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO edges (snapshot_id, ix, src, dst, kind, rule, requires_activation, conditional, cost)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
-            for e in &derived.edges {
+            let mut details =
+                tx.prepare("INSERT INTO edge_details (snapshot_id, ix, reason, evidence) VALUES (?1, ?2, ?3, ?4)")?;
+            for (ix, e) in derived.edges.iter().enumerate() {
+                let end = |n: &str| {
+                    position
+                        .get(n)
+                        .copied()
+                        .ok_or_else(|| StoreError::Corrupt(format!("edge {} -> {}: no node {n}", e.source, e.target)))
+                };
+                let (src, dst) = (end(&e.source)?, end(&e.target)?);
                 ins.execute(params![
                     id,
-                    e.source,
-                    e.target,
+                    ix as i64,
+                    src as i64,
+                    dst as i64,
                     e.kind.as_str(),
                     e.rule,
-                    e.reason,
-                    serde_json::to_string(&e.evidence).expect("serialisable"),
                     e.requires_activation,
                     e.conditional,
                     e.cost
                 ])?;
+                let evidence = serde_json::to_string(&e.evidence).expect("serialisable");
+                details.execute(params![id, ix as i64, e.reason, evidence])?;
             }
         }
         tx.commit()?;
@@ -280,46 +343,103 @@ impl Store {
         found.cloned().ok_or_else(|| StoreError::NoSnapshot(reference.into()))
     }
 
-    /// The derived nodes and edges of a snapshot, sorted as they were written.
+    /// The derived nodes and edges of a snapshot, complete with reasons and evidence.
     pub fn load_graph(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>)> {
-        let mut stmt =
-            self.conn.prepare("SELECT id, kind, name, props FROM nodes WHERE snapshot_id = ?1 ORDER BY id")?;
-        let mut nodes = Vec::new();
-        for row in stmt.query_map([snapshot], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-        })? {
-            let (id, kind, name, props) = row?;
-            let kind =
-                NodeKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("node {id}: unknown kind {kind}")))?;
-            let props = serde_json::from_str(&props).map_err(|e| StoreError::Corrupt(format!("node {id}: {e}")))?;
-            nodes.push(Node { id, kind, name, props });
-        }
-        let mut stmt = self.conn.prepare(
-            "SELECT source, target, kind, rule, reason, evidence, requires_activation, conditional, cost
-             FROM edges WHERE snapshot_id = ?1 ORDER BY rowid",
-        )?;
-        let mut edges = Vec::new();
-        for row in stmt.query_map([snapshot], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, bool>(6)?,
-                r.get::<_, bool>(7)?,
-                r.get::<_, u32>(8)?,
-            ))
-        })? {
-            let (source, target, kind, rule, reason, evidence, requires_activation, conditional, cost) = row?;
-            let kind = EdgeKind::parse(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("edge {source}->{target}: unknown kind {kind}")))?;
-            let evidence: Vec<Evidence> = serde_json::from_str(&evidence)
-                .map_err(|e| StoreError::Corrupt(format!("edge {source}->{target}: {e}")))?;
-            edges.push(Edge { source, target, kind, rule, reason, evidence, requires_activation, conditional, cost });
+        let (nodes, mut edges) = self.load_structure(snapshot)?;
+        let all: Vec<usize> = (0..edges.len()).collect();
+        for (ix, (reason, evidence)) in all.iter().zip(self.load_edge_details(snapshot, &all)?) {
+            edges[*ix].reason = reason;
+            edges[*ix].evidence = evidence;
         }
         Ok((nodes, edges))
+    }
+
+    /// Nodes and edges without the edges' reasons and evidence (empty): what path search needs,
+    /// read fast. [`load_edge_details`](Self::load_edge_details) fills in the edges shown to a user.
+    pub fn load_structure(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>)> {
+        let mut stmt =
+            self.conn.prepare("SELECT id, kind, name, props FROM nodes WHERE snapshot_id = ?1 ORDER BY ix")?;
+        let mut nodes = Vec::new();
+        let mut rows = stmt.query([snapshot])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let kind_text = r.get_ref(1)?.as_str().map_err(|e| StoreError::Corrupt(format!("node {id}: {e}")))?;
+            let kind = NodeKind::parse(kind_text)
+                .ok_or_else(|| StoreError::Corrupt(format!("node {id}: unknown kind {kind_text}")))?;
+            let props_text = r.get_ref(3)?.as_str().map_err(|e| StoreError::Corrupt(format!("node {id}: {e}")))?;
+            let props = if props_text == "{}" {
+                Default::default()
+            } else {
+                serde_json::from_str(props_text).map_err(|e| StoreError::Corrupt(format!("node {id}: {e}")))?
+            };
+            nodes.push(Node { id, kind, name: r.get(2)?, props });
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT src, dst, kind, rule, requires_activation, conditional, cost FROM edges WHERE snapshot_id = ?1 ORDER BY ix",
+        )?;
+        let mut edges = Vec::new();
+        let mut rows = stmt.query([snapshot])?;
+        let mut rules: HashMap<String, String> = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let (src, dst) = (r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize);
+            let (Some(source), Some(target)) = (nodes.get(src), nodes.get(dst)) else {
+                return Err(StoreError::Corrupt(format!("edge {src} -> {dst} names a missing node")));
+            };
+            let kind_text = r.get_ref(2)?.as_str().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let kind = EdgeKind::parse(kind_text)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown edge kind {kind_text}")))?;
+            let rule_text = r.get_ref(3)?.as_str().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let rule = rules.entry(rule_text.to_string()).or_insert_with(|| rule_text.to_string()).clone();
+            edges.push(Edge {
+                source: source.id.clone(),
+                target: target.id.clone(),
+                kind,
+                rule,
+                reason: String::new(),
+                evidence: Vec::new(),
+                requires_activation: r.get(4)?,
+                conditional: r.get(5)?,
+                cost: r.get(6)?,
+            });
+        }
+        Ok((nodes, edges))
+    }
+
+    /// The reason and evidence of the given edges (positions in the snapshot's edge list), in order.
+    pub fn load_edge_details(&self, snapshot: i64, edges: &[usize]) -> Result<Vec<(String, Vec<Evidence>)>> {
+        let mut out = Vec::with_capacity(edges.len());
+        if edges.len() > 1000 {
+            // Many edges: one pass over the table beats a lookup each.
+            let mut stmt = self
+                .conn
+                .prepare("SELECT ix, reason, evidence FROM edge_details WHERE snapshot_id = ?1 ORDER BY ix")?;
+            let mut all: HashMap<usize, (String, String)> = HashMap::new();
+            let wanted: std::collections::HashSet<usize> = edges.iter().copied().collect();
+            let mut rows = stmt.query([snapshot])?;
+            while let Some(r) = rows.next()? {
+                let ix = r.get::<_, i64>(0)? as usize;
+                if wanted.contains(&ix) {
+                    all.insert(ix, (r.get(1)?, r.get(2)?));
+                }
+            }
+            for ix in edges {
+                let (reason, evidence) =
+                    all.remove(ix).ok_or_else(|| StoreError::Corrupt(format!("edge {ix} has no details")))?;
+                out.push((reason, parse_evidence(*ix, &evidence)?));
+            }
+        } else {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT reason, evidence FROM edge_details WHERE snapshot_id = ?1 AND ix = ?2")?;
+            for &ix in edges {
+                let (reason, evidence): (String, String) = stmt
+                    .query_row(params![snapshot, ix as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                    .ok_or_else(|| StoreError::Corrupt(format!("edge {ix} has no details")))?;
+                out.push((reason, parse_evidence(ix, &evidence)?));
+            }
+        }
+        Ok(out)
     }
 
     /// The raw facts a snapshot was built from, to re-derive it with the current rules.
@@ -346,6 +466,10 @@ impl Store {
     }
 }
 
+fn parse_evidence(ix: usize, text: &str) -> Result<Vec<Evidence>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("edge {ix} evidence: {e}")))
+}
+
 /// Creates an empty file readable and writable by its owner only (the database holds a map of the
 /// tenant's weak points). SQLite gives its -wal and -shm files the same permissions.
 fn create_private(path: &Path) -> std::io::Result<()> {
@@ -362,6 +486,31 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_1_database_is_migrated_without_losing_edges() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO snapshots VALUES (1, 't', 't', 'tid', 'T', 'demo', NULL, '0.1.0', '[]', '[]');
+             INSERT INTO nodes VALUES (1, 'b', 'Group', 'g', '{}'), (1, 'a', 'User', 'u', '{\"upn\":\"u@x\"}');
+             INSERT INTO edges (snapshot_id, source, target, kind, rule, reason, evidence, requires_activation, conditional, cost)
+                VALUES (1, 'a', 'b', 'MemberOf', 'group-membership', 'u is a member of g', '[{\"label\":\"l\",\"value\":\"v\"}]', 0, 0, 1);",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let (nodes, edges) = store.load_graph(1).unwrap();
+        assert_eq!(nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(nodes[0].prop("upn"), Some("u@x"));
+        assert_eq!(edges.len(), 1);
+        assert_eq!((edges[0].source.as_str(), edges[0].target.as_str(), edges[0].kind), ("a", "b", EdgeKind::MemberOf));
+        assert_eq!(edges[0].reason, "u is a member of g");
+        assert_eq!(edges[0].evidence, vec![Evidence::new("l", "v")]);
+    }
 
     #[test]
     fn refuses_a_newer_schema() {

@@ -31,11 +31,11 @@ impl SynthSpec {
     /// About one million attack edges.
     pub fn one_million_edges(seed: u64) -> SynthSpec {
         SynthSpec {
-            users: 120_000,
-            groups: 6_000,
-            service_principals: 4_000,
-            subscriptions: 60,
-            resources: 30_000,
+            users: 200_000,
+            groups: 8_000,
+            service_principals: 5_000,
+            subscriptions: 80,
+            resources: 40_000,
             seed,
         }
     }
@@ -155,13 +155,10 @@ pub fn generate(spec: &SynthSpec) -> RawFacts {
             "issuer": "https://token.actions.githubusercontent.com", "subject": format!("repo:synth/repo{i}:ref:refs/heads/main"),
             "audiences": ["api://AzureADTokenExchange"]}));
     }
-    for i in 0..n_sp {
+    for app in &apps {
         if r.chance(0.05) {
             let owner = &users[r.below(users.len())];
-            owners
-                .entry(apps[i].clone())
-                .or_default()
-                .push(json!({"@odata.type": "#microsoft.graph.user", "id": owner}));
+            owners.entry(app.clone()).or_default().push(json!({"@odata.type": "#microsoft.graph.user", "id": owner}));
         }
     }
     // Planted: the first pipeline holds Application.ReadWrite.All (a path to every app).

@@ -8,7 +8,9 @@ use std::collections::HashSet;
 pub fn demo_graph() -> AttackGraph {
     let mut store = Store::open_in_memory().unwrap();
     let s = azpath::import_facts(&mut store, azpath::demo::raw(), Some("demo")).unwrap();
-    azpath::load_graph(&store, s.snapshot).unwrap()
+    // The complete graph, reasons and evidence included, as the tests inspect them.
+    let (nodes, edges) = store.load_graph(s.snapshot).unwrap();
+    AttackGraph::new(nodes, edges)
 }
 
 /// The node index of the single node with this display name (and kind, when names repeat).
