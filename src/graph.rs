@@ -11,7 +11,7 @@
 
 use crate::model::{Edge, EdgeKind, Node};
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 /// One path: the edges walked, in order, as indices into [`AttackGraph::edges`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,15 +52,20 @@ pub struct SearchOptions {
     pub without_eligible: bool,
 }
 
-/// Compressed adjacency: the edge ids leaving (or entering) node `n` are
-/// `edge_ids[offsets[n]..offsets[n + 1]]`, in ascending edge id order.
+/// Compressed adjacency: the edges leaving (or entering) node `n` are the slots
+/// `offsets[n]..offsets[n + 1]`, in ascending edge id order. Each slot carries what the search reads
+/// (edge id, the node at the other end, cost, kind) side by side, so a node's edges are one
+/// sequential read.
 struct Csr {
     offsets: Vec<u32>,
     edge_ids: Vec<u32>,
+    other: Vec<u32>,
+    cost: Vec<u32>,
+    kind: Vec<EdgeKind>,
 }
 
 impl Csr {
-    fn new(n: usize, ends: &[u32]) -> Csr {
+    fn new(n: usize, ends: &[u32], other_ends: &[u32], costs: &[u32], kinds: &[EdgeKind]) -> Csr {
         let mut offsets = vec![0u32; n + 1];
         for &s in ends {
             offsets[s as usize + 1] += 1;
@@ -69,16 +74,26 @@ impl Csr {
             offsets[i + 1] += offsets[i];
         }
         let mut fill = offsets.clone();
-        let mut edge_ids = vec![0u32; ends.len()];
+        let m = ends.len();
+        let (mut edge_ids, mut other, mut cost) = (vec![0u32; m], vec![0u32; m], vec![0u32; m]);
+        let mut kind = vec![EdgeKind::MemberOf; m];
         for (e, &s) in ends.iter().enumerate() {
-            edge_ids[fill[s as usize] as usize] = e as u32;
+            let slot = fill[s as usize] as usize;
+            edge_ids[slot] = e as u32;
+            other[slot] = other_ends[e];
+            cost[slot] = costs[e];
+            kind[slot] = kinds[e];
             fill[s as usize] += 1;
         }
-        Csr { offsets, edge_ids }
+        Csr { offsets, edge_ids, other, cost, kind }
+    }
+
+    fn slots(&self, n: u32) -> std::ops::Range<usize> {
+        self.offsets[n as usize] as usize..self.offsets[n as usize + 1] as usize
     }
 
     fn of(&self, n: u32) -> &[u32] {
-        &self.edge_ids[self.offsets[n as usize] as usize..self.offsets[n as usize + 1] as usize]
+        &self.edge_ids[self.slots(n)]
     }
 }
 
@@ -148,14 +163,17 @@ impl Filter {
 struct Labels {
     dense: Option<Dense>,
     sparse: HashMap<Key, (Dist, Option<(u32, Key)>)>,
+    /// Searched along edges (the previous node of a state is its edge's source) or against them.
+    forward: bool,
 }
 
 /// (cost, hops) of a reached state.
 type Dist = (u32, u32);
 /// A state with its hop count (always 0 in dense labels).
 type Key = (State, u32);
-/// Per state (node * 2 + control): its distance, and the edge and state it was reached from.
-type Dense = (Vec<Dist>, Vec<(u32, State)>);
+/// Per state (node * 2 + control): its distance, and the edge it was reached by with the previous
+/// state's control flag packed as `edge << 1 | flag` (the previous node is the edge's other end).
+type Dense = (Vec<Dist>, Vec<u32>);
 
 const UNSEEN: (u32, u32) = (u32::MAX, u32::MAX);
 const NO_EDGE: u32 = u32::MAX;
@@ -178,12 +196,14 @@ impl AttackGraph {
             edge_source.push(s.index() as u32);
             edge_target.push(t.index() as u32);
         }
-        let out = Csr::new(nodes.len(), &edge_source);
-        let inc = Csr::new(nodes.len(), &edge_target);
+        let edge_cost: Vec<u32> = edges.iter().map(|e| e.cost.max(1)).collect();
+        let edge_kind: Vec<EdgeKind> = edges.iter().map(|e| e.kind).collect();
+        let out = Csr::new(nodes.len(), &edge_source, &edge_target, &edge_cost, &edge_kind);
+        let inc = Csr::new(nodes.len(), &edge_target, &edge_source, &edge_cost, &edge_kind);
         AttackGraph {
             graph,
-            edge_cost: edges.iter().map(|e| e.cost.max(1)).collect(),
-            edge_kind: edges.iter().map(|e| e.kind).collect(),
+            edge_cost,
+            edge_kind,
             edge_eligible: edges.iter().map(|e| e.requires_activation).collect(),
             max_cost: edges.iter().map(|e| e.cost.max(1)).max().unwrap_or(1),
             nodes,
@@ -271,7 +291,7 @@ impl AttackGraph {
             let Some((_, key, e)) = best else { continue };
             let mut edges = vec![e as usize];
             let mut cur = key;
-            while let Some((pe, prev)) = pred(&labels, cur) {
+            while let Some((pe, prev)) = pred(self, &labels, cur) {
                 edges.push(pe as usize);
                 cur = prev;
             }
@@ -403,12 +423,12 @@ impl AttackGraph {
         states.into_iter().all(|n| seen.insert(n))
     }
 
-    fn new_labels(&self, filter: &Filter) -> Labels {
+    fn new_labels(&self, filter: &Filter, forward: bool) -> Labels {
         if filter.max_hops.is_none() {
             let n = self.nodes.len() * 2;
-            Labels { dense: Some((vec![UNSEEN; n], vec![(NO_EDGE, (0, false)); n])), sparse: HashMap::new() }
+            Labels { dense: Some((vec![UNSEEN; n], vec![NO_EDGE; n])), sparse: HashMap::new(), forward }
         } else {
-            Labels { dense: None, sparse: HashMap::new() }
+            Labels { dense: None, sparse: HashMap::new(), forward }
         }
     }
 
@@ -427,22 +447,22 @@ impl AttackGraph {
     }
 
     /// Dijkstra with a bucket queue (Dial's algorithm): edge costs are small positive integers, so
-    /// a ring of FIFO buckets indexed by cost replaces the binary heap and keeps the search close
+    /// a ring of buckets indexed by cost replaces the binary heap and keeps the search close
     /// to BFS speed. Every edge costs at least 1, so nothing is added to the bucket being drained:
     /// each state is settled once, at its lowest (cost, hops).
     fn dijkstra(&self, starts: &[State], filter: &Filter, forward: bool) -> Labels {
-        let mut labels = self.new_labels(filter);
+        let mut labels = self.new_labels(filter, forward);
         let ring = self.max_cost as usize + 1;
-        let mut buckets: Vec<VecDeque<(u32, u32, bool)>> = vec![VecDeque::new(); ring];
+        let mut buckets: Vec<Vec<(u32, u32, bool)>> = vec![Vec::new(); ring];
         let mut pending = 0usize;
         for &st in starts {
             set_label(&mut labels, st, 0, (0, 0), None);
-            buckets[0].push_back((0, st.0, st.1));
+            buckets[0].push((0, st.0, st.1));
             pending += 1;
         }
         let mut cost = 0u32;
         while pending > 0 {
-            let Some((hops, n, flag)) = buckets[cost as usize % ring].pop_front() else {
+            let Some((hops, n, flag)) = buckets[cost as usize % ring].pop() else {
                 cost += 1;
                 continue;
             };
@@ -454,19 +474,19 @@ impl AttackGraph {
             if filter.max_hops.is_some_and(|h| hops as usize >= h) {
                 continue;
             }
-            let adj = if forward { self.out.of(n) } else { self.inc.of(n) };
-            for &e in adj {
-                let kind = self.edge_kind[e as usize];
+            let csr = if forward { &self.out } else { &self.inc };
+            for slot in csr.slots(n) {
+                let (e, kind) = (csr.edge_ids[slot], csr.kind[slot]);
                 let (next_node, next_flag) = if forward {
                     if kind == EdgeKind::Contains && !flag {
                         continue;
                     }
-                    (self.edge_target[e as usize], kind.grants_control_of_scope())
+                    (csr.other[slot], kind.grants_control_of_scope())
                 } else {
                     if flag && !kind.grants_control_of_scope() {
                         continue;
                     }
-                    (self.edge_source[e as usize], kind == EdgeKind::Contains)
+                    (csr.other[slot], kind == EdgeKind::Contains)
                 };
                 let next = (next_node, next_flag);
                 if !filter.open && !filter.allows(self, e, next)
@@ -474,10 +494,10 @@ impl AttackGraph {
                 {
                     continue;
                 }
-                let cand = (cost + self.edge_cost[e as usize], hops + 1);
+                let cand = (cost + csr.cost[slot], hops + 1);
                 if cand < label(&labels, next, cand.1) {
                     set_label(&mut labels, next, cand.1, cand, Some((e, state, hops)));
-                    buckets[cand.0 as usize % ring].push_back((cand.1, next.0, next.1));
+                    buckets[cand.0 as usize % ring].push((cand.1, next.0, next.1));
                     pending += 1;
                 }
             }
@@ -489,7 +509,7 @@ impl AttackGraph {
         let (end, _) = best_end(labels, t, |_| true)?;
         let mut edges = Vec::new();
         let mut cur = end;
-        while let Some((e, prev)) = pred(labels, cur) {
+        while let Some((e, prev)) = pred(self, labels, cur) {
             edges.push(e as usize);
             cur = prev;
         }
@@ -503,7 +523,7 @@ impl AttackGraph {
         let (start, _) = best_end(labels, s, |flag| !flag)?;
         let mut edges = Vec::new();
         let mut cur = start;
-        while let Some((e, next)) = pred(labels, cur) {
+        while let Some((e, next)) = pred(self, labels, cur) {
             edges.push(e as usize);
             cur = next;
         }
@@ -513,6 +533,7 @@ impl AttackGraph {
     }
 }
 
+#[inline(always)]
 fn label(l: &Labels, st: State, hops: u32) -> (u32, u32) {
     match &l.dense {
         Some((dist, _)) => dist[st.0 as usize * 2 + st.1 as usize],
@@ -520,12 +541,13 @@ fn label(l: &Labels, st: State, hops: u32) -> (u32, u32) {
     }
 }
 
+#[inline(always)]
 fn set_label(l: &mut Labels, st: State, hops: u32, d: (u32, u32), from: Option<(u32, State, u32)>) {
     match &mut l.dense {
         Some((dist, pred)) => {
             let i = st.0 as usize * 2 + st.1 as usize;
             dist[i] = d;
-            pred[i] = from.map_or((NO_EDGE, (0, false)), |(e, prev, _)| (e, prev));
+            pred[i] = from.map_or(NO_EDGE, |(e, prev, _)| (e << 1) | prev.1 as u32);
         }
         None => {
             l.sparse.insert((st, hops), (d, from.map(|(e, prev, ph)| (e, (prev, ph)))));
@@ -569,11 +591,15 @@ fn best_end(l: &Labels, n: u32, ok: impl Fn(bool) -> bool) -> Option<((State, u3
 }
 
 /// The edge a state was reached by and the state before it, or `None` at a start state.
-fn pred(l: &Labels, key: (State, u32)) -> Option<(u32, (State, u32))> {
+fn pred(g: &AttackGraph, l: &Labels, key: (State, u32)) -> Option<(u32, (State, u32))> {
     match &l.dense {
         Some((_, pred)) => {
-            let (e, prev) = pred[key.0.0 as usize * 2 + key.0.1 as usize];
-            (e != NO_EDGE).then_some((e, (prev, 0)))
+            let packed = pred[key.0.0 as usize * 2 + key.0.1 as usize];
+            (packed != NO_EDGE).then(|| {
+                let e = packed >> 1;
+                let prev_node = if l.forward { g.edge_source[e as usize] } else { g.edge_target[e as usize] };
+                (e, ((prev_node, packed & 1 == 1), 0))
+            })
         }
         None => l.sparse.get(&key).and_then(|v| v.1),
     }
