@@ -2,7 +2,7 @@
 
 use super::run_as::runs_code;
 use super::{Context, Hit, Rule, grant_text, rbac_edge};
-use crate::facts::{Resource, ResourceIdentity, ids::arm_parent};
+use crate::facts::{Resource, ResourceIdentity};
 use crate::model::{Edge, EdgeKind, Evidence};
 
 /// (resource type, the ways to run code there, how). Each way is a list of actions that must all be
@@ -106,11 +106,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     // ML: a job submitted to a workspace runs on the compute the submitter names.
     let workspaces = |r: &Resource| r.resource_type == "microsoft.machinelearningservices/workspaces";
     for (g, ws, how) in ctx.rbac_matches(ML_JOB, false, workspaces) {
-        for compute in ctx.facts.resources.iter().filter(|c| {
-            c.resource_type == ML_COMPUTES
-                && arm_parent(&c.id).as_deref() == Some(ws.id.as_str())
-                && has_identity(&c.identity)
-        }) {
+        for compute in
+            ctx.child_resources(&ws.id).filter(|c| c.resource_type == ML_COMPUTES && has_identity(&c.identity))
+        {
             let reason = format!(
                 "{} allows {ML_JOB}: can submit a job that runs on compute {} of workspace {}",
                 grant_text(ctx, g),

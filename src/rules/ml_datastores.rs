@@ -2,7 +2,7 @@
 //! the storage account's key.
 
 use super::{Context, Hit, Rule, grant_text, rbac_edge};
-use crate::facts::{Resource, ResourceDetails, ids::arm_parent};
+use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, Evidence};
 
 const LIST_SECRETS: &str = "Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action";
@@ -26,7 +26,7 @@ the account has allowSharedKeyAccess false (the stored key no longer works), or 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     let workspaces = |r: &Resource| r.resource_type == "microsoft.machinelearningservices/workspaces";
     for (g, ws, how) in ctx.rbac_matches(LIST_SECRETS, false, workspaces) {
-        for ds in ctx.facts.resources.iter().filter(|d| arm_parent(&d.id).as_deref() == Some(ws.id.as_str())) {
+        for ds in ctx.child_resources(&ws.id) {
             let ResourceDetails::MlDatastore { account_name, credentials_type: Some(cred), client_id, .. } =
                 &ds.details
             else {

@@ -157,6 +157,8 @@ pub struct Context<'f> {
     pub grants: Vec<RbacGrant<'f>>,
     /// Transitive group memberships: principal -> every group it is in (for deny assignments).
     member_of: HashMap<String, HashSet<String>>,
+    /// Service principals of applications owned by another tenant (see [`mark_if_sp_locked`]).
+    foreign_sps: HashSet<&'f str>,
     warnings: std::cell::RefCell<Vec<String>>,
 }
 
@@ -213,7 +215,22 @@ impl<'f> Context<'f> {
             }
             member_of.insert(start.to_string(), seen);
         }
-        Context { facts, nodes, children, resources, grants, member_of, warnings: std::cell::RefCell::new(warnings) }
+        let foreign_sps = facts
+            .service_principals
+            .iter()
+            .filter(|sp| sp.app_owner_organization_id.as_ref().is_some_and(|o| *o != facts.tenant_id))
+            .map(|sp| sp.id.as_str())
+            .collect();
+        Context {
+            facts,
+            nodes,
+            children,
+            resources,
+            grants,
+            member_of,
+            foreign_sps,
+            warnings: std::cell::RefCell::new(warnings),
+        }
     }
 
     pub fn warn(&self, message: String) {
@@ -290,6 +307,11 @@ impl<'f> Context<'f> {
                 && !d.exclude_principals.iter().any(excluded)
                 && blocks_action
         })
+    }
+
+    /// The resources directly beneath a resource (an ML workspace's datastores and computes, ...).
+    pub fn child_resources(&self, parent: &str) -> impl Iterator<Item = &'f Resource> + '_ {
+        self.children.get(parent).into_iter().flatten().filter_map(|c| self.resources.get(c.as_str()).copied())
     }
 
     /// The display name of a node, or its id.
@@ -392,10 +414,7 @@ impl Edge {
 /// Microsoft's first-party apps) may be blocked by the app instance property lock, which is on by
 /// default for new multi-tenant apps. Such AddSecret edges are marked conditional.
 pub fn mark_if_sp_locked(ctx: &Context, mut e: Edge) -> Edge {
-    let foreign = ctx.facts.service_principals.iter().any(|sp| {
-        sp.id == e.target && sp.app_owner_organization_id.as_ref().is_some_and(|o| *o != ctx.facts.tenant_id)
-    });
-    if foreign {
+    if ctx.foreign_sps.contains(e.target.as_str()) {
         e.conditional = true;
         e.cost = Edge::compute_cost(e.kind, e.requires_activation, true);
         e.reason.push_str(" (the app belongs to another tenant: its instance property lock may block this)");

@@ -44,6 +44,13 @@ fn owner_link(o: &Ownership) -> Evidence {
 }
 
 fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
+    let graph_sps: Vec<&str> = ctx
+        .facts
+        .service_principals
+        .iter()
+        .filter(|s| s.app_id.as_deref() == Some(MICROSOFT_GRAPH_APP_ID))
+        .map(|s| s.id.as_str())
+        .collect();
     for o in &ctx.facts.ownerships {
         if o.owned_kind == OwnedKind::Group {
             continue;
@@ -56,13 +63,6 @@ fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
         match o.owner_type {
             DirectoryObjectType::User => {}
             DirectoryObjectType::ServicePrincipal => {
-                let graph_sps: Vec<&str> = ctx
-                    .facts
-                    .service_principals
-                    .iter()
-                    .filter(|s| s.app_id.as_deref() == Some(MICROSOFT_GRAPH_APP_ID))
-                    .map(|s| s.id.as_str())
-                    .collect();
                 let grant = ctx.facts.app_role_assignments.iter().find(|a| {
                     a.principal_id == o.owner_id
                         && a.app_role_id == OWNED_BY
