@@ -6,6 +6,7 @@
 
 pub mod collect;
 pub mod demo;
+pub mod diff;
 pub mod facts;
 pub mod graph;
 pub mod model;

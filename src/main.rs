@@ -225,6 +225,44 @@ enum Command {
         #[arg(long, default_value = "latest")]
         snapshot: String,
     },
+    /// Compare two snapshots (or one with a planned change) at the level of attack paths and facts.
+    ///
+    /// Examples: `azpath diff previous latest`; `azpath diff latest --make-eligible ID` (what if this
+    /// standing assignment became PIM-eligible?); `azpath diff latest --assume-activated`.
+    Diff {
+        /// The "before" snapshot: a number, a label, `latest` or `previous`.
+        a: String,
+        /// The "after" snapshot; without it, A with the what-if changes below.
+        b: Option<String>,
+        /// Compare these saved queries (name or file, repeatable); default: every saved query.
+        #[arg(long = "query")]
+        queries: Vec<String>,
+        #[arg(long = "queries", env = "AZPATH_QUERIES")]
+        queries_dir: Option<PathBuf>,
+        /// What if every PIM eligibility were active?
+        #[arg(long)]
+        assume_activated: bool,
+        /// What if this role assignment or eligibility (Azure or directory) were removed? (repeatable)
+        #[arg(long = "remove-assignment")]
+        remove: Vec<String>,
+        /// What if this active assignment were PIM-eligible instead? (repeatable)
+        #[arg(long = "make-eligible")]
+        make_eligible: Vec<String>,
+        /// Exit with code 1 when any attack path opened (for CI gates on infrastructure changes).
+        #[arg(long)]
+        fail_on_new_paths: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: DiffFormat,
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DiffFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
 #[derive(Subcommand)]
@@ -574,6 +612,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 emit(&output, &(serde_json::to_string(&raw)? + "\n"))?;
             }
         }
+        Command::Diff {
+            a,
+            b,
+            queries,
+            queries_dir,
+            assume_activated,
+            remove,
+            make_eligible,
+            fail_on_new_paths,
+            format,
+            output,
+        } => {
+            let what_if = azpath::diff::WhatIf { assume_activated, remove, make_eligible };
+            if b.is_none() && what_if.is_empty() {
+                bail!(
+                    "name a second snapshot, or a planned change (--assume-activated, --remove-assignment, --make-eligible)"
+                );
+            }
+            let chosen: Vec<saved::SavedQuery> = if queries.is_empty() {
+                saved::library(queries_dir.as_deref())?
+            } else {
+                queries.iter().map(|n| saved::find(n, queries_dir.as_deref())).collect::<Result<_, _>>()?
+            };
+            let started = Instant::now();
+            let (text, opened) = diff_command(&db, &a, b.as_deref(), &what_if, &chosen, format)?;
+            if verbose > 0 {
+                eprintln!("azpath: diff took {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
+            }
+            emit(&output, &text)?;
+            if fail_on_new_paths && opened > 0 {
+                code = ExitCode::from(1);
+            }
+        }
         Command::Rederive { snapshot } => {
             let mut store = Store::open(&db)?;
             let snap = store.resolve(&snapshot)?;
@@ -587,6 +658,75 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(code)
+}
+
+/// Loads a snapshot's facts and graph (with the evidence of the queries' paths, for explaining).
+fn diff_side(
+    store: &Store,
+    snapshot: &str,
+    queries: &[saved::SavedQuery],
+) -> Result<(SnapshotInfo, azpath::facts::Facts, AttackGraph)> {
+    let snap = store.resolve(snapshot)?;
+    let facts = azpath::facts::parse(&store.load_raw(snap.id)?)?;
+    let mut g = azpath::load_graph(store, snap.id)?;
+    let shown = azpath::diff::paths_to_explain(&g, queries)?;
+    azpath::explain_paths(store, snap.id, &mut g, &shown)?;
+    Ok((snap, facts, g))
+}
+
+/// `diff`: the report text and how many paths opened.
+fn diff_command(
+    db: &Path,
+    a: &str,
+    b: Option<&str>,
+    what_if: &azpath::diff::WhatIf,
+    queries: &[saved::SavedQuery],
+    format: DiffFormat,
+) -> Result<(String, usize)> {
+    use azpath::diff::{self, Side};
+    let store = Store::open(db)?;
+    let (snap_a, facts_a, graph_a) = diff_side(&store, a, queries)?;
+    let (label_b, facts_b, graph_b) = match b {
+        Some(b) => {
+            let (snap_b, facts, g) = diff_side(&store, b, queries)?;
+            let facts = what_if.apply(&facts).map_err(anyhow::Error::msg)?;
+            if what_if.is_empty() {
+                (format!("snapshot #{}", snap_b.id), facts, g)
+            } else {
+                let d = rules::derive(&facts);
+                (format!("snapshot #{} with the planned change", snap_b.id), facts, AttackGraph::new(d.nodes, d.edges))
+            }
+        }
+        None => {
+            let facts = what_if.apply(&facts_a).map_err(anyhow::Error::msg)?;
+            let d = rules::derive(&facts);
+            (format!("snapshot #{} with the planned change", snap_a.id), facts, AttackGraph::new(d.nodes, d.edges))
+        }
+    };
+    let fact_changes = diff::diff_facts(&facts_a, &facts_b);
+    let path_changes = diff::diff_paths(
+        &Side { graph: &graph_a, facts: Some(&facts_a) },
+        &Side { graph: &graph_b, facts: Some(&facts_b) },
+        queries,
+        &fact_changes,
+    )?;
+    let opened = diff::new_paths(&path_changes, queries);
+    let header = format!("Comparing snapshot #{} (before) with {label_b} (after).\n", snap_a.id);
+    let text = match format {
+        DiffFormat::Json => json(&serde_json::json!({
+            "schema": "azpath.diff/1",
+            "before": {"snapshot": snap_a.id},
+            "after": label_b,
+            "what_if": {"assume_activated": what_if.assume_activated, "remove": what_if.remove, "make_eligible": what_if.make_eligible},
+            "paths": path_changes,
+            "facts": fact_changes,
+        }))?,
+        DiffFormat::Table => header + &diff::report_text(&fact_changes, &path_changes, false),
+        DiffFormat::Markdown => {
+            diff::report_text(&fact_changes, &path_changes, true).replacen("\n", &format!("\n\n{header}"), 1)
+        }
+    };
+    Ok((text, opened))
 }
 
 /// `reach` (forward from the selection) and `who-can-reach` (backward to it).

@@ -31,7 +31,7 @@ use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
 use crate::rbac::{self, Grant, RoleDefinition};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-pub use nodes::{external_identity_id, tenant_node_id};
+pub use nodes::{external_identity_id, federated_parent_node as federated_parent, tenant_node_id};
 
 /// A rule: one small, self-describing unit that turns facts into edges of one kind.
 pub struct Rule {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod diff;
 mod queries;
 mod store;
 mod support;

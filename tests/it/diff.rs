@@ -1,0 +1,79 @@
+//! Diff end to end on the demo tenant: a what-if equals the real second snapshot, and CI gates.
+
+use azpath::diff::{self, Side, WhatIf};
+use azpath::graph::AttackGraph;
+use azpath::query::saved;
+use azpath::store::Store;
+use serde_json::json;
+
+const CI_CONTRIBUTOR: &str = "/subscriptions/5b000000-0000-4000-8000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Authorization/roleAssignments/70000000-0000-4000-8000-000000000001";
+
+fn graph(facts: &azpath::facts::Facts) -> AttackGraph {
+    let d = azpath::rules::derive(facts);
+    AttackGraph::new(d.nodes, d.edges)
+}
+
+/// The demo with the CI service principal's Contributor moved from standing to PIM-eligible, as a
+/// second collection would show it.
+fn demo_with_eligible_ci() -> azpath::facts::RawFacts {
+    let mut raw = azpath::demo::raw();
+    let list = raw.arm.get_mut("roleAssignments").unwrap().as_array_mut().unwrap();
+    let i = list.iter().position(|a| a["id"] == CI_CONTRIBUTOR).unwrap();
+    let mut a = list.remove(i);
+    a["properties"]["status"] = json!("Provisioned");
+    a["properties"]["startDateTime"] = json!("2026-01-01T00:00:00Z");
+    a["properties"]["endDateTime"] = json!("2027-01-01T00:00:00Z");
+    raw.arm.get_mut("roleEligibilitySchedules").unwrap().as_array_mut().unwrap().push(a);
+    raw
+}
+
+#[test]
+fn a_what_if_equals_the_real_second_snapshot() {
+    let queries = saved::builtin();
+    let before = azpath::facts::parse(&azpath::demo::raw()).unwrap();
+    let real = azpath::facts::parse(&demo_with_eligible_ci()).unwrap();
+    let planned = WhatIf { make_eligible: vec![CI_CONTRIBUTOR.into()], ..Default::default() }.apply(&before).unwrap();
+    let (ga, gr, gp) = (graph(&before), graph(&real), graph(&planned));
+    let side = |g, f| Side { graph: g, facts: Some(f) };
+    let strip = |v: Vec<diff::PathDiff>| {
+        v.into_iter().map(|p| (p.query, p.change, p.source, p.target, p.before, p.after)).collect::<Vec<_>>()
+    };
+    let real_diff = diff::diff_paths(&side(&ga, &before), &side(&gr, &real), &queries, &[]).unwrap();
+    let planned_diff = diff::diff_paths(&side(&ga, &before), &side(&gp, &planned), &queries, &[]).unwrap();
+    assert!(!real_diff.is_empty());
+    assert!(real_diff.iter().any(|p| p.change == diff::PathChange::NowNeedsActivation));
+    assert!(
+        !real_diff.iter().any(|p| p.change == diff::PathChange::Closed),
+        "eligible, not removed: reachability stays"
+    );
+    assert_eq!(strip(real_diff), strip(planned_diff));
+}
+
+#[test]
+fn the_cli_gates_on_new_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let mut store = Store::open(&db).unwrap();
+    azpath::import_facts(&mut store, azpath::demo::raw(), Some("before")).unwrap();
+    // After: someone re-enabled shared keys on the archive account the backup pipeline can list keys of.
+    let text = serde_json::to_string(&azpath::demo::raw()).unwrap();
+    let i = text.find("storageAccounts/stmlarchive\"").unwrap();
+    let j = i + text[i..].find("\"allowSharedKeyAccess\":false").unwrap();
+    let after =
+        format!("{}\"allowSharedKeyAccess\":true{}", &text[..j], &text[j + "\"allowSharedKeyAccess\":false".len()..]);
+    azpath::import_facts(&mut store, azpath::facts::RawFacts::from_json(&after).unwrap(), Some("after")).unwrap();
+    drop(store);
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_azpath")).arg("--db").arg(&db).args(args).output().unwrap()
+    };
+    let out = run(&["diff", "before", "after", "--fail-on-new-paths"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("[OPENED]") && text.contains("stmlarchive"), "{text}");
+    assert!(text.contains("allowSharedKeyAccess=false -> allowSharedKeyAccess=true"), "{text}");
+    let out = run(&["diff", "before", "before", "--fail-on-new-paths"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&["diff", "before", "after", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "azpath.diff/1");
+}
