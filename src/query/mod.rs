@@ -108,8 +108,14 @@ pub fn paths(
 ) -> Result<Vec<Path>, QueryError> {
     let search = opts.search(g)?;
     let target_set: HashSet<NodeIndex> = targets.iter().copied().collect();
+    let sources = entry_points(g, sources);
+    // Many sources, few targets (e.g. every user to tier 0): search backward from each target once
+    // instead of forward from every source. Same easiest costs (property-tested).
+    if sources.len() > 4 * targets.len() && opts.k.is_none() && !opts.all_equal && opts.last_edge.is_empty() {
+        return Ok(backward_pairs(g, &sources, targets, &search, opts.only_eligible));
+    }
     let mut out = Vec::new();
-    for &s in &entry_points(g, sources) {
+    for &s in &sources {
         let easiest = if opts.last_edge.is_empty() {
             g.easiest_paths_with(s, &target_set, &search)
         } else {
@@ -147,6 +153,33 @@ pub fn paths(
         }
     }
     Ok(out)
+}
+
+/// Easiest path per (source, target) pair by one backward search per target, sorted like
+/// [`paths`].
+fn backward_pairs(
+    g: &AttackGraph,
+    sources: &[NodeIndex],
+    targets: &[NodeIndex],
+    search: &SearchOptions,
+    only_eligible: bool,
+) -> Vec<Path> {
+    let wanted: HashSet<usize> = sources.iter().map(|s| s.index()).collect();
+    let mut out = Vec::new();
+    for &t in targets {
+        let mut found: Vec<Path> = g.who_can_reach(&[t], search).into_iter().filter(|p| wanted.contains(&p.source)).collect();
+        if only_eligible {
+            let now: HashSet<usize> = g
+                .who_can_reach(&[t], &SearchOptions { without_eligible: true, ..search.clone() })
+                .iter()
+                .map(|p| p.source)
+                .collect();
+            found.retain(|p| !now.contains(&p.source));
+        }
+        out.extend(found);
+    }
+    out.sort_by(|a, b| (&g.nodes[a.source].id, &g.nodes[a.target].id).cmp(&(&g.nodes[b.source].id, &g.nodes[b.target].id)));
+    out
 }
 
 /// Blast radius: everything the sources can gain, each with its easiest path from the nearest
