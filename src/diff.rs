@@ -72,7 +72,7 @@ fn names(f: &Facts) -> HashMap<&str, &str> {
 }
 
 /// Every security-relevant fact of a snapshot, by key.
-pub fn fact_records(f: &Facts) -> BTreeMap<String, FactRecord> {
+pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
     let n = names(f);
     let name = |id: &str| n.get(id).map(|s| s.to_string()).unwrap_or_else(|| id.to_string());
     let roles = crate::rbac::builtin_roles();
@@ -84,7 +84,7 @@ pub fn fact_records(f: &Facts) -> BTreeMap<String, FactRecord> {
             .or_else(|| roles.get(guid).map(|r| r.role_name.clone()))
             .unwrap_or_else(|| guid.to_string())
     };
-    let mut out = BTreeMap::new();
+    let mut out = HashMap::new();
     let mut add = |category: &'static str, key_ids: &[&str], text: String, detail: String, ids: Vec<String>| {
         let key = format!("{category}|{}", key_ids.join("|").to_ascii_lowercase());
         out.insert(key.clone(), FactRecord { category, key, text, detail, ids });
@@ -424,13 +424,15 @@ fn summary(g: &AttackGraph, p: &Path) -> PairPath {
 }
 
 /// Edge identity across snapshots: (source id, target id, kind, needs activation).
-fn edge_key(g: &AttackGraph, e: usize) -> (String, String, EdgeKind, bool) {
+type EdgeKey<'g> = (&'g str, &'g str, EdgeKind, bool);
+
+fn edge_key(g: &AttackGraph, e: usize) -> EdgeKey<'_> {
     let x = &g.edges[e];
-    (x.source.clone(), x.target.clone(), x.kind, x.requires_activation)
+    (&x.source, &x.target, x.kind, x.requires_activation)
 }
 
-/// The edges of `p` (in `g`) that the other graph does not have, with evidence text.
-fn missing_edges(g: &AttackGraph, p: &Path, other: &HashSet<(String, String, EdgeKind, bool)>) -> Vec<usize> {
+/// The edges of `p` (in `g`) that the other graph does not have.
+fn missing_edges(g: &AttackGraph, p: &Path, other: &HashSet<EdgeKey>) -> Vec<usize> {
     p.edges.iter().copied().filter(|&e| !other.contains(&edge_key(g, e))).collect()
 }
 
@@ -481,10 +483,8 @@ pub fn diff_paths(
     queries: &[SavedQuery],
     facts: &[FactChange],
 ) -> Result<Vec<PathDiff>, query::QueryError> {
-    let keys = |g: &AttackGraph| -> HashSet<(String, String, EdgeKind, bool)> {
-        (0..g.edges.len()).map(|e| edge_key(g, e)).collect()
-    };
-    let (ka, kb) = (keys(a.graph), keys(b.graph));
+    let ka: HashSet<EdgeKey> = (0..a.graph.edges.len()).map(|e| edge_key(a.graph, e)).collect();
+    let kb: HashSet<EdgeKey> = (0..b.graph.edges.len()).map(|e| edge_key(b.graph, e)).collect();
     let mut out = Vec::new();
     for q in queries {
         let (pa, pb) = (pairs(a.graph, q)?, pairs(b.graph, q)?);
