@@ -54,7 +54,11 @@ fn main() {
     println!("load both graphs                    {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
     let t = Instant::now();
     let facts = diff::diff_facts(&fa, &fb);
-    println!("fact diff                           {:.0} ms  ({} changes)", t.elapsed().as_secs_f64() * 1000.0, facts.len());
+    println!(
+        "fact diff                           {:.0} ms  ({} changes)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        facts.len()
+    );
     for q in saved::builtin() {
         let t = Instant::now();
         let qs = std::slice::from_ref(&q);
@@ -62,8 +66,13 @@ fn main() {
         let pb = diff::paths_to_explain(&gb, qs).expect("paths b");
         azpath::explain_paths(&store, sa.snapshot, &mut ga, &pa).expect("explain a");
         azpath::explain_paths(&store, sb.snapshot, &mut gb, &pb).expect("explain b");
-        let d = diff::diff_paths(&Side { graph: &ga, facts: Some(&fa) }, &Side { graph: &gb, facts: Some(&fb) }, qs, &facts)
-            .expect("diff");
+        let d = diff::diff_paths(
+            &Side { graph: &ga, facts: Some(&fa) },
+            &Side { graph: &gb, facts: Some(&fb) },
+            qs,
+            &facts,
+        )
+        .expect("diff");
         println!(
             "  {:<34} {:>8.0} ms  ({} + {} pairs, {} changes)",
             q.name,

@@ -167,7 +167,8 @@ fn backward_pairs(
     let wanted: HashSet<usize> = sources.iter().map(|s| s.index()).collect();
     let mut out = Vec::new();
     for &t in targets {
-        let mut found: Vec<Path> = g.who_can_reach(&[t], search).into_iter().filter(|p| wanted.contains(&p.source)).collect();
+        let mut found: Vec<Path> =
+            g.who_can_reach(&[t], search).into_iter().filter(|p| wanted.contains(&p.source)).collect();
         if only_eligible {
             let now: HashSet<usize> = g
                 .who_can_reach(&[t], &SearchOptions { without_eligible: true, ..search.clone() })
@@ -178,7 +179,9 @@ fn backward_pairs(
         }
         out.extend(found);
     }
-    out.sort_by(|a, b| (&g.nodes[a.source].id, &g.nodes[a.target].id).cmp(&(&g.nodes[b.source].id, &g.nodes[b.target].id)));
+    out.sort_by(|a, b| {
+        (&g.nodes[a.source].id, &g.nodes[a.target].id).cmp(&(&g.nodes[b.source].id, &g.nodes[b.target].id))
+    });
     out
 }
 
