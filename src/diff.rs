@@ -394,6 +394,11 @@ pub struct PathDiff {
     pub after: Option<PairPath>,
     /// The fact changes that explain it, in words.
     pub causes: Vec<String>,
+    /// The easiest paths' edges (indices into the before and after graphs), for diagrams.
+    #[serde(skip)]
+    pub before_edges: Vec<usize>,
+    #[serde(skip)]
+    pub after_edges: Vec<usize>,
 }
 
 /// One side of a diff: a graph, with the facts it was derived from when known.
@@ -529,6 +534,8 @@ pub fn diff_paths(
                 before: sx,
                 after: sy,
                 causes,
+                before_edges: x.map(|p| p.edges.clone()).unwrap_or_default(),
+                after_edges: y.map(|p| p.edges.clone()).unwrap_or_default(),
             });
         }
     }
@@ -536,6 +543,68 @@ pub fn diff_paths(
         (&x.query, x.change, &x.source_name, &x.target_name).cmp(&(&y.query, y.change, &y.source_name, &y.target_name))
     });
     Ok(out)
+}
+
+/// One graph holding every changed path of a diff (before and after), with how each edge changed:
+/// what a diff diagram draws.
+pub fn diff_view(
+    a: &AttackGraph,
+    b: &AttackGraph,
+    diffs: &[PathDiff],
+) -> (AttackGraph, Vec<Path>, HashMap<usize, crate::export::dot::DiffMark>) {
+    use crate::export::dot::DiffMark;
+    let (ka, kb): (HashSet<EdgeKey>, HashSet<EdgeKey>) =
+        ((0..a.edges.len()).map(|e| edge_key(a, e)).collect(), (0..b.edges.len()).map(|e| edge_key(b, e)).collect());
+    let mut nodes: BTreeMap<String, crate::model::Node> = BTreeMap::new();
+    let mut edges: Vec<crate::model::Edge> = Vec::new();
+    let mut marks: Vec<DiffMark> = Vec::new();
+    let mut index: HashMap<(String, String, EdgeKind, bool), usize> = HashMap::new();
+    let mut paths_out: Vec<(String, String, Vec<usize>)> = Vec::new();
+    for d in diffs {
+        for (g, list, other, gone) in
+            [(a, &d.before_edges, &kb, DiffMark::Removed), (b, &d.after_edges, &ka, DiffMark::Added)]
+        {
+            if list.is_empty() {
+                continue;
+            }
+            let mut path = Vec::new();
+            for &e in list {
+                let edge = &g.edges[e];
+                for end in [&edge.source, &edge.target] {
+                    let n = &g.nodes[g.node_index(end).expect("edge ends are nodes").index()];
+                    nodes.entry(n.id.clone()).or_insert_with(|| n.clone());
+                }
+                let key = edge_key(g, e);
+                let owned = (key.0.to_string(), key.1.to_string(), key.2, key.3);
+                let ix = *index.entry(owned).or_insert_with(|| {
+                    edges.push(edge.clone());
+                    marks.push(if other.contains(&key) { DiffMark::Unchanged } else { gone });
+                    edges.len() - 1
+                });
+                path.push(ix);
+            }
+            paths_out.push((
+                edge_source_id(g, list[0]),
+                g.edges[*list.last().expect("non-empty")].target.clone(),
+                path,
+            ));
+        }
+    }
+    let view = AttackGraph::new(nodes.into_values().collect(), edges);
+    let paths = paths_out
+        .into_iter()
+        .map(|(s, t, e)| Path {
+            source: view.node_index(&s).expect("path ends are nodes").index(),
+            target: view.node_index(&t).expect("path ends are nodes").index(),
+            cost: e.iter().map(|&i| view.edges[i].cost).sum(),
+            edges: e,
+        })
+        .collect();
+    (view, paths, marks.into_iter().enumerate().collect())
+}
+
+fn edge_source_id(g: &AttackGraph, e: usize) -> String {
+    g.edges[e].source.clone()
 }
 
 /// The paths whose edges need evidence for [`diff_paths`] to explain them: every path of the

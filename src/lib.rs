@@ -2,11 +2,13 @@
 //!
 //! The pipeline, one module per stage: [`facts`] (Azure's JSON to typed facts) -> [`rules`] (facts
 //! to attack edges) -> [`store`] (SQLite snapshots) -> [`graph`] (petgraph, easiest paths) ->
-//! [`query`] (selectors and path queries) -> [`report`] (text and JSON). See `docs/ARCHITECTURE.md`.
+//! [`query`] (selectors and path queries) -> [`report`] / [`export`] (text, JSON, DOT, Markdown), with
+//! [`collect`] reading live tenants and [`diff`] comparing snapshots. See `docs/ARCHITECTURE.md`.
 
 pub mod collect;
 pub mod demo;
 pub mod diff;
+pub mod export;
 pub mod facts;
 pub mod graph;
 pub mod model;

@@ -47,6 +47,24 @@ struct Cli {
 enum Format {
     Table,
     Json,
+    /// A Graphviz DOT diagram of the paths (render it with --render svg|png).
+    Dot,
+}
+
+/// What `--render` makes of a DOT diagram (with the Graphviz `dot` program).
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum RenderArg {
+    Svg,
+    Png,
+}
+
+impl RenderArg {
+    fn format(self) -> azpath::export::render::RenderFormat {
+        match self {
+            RenderArg::Svg => azpath::export::render::RenderFormat::Svg,
+            RenderArg::Png => azpath::export::render::RenderFormat::Png,
+        }
+    }
 }
 
 /// Where and how to print.
@@ -57,6 +75,12 @@ struct OutputArgs {
     /// Write the output here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// With --format dot: render the diagram with Graphviz `dot` (to --output, default exports/diagram.svg|png).
+    #[arg(long, value_enum)]
+    render: Option<RenderArg>,
+    /// With --format dot: draw at most this many paths (the most severe); 0 for all.
+    #[arg(long, default_value_t = azpath::export::DEFAULT_MAX_PATHS)]
+    max_paths: usize,
 }
 
 fn edge_kind(s: &str) -> Result<EdgeKind, String> {
@@ -185,6 +209,28 @@ enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Write DOT diagrams (and rendered SVG/PNG) of saved queries or the demo headline into a folder.
+    Export {
+        #[command(subcommand)]
+        action: ExportAction,
+    },
+    /// A Markdown audit report: snapshot scope, findings of every saved query by severity, paths in
+    /// words with evidence, suggested fixes and diagrams.
+    Report {
+        #[arg(long, default_value = "latest")]
+        snapshot: String,
+        #[arg(long, env = "AZPATH_QUERIES")]
+        queries: Option<PathBuf>,
+        /// Where to write the report.
+        #[arg(long, default_value = "exports/report.md")]
+        output: PathBuf,
+        /// Also render each diagram (next to the report) and link it.
+        #[arg(long, value_enum)]
+        render: Option<RenderArg>,
+        /// Draw at most this many paths per diagram.
+        #[arg(long, default_value_t = azpath::export::DEFAULT_MAX_PATHS)]
+        max_paths: usize,
+    },
     /// Saved queries (queries/*.toml): list them, or run them.
     Query {
         #[command(subcommand)]
@@ -263,6 +309,33 @@ enum DiffFormat {
     Table,
     Json,
     Markdown,
+    /// Every changed path in one diagram: added hops green, removed red, unchanged faded.
+    Dot,
+}
+
+#[derive(Subcommand)]
+enum ExportAction {
+    /// One DOT file per saved query (by name, or --all) and/or the demo headline, into a folder.
+    Dot {
+        names: Vec<String>,
+        /// Every saved query.
+        #[arg(long)]
+        all: bool,
+        /// The headline of `azpath demo`: every pipeline identity's easiest path to every crown jewel.
+        #[arg(long)]
+        headline: bool,
+        #[arg(long, env = "AZPATH_QUERIES")]
+        queries: Option<PathBuf>,
+        #[arg(long, default_value = "latest")]
+        snapshot: String,
+        #[arg(long, default_value = "exports")]
+        out_dir: PathBuf,
+        /// Also render each diagram with Graphviz `dot`.
+        #[arg(long, value_enum)]
+        render: Option<RenderArg>,
+        #[arg(long, default_value_t = azpath::export::DEFAULT_MAX_PATHS)]
+        max_paths: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -328,6 +401,44 @@ fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
 
 fn json(value: &serde_json::Value) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
+}
+
+/// A DOT diagram of `paths` with the options of `out`.
+fn dot_text(
+    out: &OutputArgs,
+    g: &AttackGraph,
+    snap: &SnapshotInfo,
+    paths: &[azpath::graph::Path],
+    what: &str,
+) -> String {
+    let title = azpath::export::title(what, snap, paths.len());
+    let opts = azpath::export::DotOptions { title, max_paths: out.max_paths, ..Default::default() };
+    azpath::export::paths_dot(g, paths, &opts)
+}
+
+/// Like [`emit`], but with --format dot --render the DOT text is rendered by Graphviz and the image
+/// written to --output (default `exports/diagram.svg|png`).
+fn emit_out(out: &OutputArgs, text: &str) -> Result<()> {
+    let Some(render) = out.render.filter(|_| out.format == Format::Dot) else {
+        if out.render.is_some() {
+            bail!("--render needs --format dot");
+        }
+        return emit(&out.output, text);
+    };
+    let format = render.format();
+    let image = azpath::export::render::render(text, format)?;
+    let path = out.output.clone().unwrap_or_else(|| PathBuf::from(format!("exports/diagram.{}", format.as_str())));
+    write_file(&path, &image)?;
+    eprintln!("azpath: wrote {}", path.display());
+    Ok(())
+}
+
+/// Writes a file, creating its folder.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Opens the database and loads a snapshot's graph.
@@ -400,8 +511,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let text = match out.format {
                 Format::Table => demo::headline_text(&g, &h, &snap, &db_shown, style_for(&out.output)),
                 Format::Json => json(&demo::headline_json(&g, &h, &snap))?,
+                Format::Dot => dot_text(
+                    &out,
+                    &g,
+                    &snap,
+                    &h.pipeline_paths,
+                    "every pipeline identity's easiest path to every crown jewel",
+                ),
             };
-            emit(&out.output, &text)?;
+            emit_out(&out, &text)?;
             if verbose > 0 {
                 eprintln!("azpath: demo took {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
             }
@@ -435,6 +553,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let text = match out.format {
                 Format::Json => json(&serde_json::to_value(&snaps)?)?,
                 Format::Table => snapshots_table(&snaps, verbose),
+                Format::Dot => bail!("--format dot draws paths; `snapshots` has none"),
             };
             emit(&out.output, &text)?;
         }
@@ -457,6 +576,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let text = match out.format {
                 Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
+                Format::Dot => dot_text(&out, &g, &snap, &paths, &format!("paths from {from} to {to}")),
                 Format::Table => {
                     let mut text = report::paths_text(&g, &paths, explain, style_for(&out.output));
                     if paths.is_empty() {
@@ -465,7 +585,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     text + &completeness_note(&snap)
                 }
             };
-            emit(&out.output, &text)?;
+            emit_out(&out, &text)?;
             if fail_on_findings && !paths.is_empty() {
                 code = ExitCode::from(1);
             }
@@ -511,9 +631,92 @@ fn run(cli: Cli) -> Result<ExitCode> {
             azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
             let text = match out.format {
                 Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
+                Format::Dot => dot_text(&out, &g, &snap, &paths, &format!("explain {from} -> {to}")),
                 Format::Table => report::paths_text(&g, &paths, true, style_for(&out.output)),
             };
-            emit(&out.output, &text)?;
+            emit_out(&out, &text)?;
+        }
+        Command::Export {
+            action: ExportAction::Dot { names, all, headline, queries, snapshot, out_dir, render, max_paths },
+        } => {
+            let mut chosen: Vec<saved::SavedQuery> = if all {
+                saved::library(queries.as_deref())?
+            } else {
+                names.iter().map(|n| saved::find(n, queries.as_deref())).collect::<Result<_, _>>()?
+            };
+            if chosen.is_empty() && !headline {
+                bail!("name one or more saved queries, or --all, or --headline; `azpath query list` shows them");
+            }
+            let (store, snap, mut g) = load(&db, &snapshot, verbose)?;
+            let mut diagrams = Vec::new();
+            if headline {
+                let paths = demo::headline(&g).pipeline_paths;
+                diagrams.push((
+                    "demo-headline".to_string(),
+                    "every pipeline identity's easiest path to every crown jewel (azpath demo)".to_string(),
+                    paths,
+                ));
+            }
+            for q in chosen.drain(..) {
+                let paths = query::paths(&g, &query::select(&g, &q.from)?, &query::select(&g, &q.to)?, &q.options)?;
+                let sev = format!("{:?}", q.severity).to_lowercase();
+                diagrams.push((q.name.clone(), format!("{} ({sev}): {}", q.name, q.description), paths));
+            }
+            for (name, what, paths) in &diagrams {
+                azpath::explain_paths(&store, snap.id, &mut g, paths)?;
+                let opts = azpath::export::DotOptions {
+                    title: azpath::export::title(what, &snap, paths.len()),
+                    max_paths,
+                    ..Default::default()
+                };
+                let text = azpath::export::paths_dot(&g, paths, &opts);
+                let file = format!("{name}.dot");
+                write_file(&out_dir.join(&file), text.as_bytes())?;
+                eprintln!("azpath: wrote {} ({} paths)", out_dir.join(&file).display(), paths.len());
+                if let Some(r) = render {
+                    let f = r.format();
+                    let image = azpath::export::render::render(&text, f)?;
+                    let image = match f {
+                        azpath::export::render::RenderFormat::Svg => {
+                            azpath::export::render::stamp_svg(&String::from_utf8_lossy(&image), &file, &text)
+                                .into_bytes()
+                        }
+                        azpath::export::render::RenderFormat::Png => image,
+                    };
+                    let path = out_dir.join(format!("{name}.{}", f.as_str()));
+                    write_file(&path, &image)?;
+                    eprintln!("azpath: wrote {}", path.display());
+                }
+            }
+        }
+        Command::Report { snapshot, queries, output, render, max_paths } => {
+            use azpath::export::markdown::{self, Finding, ReportOptions};
+            let (store, snap, mut g) = load(&db, &snapshot, verbose)?;
+            let mut findings = Vec::new();
+            for q in saved::library(queries.as_deref())? {
+                let paths = query::paths(&g, &query::select(&g, &q.from)?, &query::select(&g, &q.to)?, &q.options)?;
+                azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
+                findings.push(Finding { query: q, paths, svg: None });
+            }
+            if let Some(r) = render {
+                let f = r.format();
+                let dir = output.parent().map(Path::to_path_buf).unwrap_or_default();
+                for finding in findings.iter_mut().filter(|f| !f.paths.is_empty()) {
+                    let opts = azpath::export::DotOptions {
+                        title: azpath::export::title(&finding.query.name, &snap, finding.paths.len()),
+                        max_paths,
+                        ..Default::default()
+                    };
+                    let text = azpath::export::paths_dot(&g, &finding.paths, &opts);
+                    let file = format!("report-{}.{}", finding.query.name, f.as_str());
+                    write_file(&dir.join(&file), &azpath::export::render::render(&text, f)?)?;
+                    finding.svg = Some(file);
+                }
+            }
+            let opts = ReportOptions { diagram_max_paths: max_paths, ..ReportOptions::default() };
+            let text = markdown::report(&g, &snap, &findings, &opts);
+            write_file(&output, text.as_bytes())?;
+            eprintln!("azpath: wrote {}", output.display());
         }
         Command::Query { action: QueryAction::List { queries } } => {
             let lib = saved::library(queries.as_deref())?;
@@ -547,12 +750,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut text = String::new();
             let mut docs = Vec::new();
             let mut findings = 0;
+            let mut all_paths = Vec::new();
             for q in &chosen {
                 let sources = query::select(&g, &q.from)?;
                 let targets = query::select(&g, &q.to)?;
                 let paths = query::paths(&g, &sources, &targets, &q.options)?;
                 azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
                 findings += paths.len();
+                all_paths.extend(paths.iter().cloned());
                 let sev = format!("{:?}", q.severity).to_uppercase();
                 text.push_str(&format!(
                     "\n{} {}: {} finding{}\n{}\n",
@@ -570,8 +775,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let text = match out.format {
                 Format::Json => json(&serde_json::json!({"schema": "azpath.query-run/1", "results": docs}))?,
                 Format::Table => text + &completeness_note(&snap),
+                Format::Dot => {
+                    let names: Vec<&str> = chosen.iter().map(|q| q.name.as_str()).collect();
+                    dot_text(&out, &g, &snap, &all_paths, &format!("saved queries {}", names.join(", ")))
+                }
             };
-            emit(&out.output, &text)?;
+            emit_out(&out, &text)?;
             if fail_on_findings && findings > 0 {
                 code = ExitCode::from(1);
             }
@@ -725,6 +934,20 @@ fn diff_command(
         DiffFormat::Markdown => {
             diff::report_text(&fact_changes, &path_changes, true).replacen("\n", &format!("\n\n{header}"), 1)
         }
+        DiffFormat::Dot => {
+            let (view, paths, marks) = diff::diff_view(&graph_a, &graph_b, &path_changes);
+            let opts = azpath::export::dot::DotOptions {
+                title: format!(
+                    "azpath diff: snapshot #{} -> {label_b}: {} changed paths",
+                    snap_a.id,
+                    path_changes.len()
+                ),
+                max_paths: 0,
+                diff: Some(marks),
+                ..Default::default()
+            };
+            azpath::export::dot::paths_dot(&view, &paths, &opts)
+        }
     };
     Ok((text, opened))
 }
@@ -755,6 +978,11 @@ fn reach_command(
             azpath::explain_paths(&store, snap.id, &mut g, &found)?;
             json(&report::reach_json(&g, &snap, &found, reverse))?
         }
+        Format::Dot => {
+            azpath::explain_paths(&store, snap.id, &mut g, &found)?;
+            let what = if reverse { format!("who can reach {selector}") } else { format!("what {selector} reaches") };
+            dot_text(out, &g, &snap, &found, &what)
+        }
         Format::Table => {
             let what = if reverse { "can reach" } else { "reaches" };
             let mut text = format!("{selector:?} {what} {} node(s) in snapshot #{}:\n", found.len(), snap.id);
@@ -765,7 +993,7 @@ fn reach_command(
                 + &completeness_note(&snap)
         }
     };
-    emit(&out.output, &text)
+    emit_out(out, &text)
 }
 
 fn snapshots_table(snaps: &[SnapshotInfo], verbose: u8) -> String {

@@ -73,6 +73,12 @@ fn the_cli_gates_on_new_paths() {
     assert!(text.contains("allowSharedKeyAccess=false -> allowSharedKeyAccess=true"), "{text}");
     let out = run(&["diff", "before", "before", "--fail-on-new-paths"]);
     assert_eq!(out.status.code(), Some(0));
+    // The diagram: added hops green, unchanged faded; Graphviz accepts it.
+    let out = run(&["diff", "before", "after", "--format", "dot"]);
+    let dot = String::from_utf8(out.stdout).unwrap();
+    assert!(dot.contains("+ added") && dot.contains("#15803d") && dot.contains("stmlarchive"), "{dot}");
+    let parsed = graphviz_rust::parse(&dot);
+    assert!(parsed.is_ok(), "{parsed:?}");
     let out = run(&["diff", "before", "after", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema"], "azpath.diff/1");

@@ -3,6 +3,7 @@
 mod cli;
 mod demo;
 mod diff;
+mod export;
 mod queries;
 mod store;
 mod support;

@@ -1,0 +1,335 @@
+//! The Markdown audit report (`azpath report`): a self-contained document that reads as plain text
+//! and renders on GitHub. Scope of the snapshot, then one section per saved query with findings,
+//! ranked by severity: each path in words with its evidence, a suggested fix derived from the
+//! decisive hop, and the diagram. Pure: returns a string.
+
+use super::dot::{self, DotOptions};
+use crate::graph::{AttackGraph, Path};
+use crate::model::{Edge, EdgeKind, Node, NodeKind};
+use crate::query::saved::SavedQuery;
+use crate::report;
+use crate::store::SnapshotInfo;
+use std::fmt::Write;
+
+/// One saved query's result.
+pub struct Finding {
+    pub query: SavedQuery,
+    pub paths: Vec<Path>,
+    /// A rendered diagram to link (file name relative to the report), instead of only the DOT.
+    pub svg: Option<String>,
+}
+
+/// What goes into the report.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Paths described in words per query (the diagram shows up to `diagram_max_paths`).
+    pub max_paths: usize,
+    pub diagram_max_paths: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions { max_paths: 20, diagram_max_paths: dot::DEFAULT_MAX_PATHS }
+    }
+}
+
+/// Escapes text for Markdown prose: characters that start emphasis, links, HTML, code, tables or
+/// headings get a backslash; newlines become spaces. Reads as plain text with a few backslashes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!' | '{' | '}' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that holds any text: fenced with more backticks than the text contains.
+fn code(s: &str) -> String {
+    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+fn node<'a>(g: &'a AttackGraph, id: &str) -> &'a Node {
+    g.node(g.node_index(id).expect("edge ends are nodes"))
+}
+
+fn name(n: &Node) -> String {
+    format!("**{}** ({})", escape(&n.name), n.kind)
+}
+
+fn evidence<'a>(e: &'a Edge, label: &str) -> Option<&'a str> {
+    e.evidence.iter().find(|ev| ev.label == label).map(|ev| ev.value.as_str())
+}
+
+/// The Azure role grant behind a hop, in words: "role assignment `id` (Contributor)".
+fn grant(e: &Edge) -> Option<String> {
+    let role = dot::role_of(e).map(|r| format!(" ({})", escape(r))).unwrap_or_default();
+    if let Some(id) = evidence(e, "role assignment") {
+        Some(format!("role assignment {}{role}", code(id)))
+    } else {
+        evidence(e, "role eligibility schedule (PIM)").map(|id| format!("PIM eligibility {}{role}", code(id)))
+    }
+}
+
+/// A fix for one hop, specific to its kind and evidence; `None` for hops that only follow from an
+/// earlier one (an app signing in as its own service principal, a role node's powers, containment).
+pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
+    let (from, to) = (node(g, &e.source), node(g, &e.target));
+    let (src, dst) = (name(from), name(to));
+    let from_role = matches!(from.kind, NodeKind::AppRole | NodeKind::DirectoryRole);
+    use EdgeKind::*;
+    Some(match e.kind {
+        Contains | RunCodeAs | GrantAnyRole => return None,
+        AddSecret | AddMember | SetAccessPolicy | ReadSecrets if from_role => return None,
+        AuthenticatesAs => {
+            let fic = evidence(e, "federated identity credential")?;
+            let subject = evidence(e, "subject").map(|s| format!(" (today {})", code(s))).unwrap_or_default();
+            format!(
+                "Restrict the subject of federated identity credential {} on {dst}{subject} to a protected branch or deployment environment, or remove the credential.",
+                code(fic)
+            )
+        }
+        ListKeys => {
+            let setting = match to.kind {
+                NodeKind::StorageAccount => "set `allowSharedKeyAccess=false` on it",
+                NodeKind::CognitiveServicesAccount => "set `disableLocalAuth=true` on it",
+                NodeKind::MLWorkspace | NodeKind::MLDatastore => "switch its datastores to identity-based access",
+                _ => "disable key-based access on it",
+            };
+            match grant(e) {
+                Some(gr) => format!(
+                    "Remove or narrow {gr} so {src} cannot list the keys of {dst} (a role without `listKeys`), or {setting}."
+                ),
+                None => format!("Stop {src} from listing the keys of {dst}, or {setting}."),
+            }
+        }
+        ReEnableKeys => format!(
+            "Remove or narrow {} so {src} cannot change the settings of {dst} (no `write` on the resource); add an Azure Policy that denies re-enabling key access.",
+            grant(e).unwrap_or_else(|| "the role grant".into())
+        ),
+        ReadData | WriteData => format!(
+            "Remove or narrow {} to the containers or deployments {src} needs, instead of all of {dst}.",
+            grant(e).unwrap_or_else(|| "the data-plane role grant".into())
+        ),
+        ReadSecrets => match grant(e) {
+            Some(gr) => format!("Remove or narrow {gr} so {src} cannot read secrets of {dst}."),
+            None => format!(
+                "Remove the access policy of {src} on Key Vault {dst} (or drop its secret permissions{}); better, switch the vault to the RBAC permission model.",
+                evidence(e, "secret permissions").map(|p| format!(" {}", code(p))).unwrap_or_default()
+            ),
+        },
+        SetAccessPolicy => format!(
+            "Remove or narrow {} (it can write access policies of {dst}), or switch the vault to the RBAC permission model (`enableRbacAuthorization=true`).",
+            grant(e).unwrap_or_else(|| "the role grant".into())
+        ),
+        AssignRoles => format!(
+            "Remove {} (it can assign any role on {dst}), or add a condition limiting which roles it may assign.",
+            grant(e).unwrap_or_else(|| "the role grant".into())
+        ),
+        ExecuteOn => format!(
+            "Remove or narrow {} so {src} cannot run code on {dst}, or reduce the rights of the identity {dst} runs as.",
+            grant(e).unwrap_or_else(|| "the role grant".into())
+        ),
+        AddSecret | AddMember => match evidence(e, "owner") {
+            Some(_) => format!("Remove {src} as an owner of {dst} (owners can add credentials or members)."),
+            None => format!("Remove the right of {src} to manage {dst}."),
+        },
+        HasRole => match evidence(e, "app role assignment") {
+            Some(id) => format!(
+                "Revoke the Microsoft Graph application permission {dst} from {src} (app role assignment {}), or replace it with a narrower one.",
+                code(id)
+            ),
+            None => format!("Remove the directory role {dst} from {src}, or make it PIM-eligible with approval."),
+        },
+        EligibleForRole | EligibleMemberOf | EligibleOwnerOf => {
+            format!("Remove the PIM eligibility of {src} for {dst}, or require approval and MFA on activation.")
+        }
+        MemberOf => format!("Remove {src} from group {dst} if it does not need the group's access."),
+    })
+}
+
+/// The decisive hop of a path: the last one a fix applies to (fixing it cuts this path closest to
+/// the target); and its fix.
+pub fn decisive(g: &AttackGraph, p: &Path) -> Option<(usize, String)> {
+    p.edges.iter().enumerate().rev().find_map(|(i, &e)| fix(g, &g.edges[e]).map(|f| (i, f)))
+}
+
+fn path_words(g: &AttackGraph, p: &Path, s: &mut String) {
+    for (i, &ei) in p.edges.iter().enumerate() {
+        let e = &g.edges[ei];
+        let mut marks = String::new();
+        if e.requires_activation {
+            marks.push_str(" *(PIM: requires activation)*");
+        }
+        if e.conditional {
+            marks.push_str(" *(conditional: not evaluated)*");
+        }
+        let _ = writeln!(
+            s,
+            "{}. {} --{}--> {}{marks}  \n   {}",
+            i + 1,
+            name(node(g, &e.source)),
+            e.kind,
+            name(node(g, &e.target)),
+            escape(&e.reason)
+        );
+        for ev in &e.evidence {
+            let _ = writeln!(s, "   - {}: {}", escape(&ev.label), code(&ev.value));
+        }
+    }
+}
+
+fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat((longest + 1).max(3))
+}
+
+/// The whole report.
+pub fn report(g: &AttackGraph, snap: &SnapshotInfo, findings: &[Finding], opts: &ReportOptions) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Attack-path report: tenant {}\n", escape(&snap.tenant_name));
+    let _ = writeln!(
+        s,
+        "Generated by azpath {} from snapshot #{}. Each path is a chain of abuses: whoever controls a \
+         node can, with its rights alone, take the next one. Effort adds up per hop (higher is harder).\n",
+        env!("CARGO_PKG_VERSION"),
+        snap.id
+    );
+    let _ = writeln!(s, "## Scope\n");
+    let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(s, "| Tenant | {} ({}) |", escape(&snap.tenant_name), code(&snap.tenant_id));
+    let label = snap.label.as_deref().map(|l| format!(", label {}", code(l))).unwrap_or_default();
+    let _ = writeln!(s, "| Snapshot | #{}{label}, source {} |", snap.id, escape(&snap.source));
+    let _ = writeln!(s, "| Collected at | {} |", escape(&snap.collected_at));
+    let _ = writeln!(s, "| Graph | {} nodes, {} attack edges |", snap.nodes, snap.edges);
+    if snap.completeness.is_empty() {
+        let _ = writeln!(s, "| Completeness | every collection was read in full: a missing path is really absent |");
+    } else {
+        let _ = writeln!(
+            s,
+            "| Completeness | **{} collection(s) missing**: a missing path may be uncollected, not absent (below) |",
+            snap.completeness.len()
+        );
+    }
+    for c in &snap.completeness {
+        let _ = writeln!(
+            s,
+            "\n- not collected: {} {}: {}",
+            escape(&c.what),
+            escape(c.scope.as_deref().unwrap_or("")),
+            escape(&c.reason)
+        );
+    }
+
+    let mut ranked: Vec<&Finding> = findings.iter().collect();
+    ranked.sort_by(|a, b| {
+        (a.query.severity, std::cmp::Reverse(a.paths.len()), &a.query.name).cmp(&(
+            b.query.severity,
+            std::cmp::Reverse(b.paths.len()),
+            &b.query.name,
+        ))
+    });
+    let _ = writeln!(s, "\n## Summary\n\n| Severity | Query | Paths |\n|---|---|---|");
+    for f in &ranked {
+        let _ = writeln!(s, "| {:?} | {} | {} |", f.query.severity, escape(&f.query.name), f.paths.len());
+    }
+    let _ = writeln!(s, "\n## Findings (most severe first)");
+    for f in ranked.iter().filter(|f| !f.paths.is_empty()) {
+        let sev = format!("{:?}", f.query.severity).to_uppercase();
+        let _ =
+            writeln!(s, "\n### [{sev}] {}: {} path{}\n", escape(&f.query.name), f.paths.len(), plural(f.paths.len()));
+        let _ = writeln!(s, "{}\n", escape(&f.query.description));
+        let _ = writeln!(s, "From {} to {}.", code(&f.query.from), code(&f.query.to));
+        let mut fixes: Vec<String> = Vec::new();
+        for (i, p) in f.paths.iter().take(opts.max_paths).enumerate() {
+            let target = &g.nodes[p.target];
+            let jewel = report::jewel_text(target);
+            let jewel = if jewel.is_empty() { String::new() } else { format!(" ({})", escape(&jewel)) };
+            let _ = writeln!(
+                s,
+                "\n#### Path {}: {} to {}{jewel}\n\n{}.\n",
+                i + 1,
+                escape(&report::short_name(&g.nodes[p.source])),
+                escape(&target.name),
+                report::path_summary(g, p, report::Style::default())
+            );
+            path_words(g, p, &mut s);
+            match decisive(g, p) {
+                Some((hop, fix)) => {
+                    let _ = writeln!(s, "\n**Suggested fix** (hop {}): {fix}", hop + 1);
+                    if !fixes.contains(&fix) {
+                        fixes.push(fix);
+                    }
+                }
+                None => {
+                    let _ = writeln!(s, "\n**Suggested fix**: review the rules behind these hops (`azpath rules`).");
+                }
+            }
+        }
+        if f.paths.len() > opts.max_paths {
+            let _ = writeln!(
+                s,
+                "\n{} more path{} not described here (`azpath query run {}`).",
+                f.paths.len() - opts.max_paths,
+                plural(f.paths.len() - opts.max_paths),
+                escape(&f.query.name)
+            );
+        }
+        if fixes.len() > 1 {
+            let _ = writeln!(s, "\n**All suggested fixes for this query** (each cuts at least one path):\n");
+            for fix in &fixes {
+                let _ = writeln!(s, "- {fix}");
+            }
+        }
+        let title = format!("{}: {} path{}", f.query.name, f.paths.len(), plural(f.paths.len()));
+        let diagram = dot::paths_dot(
+            g,
+            &f.paths,
+            &DotOptions { title, max_paths: opts.diagram_max_paths, ..DotOptions::default() },
+        );
+        let _ = writeln!(s, "\n**Diagram**\n");
+        if let Some(svg) = &f.svg {
+            let _ = writeln!(s, "![attack paths of {}]({})\n", escape(&f.query.name), svg.replace(' ', "%20"));
+        }
+        let fence = fence_for(&diagram);
+        let _ = writeln!(s, "Graphviz source (`dot -Tsvg`):\n\n{fence}dot\n{}{fence}", diagram);
+    }
+    let clean: Vec<&&Finding> = ranked.iter().filter(|f| f.paths.is_empty()).collect();
+    if !clean.is_empty() {
+        let _ = writeln!(s, "\n## Queries without findings\n");
+        for f in clean {
+            let _ =
+                writeln!(s, "- {} ({:?}): {}", escape(&f.query.name), f.query.severity, escape(&f.query.description));
+        }
+    }
+    s
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escaping_and_code_spans() {
+        assert_eq!(escape("a*b_c [x](y) <script> | # !"), "a\\*b\\_c \\[x\\](y) \\<script\\> \\| \\# \\!");
+        assert_eq!(escape("line\nbreak"), "line break");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("plain"), "`plain`");
+    }
+}

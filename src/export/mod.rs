@@ -1,0 +1,46 @@
+//! Exports for reports: DOT diagrams of query results ([`dot`]), rendering them with Graphviz
+//! ([`render`], the only part that runs a program), and the Markdown audit report ([`markdown`]).
+//! The JSON documents are `report`'s; their schemas are in `docs/json-schema.md`.
+
+pub mod dot;
+pub mod markdown;
+pub mod render;
+
+pub use dot::{DEFAULT_MAX_PATHS, DotOptions, paths_dot};
+
+use crate::graph::{AttackGraph, Path};
+use crate::query::{self, saved};
+use crate::store::SnapshotInfo;
+
+/// The caption of a diagram: what was asked, of which snapshot, how many paths.
+pub fn title(what: &str, snap: &SnapshotInfo, paths: usize) -> String {
+    format!(
+        "azpath: {what}\ntenant {} ({}), snapshot #{} collected {}: {paths} path{}",
+        snap.tenant_name,
+        snap.tenant_id,
+        snap.id,
+        snap.collected_at,
+        if paths == 1 { "" } else { "s" }
+    )
+}
+
+/// The committed examples in `exports/` (file stem, caption, paths): the demo's headline (every
+/// pipeline identity's easiest path to every crown jewel) and the saved queries
+/// pipeline-to-training-data and pipeline-to-tier0. Load the paths' evidence before drawing them.
+pub fn examples(g: &AttackGraph) -> Result<Vec<(String, String, Vec<Path>)>, query::QueryError> {
+    let mut out = vec![(
+        "demo-headline".to_string(),
+        "every pipeline identity's easiest path to every crown jewel (azpath demo)".to_string(),
+        crate::demo::headline(g).pipeline_paths,
+    )];
+    for name in ["pipeline-to-training-data", "pipeline-to-tier0"] {
+        let q = saved::builtin().into_iter().find(|q| q.name == name).expect("a shipped query");
+        let paths = query::paths(g, &query::select(g, &q.from)?, &query::select(g, &q.to)?, &q.options)?;
+        out.push((
+            q.name.clone(),
+            format!("{} ({}): {}", q.name, format!("{:?}", q.severity).to_lowercase(), q.description),
+            paths,
+        ));
+    }
+    Ok(out)
+}
