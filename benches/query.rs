@@ -14,19 +14,8 @@ use petgraph::graph::NodeIndex;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// The fastest of several runs: the least disturbed by whatever else the machine is doing.
-fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut times = Vec::new();
-    let mut last = None;
-    for _ in 0..runs {
-        let t = Instant::now();
-        last = Some(std::hint::black_box(f()));
-        times.push(t.elapsed());
-    }
-    (*times.iter().min().expect("at least one run"), last.expect("at least one run"))
-}
-
-fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+/// Runs `f` several times: the sorted run times and the last result.
+fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (Vec<Duration>, T) {
     let mut times = Vec::new();
     let mut last = None;
     for _ in 0..runs {
@@ -35,7 +24,18 @@ fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
         times.push(t.elapsed());
     }
     times.sort();
-    (times[times.len() / 2], last.expect("at least one run"))
+    (times, last.expect("at least one run"))
+}
+
+/// The fastest of several runs: the least disturbed by whatever else the machine is doing.
+fn best<T>(runs: usize, f: impl FnMut() -> T) -> (Duration, T) {
+    let (times, last) = timed(runs, f);
+    (times[0], last)
+}
+
+fn median<T>(runs: usize, f: impl FnMut() -> T) -> (Duration, T) {
+    let (times, last) = timed(runs, f);
+    (times[times.len() / 2], last)
 }
 
 fn ms(d: Duration) -> String {

@@ -31,20 +31,9 @@ const POWERS: &[(&str, EdgeKind, Targets)] = &[
 ];
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
-    let graph_sps: Vec<&str> = ctx
-        .facts
-        .service_principals
-        .iter()
-        .filter(|s| s.app_id.as_deref() == Some(MICROSOFT_GRAPH_APP_ID))
-        .map(|s| s.id.as_str())
-        .collect();
     let mut held: Vec<&str> = Vec::new();
     for a in &ctx.facts.app_role_assignments {
-        // The resource must be Microsoft Graph. If its SP was not collected, trust the display name
-        // Graph itself returns on the assignment.
-        let on_graph = graph_sps.contains(&a.resource_id.as_str())
-            || (!ctx.facts.service_principals.iter().any(|s| s.id == a.resource_id)
-                && a.resource_display_name.as_deref() == Some("Microsoft Graph"));
+        let on_graph = ctx.is_graph_permission(a);
         if !on_graph || !POWERS.iter().any(|p| p.0 == a.app_role_id) {
             continue;
         }

@@ -309,6 +309,16 @@ impl<'f> Context<'f> {
         })
     }
 
+    /// Is this app-role assignment a Microsoft Graph permission? The resource must be Graph's service
+    /// principal; if that resource was not collected, Graph's own display name on the assignment is
+    /// trusted.
+    pub fn is_graph_permission(&self, a: &crate::facts::AppRoleAssignment) -> bool {
+        match self.facts.service_principals.iter().find(|s| s.id == a.resource_id) {
+            Some(sp) => sp.app_id.as_deref() == Some(rbac::MICROSOFT_GRAPH_APP_ID),
+            None => a.resource_display_name.as_deref() == Some("Microsoft Graph"),
+        }
+    }
+
     /// The resources directly beneath a resource (an ML workspace's datastores and computes, ...).
     pub fn child_resources(&self, parent: &str) -> impl Iterator<Item = &'f Resource> + '_ {
         self.children.get(parent).into_iter().flatten().filter_map(|c| self.resources.get(c.as_str()).copied())

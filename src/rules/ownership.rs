@@ -4,7 +4,6 @@
 use super::{Context, Rule, mark_if_sp_locked, plain_edge};
 use crate::facts::{DirectoryObjectType, OwnedKind, Ownership};
 use crate::model::{Edge, EdgeKind, Evidence};
-use crate::rbac::MICROSOFT_GRAPH_APP_ID;
 
 /// Graph app roles with which a service principal can use its ownership of apps with app-only tokens.
 const OWNED_BY: &str = "18a4783c-866b-4cc7-a460-3d5e5662c884"; // Application.ReadWrite.OwnedBy
@@ -44,13 +43,6 @@ fn owner_link(o: &Ownership) -> Evidence {
 }
 
 fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
-    let graph_sps: Vec<&str> = ctx
-        .facts
-        .service_principals
-        .iter()
-        .filter(|s| s.app_id.as_deref() == Some(MICROSOFT_GRAPH_APP_ID))
-        .map(|s| s.id.as_str())
-        .collect();
     for o in &ctx.facts.ownerships {
         if o.owned_kind == OwnedKind::Group {
             continue;
@@ -63,12 +55,10 @@ fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
         match o.owner_type {
             DirectoryObjectType::User => {}
             DirectoryObjectType::ServicePrincipal => {
-                let grant = ctx.facts.app_role_assignments.iter().find(|a| {
-                    a.principal_id == o.owner_id
-                        && a.app_role_id == OWNED_BY
-                        && (graph_sps.contains(&a.resource_id.as_str())
-                            || a.resource_display_name.as_deref() == Some("Microsoft Graph"))
-                });
+                let grant =
+                    ctx.facts.app_role_assignments.iter().find(|a| {
+                        a.principal_id == o.owner_id && a.app_role_id == OWNED_BY && ctx.is_graph_permission(a)
+                    });
                 match grant {
                     Some(a) => evidence.push(Evidence::new(
                         "app role assignment (Microsoft Graph Application.ReadWrite.OwnedBy)",
