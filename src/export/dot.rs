@@ -519,13 +519,19 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
         )));
     }
     if opts.legend && !nodes.is_empty() {
-        stmts.push(Stmt::Subgraph(legend(g, &nodes, &edges, &sources)));
+        stmts.push(Stmt::Subgraph(legend(g, &nodes, &edges, &sources, opts.diff.is_some())));
     }
     Graph::DiGraph { id: plain("azpath"), strict: false, stmts }
 }
 
 /// The legend: one sample node per category drawn, the two highlights, and the edge styles used.
-fn legend(g: &AttackGraph, nodes: &[usize], edges: &[usize], sources: &std::collections::HashSet<usize>) -> Subgraph {
+fn legend(
+    g: &AttackGraph,
+    nodes: &[usize],
+    edges: &[usize],
+    sources: &std::collections::HashSet<usize>,
+    diff: bool,
+) -> Subgraph {
     let mut stmts = vec![
         Stmt::Attribute(text_attr("label", "Legend")),
         Stmt::Attribute(attr("style", quoted("rounded"))),
@@ -598,6 +604,11 @@ fn legend(g: &AttackGraph, nodes: &[usize], edges: &[usize], sources: &std::coll
                 attr("fontcolor", quoted(CONDITIONAL_COLOR)),
             ],
         ));
+    }
+    if diff {
+        samples.push(("+ added", vec![attr("color", quoted("#15803d")), attr("fontcolor", quoted("#15803d"))]));
+        samples.push(("- removed", vec![attr("color", quoted("#b91c1c")), attr("fontcolor", quoted("#b91c1c"))]));
+        samples.push(("unchanged", vec![attr("color", quoted("#d1d5db")), attr("fontcolor", quoted("#9ca3af"))]));
     }
     for (i, (label, extra)) in samples.into_iter().enumerate() {
         let (a, b) = (format!("legend_e{i}a"), format!("legend_e{i}b"));
