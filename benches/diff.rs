@@ -4,7 +4,7 @@
 //! first with 2% of its role assignments removed and another 2% made PIM-eligible. Prints the time of
 //! each stage and of each saved query's path diff, so the slow ones are visible.
 
-use azpath::diff::{self, Side};
+use azpath::diff;
 use azpath::query::saved;
 use azpath::store::Store;
 use azpath::synth::{self, SynthSpec};
@@ -66,13 +66,7 @@ fn main() {
         let pb = diff::paths_to_explain(&gb, qs).expect("paths b");
         azpath::explain_paths(&store, sa.snapshot, &mut ga, &pa).expect("explain a");
         azpath::explain_paths(&store, sb.snapshot, &mut gb, &pb).expect("explain b");
-        let d = diff::diff_paths(
-            &Side { graph: &ga, facts: Some(&fa) },
-            &Side { graph: &gb, facts: Some(&fb) },
-            qs,
-            &facts,
-        )
-        .expect("diff");
+        let d = diff::diff_paths(&ga, &gb, qs, &facts).expect("diff");
         println!(
             "  {:<34} {:>8.0} ms  ({} + {} pairs, {} changes)",
             q.name,

@@ -401,12 +401,6 @@ pub struct PathDiff {
     pub after_edges: Vec<usize>,
 }
 
-/// One side of a diff: a graph, with the facts it was derived from when known.
-pub struct Side<'a> {
-    pub graph: &'a AttackGraph,
-    pub facts: Option<&'a Facts>,
-}
-
 fn pairs(g: &AttackGraph, q: &SavedQuery) -> Result<BTreeMap<(String, String), Path>, query::QueryError> {
     let sources = query::select(g, &q.from)?;
     let targets = query::select(g, &q.to)?;
@@ -483,21 +477,21 @@ pub fn changed_settings(c: &FactChange) -> String {
 /// Path-level diff for the given queries. Edges on changed paths must carry their evidence (load
 /// them with `explain_paths` first) for causes to be found.
 pub fn diff_paths(
-    a: &Side,
-    b: &Side,
+    a: &AttackGraph,
+    b: &AttackGraph,
     queries: &[SavedQuery],
     facts: &[FactChange],
 ) -> Result<Vec<PathDiff>, query::QueryError> {
-    let ka: HashSet<EdgeKey> = (0..a.graph.edges.len()).map(|e| edge_key(a.graph, e)).collect();
-    let kb: HashSet<EdgeKey> = (0..b.graph.edges.len()).map(|e| edge_key(b.graph, e)).collect();
+    let ka: HashSet<EdgeKey> = (0..a.edges.len()).map(|e| edge_key(a, e)).collect();
+    let kb: HashSet<EdgeKey> = (0..b.edges.len()).map(|e| edge_key(b, e)).collect();
     let mut out = Vec::new();
     for q in queries {
-        let (pa, pb) = (pairs(a.graph, q)?, pairs(b.graph, q)?);
+        let (pa, pb) = (pairs(a, q)?, pairs(b, q)?);
         let all: std::collections::BTreeSet<&(String, String)> = pa.keys().chain(pb.keys()).collect();
         for pair in all {
             let (x, y) = (pa.get(pair), pb.get(pair));
-            let sx = x.map(|p| summary(a.graph, p));
-            let sy = y.map(|p| summary(b.graph, p));
+            let sx = x.map(|p| summary(a, p));
+            let sy = y.map(|p| summary(b, p));
             let change = match (&sx, &sy) {
                 (None, Some(_)) => PathChange::Opened,
                 (Some(_), None) => PathChange::Closed,
@@ -511,19 +505,19 @@ pub fn diff_paths(
             };
             let mut causes = Vec::new();
             if let Some(p) = x {
-                for e in missing_edges(a.graph, p, &kb) {
-                    causes.extend(explain_edge(a.graph, e, facts, &[Change::Removed, Change::Changed]));
+                for e in missing_edges(a, p, &kb) {
+                    causes.extend(explain_edge(a, e, facts, &[Change::Removed, Change::Changed]));
                 }
             }
             if let Some(p) = y {
-                for e in missing_edges(b.graph, p, &ka) {
-                    causes.extend(explain_edge(b.graph, e, facts, &[Change::Added, Change::Changed]));
+                for e in missing_edges(b, p, &ka) {
+                    causes.extend(explain_edge(b, e, facts, &[Change::Added, Change::Changed]));
                 }
             }
             causes.sort();
             causes.dedup();
             let (src, tgt) = (x.or(y).expect("one side has the pair"), pair);
-            let g = if x.is_some() { a.graph } else { b.graph };
+            let g = if x.is_some() { a } else { b };
             out.push(PathDiff {
                 query: q.name.clone(),
                 change,
@@ -584,7 +578,7 @@ pub fn diff_view(
                 path.push(ix);
             }
             paths_out.push((
-                edge_source_id(g, list[0]),
+                g.edges[list[0]].source.clone(),
                 g.edges[*list.last().expect("non-empty")].target.clone(),
                 path,
             ));
@@ -601,10 +595,6 @@ pub fn diff_view(
         })
         .collect();
     (view, paths, marks.into_iter().enumerate().collect())
-}
-
-fn edge_source_id(g: &AttackGraph, e: usize) -> String {
-    g.edges[e].source.clone()
 }
 
 /// The paths whose edges need evidence for [`diff_paths`] to explain them: every path of the
@@ -708,13 +698,7 @@ mod tests {
         let b = crate::facts::parse(&crate::facts::RawFacts::from_json(&text).unwrap()).unwrap();
         assert!(diff_facts(&a, &b).is_empty());
         let (ga, gb) = (graph(&a), graph(&b));
-        let d = diff_paths(
-            &Side { graph: &ga, facts: None },
-            &Side { graph: &gb, facts: None },
-            &[q("kind:User", "all")],
-            &[],
-        )
-        .unwrap();
+        let d = diff_paths(&ga, &gb, &[q("kind:User", "all")], &[]).unwrap();
         assert!(d.is_empty(), "{d:?}");
     }
 
@@ -730,13 +714,7 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].change, Change::Removed);
         let (ga, gb) = (graph(&a), graph(&b));
-        let d = diff_paths(
-            &Side { graph: &ga, facts: Some(&a) },
-            &Side { graph: &gb, facts: Some(&b) },
-            &[q("kind:User", "all")],
-            &changes,
-        )
-        .unwrap();
+        let d = diff_paths(&ga, &gb, &[q("kind:User", "all")], &changes).unwrap();
         assert!(d.iter().all(|p| p.change == PathChange::Closed && p.source_name == "u"), "{d:?}");
         assert!(d.iter().any(|p| p.target == crate::facts::ids::norm(&sa)));
         assert!(d.iter().all(|p| p.causes.iter().any(|c| c.starts_with("removed:") && c.contains(&id))), "{d:?}");
@@ -749,13 +727,7 @@ mod tests {
         let a = crate::facts::parse(&t.raw()).unwrap();
         let b = WhatIf { make_eligible: vec![id], ..Default::default() }.apply(&a).unwrap();
         let (ga, gb) = (graph(&a), graph(&b));
-        let d = diff_paths(
-            &Side { graph: &ga, facts: None },
-            &Side { graph: &gb, facts: None },
-            &[q("kind:User", "crown-jewels or kind:StorageAccount")],
-            &[],
-        )
-        .unwrap();
+        let d = diff_paths(&ga, &gb, &[q("kind:User", "crown-jewels or kind:StorageAccount")], &[]).unwrap();
         assert!(!d.is_empty());
         for p in &d {
             assert_eq!(p.change, PathChange::NowNeedsActivation, "{p:?}");
@@ -764,13 +736,7 @@ mod tests {
         // And back: assuming activation restores the original paths exactly.
         let c = WhatIf { assume_activated: true, ..Default::default() }.apply(&b).unwrap();
         let gc = graph(&c);
-        let back = diff_paths(
-            &Side { graph: &ga, facts: None },
-            &Side { graph: &gc, facts: None },
-            &[q("kind:User", "all")],
-            &[],
-        )
-        .unwrap();
+        let back = diff_paths(&ga, &gc, &[q("kind:User", "all")], &[]).unwrap();
         assert!(back.is_empty(), "{back:?}");
     }
 
@@ -788,13 +754,7 @@ mod tests {
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert_eq!(changes[0].change, Change::Changed);
         let (ga, gb) = (graph(&a), graph(&b));
-        let d = diff_paths(
-            &Side { graph: &ga, facts: Some(&a) },
-            &Side { graph: &gb, facts: Some(&b) },
-            &[q("kind:User", "kind:StorageAccount")],
-            &changes,
-        )
-        .unwrap();
+        let d = diff_paths(&ga, &gb, &[q("kind:User", "kind:StorageAccount")], &changes).unwrap();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].change, PathChange::Closed);
         assert_eq!(d[0].target, crate::facts::ids::norm(&sa));

@@ -892,7 +892,7 @@ fn diff_command(
     queries: &[saved::SavedQuery],
     format: DiffFormat,
 ) -> Result<(String, usize)> {
-    use azpath::diff::{self, Side};
+    use azpath::diff;
     let store = Store::open(db)?;
     let (snap_a, facts_a, graph_a) = diff_side(&store, a, queries)?;
     let (label_b, facts_b, graph_b) = match b {
@@ -913,12 +913,7 @@ fn diff_command(
         }
     };
     let fact_changes = diff::diff_facts(&facts_a, &facts_b);
-    let path_changes = diff::diff_paths(
-        &Side { graph: &graph_a, facts: Some(&facts_a) },
-        &Side { graph: &graph_b, facts: Some(&facts_b) },
-        queries,
-        &fact_changes,
-    )?;
+    let path_changes = diff::diff_paths(&graph_a, &graph_b, queries, &fact_changes)?;
     let opened = diff::new_paths(&path_changes, queries);
     let header = format!("Comparing snapshot #{} (before) with {label_b} (after).\n", snap_a.id);
     let text = match format {

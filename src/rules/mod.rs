@@ -443,11 +443,6 @@ pub fn grant_text(ctx: &Context, grant: &RbacGrant) -> String {
     }
 }
 
-/// The lower-cased ARM resource id's type, for rules that match on type.
-pub fn is_type(r: &Resource, ty: &str) -> bool {
-    r.resource_type == ty
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Diff end to end on the demo tenant: a what-if equals the real second snapshot, and CI gates.
 
-use azpath::diff::{self, Side, WhatIf};
+use azpath::diff::{self, WhatIf};
 use azpath::graph::AttackGraph;
 use azpath::query::saved;
 use azpath::store::Store;
@@ -34,12 +34,11 @@ fn a_what_if_equals_the_real_second_snapshot() {
     let real = azpath::facts::parse(&demo_with_eligible_ci()).unwrap();
     let planned = WhatIf { make_eligible: vec![CI_CONTRIBUTOR.into()], ..Default::default() }.apply(&before).unwrap();
     let (ga, gr, gp) = (graph(&before), graph(&real), graph(&planned));
-    let side = |g, f| Side { graph: g, facts: Some(f) };
     let strip = |v: Vec<diff::PathDiff>| {
         v.into_iter().map(|p| (p.query, p.change, p.source, p.target, p.before, p.after)).collect::<Vec<_>>()
     };
-    let real_diff = diff::diff_paths(&side(&ga, &before), &side(&gr, &real), &queries, &[]).unwrap();
-    let planned_diff = diff::diff_paths(&side(&ga, &before), &side(&gp, &planned), &queries, &[]).unwrap();
+    let real_diff = diff::diff_paths(&ga, &gr, &queries, &[]).unwrap();
+    let planned_diff = diff::diff_paths(&ga, &gp, &queries, &[]).unwrap();
     assert!(!real_diff.is_empty());
     assert!(real_diff.iter().any(|p| p.change == diff::PathChange::NowNeedsActivation));
     assert!(
