@@ -76,11 +76,12 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
     let n = names(f);
     let name = |id: &str| n.get(id).map(|s| s.to_string()).unwrap_or_else(|| id.to_string());
     let roles = crate::rbac::builtin_roles();
+    let custom: HashMap<&str, &str> =
+        f.role_definitions.iter().map(|r| (r.id.as_str(), r.role_name.as_str())).collect();
     let role_name = |guid: &str| {
-        f.role_definitions
-            .iter()
-            .find(|r| r.id == guid)
-            .map(|r| r.role_name.clone())
+        custom
+            .get(guid)
+            .map(|n| n.to_string())
             .or_else(|| roles.get(guid).map(|r| r.role_name.clone()))
             .unwrap_or_else(|| guid.to_string())
     };
@@ -226,12 +227,88 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
     out
 }
 
-/// Facts added, removed and changed from `a` to `b`, matched by stable ids (case-insensitive).
-pub fn diff_facts(a: &Facts, b: &Facts) -> Vec<FactChange> {
-    let (ra, rb) = (fact_records(a), fact_records(b));
+/// The version of [`fact_records`]' keys, texts and details. Stored fact indexes of another version
+/// are not compared (the facts are re-read from the raw facts instead), so a change to the records
+/// never shows up as a change to the tenant. Bump it whenever `fact_records` changes its output.
+pub const FACT_INDEX_VERSION: i64 = 1;
+
+/// Every fact category [`fact_records`] writes, so that stored records map back to them.
+pub const FACT_CATEGORIES: &[&str] = &[
+    "role assignment",
+    "role eligibility",
+    "directory role",
+    "directory role eligibility",
+    "membership",
+    "group eligibility",
+    "ownership",
+    "app role assignment",
+    "federated credential",
+    "deny assignment",
+    "resource",
+    "user",
+    "group",
+    "service principal",
+    "application",
+];
+
+/// A snapshot's facts in brief: (hash of key, hash of detail) per fact, sorted by key hash. Two
+/// digests compare in one merge; only the facts that differ are then read in full. Key hashes are
+/// 128-bit xxh3 (stable across versions and platforms), so a collision is not a practical concern.
+pub type FactDigest = Vec<(u128, u64)>;
+
+pub fn fact_key_hash(key: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
+}
+
+/// The digest of a set of fact records.
+pub fn fact_digest<'r>(records: impl IntoIterator<Item = &'r FactRecord>) -> FactDigest {
+    let mut d: FactDigest =
+        records.into_iter().map(|r| (fact_key_hash(&r.key), xxhash_rust::xxh3::xxh3_64(r.detail.as_bytes()))).collect();
+    d.sort_unstable();
+    d
+}
+
+/// Which facts two digests disagree on: (removed, added, changed) key hashes.
+pub fn digest_diff(a: &[(u128, u64)], b: &[(u128, u64)]) -> (Vec<u128>, Vec<u128>, Vec<u128>) {
+    let (mut removed, mut added, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                if x.1 != y.1 {
+                    changed.push(x.0);
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x.0 < y.0 => {
+                removed.push(x.0);
+                i += 1;
+            }
+            (Some(_), Some(y)) => {
+                added.push(y.0);
+                j += 1;
+            }
+            (Some(x), None) => {
+                removed.push(x.0);
+                i += 1;
+            }
+            (None, Some(y)) => {
+                added.push(y.0);
+                j += 1;
+            }
+            (None, None) => unreachable!(),
+        }
+    }
+    (removed, added, changed)
+}
+
+/// The fact changes between two snapshots given their records by key: `before` must hold every
+/// removed and changed key, `after` every added and changed key (more is fine).
+pub fn fact_changes(before: &HashMap<String, FactRecord>, after: &HashMap<String, FactRecord>) -> Vec<FactChange> {
     let mut out = Vec::new();
-    for (k, x) in &ra {
-        match rb.get(k) {
+    for (k, x) in before {
+        match after.get(k) {
             None => out.push(FactChange {
                 change: Change::Removed,
                 category: x.category,
@@ -253,8 +330,8 @@ pub fn diff_facts(a: &Facts, b: &Facts) -> Vec<FactChange> {
             _ => {}
         }
     }
-    for (k, y) in &rb {
-        if !ra.contains_key(k) {
+    for (k, y) in after {
+        if !before.contains_key(k) {
             out.push(FactChange {
                 change: Change::Added,
                 category: y.category,
@@ -268,6 +345,11 @@ pub fn diff_facts(a: &Facts, b: &Facts) -> Vec<FactChange> {
     }
     out.sort_by(|x, y| (x.change, x.category, &x.key).cmp(&(y.change, y.category, &y.key)));
     out
+}
+
+/// Facts added, removed and changed from `a` to `b`, matched by stable ids (case-insensitive).
+pub fn diff_facts(a: &Facts, b: &Facts) -> Vec<FactChange> {
+    fact_changes(&fact_records(a), &fact_records(b))
 }
 
 /// A planned change to evaluate without a second collection.
@@ -401,16 +483,85 @@ pub struct PathDiff {
     pub after_edges: Vec<usize>,
 }
 
-fn pairs(g: &AttackGraph, q: &SavedQuery) -> Result<BTreeMap<(String, String), Path>, query::QueryError> {
-    let sources = query::select(g, &q.from)?;
-    let targets = query::select(g, &q.to)?;
-    let mut opts = q.options.clone();
-    opts.k = None;
-    opts.all_equal = false;
-    Ok(query::paths(g, &sources, &targets, &opts)?
-        .into_iter()
-        .map(|p| ((g.nodes[p.source].id.clone(), g.nodes[p.target].id.clone()), p))
-        .collect())
+/// One query's easiest path per (source, target) pair in one graph, sorted by source then target id.
+#[derive(Debug, Clone)]
+pub struct QueryPairs {
+    pub query: String,
+    pub paths: Vec<Path>,
+}
+
+/// Runs each query for its easiest path per pair: what a path diff compares.
+pub fn query_pairs(g: &AttackGraph, queries: &[SavedQuery]) -> Result<Vec<QueryPairs>, query::QueryError> {
+    queries
+        .iter()
+        .map(|q| {
+            let sources = query::select(g, &q.from)?;
+            let targets = query::select(g, &q.to)?;
+            let opts = query::PathOptions { k: None, all_equal: false, ..q.options.clone() };
+            Ok(QueryPairs { query: q.name.clone(), paths: query::paths(g, &sources, &targets, &opts)? })
+        })
+        .collect()
+}
+
+/// A pair whose easiest path changed, before it is put into words: the paths are indices into
+/// the before (`a`) and after (`b`) graphs.
+#[derive(Debug, Clone)]
+pub struct PairChange {
+    pub query: String,
+    pub change: PathChange,
+    pub before: Option<Path>,
+    pub after: Option<Path>,
+}
+
+/// How two easiest paths of one pair compare, if they differ in anything a user acts on.
+fn classify(a: &AttackGraph, b: &AttackGraph, x: Option<&Path>, y: Option<&Path>) -> Option<PathChange> {
+    Some(match (x, y) {
+        (None, None) => return None,
+        (None, Some(_)) => PathChange::Opened,
+        (Some(_), None) => PathChange::Closed,
+        (Some(s), Some(t)) => match (s.requires_activation(a), t.requires_activation(b)) {
+            (false, true) => PathChange::NowNeedsActivation,
+            (true, false) => PathChange::NoLongerNeedsActivation,
+            _ if (t.cost, t.hops()) < (s.cost, s.hops()) => PathChange::Easier,
+            _ if (t.cost, t.hops()) > (s.cost, s.hops()) => PathChange::Harder,
+            _ => return None,
+        },
+    })
+}
+
+/// The pairs whose easiest path opened, closed, or changed in cost, hops or need for PIM, per
+/// query. Pairs are matched by node id, so the two graphs may number their nodes differently;
+/// unchanged pairs cost a hash lookup each and are never put into words.
+pub fn changed_pairs(a: &AttackGraph, b: &AttackGraph, pa: &[QueryPairs], pb: &[QueryPairs]) -> Vec<PairChange> {
+    // Each of b's nodes as an index into a, or u32::MAX when a does not have it.
+    let b_in_a: Vec<u32> = b.nodes.iter().map(|n| a.node_index(&n.id).map_or(u32::MAX, |i| i.index() as u32)).collect();
+    let mut out = Vec::new();
+    for (qa, qb) in pa.iter().zip(pb) {
+        let before: HashMap<(u32, u32), &Path> =
+            qa.paths.iter().map(|p| ((p.source as u32, p.target as u32), p)).collect();
+        let mut matched: HashSet<(u32, u32)> = HashSet::with_capacity(before.len());
+        for y in &qb.paths {
+            let key = (b_in_a[y.source], b_in_a[y.target]);
+            let x = if key.0 == u32::MAX || key.1 == u32::MAX { None } else { before.get(&key).copied() };
+            if x.is_some() {
+                matched.insert(key);
+            }
+            if let Some(change) = classify(a, b, x, Some(y)) {
+                out.push(PairChange { query: qa.query.clone(), change, before: x.cloned(), after: Some(y.clone()) });
+            }
+        }
+        for (key, x) in &before {
+            if !matched.contains(key) {
+                out.push(PairChange {
+                    query: qa.query.clone(),
+                    change: PathChange::Closed,
+                    before: Some((*x).clone()),
+                    after: None,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn summary(g: &AttackGraph, p: &Path) -> PairPath {
@@ -422,17 +573,17 @@ fn summary(g: &AttackGraph, p: &Path) -> PairPath {
     }
 }
 
-/// Edge identity across snapshots: (source id, target id, kind, needs activation).
-type EdgeKey<'g> = (&'g str, &'g str, EdgeKind, bool);
-
-fn edge_key(g: &AttackGraph, e: usize) -> EdgeKey<'_> {
+/// Whether `other` has edge `e` of `g`: same ends (by id), kind, need for PIM and condition.
+fn has_edge(g: &AttackGraph, e: usize, other: &AttackGraph) -> bool {
     let x = &g.edges[e];
-    (&x.source, &x.target, x.kind, x.requires_activation)
-}
-
-/// The edges of `p` (in `g`) that the other graph does not have.
-fn missing_edges(g: &AttackGraph, p: &Path, other: &HashSet<EdgeKey>) -> Vec<usize> {
-    p.edges.iter().copied().filter(|&e| !other.contains(&edge_key(g, e))).collect()
+    let (Some(s), Some(t)) = (other.node_index(&x.source), other.node_index(&x.target)) else { return false };
+    other.out_edges(s).any(|f| {
+        let y = &other.edges[f];
+        other.edge_target[f] as usize == t.index()
+            && y.kind == x.kind
+            && y.requires_activation == x.requires_activation
+            && y.conditional == x.conditional
+    })
 }
 
 /// Fact changes whose ids all appear in an edge's evidence: the facts that made or unmade it.
@@ -474,69 +625,71 @@ pub fn changed_settings(c: &FactChange) -> String {
     format!("{} -> {}", gone.join(" "), new.join(" "))
 }
 
-/// Path-level diff for the given queries. Edges on changed paths must carry their evidence (load
-/// them with `explain_paths` first) for causes to be found.
+/// Puts changed pairs into words, each with the fact changes that caused it: the edges of the old
+/// path that the new graph lacks, and of the new path that the old one lacked, traced to facts
+/// through their evidence. Edges on these paths must carry their evidence (`explain_paths`).
+pub fn describe(a: &AttackGraph, b: &AttackGraph, changes: Vec<PairChange>, facts: &[FactChange]) -> Vec<PathDiff> {
+    let mut because: HashMap<(bool, usize), Vec<String>> = HashMap::new();
+    let mut out: Vec<PathDiff> = changes
+        .into_iter()
+        .map(|c| {
+            let mut causes = Vec::new();
+            for (after, g, other, p, wanted) in [
+                (false, a, b, &c.before, [Change::Removed, Change::Changed]),
+                (true, b, a, &c.after, [Change::Added, Change::Changed]),
+            ] {
+                for &e in p.iter().flat_map(|p| &p.edges) {
+                    let why = because.entry((after, e)).or_insert_with(|| {
+                        if has_edge(g, e, other) { vec![] } else { explain_edge(g, e, facts, &wanted) }
+                    });
+                    causes.extend(why.iter().cloned());
+                }
+            }
+            causes.sort();
+            causes.dedup();
+            let (g, p) = match (&c.before, &c.after) {
+                (Some(p), _) => (a, p),
+                (None, Some(p)) => (b, p),
+                (None, None) => unreachable!("a change has a path on one side"),
+            };
+            PathDiff {
+                query: c.query,
+                change: c.change,
+                source: g.nodes[p.source].id.clone(),
+                source_name: g.nodes[p.source].name.clone(),
+                target: g.nodes[p.target].id.clone(),
+                target_name: g.nodes[p.target].name.clone(),
+                before: c.before.as_ref().map(|p| summary(a, p)),
+                after: c.after.as_ref().map(|p| summary(b, p)),
+                causes,
+                before_edges: c.before.map(|p| p.edges).unwrap_or_default(),
+                after_edges: c.after.map(|p| p.edges).unwrap_or_default(),
+            }
+        })
+        .collect();
+    out.sort_by(|x, y| {
+        (&x.query, x.change, &x.source_name, &x.target_name, &x.source, &x.target).cmp(&(
+            &y.query,
+            y.change,
+            &y.source_name,
+            &y.target_name,
+            &y.source,
+            &y.target,
+        ))
+    });
+    out
+}
+
+/// Path-level diff for the given queries, all in memory: both graphs must carry their edges'
+/// evidence (as derived graphs do) for causes to be found.
 pub fn diff_paths(
     a: &AttackGraph,
     b: &AttackGraph,
     queries: &[SavedQuery],
     facts: &[FactChange],
 ) -> Result<Vec<PathDiff>, query::QueryError> {
-    let ka: HashSet<EdgeKey> = (0..a.edges.len()).map(|e| edge_key(a, e)).collect();
-    let kb: HashSet<EdgeKey> = (0..b.edges.len()).map(|e| edge_key(b, e)).collect();
-    let mut out = Vec::new();
-    for q in queries {
-        let (pa, pb) = (pairs(a, q)?, pairs(b, q)?);
-        let all: std::collections::BTreeSet<&(String, String)> = pa.keys().chain(pb.keys()).collect();
-        for pair in all {
-            let (x, y) = (pa.get(pair), pb.get(pair));
-            let sx = x.map(|p| summary(a, p));
-            let sy = y.map(|p| summary(b, p));
-            let change = match (&sx, &sy) {
-                (None, Some(_)) => PathChange::Opened,
-                (Some(_), None) => PathChange::Closed,
-                (Some(s), Some(t)) if !s.requires_activation && t.requires_activation => PathChange::NowNeedsActivation,
-                (Some(s), Some(t)) if s.requires_activation && !t.requires_activation => {
-                    PathChange::NoLongerNeedsActivation
-                }
-                (Some(s), Some(t)) if (t.cost, t.hops) < (s.cost, s.hops) => PathChange::Easier,
-                (Some(s), Some(t)) if (t.cost, t.hops) > (s.cost, s.hops) => PathChange::Harder,
-                _ => continue,
-            };
-            let mut causes = Vec::new();
-            if let Some(p) = x {
-                for e in missing_edges(a, p, &kb) {
-                    causes.extend(explain_edge(a, e, facts, &[Change::Removed, Change::Changed]));
-                }
-            }
-            if let Some(p) = y {
-                for e in missing_edges(b, p, &ka) {
-                    causes.extend(explain_edge(b, e, facts, &[Change::Added, Change::Changed]));
-                }
-            }
-            causes.sort();
-            causes.dedup();
-            let (src, tgt) = (x.or(y).expect("one side has the pair"), pair);
-            let g = if x.is_some() { a } else { b };
-            out.push(PathDiff {
-                query: q.name.clone(),
-                change,
-                source: tgt.0.clone(),
-                source_name: g.nodes[src.source].name.clone(),
-                target: tgt.1.clone(),
-                target_name: g.nodes[src.target].name.clone(),
-                before: sx,
-                after: sy,
-                causes,
-                before_edges: x.map(|p| p.edges.clone()).unwrap_or_default(),
-                after_edges: y.map(|p| p.edges.clone()).unwrap_or_default(),
-            });
-        }
-    }
-    out.sort_by(|x, y| {
-        (&x.query, x.change, &x.source_name, &x.target_name).cmp(&(&y.query, y.change, &y.source_name, &y.target_name))
-    });
-    Ok(out)
+    let (pa, pb) = (query_pairs(a, queries)?, query_pairs(b, queries)?);
+    Ok(describe(a, b, changed_pairs(a, b, &pa, &pb), facts))
 }
 
 /// One graph holding every changed path of a diff (before and after), with how each edge changed:
@@ -547,16 +700,14 @@ pub fn diff_view(
     diffs: &[PathDiff],
 ) -> (AttackGraph, Vec<Path>, HashMap<usize, crate::export::dot::DiffMark>) {
     use crate::export::dot::DiffMark;
-    let (ka, kb): (HashSet<EdgeKey>, HashSet<EdgeKey>) =
-        ((0..a.edges.len()).map(|e| edge_key(a, e)).collect(), (0..b.edges.len()).map(|e| edge_key(b, e)).collect());
     let mut nodes: BTreeMap<String, crate::model::Node> = BTreeMap::new();
     let mut edges: Vec<crate::model::Edge> = Vec::new();
     let mut marks: Vec<DiffMark> = Vec::new();
-    let mut index: HashMap<(String, String, EdgeKind, bool), usize> = HashMap::new();
+    let mut index: HashMap<(String, String, EdgeKind, bool, bool), usize> = HashMap::new();
     let mut paths_out: Vec<(String, String, Vec<usize>)> = Vec::new();
     for d in diffs {
         for (g, list, other, gone) in
-            [(a, &d.before_edges, &kb, DiffMark::Removed), (b, &d.after_edges, &ka, DiffMark::Added)]
+            [(a, &d.before_edges, b, DiffMark::Removed), (b, &d.after_edges, a, DiffMark::Added)]
         {
             if list.is_empty() {
                 continue;
@@ -568,11 +719,11 @@ pub fn diff_view(
                     let n = &g.nodes[g.node_index(end).expect("edge ends are nodes").index()];
                     nodes.entry(n.id.clone()).or_insert_with(|| n.clone());
                 }
-                let key = edge_key(g, e);
-                let owned = (key.0.to_string(), key.1.to_string(), key.2, key.3);
-                let ix = *index.entry(owned).or_insert_with(|| {
+                let key =
+                    (edge.source.clone(), edge.target.clone(), edge.kind, edge.requires_activation, edge.conditional);
+                let ix = *index.entry(key).or_insert_with(|| {
                     edges.push(edge.clone());
-                    marks.push(if other.contains(&key) { DiffMark::Unchanged } else { gone });
+                    marks.push(if has_edge(g, e, other) { DiffMark::Unchanged } else { gone });
                     edges.len() - 1
                 });
                 path.push(ix);
@@ -595,16 +746,6 @@ pub fn diff_view(
         })
         .collect();
     (view, paths, marks.into_iter().enumerate().collect())
-}
-
-/// The paths whose edges need evidence for [`diff_paths`] to explain them: every path of the
-/// queries in one graph. Callers load their details with `explain_paths` before diffing.
-pub fn paths_to_explain(g: &AttackGraph, queries: &[SavedQuery]) -> Result<Vec<Path>, query::QueryError> {
-    let mut out = Vec::new();
-    for q in queries {
-        out.extend(pairs(g, q)?.into_values());
-    }
-    Ok(out)
 }
 
 /// The diff in words, for a terminal or a ticket.
@@ -763,6 +904,35 @@ mod tests {
             "{:?}",
             d[0].causes
         );
+    }
+
+    #[test]
+    fn digests_find_exactly_the_added_removed_and_changed_facts() {
+        let (mut t, rg, _, u) = tenant();
+        let gone = t.assign(&u, "Reader", &rg);
+        let stays = t.assign(&u, "Contributor", &rg);
+        let a = crate::facts::parse(&t.raw()).unwrap();
+        let mut b =
+            WhatIf { remove: vec![gone], make_eligible: vec![stays.clone()], ..Default::default() }.apply(&a).unwrap();
+        b.users.push(crate::facts::User { id: "new-user".into(), ..b.users[0].clone() });
+        for r in &mut b.resources {
+            if let ResourceDetails::StorageAccount { allow_shared_key_access } = &mut r.details {
+                *allow_shared_key_access = Some(false);
+            }
+        }
+        let (ra, rb) = (fact_records(&a), fact_records(&b));
+        let (removed, added, changed) = digest_diff(&fact_digest(ra.values()), &fact_digest(rb.values()));
+        // Eligible is another category than active: the Contributor fact moved, the Reader went,
+        // a user came, and the storage account's settings changed.
+        let key = |r: &FactRecord| fact_key_hash(&r.key);
+        let mut want_removed: Vec<u128> =
+            ra.iter().filter(|(k, _)| !rb.contains_key(*k)).map(|(_, r)| key(r)).collect();
+        let mut want_added: Vec<u128> = rb.iter().filter(|(k, _)| !ra.contains_key(*k)).map(|(_, r)| key(r)).collect();
+        want_removed.sort();
+        want_added.sort();
+        assert_eq!((removed.len(), added.len(), changed.len()), (2, 2, 1));
+        assert_eq!((removed, added), (want_removed, want_added));
+        assert!(fact_records(&a).values().all(|r| FACT_CATEGORIES.contains(&r.category)));
     }
 
     #[test]

@@ -52,6 +52,17 @@ pub struct SearchOptions {
     pub without_eligible: bool,
 }
 
+/// Which pairs [`AttackGraph::easiest_pairs`] looks for.
+#[derive(Debug, Clone, Copy)]
+pub struct PairQuery<'a> {
+    pub sources: &'a [NodeIndex],
+    pub targets: &'a [NodeIndex],
+    /// The last hop into a target must be one of these kinds (empty: any kind).
+    pub last_kinds: &'a [EdgeKind],
+    /// Only pairs that need a PIM activation: reachable, but not without eligible edges.
+    pub only_eligible: bool,
+}
+
 /// Compressed adjacency: the edges leaving (or entering) node `n` are the slots
 /// `offsets[n]..offsets[n + 1]`, in ascending edge id order. Each slot carries what the search reads
 /// (edge id, the node at the other end, cost, kind) side by side, so a node's edges are one
@@ -110,6 +121,7 @@ pub struct AttackGraph {
     /// The largest edge cost: the size of the search's bucket ring.
     max_cost: u32,
     index: HashMap<String, NodeIndex>,
+    id_rank: Vec<u32>,
     out: Csr,
     inc: Csr,
 }
@@ -118,12 +130,16 @@ pub struct AttackGraph {
 type State = (u32, bool);
 
 /// What the filters of one search allow.
+#[derive(Clone)]
 struct Filter {
     kinds: u64,
+    /// Per node; empty when nothing is avoided.
     avoid: Vec<bool>,
+    /// One more node not to pass through (the target of a last-edge search), if any.
+    also_avoid: Option<u32>,
     /// Yen's spur bans: an edge taken from a given state.
     banned_edges: HashSet<(State, u32)>,
-    /// Yen's root path: states (node * 2 + control) a spur path may not enter.
+    /// Yen's root path: states (node * 2 + control) a spur path may not enter; empty when none.
     banned_states: Vec<bool>,
     no_eligible: bool,
     max_hops: Option<usize>,
@@ -133,15 +149,19 @@ struct Filter {
 
 impl Filter {
     fn new(g: &AttackGraph, opts: &SearchOptions) -> Filter {
-        let mut avoid = vec![false; g.nodes.len()];
-        for n in &opts.avoid {
-            avoid[n.index()] = true;
+        let mut avoid = Vec::new();
+        if !opts.avoid.is_empty() {
+            avoid = vec![false; g.nodes.len()];
+            for n in &opts.avoid {
+                avoid[n.index()] = true;
+            }
         }
         Filter {
             kinds: opts.excluded_kinds.iter().fold(0, |m, k| m | (1 << *k as u32)),
             avoid,
+            also_avoid: None,
             banned_edges: HashSet::new(),
-            banned_states: vec![false; g.nodes.len() * 2],
+            banned_states: Vec::new(),
             no_eligible: opts.without_eligible,
             max_hops: opts.max_hops,
             open: opts.excluded_kinds.is_empty() && opts.avoid.is_empty() && !opts.without_eligible,
@@ -151,9 +171,15 @@ impl Filter {
     fn allows(&self, g: &AttackGraph, e: u32, to: State) -> bool {
         let kind = g.edge_kind[e as usize];
         self.kinds & (1 << kind as u32) == 0
-            && !self.avoid[to.0 as usize]
-            && !self.banned_states[to.0 as usize * 2 + to.1 as usize]
+            && (self.avoid.is_empty() || !self.avoid[to.0 as usize])
+            && self.also_avoid != Some(to.0)
+            && (self.banned_states.is_empty() || !self.banned_states[to.0 as usize * 2 + to.1 as usize])
             && (!self.no_eligible || !g.edge_eligible[e as usize])
+    }
+
+    /// The same filter, ignoring PIM-eligible edges.
+    fn without_eligible(&self) -> Filter {
+        Filter { no_eligible: true, open: false, ..self.clone() }
     }
 }
 
@@ -165,7 +191,40 @@ struct Labels {
     sparse: HashMap<Key, (Dist, Option<(u32, Key)>)>,
     /// Searched along edges (the previous node of a state is its edge's source) or against them.
     forward: bool,
+    /// The dense states (node * 2 + control) this search labelled, so that reading the results
+    /// and resetting for the next search cost what the search visited, not the graph's size.
+    touched: Vec<u32>,
 }
+
+impl Labels {
+    /// Forgets the last search, keeping the memory for the next one.
+    fn reset(&mut self, forward: bool) {
+        if let Some((dist, pred)) = &mut self.dense {
+            for &i in &self.touched {
+                dist[i as usize] = UNSEEN;
+                pred[i as usize] = NO_EDGE;
+            }
+        }
+        self.touched.clear();
+        self.sparse.clear();
+        self.forward = forward;
+    }
+
+    /// The nodes this search reached (each once, in no particular order).
+    fn reached_nodes(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = match &self.dense {
+            Some(_) => self.touched.iter().map(|i| i / 2).collect(),
+            None => self.sparse.keys().map(|k| k.0.0).collect(),
+        };
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+/// A search's starting state, its distance, and the edge it was entered by (for a last-edge search,
+/// whose start states are one hop from the target).
+type Seed = (State, Dist, Option<(u32, State, u32)>);
 
 /// (cost, hops) of a reached state.
 type Dist = (u32, u32);
@@ -181,25 +240,55 @@ const NO_EDGE: u32 = u32::MAX;
 impl AttackGraph {
     /// Builds the graph. Edges whose ends are not among `nodes` are dropped (the store never has any).
     pub fn new(nodes: Vec<Node>, edges: Vec<Edge>) -> AttackGraph {
+        let index: HashMap<&str, u32> = nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i as u32)).collect();
+        let mut ends = Vec::with_capacity(edges.len());
+        let edges: Vec<Edge> = edges
+            .into_iter()
+            .filter(|e| match (index.get(e.source.as_str()), index.get(e.target.as_str())) {
+                (Some(&s), Some(&t)) => {
+                    ends.push((s, t));
+                    true
+                }
+                _ => false,
+            })
+            .collect();
+        drop(index);
+        AttackGraph::with_ends(nodes, edges, ends)
+    }
+
+    /// Builds the graph from edges whose ends are already known as positions in `nodes` (as the
+    /// store has them), skipping a lookup by id per edge end.
+    pub fn with_ends(nodes: Vec<Node>, edges: Vec<Edge>, ends: Vec<(u32, u32)>) -> AttackGraph {
+        assert_eq!(edges.len(), ends.len(), "one pair of ends per edge");
         let mut graph = DiGraph::with_capacity(nodes.len(), edges.len());
         let mut index = HashMap::with_capacity(nodes.len());
         for (i, n) in nodes.iter().enumerate() {
             index.insert(n.id.clone(), graph.add_node(i));
         }
-        let edges: Vec<Edge> =
-            edges.into_iter().filter(|e| index.contains_key(&e.source) && index.contains_key(&e.target)).collect();
         let mut edge_source = Vec::with_capacity(edges.len());
         let mut edge_target = Vec::with_capacity(edges.len());
-        for (i, e) in edges.iter().enumerate() {
-            let (s, t) = (index[&e.source], index[&e.target]);
-            graph.add_edge(s, t, i);
-            edge_source.push(s.index() as u32);
-            edge_target.push(t.index() as u32);
+        for (i, &(s, t)) in ends.iter().enumerate() {
+            graph.add_edge(NodeIndex::new(s as usize), NodeIndex::new(t as usize), i);
+            edge_source.push(s);
+            edge_target.push(t);
         }
         let edge_cost: Vec<u32> = edges.iter().map(|e| e.cost.max(1)).collect();
         let edge_kind: Vec<EdgeKind> = edges.iter().map(|e| e.kind).collect();
         let out = Csr::new(nodes.len(), &edge_source, &edge_target, &edge_cost, &edge_kind);
         let inc = Csr::new(nodes.len(), &edge_target, &edge_source, &edge_cost, &edge_kind);
+        // The rank of each node in id order, for sorting results by id without comparing strings.
+        // The store keeps nodes in id order already, so this is usually one pass.
+        let id_rank: Vec<u32> = if nodes.is_sorted_by(|a, b| a.id <= b.id) {
+            (0..nodes.len() as u32).collect()
+        } else {
+            let mut order: Vec<u32> = (0..nodes.len() as u32).collect();
+            order.sort_by(|&a, &b| nodes[a as usize].id.cmp(&nodes[b as usize].id));
+            let mut rank = vec![0; nodes.len()];
+            for (r, &n) in order.iter().enumerate() {
+                rank[n as usize] = r as u32;
+            }
+            rank
+        };
         AttackGraph {
             graph,
             edge_cost,
@@ -211,9 +300,15 @@ impl AttackGraph {
             edge_source,
             edge_target,
             index,
+            id_rank,
             out,
             inc,
         }
+    }
+
+    /// Where node `n` comes in the order of node ids: sorting by it sorts by id.
+    pub fn id_rank(&self, n: usize) -> u32 {
+        self.id_rank[n]
     }
 
     pub fn node_index(&self, id: &str) -> Option<NodeIndex> {
@@ -248,59 +343,115 @@ impl AttackGraph {
             .filter(|t| t.index() as u32 != s)
             .filter_map(|t| self.forward_path(&labels, t.index() as u32))
             .collect();
-        out.sort_by(|a, b| self.nodes[a.target].id.cmp(&self.nodes[b.target].id));
+        out.sort_by_key(|p| self.id_rank[p.target]);
         out
     }
 
-    /// Like [`easiest_paths_with`](Self::easiest_paths_with), but the last hop into each target must
-    /// be of one of `last_kinds` (e.g. only paths that end by listing keys).
-    pub fn easiest_paths_ending(
-        &self,
-        source: NodeIndex,
-        targets: &HashSet<NodeIndex>,
-        last_kinds: &[EdgeKind],
-        opts: &SearchOptions,
-    ) -> Vec<Path> {
-        let filter = Filter::new(self, opts);
-        let s = source.index() as u32;
-        let mut out = Vec::new();
-        for t in targets.iter().map(|t| t.index() as u32).filter(|&t| t != s) {
-            // The path may not pass through the target before its last hop.
-            let mut before = Filter::new(self, opts);
-            before.avoid[t as usize] = true;
-            before.open = false;
-            let labels = self.forward(&[(s, false)], &before);
-            let mut best: Option<(Dist, Key, u32)> = None;
-            for &e in self.inc.of(t) {
-                let kind = self.edge_kind[e as usize];
-                if !last_kinds.contains(&kind) || !filter.allows(self, e, (t, kind.grants_control_of_scope())) {
-                    continue;
-                }
-                let u = self.edge_source[e as usize];
-                for (key, d) in states_of(&labels, u) {
-                    let ok_hops = filter.max_hops.is_none_or(|h| (d.1 as usize) < h);
-                    if (kind == EdgeKind::Contains && !key.0.1) || !ok_hops {
-                        continue;
-                    }
-                    let cand = (d.0 + self.edge_cost[e as usize], d.1 + 1);
-                    if best.is_none_or(|b| (cand, e) < (b.0, b.2)) {
-                        best = Some((cand, key, e));
-                    }
-                }
-            }
-            let Some((_, key, e)) = best else { continue };
-            let mut edges = vec![e as usize];
-            let mut cur = key;
-            while let Some((pe, prev)) = pred(self, &labels, cur) {
-                edges.push(pe as usize);
-                cur = prev;
-            }
-            edges.reverse();
-            let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
-            out.push(Path { source: s as usize, target: t as usize, edges, cost });
+    /// The easiest path of every (source, target) pair, sorted by source id then target id.
+    ///
+    /// One search per source (forward) or per target (backward), whichever is fewer; a last-edge
+    /// search is always backward, since the target may not be passed through before its last hop.
+    /// The searches share one set of labels, reset between them, so each costs what it visits:
+    /// "every principal to every crown jewel" is thousands of small searches, not thousands of
+    /// passes over the whole graph.
+    pub fn easiest_pairs(&self, q: &PairQuery, opts: &SearchOptions) -> Vec<Path> {
+        self.easiest_pairs_in(q, opts, q.sources.len() > q.targets.len())
+    }
+
+    fn easiest_pairs_in(&self, q: &PairQuery, opts: &SearchOptions, backward: bool) -> Vec<Path> {
+        if opts.max_hops == Some(0) {
+            return vec![];
         }
-        out.sort_by(|a, b| self.nodes[a.target].id.cmp(&self.nodes[b.target].id));
+        let backward = backward || !q.last_kinds.is_empty();
+        let filter = Filter::new(self, opts);
+        let active = filter.without_eligible();
+        let avoided = |n: usize| opts.avoid.iter().any(|a| a.index() == n);
+        let mut is_source = vec![false; self.nodes.len()];
+        let mut is_target = vec![false; self.nodes.len()];
+        for s in q.sources.iter().filter(|s| !avoided(s.index())) {
+            is_source[s.index()] = true;
+        }
+        for t in q.targets.iter().filter(|t| !avoided(t.index())) {
+            is_target[t.index()] = true;
+        }
+        let mut labels = self.new_labels(&filter, !backward);
+        let mut out = Vec::new();
+        let starts: Vec<u32> = (if backward { q.targets } else { q.sources })
+            .iter()
+            .map(|n| n.index() as u32)
+            .filter(|&n| if backward { is_target[n as usize] } else { is_source[n as usize] })
+            .collect();
+        for start in starts {
+            let mut found =
+                self.pairs_from(start, backward, q.last_kinds, &filter, &mut labels, &is_source, &is_target);
+            if q.only_eligible {
+                found.retain(|p| p.requires_activation(self));
+                if !found.is_empty() {
+                    let without: HashSet<(usize, usize)> = self
+                        .pairs_from(start, backward, q.last_kinds, &active, &mut labels, &is_source, &is_target)
+                        .iter()
+                        .map(|p| (p.source, p.target))
+                        .collect();
+                    found.retain(|p| !without.contains(&(p.source, p.target)));
+                }
+            }
+            out.extend(found);
+        }
+        out.sort_by_key(|p| (self.id_rank[p.source], self.id_rank[p.target]));
         out
+    }
+
+    /// One search of [`easiest_pairs`](Self::easiest_pairs): from a source to every target, or
+    /// into a target from every source.
+    #[allow(clippy::too_many_arguments)]
+    fn pairs_from(
+        &self,
+        start: u32,
+        backward: bool,
+        last_kinds: &[EdgeKind],
+        filter: &Filter,
+        labels: &mut Labels,
+        is_source: &[bool],
+        is_target: &[bool],
+    ) -> Vec<Path> {
+        labels.reset(!backward);
+        if !backward {
+            self.dijkstra(&[((start, false), (0, 0), None)], filter, labels);
+            return labels
+                .reached_nodes()
+                .into_iter()
+                .filter(|&n| n != start && is_target[n as usize])
+                .filter_map(|n| self.forward_path(labels, n))
+                .collect();
+        }
+        if last_kinds.is_empty() {
+            self.dijkstra(&[((start, false), (0, 0), None)], filter, labels);
+        } else {
+            // Start one hop out, at the sources of the allowed last edges, and never pass through
+            // the target itself before that hop.
+            let seeds: Vec<Seed> = self
+                .inc
+                .slots(start)
+                .filter(|&slot| last_kinds.contains(&self.inc.kind[slot]))
+                .filter_map(|slot| {
+                    let (e, kind) = (self.inc.edge_ids[slot], self.inc.kind[slot]);
+                    let from = (self.inc.other[slot], kind == EdgeKind::Contains);
+                    (filter.allows(self, e, from) && from.0 != start).then_some((
+                        from,
+                        (self.inc.cost[slot], 1),
+                        Some((e, (start, false), 0)),
+                    ))
+                })
+                .collect();
+            let not_through = Filter { also_avoid: Some(start), open: false, ..filter.clone() };
+            self.dijkstra(&seeds, &not_through, labels);
+        }
+        labels
+            .reached_nodes()
+            .into_iter()
+            .filter(|&n| n != start && is_source[n as usize])
+            .filter_map(|n| self.backward_path(labels, n))
+            .collect()
     }
 
     /// How many nodes the sources reach (the search alone, without building paths): for measuring.
@@ -322,7 +473,7 @@ impl AttackGraph {
             .filter(|n| !source_set.contains(&(*n as usize)))
             .filter_map(|n| self.forward_path(&labels, n))
             .collect();
-        out.sort_by(|a, b| (a.cost, &self.nodes[a.target].id).cmp(&(b.cost, &self.nodes[b.target].id)));
+        out.sort_by_key(|p| (p.cost, self.id_rank[p.target]));
         out
     }
 
@@ -336,7 +487,7 @@ impl AttackGraph {
             .filter(|n| !target_set.contains(n))
             .filter_map(|n| self.backward_path(&labels, n))
             .collect();
-        out.sort_by(|a, b| (a.cost, &self.nodes[a.source].id).cmp(&(b.cost, &self.nodes[b.source].id)));
+        out.sort_by_key(|p| (p.cost, self.id_rank[p.source]));
         out
     }
 
@@ -362,6 +513,7 @@ impl AttackGraph {
                         filter.banned_edges.insert((spur_state, p.edges[i] as u32));
                     }
                 }
+                filter.banned_states = vec![false; self.nodes.len() * 2];
                 for &st in &last_states[..i] {
                     filter.banned_states[st.0 as usize * 2 + st.1 as usize] = true;
                 }
@@ -424,17 +576,19 @@ impl AttackGraph {
     }
 
     fn new_labels(&self, filter: &Filter, forward: bool) -> Labels {
-        if filter.max_hops.is_none() {
+        let dense = filter.max_hops.is_none().then(|| {
             let n = self.nodes.len() * 2;
-            Labels { dense: Some((vec![UNSEEN; n], vec![NO_EDGE; n])), sparse: HashMap::new(), forward }
-        } else {
-            Labels { dense: None, sparse: HashMap::new(), forward }
-        }
+            (vec![UNSEEN; n], vec![NO_EDGE; n])
+        });
+        Labels { dense, sparse: HashMap::new(), forward, touched: Vec::new() }
     }
 
     /// Dijkstra from `starts` along edges; `Contains` only from controlled states.
     fn forward(&self, starts: &[State], filter: &Filter) -> Labels {
-        self.dijkstra(starts, filter, true)
+        let mut labels = self.new_labels(filter, true);
+        let seeds: Vec<Seed> = starts.iter().map(|&st| (st, (0, 0), None)).collect();
+        self.dijkstra(&seeds, filter, &mut labels);
+        labels
     }
 
     /// Dijkstra from `targets` against edge direction. A backward state (n, true) means the next
@@ -443,22 +597,30 @@ impl AttackGraph {
     fn backward(&self, targets: &HashSet<u32>, filter: &Filter) -> Labels {
         let mut starts: Vec<State> = targets.iter().map(|&t| (t, false)).collect();
         starts.sort();
-        self.dijkstra(&starts, filter, false)
+        let mut labels = self.new_labels(filter, false);
+        let seeds: Vec<Seed> = starts.iter().map(|&st| (st, (0, 0), None)).collect();
+        self.dijkstra(&seeds, filter, &mut labels);
+        labels
     }
 
     /// Dijkstra with a bucket queue (Dial's algorithm): edge costs are small positive integers, so
     /// a ring of buckets indexed by cost replaces the binary heap and keeps the search close
     /// to BFS speed. Every edge costs at least 1, so nothing is added to the bucket being drained:
     /// each state is settled once, at its lowest (cost, hops).
-    fn dijkstra(&self, starts: &[State], filter: &Filter, forward: bool) -> Labels {
-        let mut labels = self.new_labels(filter, forward);
+    ///
+    /// `labels` must be fresh or reset, in the direction to search. Seeds may start above cost 0
+    /// (at most one edge's cost), which the ring of `max_cost + 1` buckets holds.
+    fn dijkstra(&self, seeds: &[Seed], filter: &Filter, labels: &mut Labels) {
+        let forward = labels.forward;
         let ring = self.max_cost as usize + 1;
         let mut buckets: Vec<Vec<(u32, u32, bool)>> = vec![Vec::new(); ring];
         let mut pending = 0usize;
-        for &st in starts {
-            set_label(&mut labels, st, 0, (0, 0), None);
-            buckets[0].push((0, st.0, st.1));
-            pending += 1;
+        for &(st, d, from) in seeds {
+            if d < label(labels, st, d.1) {
+                set_label(labels, st, d.1, d, from);
+                buckets[d.0 as usize % ring].push((d.1, st.0, st.1));
+                pending += 1;
+            }
         }
         let mut cost = 0u32;
         while pending > 0 {
@@ -468,7 +630,7 @@ impl AttackGraph {
             };
             pending -= 1;
             let state = (n, flag);
-            if label(&labels, state, hops) < (cost, hops) {
+            if label(labels, state, hops) < (cost, hops) {
                 continue;
             }
             if filter.max_hops.is_some_and(|h| hops as usize >= h) {
@@ -495,14 +657,13 @@ impl AttackGraph {
                     continue;
                 }
                 let cand = (cost + csr.cost[slot], hops + 1);
-                if cand < label(&labels, next, cand.1) {
-                    set_label(&mut labels, next, cand.1, cand, Some((e, state, hops)));
+                if cand < label(labels, next, cand.1) {
+                    set_label(labels, next, cand.1, cand, Some((e, state, hops)));
                     buckets[cand.0 as usize % ring].push((cand.1, next.0, next.1));
                     pending += 1;
                 }
             }
         }
-        labels
     }
 
     fn forward_path(&self, labels: &Labels, t: u32) -> Option<Path> {
@@ -546,6 +707,9 @@ fn set_label(l: &mut Labels, st: State, hops: u32, d: (u32, u32), from: Option<(
     match &mut l.dense {
         Some((dist, pred)) => {
             let i = st.0 as usize * 2 + st.1 as usize;
+            if dist[i] == UNSEEN {
+                l.touched.push(i as u32);
+            }
             dist[i] = d;
             pred[i] = from.map_or(NO_EDGE, |(e, prev, _)| (e << 1) | prev.1 as u32);
         }
@@ -756,7 +920,10 @@ mod tests {
         for _ in 0..rng.next(3 * n as u64 + 1) {
             let (a, b) = (rng.next(n as u64) as usize, rng.next(n as u64) as usize);
             if a != b {
-                edges.push(e(&ids[a], &ids[b], kinds[rng.next(kinds.len() as u64) as usize], 1 + rng.next(9) as u32));
+                let mut edge =
+                    e(&ids[a], &ids[b], kinds[rng.next(kinds.len() as u64) as usize], 1 + rng.next(9) as u32);
+                edge.requires_activation = rng.next(4) == 0;
+                edges.push(edge);
             }
         }
         graph(&ids.iter().map(String::as_str).collect::<Vec<_>>(), edges)
@@ -811,13 +978,31 @@ mod tests {
                 yen.iter().for_each(|p| assert_walkable(&g, p));
                 let distinct: HashSet<&Vec<usize>> = yen.iter().map(|p| &p.edges).collect();
                 assert_eq!(distinct.len(), yen.len());
-                // Paths that must end with a given kind.
+                // Pair searches, both directions: plain, ending with a given kind, only through PIM.
                 let ending =
                     all.iter().filter(|p| g.edges[*p.2.last().unwrap()].kind == EdgeKind::ListKeys).map(|p| p.0).min();
-                let got =
-                    g.easiest_paths_ending(s, &HashSet::from([t]), &[EdgeKind::ListKeys], &SearchOptions::default());
-                assert_eq!(got.first().map(|p| p.cost), ending, "round {round}, ending with ListKeys");
-                got.iter().for_each(|p| assert_walkable(&g, p));
+                let active = all.iter().filter(|p| p.2.iter().all(|&e| !g.edges[e].requires_activation)).count();
+                let only_pim = (!all.is_empty() && active == 0).then_some(best).flatten();
+                for backward in [false, true] {
+                    let pair_with = |last: &[EdgeKind], only_eligible, opts: &SearchOptions| {
+                        let q = PairQuery { sources: &[s], targets: &[t], last_kinds: last, only_eligible };
+                        let got = g.easiest_pairs_in(&q, opts, backward);
+                        got.iter().for_each(|p| assert_walkable(&g, p));
+                        assert!(opts.max_hops.is_none_or(|h| got.iter().all(|p| p.hops() <= h)));
+                        got.first().map(|p| p.cost)
+                    };
+                    let pair = |last: &[EdgeKind], only_eligible| pair_with(last, only_eligible, &Default::default());
+                    assert_eq!(pair(&[], false), best, "round {round}, pairs backward={backward}");
+                    assert_eq!(pair(&[EdgeKind::ListKeys], false), ending, "round {round}, ending with ListKeys");
+                    assert_eq!(pair(&[], true), only_pim, "round {round}, only through PIM, backward={backward}");
+                    assert_eq!(pair_with(&[], false, &opts), within, "round {round}, pairs within {limit} hops");
+                    let ending_within = all
+                        .iter()
+                        .filter(|p| p.1 <= limit && g.edges[*p.2.last().unwrap()].kind == EdgeKind::ListKeys)
+                        .map(|p| p.0)
+                        .min();
+                    assert_eq!(pair_with(&[EdgeKind::ListKeys], false, &opts), ending_within, "round {round}");
+                }
             }
         }
     }

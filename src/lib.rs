@@ -39,7 +39,8 @@ pub fn import_facts(store: &mut Store, mut raw: RawFacts, label: Option<&str>) -
     let redacted = raw.redact_secrets();
     let facts = facts::parse(&raw)?;
     let derived = rules::derive(&facts);
-    let snapshot = store.write_snapshot(&raw, &derived, label)?;
+    let records = diff::fact_records(&facts);
+    let snapshot = store.write_snapshot(&raw, &derived, &records, label)?;
     Ok(ImportSummary {
         snapshot,
         nodes: derived.nodes.len(),
@@ -53,8 +54,8 @@ pub fn import_facts(store: &mut Store, mut raw: RawFacts, label: Option<&str>) -
 /// Loads a stored snapshot into an attack graph for searching: edges come without their reasons
 /// and evidence, which [`explain_paths`] reads for the paths that are shown.
 pub fn load_graph(store: &Store, snapshot: i64) -> anyhow::Result<graph::AttackGraph> {
-    let (nodes, edges) = store.load_structure(snapshot)?;
-    Ok(graph::AttackGraph::new(nodes, edges))
+    let (nodes, edges, ends) = store.load_structure(snapshot)?;
+    Ok(graph::AttackGraph::with_ends(nodes, edges, ends))
 }
 
 /// Reads the reasons and evidence of every edge on `paths` into the graph, before printing them.
@@ -73,4 +74,77 @@ pub fn explain_paths(
         g.edges[*e].evidence = evidence;
     }
     Ok(())
+}
+
+/// What `azpath diff` computed: both graphs (for diagrams) and the fact and path changes.
+pub struct SnapshotDiff {
+    pub before: graph::AttackGraph,
+    pub after: graph::AttackGraph,
+    pub facts: Vec<diff::FactChange>,
+    pub paths: Vec<diff::PathDiff>,
+}
+
+/// Compares snapshot `a` (before) with snapshot `b` (after), or with `a` itself when `b` is `None`,
+/// with `what_if` applied to the after side first.
+///
+/// Two stored snapshots are compared without re-deriving anything: each side's graph is loaded and
+/// its queries run on a thread of its own, the facts are compared by their stored digests, and only
+/// the changed paths' evidence is read. A what-if re-derives the after side from its raw facts.
+pub fn diff_snapshots(
+    db: &std::path::Path,
+    a: i64,
+    b: Option<i64>,
+    what_if: &diff::WhatIf,
+    queries: &[query::saved::SavedQuery],
+) -> anyhow::Result<SnapshotDiff> {
+    let side = |snapshot: i64| -> anyhow::Result<(graph::AttackGraph, Vec<diff::QueryPairs>)> {
+        let store = Store::open(db)?;
+        let g = load_graph(&store, snapshot)?;
+        let pairs = diff::query_pairs(&g, queries)?;
+        Ok((g, pairs))
+    };
+    let store = Store::open(db)?;
+    let stored_b = b.filter(|_| what_if.is_empty());
+    let ((mut ga, pa), (mut gb, pb), facts) = match stored_b {
+        Some(b) => std::thread::scope(|scope| {
+            let before = scope.spawn(|| side(a));
+            let after = side(b);
+            let facts = stored_fact_changes(&store, a, b);
+            let before = before.join().map_err(|_| anyhow::anyhow!("the before side of the diff panicked"))?;
+            anyhow::Ok((before?, after?, facts?))
+        })?,
+        None => {
+            let base = b.unwrap_or(a);
+            let planned_from = facts::parse(&store.load_raw(base)?)?;
+            let before_facts = if base == a { planned_from.clone() } else { facts::parse(&store.load_raw(a)?)? };
+            let after_facts = what_if.apply(&planned_from).map_err(anyhow::Error::msg)?;
+            let derived = rules::derive(&after_facts);
+            let gb = graph::AttackGraph::new(derived.nodes, derived.edges);
+            let pb = diff::query_pairs(&gb, queries)?;
+            (side(a)?, (gb, pb), diff::diff_facts(&before_facts, &after_facts))
+        }
+    };
+    let changes = diff::changed_pairs(&ga, &gb, &pa, &pb);
+    let before_paths: Vec<graph::Path> = changes.iter().filter_map(|c| c.before.clone()).collect();
+    explain_paths(&store, a, &mut ga, &before_paths)?;
+    if let Some(b) = stored_b {
+        let after_paths: Vec<graph::Path> = changes.iter().filter_map(|c| c.after.clone()).collect();
+        explain_paths(&store, b, &mut gb, &after_paths)?;
+    }
+    let paths = diff::describe(&ga, &gb, changes, &facts);
+    Ok(SnapshotDiff { before: ga, after: gb, facts, paths })
+}
+
+/// The fact changes between two stored snapshots: by their digests when both have one (then only
+/// the differing facts are read), else by re-reading both snapshots' raw facts.
+fn stored_fact_changes(store: &Store, a: i64, b: i64) -> anyhow::Result<Vec<diff::FactChange>> {
+    if let (Some(da), Some(db)) = (store.fact_digest(a)?, store.fact_digest(b)?) {
+        let (removed, added, changed) = diff::digest_diff(&da, &db);
+        let before = store.fact_records(a, &[removed, changed.clone()].concat())?;
+        let after = store.fact_records(b, &[added, changed].concat())?;
+        return Ok(diff::fact_changes(&before, &after));
+    }
+    let fa = facts::parse(&store.load_raw(a)?)?;
+    let fb = facts::parse(&store.load_raw(b)?)?;
+    Ok(diff::diff_facts(&fa, &fb))
 }

@@ -869,20 +869,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
     Ok(code)
 }
 
-/// Loads a snapshot's facts and graph (with the evidence of the queries' paths, for explaining).
-fn diff_side(
-    store: &Store,
-    snapshot: &str,
-    queries: &[saved::SavedQuery],
-) -> Result<(SnapshotInfo, azpath::facts::Facts, AttackGraph)> {
-    let snap = store.resolve(snapshot)?;
-    let facts = azpath::facts::parse(&store.load_raw(snap.id)?)?;
-    let mut g = azpath::load_graph(store, snap.id)?;
-    let shown = azpath::diff::paths_to_explain(&g, queries)?;
-    azpath::explain_paths(store, snap.id, &mut g, &shown)?;
-    Ok((snap, facts, g))
-}
-
 /// `diff`: the report text and how many paths opened.
 fn diff_command(
     db: &Path,
@@ -894,26 +880,16 @@ fn diff_command(
 ) -> Result<(String, usize)> {
     use azpath::diff;
     let store = Store::open(db)?;
-    let (snap_a, facts_a, graph_a) = diff_side(&store, a, queries)?;
-    let (label_b, facts_b, graph_b) = match b {
-        Some(b) => {
-            let (snap_b, facts, g) = diff_side(&store, b, queries)?;
-            let facts = what_if.apply(&facts).map_err(anyhow::Error::msg)?;
-            if what_if.is_empty() {
-                (format!("snapshot #{}", snap_b.id), facts, g)
-            } else {
-                let d = rules::derive(&facts);
-                (format!("snapshot #{} with the planned change", snap_b.id), facts, AttackGraph::new(d.nodes, d.edges))
-            }
-        }
-        None => {
-            let facts = what_if.apply(&facts_a).map_err(anyhow::Error::msg)?;
-            let d = rules::derive(&facts);
-            (format!("snapshot #{} with the planned change", snap_a.id), facts, AttackGraph::new(d.nodes, d.edges))
-        }
+    let snap_a = store.resolve(a)?;
+    let snap_b = b.map(|b| store.resolve(b)).transpose()?;
+    drop(store);
+    let label_b = match (&snap_b, what_if.is_empty()) {
+        (Some(s), true) => format!("snapshot #{}", s.id),
+        (Some(s), false) => format!("snapshot #{} with the planned change", s.id),
+        (None, _) => format!("snapshot #{} with the planned change", snap_a.id),
     };
-    let fact_changes = diff::diff_facts(&facts_a, &facts_b);
-    let path_changes = diff::diff_paths(&graph_a, &graph_b, queries, &fact_changes)?;
+    let azpath::SnapshotDiff { before: graph_a, after: graph_b, facts: fact_changes, paths: path_changes } =
+        azpath::diff_snapshots(db, snap_a.id, snap_b.as_ref().map(|s| s.id), what_if, queries)?;
     let opened = diff::new_paths(&path_changes, queries);
     let header = format!("Comparing snapshot #{} (before) with {label_b} (after).\n", snap_a.id);
     let text = match format {

@@ -4,6 +4,7 @@
 //! and the derived nodes and edges with their evidence. Writing a snapshot is one transaction: an
 //! interrupted or failed import leaves the database exactly as it was.
 
+use crate::diff::FactRecord;
 use crate::facts::{CompletenessNote, RawFacts};
 use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
 use crate::rules::Derived;
@@ -108,6 +109,24 @@ ALTER TABLE nodes_v2 RENAME TO nodes;
 ALTER TABLE edges_v2 RENAME TO edges;
 CREATE UNIQUE INDEX nodes_by_id ON nodes (snapshot_id, id);
 "#,
+    // v3: a fact index per snapshot, so a diff reads two digests instead of parsing raw facts.
+    r#"
+CREATE TABLE fact_digests (
+    snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id) ON DELETE CASCADE,
+    version     INTEGER NOT NULL,
+    digest      BLOB NOT NULL
+);
+CREATE TABLE facts (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    key_hash    INTEGER NOT NULL,
+    category    TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    ids         TEXT NOT NULL
+);
+CREATE INDEX facts_by_hash ON facts (snapshot_id, key_hash);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -195,7 +214,13 @@ impl Store {
 
     /// Writes a snapshot (raw facts, nodes, edges) in one transaction and returns its id. On any
     /// error nothing is written.
-    pub fn write_snapshot(&mut self, raw: &RawFacts, derived: &Derived, label: Option<&str>) -> Result<i64> {
+    pub fn write_snapshot(
+        &mut self,
+        raw: &RawFacts,
+        derived: &Derived,
+        records: &HashMap<String, FactRecord>,
+        label: Option<&str>,
+    ) -> Result<i64> {
         let tx = self.conn.transaction()?;
         let completeness = serde_json::to_string(&raw.completeness_with_missing()).expect("serialisable");
         let warnings = serde_json::to_string(&derived.warnings).expect("serialisable");
@@ -265,6 +290,7 @@ impl Store {
                 let evidence = serde_json::to_string(&e.evidence).expect("serialisable");
                 details.execute(params![id, ix as i64, e.reason, evidence])?;
             }
+            write_fact_index(&tx, id, records)?;
         }
         tx.commit()?;
         Ok(id)
@@ -345,7 +371,7 @@ impl Store {
 
     /// The derived nodes and edges of a snapshot, complete with reasons and evidence.
     pub fn load_graph(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>)> {
-        let (nodes, mut edges) = self.load_structure(snapshot)?;
+        let (nodes, mut edges, _) = self.load_structure(snapshot)?;
         let all: Vec<usize> = (0..edges.len()).collect();
         for (ix, (reason, evidence)) in all.iter().zip(self.load_edge_details(snapshot, &all)?) {
             edges[*ix].reason = reason;
@@ -356,7 +382,9 @@ impl Store {
 
     /// Nodes and edges without the edges' reasons and evidence (empty): what path search needs,
     /// read fast. [`load_edge_details`](Self::load_edge_details) fills in the edges shown to a user.
-    pub fn load_structure(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>)> {
+    /// Also each edge's ends as positions in the node list.
+    #[allow(clippy::type_complexity)]
+    pub fn load_structure(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>, Vec<(u32, u32)>)> {
         let mut stmt =
             self.conn.prepare("SELECT id, kind, name, props FROM nodes WHERE snapshot_id = ?1 ORDER BY ix")?;
         let mut nodes = Vec::new();
@@ -378,6 +406,7 @@ impl Store {
             "SELECT src, dst, kind, rule, requires_activation, conditional, cost FROM edges WHERE snapshot_id = ?1 ORDER BY ix",
         )?;
         let mut edges = Vec::new();
+        let mut ends = Vec::new();
         let mut rows = stmt.query([snapshot])?;
         let mut rules: HashMap<String, String> = HashMap::new();
         while let Some(r) = rows.next()? {
@@ -389,7 +418,11 @@ impl Store {
             let kind = EdgeKind::parse(kind_text)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown edge kind {kind_text}")))?;
             let rule_text = r.get_ref(3)?.as_str().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let rule = rules.entry(rule_text.to_string()).or_insert_with(|| rule_text.to_string()).clone();
+            let rule = match rules.get(rule_text) {
+                Some(r) => r.clone(),
+                None => rules.entry(rule_text.to_string()).or_insert_with(|| rule_text.to_string()).clone(),
+            };
+            ends.push((src as u32, dst as u32));
             edges.push(Edge {
                 source: source.id.clone(),
                 target: target.id.clone(),
@@ -402,7 +435,7 @@ impl Store {
                 cost: r.get(6)?,
             });
         }
-        Ok((nodes, edges))
+        Ok((nodes, edges, ends))
     }
 
     /// The reason and evidence of the given edges (positions in the snapshot's edge list), in order.
@@ -442,6 +475,66 @@ impl Store {
         Ok(out)
     }
 
+    /// A snapshot's fact digest, if it has one of the current [`FACT_INDEX_VERSION`] (snapshots
+    /// imported by older versions have none; a diff then reads their raw facts).
+    ///
+    /// [`FACT_INDEX_VERSION`]: crate::diff::FACT_INDEX_VERSION
+    pub fn fact_digest(&self, snapshot: i64) -> Result<Option<crate::diff::FactDigest>> {
+        let row: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row("SELECT version, digest FROM fact_digests WHERE snapshot_id = ?1", [snapshot], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let Some((version, blob)) = row else { return Ok(None) };
+        if version != crate::diff::FACT_INDEX_VERSION {
+            return Ok(None);
+        }
+        if blob.len() % 24 != 0 {
+            return Err(StoreError::Corrupt(format!("fact digest of snapshot {snapshot} has {} bytes", blob.len())));
+        }
+        Ok(Some(
+            blob.chunks_exact(24)
+                .map(|c| {
+                    let key = u128::from_le_bytes(c[..16].try_into().expect("16 bytes"));
+                    (key, u64::from_le_bytes(c[16..].try_into().expect("8 bytes")))
+                })
+                .collect(),
+        ))
+    }
+
+    /// The fact records of a snapshot with the given key hashes (from its digest), by key.
+    pub fn fact_records(&self, snapshot: i64, keys: &[u128]) -> Result<HashMap<String, FactRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT category, key, text, detail, ids FROM facts WHERE snapshot_id = ?1 AND key_hash = ?2",
+        )?;
+        let mut out = HashMap::with_capacity(keys.len());
+        for &k in keys {
+            let mut found = false;
+            let mut rows = stmt.query(params![snapshot, k as u64 as i64])?;
+            while let Some(r) = rows.next()? {
+                let key: String = r.get(1)?;
+                if crate::diff::fact_key_hash(&key) != k {
+                    continue;
+                }
+                let category_text: String = r.get(0)?;
+                let category = crate::diff::FACT_CATEGORIES
+                    .iter()
+                    .copied()
+                    .find(|c| *c == category_text)
+                    .ok_or_else(|| StoreError::Corrupt(format!("fact {key}: unknown category {category_text}")))?;
+                let ids: String = r.get(4)?;
+                let ids = if ids.is_empty() { vec![] } else { ids.split('\n').map(String::from).collect() };
+                out.insert(key.clone(), FactRecord { category, key, text: r.get(2)?, detail: r.get(3)?, ids });
+                found = true;
+            }
+            if !found {
+                return Err(StoreError::Corrupt(format!("snapshot {snapshot}'s fact digest names a missing fact")));
+            }
+        }
+        Ok(out)
+    }
+
     /// The raw facts a snapshot was built from, to re-derive it with the current rules.
     pub fn load_raw(&self, snapshot: i64) -> Result<RawFacts> {
         let meta: Option<String> = self
@@ -464,6 +557,28 @@ impl Store {
         }
         serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("raw facts of snapshot {snapshot}: {e}")))
     }
+}
+
+/// The fact index of a snapshot: its digest, and every record findable by key hash.
+fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &HashMap<String, FactRecord>) -> Result<()> {
+    let digest = crate::diff::fact_digest(records.values());
+    let mut blob = Vec::with_capacity(digest.len() * 24);
+    for (k, d) in &digest {
+        blob.extend_from_slice(&k.to_le_bytes());
+        blob.extend_from_slice(&d.to_le_bytes());
+    }
+    tx.execute(
+        "INSERT INTO fact_digests (snapshot_id, version, digest) VALUES (?1, ?2, ?3)",
+        params![id, crate::diff::FACT_INDEX_VERSION, blob],
+    )?;
+    let mut ins = tx.prepare(
+        "INSERT INTO facts (snapshot_id, key_hash, category, key, text, detail, ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for r in records.values() {
+        let short = crate::diff::fact_key_hash(&r.key) as u64 as i64;
+        ins.execute(params![id, short, r.category, r.key, r.text, r.detail, r.ids.join("\n")])?;
+    }
+    Ok(())
 }
 
 fn parse_evidence(ix: usize, text: &str) -> Result<Vec<Evidence>> {

@@ -4,7 +4,7 @@
 pub mod saved;
 pub mod select;
 
-use crate::graph::{AttackGraph, Path, SearchOptions};
+use crate::graph::{AttackGraph, PairQuery, Path, SearchOptions};
 use crate::model::EdgeKind;
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ pub enum QueryError {
 pub fn select(g: &AttackGraph, selector: &str) -> Result<Vec<NodeIndex>, QueryError> {
     let sel = Selector::parse(selector)?;
     let mut out: Vec<NodeIndex> = g.graph.node_indices().filter(|&i| sel.matches(g.node(i))).collect();
-    out.sort_by(|a, b| g.node(*a).id.cmp(&g.node(*b).id));
+    out.sort_by_key(|n| g.id_rank(n.index()));
     Ok(out)
 }
 
@@ -99,7 +99,8 @@ pub fn entry_points(g: &AttackGraph, sources: &[NodeIndex]) -> Vec<NodeIndex> {
 }
 
 /// Paths from every source to every target: the easiest per pair, or the k easiest, or all equally
-/// easy ones. Sorted by source id, then target id, then cost.
+/// easy ones. Sorted by source id, then target id, then cost. With `only_eligible`, only pairs
+/// that are reachable solely through PIM-eligible assignments.
 pub fn paths(
     g: &AttackGraph,
     sources: &[NodeIndex],
@@ -107,82 +108,32 @@ pub fn paths(
     opts: &PathOptions,
 ) -> Result<Vec<Path>, QueryError> {
     let search = opts.search(g)?;
-    let target_set: HashSet<NodeIndex> = targets.iter().copied().collect();
     let sources = entry_points(g, sources);
-    // Many sources, few targets (e.g. every user to tier 0): search backward from each target once
-    // instead of forward from every source. Same easiest costs (property-tested).
-    if sources.len() > 4 * targets.len() && opts.k.is_none() && !opts.all_equal && opts.last_edge.is_empty() {
-        return Ok(backward_pairs(g, &sources, targets, &search, opts.only_eligible));
+    let easiest = g.easiest_pairs(
+        &PairQuery { sources: &sources, targets, last_kinds: &opts.last_edge, only_eligible: opts.only_eligible },
+        &search,
+    );
+    if opts.k.is_none() && !opts.all_equal {
+        return Ok(easiest);
     }
     let mut out = Vec::new();
-    for &s in &sources {
-        let easiest = if opts.last_edge.is_empty() {
-            g.easiest_paths_with(s, &target_set, &search)
-        } else {
-            g.easiest_paths_ending(s, &target_set, &opts.last_edge, &search)
+    for p in easiest {
+        let (s, t) = (NodeIndex::new(p.source), NodeIndex::new(p.target));
+        let more = match (opts.k, opts.all_equal) {
+            (_, true) => g.all_easiest(s, t, ALL_EQUAL_LIMIT, &search),
+            (Some(k), _) if k > 1 => g.k_easiest(s, t, k, &search),
+            _ => vec![],
         };
-        let easiest = if opts.only_eligible {
-            let active = SearchOptions { without_eligible: true, ..search.clone() };
-            let without: HashSet<usize> = if opts.last_edge.is_empty() {
-                g.easiest_paths_with(s, &target_set, &active)
-            } else {
-                g.easiest_paths_ending(s, &target_set, &opts.last_edge, &active)
-            }
-            .iter()
-            .map(|p| p.target)
-            .collect();
-            easiest.into_iter().filter(|p| !without.contains(&p.target)).collect()
+        let more: Vec<Path> = if opts.last_edge.is_empty() {
+            more
         } else {
-            easiest
+            more.into_iter()
+                .filter(|m| m.edges.last().is_some_and(|&e| opts.last_edge.contains(&g.edges[e].kind)))
+                .collect()
         };
-        for p in easiest {
-            let t = NodeIndex::new(p.target);
-            let more = match (opts.k, opts.all_equal) {
-                (_, true) => g.all_easiest(s, t, ALL_EQUAL_LIMIT, &search),
-                (Some(k), _) if k > 1 => g.k_easiest(s, t, k, &search),
-                _ => vec![],
-            };
-            let more: Vec<Path> = if opts.last_edge.is_empty() {
-                more
-            } else {
-                more.into_iter()
-                    .filter(|m| m.edges.last().is_some_and(|&e| opts.last_edge.contains(&g.edges[e].kind)))
-                    .collect()
-            };
-            if more.is_empty() { out.push(p) } else { out.extend(more) }
-        }
+        if more.is_empty() { out.push(p) } else { out.extend(more) }
     }
     Ok(out)
-}
-
-/// Easiest path per (source, target) pair by one backward search per target, sorted like
-/// [`paths`].
-fn backward_pairs(
-    g: &AttackGraph,
-    sources: &[NodeIndex],
-    targets: &[NodeIndex],
-    search: &SearchOptions,
-    only_eligible: bool,
-) -> Vec<Path> {
-    let wanted: HashSet<usize> = sources.iter().map(|s| s.index()).collect();
-    let mut out = Vec::new();
-    for &t in targets {
-        let mut found: Vec<Path> =
-            g.who_can_reach(&[t], search).into_iter().filter(|p| wanted.contains(&p.source)).collect();
-        if only_eligible {
-            let now: HashSet<usize> = g
-                .who_can_reach(&[t], &SearchOptions { without_eligible: true, ..search.clone() })
-                .iter()
-                .map(|p| p.source)
-                .collect();
-            found.retain(|p| !now.contains(&p.source));
-        }
-        out.extend(found);
-    }
-    out.sort_by(|a, b| {
-        (&g.nodes[a.source].id, &g.nodes[a.target].id).cmp(&(&g.nodes[b.source].id, &g.nodes[b.target].id))
-    });
-    out
 }
 
 /// Blast radius: everything the sources can gain, each with its easiest path from the nearest

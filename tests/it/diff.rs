@@ -27,6 +27,16 @@ fn demo_with_eligible_ci() -> azpath::facts::RawFacts {
     raw
 }
 
+/// The facts with shared-key access re-enabled on the archive storage account.
+fn with_archive_keys_enabled(raw: azpath::facts::RawFacts) -> azpath::facts::RawFacts {
+    let text = serde_json::to_string(&raw).unwrap();
+    let i = text.find("storageAccounts/stmlarchive\"").unwrap();
+    let j = i + text[i..].find("\"allowSharedKeyAccess\":false").unwrap();
+    let after =
+        format!("{}\"allowSharedKeyAccess\":true{}", &text[..j], &text[j + "\"allowSharedKeyAccess\":false".len()..]);
+    azpath::facts::RawFacts::from_json(&after).unwrap()
+}
+
 #[test]
 fn a_what_if_equals_the_real_second_snapshot() {
     let queries = saved::builtin();
@@ -55,12 +65,7 @@ fn the_cli_gates_on_new_paths() {
     let mut store = Store::open(&db).unwrap();
     azpath::import_facts(&mut store, azpath::demo::raw(), Some("before")).unwrap();
     // After: someone re-enabled shared keys on the archive account the backup pipeline can list keys of.
-    let text = serde_json::to_string(&azpath::demo::raw()).unwrap();
-    let i = text.find("storageAccounts/stmlarchive\"").unwrap();
-    let j = i + text[i..].find("\"allowSharedKeyAccess\":false").unwrap();
-    let after =
-        format!("{}\"allowSharedKeyAccess\":true{}", &text[..j], &text[j + "\"allowSharedKeyAccess\":false".len()..]);
-    azpath::import_facts(&mut store, azpath::facts::RawFacts::from_json(&after).unwrap(), Some("after")).unwrap();
+    azpath::import_facts(&mut store, with_archive_keys_enabled(azpath::demo::raw()), Some("after")).unwrap();
     drop(store);
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_azpath")).arg("--db").arg(&db).args(args).output().unwrap()
@@ -82,4 +87,67 @@ fn the_cli_gates_on_new_paths() {
     let out = run(&["diff", "before", "after", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema"], "azpath.diff/1");
+}
+
+/// Two stored snapshots of the demo: before, and after the CI Contributor became eligible and a
+/// storage account re-enabled shared keys.
+fn stored_pair(db: &std::path::Path) -> (i64, i64) {
+    let mut store = Store::open(db).unwrap();
+    let a = azpath::import_facts(&mut store, azpath::demo::raw(), Some("before")).unwrap().snapshot;
+    let b = azpath::import_facts(&mut store, with_archive_keys_enabled(demo_with_eligible_ci()), Some("after"))
+        .unwrap()
+        .snapshot;
+    (a, b)
+}
+
+#[test]
+fn stored_snapshots_diff_like_their_facts_with_or_without_a_fact_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let (a, b) = stored_pair(&db);
+    let queries = saved::builtin();
+    let store = Store::open(&db).unwrap();
+    let fa = azpath::facts::parse(&store.load_raw(a).unwrap()).unwrap();
+    let fb = azpath::facts::parse(&store.load_raw(b).unwrap()).unwrap();
+    let expected_facts = diff::diff_facts(&fa, &fb);
+    let expected_paths = diff::diff_paths(&graph(&fa), &graph(&fb), &queries, &expected_facts).unwrap();
+    assert!(expected_facts.iter().any(|f| f.change == diff::Change::Changed), "{expected_facts:?}");
+    assert!(expected_facts.iter().any(|f| f.category == "role eligibility"), "{expected_facts:?}");
+    assert!(store.fact_digest(a).unwrap().is_some(), "imports write a fact index");
+    drop(store);
+    let strip = |v: &[diff::PathDiff]| {
+        v.iter()
+            .map(|p| (p.query.clone(), p.change, p.source.clone(), p.target.clone(), p.causes.clone()))
+            .collect::<Vec<_>>()
+    };
+    let stored = azpath::diff_snapshots(&db, a, Some(b), &WhatIf::default(), &queries).unwrap();
+    assert_eq!(stored.facts, expected_facts, "the digest path finds exactly the facts a full comparison finds");
+    assert_eq!(strip(&stored.paths), strip(&expected_paths));
+    assert!(stored.paths.iter().any(|p| p.causes.iter().any(|c| c.contains("allowSharedKeyAccess"))));
+    // Snapshots imported before fact indexes existed (or with an older index) fall back to raw facts.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE fact_digests SET version = version - 1 WHERE snapshot_id = ?1", [a]).unwrap();
+    drop(conn);
+    assert!(Store::open(&db).unwrap().fact_digest(a).unwrap().is_none(), "an old index is not used");
+    let fallback = azpath::diff_snapshots(&db, a, Some(b), &WhatIf::default(), &queries).unwrap();
+    assert_eq!(fallback.facts, expected_facts);
+    assert_eq!(strip(&fallback.paths), strip(&expected_paths));
+}
+
+#[test]
+fn a_stored_what_if_matches_the_in_memory_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let (a, _) = stored_pair(&db);
+    let queries = saved::builtin();
+    let plan = WhatIf { make_eligible: vec![CI_CONTRIBUTOR.into()], ..Default::default() };
+    let stored = azpath::diff_snapshots(&db, a, None, &plan, &queries).unwrap();
+    let before = azpath::facts::parse(&azpath::demo::raw()).unwrap();
+    let planned = plan.apply(&before).unwrap();
+    let facts = diff::diff_facts(&before, &planned);
+    let expected = diff::diff_paths(&graph(&before), &graph(&planned), &queries, &facts).unwrap();
+    assert_eq!(stored.facts, facts);
+    assert_eq!(stored.paths, expected);
+    assert!(stored.paths.iter().any(|p| p.change == diff::PathChange::NowNeedsActivation));
+    assert!(!stored.paths.iter().any(|p| p.change == diff::PathChange::Closed), "eligible, not removed");
 }
