@@ -530,38 +530,64 @@ fn classify(a: &AttackGraph, b: &AttackGraph, x: Option<&Path>, y: Option<&Path>
 }
 
 /// The pairs whose easiest path opened, closed, or changed in cost, hops or need for PIM, per
-/// query. Pairs are matched by node id, so the two graphs may number their nodes differently;
-/// unchanged pairs cost a hash lookup each and are never put into words.
+/// query. Pairs are matched by node id, so the two graphs may number their nodes differently; both
+/// lists are sorted by (source id, target id), so one merge pass pairs them up, and unchanged pairs
+/// are never put into words.
 pub fn changed_pairs(a: &AttackGraph, b: &AttackGraph, pa: &[QueryPairs], pb: &[QueryPairs]) -> Vec<PairChange> {
-    // Each of b's nodes as an index into a, or u32::MAX when a does not have it.
-    let b_in_a: Vec<u32> = b.nodes.iter().map(|n| a.node_index(&n.id).map_or(u32::MAX, |i| i.index() as u32)).collect();
     let mut out = Vec::new();
     for (qa, qb) in pa.iter().zip(pb) {
-        let before: HashMap<(u32, u32), &Path> =
-            qa.paths.iter().map(|p| ((p.source as u32, p.target as u32), p)).collect();
-        let mut matched: HashSet<(u32, u32)> = HashSet::with_capacity(before.len());
-        for y in &qb.paths {
-            let key = (b_in_a[y.source], b_in_a[y.target]);
-            let x = if key.0 == u32::MAX || key.1 == u32::MAX { None } else { before.get(&key).copied() };
-            if x.is_some() {
-                matched.insert(key);
+        let mut push = |x: Option<&Path>, y: Option<&Path>| {
+            if let Some(change) = classify(a, b, x, y) {
+                out.push(PairChange { query: qa.query.clone(), change, before: x.cloned(), after: y.cloned() });
             }
-            if let Some(change) = classify(a, b, x, Some(y)) {
-                out.push(PairChange { query: qa.query.clone(), change, before: x.cloned(), after: Some(y.clone()) });
-            }
-        }
-        for (key, x) in &before {
-            if !matched.contains(key) {
-                out.push(PairChange {
-                    query: qa.query.clone(),
-                    change: PathChange::Closed,
-                    before: Some((*x).clone()),
-                    after: None,
-                });
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < qa.paths.len() || j < qb.paths.len() {
+            let (x, y) = (qa.paths.get(i), qb.paths.get(j));
+            let order = match (x, y) {
+                (Some(x), Some(y)) => pair_ids(a, x).cmp(&pair_ids(b, y)),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    push(x, None);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    push(None, y);
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    push(x, y);
+                    i += 1;
+                    j += 1;
+                }
             }
         }
     }
     out
+}
+
+fn pair_ids<'g>(g: &'g AttackGraph, p: &Path) -> (&'g str, &'g str) {
+    (&g.nodes[p.source].id, &g.nodes[p.target].id)
+}
+
+/// The hops of changed paths that the other graph lacks: (edges of `a` gone from `b`, edges of `b`
+/// new since `a`). Their evidence is what [`describe`] traces causes through.
+pub fn unmatched_edges(a: &AttackGraph, b: &AttackGraph, changes: &[PairChange]) -> (Vec<usize>, Vec<usize>) {
+    let mut seen: HashSet<(bool, usize)> = HashSet::new();
+    let (mut gone, mut new) = (Vec::new(), Vec::new());
+    for c in changes {
+        for (after, g, other, p) in [(false, a, b, &c.before), (true, b, a, &c.after)] {
+            for &e in p.iter().flat_map(|p| &p.edges) {
+                if seen.insert((after, e)) && !has_edge(g, e, other) {
+                    if after { new.push(e) } else { gone.push(e) }
+                }
+            }
+        }
+    }
+    (gone, new)
 }
 
 fn summary(g: &AttackGraph, p: &Path) -> PairPath {

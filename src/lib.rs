@@ -38,8 +38,12 @@ pub struct ImportSummary {
 pub fn import_facts(store: &mut Store, mut raw: RawFacts, label: Option<&str>) -> anyhow::Result<ImportSummary> {
     let redacted = raw.redact_secrets();
     let facts = facts::parse(&raw)?;
-    let derived = rules::derive(&facts);
-    let records = diff::fact_records(&facts);
+    // The fact index for diffs is independent of the rules: build it on the other core.
+    let (derived, records) = std::thread::scope(|scope| {
+        let records = scope.spawn(|| diff::fact_records(&facts));
+        let derived = rules::derive(&facts);
+        (derived, records.join().expect("building the fact index does not panic"))
+    });
     let snapshot = store.write_snapshot(&raw, &derived, &records, label)?;
     Ok(ImportSummary {
         snapshot,
@@ -65,7 +69,16 @@ pub fn explain_paths(
     g: &mut graph::AttackGraph,
     paths: &[graph::Path],
 ) -> anyhow::Result<()> {
-    let mut wanted: Vec<usize> = paths.iter().flat_map(|p| p.edges.iter().copied()).collect();
+    explain_edges(store, snapshot, g, paths.iter().flat_map(|p| p.edges.iter().copied()).collect())
+}
+
+/// Reads the reasons and evidence of the given edges into the graph (those it lacks).
+pub fn explain_edges(
+    store: &Store,
+    snapshot: i64,
+    g: &mut graph::AttackGraph,
+    mut wanted: Vec<usize>,
+) -> anyhow::Result<()> {
     wanted.sort_unstable();
     wanted.dedup();
     wanted.retain(|&e| g.edges[e].reason.is_empty());
@@ -125,11 +138,11 @@ pub fn diff_snapshots(
         }
     };
     let changes = diff::changed_pairs(&ga, &gb, &pa, &pb);
-    let before_paths: Vec<graph::Path> = changes.iter().filter_map(|c| c.before.clone()).collect();
-    explain_paths(&store, a, &mut ga, &before_paths)?;
+    // Causes come from the evidence of the hops one side has and the other lacks: read just those.
+    let (gone, new) = diff::unmatched_edges(&ga, &gb, &changes);
+    explain_edges(&store, a, &mut ga, gone)?;
     if let Some(b) = stored_b {
-        let after_paths: Vec<graph::Path> = changes.iter().filter_map(|c| c.after.clone()).collect();
-        explain_paths(&store, b, &mut gb, &after_paths)?;
+        explain_edges(&store, b, &mut gb, new)?;
     }
     let paths = diff::describe(&ga, &gb, changes, &facts);
     Ok(SnapshotDiff { before: ga, after: gb, facts, paths })

@@ -888,7 +888,7 @@ fn diff_command(
         (Some(s), false) => format!("snapshot #{} with the planned change", s.id),
         (None, _) => format!("snapshot #{} with the planned change", snap_a.id),
     };
-    let azpath::SnapshotDiff { before: graph_a, after: graph_b, facts: fact_changes, paths: path_changes } =
+    let azpath::SnapshotDiff { before: mut graph_a, after: mut graph_b, facts: fact_changes, paths: path_changes } =
         azpath::diff_snapshots(db, snap_a.id, snap_b.as_ref().map(|s| s.id), what_if, queries)?;
     let opened = diff::new_paths(&path_changes, queries);
     let header = format!("Comparing snapshot #{} (before) with {label_b} (after).\n", snap_a.id);
@@ -906,6 +906,19 @@ fn diff_command(
             diff::report_text(&fact_changes, &path_changes, true).replacen("\n", &format!("\n\n{header}"), 1)
         }
         DiffFormat::Dot => {
+            // The diagram shows every hop's role and reason: read them for all drawn hops.
+            let store = Store::open(db)?;
+            let drawn = |after: bool| {
+                path_changes
+                    .iter()
+                    .flat_map(move |p| if after { &p.after_edges } else { &p.before_edges })
+                    .copied()
+                    .collect()
+            };
+            azpath::explain_edges(&store, snap_a.id, &mut graph_a, drawn(false))?;
+            if let (Some(b), true) = (&snap_b, what_if.is_empty()) {
+                azpath::explain_edges(&store, b.id, &mut graph_b, drawn(true))?;
+            }
             let (view, paths, marks) = diff::diff_view(&graph_a, &graph_b, &path_changes);
             let opts = azpath::export::dot::DotOptions {
                 title: format!(

@@ -82,6 +82,10 @@ fn the_cli_gates_on_new_paths() {
     let dot = String::from_utf8(out.stdout).unwrap();
     assert!(dot.contains("+ added") && dot.contains("#15803d") && dot.contains("stmlarchive"), "{dot}");
     assert!(dot.contains("- removed") && dot.contains("unchanged"), "the legend explains the diff colours");
+    assert!(
+        dot.lines().filter(|l| l.contains(" -> n")).all(|l| l.contains("tooltip=")),
+        "every drawn hop carries its reason, read from both snapshots: {dot}"
+    );
     let parsed = graphviz_rust::parse(&dot);
     assert!(parsed.is_ok(), "{parsed:?}");
     let out = run(&["diff", "before", "after", "--format", "json"]);
