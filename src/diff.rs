@@ -492,13 +492,19 @@ pub struct QueryPairs {
 
 /// Runs each query for its easiest path per pair: what a path diff compares.
 pub fn query_pairs(g: &AttackGraph, queries: &[SavedQuery]) -> Result<Vec<QueryPairs>, query::QueryError> {
+    // Queries share selectors ("pipeline", "crown-jewels"): match each against the graph once.
+    let mut selected: HashMap<&str, Vec<petgraph::graph::NodeIndex>> = HashMap::new();
+    for sel in queries.iter().flat_map(|q| [q.from.as_str(), q.to.as_str()]) {
+        if !selected.contains_key(sel) {
+            selected.insert(sel, query::select(g, sel)?);
+        }
+    }
     queries
         .iter()
         .map(|q| {
-            let sources = query::select(g, &q.from)?;
-            let targets = query::select(g, &q.to)?;
+            let (sources, targets) = (&selected[q.from.as_str()], &selected[q.to.as_str()]);
             let opts = query::PathOptions { k: None, all_equal: false, ..q.options.clone() };
-            Ok(QueryPairs { query: q.name.clone(), paths: query::paths(g, &sources, &targets, &opts)? })
+            Ok(QueryPairs { query: q.name.clone(), paths: query::paths(g, sources, targets, &opts)? })
         })
         .collect()
 }

@@ -376,11 +376,17 @@ impl AttackGraph {
         }
         let mut labels = self.new_labels(&filter, !backward);
         let mut out = Vec::new();
-        let starts: Vec<u32> = (if backward { q.targets } else { q.sources })
+        let mut starts: Vec<u32> = (if backward { q.targets } else { q.sources })
             .iter()
             .map(|n| n.index() as u32)
             .filter(|&n| if backward { is_target[n as usize] } else { is_source[n as usize] })
             .collect();
+        if q.only_eligible {
+            // Only a start beyond some eligible hop (a target after one, a source before one) can
+            // have pairs that need PIM: one search from all eligible hops at once finds them.
+            let beyond = self.beyond_eligible_hops(&filter, !backward);
+            starts.retain(|&n| !states_of(&beyond, n).is_empty());
+        }
         for start in starts {
             let mut found =
                 self.pairs_from(start, backward, q.last_kinds, &filter, &mut labels, &is_source, &is_target);
@@ -399,6 +405,26 @@ impl AttackGraph {
         }
         out.sort_by_key(|p| (self.id_rank[p.source], self.id_rank[p.target]));
         out
+    }
+
+    /// Everything reachable from an eligible hop's far end (forward from its head), or that reaches
+    /// its near end (`backward`, into its tail), under `filter` without a hop limit.
+    fn beyond_eligible_hops(&self, filter: &Filter, backward: bool) -> Labels {
+        let unlimited = Filter { max_hops: None, ..filter.clone() };
+        let seeds: Vec<Seed> = (0..self.edges.len() as u32)
+            .filter(|&e| self.edge_eligible[e as usize])
+            .filter_map(|e| {
+                let (s, t, kind) =
+                    (self.edge_source[e as usize], self.edge_target[e as usize], self.edge_kind[e as usize]);
+                let ok = unlimited.open || unlimited.allows(self, e, (t, kind.grants_control_of_scope()));
+                let state =
+                    if backward { (s, kind == EdgeKind::Contains) } else { (t, kind.grants_control_of_scope()) };
+                ok.then_some((state, (0, 0), None))
+            })
+            .collect();
+        let mut labels = self.new_labels(&unlimited, !backward);
+        self.dijkstra(&seeds, &unlimited, &mut labels);
+        labels
     }
 
     /// One search of [`easiest_pairs`](Self::easiest_pairs): from a source to every target, or

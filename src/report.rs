@@ -78,8 +78,7 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
     let mut s = String::new();
     for (i, &ei) in p.edges.iter().enumerate() {
         let e = &g.edges[ei];
-        let from = &g.nodes[g.graph[g.node_index(&e.source).expect("edge ends are nodes")]];
-        let to = &g.nodes[g.graph[g.node_index(&e.target).expect("edge ends are nodes")]];
+        let (from, to) = (&g.nodes[g.edge_source[ei] as usize], &g.nodes[g.edge_target[ei] as usize]);
         let _ = writeln!(
             s,
             "    {:>2}. {} --{}--> {}{}",
@@ -118,7 +117,7 @@ pub fn path_line(g: &AttackGraph, p: &Path, style: Style) -> String {
     let mut s = short_name(&g.nodes[p.source]);
     for &ei in &p.edges {
         let e = &g.edges[ei];
-        let to = &g.nodes[g.graph[g.node_index(&e.target).expect("edge ends are nodes")]];
+        let to = &g.nodes[g.edge_target[ei] as usize];
         let kind = if e.requires_activation { format!("{}(PIM)", e.kind) } else { e.kind.to_string() };
         let _ = write!(s, " -{}-> {}", style.cyan(&kind), short_name(to));
     }

@@ -109,8 +109,14 @@ ALTER TABLE nodes_v2 RENAME TO nodes;
 ALTER TABLE edges_v2 RENAME TO edges;
 CREATE UNIQUE INDEX nodes_by_id ON nodes (snapshot_id, id);
 "#,
-    // v3: a fact index per snapshot, so a diff reads two digests instead of parsing raw facts.
+    // v3: a fact index per snapshot, so a diff reads two digests instead of parsing raw facts; and
+    // node and edge counts kept with the snapshot, so listing or resolving snapshots is instant.
     r#"
+ALTER TABLE snapshots ADD COLUMN node_count INTEGER;
+ALTER TABLE snapshots ADD COLUMN edge_count INTEGER;
+UPDATE snapshots SET
+    node_count = (SELECT COUNT(*) FROM nodes n WHERE n.snapshot_id = snapshots.id),
+    edge_count = (SELECT COUNT(*) FROM edges e WHERE e.snapshot_id = snapshots.id);
 CREATE TABLE fact_digests (
     snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id) ON DELETE CASCADE,
     version     INTEGER NOT NULL,
@@ -295,6 +301,10 @@ impl Store {
             }
             write_fact_index(&tx, id, records)?;
         }
+        tx.execute(
+            "UPDATE snapshots SET node_count = ?2, edge_count = ?3 WHERE id = ?1",
+            params![id, derived.nodes.len() as i64, derived.edges.len() as i64],
+        )?;
         tx.commit()?;
         Ok(id)
     }
@@ -303,7 +313,7 @@ impl Store {
     pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         let mut stmt = self.conn.prepare(
             "SELECT s.id, imported_at, collected_at, tenant_id, tenant_name, source, label, azpath_version, completeness, warnings,
-                    (SELECT COUNT(*) FROM nodes n WHERE n.snapshot_id = s.id), (SELECT COUNT(*) FROM edges e WHERE e.snapshot_id = s.id)
+                    node_count, edge_count
              FROM snapshots s ORDER BY s.id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -637,6 +647,9 @@ mod tests {
         assert_eq!((edges[0].source.as_str(), edges[0].target.as_str(), edges[0].kind), ("a", "b", EdgeKind::MemberOf));
         assert_eq!(edges[0].reason, "u is a member of g");
         assert_eq!(edges[0].evidence, vec![Evidence::new("l", "v")]);
+        let info = &store.snapshots().unwrap()[0];
+        assert_eq!((info.nodes, info.edges), (2, 1), "v3 counts existing snapshots");
+        assert_eq!(store.fact_digest(1).unwrap(), None, "no fact index: a diff reads the raw facts");
     }
 
     #[test]
