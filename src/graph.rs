@@ -387,21 +387,25 @@ impl AttackGraph {
             let beyond = self.beyond_eligible_hops(&filter, !backward);
             starts.retain(|&n| !states_of(&beyond, n).is_empty());
         }
+        // Ends reached without PIM in the current start's search, stamped with that start.
+        let mut without_pim = if q.only_eligible { vec![u32::MAX; self.nodes.len()] } else { vec![] };
         for start in starts {
-            let mut found =
-                self.pairs_from(start, backward, q.last_kinds, &filter, &mut labels, &is_source, &is_target);
+            let wanted = |n: u32| n != start && if backward { is_source[n as usize] } else { is_target[n as usize] };
             if q.only_eligible {
-                found.retain(|p| p.requires_activation(self));
-                if !found.is_empty() {
-                    let without: HashSet<(usize, usize)> = self
-                        .pairs_from(start, backward, q.last_kinds, &active, &mut labels, &is_source, &is_target)
-                        .iter()
-                        .map(|p| (p.source, p.target))
-                        .collect();
-                    found.retain(|p| !without.contains(&(p.source, p.target)));
+                // A pair reachable without PIM is not a finding: search without eligible hops
+                // first, then with them, and keep only the ends the second search alone reached.
+                self.search_from(start, backward, q.last_kinds, &active, &mut labels);
+                for n in labels.reached_nodes() {
+                    if best_end(&labels, n, |flag| !backward || !flag).is_some() {
+                        without_pim[n as usize] = start;
+                    }
                 }
+                self.search_from(start, backward, q.last_kinds, &filter, &mut labels);
+                out.extend(self.paths_found(&labels, backward, |n| wanted(n) && without_pim[n as usize] != start));
+            } else {
+                self.search_from(start, backward, q.last_kinds, &filter, &mut labels);
+                out.extend(self.paths_found(&labels, backward, wanted));
             }
-            out.extend(found);
         }
         out.sort_by_key(|p| (self.id_rank[p.source], self.id_rank[p.target]));
         out
@@ -428,55 +432,41 @@ impl AttackGraph {
     }
 
     /// One search of [`easiest_pairs`](Self::easiest_pairs): from a source to every target, or
-    /// into a target from every source.
-    #[allow(clippy::too_many_arguments)]
-    fn pairs_from(
-        &self,
-        start: u32,
-        backward: bool,
-        last_kinds: &[EdgeKind],
-        filter: &Filter,
-        labels: &mut Labels,
-        is_source: &[bool],
-        is_target: &[bool],
-    ) -> Vec<Path> {
+    /// into a target from every source (with `last_kinds`, starting one allowed hop out of it).
+    fn search_from(&self, start: u32, backward: bool, last_kinds: &[EdgeKind], filter: &Filter, labels: &mut Labels) {
         labels.reset(!backward);
-        if !backward {
+        if !backward || last_kinds.is_empty() {
             self.dijkstra(&[((start, false), (0, 0), None)], filter, labels);
-            return labels
-                .reached_nodes()
-                .into_iter()
-                .filter(|&n| n != start && is_target[n as usize])
-                .filter_map(|n| self.forward_path(labels, n))
-                .collect();
+            return;
         }
-        if last_kinds.is_empty() {
-            self.dijkstra(&[((start, false), (0, 0), None)], filter, labels);
-        } else {
-            // Start one hop out, at the sources of the allowed last edges, and never pass through
-            // the target itself before that hop.
-            let seeds: Vec<Seed> = self
-                .inc
-                .slots(start)
-                .filter(|&slot| last_kinds.contains(&self.inc.kind[slot]))
-                .filter_map(|slot| {
-                    let (e, kind) = (self.inc.edge_ids[slot], self.inc.kind[slot]);
-                    let from = (self.inc.other[slot], kind == EdgeKind::Contains);
-                    (filter.allows(self, e, from) && from.0 != start).then_some((
-                        from,
-                        (self.inc.cost[slot], 1),
-                        Some((e, (start, false), 0)),
-                    ))
-                })
-                .collect();
-            let not_through = Filter { also_avoid: Some(start), open: false, ..filter.clone() };
-            self.dijkstra(&seeds, &not_through, labels);
-        }
+        // Start one hop out, at the sources of the allowed last edges, and never pass through the
+        // target itself before that hop.
+        let seeds: Vec<Seed> = self
+            .inc
+            .slots(start)
+            .filter(|&slot| last_kinds.contains(&self.inc.kind[slot]))
+            .filter_map(|slot| {
+                let (e, kind) = (self.inc.edge_ids[slot], self.inc.kind[slot]);
+                let from = (self.inc.other[slot], kind == EdgeKind::Contains);
+                (filter.allows(self, e, from) && from.0 != start).then_some((
+                    from,
+                    (self.inc.cost[slot], 1),
+                    Some((e, (start, false), 0)),
+                ))
+            })
+            .collect();
+        let not_through = Filter { also_avoid: Some(start), open: false, ..filter.clone() };
+        self.dijkstra(&seeds, &not_through, labels);
+    }
+
+    /// The easiest paths of a finished [`search_from`](Self::search_from) to (or from) every
+    /// reached node that `wanted` accepts.
+    fn paths_found(&self, labels: &Labels, backward: bool, wanted: impl Fn(u32) -> bool) -> Vec<Path> {
         labels
             .reached_nodes()
             .into_iter()
-            .filter(|&n| n != start && is_source[n as usize])
-            .filter_map(|n| self.backward_path(labels, n))
+            .filter(|&n| wanted(n))
+            .filter_map(|n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) })
             .collect()
     }
 
