@@ -751,8 +751,13 @@ pub fn diff_view(
                     let n = &g.nodes[g.node_index(end).expect("edge ends are nodes").index()];
                     nodes.entry(n.id.clone()).or_insert_with(|| n.clone());
                 }
-                let key =
-                    (edge.source.clone(), edge.target.clone(), edge.kind, edge.requires_activation, edge.conditional);
+                let key = (
+                    edge.source.to_string(),
+                    edge.target.to_string(),
+                    edge.kind,
+                    edge.requires_activation,
+                    edge.conditional,
+                );
                 let ix = *index.entry(key).or_insert_with(|| {
                     edges.push(edge.clone());
                     marks.push(if has_edge(g, e, other) { DiffMark::Unchanged } else { gone });
@@ -761,8 +766,8 @@ pub fn diff_view(
                 path.push(ix);
             }
             paths_out.push((
-                g.edges[list[0]].source.clone(),
-                g.edges[*list.last().expect("non-empty")].target.clone(),
+                g.edges[list[0]].source.to_string(),
+                g.edges[*list.last().expect("non-empty")].target.to_string(),
                 path,
             ));
         }

@@ -244,7 +244,7 @@ impl AttackGraph {
         let mut ends = Vec::with_capacity(edges.len());
         let edges: Vec<Edge> = edges
             .into_iter()
-            .filter(|e| match (index.get(e.source.as_str()), index.get(e.target.as_str())) {
+            .filter(|e| match (index.get(&*e.source), index.get(&*e.target)) {
                 (Some(&s), Some(&t)) => {
                     ends.push((s, t));
                     true

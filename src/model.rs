@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
@@ -182,11 +183,12 @@ impl Evidence {
 /// A derived attack edge with the reason and the facts that produced it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edge {
-    pub source: String,
-    pub target: String,
+    /// Node ids, shared (a loaded million-edge graph would otherwise hold two million copies).
+    pub source: Arc<str>,
+    pub target: Arc<str>,
     pub kind: EdgeKind,
     /// The id of the rule that produced the edge (see `azpath rules`).
-    pub rule: String,
+    pub rule: Arc<str>,
     pub reason: String,
     pub evidence: Vec<Evidence>,
     /// The hop needs a PIM activation first (an eligible, not active, assignment).

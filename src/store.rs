@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -421,10 +422,12 @@ impl Store {
         let mut edges = Vec::new();
         let mut ends = Vec::new();
         let mut rows = stmt.query([snapshot])?;
-        let mut rules: HashMap<String, String> = HashMap::new();
+        let mut rules: HashMap<String, Arc<str>> = HashMap::new();
+        // One shared id per node: edges name their ends without copying them.
+        let ids: Vec<Arc<str>> = nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
         while let Some(r) = rows.next()? {
             let (src, dst) = (r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize);
-            let (Some(source), Some(target)) = (nodes.get(src), nodes.get(dst)) else {
+            let (Some(source), Some(target)) = (ids.get(src), ids.get(dst)) else {
                 return Err(StoreError::Corrupt(format!("edge {src} -> {dst} names a missing node")));
             };
             let kind_text = r.get_ref(2)?.as_str().map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -433,12 +436,12 @@ impl Store {
             let rule_text = r.get_ref(3)?.as_str().map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let rule = match rules.get(rule_text) {
                 Some(r) => r.clone(),
-                None => rules.entry(rule_text.to_string()).or_insert_with(|| rule_text.to_string()).clone(),
+                None => rules.entry(rule_text.to_string()).or_insert_with(|| Arc::from(rule_text)).clone(),
             };
             ends.push((src as u32, dst as u32));
             edges.push(Edge {
-                source: source.id.clone(),
-                target: target.id.clone(),
+                source: source.clone(),
+                target: target.clone(),
                 kind,
                 rule,
                 reason: String::new(),
@@ -644,7 +647,7 @@ mod tests {
         assert_eq!(nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(nodes[0].prop("upn"), Some("u@x"));
         assert_eq!(edges.len(), 1);
-        assert_eq!((edges[0].source.as_str(), edges[0].target.as_str(), edges[0].kind), ("a", "b", EdgeKind::MemberOf));
+        assert_eq!((&*edges[0].source, &*edges[0].target, edges[0].kind), ("a", "b", EdgeKind::MemberOf));
         assert_eq!(edges[0].reason, "u is a member of g");
         assert_eq!(edges[0].evidence, vec![Evidence::new("l", "v")]);
         let info = &store.snapshots().unwrap()[0];

@@ -24,8 +24,8 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             GroupAccess::Owner => "is eligible (PIM for Groups) for ownership, and so membership, of",
         };
         out.push(Edge {
-            source: e.principal_id.clone(),
-            target: e.group_id.clone(),
+            source: e.principal_id.as_str().into(),
+            target: e.group_id.as_str().into(),
             kind: EdgeKind::EligibleMemberOf,
             rule: RULE.id.into(),
             reason: format!(

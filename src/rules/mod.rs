@@ -88,7 +88,7 @@ pub fn derive(facts: &Facts) -> Derived {
     for rule in RULES {
         let before = edges.len();
         (rule.derive)(&ctx, &mut edges);
-        debug_assert!(edges[before..].iter().all(|e| rule.edges.contains(&e.kind) && e.rule == rule.id));
+        debug_assert!(edges[before..].iter().all(|e| rule.edges.contains(&e.kind) && &*e.rule == rule.id));
     }
     finish(ctx, edges)
 }
@@ -96,7 +96,7 @@ pub fn derive(facts: &Facts) -> Derived {
 /// Sorts, de-duplicates, drops edges whose ends are unknown, and prunes role nodes that grant
 /// nothing (holding AI Administrator is a fact, not an attack edge).
 fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
-    edges.retain(|e| ctx.nodes.contains_key(&e.source) && ctx.nodes.contains_key(&e.target) && e.source != e.target);
+    edges.retain(|e| ctx.nodes.contains_key(&*e.source) && ctx.nodes.contains_key(&*e.target) && e.source != e.target);
     // Cheapest first within a key, then the earlier rule in RULES (the more direct abuse), then the
     // smallest evidence, so the kept edge is deterministic.
     let rank = |rule: &str| RULES.iter().position(|r| r.id == rule).unwrap_or(usize::MAX);
@@ -120,9 +120,9 @@ fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
     });
     let role_kinds = [NodeKind::DirectoryRole, NodeKind::AppRole];
     let granting: HashSet<&str> =
-        edges.iter().filter(|e| role_kinds.contains(&ctx.nodes[&e.source].kind)).map(|e| e.source.as_str()).collect();
+        edges.iter().filter(|e| role_kinds.contains(&ctx.nodes[&*e.source].kind)).map(|e| &*e.source).collect();
     let granting: HashSet<String> = granting.into_iter().map(str::to_string).collect();
-    edges.retain(|e| !role_kinds.contains(&ctx.nodes[&e.target].kind) || granting.contains(&e.target));
+    edges.retain(|e| !role_kinds.contains(&ctx.nodes[&*e.target].kind) || granting.contains(&*e.target));
     let mut nodes: Vec<Node> =
         ctx.nodes.into_values().filter(|n| !role_kinds.contains(&n.kind) || granting.contains(&n.id)).collect();
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
@@ -383,10 +383,10 @@ pub fn rbac_edge(
         reason.push_str(" (subject to a condition azpath does not evaluate)");
     }
     Edge {
-        source: a.principal_id.clone(),
-        target: target.to_string(),
+        source: a.principal_id.as_str().into(),
+        target: target.into(),
         kind: rule.edges[0],
-        rule: rule.id.to_string(),
+        rule: rule.id.into(),
         reason,
         evidence,
         requires_activation: a.eligible,
@@ -398,10 +398,10 @@ pub fn rbac_edge(
 /// Builds an edge that comes from directory facts alone (no activation, no condition).
 pub fn plain_edge(rule: &Rule, source: &str, target: &str, reason: String, evidence: Vec<Evidence>) -> Edge {
     Edge {
-        source: source.to_string(),
-        target: target.to_string(),
+        source: source.into(),
+        target: target.into(),
         kind: rule.edges[0],
-        rule: rule.id.to_string(),
+        rule: rule.id.into(),
         reason,
         evidence,
         requires_activation: false,
@@ -424,7 +424,7 @@ impl Edge {
 /// Microsoft's first-party apps) may be blocked by the app instance property lock, which is on by
 /// default for new multi-tenant apps. Such AddSecret edges are marked conditional.
 pub fn mark_if_sp_locked(ctx: &Context, mut e: Edge) -> Edge {
-    if ctx.foreign_sps.contains(e.target.as_str()) {
+    if ctx.foreign_sps.contains(&*e.target) {
         e.conditional = true;
         e.cost = Edge::compute_cost(e.kind, e.requires_activation, true);
         e.reason.push_str(" (the app belongs to another tenant: its instance property lock may block this)");

@@ -281,7 +281,7 @@ fn principal_type(id: &str) -> &'static str {
 /// The edges from `source` to `target` (ids as given to the builder; compared normalised).
 pub fn edges<'a>(d: &'a Derived, source: &str, target: &str) -> Vec<&'a Edge> {
     let (s, t) = (crate::facts::ids::norm(source), crate::facts::ids::norm(target));
-    d.edges.iter().filter(|e| e.source == s && e.target == t).collect()
+    d.edges.iter().filter(|e| *e.source == *s && *e.target == *t).collect()
 }
 
 pub fn edge<'a>(d: &'a Derived, source: &str, target: &str, kind: EdgeKind) -> Option<&'a Edge> {
@@ -295,5 +295,5 @@ pub fn has(d: &Derived, source: &str, target: &str, kind: EdgeKind) -> bool {
 /// Every edge that leaves `source`.
 pub fn out<'a>(d: &'a Derived, source: &str) -> Vec<&'a Edge> {
     let s = crate::facts::ids::norm(source);
-    d.edges.iter().filter(|e| e.source == s).collect()
+    d.edges.iter().filter(|e| *e.source == *s).collect()
 }

@@ -150,6 +150,6 @@ fn the_demo_is_big_enough_and_every_rule_fires_on_it() {
     let derived = azpath::rules::derive(&facts);
     assert!(derived.warnings.is_empty(), "{:?}", derived.warnings);
     for rule in azpath::rules::RULES {
-        assert!(derived.edges.iter().any(|e| e.rule == rule.id), "rule {} never fires on the demo tenant", rule.id);
+        assert!(derived.edges.iter().any(|e| &*e.rule == rule.id), "rule {} never fires on the demo tenant", rule.id);
     }
 }
