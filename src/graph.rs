@@ -192,13 +192,17 @@ struct Labels {
     /// Searched along edges (the previous node of a state is its edge's source) or against them.
     forward: bool,
     /// The dense states (node * 2 + control) this search labelled, so that reading the results
-    /// and resetting for the next search cost what the search visited, not the graph's size.
+    /// and resetting for the next search cost what the search visited, not the graph's size. Kept
+    /// only when `track` is set (labels reused across many searches): a single whole-graph search
+    /// does not pay for it.
     touched: Vec<u32>,
+    track: bool,
 }
 
 impl Labels {
     /// Forgets the last search, keeping the memory for the next one.
     fn reset(&mut self, forward: bool) {
+        debug_assert!(self.track || self.dense.is_none(), "dense labels reset only when tracked");
         if let Some((dist, pred)) = &mut self.dense {
             for &i in &self.touched {
                 dist[i as usize] = UNSEEN;
@@ -212,6 +216,7 @@ impl Labels {
 
     /// The nodes this search reached (each once, in no particular order).
     fn reached_nodes(&self) -> Vec<u32> {
+        debug_assert!(self.track || self.dense.is_none(), "dense labels list their states only when tracked");
         let mut v: Vec<u32> = match &self.dense {
             Some(_) => self.touched.iter().map(|i| i / 2).collect(),
             None => self.sparse.keys().map(|k| k.0.0).collect(),
@@ -375,6 +380,7 @@ impl AttackGraph {
             is_target[t.index()] = true;
         }
         let mut labels = self.new_labels(&filter, !backward);
+        labels.track = true;
         let mut out = Vec::new();
         let mut starts: Vec<u32> = (if backward { q.targets } else { q.sources })
             .iter()
@@ -596,7 +602,7 @@ impl AttackGraph {
             let n = self.nodes.len() * 2;
             (vec![UNSEEN; n], vec![NO_EDGE; n])
         });
-        Labels { dense, sparse: HashMap::new(), forward, touched: Vec::new() }
+        Labels { dense, sparse: HashMap::new(), forward, touched: Vec::new(), track: false }
     }
 
     /// Dijkstra from `starts` along edges; `Contains` only from controlled states.
@@ -723,7 +729,7 @@ fn set_label(l: &mut Labels, st: State, hops: u32, d: (u32, u32), from: Option<(
     match &mut l.dense {
         Some((dist, pred)) => {
             let i = st.0 as usize * 2 + st.1 as usize;
-            if dist[i] == UNSEEN {
+            if l.track && dist[i] == UNSEEN {
                 l.touched.push(i as u32);
             }
             dist[i] = d;
