@@ -188,7 +188,7 @@ impl Filter {
 /// hop limit makes the hop count part of the state.
 struct Labels {
     dense: Option<Dense>,
-    sparse: HashMap<Key, (Dist, Option<(u32, Key)>)>,
+    sparse: SparseLabels,
     /// Searched along edges (the previous node of a state is its edge's source) or against them.
     forward: bool,
     /// The dense states (node * 2 + control) this search labelled, so that reading the results
@@ -235,6 +235,8 @@ type Seed = (State, Dist, Option<(u32, State, u32)>);
 type Dist = (u32, u32);
 /// A state with its hop count (always 0 in dense labels).
 type Key = (State, u32);
+/// Per (state, hops): its distance, and the edge and (state, hops) it was reached from.
+type SparseLabels = HashMap<Key, (Dist, Option<(u32, Key)>)>;
 /// Per state (node * 2 + control): its distance, and the edge it was reached by with the previous
 /// state's control flag packed as `edge << 1 | flag` (the previous node is the edge's other end).
 type Dense = (Vec<Dist>, Vec<u32>);
@@ -634,12 +636,23 @@ impl AttackGraph {
     /// (at most one edge's cost), which the ring of `max_cost + 1` buckets holds.
     fn dijkstra(&self, seeds: &[Seed], filter: &Filter, labels: &mut Labels) {
         let forward = labels.forward;
+        match &mut labels.dense {
+            Some((dist, pred)) => {
+                let mut sink = DenseSink { dist, pred, touched: &mut labels.touched, track: labels.track };
+                self.dijkstra_into(seeds, filter, forward, &mut sink)
+            }
+            None => self.dijkstra_into(seeds, filter, forward, &mut SparseSink(&mut labels.sparse)),
+        }
+    }
+
+    /// The search loop, compiled once per kind of labels so the hot loop indexes plain arrays.
+    fn dijkstra_into(&self, seeds: &[Seed], filter: &Filter, forward: bool, labels: &mut impl LabelSink) {
         let ring = self.max_cost as usize + 1;
         let mut buckets: Vec<Vec<(u32, u32, bool)>> = vec![Vec::new(); ring];
         let mut pending = 0usize;
         for &(st, d, from) in seeds {
-            if d < label(labels, st, d.1) {
-                set_label(labels, st, d.1, d, from);
+            if d < labels.get(st, d.1) {
+                labels.set(st, d.1, d, from);
                 buckets[d.0 as usize % ring].push((d.1, st.0, st.1));
                 pending += 1;
             }
@@ -652,7 +665,7 @@ impl AttackGraph {
             };
             pending -= 1;
             let state = (n, flag);
-            if label(labels, state, hops) < (cost, hops) {
+            if labels.get(state, hops) < (cost, hops) {
                 continue;
             }
             if filter.max_hops.is_some_and(|h| hops as usize >= h) {
@@ -679,8 +692,8 @@ impl AttackGraph {
                     continue;
                 }
                 let cand = (cost + csr.cost[slot], hops + 1);
-                if cand < label(labels, next, cand.1) {
-                    set_label(labels, next, cand.1, cand, Some((e, state, hops)));
+                if cand < labels.get(next, cand.1) {
+                    labels.set(next, cand.1, cand, Some((e, state, hops)));
                     buckets[cand.0 as usize % ring].push((cand.1, next.0, next.1));
                     pending += 1;
                 }
@@ -716,28 +729,46 @@ impl AttackGraph {
     }
 }
 
-#[inline(always)]
-fn label(l: &Labels, st: State, hops: u32) -> (u32, u32) {
-    match &l.dense {
-        Some((dist, _)) => dist[st.0 as usize * 2 + st.1 as usize],
-        None => l.sparse.get(&(st, hops)).map_or(UNSEEN, |v| v.0),
+/// Where a search writes its labels: dense arrays, or a map when hops are part of the state.
+trait LabelSink {
+    fn get(&self, st: State, hops: u32) -> Dist;
+    /// Labels `st` with distance `d`, reached by edge `from.0` from state `from.1` at hops `from.2`.
+    fn set(&mut self, st: State, hops: u32, d: Dist, from: Option<(u32, State, u32)>);
+}
+
+struct DenseSink<'a> {
+    dist: &'a mut [Dist],
+    pred: &'a mut [u32],
+    touched: &'a mut Vec<u32>,
+    track: bool,
+}
+
+impl LabelSink for DenseSink<'_> {
+    #[inline(always)]
+    fn get(&self, st: State, _hops: u32) -> Dist {
+        self.dist[st.0 as usize * 2 + st.1 as usize]
+    }
+
+    #[inline(always)]
+    fn set(&mut self, st: State, _hops: u32, d: Dist, from: Option<(u32, State, u32)>) {
+        let i = st.0 as usize * 2 + st.1 as usize;
+        if self.track && self.dist[i] == UNSEEN {
+            self.touched.push(i as u32);
+        }
+        self.dist[i] = d;
+        self.pred[i] = from.map_or(NO_EDGE, |(e, prev, _)| (e << 1) | prev.1 as u32);
     }
 }
 
-#[inline(always)]
-fn set_label(l: &mut Labels, st: State, hops: u32, d: (u32, u32), from: Option<(u32, State, u32)>) {
-    match &mut l.dense {
-        Some((dist, pred)) => {
-            let i = st.0 as usize * 2 + st.1 as usize;
-            if l.track && dist[i] == UNSEEN {
-                l.touched.push(i as u32);
-            }
-            dist[i] = d;
-            pred[i] = from.map_or(NO_EDGE, |(e, prev, _)| (e << 1) | prev.1 as u32);
-        }
-        None => {
-            l.sparse.insert((st, hops), (d, from.map(|(e, prev, ph)| (e, (prev, ph)))));
-        }
+struct SparseSink<'a>(&'a mut SparseLabels);
+
+impl LabelSink for SparseSink<'_> {
+    fn get(&self, st: State, hops: u32) -> Dist {
+        self.0.get(&(st, hops)).map_or(UNSEEN, |v| v.0)
+    }
+
+    fn set(&mut self, st: State, hops: u32, d: Dist, from: Option<(u32, State, u32)>) {
+        self.0.insert((st, hops), (d, from.map(|(e, prev, ph)| (e, (prev, ph)))));
     }
 }
 
