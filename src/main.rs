@@ -757,20 +757,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let paths = query::paths(&g, &sources, &targets, &q.options)?;
                 azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
                 findings += paths.len();
-                all_paths.extend(paths.iter().cloned());
-                let sev = format!("{:?}", q.severity).to_uppercase();
-                text.push_str(&format!(
-                    "\n{} {}: {} finding{}\n{}\n",
-                    style.bold(&format!("[{sev}]")),
-                    style.bold(&q.name),
-                    paths.len(),
-                    if paths.len() == 1 { "" } else { "s" },
-                    style.dim(&q.description)
-                ));
-                text.push_str(&report::paths_text(&g, &paths, explain, style));
-                let mut doc = report::paths_json(&g, &snap, &paths);
-                doc["query"] = serde_json::to_value(q)?;
-                docs.push(doc);
+                // Build only the output asked for: a million-edge tenant can have 100,000s of paths.
+                match out.format {
+                    Format::Table => {
+                        let sev = format!("{:?}", q.severity).to_uppercase();
+                        text.push_str(&format!(
+                            "\n{} {}: {} finding{}\n{}\n",
+                            style.bold(&format!("[{sev}]")),
+                            style.bold(&q.name),
+                            paths.len(),
+                            if paths.len() == 1 { "" } else { "s" },
+                            style.dim(&q.description)
+                        ));
+                        text.push_str(&report::paths_text(&g, &paths, explain, style));
+                    }
+                    Format::Json => {
+                        let mut doc = report::paths_json(&g, &snap, &paths);
+                        doc["query"] = serde_json::to_value(q)?;
+                        docs.push(doc);
+                    }
+                    Format::Dot => all_paths.extend(paths),
+                }
             }
             let text = match out.format {
                 Format::Json => json(&serde_json::json!({"schema": "azpath.query-run/1", "results": docs}))?,
