@@ -80,6 +80,28 @@ fn rules_are_listed_and_documented() {
 }
 
 #[test]
+fn query_run_speaks_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    assert!(azpath(&db, &["demo"]).status.success());
+    let run = |format: &str| {
+        let out = azpath(&db, &["query", "run", "pipeline-to-tier0", "pipeline-to-secrets", "--format", format]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = run("table");
+    assert!(table.contains("[CRITICAL] pipeline-to-tier0") && table.contains("[HIGH] pipeline-to-secrets"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["schema"], "azpath.query-run/1");
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| !r["paths"].as_array().unwrap().is_empty() && r["query"]["name"].is_string()));
+    let dot = run("dot");
+    assert!(dot.contains("kv-ml-secrets"), "{dot}");
+    assert!(graphviz_rust::parse(&dot).is_ok(), "{dot}");
+}
+
+#[test]
 fn ci_gates_exit_1_on_findings_and_0_without() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("x.db");
