@@ -451,6 +451,18 @@ impl PathChange {
             PathChange::Harder => "HARDER",
         }
     }
+
+    /// The change after a count of pairs: "12 now need PIM".
+    pub fn counted(self) -> &'static str {
+        match self {
+            PathChange::Opened => "opened",
+            PathChange::Closed => "closed",
+            PathChange::NowNeedsActivation => "now need PIM",
+            PathChange::NoLongerNeedsActivation => "no longer need PIM",
+            PathChange::Easier => "easier",
+            PathChange::Harder => "harder",
+        }
+    }
 }
 
 /// New attack paths: pairs that became reachable, in queries that ask about reachability (an
@@ -809,10 +821,22 @@ pub fn report_text(facts: &[FactChange], paths: &[PathDiff], markdown: bool) -> 
         count(PathChange::Harder),
         facts.len()
     );
+    let bullet = if markdown { "- " } else { "  " };
+    // Per query first: on a large tenant one change can open or close thousands of pairs.
+    let mut by_query: BTreeMap<&str, BTreeMap<PathChange, usize>> = BTreeMap::new();
+    for p in paths {
+        *by_query.entry(&p.query).or_default().entry(p.change).or_default() += 1;
+    }
+    if by_query.len() > 1 {
+        h(&mut s, "By query");
+        for (q, counts) in &by_query {
+            let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {}", c.counted())).collect();
+            let _ = writeln!(s, "{bullet}{q}: {}", parts.join(", "));
+        }
+    }
     if !paths.is_empty() {
         h(&mut s, "Attack paths");
     }
-    let bullet = if markdown { "- " } else { "  " };
     for p in paths {
         let _ = writeln!(s, "{bullet}[{}] {}: {} -> {}", p.change.label(), p.query, p.source_name, p.target_name);
         for (label, side) in [("before", &p.before), ("after", &p.after)] {
