@@ -8,7 +8,6 @@ use crate::model::NodeKind;
 use crate::query::{self, PathOptions};
 use crate::report::{self, Style};
 use crate::store::SnapshotInfo;
-use serde_json::{Value, json};
 use std::fmt::Write;
 
 /// The demo tenant's facts, in Graph/ARM shapes, embedded in the binary.
@@ -146,9 +145,9 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
     s
 }
 
-pub fn headline_json(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo) -> Value {
+pub fn headline_json<'a>(g: &'a AttackGraph, h: &Headline, snap: &'a SnapshotInfo) -> report::PathsJson<'a> {
     let mut doc = report::paths_json(g, snap, &h.pipeline_paths);
-    doc["contained_pipeline_identities"] = json!(h.contained.iter().map(|&c| &g.nodes[c].id).collect::<Vec<_>>());
-    doc["user_paths"] = json!(h.user_paths.iter().map(|p| report::path_json(g, p)).collect::<Vec<_>>());
+    doc.contained_pipeline_identities = Some(h.contained.iter().map(|&c| g.nodes[c].id.as_str()).collect());
+    doc.user_paths = Some(h.user_paths.iter().map(|p| report::path_json(g, p)).collect());
     doc
 }

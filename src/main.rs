@@ -399,7 +399,14 @@ fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
     }
 }
 
-fn json(value: &serde_json::Value) -> Result<String> {
+/// The `query run` JSON document: one paths document per query.
+#[derive(serde::Serialize)]
+struct QueryRunJson<'a> {
+    results: Vec<report::PathsJson<'a>>,
+    schema: &'static str,
+}
+
+fn json(value: &impl serde::Serialize) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
 }
 
@@ -747,19 +754,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let (store, snap, mut g) = load(&db, &snapshot, verbose)?;
             let style = style_for(&out.output);
-            let mut text = String::new();
-            let mut docs = Vec::new();
-            let mut findings = 0;
-            let mut all_paths = Vec::new();
+            let mut found = Vec::new();
             for q in &chosen {
                 let sources = query::select(&g, &q.from)?;
                 let targets = query::select(&g, &q.to)?;
                 let paths = query::paths(&g, &sources, &targets, &q.options)?;
                 azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
-                findings += paths.len();
-                // Build only the output asked for: a million-edge tenant can have 100,000s of paths.
-                match out.format {
-                    Format::Table => {
+                found.push(paths);
+            }
+            let findings: usize = found.iter().map(Vec::len).sum();
+            // Build only the output asked for: a million-edge tenant can have 100,000s of paths.
+            let text = match out.format {
+                Format::Table => {
+                    let mut text = String::new();
+                    for (q, paths) in chosen.iter().zip(&found) {
                         let sev = format!("{:?}", q.severity).to_uppercase();
                         text.push_str(&format!(
                             "\n{} {}: {} finding{}\n{}\n",
@@ -769,22 +777,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             if paths.len() == 1 { "" } else { "s" },
                             style.dim(&q.description)
                         ));
-                        text.push_str(&report::paths_text(&g, &paths, explain, style));
+                        text.push_str(&report::paths_text(&g, paths, explain, style));
                     }
-                    Format::Json => {
-                        let mut doc = report::paths_json(&g, &snap, &paths);
-                        doc["query"] = serde_json::to_value(q)?;
-                        docs.push(doc);
-                    }
-                    Format::Dot => all_paths.extend(paths),
+                    text + &completeness_note(&snap)
                 }
-            }
-            let text = match out.format {
-                Format::Json => json(&serde_json::json!({"schema": "azpath.query-run/1", "results": docs}))?,
-                Format::Table => text + &completeness_note(&snap),
+                Format::Json => {
+                    let results = chosen
+                        .iter()
+                        .zip(&found)
+                        .map(|(q, paths)| {
+                            let query = Some(serde_json::to_value(q)?);
+                            Ok(report::PathsJson { query, ..report::paths_json(&g, &snap, paths) })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    json(&QueryRunJson { results, schema: "azpath.query-run/1" })?
+                }
                 Format::Dot => {
                     let names: Vec<&str> = chosen.iter().map(|q| q.name.as_str()).collect();
-                    dot_text(&out, &g, &snap, &all_paths, &format!("saved queries {}", names.join(", ")))
+                    let all: Vec<_> = found.concat();
+                    dot_text(&out, &g, &snap, &all, &format!("saved queries {}", names.join(", ")))
                 }
             };
             emit_out(&out, &text)?;

@@ -1,9 +1,9 @@
-//! Turning paths into words (for people) and JSON (for scripts). Pure: returns strings and values;
-//! only `main` writes them anywhere.
+//! Turning paths into words (for people) and JSON documents (for scripts). Pure: returns strings and
+//! serializable documents; only `main` writes them anywhere.
 
 use crate::graph::{AttackGraph, Path};
 use crate::model::{Edge, Node, NodeKind};
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::fmt::Write;
 
 /// The version of the JSON documents azpath prints; bumped on any incompatible change.
@@ -166,32 +166,116 @@ pub fn paths_text(g: &AttackGraph, paths: &[Path], explain: bool, style: Style) 
     s
 }
 
-fn node_json(n: &Node) -> Value {
-    json!({"id": n.id, "kind": n.kind, "name": n.name, "props": n.props})
+// The JSON documents are typed structs that serialize straight from the graph, so a query with
+// hundreds of thousands of paths is written without building a `Value` tree first. Fields are in
+// alphabetical order, the order the documents have always had (`docs/json-schema.md`).
+
+#[derive(Serialize)]
+pub struct NodeJson<'a> {
+    id: &'a str,
+    kind: NodeKind,
+    name: &'a str,
+    props: &'a std::collections::BTreeMap<String, String>,
+}
+
+fn node_json(n: &Node) -> NodeJson<'_> {
+    NodeJson { id: &n.id, kind: n.kind, name: &n.name, props: &n.props }
+}
+
+#[derive(Serialize)]
+pub struct HopJson<'a> {
+    conditional: bool,
+    cost: u32,
+    evidence: &'a [crate::model::Evidence],
+    from: &'a str,
+    kind: crate::model::EdgeKind,
+    reason: &'a str,
+    requires_activation: bool,
+    rule: &'a str,
+    to: &'a str,
 }
 
 /// A path as JSON: endpoints, totals, and every hop with its reason and evidence.
-pub fn path_json(g: &AttackGraph, p: &Path) -> Value {
-    let hops: Vec<Value> = p
+#[derive(Serialize)]
+pub struct PathJson<'a> {
+    cost: u32,
+    hops: usize,
+    path: Vec<HopJson<'a>>,
+    requires_activation: bool,
+    source: NodeJson<'a>,
+    target: NodeJson<'a>,
+}
+
+pub fn path_json<'a>(g: &'a AttackGraph, p: &Path) -> PathJson<'a> {
+    let path = p
         .edges
         .iter()
         .map(|&ei| {
             let e = &g.edges[ei];
-            json!({"from": e.source, "to": e.target, "kind": e.kind, "rule": e.rule, "reason": e.reason,
-                   "evidence": e.evidence, "requires_activation": e.requires_activation,
-                   "conditional": e.conditional, "cost": e.cost})
+            HopJson {
+                conditional: e.conditional,
+                cost: e.cost,
+                evidence: &e.evidence,
+                from: &g.nodes[g.edge_source[ei] as usize].id,
+                kind: e.kind,
+                reason: &e.reason,
+                requires_activation: e.requires_activation,
+                rule: &e.rule,
+                to: &g.nodes[g.edge_target[ei] as usize].id,
+            }
         })
         .collect();
-    json!({"source": node_json(&g.nodes[p.source]), "target": node_json(&g.nodes[p.target]),
-           "cost": p.cost, "hops": p.hops(), "requires_activation": p.requires_activation(g), "path": hops})
+    PathJson {
+        cost: p.cost,
+        hops: p.hops(),
+        path,
+        requires_activation: p.requires_activation(g),
+        source: node_json(&g.nodes[p.source]),
+        target: node_json(&g.nodes[p.target]),
+    }
 }
 
-/// The JSON document for a list of paths.
-pub fn paths_json(g: &AttackGraph, snapshot: &crate::store::SnapshotInfo, paths: &[Path]) -> Value {
-    json!({"schema": PATHS_SCHEMA, "snapshot": {"id": snapshot.id, "tenant_id": snapshot.tenant_id,
-           "tenant_name": snapshot.tenant_name, "collected_at": snapshot.collected_at,
-           "completeness": snapshot.completeness},
-           "paths": paths.iter().map(|p| path_json(g, p)).collect::<Vec<_>>()})
+/// Which snapshot a document is about.
+#[derive(Serialize)]
+pub struct SnapshotJson<'a> {
+    collected_at: &'a str,
+    completeness: &'a [crate::facts::CompletenessNote],
+    id: i64,
+    tenant_id: &'a str,
+    tenant_name: &'a str,
+}
+
+/// The JSON document for a list of paths (`azpath.paths/1`); `query run` adds the query, the demo
+/// its extra sections.
+#[derive(Serialize)]
+pub struct PathsJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contained_pipeline_identities: Option<Vec<&'a str>>,
+    pub paths: Vec<PathJson<'a>>,
+    /// The saved query, as a JSON object (keys sorted, as in every azpath document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<serde_json::Value>,
+    pub schema: &'static str,
+    pub snapshot: SnapshotJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_paths: Option<Vec<PathJson<'a>>>,
+}
+
+pub fn paths_json<'a>(g: &'a AttackGraph, snapshot: &'a crate::store::SnapshotInfo, paths: &[Path]) -> PathsJson<'a> {
+    PathsJson {
+        contained_pipeline_identities: None,
+        paths: paths.iter().map(|p| path_json(g, p)).collect(),
+        query: None,
+        schema: PATHS_SCHEMA,
+        snapshot: SnapshotJson {
+            collected_at: &snapshot.collected_at,
+            completeness: &snapshot.completeness,
+            id: snapshot.id,
+            tenant_id: &snapshot.tenant_id,
+            tenant_name: &snapshot.tenant_name,
+        },
+        user_paths: None,
+    }
 }
 
 /// Blast radius (`reach`) or its reverse (`who-can-reach`): the nodes found, grouped by kind, each
@@ -220,8 +304,33 @@ pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bo
 }
 
 /// The JSON document for `reach` / `who-can-reach`.
-pub fn reach_json(g: &AttackGraph, snapshot: &crate::store::SnapshotInfo, paths: &[Path], reverse: bool) -> Value {
-    json!({"schema": if reverse { "azpath.who-can-reach/1" } else { "azpath.reach/1" },
-           "snapshot": {"id": snapshot.id, "tenant_id": snapshot.tenant_id, "collected_at": snapshot.collected_at},
-           "results": paths.iter().map(|p| path_json(g, p)).collect::<Vec<_>>()})
+#[derive(Serialize)]
+pub struct ReachJson<'a> {
+    results: Vec<PathJson<'a>>,
+    schema: &'static str,
+    snapshot: ReachSnapshotJson<'a>,
+}
+
+#[derive(Serialize)]
+struct ReachSnapshotJson<'a> {
+    collected_at: &'a str,
+    id: i64,
+    tenant_id: &'a str,
+}
+
+pub fn reach_json<'a>(
+    g: &'a AttackGraph,
+    snapshot: &'a crate::store::SnapshotInfo,
+    paths: &[Path],
+    reverse: bool,
+) -> ReachJson<'a> {
+    ReachJson {
+        results: paths.iter().map(|p| path_json(g, p)).collect(),
+        schema: if reverse { "azpath.who-can-reach/1" } else { "azpath.reach/1" },
+        snapshot: ReachSnapshotJson {
+            collected_at: &snapshot.collected_at,
+            id: snapshot.id,
+            tenant_id: &snapshot.tenant_id,
+        },
+    }
 }
