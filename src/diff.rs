@@ -268,38 +268,54 @@ pub fn fact_digest<'r>(records: impl IntoIterator<Item = &'r FactRecord>) -> Fac
     d
 }
 
+/// Walks two lists sorted by the same key in step: `visit` gets each pair of items with equal keys,
+/// and each item the other list lacks alone.
+fn merge_sorted<A, B>(
+    a: &[A],
+    b: &[B],
+    cmp: impl Fn(&A, &B) -> std::cmp::Ordering,
+    mut visit: impl FnMut(Option<&A>, Option<&B>),
+) {
+    use std::cmp::Ordering::*;
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let (x, y) = (a.get(i), b.get(j));
+        match (x, y) {
+            (Some(p), Some(q)) if cmp(p, q) == Equal => {
+                visit(x, y);
+                i += 1;
+                j += 1;
+            }
+            (Some(p), Some(q)) if cmp(p, q) == Less => {
+                visit(x, None);
+                i += 1;
+            }
+            (Some(_), None) => {
+                visit(x, None);
+                i += 1;
+            }
+            _ => {
+                visit(None, y);
+                j += 1;
+            }
+        }
+    }
+}
+
 /// Which facts two digests disagree on: (removed, added, changed) key hashes.
 pub fn digest_diff(a: &[(u128, u64)], b: &[(u128, u64)]) -> (Vec<u128>, Vec<u128>, Vec<u128>) {
     let (mut removed, mut added, mut changed) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) if x.0 == y.0 => {
-                if x.1 != y.1 {
-                    changed.push(x.0);
-                }
-                i += 1;
-                j += 1;
-            }
-            (Some(x), Some(y)) if x.0 < y.0 => {
-                removed.push(x.0);
-                i += 1;
-            }
-            (Some(_), Some(y)) => {
-                added.push(y.0);
-                j += 1;
-            }
-            (Some(x), None) => {
-                removed.push(x.0);
-                i += 1;
-            }
-            (None, Some(y)) => {
-                added.push(y.0);
-                j += 1;
-            }
-            (None, None) => unreachable!(),
-        }
-    }
+    merge_sorted(
+        a,
+        b,
+        |x, y| x.0.cmp(&y.0),
+        |x, y| match (x, y) {
+            (Some(x), Some(y)) if x.1 != y.1 => changed.push(x.0),
+            (Some(x), None) => removed.push(x.0),
+            (None, Some(y)) => added.push(y.0),
+            _ => {}
+        },
+    );
     (removed, added, changed)
 }
 
@@ -554,35 +570,16 @@ fn classify(a: &AttackGraph, b: &AttackGraph, x: Option<&Path>, y: Option<&Path>
 pub fn changed_pairs(a: &AttackGraph, b: &AttackGraph, pa: &[QueryPairs], pb: &[QueryPairs]) -> Vec<PairChange> {
     let mut out = Vec::new();
     for (qa, qb) in pa.iter().zip(pb) {
-        let mut push = |x: Option<&Path>, y: Option<&Path>| {
-            if let Some(change) = classify(a, b, x, y) {
-                out.push(PairChange { query: qa.query.clone(), change, before: x.cloned(), after: y.cloned() });
-            }
-        };
-        let (mut i, mut j) = (0, 0);
-        while i < qa.paths.len() || j < qb.paths.len() {
-            let (x, y) = (qa.paths.get(i), qb.paths.get(j));
-            let order = match (x, y) {
-                (Some(x), Some(y)) => pair_ids(a, x).cmp(&pair_ids(b, y)),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                _ => std::cmp::Ordering::Greater,
-            };
-            match order {
-                std::cmp::Ordering::Less => {
-                    push(x, None);
-                    i += 1;
+        merge_sorted(
+            &qa.paths,
+            &qb.paths,
+            |x, y| pair_ids(a, x).cmp(&pair_ids(b, y)),
+            |x, y| {
+                if let Some(change) = classify(a, b, x, y) {
+                    out.push(PairChange { query: qa.query.clone(), change, before: x.cloned(), after: y.cloned() });
                 }
-                std::cmp::Ordering::Greater => {
-                    push(None, y);
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    push(x, y);
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
+            },
+        );
     }
     out
 }
@@ -669,23 +666,30 @@ pub fn changed_settings(c: &FactChange) -> String {
     format!("{} -> {}", gone.join(" "), new.join(" "))
 }
 
-/// Puts changed pairs into words, each with the fact changes that caused it: the edges of the old
-/// path that the new graph lacks, and of the new path that the old one lacked, traced to facts
-/// through their evidence. Edges on these paths must carry their evidence (`explain_paths`).
-pub fn describe(a: &AttackGraph, b: &AttackGraph, changes: Vec<PairChange>, facts: &[FactChange]) -> Vec<PathDiff> {
+/// Puts changed pairs into words, each with the fact changes that caused it: the hops of the old
+/// path that the new graph lacks, and of the new path that the old one lacked (`unmatched`, from
+/// [`unmatched_edges`]), traced to facts through their evidence, which those hops must carry
+/// (`explain_edges`).
+pub fn describe(
+    a: &AttackGraph,
+    b: &AttackGraph,
+    changes: Vec<PairChange>,
+    unmatched: &(Vec<usize>, Vec<usize>),
+    facts: &[FactChange],
+) -> Vec<PathDiff> {
+    let gone: HashSet<usize> = unmatched.0.iter().copied().collect();
+    let new: HashSet<usize> = unmatched.1.iter().copied().collect();
     let mut because: HashMap<(bool, usize), Vec<String>> = HashMap::new();
     let mut out: Vec<PathDiff> = changes
         .into_iter()
         .map(|c| {
             let mut causes = Vec::new();
-            for (after, g, other, p, wanted) in [
-                (false, a, b, &c.before, [Change::Removed, Change::Changed]),
-                (true, b, a, &c.after, [Change::Added, Change::Changed]),
+            for (after, g, p, lacking, wanted) in [
+                (false, a, &c.before, &gone, [Change::Removed, Change::Changed]),
+                (true, b, &c.after, &new, [Change::Added, Change::Changed]),
             ] {
-                for &e in p.iter().flat_map(|p| &p.edges) {
-                    let why = because.entry((after, e)).or_insert_with(|| {
-                        if has_edge(g, e, other) { vec![] } else { explain_edge(g, e, facts, &wanted) }
-                    });
+                for &e in p.iter().flat_map(|p| &p.edges).filter(|e| lacking.contains(e)) {
+                    let why = because.entry((after, e)).or_insert_with(|| explain_edge(g, e, facts, &wanted));
                     causes.extend(why.iter().cloned());
                 }
             }
@@ -733,7 +737,9 @@ pub fn diff_paths(
     facts: &[FactChange],
 ) -> Result<Vec<PathDiff>, query::QueryError> {
     let (pa, pb) = (query_pairs(a, queries)?, query_pairs(b, queries)?);
-    Ok(describe(a, b, changed_pairs(a, b, &pa, &pb), facts))
+    let changes = changed_pairs(a, b, &pa, &pb);
+    let unmatched = unmatched_edges(a, b, &changes);
+    Ok(describe(a, b, changes, &unmatched, facts))
 }
 
 /// One graph holding every changed path of a diff (before and after), with how each edge changed:
@@ -863,7 +869,6 @@ pub fn report_text(facts: &[FactChange], paths: &[PathDiff], markdown: bool) -> 
 mod tests {
     use super::*;
     use crate::rules::testkit::*;
-    use serde_json::json;
 
     fn graph(f: &Facts) -> AttackGraph {
         let d = crate::rules::derive(f);
@@ -881,12 +886,7 @@ mod tests {
     fn tenant() -> (T, String, String, String) {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let sa = t.resource(
-            &rg,
-            "Microsoft.Storage/storageAccounts",
-            "sa",
-            json!({"properties": {"allowSharedKeyAccess": true}}),
-        );
+        let sa = t.storage(&rg, "sa", true);
         let u = t.user("u");
         (t, rg, sa, u)
     }

@@ -168,11 +168,15 @@ impl Filter {
         }
     }
 
+    /// Whether node `n` may not be passed through.
+    fn avoids(&self, n: u32) -> bool {
+        (!self.avoid.is_empty() && self.avoid[n as usize]) || self.also_avoid == Some(n)
+    }
+
     fn allows(&self, g: &AttackGraph, e: u32, to: State) -> bool {
         let kind = g.edge_kind[e as usize];
         self.kinds & (1 << kind as u32) == 0
-            && (self.avoid.is_empty() || !self.avoid[to.0 as usize])
-            && self.also_avoid != Some(to.0)
+            && !self.avoids(to.0)
             && (self.banned_states.is_empty() || !self.banned_states[to.0 as usize * 2 + to.1 as usize])
             && (!self.no_eligible || !g.edge_eligible[e as usize])
     }
@@ -214,7 +218,7 @@ impl Labels {
         self.forward = forward;
     }
 
-    /// The nodes this search reached (each once, in no particular order).
+    /// The nodes this search reached, each once, in index order.
     fn reached_nodes(&self) -> Vec<u32> {
         debug_assert!(self.track || self.dense.is_none(), "dense labels list their states only when tracked");
         let mut v: Vec<u32> = match &self.dense {
@@ -372,13 +376,12 @@ impl AttackGraph {
         let backward = backward || !q.last_kinds.is_empty();
         let filter = Filter::new(self, opts);
         let active = filter.without_eligible();
-        let avoided = |n: usize| opts.avoid.iter().any(|a| a.index() == n);
         let mut is_source = vec![false; self.nodes.len()];
         let mut is_target = vec![false; self.nodes.len()];
-        for s in q.sources.iter().filter(|s| !avoided(s.index())) {
+        for s in q.sources.iter().filter(|s| !filter.avoids(s.index() as u32)) {
             is_source[s.index()] = true;
         }
-        for t in q.targets.iter().filter(|t| !avoided(t.index())) {
+        for t in q.targets.iter().filter(|t| !filter.avoids(t.index() as u32)) {
             is_target[t.index()] = true;
         }
         let mut labels = self.new_labels(&filter, !backward);

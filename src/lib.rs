@@ -69,16 +69,13 @@ pub fn explain_paths(
     g: &mut graph::AttackGraph,
     paths: &[graph::Path],
 ) -> anyhow::Result<()> {
-    explain_edges(store, snapshot, g, paths.iter().flat_map(|p| p.edges.iter().copied()).collect())
+    let edges: Vec<usize> = paths.iter().flat_map(|p| p.edges.iter().copied()).collect();
+    explain_edges(store, snapshot, g, &edges)
 }
 
 /// Reads the reasons and evidence of the given edges into the graph (those it lacks).
-pub fn explain_edges(
-    store: &Store,
-    snapshot: i64,
-    g: &mut graph::AttackGraph,
-    mut wanted: Vec<usize>,
-) -> anyhow::Result<()> {
+pub fn explain_edges(store: &Store, snapshot: i64, g: &mut graph::AttackGraph, edges: &[usize]) -> anyhow::Result<()> {
+    let mut wanted = edges.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
     wanted.retain(|&e| g.edges[e].reason.is_empty());
@@ -139,12 +136,12 @@ pub fn diff_snapshots(
     };
     let changes = diff::changed_pairs(&ga, &gb, &pa, &pb);
     // Causes come from the evidence of the hops one side has and the other lacks: read just those.
-    let (gone, new) = diff::unmatched_edges(&ga, &gb, &changes);
-    explain_edges(&store, a, &mut ga, gone)?;
+    let unmatched = diff::unmatched_edges(&ga, &gb, &changes);
+    explain_edges(&store, a, &mut ga, &unmatched.0)?;
     if let Some(b) = stored_b {
-        explain_edges(&store, b, &mut gb, new)?;
+        explain_edges(&store, b, &mut gb, &unmatched.1)?;
     }
-    let paths = diff::describe(&ga, &gb, changes, &facts);
+    let paths = diff::describe(&ga, &gb, changes, &unmatched, &facts);
     Ok(SnapshotDiff { before: ga, after: gb, facts, paths })
 }
 

@@ -926,16 +926,16 @@ fn diff_command(
         DiffFormat::Dot => {
             // The diagram shows every hop's role and reason: read them for all drawn hops.
             let store = Store::open(db)?;
-            let drawn = |after: bool| {
+            let drawn = |after: bool| -> Vec<usize> {
                 path_changes
                     .iter()
                     .flat_map(move |p| if after { &p.after_edges } else { &p.before_edges })
                     .copied()
                     .collect()
             };
-            azpath::explain_edges(&store, snap_a.id, &mut graph_a, drawn(false))?;
+            azpath::explain_edges(&store, snap_a.id, &mut graph_a, &drawn(false))?;
             if let (Some(b), true) = (&snap_b, what_if.is_empty()) {
-                azpath::explain_edges(&store, b.id, &mut graph_b, drawn(true))?;
+                azpath::explain_edges(&store, b.id, &mut graph_b, &drawn(true))?;
             }
             let (view, paths, marks) = diff::diff_view(&graph_a, &graph_b, &path_changes);
             let opts = azpath::export::dot::DotOptions {

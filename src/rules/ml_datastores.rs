@@ -116,12 +116,7 @@ mod tests {
         let ws = t.resource(&rg, "Microsoft.MachineLearningServices/workspaces", "ws", json!({}));
         let keyed = t.resource(&rg, "Microsoft.Storage/storageAccounts", "keyed", json!({"properties": {}}));
         let ident = t.resource(&rg, "Microsoft.Storage/storageAccounts", "ident", json!({"properties": {}}));
-        let off = t.resource(
-            &rg,
-            "Microsoft.Storage/storageAccounts",
-            "off",
-            json!({"properties": {"allowSharedKeyAccess": false}}),
-        );
+        let off = t.storage(&rg, "off", false);
         datastore(&mut t, &rg, &ws, "a", "keyed", "AccountKey");
         datastore(&mut t, &rg, &ws, "b", "ident", "None");
         datastore(&mut t, &rg, &ws, "c", "off", "AccountKey");

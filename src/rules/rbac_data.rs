@@ -101,12 +101,7 @@ mod tests {
     fn blob_data_roles_read_and_write() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let sa = t.resource(
-            &rg,
-            "Microsoft.Storage/storageAccounts",
-            "sa",
-            json!({"properties": {"allowSharedKeyAccess": false}}),
-        );
+        let sa = t.storage(&rg, "sa", false);
         let (r, w, c) = (t.sp("r"), t.sp("w"), t.sp("c"));
         t.assign(&r, "Storage Blob Data Reader", &sa);
         t.assign(&w, "Storage Blob Data Contributor", &rg);

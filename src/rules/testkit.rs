@@ -184,6 +184,12 @@ impl T {
         id
     }
 
+    /// Adds a storage account with `allowSharedKeyAccess` set; returns its id.
+    pub fn storage(&mut self, rg: &str, name: &str, allow_shared_key_access: bool) -> String {
+        let props = json!({"properties": {"allowSharedKeyAccess": allow_shared_key_access}});
+        self.resource(rg, "Microsoft.Storage/storageAccounts", name, props)
+    }
+
     pub fn custom_role(&mut self, name: &str, actions: &[&str], data_actions: &[&str]) -> String {
         let guid = format!("custom-{}", self.next());
         push(
