@@ -2,28 +2,14 @@
 //! paths, and why. Also "what if": the effect of a planned PIM change on a copy of a snapshot's facts,
 //! before making it. Pure: computing a diff is separate from printing it (see `report_text`).
 
-use crate::facts::{Facts, GroupAccess, Membership, OwnedKind, Ownership, ResourceDetails};
+use crate::facts::index::{FactRecord, fact_records};
+use crate::facts::{Facts, GroupAccess, Membership, OwnedKind, Ownership};
 use crate::graph::{AttackGraph, Path};
 use crate::model::EdgeKind;
 use crate::query::{self, saved::SavedQuery};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
-
-/// One security-relevant fact, keyed by stable Azure ids so two snapshots can be matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FactRecord {
-    pub category: &'static str,
-    /// Stable key: category plus normalised Azure ids.
-    pub key: String,
-    /// In words: "Owner on rg-ml for grp-ds (assignment /subscriptions/...)".
-    pub text: String,
-    /// What must be equal for the fact to be unchanged.
-    pub detail: String,
-    /// The ids an edge's evidence names when this fact produced it.
-    #[serde(skip)]
-    pub ids: Vec<String>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,231 +27,6 @@ pub struct FactChange {
     pub text: String,
     pub before: Option<String>,
     pub after: Option<String>,
-    #[serde(skip)]
-    pub ids: Vec<String>,
-}
-
-fn names(f: &Facts) -> HashMap<&str, &str> {
-    let mut m: HashMap<&str, &str> = HashMap::new();
-    for u in &f.users {
-        m.insert(&u.id, &u.display_name);
-    }
-    for g in &f.groups {
-        m.insert(&g.id, &g.display_name);
-    }
-    for s in &f.service_principals {
-        m.insert(&s.id, &s.display_name);
-    }
-    for a in &f.applications {
-        m.insert(&a.id, &a.display_name);
-    }
-    for r in &f.resources {
-        m.insert(&r.id, &r.name);
-    }
-    for r in &f.resource_groups {
-        m.insert(&r.id, &r.name);
-    }
-    for s in &f.subscriptions {
-        m.insert(&s.id, &s.display_name);
-    }
-    m
-}
-
-/// Every security-relevant fact of a snapshot, by key.
-pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
-    let n = names(f);
-    let name = |id: &str| n.get(id).map(|s| s.to_string()).unwrap_or_else(|| id.to_string());
-    let roles = crate::rbac::builtin_roles();
-    let custom: HashMap<&str, &str> =
-        f.role_definitions.iter().map(|r| (r.id.as_str(), r.role_name.as_str())).collect();
-    let role_name = |guid: &str| {
-        custom
-            .get(guid)
-            .map(|n| n.to_string())
-            .or_else(|| roles.get(guid).map(|r| r.role_name.clone()))
-            .unwrap_or_else(|| guid.to_string())
-    };
-    let mut out = HashMap::new();
-    let mut add = |category: &'static str, key_ids: &[&str], text: String, detail: String, ids: Vec<String>| {
-        let key = format!("{category}|{}", key_ids.join("|").to_ascii_lowercase());
-        out.insert(key.clone(), FactRecord { category, key, text, detail, ids });
-    };
-    for a in &f.role_assignments {
-        let (category, what) =
-            if a.eligible { ("role eligibility", "eligible for") } else { ("role assignment", "holds") };
-        let cond = a.condition.as_deref().map(|c| format!(" with condition {c}")).unwrap_or_default();
-        add(
-            category,
-            &[&a.id],
-            format!(
-                "{} {what} {} on {}{cond} ({} {})",
-                name(&a.principal_id),
-                role_name(&a.role_definition_id),
-                name(&a.scope),
-                category,
-                a.id
-            ),
-            format!("{}|{}|{}|{:?}", a.principal_id, a.role_definition_id, a.scope, a.condition),
-            vec![a.id.to_ascii_lowercase()],
-        );
-    }
-    for a in &f.directory_role_assignments {
-        let role = crate::rbac::builtin_directory_roles()
-            .get(&a.role_definition_id)
-            .map(|r| r.display_name.clone())
-            .unwrap_or_else(|| a.role_definition_id.clone());
-        let (category, what) =
-            if a.eligible { ("directory role eligibility", "eligible for") } else { ("directory role", "holds") };
-        add(
-            category,
-            &[&a.id],
-            format!("{} {what} {role} at {} ({category} {})", name(&a.principal_id), a.directory_scope_id, a.id),
-            format!("{}|{}|{}", a.principal_id, a.role_definition_id, a.directory_scope_id),
-            vec![a.id.to_ascii_lowercase()],
-        );
-    }
-    for m in &f.memberships {
-        add(
-            "membership",
-            &[&m.group_id, &m.member_id],
-            format!("{} is a member of {}", name(&m.member_id), name(&m.group_id)),
-            String::new(),
-            vec![m.group_id.clone(), m.member_id.clone()],
-        );
-    }
-    for e in &f.group_eligibilities {
-        add(
-            "group eligibility",
-            &[&e.id],
-            format!("{} is eligible ({:?}) for group {}", name(&e.principal_id), e.access, name(&e.group_id)),
-            format!("{}|{}|{:?}", e.principal_id, e.group_id, e.access),
-            vec![e.id.to_ascii_lowercase()],
-        );
-    }
-    for o in &f.ownerships {
-        add(
-            "ownership",
-            &[&o.owned_id, &o.owner_id],
-            format!("{} owns {}", name(&o.owner_id), name(&o.owned_id)),
-            String::new(),
-            vec![o.owner_id.clone(), o.owned_id.clone()],
-        );
-    }
-    for a in &f.app_role_assignments {
-        let perm = crate::rbac::graph_app_roles().get(&a.app_role_id).cloned().unwrap_or_else(|| a.app_role_id.clone());
-        add(
-            "app role assignment",
-            &[&a.principal_id, &a.app_role_id, &a.resource_id],
-            format!(
-                "{} was granted {perm} on {}",
-                name(&a.principal_id),
-                a.resource_display_name.as_deref().unwrap_or(&a.resource_id)
-            ),
-            String::new(),
-            vec![a.id.to_ascii_lowercase()],
-        );
-    }
-    for c in &f.federated_credentials {
-        let parent = crate::rules::federated_parent(&c.parent);
-        add(
-            "federated credential",
-            &[parent, &c.issuer, &c.subject],
-            format!("{} trusts {} subject {}", name(parent), c.issuer, c.subject),
-            String::new(),
-            vec![c.issuer.to_ascii_lowercase(), c.subject.to_ascii_lowercase()],
-        );
-    }
-    for d in &f.deny_assignments {
-        add(
-            "deny assignment",
-            &[&d.id],
-            format!("deny assignment {} at {}", d.name, d.scope),
-            format!("{:?}", d.permissions),
-            vec![d.id.to_ascii_lowercase()],
-        );
-    }
-    for r in &f.resources {
-        let settings = match &r.details {
-            ResourceDetails::StorageAccount { allow_shared_key_access } => {
-                format!("allowSharedKeyAccess={}", allow_shared_key_access.unwrap_or(true))
-            }
-            ResourceDetails::CognitiveServices { disable_local_auth, .. } => {
-                format!("disableLocalAuth={}", disable_local_auth.unwrap_or(false))
-            }
-            ResourceDetails::Aks { disable_local_accounts, .. } => {
-                format!("disableLocalAccounts={}", disable_local_accounts.unwrap_or(false))
-            }
-            ResourceDetails::KeyVault { enable_rbac_authorization, access_policies } => {
-                let mut p: Vec<String> = access_policies
-                    .iter()
-                    .map(|a| format!("{}:{}", a.object_id, a.secrets.join("/").to_ascii_lowercase()))
-                    .collect();
-                p.sort();
-                format!(
-                    "enableRbacAuthorization={} accessPolicies=[{}]",
-                    enable_rbac_authorization.unwrap_or(false),
-                    p.join(",")
-                )
-            }
-            _ => String::new(),
-        };
-        let mut identity: Vec<String> = r.identity.system_principal_id.iter().cloned().collect();
-        identity.extend(r.identity.user_assigned.iter().map(|(u, _)| u.clone()));
-        let detail = format!("{settings} identity=[{}]", identity.join(","));
-        add("resource", &[&r.id], format!("{} {}", r.resource_type, r.name), detail, vec![r.id.clone()]);
-    }
-    for (category, ids) in [
-        ("user", f.users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>()),
-        ("group", f.groups.iter().map(|g| g.id.as_str()).collect()),
-        ("service principal", f.service_principals.iter().map(|s| s.id.as_str()).collect()),
-        ("application", f.applications.iter().map(|a| a.id.as_str()).collect()),
-    ] {
-        for id in ids {
-            add(category, &[id], format!("{category} {}", name(id)), String::new(), vec![id.to_string()]);
-        }
-    }
-    out
-}
-
-/// The version of [`fact_records`]' keys, texts and details. Stored fact indexes of another version
-/// are not compared (the facts are re-read from the raw facts instead), so a change to the records
-/// never shows up as a change to the tenant. Bump it whenever `fact_records` changes its output.
-pub const FACT_INDEX_VERSION: i64 = 1;
-
-/// Every fact category [`fact_records`] writes, so that stored records map back to them.
-pub const FACT_CATEGORIES: &[&str] = &[
-    "role assignment",
-    "role eligibility",
-    "directory role",
-    "directory role eligibility",
-    "membership",
-    "group eligibility",
-    "ownership",
-    "app role assignment",
-    "federated credential",
-    "deny assignment",
-    "resource",
-    "user",
-    "group",
-    "service principal",
-    "application",
-];
-
-/// A snapshot's facts in brief: (hash of key, hash of detail) per fact, sorted by key hash. Two
-/// digests compare in one merge; only the facts that differ are then read in full. Key hashes are
-/// 128-bit xxh3 (stable across versions and platforms), so a collision is not a practical concern.
-pub type FactDigest = Vec<(u128, u64)>;
-
-pub fn fact_key_hash(key: &str) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
-}
-
-/// The digest of a set of fact records.
-pub fn fact_digest<'r>(records: impl IntoIterator<Item = &'r FactRecord>) -> FactDigest {
-    let mut d: FactDigest =
-        records.into_iter().map(|r| (fact_key_hash(&r.key), xxhash_rust::xxh3::xxh3_64(r.detail.as_bytes()))).collect();
-    d.sort_unstable();
-    d
 }
 
 /// Walks two lists sorted by the same key in step: `visit` gets each pair of items with equal keys,
@@ -332,7 +93,6 @@ pub fn fact_changes(before: &HashMap<String, FactRecord>, after: &HashMap<String
                 text: x.text.clone(),
                 before: Some(x.detail.clone()),
                 after: None,
-                ids: x.ids.clone(),
             }),
             Some(y) if y.detail != x.detail => out.push(FactChange {
                 change: Change::Changed,
@@ -341,7 +101,6 @@ pub fn fact_changes(before: &HashMap<String, FactRecord>, after: &HashMap<String
                 text: y.text.clone(),
                 before: Some(x.detail.clone()),
                 after: Some(y.detail.clone()),
-                ids: x.ids.clone(),
             }),
             _ => {}
         }
@@ -355,7 +114,6 @@ pub fn fact_changes(before: &HashMap<String, FactRecord>, after: &HashMap<String
                 text: y.text.clone(),
                 before: None,
                 after: Some(y.detail.clone()),
-                ids: y.ids.clone(),
             });
         }
     }
@@ -627,19 +385,23 @@ fn has_edge(g: &AttackGraph, e: usize, other: &AttackGraph) -> bool {
     })
 }
 
-/// Fact changes whose ids all appear in an edge's evidence: the facts that made or unmade it.
+/// The fact changes behind an edge: those its evidence names by key, and those of its two ends
+/// (a principal or resource that came or went). These are the facts that made or unmade it.
 fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Change]) -> Vec<String> {
     let edge = &g.edges[e];
-    let text = edge.evidence.iter().map(|ev| ev.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ")
-        + " "
-        + &edge.source.to_ascii_lowercase()
-        + " "
-        + &edge.target.to_ascii_lowercase();
+    let ends = [&edge.source, &edge.target].map(|id| {
+        let n = g.node_index(id).map(|ix| g.node(ix));
+        n.and_then(|n| crate::facts::index::node_fact_key(n.kind, &n.id.to_ascii_lowercase()))
+    });
+    let keys: HashSet<&str> = edge
+        .evidence
+        .iter()
+        .filter_map(|ev| ev.fact.as_deref())
+        .chain(ends.iter().flatten().map(String::as_str))
+        .collect();
     let mut out: Vec<String> = facts
         .iter()
-        .filter(|c| {
-            wanted.contains(&c.change) && !c.ids.is_empty() && c.ids.iter().all(|id| text.contains(id.as_str()))
-        })
+        .filter(|c| wanted.contains(&c.change) && keys.contains(c.key.as_str()))
         .filter(|c| {
             !matches!(c.category, "user" | "group" | "service principal" | "application") || c.change != Change::Changed
         })
@@ -868,6 +630,8 @@ pub fn report_text(facts: &[FactChange], paths: &[PathDiff], markdown: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::ResourceDetails;
+    use crate::facts::index::{FACT_CATEGORIES, fact_digest, fact_key_hash};
     use crate::rules::testkit::*;
 
     fn graph(f: &Facts) -> AttackGraph {

@@ -40,7 +40,7 @@ pub fn import_facts(store: &mut Store, mut raw: RawFacts, label: Option<&str>) -
     let facts = facts::parse(&raw)?;
     // The fact index for diffs is independent of the rules: build it on the other core.
     let (derived, records) = std::thread::scope(|scope| {
-        let records = scope.spawn(|| diff::fact_records(&facts));
+        let records = scope.spawn(|| facts::index::fact_records(&facts));
         let derived = rules::derive(&facts);
         (derived, records.join().expect("building the fact index does not panic"))
     });

@@ -167,16 +167,130 @@ impl Node {
     }
 }
 
-/// One fact behind an edge, printed by `explain`: a label ("role assignment") and a value (its id).
+macro_rules! evidence_kinds {
+    ($($(#[$meta:meta])* $variant:ident => $label:literal,)+) => {
+        /// What a piece of evidence is. Consumers (reports, diagrams, the diff) select evidence by
+        /// kind, never by its text; the label is only how the kind is printed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum EvidenceKind { $($(#[$meta])* $variant),+ }
+
+        impl EvidenceKind {
+            pub const ALL: &'static [EvidenceKind] = &[$(EvidenceKind::$variant),+];
+
+            /// How the kind is printed before the evidence's value ("role assignment").
+            pub fn label(self) -> &'static str {
+                match self { $(EvidenceKind::$variant => $label),+ }
+            }
+
+            /// The kind printed with `label` (for evidence stored by azpath before it was typed).
+            pub fn from_label(label: &str) -> Option<EvidenceKind> {
+                Self::ALL.iter().copied().find(|k| k.label() == label)
+            }
+        }
+    };
+}
+
+evidence_kinds! {
+    /// An Azure role assignment (active), by id.
+    RoleAssignment => "role assignment",
+    /// An Azure role eligibility schedule (PIM), by id.
+    RoleEligibility => "role eligibility schedule (PIM)",
+    /// The Azure role definition: "Name (guid)".
+    Role => "role",
+    /// The role that lets its holder assign the role of this edge (a delegation condition).
+    AssignableThrough => "assignable through",
+    /// The assignment's scope: "name (scope id)".
+    Scope => "scope",
+    /// The action the role allows, and the pattern that allowed it.
+    MatchedAction => "matched action",
+    /// A second action the edge needs (re-enable keys, then list them).
+    ThenAction => "then",
+    /// A second role assignment the edge needs (the one that lists keys).
+    ListKeysGrantedBy => "list keys granted by",
+    AssignmentCondition => "assignment condition (not evaluated; may not apply)",
+    RoleDefinitionCondition => "role definition condition",
+    /// A resource setting the edge depends on ("allowSharedKeyAccess is not false").
+    ResourceProperty => "resource property",
+    /// An owner of an app, service principal or group.
+    Owner => "owner",
+    /// The Graph permission that lets a service principal use its ownership.
+    OwnedByGrant => "app role assignment (Microsoft Graph Application.ReadWrite.OwnedBy)",
+    GroupMembership => "group membership",
+    /// A PIM for Groups eligibility schedule, by id.
+    GroupEligibility => "group eligibility schedule (PIM)",
+    /// A federated identity credential, by id.
+    FederatedCredential => "federated identity credential",
+    Issuer => "issuer",
+    Subject => "subject",
+    /// The application an app's service principal belongs to.
+    AppId => "appId",
+    /// The service principal belongs to another tenant's app.
+    AppOwnerOrganization => "appOwnerOrganizationId",
+    /// A directory role: "Name (template id)".
+    DirectoryRole => "directory role",
+    /// A directory role assignment (active), by id.
+    DirectoryRoleAssignment => "directory role assignment",
+    /// A directory role eligibility schedule (PIM), by id.
+    DirectoryRoleEligibility => "directory role eligibility schedule (PIM)",
+    DirectoryScope => "directory scope",
+    /// The `allowedResourceActions` entry that grants the edge.
+    AllowedResourceAction => "allowed resource action",
+    /// An app role assignment (a Graph application permission grant), by id.
+    AppRoleAssignment => "app role assignment",
+    AppRoleId => "app role id",
+    /// The Graph permission an app role is: "Name (guid)".
+    GraphPermission => "Microsoft Graph permission",
+    ArmHierarchy => "ARM hierarchy",
+    /// A resource's managed identity (system- or user-assigned).
+    Identity => "identity",
+    KubeletIdentity => "kubelet identity",
+    /// A resource's own principal id (a user-assigned identity's service principal).
+    PrincipalId => "principalId",
+    /// An ML datastore and the credential it stores.
+    Datastore => "datastore",
+    ComputeOfWorkspace => "compute of workspace",
+    /// A Key Vault access policy entry.
+    AccessPolicy => "access policy",
+    SecretPermissions => "secret permissions",
+    /// An access policy that applies only when acting through a specific application.
+    CompoundIdentity => "compound identity: only through application",
+}
+
+/// One fact behind an edge, printed by `explain` as "label: value".
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Evidence {
-    pub label: String,
+    pub kind: EvidenceKind,
+    /// What the evidence says: an id, "Name (id)", a setting.
     pub value: String,
+    /// The name of what the evidence names, for views that show names only: the role's name for
+    /// [`EvidenceKind::Role`] ("Contributor").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The key of the fact this evidence comes from in the snapshot's fact index
+    /// (`facts::index`), so a diff traces a changed fact to the edges it made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fact: Option<String>,
 }
 
 impl Evidence {
-    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
-        Evidence { label: label.into(), value: value.into() }
+    pub fn new(kind: EvidenceKind, value: impl Into<String>) -> Self {
+        Evidence { kind, value: value.into(), name: None, fact: None }
+    }
+
+    /// Evidence that names "Name (id)", keeping the name for views that show names only.
+    pub fn named(kind: EvidenceKind, name: &str, id: &str) -> Self {
+        Evidence { kind, value: format!("{name} ({id})"), name: Some(name.to_string()), fact: None }
+    }
+
+    /// The same evidence, naming the fact (by fact-index key) it comes from.
+    pub fn of_fact(mut self, key: String) -> Self {
+        self.fact = Some(key);
+        self
+    }
+
+    /// How the kind is printed ("role assignment").
+    pub fn label(&self) -> &'static str {
+        self.kind.label()
     }
 }
 

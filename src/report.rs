@@ -91,7 +91,7 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
         let _ = writeln!(s, "        {}", style.dim(&e.reason));
         if explain {
             for ev in &e.evidence {
-                let _ = writeln!(s, "          {}: {}", ev.label, ev.value);
+                let _ = writeln!(s, "          {}: {}", ev.label(), ev.value);
             }
             let _ = writeln!(s, "          rule: {} (azpath rules {})", e.rule, e.rule);
         }
@@ -186,13 +186,27 @@ fn node_json(n: &Node) -> NodeJson<'_> {
 pub struct HopJson<'a> {
     conditional: bool,
     cost: u32,
-    evidence: &'a [crate::model::Evidence],
+    evidence: EvidenceJson<'a>,
     from: &'a str,
     kind: crate::model::EdgeKind,
     reason: &'a str,
     requires_activation: bool,
     rule: &'a str,
     to: &'a str,
+}
+
+/// A hop's evidence in a JSON document: `{label, value}` per piece, as `azpath.paths/1` defines it.
+pub struct EvidenceJson<'a>(&'a [crate::model::Evidence]);
+
+impl Serialize for EvidenceJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct One<'a> {
+            label: &'a str,
+            value: &'a str,
+        }
+        s.collect_seq(self.0.iter().map(|e| One { label: e.label(), value: &e.value }))
+    }
 }
 
 /// A path as JSON: endpoints, totals, and every hop with its reason and evidence.
@@ -215,7 +229,7 @@ pub fn path_json<'a>(g: &'a AttackGraph, p: &Path) -> PathJson<'a> {
             HopJson {
                 conditional: e.conditional,
                 cost: e.cost,
-                evidence: &e.evidence,
+                evidence: EvidenceJson(&e.evidence),
                 from: &g.nodes[g.edge_source[ei] as usize].id,
                 kind: e.kind,
                 reason: &e.reason,

@@ -4,7 +4,7 @@
 //! and the derived nodes and edges with their evidence. Writing a snapshot is one transaction: an
 //! interrupted or failed import leaves the database exactly as it was.
 
-use crate::diff::FactRecord;
+use crate::facts::index::{self, FactRecord};
 use crate::facts::{CompletenessNote, RawFacts};
 use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
 use crate::rules::Derived;
@@ -500,8 +500,8 @@ impl Store {
     /// A snapshot's fact digest, if it has one of the current [`FACT_INDEX_VERSION`] (snapshots
     /// imported by older versions have none; a diff then reads their raw facts).
     ///
-    /// [`FACT_INDEX_VERSION`]: crate::diff::FACT_INDEX_VERSION
-    pub fn fact_digest(&self, snapshot: i64) -> Result<Option<crate::diff::FactDigest>> {
+    /// [`FACT_INDEX_VERSION`]: index::FACT_INDEX_VERSION
+    pub fn fact_digest(&self, snapshot: i64) -> Result<Option<index::FactDigest>> {
         let row: Option<(i64, Vec<u8>)> = self
             .conn
             .query_row("SELECT version, digest FROM fact_digests WHERE snapshot_id = ?1", [snapshot], |r| {
@@ -509,7 +509,7 @@ impl Store {
             })
             .optional()?;
         let Some((version, blob)) = row else { return Ok(None) };
-        if version != crate::diff::FACT_INDEX_VERSION {
+        if version != index::FACT_INDEX_VERSION {
             return Ok(None);
         }
         if blob.len() % 24 != 0 {
@@ -527,27 +527,25 @@ impl Store {
 
     /// The fact records of a snapshot with the given key hashes (from its digest), by key.
     pub fn fact_records(&self, snapshot: i64, keys: &[u128]) -> Result<HashMap<String, FactRecord>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT category, key, text, detail, ids FROM facts WHERE snapshot_id = ?1 AND key_hash = ?2",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT category, key, text, detail FROM facts WHERE snapshot_id = ?1 AND key_hash = ?2")?;
         let mut out = HashMap::with_capacity(keys.len());
         for &k in keys {
             let mut found = false;
             let mut rows = stmt.query(params![snapshot, k as u64 as i64])?;
             while let Some(r) = rows.next()? {
                 let key: String = r.get(1)?;
-                if crate::diff::fact_key_hash(&key) != k {
+                if index::fact_key_hash(&key) != k {
                     continue;
                 }
                 let category_text: String = r.get(0)?;
-                let category = crate::diff::FACT_CATEGORIES
+                let category = index::FACT_CATEGORIES
                     .iter()
                     .copied()
                     .find(|c| *c == category_text)
                     .ok_or_else(|| StoreError::Corrupt(format!("fact {key}: unknown category {category_text}")))?;
-                let ids: String = r.get(4)?;
-                let ids = if ids.is_empty() { vec![] } else { ids.split('\n').map(String::from).collect() };
-                out.insert(key.clone(), FactRecord { category, key, text: r.get(2)?, detail: r.get(3)?, ids });
+                out.insert(key.clone(), FactRecord { category, key, text: r.get(2)?, detail: r.get(3)? });
                 found = true;
             }
             if !found {
@@ -583,7 +581,7 @@ impl Store {
 
 /// The fact index of a snapshot: its digest, and every record findable by key hash.
 fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &HashMap<String, FactRecord>) -> Result<()> {
-    let digest = crate::diff::fact_digest(records.values());
+    let digest = index::fact_digest(records.values());
     let mut blob = Vec::with_capacity(digest.len() * 24);
     for (k, d) in &digest {
         blob.extend_from_slice(&k.to_le_bytes());
@@ -591,23 +589,67 @@ fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &HashMap<Strin
     }
     tx.execute(
         "INSERT INTO fact_digests (snapshot_id, version, digest) VALUES (?1, ?2, ?3)",
-        params![id, crate::diff::FACT_INDEX_VERSION, blob],
+        params![id, index::FACT_INDEX_VERSION, blob],
     )?;
     let mut ins = tx.prepare(
         "INSERT INTO facts (snapshot_id, key_hash, category, key, text, detail, ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     // In key order, so the table grows at its end instead of splitting pages all over.
     let mut sorted: Vec<(i64, &FactRecord)> =
-        records.values().map(|r| (crate::diff::fact_key_hash(&r.key) as u64 as i64, r)).collect();
+        records.values().map(|r| (index::fact_key_hash(&r.key) as u64 as i64, r)).collect();
     sorted.sort_unstable_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
     for (short, r) in sorted {
-        ins.execute(params![id, short, r.category, r.key, r.text, r.detail, r.ids.join("\n")])?;
+        // `ids` (schema v3) is no longer read: evidence names its fact by key.
+        ins.execute(params![id, short, r.category, r.key, r.text, r.detail, ""])?;
     }
     Ok(())
 }
 
 fn parse_evidence(ix: usize, text: &str) -> Result<Vec<Evidence>> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("edge {ix} evidence: {e}")))
+    let corrupt = |e: String| StoreError::Corrupt(format!("edge {ix} evidence: {e}"));
+    let list: Vec<StoredEvidence> = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    list.into_iter().map(|e| e.into_evidence().map_err(corrupt)).collect()
+}
+
+/// Evidence as stored: typed (`kind`, with the fact's key), or `label`/`value` text as azpath wrote
+/// it before evidence was typed.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum StoredEvidence {
+    Typed(Evidence),
+    Legacy { label: String, value: String },
+}
+
+impl StoredEvidence {
+    fn into_evidence(self) -> std::result::Result<Evidence, String> {
+        use crate::model::EvidenceKind as K;
+        let (label, value) = match self {
+            StoredEvidence::Typed(e) => return Ok(e),
+            StoredEvidence::Legacy { label, value } => (label, value),
+        };
+        let kind = K::from_label(&label).ok_or_else(|| format!("unknown evidence label {label:?}"))?;
+        // The facts whose evidence value is their id: their keys follow from the kind alone.
+        let category = match kind {
+            K::RoleAssignment => Some("role assignment"),
+            K::RoleEligibility => Some("role eligibility"),
+            K::DirectoryRoleAssignment => Some("directory role"),
+            K::DirectoryRoleEligibility => Some("directory role eligibility"),
+            K::GroupEligibility => Some("group eligibility"),
+            _ => None,
+        };
+        let mut ev = Evidence::new(kind, value);
+        if matches!(kind, K::Role | K::DirectoryRole | K::GraphPermission) {
+            // Written as "Name (id)" by `Evidence::named`.
+            ev.name = ev.value.rsplit_once(" (").filter(|_| ev.value.ends_with(')')).map(|(n, _)| n.to_string());
+        }
+        Ok(match category {
+            Some(c) => {
+                let key = index::fact_key(c, &[&ev.value]);
+                ev.of_fact(key)
+            }
+            None => ev,
+        })
+    }
 }
 
 /// Creates an empty file readable and writable by its owner only (the database holds a map of the
@@ -638,7 +680,7 @@ mod tests {
             "INSERT INTO snapshots VALUES (1, 't', 't', 'tid', 'T', 'demo', NULL, '0.1.0', '[]', '[]');
              INSERT INTO nodes VALUES (1, 'b', 'Group', 'g', '{}'), (1, 'a', 'User', 'u', '{\"upn\":\"u@x\"}');
              INSERT INTO edges (snapshot_id, source, target, kind, rule, reason, evidence, requires_activation, conditional, cost)
-                VALUES (1, 'a', 'b', 'MemberOf', 'group-membership', 'u is a member of g', '[{\"label\":\"l\",\"value\":\"v\"}]', 0, 0, 1);",
+                VALUES (1, 'a', 'b', 'MemberOf', 'group-membership', 'u is a member of g', '[{\"label\":\"role assignment\",\"value\":\"/x/RA\"}]', 0, 0, 1);",
         )
         .unwrap();
         drop(conn);
@@ -649,7 +691,10 @@ mod tests {
         assert_eq!(edges.len(), 1);
         assert_eq!((&*edges[0].source, &*edges[0].target, edges[0].kind), ("a", "b", EdgeKind::MemberOf));
         assert_eq!(edges[0].reason, "u is a member of g");
-        assert_eq!(edges[0].evidence, vec![Evidence::new("l", "v")]);
+        // Evidence stored as text before it was typed comes back typed, with its fact's key.
+        let want =
+            Evidence::new(crate::model::EvidenceKind::RoleAssignment, "/x/RA").of_fact("role assignment|/x/ra".into());
+        assert_eq!(edges[0].evidence, vec![want]);
         let info = &store.snapshots().unwrap()[0];
         assert_eq!((info.nodes, info.edges), (2, 1), "v3 counts existing snapshots");
         assert_eq!(store.fact_digest(1).unwrap(), None, "no fact index: a diff reads the raw facts");

@@ -13,7 +13,7 @@
 //! Pure: returns a string.
 
 use crate::graph::{AttackGraph, Path};
-use crate::model::{Edge, Node, NodeKind};
+use crate::model::{Edge, EvidenceKind, Node, NodeKind};
 use crate::report;
 use graphviz_rust::dot_structures::{
     Attribute, Edge as DotEdge, EdgeTy, Graph, GraphAttributes, Id, Node as DotNode, NodeId, Stmt, Subgraph, Vertex,
@@ -234,11 +234,7 @@ fn kind_text(n: &Node) -> String {
 
 /// The role name an Azure RBAC hop was granted by ("Contributor"), from its `role` evidence.
 pub fn role_of(e: &Edge) -> Option<&str> {
-    let v = &e.evidence.iter().find(|ev| ev.label == "role")?.value;
-    Some(match v.rfind(" (") {
-        Some(i) if v.ends_with(')') => &v[..i],
-        _ => v,
-    })
+    e.evidence.iter().find(|ev| ev.kind == EvidenceKind::Role)?.name.as_deref()
 }
 
 fn node_label(n: &Node, is_source: bool) -> Id {

@@ -5,7 +5,7 @@
 
 use super::dot::{self, DotOptions};
 use crate::graph::{AttackGraph, Path};
-use crate::model::{Edge, EdgeKind, Node, NodeKind};
+use crate::model::{Edge, EdgeKind, EvidenceKind, Node, NodeKind};
 use crate::query::saved::SavedQuery;
 use crate::report;
 use crate::store::SnapshotInfo;
@@ -68,17 +68,17 @@ fn name(n: &Node) -> String {
     format!("**{}** ({})", escape(&n.name), n.kind)
 }
 
-fn evidence<'a>(e: &'a Edge, label: &str) -> Option<&'a str> {
-    e.evidence.iter().find(|ev| ev.label == label).map(|ev| ev.value.as_str())
+fn evidence(e: &Edge, kind: EvidenceKind) -> Option<&str> {
+    e.evidence.iter().find(|ev| ev.kind == kind).map(|ev| ev.value.as_str())
 }
 
 /// The Azure role grant behind a hop, in words: "role assignment `id` (Contributor)".
 fn grant(e: &Edge) -> Option<String> {
     let role = dot::role_of(e).map(|r| format!(" ({})", escape(r))).unwrap_or_default();
-    if let Some(id) = evidence(e, "role assignment") {
+    if let Some(id) = evidence(e, EvidenceKind::RoleAssignment) {
         Some(format!("role assignment {}{role}", code(id)))
     } else {
-        evidence(e, "role eligibility schedule (PIM)").map(|id| format!("PIM eligibility {}{role}", code(id)))
+        evidence(e, EvidenceKind::RoleEligibility).map(|id| format!("PIM eligibility {}{role}", code(id)))
     }
 }
 
@@ -93,8 +93,9 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
         Contains | RunCodeAs | GrantAnyRole => return None,
         AddSecret | AddMember | SetAccessPolicy | ReadSecrets if from_role => return None,
         AuthenticatesAs => {
-            let fic = evidence(e, "federated identity credential")?;
-            let subject = evidence(e, "subject").map(|s| format!(" (today {})", code(s))).unwrap_or_default();
+            let fic = evidence(e, EvidenceKind::FederatedCredential)?;
+            let subject =
+                evidence(e, EvidenceKind::Subject).map(|s| format!(" (today {})", code(s))).unwrap_or_default();
             format!(
                 "Restrict the subject of federated identity credential {} on {dst}{subject} to a protected branch or deployment environment, or remove the credential.",
                 code(fic)
@@ -126,7 +127,7 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
             Some(gr) => format!("Remove or narrow {gr} so {src} cannot read secrets of {dst}."),
             None => format!(
                 "Remove the access policy of {src} on Key Vault {dst} (or drop its secret permissions{}); better, switch the vault to the RBAC permission model.",
-                evidence(e, "secret permissions").map(|p| format!(" {}", code(p))).unwrap_or_default()
+                evidence(e, EvidenceKind::SecretPermissions).map(|p| format!(" {}", code(p))).unwrap_or_default()
             ),
         },
         SetAccessPolicy => format!(
@@ -141,11 +142,11 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
             "Remove or narrow {} so {src} cannot run code on {dst}, or reduce the rights of the identity {dst} runs as.",
             grant(e).unwrap_or_else(|| "the role grant".into())
         ),
-        AddSecret | AddMember => match evidence(e, "owner") {
+        AddSecret | AddMember => match evidence(e, EvidenceKind::Owner) {
             Some(_) => format!("Remove {src} as an owner of {dst} (owners can add credentials or members)."),
             None => format!("Remove the right of {src} to manage {dst}."),
         },
-        HasRole => match evidence(e, "app role assignment") {
+        HasRole => match evidence(e, EvidenceKind::AppRoleAssignment) {
             Some(id) => format!(
                 "Revoke the Microsoft Graph application permission {dst} from {src} (app role assignment {}), or replace it with a narrower one.",
                 code(id)
@@ -185,7 +186,7 @@ fn path_words(g: &AttackGraph, p: &Path, s: &mut String) {
             escape(&e.reason)
         );
         for ev in &e.evidence {
-            let _ = writeln!(s, "   - {}: {}", escape(&ev.label), code(&ev.value));
+            let _ = writeln!(s, "   - {}: {}", escape(ev.label()), code(&ev.value));
         }
     }
 }

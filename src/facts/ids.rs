@@ -48,6 +48,39 @@ pub fn arm_type(id: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+// Node ids of the attack graph: the normalised Azure id, or a synthetic id for what Azure has no
+// resource id for (the tenant, roles, external identities).
+
+/// The tenant node: control of the directory itself (tier 0).
+pub fn tenant_node_id(tenant_id: &str) -> String {
+    format!("tenant/{tenant_id}")
+}
+
+/// The node id of an external workload identity (issuer + subject of a federated credential).
+pub fn external_identity_id(issuer: &str, subject: &str) -> String {
+    format!("external/{}#{}", issuer.trim_end_matches('/').to_ascii_lowercase(), subject)
+}
+
+/// The tenant root management group's node id (its name is the tenant id).
+pub fn root_mg_id(tenant_id: &str) -> String {
+    format!("/providers/microsoft.management/managementgroups/{tenant_id}")
+}
+
+pub fn directory_role_node_id(role_id: &str) -> String {
+    format!("directoryrole/{role_id}")
+}
+
+pub fn app_role_node_id(resource_app_id: &str, app_role_id: &str) -> String {
+    format!("approle/{resource_app_id}/{app_role_id}")
+}
+
+/// Which UAMI or application a federated credential trusts, as a node id.
+pub fn federated_parent_node(parent: &super::FederatedParent) -> &str {
+    match parent {
+        super::FederatedParent::Application(id) | super::FederatedParent::UserAssignedIdentity(id) => id,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

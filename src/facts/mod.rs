@@ -5,6 +5,7 @@
 //! field with the wrong type is an error naming the object and the field. Nothing here derives edges.
 
 pub mod ids;
+pub mod index;
 mod parse;
 pub mod raw;
 

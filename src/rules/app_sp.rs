@@ -1,7 +1,7 @@
 //! `AuthenticatesAs` app -> SP: a credential on an application signs in as its service principal.
 
 use super::{Context, Rule, plain_edge};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 use std::collections::HashMap;
 
 pub const RULE: Rule = Rule {
@@ -29,7 +29,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 &app.id,
                 sp,
                 format!("application {} signs in as its service principal", app.display_name),
-                vec![Evidence::new("appId", app.app_id.clone())],
+                vec![Evidence::new(EvidenceKind::AppId, app.app_id.clone())],
             ));
         }
     }

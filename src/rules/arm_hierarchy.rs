@@ -1,7 +1,7 @@
 //! `Contains`: control of a scope is control of everything beneath it.
 
 use super::{Context, Rule, plain_edge};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 
 pub const RULE: Rule = Rule {
     id: "arm-contains",
@@ -25,7 +25,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 parent,
                 child,
                 format!("full control of {} includes {}", ctx.name(parent), ctx.name(child)),
-                vec![Evidence::new("ARM hierarchy", format!("{child} is beneath {parent}"))],
+                vec![Evidence::new(EvidenceKind::ArmHierarchy, format!("{child} is beneath {parent}"))],
             ));
         }
     }

@@ -4,9 +4,9 @@
 //! Which role can do what is read from each role's `allowedResourceActions`, for built-in and
 //! custom roles alike, so no role name is hard-coded.
 
-use super::nodes::{directory_role_node_id, tenant_node_id};
 use super::{Context, Rule, mark_if_sp_locked, plain_edge};
-use crate::model::{Edge, EdgeKind, Evidence, NodeKind};
+use crate::facts::ids::{directory_role_node_id, tenant_node_id};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, NodeKind};
 use crate::rbac::{builtin_directory_roles, directory_action_matches};
 
 pub const RULE: Rule = Rule {
@@ -97,8 +97,11 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                     &target,
                     reason,
                     vec![
-                        Evidence::new("directory role", format!("{name} ({role})")),
-                        Evidence::new("allowed resource action", format!("{want} (granted by `{granted_by}`)")),
+                        Evidence::named(EvidenceKind::DirectoryRole, &name, role),
+                        Evidence::new(
+                            EvidenceKind::AllowedResourceAction,
+                            format!("{want} (granted by `{granted_by}`)"),
+                        ),
                     ],
                 );
                 out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false)));
@@ -111,9 +114,10 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             continue;
         }
         let assignment = Evidence::new(
-            if a.eligible { "directory role eligibility schedule (PIM)" } else { "directory role assignment" },
+            if a.eligible { EvidenceKind::DirectoryRoleEligibility } else { EvidenceKind::DirectoryRoleAssignment },
             a.id.clone(),
-        );
+        )
+        .of_fact(a.fact_key());
         let scope = a.directory_scope_id.trim_end_matches('/');
         if scope.is_empty() {
             let (kind, how) = if a.eligible {
@@ -126,7 +130,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 &a.principal_id,
                 &node,
                 format!("{} {how} directory role {} tenant-wide", ctx.name(&a.principal_id), ctx.name(&node)),
-                vec![assignment, Evidence::new("directory scope", "/ (tenant-wide)")],
+                vec![assignment, Evidence::new(EvidenceKind::DirectoryScope, "/ (tenant-wide)")],
             );
             out.push(e.as_kind(kind, a.eligible));
         } else if scope.to_ascii_lowercase().starts_with("/administrativeunits/") {
@@ -163,8 +167,11 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                     reason,
                     vec![
                         assignment.clone(),
-                        Evidence::new("directory scope", a.directory_scope_id.clone()),
-                        Evidence::new("allowed resource action", format!("{want} (granted by `{granted_by}`)")),
+                        Evidence::new(EvidenceKind::DirectoryScope, a.directory_scope_id.clone()),
+                        Evidence::new(
+                            EvidenceKind::AllowedResourceAction,
+                            format!("{want} (granted by `{granted_by}`)"),
+                        ),
                     ],
                 );
                 out.push(mark_if_sp_locked(ctx, e.as_kind(kind, a.eligible)));
@@ -183,8 +190,8 @@ fn kind_word(t: Targets) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use crate::facts::ids::{directory_role_node_id, tenant_node_id};
     use crate::model::EdgeKind::*;
-    use crate::rules::nodes::{directory_role_node_id, tenant_node_id};
     use crate::rules::testkit::*;
 
     const GA: &str = "62e90394-69f5-4237-9190-012177145e10";

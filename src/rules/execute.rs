@@ -3,7 +3,7 @@
 use super::run_as::runs_code;
 use super::{Context, Hit, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceIdentity};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, EvidenceKind};
 
 /// (resource type, the ways to run code there, how). Each way is a list of actions that must all be
 /// granted (by the same role assignment), e.g. write a runbook *and* start a job.
@@ -115,8 +115,11 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 compute.name,
                 ws.name
             );
-            let extra =
-                vec![Evidence::new("compute of workspace", format!("{} is a compute of {}", compute.id, ws.id))];
+            let extra = vec![Context::resource_evidence(
+                EvidenceKind::ComputeOfWorkspace,
+                compute,
+                format!("{} is a compute of {}", compute.id, ws.id),
+            )];
             out.push(rbac_edge(ctx, &RULE, g, Hit { target: &compute.id, action: ML_JOB, how: &how }, reason, extra));
         }
     }

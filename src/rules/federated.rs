@@ -1,9 +1,9 @@
 //! `AuthenticatesAs` external identity -> app / UAMI: federated identity credentials.
 
-use super::nodes::{external_identity_id, federated_parent_node};
 use super::{Context, Rule, plain_edge};
 use crate::facts::FederatedParent;
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::facts::ids::{external_identity_id, federated_parent_node};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 
 pub const RULE: Rule = Rule {
     id: "federated-credential",
@@ -36,9 +36,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 fic.subject
             ),
             vec![
-                Evidence::new("federated identity credential", fic.id.clone()),
-                Evidence::new("issuer", fic.issuer.clone()),
-                Evidence::new("subject", fic.subject.clone()),
+                Evidence::new(EvidenceKind::FederatedCredential, fic.id.clone()).of_fact(fic.fact_key()),
+                Evidence::new(EvidenceKind::Issuer, fic.issuer.clone()),
+                Evidence::new(EvidenceKind::Subject, fic.subject.clone()),
             ],
         ));
     }
@@ -46,8 +46,8 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::facts::ids::external_identity_id;
     use crate::model::EdgeKind::AuthenticatesAs;
-    use crate::rules::external_identity_id;
     use crate::rules::testkit::*;
 
     #[test]

@@ -1,9 +1,9 @@
 //! Microsoft Graph application permissions that take over the tenant or its apps.
 
 use super::directory_roles::{Targets, target_ids};
-use super::nodes::app_role_node_id;
 use super::{Context, Rule, mark_if_sp_locked, plain_edge};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::facts::ids::app_role_node_id;
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 use crate::rbac::{MICROSOFT_GRAPH_APP_ID, graph_app_roles};
 
 pub const RULE: Rule = Rule {
@@ -45,8 +45,8 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             &node,
             format!("{} was granted {}", ctx.name(&a.principal_id), ctx.name(&node)),
             vec![
-                Evidence::new("app role assignment", a.id.clone()),
-                Evidence::new("app role id", a.app_role_id.clone()),
+                Evidence::new(EvidenceKind::AppRoleAssignment, a.id.clone()).of_fact(a.fact_key()),
+                Evidence::new(EvidenceKind::AppRoleId, a.app_role_id.clone()),
             ],
         ));
     }
@@ -65,7 +65,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 &node,
                 &target,
                 reason,
-                vec![Evidence::new("Microsoft Graph permission", format!("{perm} ({role})"))],
+                vec![Evidence::named(EvidenceKind::GraphPermission, &perm, role)],
             );
             out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false)));
         }
@@ -74,9 +74,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::facts::ids::{app_role_node_id, tenant_node_id};
     use crate::model::EdgeKind::*;
     use crate::rbac::MICROSOFT_GRAPH_APP_ID;
-    use crate::rules::nodes::{app_role_node_id, tenant_node_id};
     use crate::rules::testkit::*;
 
     #[test]

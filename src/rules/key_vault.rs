@@ -2,7 +2,7 @@
 
 use super::{Context, Hit, Rule, grant_text, plain_edge, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 
 const GET_SECRET: &str = "Microsoft.KeyVault/vaults/secrets/getSecret/action";
 const POLICY_WRITES: &[&str] = &["Microsoft.KeyVault/vaults/accessPolicies/write", "Microsoft.KeyVault/vaults/write"];
@@ -46,7 +46,11 @@ for Reader.",
 fn derive_read(ctx: &Context, out: &mut Vec<Edge>) {
     for (g, r, how) in ctx.rbac_matches(GET_SECRET, true, |r| rbac_mode(r) == Some(true)) {
         let reason = format!("{} allows data action {GET_SECRET} on RBAC-mode vault {}", grant_text(ctx, g), r.name);
-        let extra = vec![Evidence::new("resource property", format!("{}: enableRbacAuthorization = true", r.id))];
+        let extra = vec![Context::resource_evidence(
+            EvidenceKind::ResourceProperty,
+            r,
+            format!("{}: enableRbacAuthorization = true", r.id),
+        )];
         out.push(rbac_edge(ctx, &READ_SECRETS, g, Hit { target: &r.id, action: GET_SECRET, how: &how }, reason, extra));
     }
     for r in &ctx.facts.resources {
@@ -59,17 +63,18 @@ fn derive_read(ctx: &Context, out: &mut Vec<Edge>) {
                 continue;
             }
             let mut evidence = vec![
-                Evidence::new(
-                    "access policy",
+                Context::resource_evidence(
+                    EvidenceKind::AccessPolicy,
+                    r,
                     format!("{} properties.accessPolicies[{i}] objectId {}", r.id, p.object_id),
                 ),
-                Evidence::new("secret permissions", p.secrets.join(", ")),
+                Evidence::new(EvidenceKind::SecretPermissions, p.secrets.join(", ")),
             ];
             let mut reason =
                 format!("an access policy on vault {} gives {} secret get", r.name, ctx.name(&p.object_id));
             let conditional = p.application_id.is_some();
             if let Some(app) = &p.application_id {
-                evidence.push(Evidence::new("compound identity: only through application", app.clone()));
+                evidence.push(Evidence::new(EvidenceKind::CompoundIdentity, app.clone()));
                 reason.push_str(" (only when acting through a specific application: conditional)");
             }
             let mut e = plain_edge(&READ_SECRETS, &p.object_id, &r.id, reason, evidence);
@@ -88,8 +93,9 @@ fn derive_set_policy(ctx: &Context, out: &mut Vec<Edge>) {
                 grant_text(ctx, g),
                 r.name
             );
-            let extra = vec![Evidence::new(
-                "resource property",
+            let extra = vec![Context::resource_evidence(
+                EvidenceKind::ResourceProperty,
+                r,
                 format!("{}: enableRbacAuthorization = false or unset (access policies apply)", r.id),
             )];
             out.push(rbac_edge(ctx, &SET_ACCESS_POLICY, g, Hit { target: &r.id, action, how: &how }, reason, extra));

@@ -3,7 +3,7 @@
 
 use super::{Context, Hit, RbacGrant, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 use std::collections::BTreeMap;
 
 /// A resource type whose keys give full data access, and the setting that can switch them off.
@@ -106,7 +106,11 @@ fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
                 setting_text(t, r, true),
                 r.name
             );
-            let extra = vec![Evidence::new("resource property", format!("{}: {}", r.id, setting_text(t, r, true)))];
+            let extra = vec![Context::resource_evidence(
+                EvidenceKind::ResourceProperty,
+                r,
+                format!("{}: {}", r.id, setting_text(t, r, true)),
+            )];
             out.push(rbac_edge(
                 ctx,
                 &LIST_KEYS,
@@ -136,15 +140,24 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
                 r.name,
                 setting_text(t, r, false)
             );
-            let mut extra =
-                vec![Evidence::new("resource property", format!("{}: {}", r.id, setting_text(t, r, false)))];
+            let mut extra = vec![Context::resource_evidence(
+                EvidenceKind::ResourceProperty,
+                r,
+                format!("{}: {}", r.id, setting_text(t, r, false)),
+            )];
             if lg.assignment.id != g.assignment.id {
-                extra.push(Evidence::new(
-                    "list keys granted by",
-                    format!("{} ({})", lg.assignment.id, lg.role.role_name),
-                ));
+                extra.push(
+                    Evidence::new(
+                        EvidenceKind::ListKeysGrantedBy,
+                        format!("{} ({})", lg.assignment.id, lg.role.role_name),
+                    )
+                    .of_fact(lg.assignment.fact_key()),
+                );
             }
-            extra.push(Evidence::new("then", format!("{} (granted by `{}`)", t.list_action, lhow.pattern)));
+            extra.push(Evidence::new(
+                EvidenceKind::ThenAction,
+                format!("{} (granted by `{}`)", t.list_action, lhow.pattern),
+            ));
             let mut e = rbac_edge(
                 ctx,
                 &RE_ENABLE_KEYS,
@@ -191,7 +204,7 @@ mod tests {
         assert!(has(&d, &ci, &on, ListKeys));
         let e = edge(&d, &ci, &unset, ListKeys).unwrap();
         assert!(e.reason.contains("Azure default"), "{}", e.reason);
-        assert!(e.evidence.iter().any(|ev| ev.label == "role assignment"));
+        assert!(e.evidence.iter().any(|ev| ev.kind == crate::model::EvidenceKind::RoleAssignment));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::{Context, Rule, plain_edge};
 use crate::facts::DirectoryObjectType;
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 
 pub const RULE: Rule = Rule {
     id: "group-membership",
@@ -25,7 +25,13 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             &m.member_id,
             &m.group_id,
             format!("{} is a member of group {}", ctx.name(&m.member_id), ctx.name(&m.group_id)),
-            vec![Evidence::new("group membership", format!("group {} lists member {}", m.group_id, m.member_id))],
+            vec![
+                Evidence::new(
+                    EvidenceKind::GroupMembership,
+                    format!("group {} lists member {}", m.group_id, m.member_id),
+                )
+                .of_fact(m.fact_key()),
+            ],
         ));
     }
 }

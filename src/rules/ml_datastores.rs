@@ -3,7 +3,7 @@
 
 use super::{Context, Hit, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, EvidenceKind};
 
 const LIST_SECRETS: &str = "Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action";
 
@@ -49,8 +49,16 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                     storage.name
                 );
                 let extra = vec![
-                    Evidence::new("datastore", format!("{} credentials.credentialsType = {cred}", ds.id)),
-                    Evidence::new("resource property", format!("{}: allowSharedKeyAccess is not false", storage.id)),
+                    Context::resource_evidence(
+                        EvidenceKind::Datastore,
+                        ds,
+                        format!("{} credentials.credentialsType = {cred}", ds.id),
+                    ),
+                    Context::resource_evidence(
+                        EvidenceKind::ResourceProperty,
+                        storage,
+                        format!("{}: allowSharedKeyAccess is not false", storage.id),
+                    ),
                 ];
                 out.push(rbac_edge(ctx, &RULE, g, Hit { target: &storage.id, ..hit }, reason, extra));
             } else if cred.eq_ignore_ascii_case("ServicePrincipal") {
@@ -67,8 +75,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                     ws.name,
                     sp.display_name
                 );
-                let extra = vec![Evidence::new(
-                    "datastore",
+                let extra = vec![Context::resource_evidence(
+                    EvidenceKind::Datastore,
+                    ds,
                     format!("{} credentials: ServicePrincipal, clientId {app}", ds.id),
                 )];
                 let e = rbac_edge(ctx, &RULE, g, Hit { target: &sp.id, ..hit }, reason, extra);

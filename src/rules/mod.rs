@@ -27,11 +27,9 @@ pub(crate) mod testkit;
 mod uami_federation;
 
 use crate::facts::{Facts, Resource, RoleAssignment};
-use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, Node, NodeKind};
 use crate::rbac::{self, Grant, RoleDefinition};
 use std::collections::{BTreeMap, HashMap, HashSet};
-
-pub use nodes::{external_identity_id, federated_parent_node as federated_parent, tenant_node_id};
 
 /// A rule: one small, self-describing unit that turns facts into edges of one kind.
 pub struct Rule {
@@ -243,7 +241,7 @@ impl<'f> Context<'f> {
 
     /// The node id an ARM scope maps to: `/` is the tenant root management group.
     pub fn scope_node(&self, scope: &str) -> String {
-        if scope == "/" { nodes::root_mg_id(&self.facts.tenant_id) } else { scope.to_string() }
+        if scope == "/" { crate::facts::ids::root_mg_id(&self.facts.tenant_id) } else { scope.to_string() }
     }
 
     /// The scope itself and every scope and resource beneath it, in sorted order.
@@ -324,6 +322,18 @@ impl<'f> Context<'f> {
         self.children.get(parent).into_iter().flatten().filter_map(|c| self.resources.get(c.as_str()).copied())
     }
 
+    /// The `scope` evidence of an assignment: "name (scope id)", naming the resource fact when the
+    /// scope is a resource.
+    pub fn scope_evidence(&self, scope: &str) -> Evidence {
+        let ev = Evidence::new(EvidenceKind::Scope, format!("{} ({})", self.name(&self.scope_node(scope)), scope));
+        if self.resources.contains_key(scope) { ev.of_fact(crate::facts::index::resource_fact_key(scope)) } else { ev }
+    }
+
+    /// Evidence about a resource (a setting, an identity), naming its resource fact.
+    pub fn resource_evidence(kind: EvidenceKind, resource: &Resource, value: String) -> Evidence {
+        Evidence::new(kind, value).of_fact(resource.fact_key())
+    }
+
     /// The display name of a node, or its id.
     pub fn name(&self, id: &str) -> String {
         self.nodes.get(id).map(|n| n.name.clone()).unwrap_or_else(|| id.to_string())
@@ -351,16 +361,20 @@ pub fn rbac_edge(
     let a = grant.assignment;
     let conditional = how.conditional || a.condition.is_some() || grant.via.is_some();
     let mut evidence = vec![
-        Evidence::new(if a.eligible { "role eligibility schedule (PIM)" } else { "role assignment" }, a.id.clone()),
-        Evidence::new("role", format!("{} ({})", grant.role.role_name, grant.role.id)),
-        Evidence::new("scope", format!("{} ({})", ctx.name(&ctx.scope_node(&a.scope)), a.scope)),
-        Evidence::new("matched action", format!("{action} (granted by `{}`)", how.pattern)),
+        Evidence::new(
+            if a.eligible { EvidenceKind::RoleEligibility } else { EvidenceKind::RoleAssignment },
+            a.id.clone(),
+        )
+        .of_fact(a.fact_key()),
+        Evidence::named(EvidenceKind::Role, &grant.role.role_name, &grant.role.id),
+        ctx.scope_evidence(&a.scope),
+        Evidence::new(EvidenceKind::MatchedAction, format!("{action} (granted by `{}`)", how.pattern)),
     ];
     if let Some(via) = grant.via {
         evidence.insert(
             1,
             Evidence::new(
-                "assignable through",
+                EvidenceKind::AssignableThrough,
                 format!(
                     "{} ({}), whose condition lets it assign only certain roles, including this one",
                     via.role_name, via.id
@@ -369,10 +383,10 @@ pub fn rbac_edge(
         );
     }
     if let Some(c) = &a.condition {
-        evidence.push(Evidence::new("assignment condition (not evaluated; may not apply)", c.clone()));
+        evidence.push(Evidence::new(EvidenceKind::AssignmentCondition, c.clone()));
     }
     if how.conditional && a.condition.is_none() {
-        evidence.push(Evidence::new("role definition condition", "present; not evaluated, may not apply"));
+        evidence.push(Evidence::new(EvidenceKind::RoleDefinitionCondition, "present; not evaluated, may not apply"));
     }
     evidence.append(&mut extra);
     let mut reason = reason;
@@ -428,7 +442,7 @@ pub fn mark_if_sp_locked(ctx: &Context, mut e: Edge) -> Edge {
         e.conditional = true;
         e.cost = Edge::compute_cost(e.kind, e.requires_activation, true);
         e.reason.push_str(" (the app belongs to another tenant: its instance property lock may block this)");
-        e.evidence.push(Evidence::new("appOwnerOrganizationId", "another tenant"));
+        e.evidence.push(Evidence::new(EvidenceKind::AppOwnerOrganization, "another tenant"));
     }
     e
 }

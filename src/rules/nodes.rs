@@ -2,33 +2,13 @@
 //! them, and the two classifications users search by: pipeline identities (sources) and crown
 //! jewels (targets). Built before any rule runs, so rules only connect existing nodes.
 
-use crate::facts::{DirectoryObjectType, Facts, FederatedParent, Resource, ResourceDetails, ids::arm_parent};
+use crate::facts::ids::{
+    app_role_node_id, arm_parent, directory_role_node_id, external_identity_id, root_mg_id, tenant_node_id,
+};
+use crate::facts::{DirectoryObjectType, Facts, FederatedParent, Resource, ResourceDetails};
 use crate::model::{Node, NodeKind};
 use crate::rbac;
 use std::collections::{BTreeMap, HashMap};
-
-/// The tenant node: control of the directory itself (tier 0).
-pub fn tenant_node_id(tenant_id: &str) -> String {
-    format!("tenant/{tenant_id}")
-}
-
-/// The node id of an external workload identity (issuer + subject of a federated credential).
-pub fn external_identity_id(issuer: &str, subject: &str) -> String {
-    format!("external/{}#{}", issuer.trim_end_matches('/').to_ascii_lowercase(), subject)
-}
-
-/// The tenant root management group's node id (its name is the tenant id).
-pub fn root_mg_id(tenant_id: &str) -> String {
-    format!("/providers/microsoft.management/managementgroups/{tenant_id}")
-}
-
-pub fn directory_role_node_id(role_id: &str) -> String {
-    format!("directoryrole/{role_id}")
-}
-
-pub fn app_role_node_id(resource_app_id: &str, app_role_id: &str) -> String {
-    format!("approle/{resource_app_id}/{app_role_id}")
-}
 
 /// The CI/CD platform behind an OIDC issuer, and whether its subjects are pipeline identities.
 pub fn issuer_platform(issuer: &str) -> (&'static str, bool) {
@@ -479,12 +459,5 @@ fn classify_crown_jewels(facts: &Facts, nodes: &mut BTreeMap<String, Node>) {
             let category = if r.resource_type == "microsoft.keyvault/vaults" { "secrets" } else { "sensitive-data" };
             mark(&r.id, category, "tagged data-classification as sensitive".into());
         }
-    }
-}
-
-/// Which UAMI or application a federated credential trusts, as a node id.
-pub fn federated_parent_node(parent: &FederatedParent) -> &str {
-    match parent {
-        FederatedParent::Application(id) | FederatedParent::UserAssignedIdentity(id) => id,
     }
 }

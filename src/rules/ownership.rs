@@ -3,7 +3,7 @@
 
 use super::{Context, Rule, mark_if_sp_locked, plain_edge};
 use crate::facts::{DirectoryObjectType, OwnedKind, Ownership};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 
 /// Graph app roles with which a service principal can use its ownership of apps with app-only tokens.
 const OWNED_BY: &str = "18a4783c-866b-4cc7-a460-3d5e5662c884"; // Application.ReadWrite.OwnedBy
@@ -39,7 +39,8 @@ fn owner_link(o: &Ownership) -> Evidence {
         OwnedKind::ServicePrincipal => "service principal",
         OwnedKind::Group => "group",
     };
-    Evidence::new("owner", format!("{} is an owner of {what} {}", o.owner_id, o.owned_id))
+    Evidence::new(EvidenceKind::Owner, format!("{} is an owner of {what} {}", o.owner_id, o.owned_id))
+        .of_fact(o.fact_key())
 }
 
 fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
@@ -60,10 +61,9 @@ fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
                         a.principal_id == o.owner_id && a.app_role_id == OWNED_BY && ctx.is_graph_permission(a)
                     });
                 match grant {
-                    Some(a) => evidence.push(Evidence::new(
-                        "app role assignment (Microsoft Graph Application.ReadWrite.OwnedBy)",
-                        a.id.clone(),
-                    )),
+                    Some(a) => {
+                        evidence.push(Evidence::new(EvidenceKind::OwnedByGrant, a.id.clone()).of_fact(a.fact_key()))
+                    }
                     None => continue,
                 }
             }

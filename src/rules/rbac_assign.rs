@@ -74,7 +74,7 @@ mod tests {
         }
         let e = edge(&d, &kvdaa, &kv, crate::model::EdgeKind::ReadSecrets)
             .expect("can assign itself Key Vault Secrets User");
-        assert!(e.conditional && e.evidence.iter().any(|ev| ev.label == "assignable through"));
+        assert!(e.conditional && e.evidence.iter().any(|ev| ev.kind == crate::model::EvidenceKind::AssignableThrough));
         assert!(!has(&d, &kvdaa, &sa, crate::model::EdgeKind::ListKeys));
         assert!(
             has(&d, &rbac, &sa, crate::model::EdgeKind::WriteData),

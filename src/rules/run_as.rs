@@ -2,7 +2,7 @@
 
 use super::{Context, Rule, plain_edge};
 use crate::facts::{Resource, ResourceDetails};
-use crate::model::{Edge, EdgeKind, Evidence};
+use crate::model::{Edge, EdgeKind, EvidenceKind};
 
 /// Resource types that run code the attacker can supply, so code there can ask IMDS for a token.
 const COMPUTE_TYPES: &[&str] = &[
@@ -58,7 +58,11 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 &r.id,
                 p,
                 format!("code on {} can get tokens as its system-assigned identity", r.name),
-                vec![Evidence::new("identity", format!("{} identity.principalId {p}", r.id))],
+                vec![Context::resource_evidence(
+                    EvidenceKind::Identity,
+                    r,
+                    format!("{} identity.principalId {p}", r.id),
+                )],
             ));
         }
         for (uami, _) in r.identity.user_assigned.iter().filter(|_| own_identity) {
@@ -67,7 +71,11 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 &r.id,
                 uami,
                 format!("code on {} can get tokens as user-assigned identity {}", r.name, ctx.name(uami)),
-                vec![Evidence::new("identity", format!("{} identity.userAssignedIdentities {uami}", r.id))],
+                vec![Context::resource_evidence(
+                    EvidenceKind::Identity,
+                    r,
+                    format!("{} identity.userAssignedIdentities {uami}", r.id),
+                )],
             ));
         }
         if let ResourceDetails::Aks { kubelet_identity: Some((uami, _)), .. } = &r.details {
@@ -76,7 +84,11 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 &r.id,
                 uami,
                 format!("pods on AKS cluster {} can get tokens as its kubelet identity {}", r.name, ctx.name(uami)),
-                vec![Evidence::new("kubelet identity", format!("{} identityProfile.kubeletidentity {uami}", r.id))],
+                vec![Context::resource_evidence(
+                    EvidenceKind::KubeletIdentity,
+                    r,
+                    format!("{} identityProfile.kubeletidentity {uami}", r.id),
+                )],
             ));
         }
     }
@@ -90,7 +102,11 @@ fn derive_uami(ctx: &Context, out: &mut Vec<Edge>) {
                 &r.id,
                 p,
                 format!("user-assigned identity {} is service principal {p}", r.name),
-                vec![Evidence::new("principalId", format!("{} properties.principalId {p}", r.id))],
+                vec![Context::resource_evidence(
+                    EvidenceKind::PrincipalId,
+                    r,
+                    format!("{} properties.principalId {p}", r.id),
+                )],
             ));
         }
     }

@@ -21,7 +21,7 @@ fn github_actions_reaches_training_data_through_contributor_list_keys() {
     assert_eq!(s[0].1, "gh-ml-pipeline");
     let last = &g.edges[*p.edges.last().unwrap()];
     assert!(last.reason.contains("Contributor on rg-ml"), "{}", last.reason);
-    assert!(last.evidence.iter().any(|e| e.label == "role assignment"));
+    assert!(last.evidence.iter().any(|e| e.kind == azpath::model::EvidenceKind::RoleAssignment));
     assert!(last.evidence.iter().any(|e| e.value.contains("allowSharedKeyAccess")));
     assert!(!p.requires_activation(&g));
 }
@@ -34,7 +34,7 @@ fn the_ci_sp_owns_another_app_and_reaches_openai_keys() {
     assert_eq!(kinds(&s), [AuthenticatesAs, AuthenticatesAs, AddSecret, AuthenticatesAs, ListKeys], "{s:?}");
     assert_eq!(s[2].1, "openai-batch-scorer");
     let add = &g.edges[p.edges[2]];
-    assert!(add.evidence.iter().any(|e| e.label.contains("Application.ReadWrite.OwnedBy")), "{:?}", add.evidence);
+    assert!(add.evidence.iter().any(|e| e.kind == azpath::model::EvidenceKind::OwnedByGrant), "{:?}", add.evidence);
     assert!(g.edges[p.edges[4]].reason.contains("Cognitive Services Contributor"));
 }
 
@@ -65,7 +65,7 @@ fn the_pim_eligible_owner_needs_activation() {
     let dave = named(&g, "Dave Lindqvist");
     let p = path(&g, dave, named(&g, "stmltraining")).expect("planted path 5");
     assert!(p.requires_activation(&g));
-    assert!(g.edges[p.edges[0]].evidence.iter().any(|e| e.label.contains("eligibility")));
+    assert!(g.edges[p.edges[0]].evidence.iter().any(|e| e.kind == azpath::model::EvidenceKind::RoleEligibility));
     let rg = named_kind(&g, "rg-ml", NodeKind::ResourceGroup);
     let own = path(&g, dave, rg).unwrap();
     assert_eq!(kinds(&steps(&g, &own)), [AssignRoles]);

@@ -199,7 +199,7 @@ fn hostile_display_names_cannot_break_or_inject_into_the_dot() {
         let kind = [NodeKind::User, NodeKind::Group, NodeKind::ServicePrincipal][i % 3];
         nodes.push(Node::new(format!("id{i}\"]"), kind, *name));
         if i > 0 {
-            let ev = vec![Evidence::new("role", format!("{name} (guid)"))];
+            let ev = vec![Evidence::named(azpath::model::EvidenceKind::Role, name, "guid")];
             edges.push(hop(
                 &format!("id{}\"]", i - 1),
                 &format!("id{i}\"]"),

@@ -1,0 +1,313 @@
+//! The fact index: every security-relevant fact of a snapshot as a record with a stable key, so
+//! two snapshots' facts can be matched, and an edge's evidence can name the fact it came from.
+//!
+//! Keys are `category|ids` (lower case), built by one function per fact type ([`RoleAssignment::fact_key`]
+//! and its siblings): the records written here and the evidence the rules attach use the same
+//! functions, so a diff traces a changed fact to the edges it made by key equality.
+
+use super::{
+    AppRoleAssignment, DenyAssignment, DirectoryRoleAssignment, Facts, FederatedCredential, GroupEligibility,
+    Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
+};
+use crate::model::NodeKind;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One security-relevant fact, keyed by stable Azure ids so two snapshots can be matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FactRecord {
+    pub category: &'static str,
+    /// Stable key: category plus normalised Azure ids (see [`fact_key`]).
+    pub key: String,
+    /// In words: "Owner on rg-ml for grp-ds (assignment /subscriptions/...)".
+    pub text: String,
+    /// What must be equal for the fact to be unchanged.
+    pub detail: String,
+}
+
+/// The version of [`fact_records`]' keys, texts and details. Stored fact indexes of another version
+/// are not compared (the facts are re-read from the raw facts instead), so a change to the records
+/// never shows up as a change to the tenant. Bump it whenever `fact_records` changes its output.
+pub const FACT_INDEX_VERSION: i64 = 1;
+
+/// Every fact category [`fact_records`] writes, so that stored records map back to them.
+pub const FACT_CATEGORIES: &[&str] = &[
+    "role assignment",
+    "role eligibility",
+    "directory role",
+    "directory role eligibility",
+    "membership",
+    "group eligibility",
+    "ownership",
+    "app role assignment",
+    "federated credential",
+    "deny assignment",
+    "resource",
+    "user",
+    "group",
+    "service principal",
+    "application",
+];
+
+/// The key of a fact: its category and the ids that identify it, lower case.
+pub fn fact_key(category: &str, ids: &[&str]) -> String {
+    format!("{category}|{}", ids.join("|").to_ascii_lowercase())
+}
+
+impl RoleAssignment {
+    pub fn fact_key(&self) -> String {
+        fact_key(if self.eligible { "role eligibility" } else { "role assignment" }, &[&self.id])
+    }
+}
+
+impl DirectoryRoleAssignment {
+    pub fn fact_key(&self) -> String {
+        fact_key(if self.eligible { "directory role eligibility" } else { "directory role" }, &[&self.id])
+    }
+}
+
+impl Membership {
+    pub fn fact_key(&self) -> String {
+        fact_key("membership", &[&self.group_id, &self.member_id])
+    }
+}
+
+impl GroupEligibility {
+    pub fn fact_key(&self) -> String {
+        fact_key("group eligibility", &[&self.id])
+    }
+}
+
+impl Ownership {
+    pub fn fact_key(&self) -> String {
+        fact_key("ownership", &[&self.owned_id, &self.owner_id])
+    }
+}
+
+impl AppRoleAssignment {
+    pub fn fact_key(&self) -> String {
+        fact_key("app role assignment", &[&self.principal_id, &self.app_role_id, &self.resource_id])
+    }
+}
+
+impl FederatedCredential {
+    pub fn fact_key(&self) -> String {
+        fact_key(
+            "federated credential",
+            &[super::ids::federated_parent_node(&self.parent), &self.issuer, &self.subject],
+        )
+    }
+}
+
+impl DenyAssignment {
+    pub fn fact_key(&self) -> String {
+        fact_key("deny assignment", &[&self.id])
+    }
+}
+
+impl Resource {
+    pub fn fact_key(&self) -> String {
+        resource_fact_key(&self.id)
+    }
+}
+
+/// The key of the resource fact for an ARM resource id (its settings and identities).
+pub fn resource_fact_key(id: &str) -> String {
+    fact_key("resource", &[id])
+}
+
+/// The key of the fact that a node exists, for the kinds of node the index records: principals
+/// and resources (not scopes, roles or synthetic nodes).
+pub fn node_fact_key(kind: NodeKind, id: &str) -> Option<String> {
+    use NodeKind::*;
+    let category = match kind {
+        User => "user",
+        Group => "group",
+        ServicePrincipal => "service principal",
+        Application => "application",
+        ExternalIdentity | DirectoryRole | AppRole | Tenant | ManagementGroup | Subscription | ResourceGroup => {
+            return None;
+        }
+        _ => "resource",
+    };
+    Some(fact_key(category, &[id]))
+}
+
+/// Display names of a tenant's objects, by normalised id, and of its roles, by definition id: the
+/// one place names are looked up, so the graph's nodes and the fact texts agree.
+pub struct Names<'f> {
+    objects: HashMap<&'f str, &'f str>,
+    custom_roles: HashMap<&'f str, &'f str>,
+}
+
+impl<'f> Names<'f> {
+    pub fn new(f: &'f Facts) -> Self {
+        let mut objects: HashMap<&str, &str> = HashMap::new();
+        objects.extend(f.users.iter().map(|u| (u.id.as_str(), u.display_name.as_str())));
+        objects.extend(f.groups.iter().map(|g| (g.id.as_str(), g.display_name.as_str())));
+        objects.extend(f.service_principals.iter().map(|s| (s.id.as_str(), s.display_name.as_str())));
+        objects.extend(f.applications.iter().map(|a| (a.id.as_str(), a.display_name.as_str())));
+        objects.extend(f.resources.iter().map(|r| (r.id.as_str(), r.name.as_str())));
+        objects.extend(f.resource_groups.iter().map(|r| (r.id.as_str(), r.name.as_str())));
+        objects.extend(f.subscriptions.iter().map(|s| (s.id.as_str(), s.display_name.as_str())));
+        let custom_roles = f.role_definitions.iter().map(|r| (r.id.as_str(), r.role_name.as_str())).collect();
+        Names { objects, custom_roles }
+    }
+
+    /// The display name of a principal, subscription, resource group or resource, or its id.
+    pub fn object<'a>(&'a self, id: &'a str) -> &'a str {
+        self.objects.get(id).copied().unwrap_or(id)
+    }
+
+    /// The name of an Azure role definition (custom, then built-in), or its id.
+    pub fn azure_role<'a>(&'a self, guid: &'a str) -> &'a str {
+        match self.custom_roles.get(guid) {
+            Some(name) => name,
+            None => crate::rbac::builtin_roles().get(guid).map(|r| r.role_name.as_str()).unwrap_or(guid),
+        }
+    }
+
+    /// The name of a built-in Entra directory role, or its template id.
+    pub fn directory_role(guid: &str) -> &str {
+        crate::rbac::builtin_directory_roles().get(guid).map(|r| r.display_name.as_str()).unwrap_or(guid)
+    }
+
+    /// The name of a Microsoft Graph application permission ("RoleManagement.ReadWrite.Directory"), or its id.
+    pub fn graph_permission(guid: &str) -> &str {
+        crate::rbac::graph_app_roles().get(guid).map(String::as_str).unwrap_or(guid)
+    }
+}
+
+/// Every security-relevant fact of a snapshot, by key.
+pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
+    let names = Names::new(f);
+    let name = |id: &str| names.object(id).to_string();
+    let mut out = HashMap::new();
+    let mut add = |key: String, text: String, detail: String| {
+        let category = FACT_CATEGORIES
+            .iter()
+            .copied()
+            .find(|c| key.split('|').next() == Some(*c))
+            .expect("fact keys start with a known category");
+        out.insert(key.clone(), FactRecord { category, key, text, detail });
+    };
+    for a in &f.role_assignments {
+        let (category, what) =
+            if a.eligible { ("role eligibility", "eligible for") } else { ("role assignment", "holds") };
+        let cond = a.condition.as_deref().map(|c| format!(" with condition {c}")).unwrap_or_default();
+        add(
+            a.fact_key(),
+            format!(
+                "{} {what} {} on {}{cond} ({} {})",
+                name(&a.principal_id),
+                names.azure_role(&a.role_definition_id),
+                name(&a.scope),
+                category,
+                a.id
+            ),
+            format!("{}|{}|{}|{:?}", a.principal_id, a.role_definition_id, a.scope, a.condition),
+        );
+    }
+    for a in &f.directory_role_assignments {
+        let role = Names::directory_role(&a.role_definition_id);
+        let (category, what) =
+            if a.eligible { ("directory role eligibility", "eligible for") } else { ("directory role", "holds") };
+        add(
+            a.fact_key(),
+            format!("{} {what} {role} at {} ({category} {})", name(&a.principal_id), a.directory_scope_id, a.id),
+            format!("{}|{}|{}", a.principal_id, a.role_definition_id, a.directory_scope_id),
+        );
+    }
+    for m in &f.memberships {
+        add(m.fact_key(), format!("{} is a member of {}", name(&m.member_id), name(&m.group_id)), String::new());
+    }
+    for e in &f.group_eligibilities {
+        add(
+            e.fact_key(),
+            format!("{} is eligible ({:?}) for group {}", name(&e.principal_id), e.access, name(&e.group_id)),
+            format!("{}|{}|{:?}", e.principal_id, e.group_id, e.access),
+        );
+    }
+    for o in &f.ownerships {
+        add(o.fact_key(), format!("{} owns {}", name(&o.owner_id), name(&o.owned_id)), String::new());
+    }
+    for a in &f.app_role_assignments {
+        add(
+            a.fact_key(),
+            format!(
+                "{} was granted {} on {}",
+                name(&a.principal_id),
+                Names::graph_permission(&a.app_role_id),
+                a.resource_display_name.as_deref().unwrap_or(&a.resource_id)
+            ),
+            String::new(),
+        );
+    }
+    for c in &f.federated_credentials {
+        let parent = super::ids::federated_parent_node(&c.parent);
+        add(c.fact_key(), format!("{} trusts {} subject {}", name(parent), c.issuer, c.subject), String::new());
+    }
+    for d in &f.deny_assignments {
+        add(d.fact_key(), format!("deny assignment {} at {}", d.name, d.scope), format!("{:?}", d.permissions));
+    }
+    for r in &f.resources {
+        let settings = match &r.details {
+            ResourceDetails::StorageAccount { allow_shared_key_access } => {
+                format!("allowSharedKeyAccess={}", allow_shared_key_access.unwrap_or(true))
+            }
+            ResourceDetails::CognitiveServices { disable_local_auth, .. } => {
+                format!("disableLocalAuth={}", disable_local_auth.unwrap_or(false))
+            }
+            ResourceDetails::Aks { disable_local_accounts, .. } => {
+                format!("disableLocalAccounts={}", disable_local_accounts.unwrap_or(false))
+            }
+            ResourceDetails::KeyVault { enable_rbac_authorization, access_policies } => {
+                let mut p: Vec<String> = access_policies
+                    .iter()
+                    .map(|a| format!("{}:{}", a.object_id, a.secrets.join("/").to_ascii_lowercase()))
+                    .collect();
+                p.sort();
+                format!(
+                    "enableRbacAuthorization={} accessPolicies=[{}]",
+                    enable_rbac_authorization.unwrap_or(false),
+                    p.join(",")
+                )
+            }
+            _ => String::new(),
+        };
+        let mut identity: Vec<String> = r.identity.system_principal_id.iter().cloned().collect();
+        identity.extend(r.identity.user_assigned.iter().map(|(u, _)| u.clone()));
+        let detail = format!("{settings} identity=[{}]", identity.join(","));
+        add(r.fact_key(), format!("{} {}", r.resource_type, r.name), detail);
+    }
+    for (kind, ids) in [
+        (NodeKind::User, f.users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>()),
+        (NodeKind::Group, f.groups.iter().map(|g| g.id.as_str()).collect()),
+        (NodeKind::ServicePrincipal, f.service_principals.iter().map(|s| s.id.as_str()).collect()),
+        (NodeKind::Application, f.applications.iter().map(|a| a.id.as_str()).collect()),
+    ] {
+        for id in ids {
+            let key = node_fact_key(kind, id).expect("principals are recorded");
+            let category = key.split('|').next().unwrap_or_default().to_string();
+            add(key, format!("{category} {}", name(id)), String::new());
+        }
+    }
+    out
+}
+
+/// A snapshot's facts in brief: (hash of key, hash of detail) per fact, sorted by key hash. Two
+/// digests compare in one merge; only the facts that differ are then read in full. Key hashes are
+/// 128-bit xxh3 (stable across versions and platforms), so a collision is not a practical concern.
+pub type FactDigest = Vec<(u128, u64)>;
+
+pub fn fact_key_hash(key: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
+}
+
+/// The digest of a set of fact records.
+pub fn fact_digest<'r>(records: impl IntoIterator<Item = &'r FactRecord>) -> FactDigest {
+    let mut d: FactDigest =
+        records.into_iter().map(|r| (fact_key_hash(&r.key), xxhash_rust::xxh3::xxh3_64(r.detail.as_bytes()))).collect();
+    d.sort_unstable();
+    d
+}
