@@ -7,7 +7,7 @@ use crate::graph::{AttackGraph, Path};
 use crate::model::NodeKind;
 use crate::query::{self, PathOptions};
 use crate::report::{self, Style};
-use crate::store::SnapshotInfo;
+use crate::model::SnapshotInfo;
 use std::fmt::Write;
 
 /// The demo tenant's facts, in Graph/ARM shapes, embedded in the binary.

@@ -321,3 +321,29 @@ impl Edge {
             + if conditional { CONDITION_COST } else { 0 }
     }
 }
+
+/// Something that could not be collected, so that "no path" can be told from "not collected".
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CompletenessNote {
+    pub what: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+    pub reason: String,
+}
+
+/// What a snapshot is: when, which tenant, from where, and what could not be collected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotInfo {
+    pub id: i64,
+    pub imported_at: String,
+    pub collected_at: String,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub source: String,
+    pub label: Option<String>,
+    pub azpath_version: String,
+    pub completeness: Vec<CompletenessNote>,
+    pub warnings: Vec<String>,
+    pub nodes: i64,
+    pub edges: i64,
+}

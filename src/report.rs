@@ -275,7 +275,7 @@ pub struct PathsJson<'a> {
     pub user_paths: Option<Vec<PathJson<'a>>>,
 }
 
-pub fn paths_json<'a>(g: &'a AttackGraph, snapshot: &'a crate::store::SnapshotInfo, paths: &[Path]) -> PathsJson<'a> {
+pub fn paths_json<'a>(g: &'a AttackGraph, snapshot: &'a crate::model::SnapshotInfo, paths: &[Path]) -> PathsJson<'a> {
     PathsJson {
         contained_pipeline_identities: None,
         paths: paths.iter().map(|p| path_json(g, p)).collect(),
@@ -334,7 +334,7 @@ struct ReachSnapshotJson<'a> {
 
 pub fn reach_json<'a>(
     g: &'a AttackGraph,
-    snapshot: &'a crate::store::SnapshotInfo,
+    snapshot: &'a crate::model::SnapshotInfo,
     paths: &[Path],
     reverse: bool,
 ) -> ReachJson<'a> {

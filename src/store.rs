@@ -5,11 +5,10 @@
 //! interrupted or failed import leaves the database exactly as it was.
 
 use crate::facts::index::{self, FactRecord};
-use crate::facts::{CompletenessNote, RawFacts};
+use crate::facts::RawFacts;
 use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
 use crate::rules::Derived;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -156,22 +155,7 @@ pub enum StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// What a snapshot is: when, which tenant, from where, and what could not be collected.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SnapshotInfo {
-    pub id: i64,
-    pub imported_at: String,
-    pub collected_at: String,
-    pub tenant_id: String,
-    pub tenant_name: String,
-    pub source: String,
-    pub label: Option<String>,
-    pub azpath_version: String,
-    pub completeness: Vec<CompletenessNote>,
-    pub warnings: Vec<String>,
-    pub nodes: i64,
-    pub edges: i64,
-}
+pub use crate::model::SnapshotInfo;
 
 pub struct Store {
     conn: Connection,

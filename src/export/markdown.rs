@@ -8,7 +8,7 @@ use crate::graph::{AttackGraph, Path};
 use crate::model::{Edge, EdgeKind, EvidenceKind, Node, NodeKind};
 use crate::query::saved::SavedQuery;
 use crate::report;
-use crate::store::SnapshotInfo;
+use crate::model::SnapshotInfo;
 use std::fmt::Write;
 
 /// One saved query's result.

@@ -10,7 +10,7 @@ pub use dot::{DEFAULT_MAX_PATHS, DotOptions, paths_dot};
 
 use crate::graph::{AttackGraph, Path};
 use crate::query::{self, saved};
-use crate::store::SnapshotInfo;
+use crate::model::SnapshotInfo;
 
 /// The caption of a diagram: what was asked, of which snapshot, how many paths.
 pub fn title(what: &str, snap: &SnapshotInfo, paths: usize) -> String {

@@ -19,14 +19,7 @@ pub struct TenantInfo {
     pub default_domain: Option<String>,
 }
 
-/// Something that could not be collected, so that "no path" can be told from "not collected".
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct CompletenessNote {
-    pub what: String,
-    #[serde(default)]
-    pub scope: Option<String>,
-    pub reason: String,
-}
+pub use crate::model::CompletenessNote;
 
 /// A whole facts file, with the API payloads left as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
