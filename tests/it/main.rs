@@ -5,5 +5,6 @@ mod demo;
 mod diff;
 mod export;
 mod queries;
+mod snapshots;
 mod store;
 mod support;
