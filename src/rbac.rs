@@ -1,7 +1,8 @@
 //! Azure RBAC and Entra role evaluation: does a role definition grant an action?
 //!
 //! Azure semantics (Microsoft's "Understand Azure role definitions"): actions and data actions match
-//! case-insensitively, `*` matches any run of characters, `notActions` subtract only within the same
+//! case-insensitively, `*` matches any run of characters (patterns: [`crate::glob::ActionPattern`]),
+//! `notActions` subtract only within the same
 //! permission block, and the role grants an action if any block grants it. A permission block with a
 //! `condition`, or an assignment with one, is reported as conditional: azpath does not evaluate
 //! ABAC conditions, so such a grant "may not apply".
@@ -9,6 +10,7 @@
 //! Built-in role definitions ship with azpath (`data/azure-builtin-roles.json`, from Microsoft's
 //! published definitions); tenant custom roles come from the facts.
 
+use crate::glob::ActionPattern;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -18,13 +20,13 @@ use std::sync::OnceLock;
 #[serde(rename_all = "camelCase")]
 pub struct Permission {
     #[serde(default)]
-    pub actions: Vec<String>,
+    pub actions: Vec<ActionPattern>,
     #[serde(default)]
-    pub not_actions: Vec<String>,
+    pub not_actions: Vec<ActionPattern>,
     #[serde(default)]
-    pub data_actions: Vec<String>,
+    pub data_actions: Vec<ActionPattern>,
     #[serde(default)]
-    pub not_data_actions: Vec<String>,
+    pub not_data_actions: Vec<ActionPattern>,
     #[serde(default)]
     pub condition: Option<String>,
 }
@@ -72,12 +74,12 @@ impl RoleDefinition {
                 Plane::Control => (&block.actions, &block.not_actions),
                 Plane::Data => (&block.data_actions, &block.not_data_actions),
             };
-            if deny.iter().any(|p| wildcard_match(p, action)) {
+            if deny.iter().any(|p| p.matches(action)) {
                 continue;
             }
-            if let Some(p) = allow.iter().find(|p| wildcard_match(p, action)) {
+            if let Some(p) = allow.iter().find(|p| p.matches(action)) {
                 let grant = Grant {
-                    pattern: p.clone(),
+                    pattern: p.as_str().to_string(),
                     conditional: block.condition.as_deref().is_some_and(|c| !c.trim().is_empty()),
                 };
                 // Prefer an unconditional grant over a conditional one.
@@ -95,10 +97,7 @@ impl RoleDefinition {
     pub fn condition_for_action(&self, action: &str) -> Option<&str> {
         self.permissions
             .iter()
-            .find(|b| {
-                b.actions.iter().any(|p| wildcard_match(p, action))
-                    && !b.not_actions.iter().any(|p| wildcard_match(p, action))
-            })
+            .find(|b| b.actions.iter().any(|p| p.matches(action)) && !b.not_actions.iter().any(|p| p.matches(action)))
             .and_then(|b| b.condition.as_deref())
             .filter(|c| !c.trim().is_empty())
     }
@@ -137,34 +136,6 @@ pub fn assignable_roles(condition: &str) -> Option<Vec<String>> {
     guids.sort();
     guids.dedup();
     (found && !guids.is_empty()).then_some(guids)
-}
-
-/// Case-insensitive match of an Azure action pattern, where `*` matches any run of characters.
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p = pattern.as_bytes();
-    let t = text.as_bytes();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let (mut star, mut mark) = (None::<usize>, 0usize);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] != b'*' && p[pi].eq_ignore_ascii_case(&t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == b'*' {
-        pi += 1;
-    }
-    pi == p.len()
 }
 
 /// Built-in Azure role definitions, parsed once from the shipped data.
@@ -244,6 +215,7 @@ pub fn directory_action_matches(allowed: &str, wanted: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::glob::action_matches;
 
     fn role(name: &str) -> &'static RoleDefinition {
         builtin_roles().values().find(|r| r.role_name == name).unwrap()
@@ -251,15 +223,29 @@ mod tests {
 
     #[test]
     fn wildcards_match_case_insensitively() {
-        assert!(wildcard_match("*", "Microsoft.Storage/storageAccounts/listkeys/action"));
-        assert!(wildcard_match("Microsoft.Storage/*", "microsoft.storage/storageaccounts/LISTKEYS/action"));
-        assert!(wildcard_match("*/read", "Microsoft.Storage/storageAccounts/read"));
-        assert!(!wildcard_match("*/read", "Microsoft.Storage/storageAccounts/listkeys/action"));
-        assert!(wildcard_match(
+        assert!(action_matches("*", "Microsoft.Storage/storageAccounts/listkeys/action"));
+        assert!(action_matches("Microsoft.Storage/*", "microsoft.storage/storageaccounts/LISTKEYS/action"));
+        assert!(action_matches("*/read", "Microsoft.Storage/storageAccounts/read"));
+        assert!(!action_matches("*/read", "Microsoft.Storage/storageAccounts/listkeys/action"));
+        assert!(action_matches(
             "Microsoft.MachineLearningServices/workspaces/*/write",
             "Microsoft.MachineLearningServices/workspaces/jobs/write"
         ));
-        assert!(!wildcard_match("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/write"));
+        assert!(!action_matches("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/write"));
+    }
+
+    #[test]
+    fn a_question_mark_in_a_role_is_literal() {
+        let r: RoleDefinition = serde_json::from_value(serde_json::json!({
+            "id": "x", "roleName": "custom",
+            "permissions": [{"actions": ["Microsoft.Storage/storageAccounts/?", "Microsoft.Web/*/Write"],
+                             "notActions": ["Microsoft.Web/sites/config/write"]}]
+        }))
+        .unwrap();
+        assert!(r.grants_action("Microsoft.Storage/storageAccounts/read").is_none());
+        assert!(r.grants_action("microsoft.storage/storageaccounts/?").is_some());
+        assert_eq!(r.grants_action("Microsoft.Web/sites/write").unwrap().pattern, "Microsoft.Web/*/Write");
+        assert!(r.grants_action("Microsoft.Web/sites/config/write").is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::ids::{arm_parent, arm_type, last_segment, norm};
 use super::*;
+use crate::glob::ActionPattern;
 use crate::rbac::{Permission, RoleDefinition};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -77,6 +78,11 @@ impl<'a> Obj<'a> {
                 type_name(v)
             ))),
         }
+    }
+
+    /// A list of Azure action patterns (`actions`, `notActions`, ...), compiled for matching.
+    fn patterns(&self, path: &str) -> Result<Vec<ActionPattern>> {
+        Ok(self.str_list(path)?.into_iter().map(ActionPattern::from).collect())
     }
 
     fn str_list(&self, path: &str) -> Result<Vec<String>> {
@@ -360,34 +366,35 @@ fn graph_window(o: &Obj) -> Result<Window> {
                 o.err(format!("`scheduleInfo.expiration.duration` is not an ISO 8601 duration: {dur:?}"))
             })?;
             let start = start.ok_or_else(|| o.err("afterDuration expiration without a start time"))?;
-            Some(start + dur)
+            Some(start.checked_add_signed(dur).ok_or_else(|| {
+                o.err(format!("`scheduleInfo.expiration.duration` ends past the last representable time: {dur}"))
+            })?)
         }
         Some(other) => return Err(o.err(format!("unknown expiration type {other:?}"))),
     };
     Ok(Window { start, end })
 }
 
-/// `PnDTnHnMnS` durations as Graph writes them (no years or months, which have no fixed length).
+/// An ISO 8601 duration as Graph writes them (`PT8H`, `P365D`, `P1DT2H`, `P1W`), read by the
+/// `iso8601` crate: units in order (`PnDTnHnMnS`, or `PnW` alone), fractional seconds to the
+/// millisecond (`PT1.5S`). Years and months are rejected, having no fixed length (a count of zero,
+/// `P0Y1D`, is just days). The crate's `duration()` ignores text after a valid prefix (`PT8Hxx` would
+/// be 8 hours, `P1D2H` one day), so this calls its parser and requires the whole string.
 fn parse_iso_duration(s: &str) -> Option<chrono::Duration> {
-    let rest = s.strip_prefix('P')?;
-    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
-    let mut secs: i64 = 0;
-    let mut take = |part: &str, units: &[(char, i64)]| -> Option<()> {
-        let mut num = String::new();
-        for c in part.chars() {
-            if c.is_ascii_digit() {
-                num.push(c);
-            } else {
-                let mult = units.iter().find(|(u, _)| *u == c)?.1;
-                secs += num.parse::<i64>().ok()? * mult;
-                num.clear();
-            }
-        }
-        num.is_empty().then_some(())
+    let (rest, d) = iso8601::parsers::parse_duration(s.as_bytes()).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    // Each count is a u32: the largest sum (~3.9e14 s) is well inside chrono's range (~9.2e15 s).
+    let (secs, millis) = match d {
+        iso8601::Duration::Weeks(w) => (i64::from(w) * 604_800, 0),
+        iso8601::Duration::YMDHMS { year: 0, month: 0, day, hour, minute, second, millisecond } => (
+            i64::from(day) * 86_400 + i64::from(hour) * 3_600 + i64::from(minute) * 60 + i64::from(second),
+            i64::from(millisecond),
+        ),
+        iso8601::Duration::YMDHMS { .. } => return None,
     };
-    take(date, &[('D', 86_400), ('W', 604_800)])?;
-    take(time, &[('H', 3_600), ('M', 60), ('S', 1)])?;
-    Some(chrono::Duration::seconds(secs))
+    Some(chrono::Duration::seconds(secs) + chrono::Duration::milliseconds(millis))
 }
 
 /// A schedule counts if it is provisioned (or has no status) and its window holds `at`.
@@ -455,10 +462,10 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             for (i, p) in perms.iter().enumerate() {
                 let p = Obj::new(p, "roleDefinitions.permissions", i)?;
                 permissions.push(Permission {
-                    actions: p.str_list("actions")?,
-                    not_actions: p.str_list("notActions")?,
-                    data_actions: p.str_list("dataActions")?,
-                    not_data_actions: p.str_list("notDataActions")?,
+                    actions: p.patterns("actions")?,
+                    not_actions: p.patterns("notActions")?,
+                    data_actions: p.patterns("dataActions")?,
+                    not_data_actions: p.patterns("notDataActions")?,
                     condition: p.str_opt("condition")?,
                 });
             }
@@ -515,10 +522,10 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             for (i, p) in perms.iter().enumerate() {
                 let p = Obj::new(p, "denyAssignments.permissions", i)?;
                 d.permissions.push(Permission {
-                    actions: p.str_list("actions")?,
-                    not_actions: p.str_list("notActions")?,
-                    data_actions: p.str_list("dataActions")?,
-                    not_data_actions: p.str_list("notDataActions")?,
+                    actions: p.patterns("actions")?,
+                    not_actions: p.patterns("notActions")?,
+                    data_actions: p.patterns("dataActions")?,
+                    not_data_actions: p.patterns("notDataActions")?,
                     condition: None,
                 });
             }
@@ -725,11 +732,53 @@ mod tests {
     }
 
     #[test]
+    fn graph_schedules_that_end_after_a_duration() {
+        let sched = |id: &str, start: &str, dur: &str| {
+            json!({"id": id, "principalId": "p", "roleDefinitionId": "r", "directoryScopeId": "/", "status": "Provisioned",
+                   "scheduleInfo": {"startDateTime": start, "expiration": {"type": "afterDuration", "duration": dur}}})
+        };
+        let parse_one = |s: Value| parse(&raw_with(json!({"directoryRoleEligibilitySchedules": [s]}), json!({})));
+        // Collected at 2026-11-01T09:00Z.
+        let f = parse_one(sched("active", "2026-10-01T00:00:00Z", "P365D")).unwrap();
+        assert_eq!(f.directory_role_assignments.len(), 1);
+        let f = parse_one(sched("expired", "2026-11-01T00:00:00Z", "PT8H")).unwrap();
+        assert_eq!(f.directory_role_assignments.len(), 0);
+        assert_eq!(f.skipped.len(), 1);
+        let f = parse_one(sched("active", "2026-11-01T00:00:00Z", "PT9H0.5S")).unwrap();
+        assert_eq!(f.directory_role_assignments.len(), 1);
+        let err = parse_one(sched("yearly", "2026-10-01T00:00:00Z", "P1Y")).unwrap_err().to_string();
+        assert!(err.contains("not an ISO 8601 duration: \"P1Y\""), "{err}");
+        let err = parse_one(sched("forever", "2026-10-01T00:00:00Z", "P4294967295W")).unwrap_err().to_string();
+        assert!(err.contains("past the last representable time"), "{err}");
+    }
+
+    #[test]
     fn graph_schedule_durations() {
-        assert_eq!(parse_iso_duration("PT8H"), Some(chrono::Duration::hours(8)));
-        assert_eq!(parse_iso_duration("P1DT2H"), Some(chrono::Duration::hours(26)));
+        use chrono::Duration as D;
+        assert_eq!(parse_iso_duration("PT8H"), Some(D::hours(8)));
+        assert_eq!(parse_iso_duration("P1DT2H"), Some(D::hours(26)));
+        assert_eq!(parse_iso_duration("P365D"), Some(D::days(365)));
+        assert_eq!(parse_iso_duration("P1DT2H3M4S"), Some(D::seconds(93_784)));
+        assert_eq!(parse_iso_duration("PT90M"), Some(D::minutes(90)));
+        assert_eq!(parse_iso_duration("PT0S"), Some(D::zero()));
+        assert_eq!(parse_iso_duration("P1W"), Some(D::weeks(1)));
+        assert_eq!(parse_iso_duration("P1DT"), Some(D::days(1)));
+        // Fractional seconds, to the millisecond (further digits are dropped).
+        assert_eq!(parse_iso_duration("PT1.5S"), Some(D::milliseconds(1_500)));
+        assert_eq!(parse_iso_duration("PT0,25S"), Some(D::milliseconds(250)));
+        assert_eq!(parse_iso_duration("PT0.0000001S"), Some(D::zero()));
+        // Years and months have no fixed length; zero of them is nothing.
         assert_eq!(parse_iso_duration("P1Y"), None);
-        assert_eq!(parse_iso_duration("8H"), None);
+        assert_eq!(parse_iso_duration("P1M"), None);
+        assert_eq!(parse_iso_duration("P1Y2M3D"), None);
+        assert_eq!(parse_iso_duration("P2015-11-03T21:56"), None);
+        assert_eq!(parse_iso_duration("P0Y1D"), Some(D::days(1)));
+        // Not durations, or not all of the string.
+        for bad in ["8H", "", "P", "pt8h", "-P1D", "PT8Hxx", "P1D2H", "PT30M8H", "P1W1D", "PT1.5H", "PT99999999999S"] {
+            assert_eq!(parse_iso_duration(bad), None, "{bad}");
+        }
+        // The largest counts stay in range.
+        assert_eq!(parse_iso_duration("P4294967295W"), Some(D::weeks(4_294_967_295)));
     }
 
     #[test]

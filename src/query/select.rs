@@ -18,6 +18,7 @@
 //! Keywords are case-insensitive; values may be quoted to hold spaces. Parse errors point at the
 //! column with a caret and say what was expected.
 
+use crate::glob::name_matches;
 use crate::model::{Node, NodeKind};
 use std::fmt;
 
@@ -273,7 +274,7 @@ impl Selector {
             Selector::Tier0 => n.crown_jewel() == Some("tier0"),
             Selector::All => true,
             Selector::Kind(k) => n.kind == *k,
-            Selector::Name(p) => glob(p, &n.name),
+            Selector::Name(p) => name_matches(p, &n.name),
             Selector::Id(id) => n.id == *id,
             Selector::Jewel(c) => n.crown_jewel() == Some(c.as_str()),
             Selector::Tag(k, v) => {
@@ -288,39 +289,12 @@ impl Selector {
             Selector::Prop(k, v) => {
                 n.props.iter().any(|(pk, pv)| pk.eq_ignore_ascii_case(k) && pv.eq_ignore_ascii_case(v))
             }
-            Selector::Word(w) => n.id.eq_ignore_ascii_case(w) || glob(w, &n.name),
+            Selector::Word(w) => n.id.eq_ignore_ascii_case(w) || name_matches(w, &n.name),
             Selector::Not(s) => !s.matches(n),
             Selector::And(a, b) => a.matches(n) && b.matches(n),
             Selector::Or(a, b) => a.matches(n) || b.matches(n),
         }
     }
-}
-
-/// Case-insensitive glob with `*` (any run) and `?` (one character).
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
 }
 
 #[cfg(test)]
@@ -437,11 +411,14 @@ mod tests {
     }
 
     #[test]
-    fn globs() {
-        assert!(glob("*", ""));
-        assert!(glob("a*c", "abbbc"));
-        assert!(!glob("a*c", "abbbd"));
-        assert!(glob("A?C", "abc"));
-        assert!(glob("*ml*", "stmltraining"));
+    fn names_match_by_glob_in_any_case() {
+        let sel = |s: &str| Selector::parse(s).unwrap();
+        let n = node(NodeKind::User, "Équipe-Données-7");
+        assert!(sel("name:équipe-*-?").matches(&n));
+        assert!(sel("ÉQUIPE*").matches(&n));
+        assert!(!sel("name:équipe-?").matches(&n));
+        let n = node(NodeKind::User, "build?agent");
+        assert!(sel(r#"name:"build?agent""#).matches(&n));
+        assert!(sel("name:BUILD*").matches(&n));
     }
 }

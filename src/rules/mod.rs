@@ -297,8 +297,7 @@ impl<'f> Context<'f> {
             let blocks_action = d.permissions.iter().any(|b| {
                 let (allow, except) =
                     if data { (&b.data_actions, &b.not_data_actions) } else { (&b.actions, &b.not_actions) };
-                allow.iter().any(|p| rbac::wildcard_match(p, action))
-                    && !except.iter().any(|p| rbac::wildcard_match(p, action))
+                allow.iter().any(|p| p.matches(action)) && !except.iter().any(|p| p.matches(action))
             });
             applies_here
                 && d.principals.iter().any(covers)
