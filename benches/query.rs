@@ -6,11 +6,11 @@
 //! timing is the median of several runs, except the traversal comparison (best of 15 for both
 //! sides, which is less sensitive to other load on the machine).
 
+use azpath::graph::NodeId;
 use azpath::graph::SearchOptions;
 use azpath::query::{self, PathOptions};
 use azpath::store::Store;
 use azpath::synth::{self, SynthSpec};
-use petgraph::graph::NodeIndex;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -112,9 +112,7 @@ fn main() {
     println!("reach from one identity        {}  ({n} nodes)", ms(reach_t));
 
     if let Some(p) = paths.iter().max_by_key(|p| p.hops()) {
-        let (k_t, alts) = median(3, || {
-            g.k_easiest(NodeIndex::new(p.source), NodeIndex::new(p.target), 10, &SearchOptions::default())
-        });
+        let (k_t, alts) = median(3, || g.k_easiest(p.source, p.target, 10, &SearchOptions::default()));
         println!(
             "k=10 easiest loopless paths for one pair  {}  ({} found, {} hops shortest)",
             ms(k_t),
@@ -124,20 +122,21 @@ fn main() {
     }
 
     // Traversal rate: every user as a source, over the whole graph.
-    let users: Vec<NodeIndex> =
-        g.graph.node_indices().filter(|&i| g.node(i).kind == azpath::model::NodeKind::User).collect();
+    let users: Vec<NodeId> = g.node_ids().filter(|&i| g.node(i).kind == azpath::model::NodeKind::User).collect();
     let n = g.nodes.len();
     let mut offsets = vec![0u32; n + 1];
-    for &s in &g.edge_source {
+    let (edge_source, edge_target): (Vec<u32>, Vec<u32>) =
+        (0..g.edges.len()).map(|e| (g.edge_source(e).0, g.edge_target(e).0)).unzip();
+    for &s in &edge_source {
         offsets[s as usize + 1] += 1;
     }
     for i in 0..n {
         offsets[i + 1] += offsets[i];
     }
     let mut fill = offsets.clone();
-    let mut targets = vec![0u32; g.edge_source.len()];
-    for (e, &s) in g.edge_source.iter().enumerate() {
-        targets[fill[s as usize] as usize] = g.edge_target[e];
+    let mut targets = vec![0u32; edge_source.len()];
+    for (e, &s) in edge_source.iter().enumerate() {
+        targets[fill[s as usize] as usize] = edge_target[e];
         fill[s as usize] += 1;
     }
     let starts: Vec<u32> = users.iter().map(|u| u.index() as u32).collect();

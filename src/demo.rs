@@ -3,11 +3,11 @@
 //! crown jewels, how, and who else can.
 
 use crate::facts::RawFacts;
-use crate::graph::{AttackGraph, Path};
+use crate::graph::{AttackGraph, NodeId, Path};
 use crate::model::NodeKind;
+use crate::model::SnapshotInfo;
 use crate::query::{self, PathOptions};
 use crate::report::{self, Style};
-use crate::model::SnapshotInfo;
 use std::fmt::Write;
 
 /// The demo tenant's facts, in Graph/ARM shapes, embedded in the binary.
@@ -22,7 +22,7 @@ pub struct Headline {
     /// Easiest path from each pipeline identity to each crown jewel it reaches.
     pub pipeline_paths: Vec<Path>,
     /// Pipeline identities that reach no crown jewel.
-    pub contained: Vec<usize>,
+    pub contained: Vec<NodeId>,
     /// Easiest paths from users (people) to crown jewels.
     pub user_paths: Vec<Path>,
 }
@@ -32,12 +32,11 @@ pub fn headline(g: &AttackGraph) -> Headline {
     let sources = query::entry_points(g, &query::select(g, "pipeline").unwrap_or_default());
     let jewels = query::select(g, "crown-jewels").unwrap_or_default();
     let pipeline_paths = query::paths(g, &sources, &jewels, &all).unwrap_or_default();
-    let contained =
-        sources.iter().map(|&s| s.index()).filter(|s| !pipeline_paths.iter().any(|p| p.source == *s)).collect();
-    let users: Vec<_> = g.graph.node_indices().filter(|&i| g.node(i).kind == NodeKind::User).collect();
+    let contained = sources.iter().copied().filter(|s| !pipeline_paths.iter().any(|p| p.source == *s)).collect();
+    let users: Vec<_> = g.node_ids().filter(|&i| g.node(i).kind == NodeKind::User).collect();
     let mut user_paths = query::paths(g, &users, &jewels, &all).unwrap_or_default();
     user_paths.sort_by(|a, b| {
-        (&g.nodes[a.source].name, &g.nodes[a.target].name).cmp(&(&g.nodes[b.source].name, &g.nodes[b.target].name))
+        (&g.node(a.source).name, &g.node(a.target).name).cmp(&(&g.node(b.source).name, &g.node(b.target).name))
     });
     Headline { pipeline_paths, contained, user_paths }
 }
@@ -61,8 +60,8 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
          their secrets, tenant control) can the attacker reach, and how? Each hop below is one abuse an\n\
          attacker can perform with the rights of the previous node; `effort` adds up how hard each hop is."
     );
-    let sources: std::collections::BTreeSet<usize> = h.pipeline_paths.iter().map(|p| p.source).collect();
-    let jewels: std::collections::BTreeSet<usize> = h.pipeline_paths.iter().map(|p| p.target).collect();
+    let sources: std::collections::BTreeSet<NodeId> = h.pipeline_paths.iter().map(|p| p.source).collect();
+    let jewels: std::collections::BTreeSet<NodeId> = h.pipeline_paths.iter().map(|p| p.target).collect();
     let _ = writeln!(
         s,
         "\n{}",
@@ -78,16 +77,16 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
         let source = h.pipeline_paths[i].source;
         let mut mine: Vec<&Path> = h.pipeline_paths[i..].iter().take_while(|p| p.source == source).collect();
         i += mine.len();
-        mine.sort_by_key(|p| (report::severity_rank(&g.nodes[p.target]), p.cost, g.nodes[p.target].name.clone()));
+        mine.sort_by_key(|p| (report::severity_rank(g.node(p.target)), p.cost, g.node(p.target).name.clone()));
         let _ = writeln!(
             s,
             "\n{} reaches {} crown jewel{}:",
-            style.bold(&report::label(&g.nodes[source])),
+            style.bold(&report::label(g.node(source))),
             mine.len(),
             if mine.len() == 1 { "" } else { "s" }
         );
         for p in mine {
-            let target = &g.nodes[p.target];
+            let target = &g.node(p.target);
             let _ = writeln!(
                 s,
                 "\n  -> {}  {}\n     {}",
@@ -101,7 +100,7 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
     if !h.contained.is_empty() {
         let _ = writeln!(s, "\n{}", style.bold("Pipeline identities with no path to a crown jewel:"));
         for &c in &h.contained {
-            let _ = writeln!(s, "  {}", report::label(&g.nodes[c]));
+            let _ = writeln!(s, "  {}", report::label(g.node(c)));
         }
     }
     if !h.user_paths.is_empty() {
@@ -111,13 +110,13 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
             let person = h.user_paths[i].source;
             let mut mine: Vec<&Path> = h.user_paths[i..].iter().take_while(|p| p.source == person).collect();
             i += mine.len();
-            mine.sort_by_key(|p| (report::severity_rank(&g.nodes[p.target]), p.cost, g.nodes[p.target].name.clone()));
-            let names: Vec<&str> = mine.iter().map(|p| g.nodes[p.target].name.as_str()).collect();
+            mine.sort_by_key(|p| (report::severity_rank(g.node(p.target)), p.cost, g.node(p.target).name.clone()));
+            let names: Vec<&str> = mine.iter().map(|p| g.node(p.target).name.as_str()).collect();
             let top = mine[0];
             let _ = writeln!(
                 s,
                 "  {} reaches {}: {}\n      {}  ({})",
-                style.bold(&g.nodes[person].name),
+                style.bold(&g.node(person).name),
                 if names.len() == 1 { "1 crown jewel".to_string() } else { format!("{} crown jewels", names.len()) },
                 names.join(", "),
                 report::path_line(g, top, style),
@@ -147,7 +146,7 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
 
 pub fn headline_json<'a>(g: &'a AttackGraph, h: &Headline, snap: &'a SnapshotInfo) -> report::PathsJson<'a> {
     let mut doc = report::paths_json(g, snap, &h.pipeline_paths);
-    doc.contained_pipeline_identities = Some(h.contained.iter().map(|&c| g.nodes[c].id.as_str()).collect());
+    doc.contained_pipeline_identities = Some(h.contained.iter().map(|&c| g.node(c).id.as_str()).collect());
     doc.user_paths = Some(h.user_paths.iter().map(|p| report::path_json(g, p)).collect());
     doc
 }

@@ -1,6 +1,7 @@
 //! Diff: what changed between two snapshots, at the level of facts and at the level of attack
 //! paths, and why. Also "what if": the effect of a planned PIM change on a copy of a snapshot's facts,
-//! before making it. Pure: computing a diff is separate from printing it (see `report_text`).
+//! before making it. Pure, and computing only: putting a diff into words, JSON or a diagram is
+//! `report::diff`'s and `export::dot`'s job.
 
 use crate::facts::index::{FactRecord, fact_records};
 use crate::facts::{Facts, GroupAccess, Membership, OwnedKind, Ownership};
@@ -9,7 +10,6 @@ use crate::model::EdgeKind;
 use crate::query::{self, saved::SavedQuery};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,6 +126,15 @@ pub fn diff_facts(a: &Facts, b: &Facts) -> Vec<FactChange> {
     fact_changes(&fact_records(a), &fact_records(b))
 }
 
+/// What a diff computed: both graphs (their paths are what the changes index into, and what
+/// diagrams draw) and the fact and path changes.
+pub struct SnapshotDiff {
+    pub before: AttackGraph,
+    pub after: AttackGraph,
+    pub facts: Vec<FactChange>,
+    pub paths: Vec<PathDiff>,
+}
+
 /// A planned change to evaluate without a second collection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WhatIf {
@@ -193,14 +202,14 @@ impl WhatIf {
     }
 }
 
-/// The easiest path of one (source, target) pair, summarised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The easiest path of one (source, target) pair, summarised, with the path itself (edge indices
+/// into its side's graph).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PairPath {
     pub cost: u32,
     pub hops: usize,
     pub requires_activation: bool,
-    /// The path in words: "carol -MemberOf-> grp-ds -ExecuteOn-> gpu-cluster ...".
-    pub line: String,
+    pub path: Path,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -214,31 +223,6 @@ pub enum PathChange {
     Harder,
 }
 
-impl PathChange {
-    pub fn label(self) -> &'static str {
-        match self {
-            PathChange::Opened => "OPENED",
-            PathChange::Closed => "CLOSED",
-            PathChange::NowNeedsActivation => "NOW NEEDS PIM",
-            PathChange::NoLongerNeedsActivation => "NO LONGER NEEDS PIM",
-            PathChange::Easier => "EASIER",
-            PathChange::Harder => "HARDER",
-        }
-    }
-
-    /// The change after a count of pairs: "12 now need PIM".
-    pub fn counted(self) -> &'static str {
-        match self {
-            PathChange::Opened => "opened",
-            PathChange::Closed => "closed",
-            PathChange::NowNeedsActivation => "now need PIM",
-            PathChange::NoLongerNeedsActivation => "no longer need PIM",
-            PathChange::Easier => "easier",
-            PathChange::Harder => "harder",
-        }
-    }
-}
-
 /// New attack paths: pairs that became reachable, in queries that ask about reachability (an
 /// eligible-only query "opens" a pair when a standing assignment becomes eligible, which is the
 /// opposite of a new path).
@@ -250,7 +234,8 @@ pub fn new_paths(paths: &[PathDiff], queries: &[SavedQuery]) -> usize {
         .count()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A pair whose easiest path changed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathDiff {
     pub query: String,
     pub change: PathChange,
@@ -258,15 +243,28 @@ pub struct PathDiff {
     pub source_name: String,
     pub target: String,
     pub target_name: String,
+    /// The easiest path in the before graph, if any.
     pub before: Option<PairPath>,
+    /// The easiest path in the after graph, if any.
     pub after: Option<PairPath>,
-    /// The fact changes that explain it, in words.
-    pub causes: Vec<String>,
-    /// The easiest paths' edges (indices into the before and after graphs), for diagrams.
-    #[serde(skip)]
-    pub before_edges: Vec<usize>,
-    #[serde(skip)]
-    pub after_edges: Vec<usize>,
+    /// What explains the change: the fact changes behind the hops one side lacks.
+    pub causes: Vec<Cause>,
+}
+
+impl PathDiff {
+    /// The edges of the before or after path (indices into that side's graph).
+    pub fn edges(&self, after: bool) -> &[usize] {
+        let side = if after { &self.after } else { &self.before };
+        side.as_ref().map(|p| p.path.edges.as_slice()).unwrap_or_default()
+    }
+}
+
+/// Why a pair's path changed: a fact change that made or unmade one of its hops, or (when no
+/// recorded fact explains it) the hop itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    Fact(FactChange),
+    Edge { kind: EdgeKind, source: String, target: String, reason: String },
 }
 
 /// One query's easiest path per (source, target) pair in one graph, sorted by source then target id.
@@ -279,7 +277,7 @@ pub struct QueryPairs {
 /// Runs each query for its easiest path per pair: what a path diff compares.
 pub fn query_pairs(g: &AttackGraph, queries: &[SavedQuery]) -> Result<Vec<QueryPairs>, query::QueryError> {
     // Queries share selectors ("pipeline", "crown-jewels"): match each against the graph once.
-    let mut selected: HashMap<&str, Vec<petgraph::graph::NodeIndex>> = HashMap::new();
+    let mut selected: HashMap<&str, Vec<crate::graph::NodeId>> = HashMap::new();
     for sel in queries.iter().flat_map(|q| [q.from.as_str(), q.to.as_str()]) {
         if !selected.contains_key(sel) {
             selected.insert(sel, query::select(g, sel)?);
@@ -343,7 +341,7 @@ pub fn changed_pairs(a: &AttackGraph, b: &AttackGraph, pa: &[QueryPairs], pb: &[
 }
 
 fn pair_ids<'g>(g: &'g AttackGraph, p: &Path) -> (&'g str, &'g str) {
-    (&g.nodes[p.source].id, &g.nodes[p.target].id)
+    (&g.node(p.source).id, &g.node(p.target).id)
 }
 
 /// The hops of changed paths that the other graph lacks: (edges of `a` gone from `b`, edges of `b`
@@ -364,12 +362,7 @@ pub fn unmatched_edges(a: &AttackGraph, b: &AttackGraph, changes: &[PairChange])
 }
 
 fn summary(g: &AttackGraph, p: &Path) -> PairPath {
-    PairPath {
-        cost: p.cost,
-        hops: p.hops(),
-        requires_activation: p.requires_activation(g),
-        line: crate::report::path_line(g, p, crate::report::Style::default()),
-    }
+    PairPath { cost: p.cost, hops: p.hops(), requires_activation: p.requires_activation(g), path: p.clone() }
 }
 
 /// Whether `other` has edge `e` of `g`: same ends (by id), kind, need for PIM and condition.
@@ -378,7 +371,7 @@ fn has_edge(g: &AttackGraph, e: usize, other: &AttackGraph) -> bool {
     let (Some(s), Some(t)) = (other.node_index(&x.source), other.node_index(&x.target)) else { return false };
     other.out_edges(s).any(|f| {
         let y = &other.edges[f];
-        other.edge_target[f] as usize == t.index()
+        other.edge_target(f).index() == t.index()
             && y.kind == x.kind
             && y.requires_activation == x.requires_activation
             && y.conditional == x.conditional
@@ -387,7 +380,7 @@ fn has_edge(g: &AttackGraph, e: usize, other: &AttackGraph) -> bool {
 
 /// The fact changes behind an edge: those its evidence names by key, and those of its two ends
 /// (a principal or resource that came or went). These are the facts that made or unmade it.
-fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Change]) -> Vec<String> {
+fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Change]) -> Vec<Cause> {
     let edge = &g.edges[e];
     let ends = [&edge.source, &edge.target].map(|id| {
         let n = g.node_index(id).map(|ix| g.node(ix));
@@ -399,36 +392,26 @@ fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Chang
         .filter_map(|ev| ev.fact.as_deref())
         .chain(ends.iter().flatten().map(String::as_str))
         .collect();
-    let mut out: Vec<String> = facts
+    let mut out: Vec<Cause> = facts
         .iter()
         .filter(|c| wanted.contains(&c.change) && keys.contains(c.key.as_str()))
         .filter(|c| {
             !matches!(c.category, "user" | "group" | "service principal" | "application") || c.change != Change::Changed
         })
-        .map(|c| match c.change {
-            Change::Added => format!("added: {}", c.text),
-            Change::Removed => format!("removed: {}", c.text),
-            Change::Changed => format!("changed: {} ({})", c.text, changed_settings(c)),
-        })
+        .map(|c| Cause::Fact(c.clone()))
         .collect();
     if out.is_empty() {
-        out.push(format!("{} edge {} -> {} ({})", edge.kind, edge.source, edge.target, edge.reason));
+        out.push(Cause::Edge {
+            kind: edge.kind,
+            source: edge.source.to_string(),
+            target: edge.target.to_string(),
+            reason: edge.reason.clone(),
+        });
     }
     out
 }
 
-/// What changed in a fact's settings, only the parts that differ: "allowSharedKeyAccess=true ->
-/// allowSharedKeyAccess=false".
-pub fn changed_settings(c: &FactChange) -> String {
-    let (before, after) = (c.before.as_deref().unwrap_or(""), c.after.as_deref().unwrap_or(""));
-    let b: Vec<&str> = before.split(' ').collect();
-    let a: Vec<&str> = after.split(' ').collect();
-    let gone: Vec<&str> = b.iter().filter(|t| !a.contains(t)).copied().collect();
-    let new: Vec<&str> = a.iter().filter(|t| !b.contains(t)).copied().collect();
-    format!("{} -> {}", gone.join(" "), new.join(" "))
-}
-
-/// Puts changed pairs into words, each with the fact changes that caused it: the hops of the old
+/// Describes changed pairs, each with the fact changes that caused it: the hops of the old
 /// path that the new graph lacks, and of the new path that the old one lacked (`unmatched`, from
 /// [`unmatched_edges`]), traced to facts through their evidence, which those hops must carry
 /// (`explain_edges`).
@@ -441,7 +424,7 @@ pub fn describe(
 ) -> Vec<PathDiff> {
     let gone: HashSet<usize> = unmatched.0.iter().copied().collect();
     let new: HashSet<usize> = unmatched.1.iter().copied().collect();
-    let mut because: HashMap<(bool, usize), Vec<String>> = HashMap::new();
+    let mut because: HashMap<(bool, usize), Vec<Cause>> = HashMap::new();
     let mut out: Vec<PathDiff> = changes
         .into_iter()
         .map(|c| {
@@ -455,8 +438,14 @@ pub fn describe(
                     causes.extend(why.iter().cloned());
                 }
             }
-            causes.sort();
-            causes.dedup();
+            // Each cause once, in the order the hops name them (reports sort them by their words).
+            let mut unique: Vec<Cause> = Vec::with_capacity(causes.len());
+            for c in causes {
+                if !unique.contains(&c) {
+                    unique.push(c);
+                }
+            }
+            let causes = unique;
             let (g, p) = match (&c.before, &c.after) {
                 (Some(p), _) => (a, p),
                 (None, Some(p)) => (b, p),
@@ -465,15 +454,13 @@ pub fn describe(
             PathDiff {
                 query: c.query,
                 change: c.change,
-                source: g.nodes[p.source].id.clone(),
-                source_name: g.nodes[p.source].name.clone(),
-                target: g.nodes[p.target].id.clone(),
-                target_name: g.nodes[p.target].name.clone(),
+                source: g.node(p.source).id.clone(),
+                source_name: g.node(p.source).name.clone(),
+                target: g.node(p.target).id.clone(),
+                target_name: g.node(p.target).name.clone(),
                 before: c.before.as_ref().map(|p| summary(a, p)),
                 after: c.after.as_ref().map(|p| summary(b, p)),
                 causes,
-                before_edges: c.before.map(|p| p.edges).unwrap_or_default(),
-                after_edges: c.after.map(|p| p.edges).unwrap_or_default(),
             }
         })
         .collect();
@@ -504,14 +491,21 @@ pub fn diff_paths(
     Ok(describe(a, b, changes, &unmatched, facts))
 }
 
+/// How an edge of a diff diagram changed between the two snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffMark {
+    Added,
+    Removed,
+    Unchanged,
+}
+
 /// One graph holding every changed path of a diff (before and after), with how each edge changed:
 /// what a diff diagram draws.
 pub fn diff_view(
     a: &AttackGraph,
     b: &AttackGraph,
     diffs: &[PathDiff],
-) -> (AttackGraph, Vec<Path>, HashMap<usize, crate::export::dot::DiffMark>) {
-    use crate::export::dot::DiffMark;
+) -> (AttackGraph, Vec<Path>, HashMap<usize, DiffMark>) {
     let mut nodes: BTreeMap<String, crate::model::Node> = BTreeMap::new();
     let mut edges: Vec<crate::model::Edge> = Vec::new();
     let mut marks: Vec<DiffMark> = Vec::new();
@@ -519,7 +513,7 @@ pub fn diff_view(
     let mut paths_out: Vec<(String, String, Vec<usize>)> = Vec::new();
     for d in diffs {
         for (g, list, other, gone) in
-            [(a, &d.before_edges, b, DiffMark::Removed), (b, &d.after_edges, a, DiffMark::Added)]
+            [(a, d.edges(false), b, DiffMark::Removed), (b, d.edges(true), a, DiffMark::Added)]
         {
             if list.is_empty() {
                 continue;
@@ -556,75 +550,13 @@ pub fn diff_view(
     let paths = paths_out
         .into_iter()
         .map(|(s, t, e)| Path {
-            source: view.node_index(&s).expect("path ends are nodes").index(),
-            target: view.node_index(&t).expect("path ends are nodes").index(),
+            source: view.node_index(&s).expect("path ends are nodes"),
+            target: view.node_index(&t).expect("path ends are nodes"),
             cost: e.iter().map(|&i| view.edges[i].cost).sum(),
             edges: e,
         })
         .collect();
     (view, paths, marks.into_iter().enumerate().collect())
-}
-
-/// The diff in words, for a terminal or a ticket.
-pub fn report_text(facts: &[FactChange], paths: &[PathDiff], markdown: bool) -> String {
-    let mut s = String::new();
-    let h = |s: &mut String, t: &str| {
-        if markdown {
-            let _ = writeln!(s, "\n## {t}\n");
-        } else {
-            let _ = writeln!(s, "\n{t}");
-        }
-    };
-    let count = |c: PathChange| paths.iter().filter(|p| p.change == c).count();
-    let _ = writeln!(
-        s,
-        "{}{} attack-path changes: {} opened, {} closed, {} now need PIM activation, {} no longer do, {} easier, {} harder. {} fact changes.",
-        if markdown { "# azpath diff\n\n" } else { "" },
-        paths.len(),
-        count(PathChange::Opened),
-        count(PathChange::Closed),
-        count(PathChange::NowNeedsActivation),
-        count(PathChange::NoLongerNeedsActivation),
-        count(PathChange::Easier),
-        count(PathChange::Harder),
-        facts.len()
-    );
-    let bullet = if markdown { "- " } else { "  " };
-    // Per query first: on a large tenant one change can open or close thousands of pairs.
-    let mut by_query: BTreeMap<&str, BTreeMap<PathChange, usize>> = BTreeMap::new();
-    for p in paths {
-        *by_query.entry(&p.query).or_default().entry(p.change).or_default() += 1;
-    }
-    if by_query.len() > 1 {
-        h(&mut s, "By query");
-        for (q, counts) in &by_query {
-            let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {}", c.counted())).collect();
-            let _ = writeln!(s, "{bullet}{q}: {}", parts.join(", "));
-        }
-    }
-    if !paths.is_empty() {
-        h(&mut s, "Attack paths");
-    }
-    for p in paths {
-        let _ = writeln!(s, "{bullet}[{}] {}: {} -> {}", p.change.label(), p.query, p.source_name, p.target_name);
-        for (label, side) in [("before", &p.before), ("after", &p.after)] {
-            if let Some(x) = side {
-                let pim = if x.requires_activation { ", needs PIM activation" } else { "" };
-                let _ = writeln!(s, "{bullet}    {label} ({} hops, effort {}{pim}): {}", x.hops, x.cost, x.line);
-            }
-        }
-        for c in &p.causes {
-            let _ = writeln!(s, "{bullet}    because {c}");
-        }
-    }
-    if !facts.is_empty() {
-        h(&mut s, "Facts");
-    }
-    for f in facts {
-        let how = if f.change == Change::Changed { format!(" ({})", changed_settings(f)) } else { String::new() };
-        let _ = writeln!(s, "{bullet}{:?} {}: {}{how}", f.change, f.category, f.text);
-    }
-    s
 }
 
 #[cfg(test)]
@@ -683,7 +615,8 @@ mod tests {
         let d = diff_paths(&ga, &gb, &[q("kind:User", "all")], &changes).unwrap();
         assert!(d.iter().all(|p| p.change == PathChange::Closed && p.source_name == "u"), "{d:?}");
         assert!(d.iter().any(|p| p.target == crate::facts::ids::norm(&sa)));
-        assert!(d.iter().all(|p| p.causes.iter().any(|c| c.starts_with("removed:") && c.contains(&id))), "{d:?}");
+        let removed_it = |c: &Cause| matches!(c, Cause::Fact(f) if f.change == Change::Removed && f.text.contains(&id));
+        assert!(d.iter().all(|p| p.causes.iter().any(removed_it)), "{d:?}");
     }
 
     #[test]
@@ -725,7 +658,9 @@ mod tests {
         assert_eq!(d[0].change, PathChange::Closed);
         assert_eq!(d[0].target, crate::facts::ids::norm(&sa));
         assert!(
-            d[0].causes.iter().any(|c| c.contains("allowSharedKeyAccess=true -> allowSharedKeyAccess=false")),
+            d[0].causes.iter().any(|c| matches!(c, Cause::Fact(f) if f.change == Change::Changed
+                && f.before.as_deref().is_some_and(|b| b.contains("allowSharedKeyAccess=true"))
+                && f.after.as_deref().is_some_and(|a| a.contains("allowSharedKeyAccess=false")))),
             "{:?}",
             d[0].causes
         );

@@ -1,8 +1,9 @@
 //! The attack graph in memory and the path searches over it.
 //!
-//! Pure: built from derived nodes and edges, no I/O. petgraph holds the graph's structure (node and
-//! edge indices for callers); the searches run over compressed adjacency arrays (CSR) built once,
-//! because they are the hot loop on million-edge tenants.
+//! Pure: built from derived nodes and edges, no I/O. The searches run over compressed adjacency
+//! arrays (CSR) built once, because they are the hot loop on million-edge tenants; callers name
+//! nodes by [`NodeId`] (a position in [`AttackGraph::nodes`]) and edges by their index in
+//! [`AttackGraph::edges`].
 //!
 //! "Easiest" is the lowest total edge cost, then the fewest hops. Every search enforces the one
 //! traversal rule that is not a property of single edges: `Contains` is followed only from a scope
@@ -10,14 +11,25 @@
 //! data-plane or identity edge. So a search state is a node plus "reached with control of it".
 
 use crate::model::{Edge, EdgeKind, Node};
-use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, HashSet};
+
+/// A node of one [`AttackGraph`]: its position in [`AttackGraph::nodes`]. Only meaningful for the
+/// graph it came from; across snapshots a node is named by its Azure id ([`Node::id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// The position in [`AttackGraph::nodes`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// One path: the edges walked, in order, as indices into [`AttackGraph::edges`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Path {
-    pub source: usize,
-    pub target: usize,
+    pub source: NodeId,
+    pub target: NodeId,
     pub edges: Vec<usize>,
     pub cost: u32,
 }
@@ -32,9 +44,9 @@ impl Path {
     }
 
     /// The nodes walked through, source first.
-    pub fn nodes(&self, g: &AttackGraph) -> Vec<usize> {
+    pub fn nodes(&self, g: &AttackGraph) -> Vec<NodeId> {
         let mut v = vec![self.source];
-        v.extend(self.edges.iter().map(|&e| g.edge_target[e] as usize));
+        v.extend(self.edges.iter().map(|&e| g.edge_target(e)));
         v
     }
 }
@@ -47,7 +59,7 @@ pub struct SearchOptions {
     /// Never walk edges of these kinds.
     pub excluded_kinds: Vec<EdgeKind>,
     /// Never pass through (or end at) these nodes.
-    pub avoid: Vec<NodeIndex>,
+    pub avoid: Vec<NodeId>,
     /// Never walk an edge that needs a PIM activation.
     pub without_eligible: bool,
 }
@@ -55,8 +67,8 @@ pub struct SearchOptions {
 /// Which pairs [`AttackGraph::easiest_pairs`] looks for.
 #[derive(Debug, Clone, Copy)]
 pub struct PairQuery<'a> {
-    pub sources: &'a [NodeIndex],
-    pub targets: &'a [NodeIndex],
+    pub sources: &'a [NodeId],
+    pub targets: &'a [NodeId],
     /// The last hop into a target must be one of these kinds (empty: any kind).
     pub last_kinds: &'a [EdgeKind],
     /// Only pairs that need a PIM activation: reachable, but not without eligible edges.
@@ -109,18 +121,17 @@ impl Csr {
 }
 
 pub struct AttackGraph {
-    /// Node weights index `nodes`, edge weights index `edges` (both equal to the petgraph index).
-    pub graph: DiGraph<usize, usize>,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
-    pub edge_source: Vec<u32>,
-    pub edge_target: Vec<u32>,
+    /// Each edge's ends, as node positions (the CSR arrays' source).
+    edge_source: Vec<u32>,
+    edge_target: Vec<u32>,
     edge_cost: Vec<u32>,
     edge_kind: Vec<EdgeKind>,
     edge_eligible: Vec<bool>,
     /// The largest edge cost: the size of the search's bucket ring.
     max_cost: u32,
-    index: HashMap<String, NodeIndex>,
+    index: HashMap<String, NodeId>,
     id_rank: Vec<u32>,
     out: Csr,
     inc: Csr,
@@ -271,18 +282,8 @@ impl AttackGraph {
     /// store has them), skipping a lookup by id per edge end.
     pub fn with_ends(nodes: Vec<Node>, edges: Vec<Edge>, ends: Vec<(u32, u32)>) -> AttackGraph {
         assert_eq!(edges.len(), ends.len(), "one pair of ends per edge");
-        let mut graph = DiGraph::with_capacity(nodes.len(), edges.len());
-        let mut index = HashMap::with_capacity(nodes.len());
-        for (i, n) in nodes.iter().enumerate() {
-            index.insert(n.id.clone(), graph.add_node(i));
-        }
-        let mut edge_source = Vec::with_capacity(edges.len());
-        let mut edge_target = Vec::with_capacity(edges.len());
-        for (i, &(s, t)) in ends.iter().enumerate() {
-            graph.add_edge(NodeIndex::new(s as usize), NodeIndex::new(t as usize), i);
-            edge_source.push(s);
-            edge_target.push(t);
-        }
+        let index = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), NodeId(i as u32))).collect();
+        let (edge_source, edge_target): (Vec<u32>, Vec<u32>) = ends.into_iter().unzip();
         let edge_cost: Vec<u32> = edges.iter().map(|e| e.cost.max(1)).collect();
         let edge_kind: Vec<EdgeKind> = edges.iter().map(|e| e.kind).collect();
         let out = Csr::new(nodes.len(), &edge_source, &edge_target, &edge_cost, &edge_kind);
@@ -301,7 +302,6 @@ impl AttackGraph {
             rank
         };
         AttackGraph {
-            graph,
             edge_cost,
             edge_kind,
             edge_eligible: edges.iter().map(|e| e.requires_activation).collect(),
@@ -318,34 +318,45 @@ impl AttackGraph {
     }
 
     /// Where node `n` comes in the order of node ids: sorting by it sorts by id.
-    pub fn id_rank(&self, n: usize) -> u32 {
-        self.id_rank[n]
+    pub fn id_rank(&self, n: NodeId) -> u32 {
+        self.id_rank[n.index()]
     }
 
-    pub fn node_index(&self, id: &str) -> Option<NodeIndex> {
+    /// The node with this (normalised Azure) id.
+    pub fn node_index(&self, id: &str) -> Option<NodeId> {
         self.index.get(id).copied()
     }
 
-    pub fn node(&self, ix: NodeIndex) -> &Node {
-        &self.nodes[ix.index()]
+    pub fn node(&self, n: NodeId) -> &Node {
+        &self.nodes[n.index()]
+    }
+
+    /// Every node, in position order.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + use<> {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
+    /// Where edge `e` starts.
+    pub fn edge_source(&self, e: usize) -> NodeId {
+        NodeId(self.edge_source[e])
+    }
+
+    /// Where edge `e` ends.
+    pub fn edge_target(&self, e: usize) -> NodeId {
+        NodeId(self.edge_target[e])
     }
 
     /// The edge ids leaving a node, for callers that walk the graph themselves.
-    pub fn out_edges(&self, n: NodeIndex) -> impl Iterator<Item = usize> + '_ {
-        self.out.of(n.index() as u32).iter().map(|&e| e as usize)
+    pub fn out_edges(&self, n: NodeId) -> impl Iterator<Item = usize> + '_ {
+        self.out.of(n.0).iter().map(|&e| e as usize)
     }
 
     /// The easiest path from `source` to each of `targets` it can reach, sorted by target id.
-    pub fn easiest_paths(&self, source: NodeIndex, targets: &HashSet<NodeIndex>) -> Vec<Path> {
+    pub fn easiest_paths(&self, source: NodeId, targets: &HashSet<NodeId>) -> Vec<Path> {
         self.easiest_paths_with(source, targets, &SearchOptions::default())
     }
 
-    pub fn easiest_paths_with(
-        &self,
-        source: NodeIndex,
-        targets: &HashSet<NodeIndex>,
-        opts: &SearchOptions,
-    ) -> Vec<Path> {
+    pub fn easiest_paths_with(&self, source: NodeId, targets: &HashSet<NodeId>, opts: &SearchOptions) -> Vec<Path> {
         let filter = Filter::new(self, opts);
         let s = source.index() as u32;
         let labels = self.forward(&[(s, false)], &filter);
@@ -354,7 +365,7 @@ impl AttackGraph {
             .filter(|t| t.index() as u32 != s)
             .filter_map(|t| self.forward_path(&labels, t.index() as u32))
             .collect();
-        out.sort_by_key(|p| self.id_rank[p.target]);
+        out.sort_by_key(|p| self.id_rank[p.target.index()]);
         out
     }
 
@@ -418,7 +429,7 @@ impl AttackGraph {
                 out.extend(self.paths_found(&labels, backward, wanted));
             }
         }
-        out.sort_by_key(|p| (self.id_rank[p.source], self.id_rank[p.target]));
+        out.sort_by_key(|p| (self.id_rank[p.source.index()], self.id_rank[p.target.index()]));
         out
     }
 
@@ -482,7 +493,7 @@ impl AttackGraph {
     }
 
     /// How many nodes the sources reach (the search alone, without building paths): for measuring.
-    pub fn reachable_count(&self, sources: &[NodeIndex], opts: &SearchOptions) -> usize {
+    pub fn reachable_count(&self, sources: &[NodeId], opts: &SearchOptions) -> usize {
         let filter = Filter::new(self, opts);
         let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
         let labels = self.forward(&starts, &filter);
@@ -491,7 +502,7 @@ impl AttackGraph {
 
     /// Everything reachable from any of `sources`: for each node, the easiest path from the
     /// nearest source (blast radius). Sorted by cost, then node id.
-    pub fn reach(&self, sources: &[NodeIndex], opts: &SearchOptions) -> Vec<Path> {
+    pub fn reach(&self, sources: &[NodeId], opts: &SearchOptions) -> Vec<Path> {
         let filter = Filter::new(self, opts);
         let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
         let labels = self.forward(&starts, &filter);
@@ -500,13 +511,13 @@ impl AttackGraph {
             .filter(|n| !source_set.contains(&(*n as usize)))
             .filter_map(|n| self.forward_path(&labels, n))
             .collect();
-        out.sort_by_key(|p| (p.cost, self.id_rank[p.target]));
+        out.sort_by_key(|p| (p.cost, self.id_rank[p.target.index()]));
         out
     }
 
     /// Everyone who can reach any of `targets`: for each node, its easiest path to the nearest
     /// target. Sorted by cost, then node id.
-    pub fn who_can_reach(&self, targets: &[NodeIndex], opts: &SearchOptions) -> Vec<Path> {
+    pub fn who_can_reach(&self, targets: &[NodeId], opts: &SearchOptions) -> Vec<Path> {
         let filter = Filter::new(self, opts);
         let target_set: HashSet<u32> = targets.iter().map(|t| t.index() as u32).collect();
         let labels = self.backward(&target_set, &filter);
@@ -514,12 +525,12 @@ impl AttackGraph {
             .filter(|n| !target_set.contains(n))
             .filter_map(|n| self.backward_path(&labels, n))
             .collect();
-        out.sort_by_key(|p| (p.cost, self.id_rank[p.source]));
+        out.sort_by_key(|p| (p.cost, self.id_rank[p.source.index()]));
         out
     }
 
     /// The `k` easiest loopless paths from `source` to `target` (Yen's algorithm), easiest first.
-    pub fn k_easiest(&self, source: NodeIndex, target: NodeIndex, k: usize, opts: &SearchOptions) -> Vec<Path> {
+    pub fn k_easiest(&self, source: NodeId, target: NodeId, k: usize, opts: &SearchOptions) -> Vec<Path> {
         let (s, t) = (source.index() as u32, target.index() as u32);
         if s == t || k == 0 {
             return vec![];
@@ -554,7 +565,7 @@ impl AttackGraph {
                 let mut edges = root.to_vec();
                 edges.extend(spur_path.edges);
                 let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
-                let candidate = Path { source: s as usize, target: t as usize, edges, cost };
+                let candidate = Path { source: NodeId(s), target: NodeId(t), edges, cost };
                 if self.is_simple(&candidate) && !found.contains(&candidate) && !candidates.contains(&candidate) {
                     candidates.push(candidate);
                 }
@@ -574,7 +585,7 @@ impl AttackGraph {
     }
 
     /// Every path as easy as the easiest one (at most `limit`), for "all equally easy paths".
-    pub fn all_easiest(&self, source: NodeIndex, target: NodeIndex, limit: usize, opts: &SearchOptions) -> Vec<Path> {
+    pub fn all_easiest(&self, source: NodeId, target: NodeId, limit: usize, opts: &SearchOptions) -> Vec<Path> {
         let mut k = 8.min(limit.max(1));
         loop {
             let paths = self.k_easiest(source, target, k, opts);
@@ -589,7 +600,7 @@ impl AttackGraph {
 
     /// The search states a path walks through: each node with whether it was entered with control.
     fn states(&self, p: &Path) -> Vec<State> {
-        let mut v = vec![(p.source as u32, false)];
+        let mut v = vec![(p.source.0, false)];
         v.extend(p.edges.iter().map(|&e| (self.edge_target[e], self.edge_kind[e].grants_control_of_scope())));
         v
     }
@@ -713,9 +724,9 @@ impl AttackGraph {
             cur = prev;
         }
         edges.reverse();
-        let source = cur.0.0 as usize;
+        let source = NodeId(cur.0.0);
         let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
-        Some(Path { source, target: t as usize, edges, cost })
+        Some(Path { source, target: NodeId(t), edges, cost })
     }
 
     fn backward_path(&self, labels: &Labels, s: u32) -> Option<Path> {
@@ -726,9 +737,9 @@ impl AttackGraph {
             edges.push(e as usize);
             cur = next;
         }
-        let target = cur.0.0 as usize;
+        let target = NodeId(cur.0.0);
         let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
-        Some(Path { source: s as usize, target, edges, cost })
+        Some(Path { source: NodeId(s), target, edges, cost })
     }
 }
 
@@ -828,7 +839,6 @@ fn pred(g: &AttackGraph, l: &Labels, key: (State, u32)) -> Option<(u32, (State, 
 mod tests {
     use super::*;
     use crate::model::NodeKind;
-    use petgraph::visit::EdgeRef;
 
     fn e(s: &str, t: &str, kind: EdgeKind, cost: u32) -> Edge {
         Edge {
@@ -848,12 +858,12 @@ mod tests {
         AttackGraph::new(ids.iter().map(|i| Node::new(*i, NodeKind::Resource, *i)).collect(), edges)
     }
 
-    fn ix(g: &AttackGraph, id: &str) -> NodeIndex {
+    fn ix(g: &AttackGraph, id: &str) -> NodeId {
         g.node_index(id).unwrap()
     }
 
     fn path_ids(g: &AttackGraph, p: &Path) -> Vec<String> {
-        p.nodes(g).into_iter().map(|n| g.nodes[n].id.clone()).collect()
+        p.nodes(g).into_iter().map(|n| g.node(n).id.clone()).collect()
     }
 
     #[test]
@@ -892,7 +902,7 @@ mod tests {
         let who: Vec<String> = g
             .who_can_reach(&[ix(&g, "child")], &SearchOptions::default())
             .iter()
-            .map(|p| g.nodes[p.source].id.clone())
+            .map(|p| g.node(p.source).id.clone())
             .collect();
         assert_eq!(who, ["p"], "a scope is no starting point: only whoever controls it walks Contains");
     }
@@ -934,13 +944,13 @@ mod tests {
     }
 
     /// Every state-simple path from s to t that respects the Contains rule, as (cost, hops, edges).
-    fn all_simple_paths(g: &AttackGraph, s: NodeIndex, t: NodeIndex) -> Vec<(u32, usize, Vec<usize>)> {
+    fn all_simple_paths(g: &AttackGraph, s: NodeId, t: NodeId) -> Vec<(u32, usize, Vec<usize>)> {
         fn go(
             g: &AttackGraph,
-            n: NodeIndex,
+            n: NodeId,
             control: bool,
-            t: NodeIndex,
-            seen: &mut Vec<(NodeIndex, bool)>,
+            t: NodeId,
+            seen: &mut Vec<(NodeId, bool)>,
             edges: &mut Vec<usize>,
             out: &mut Vec<(u32, usize, Vec<usize>)>,
         ) {
@@ -948,15 +958,16 @@ mod tests {
                 out.push((edges.iter().map(|&e| g.edges[e].cost).sum(), edges.len(), edges.clone()));
                 return;
             }
-            for er in g.graph.edges(n) {
-                let edge = &g.edges[*er.weight()];
-                let next = (er.target(), edge.kind.grants_control_of_scope());
+            // Every edge by its ends, not through the search's adjacency arrays: an independent check.
+            for ei in (0..g.edges.len()).filter(|&ei| g.edge_source(ei) == n) {
+                let edge = &g.edges[ei];
+                let next = (g.edge_target(ei), edge.kind.grants_control_of_scope());
                 if (edge.kind == EdgeKind::Contains && !control) || seen.contains(&next) {
                     continue;
                 }
                 seen.push(next);
-                edges.push(*er.weight());
-                go(g, er.target(), edge.kind.grants_control_of_scope(), t, seen, edges, out);
+                edges.push(ei);
+                go(g, next.0, edge.kind.grants_control_of_scope(), t, seen, edges, out);
                 edges.pop();
                 seen.pop();
             }
@@ -986,7 +997,7 @@ mod tests {
     }
 
     fn assert_walkable(g: &AttackGraph, p: &Path) {
-        let mut at = p.source as u32;
+        let mut at = p.source.0;
         let mut control = false;
         for &ei in &p.edges {
             assert_eq!(g.edge_source[ei], at);
@@ -994,7 +1005,7 @@ mod tests {
             control = g.edges[ei].kind.grants_control_of_scope();
             at = g.edge_target[ei];
         }
-        assert_eq!(at as usize, p.target);
+        assert_eq!(NodeId(at), p.target);
         assert_eq!(p.cost, p.edges.iter().map(|&e| g.edges[e].cost).sum::<u32>());
     }
 
@@ -1005,19 +1016,15 @@ mod tests {
             let g = random_graph(&mut rng);
             let s = ix(&g, "n0");
             let reach = g.reach(&[s], &SearchOptions::default());
-            for t in g.graph.node_indices().filter(|&t| t != s) {
+            for t in g.node_ids().filter(|&t| t != s) {
                 let all = all_simple_paths(&g, s, t);
                 let best = all.iter().map(|p| p.0).min();
                 let found = g.easiest_paths(s, &HashSet::from([t]));
                 assert_eq!(found.first().map(|p| p.cost), best, "round {round}, easiest to {}", g.node(t).id);
                 found.iter().for_each(|p| assert_walkable(&g, p));
-                assert_eq!(reach.iter().find(|p| p.target == t.index()).map(|p| p.cost), best, "round {round}, reach");
+                assert_eq!(reach.iter().find(|p| p.target == t).map(|p| p.cost), best, "round {round}, reach");
                 let back = g.who_can_reach(&[t], &SearchOptions::default());
-                assert_eq!(
-                    back.iter().find(|p| p.source == s.index()).map(|p| p.cost),
-                    best,
-                    "round {round}, who-can-reach"
-                );
+                assert_eq!(back.iter().find(|p| p.source == s).map(|p| p.cost), best, "round {round}, who-can-reach");
                 back.iter().for_each(|p| assert_walkable(&g, p));
                 // Hop-limited search equals the best simple path within the limit.
                 let limit = 1 + rng.next(3) as usize;

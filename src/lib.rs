@@ -1,7 +1,7 @@
 //! azpath: a graph-based identity attack-path analyzer for Azure and Entra ID.
 //!
 //! The pipeline, one module per stage: [`facts`] (Azure's JSON to typed facts) -> [`rules`] (facts
-//! to attack edges) -> [`store`] (SQLite snapshots) -> [`graph`] (petgraph, easiest paths) ->
+//! to attack edges) -> [`store`] (SQLite snapshots) -> [`graph`] (CSR adjacency, easiest paths) ->
 //! [`query`] (selectors and path queries) -> [`report`] / [`export`] (text, JSON, DOT, Markdown), with
 //! [`collect`] reading live tenants and [`diff`] comparing snapshots. See `docs/ARCHITECTURE.md`.
 
@@ -87,13 +87,7 @@ pub fn explain_edges(store: &Store, snapshot: i64, g: &mut graph::AttackGraph, e
     Ok(())
 }
 
-/// What `azpath diff` computed: both graphs (for diagrams) and the fact and path changes.
-pub struct SnapshotDiff {
-    pub before: graph::AttackGraph,
-    pub after: graph::AttackGraph,
-    pub facts: Vec<diff::FactChange>,
-    pub paths: Vec<diff::PathDiff>,
-}
+pub use diff::SnapshotDiff;
 
 /// Compares snapshot `a` (before) with snapshot `b` (after), or with `a` itself when `b` is `None`,
 /// with `what_if` applied to the after side first.

@@ -4,8 +4,8 @@
 //! and the derived nodes and edges with their evidence. Writing a snapshot is one transaction: an
 //! interrupted or failed import leaves the database exactly as it was.
 
-use crate::facts::index::{self, FactRecord};
 use crate::facts::RawFacts;
+use crate::facts::index::{self, FactRecord};
 use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
 use crate::rules::Derived;
 use rusqlite::{Connection, OptionalExtension, params};

@@ -401,9 +401,9 @@ mod tests {
         let jewels = crate::query::select(&g, "crown-jewels").unwrap();
         assert!(!sources.is_empty() && !jewels.is_empty());
         let paths = crate::query::paths(&g, &sources, &jewels, &Default::default()).unwrap();
-        assert!(paths.iter().any(|p| g.nodes[p.target].crown_jewel() == Some("training-data")));
+        assert!(paths.iter().any(|p| g.node(p.target).crown_jewel() == Some("training-data")));
         assert!(
-            paths.iter().any(|p| g.nodes[p.target].crown_jewel() == Some("tier0")),
+            paths.iter().any(|p| g.node(p.target).crown_jewel() == Some("tier0")),
             "the planted Graph permission reaches tier 0"
         );
     }

@@ -8,7 +8,6 @@
 //! per group, per API) is recorded in the facts' completeness notes instead of failing the run.
 
 pub mod auth;
-mod cli;
 pub mod cloud;
 pub mod http;
 mod plan;
@@ -16,7 +15,6 @@ pub mod progress;
 pub mod sink;
 
 pub use auth::{AuthMethod, AuthSettings};
-pub use cli::{CollectArgs, IngestArgs, run_collect, run_ingest};
 pub use cloud::{Cloud, Endpoints};
 pub use http::{Log, RetryPolicy};
 pub use progress::Progress;

@@ -12,7 +12,8 @@
 //! quotes, so it is not used. Node ids in the DOT are synthetic (`n0`, `n1`, ...), never tenant data.
 //! Pure: returns a string.
 
-use crate::graph::{AttackGraph, Path};
+pub use crate::diff::DiffMark;
+use crate::graph::{self, AttackGraph, Path};
 use crate::model::{Edge, EvidenceKind, Node, NodeKind};
 use crate::report;
 use graphviz_rust::dot_structures::{
@@ -38,14 +39,6 @@ pub struct DotOptions {
     /// For a diff: how each edge changed (by edge index). Added hops are green, removed red,
     /// unchanged faded.
     pub diff: Option<HashMap<usize, DiffMark>>,
-}
-
-/// How an edge of a diff diagram changed between the two snapshots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DiffMark {
-    Added,
-    Removed,
-    Unchanged,
 }
 
 impl Default for DotOptions {
@@ -273,11 +266,7 @@ fn arm_location(id: &str) -> Option<(String, String)> {
 
 /// A scope's display name from the graph when it is a node, else the id's last segment.
 fn scope_name(g: &AttackGraph, id: &str, fallback: &str) -> String {
-    g.graph
-        .node_indices()
-        .map(|i| g.node(i))
-        .find(|n| n.id.eq_ignore_ascii_case(id))
-        .map_or_else(|| fallback.to_string(), |n| n.name.clone())
+    g.nodes.iter().find(|n| n.id.eq_ignore_ascii_case(id)).map_or_else(|| fallback.to_string(), |n| n.name.clone())
 }
 
 /// Which paths to draw: the `max` most severe (then easiest), in their original order; and how
@@ -285,7 +274,7 @@ fn scope_name(g: &AttackGraph, id: &str, fallback: &str) -> String {
 pub fn choose(g: &AttackGraph, paths: &[Path], max: usize) -> (Vec<usize>, usize) {
     let mut order: Vec<usize> = (0..paths.len()).collect();
     if max > 0 && paths.len() > max {
-        order.sort_by_key(|&i| (report::severity_rank(&g.nodes[paths[i].target]), paths[i].cost));
+        order.sort_by_key(|&i| (report::severity_rank(g.node(paths[i].target)), paths[i].cost));
         order.truncate(max);
         order.sort_unstable();
     }
@@ -297,8 +286,8 @@ pub fn choose(g: &AttackGraph, paths: &[Path], max: usize) -> (Vec<usize>, usize
 pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph {
     let (shown, omitted) = choose(g, paths, opts.max_paths);
     // Nodes and edges in order of first appearance; shared prefixes are emitted once.
-    let mut node_ids: HashMap<usize, String> = HashMap::new();
-    let mut nodes: Vec<usize> = Vec::new();
+    let mut node_ids: HashMap<graph::NodeId, String> = HashMap::new();
+    let mut nodes: Vec<graph::NodeId> = Vec::new();
     let mut edges: Vec<usize> = Vec::new();
     let mut edge_uses: HashMap<usize, usize> = HashMap::new();
     let mut sources = std::collections::HashSet::new();
@@ -346,8 +335,8 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
         ])),
     ];
 
-    let node_stmt = |n: usize| -> Stmt {
-        let node = &g.nodes[n];
+    let node_stmt = |n: graph::NodeId| -> Stmt {
+        let node = g.node(n);
         let cat = Category::of(node.kind);
         let (shape, fill, border) = cat.style();
         let mut attrs = vec![
@@ -368,15 +357,15 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
 
     // Clusters: subscription -> resource group -> nodes, only when two or more drawn nodes share a
     // subscription (a one-node box only adds noise).
-    let mut by_sub: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_sub: BTreeMap<String, Vec<graph::NodeId>> = BTreeMap::new();
     for &n in &nodes {
-        if let Some((sub, _)) = arm_location(&g.nodes[n].id) {
+        if let Some((sub, _)) = arm_location(&g.node(n).id) {
             by_sub.entry(sub).or_default().push(n);
         }
     }
     by_sub.retain(|_, v| v.len() >= 2);
     let clustered =
-        |n: usize| opts.clusters && arm_location(&g.nodes[n].id).is_some_and(|(s, _)| by_sub.contains_key(&s));
+        |n: graph::NodeId| opts.clusters && arm_location(&g.node(n).id).is_some_and(|(s, _)| by_sub.contains_key(&s));
     for &n in nodes.iter().filter(|&&n| !clustered(n)) {
         stmts.push(node_stmt(n));
     }
@@ -393,7 +382,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
         // Subscriptions in order of first appearance, for a stable, path-like layout.
         let mut subs: Vec<&String> = Vec::new();
         for &n in &nodes {
-            if let Some((s, _)) = arm_location(&g.nodes[n].id)
+            if let Some((s, _)) = arm_location(&g.node(n).id)
                 && let Some((k, _)) = by_sub.get_key_value(&s)
                 && !subs.contains(&k)
             {
@@ -405,7 +394,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
             let mut sub_stmts = cluster_attrs(format!("subscription {}", scope_name(g, &sub_id, sub)));
             let mut rgs: Vec<String> = Vec::new();
             for &n in &by_sub[*sub] {
-                let (_, rg) = arm_location(&g.nodes[n].id).expect("clustered nodes have ARM ids");
+                let (_, rg) = arm_location(&g.node(n).id).expect("clustered nodes have ARM ids");
                 if rg.is_empty() {
                     sub_stmts.push(node_stmt(n));
                 } else if !rgs.contains(&rg) {
@@ -416,7 +405,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
                 let rg_id = format!("{sub_id}/resourcegroups/{rg}");
                 let mut rg_stmts = cluster_attrs(format!("resource group {}", scope_name(g, &rg_id, rg)));
                 for &n in &by_sub[*sub] {
-                    if arm_location(&g.nodes[n].id).is_some_and(|(_, r)| &r == rg) {
+                    if arm_location(&g.node(n).id).is_some_and(|(_, r)| &r == rg) {
                         rg_stmts.push(node_stmt(n));
                     }
                 }
@@ -485,7 +474,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
         if !edge.reason.is_empty() {
             attrs.push(text_attr("tooltip", &edge.reason));
         }
-        let (s, t) = (g.edge_source[e] as usize, g.edge_target[e] as usize);
+        let (s, t) = (g.edge_source(e), g.edge_target(e));
         stmts.push(Stmt::Edge(DotEdge {
             ty: EdgeTy::Pair(
                 Vertex::N(NodeId(plain(&node_ids[&s]), None)),
@@ -523,9 +512,9 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
 /// The legend: one sample node per category drawn, the two highlights, and the edge styles used.
 fn legend(
     g: &AttackGraph,
-    nodes: &[usize],
+    nodes: &[graph::NodeId],
     edges: &[usize],
-    sources: &std::collections::HashSet<usize>,
+    sources: &std::collections::HashSet<graph::NodeId>,
     diff: bool,
 ) -> Subgraph {
     let mut stmts = vec![
@@ -534,7 +523,7 @@ fn legend(
         Stmt::Attribute(attr("color", quoted("#d1d5db"))),
         Stmt::Attribute(attr("fontsize", plain("10"))),
     ];
-    let mut cats: Vec<Category> = nodes.iter().map(|&n| Category::of(g.nodes[n].kind)).collect();
+    let mut cats: Vec<Category> = nodes.iter().map(|&n| Category::of(g.node(n).kind)).collect();
     cats.sort();
     cats.dedup();
     let small = |id: &str, label: &str, mut extra: Vec<Attribute>| {
@@ -553,7 +542,7 @@ fn legend(
         ));
         ids.push(id);
     }
-    if nodes.iter().any(|&n| g.nodes[n].crown_jewel().is_some()) {
+    if nodes.iter().any(|&n| g.node(n).crown_jewel().is_some()) {
         stmts.push(small(
             "legend_jewel",
             "crown jewel",
@@ -566,7 +555,7 @@ fn legend(
         ));
         ids.push("legend_jewel".into());
     }
-    if nodes.iter().any(|&n| g.nodes[n].is_pipeline() && sources.contains(&n)) {
+    if nodes.iter().any(|&n| g.node(n).is_pipeline() && sources.contains(&n)) {
         stmts.push(small(
             "legend_pipeline",
             "pipeline source",

@@ -5,10 +5,10 @@
 
 use super::dot::{self, DotOptions};
 use crate::graph::{AttackGraph, Path};
+use crate::model::SnapshotInfo;
 use crate::model::{Edge, EdgeKind, EvidenceKind, Node, NodeKind};
 use crate::query::saved::SavedQuery;
 use crate::report;
-use crate::model::SnapshotInfo;
 use std::fmt::Write;
 
 /// One saved query's result.
@@ -254,14 +254,14 @@ pub fn report(g: &AttackGraph, snap: &SnapshotInfo, findings: &[Finding], opts: 
         let _ = writeln!(s, "From {} to {}.", code(&f.query.from), code(&f.query.to));
         let mut fixes: Vec<String> = Vec::new();
         for (i, p) in f.paths.iter().take(opts.max_paths).enumerate() {
-            let target = &g.nodes[p.target];
+            let target = &g.node(p.target);
             let jewel = report::jewel_text(target);
             let jewel = if jewel.is_empty() { String::new() } else { format!(" ({})", escape(&jewel)) };
             let _ = writeln!(
                 s,
                 "\n#### Path {}: {} to {}{jewel}\n\n{}.\n",
                 i + 1,
-                escape(&report::short_name(&g.nodes[p.source])),
+                escape(&report::short_name(g.node(p.source))),
                 escape(&target.name),
                 report::path_summary(g, p, report::Style::default())
             );

@@ -10,6 +10,7 @@ pub use dot::{DEFAULT_MAX_PATHS, DotOptions, paths_dot};
 
 use crate::graph::{AttackGraph, Path};
 use crate::query::{self, saved};
+
 use crate::model::SnapshotInfo;
 
 /// The caption of a diagram: what was asked, of which snapshot, how many paths.
@@ -24,6 +25,11 @@ pub fn title(what: &str, snap: &SnapshotInfo, paths: usize) -> String {
     )
 }
 
+/// A saved query's diagram caption: "name (severity): description".
+pub fn query_caption(q: &saved::SavedQuery) -> String {
+    format!("{} ({}): {}", q.name, q.severity, q.description)
+}
+
 /// The committed examples in `exports/` (file stem, caption, paths): the demo's headline (every
 /// pipeline identity's easiest path to every crown jewel) and the saved queries
 /// pipeline-to-training-data and pipeline-to-tier0. Load the paths' evidence before drawing them.
@@ -35,12 +41,8 @@ pub fn examples(g: &AttackGraph) -> Result<Vec<(String, String, Vec<Path>)>, que
     )];
     for name in ["pipeline-to-training-data", "pipeline-to-tier0"] {
         let q = saved::builtin().into_iter().find(|q| q.name == name).expect("a shipped query");
-        let paths = query::paths(g, &query::select(g, &q.from)?, &query::select(g, &q.to)?, &q.options)?;
-        out.push((
-            q.name.clone(),
-            format!("{} ({}): {}", q.name, format!("{:?}", q.severity).to_lowercase(), q.description),
-            paths,
-        ));
+        let paths = q.run(g)?;
+        out.push((q.name.clone(), query_caption(&q), paths));
     }
     Ok(out)
 }

@@ -4,9 +4,9 @@
 pub mod saved;
 pub mod select;
 
+use crate::graph::NodeId;
 use crate::graph::{AttackGraph, PairQuery, Path, SearchOptions};
 use crate::model::EdgeKind;
-use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -21,16 +21,16 @@ pub enum QueryError {
 }
 
 /// The nodes a selector names, sorted by id. An empty result is not an error here.
-pub fn select(g: &AttackGraph, selector: &str) -> Result<Vec<NodeIndex>, QueryError> {
+pub fn select(g: &AttackGraph, selector: &str) -> Result<Vec<NodeId>, QueryError> {
     let sel = Selector::parse(selector)?;
-    let mut out: Vec<NodeIndex> = g.graph.node_indices().filter(|&i| sel.matches(g.node(i))).collect();
-    out.sort_by_key(|n| g.id_rank(n.index()));
+    let mut out: Vec<NodeId> = g.node_ids().filter(|&i| sel.matches(g.node(i))).collect();
+    out.sort_by_key(|n| g.id_rank(*n));
     Ok(out)
 }
 
 /// Like [`select`], but a selector that matches nothing is an error (a typo should not look like
 /// "no paths").
-pub fn select_some(g: &AttackGraph, selector: &str) -> Result<Vec<NodeIndex>, QueryError> {
+pub fn select_some(g: &AttackGraph, selector: &str) -> Result<Vec<NodeId>, QueryError> {
     let out = select(g, selector)?;
     if out.is_empty() { Err(QueryError::NoMatch(selector.into())) } else { Ok(out) }
 }
@@ -78,15 +78,15 @@ impl PathOptions {
 /// Drops sources that are only another source under a different name: a service principal that a
 /// selected external identity or application already signs in as (`AuthenticatesAs` chains). The
 /// entry point is reported once, with the whole chain as its path.
-pub fn entry_points(g: &AttackGraph, sources: &[NodeIndex]) -> Vec<NodeIndex> {
-    let set: HashSet<NodeIndex> = sources.iter().copied().collect();
+pub fn entry_points(g: &AttackGraph, sources: &[NodeId]) -> Vec<NodeId> {
+    let set: HashSet<NodeId> = sources.iter().copied().collect();
     let mut aliased = HashSet::new();
     for &s in sources {
         let mut stack = vec![s];
         while let Some(n) = stack.pop() {
             for e in g.out_edges(n) {
                 if g.edges[e].kind == EdgeKind::AuthenticatesAs {
-                    let t = NodeIndex::new(g.edge_target[e] as usize);
+                    let t = g.edge_target(e);
                     let walk_on = if set.contains(&t) { t != s && aliased.insert(t) } else { true };
                     if walk_on {
                         stack.push(t);
@@ -103,8 +103,8 @@ pub fn entry_points(g: &AttackGraph, sources: &[NodeIndex]) -> Vec<NodeIndex> {
 /// that are reachable solely through PIM-eligible assignments.
 pub fn paths(
     g: &AttackGraph,
-    sources: &[NodeIndex],
-    targets: &[NodeIndex],
+    sources: &[NodeId],
+    targets: &[NodeId],
     opts: &PathOptions,
 ) -> Result<Vec<Path>, QueryError> {
     let search = opts.search(g)?;
@@ -118,7 +118,7 @@ pub fn paths(
     }
     let mut out = Vec::new();
     for p in easiest {
-        let (s, t) = (NodeIndex::new(p.source), NodeIndex::new(p.target));
+        let (s, t) = (p.source, p.target);
         let more = match (opts.k, opts.all_equal) {
             (_, true) => g.all_easiest(s, t, ALL_EQUAL_LIMIT, &search),
             (Some(k), _) if k > 1 => g.k_easiest(s, t, k, &search),
@@ -138,11 +138,11 @@ pub fn paths(
 
 /// Blast radius: everything the sources can gain, each with its easiest path from the nearest
 /// source. With `only_eligible`, only what needs a PIM activation to reach.
-pub fn reach(g: &AttackGraph, sources: &[NodeIndex], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
+pub fn reach(g: &AttackGraph, sources: &[NodeId], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
     let search = opts.search(g)?;
     let mut found = g.reach(sources, &search);
     if opts.only_eligible {
-        let now: HashSet<usize> =
+        let now: HashSet<NodeId> =
             g.reach(sources, &SearchOptions { without_eligible: true, ..search }).iter().map(|p| p.target).collect();
         found.retain(|p| !now.contains(&p.target));
     }
@@ -150,11 +150,11 @@ pub fn reach(g: &AttackGraph, sources: &[NodeIndex], opts: &PathOptions) -> Resu
 }
 
 /// Everyone who can reach any of the targets, each with its easiest path to the nearest one.
-pub fn who_can_reach(g: &AttackGraph, targets: &[NodeIndex], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
+pub fn who_can_reach(g: &AttackGraph, targets: &[NodeId], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
     let search = opts.search(g)?;
     let mut found = g.who_can_reach(targets, &search);
     if opts.only_eligible {
-        let now: HashSet<usize> = g
+        let now: HashSet<NodeId> = g
             .who_can_reach(targets, &SearchOptions { without_eligible: true, ..search })
             .iter()
             .map(|p| p.source)

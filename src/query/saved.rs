@@ -25,6 +25,24 @@ pub enum Severity {
     Low,
 }
 
+impl Severity {
+    /// The name used in query files and output ("high").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedQuery {
@@ -111,6 +129,18 @@ pub fn library(dir: Option<&Path>) -> Result<Vec<SavedQuery>, SavedQueryError> {
         out.sort_by(|a, b| (a.severity, &a.name).cmp(&(b.severity, &b.name)));
     }
     Ok(out)
+}
+
+impl SavedQuery {
+    /// Runs the query on a graph: its paths, as `azpath paths` would find them.
+    pub fn run(&self, g: &crate::graph::AttackGraph) -> Result<Vec<crate::graph::Path>, super::QueryError> {
+        super::paths(g, &super::select(g, &self.from)?, &super::select(g, &self.to)?, &self.options)
+    }
+}
+
+/// The queries a command names: the whole library with `all`, else each name (or file) in order.
+pub fn choose(names: &[String], all: bool, dir: Option<&Path>) -> Result<Vec<SavedQuery>, SavedQueryError> {
+    if all { library(dir) } else { names.iter().map(|n| find(n, dir)).collect() }
 }
 
 /// A query by name from the library, or from a file when `name` is a path to one.

@@ -122,13 +122,20 @@ fn stored_snapshots_diff_like_their_facts_with_or_without_a_fact_index() {
     drop(store);
     let strip = |v: &[diff::PathDiff]| {
         v.iter()
-            .map(|p| (p.query.clone(), p.change, p.source.clone(), p.target.clone(), p.causes.clone()))
+            .map(|p| {
+                (p.query.clone(), p.change, p.source.clone(), p.target.clone(), azpath::report::diff::causes_text(p))
+            })
             .collect::<Vec<_>>()
     };
     let stored = azpath::diff_snapshots(&db, a, Some(b), &WhatIf::default(), &queries).unwrap();
     assert_eq!(stored.facts, expected_facts, "the digest path finds exactly the facts a full comparison finds");
     assert_eq!(strip(&stored.paths), strip(&expected_paths));
-    assert!(stored.paths.iter().any(|p| p.causes.iter().any(|c| c.contains("allowSharedKeyAccess"))));
+    assert!(
+        stored
+            .paths
+            .iter()
+            .any(|p| azpath::report::diff::causes_text(p).iter().any(|c| c.contains("allowSharedKeyAccess")))
+    );
     // Snapshots imported before fact indexes existed (or with an older index) fall back to raw facts.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute("UPDATE fact_digests SET version = version - 1 WHERE snapshot_id = ?1", [a]).unwrap();

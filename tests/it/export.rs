@@ -120,7 +120,7 @@ fn every_path_node_and_hop_is_drawn_once_with_its_style() {
         &DotOptions { title: export::title("headline", &snap, paths.len()), ..Default::default() },
     );
     let parsed = parse(&text);
-    let mut want_nodes: Vec<usize> = paths.iter().flat_map(|p| p.nodes(&g)).collect();
+    let mut want_nodes: Vec<azpath::graph::NodeId> = paths.iter().flat_map(|p| p.nodes(&g)).collect();
     want_nodes.sort();
     want_nodes.dedup();
     let mut want_edges: Vec<usize> = paths.iter().flat_map(|p| p.edges.clone()).collect();
@@ -147,7 +147,7 @@ fn every_path_node_and_hop_is_drawn_once_with_its_style() {
     let (_, role) = path_nodes(&parsed).into_iter().find(|(_, a)| a["label"].contains(">AppRole<")).unwrap();
     assert_eq!(role["shape"], "octagon");
     let pipeline = path_nodes(&parsed).into_iter().filter(|(_, a)| a["label"].contains("PIPELINE SOURCE")).count();
-    let sources: std::collections::HashSet<usize> = paths.iter().map(|p| p.source).collect();
+    let sources: std::collections::HashSet<azpath::graph::NodeId> = paths.iter().map(|p| p.source).collect();
     assert_eq!(pipeline, sources.len(), "every pipeline source stands out");
     for (_, a) in path_nodes(&parsed).into_iter().filter(|(_, a)| a["label"].contains("PIPELINE SOURCE")) {
         assert_eq!(a["shape"], "hexagon", "the demo's pipeline sources are external identities");
@@ -223,7 +223,12 @@ fn hostile_display_names_cannot_break_or_inject_into_the_dot() {
         vec![],
     ));
     let g = AttackGraph::new(nodes, edges);
-    let path = Path { source: 0, target: HOSTILE.len(), edges: (0..HOSTILE.len()).collect(), cost: 1 };
+    let path = Path {
+        source: azpath::graph::NodeId(0),
+        target: azpath::graph::NodeId(HOSTILE.len() as u32),
+        edges: (0..HOSTILE.len()).collect(),
+        cost: 1,
+    };
     let text = dot::paths_dot(
         &g,
         &[path],

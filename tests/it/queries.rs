@@ -13,7 +13,7 @@ fn run(name: &str) -> Vec<(String, String)> {
     let paths =
         query::paths(&g, &query::select(&g, &q.from).unwrap(), &query::select(&g, &q.to).unwrap(), &q.options).unwrap();
     let mut pairs: Vec<(String, String)> =
-        paths.iter().map(|p| (g.nodes[p.source].name.clone(), g.nodes[p.target].name.clone())).collect();
+        paths.iter().map(|p| (g.node(p.source).name.clone(), g.node(p.target).name.clone())).collect();
     pairs.sort();
     pairs
 }

@@ -14,19 +14,19 @@ pub fn demo_graph() -> AttackGraph {
 }
 
 /// The node index of the single node with this display name (and kind, when names repeat).
-pub fn named(g: &AttackGraph, name: &str) -> petgraph::graph::NodeIndex {
-    let hits: Vec<_> = g.graph.node_indices().filter(|&i| g.node(i).name == name).collect();
+pub fn named(g: &AttackGraph, name: &str) -> azpath::graph::NodeId {
+    let hits: Vec<_> = g.node_ids().filter(|&i| g.node(i).name == name).collect();
     assert_eq!(hits.len(), 1, "expected one node named {name:?}, found {}", hits.len());
     hits[0]
 }
 
-pub fn named_kind(g: &AttackGraph, name: &str, kind: azpath::model::NodeKind) -> petgraph::graph::NodeIndex {
-    let hits: Vec<_> = g.graph.node_indices().filter(|&i| g.node(i).name == name && g.node(i).kind == kind).collect();
+pub fn named_kind(g: &AttackGraph, name: &str, kind: azpath::model::NodeKind) -> azpath::graph::NodeId {
+    let hits: Vec<_> = g.node_ids().filter(|&i| g.node(i).name == name && g.node(i).kind == kind).collect();
     assert_eq!(hits.len(), 1, "expected one {kind} named {name:?}, found {}", hits.len());
     hits[0]
 }
 
-pub fn path(g: &AttackGraph, from: petgraph::graph::NodeIndex, to: petgraph::graph::NodeIndex) -> Option<Path> {
+pub fn path(g: &AttackGraph, from: azpath::graph::NodeId, to: azpath::graph::NodeId) -> Option<Path> {
     g.easiest_paths(from, &HashSet::from([to])).into_iter().next()
 }
 
@@ -43,9 +43,9 @@ pub fn steps(g: &AttackGraph, p: &Path) -> Vec<(EdgeKind, String)> {
 }
 
 /// Every crown jewel a node reaches.
-pub fn reached_jewels(g: &AttackGraph, from: petgraph::graph::NodeIndex) -> Vec<String> {
-    let jewels: HashSet<_> = g.graph.node_indices().filter(|&i| g.node(i).crown_jewel().is_some()).collect();
-    let mut out: Vec<String> = g.easiest_paths(from, &jewels).iter().map(|p| g.nodes[p.target].name.clone()).collect();
+pub fn reached_jewels(g: &AttackGraph, from: azpath::graph::NodeId) -> Vec<String> {
+    let jewels: HashSet<_> = g.node_ids().filter(|&i| g.node(i).crown_jewel().is_some()).collect();
+    let mut out: Vec<String> = g.easiest_paths(from, &jewels).iter().map(|p| g.node(p.target).name.clone()).collect();
     out.sort();
     out
 }

@@ -1,11 +1,12 @@
 //! `azpath collect` and `azpath ingest`: options, the Ctrl-C handling, and the summary on stderr.
-//! Kept beside the collector so that `src/main.rs` only dispatches to it.
+//! The collector (`azpath::collect`) reads and returns the facts with its figures; this prints them.
 
-use super::{AuthMethod, AuthSettings, Cloud, Endpoints, Options, Outcome, Progress, RetryPolicy};
-use crate::store::Store;
+use super::Ctx;
 use anyhow::{Context as _, Result};
+use azpath::collect::{AuthMethod, AuthSettings, Cloud, Endpoints, Log, Options, Outcome, Progress, RetryPolicy};
+use azpath::store::Store;
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,12 +117,13 @@ impl CollectArgs {
 
 /// `azpath collect`: collect, then write one snapshot. Ctrl-C before the write leaves the
 /// database untouched.
-pub fn run_collect(db: &Path, verbose: u8, args: CollectArgs) -> Result<ExitCode> {
+pub fn collect(ctx: &Ctx, args: CollectArgs) -> Result<ExitCode> {
+    let (db, verbose) = (ctx.db, ctx.verbose);
     let opts = args.options()?;
     // Open (and migrate) the database first: a bad path should fail before a long collection.
     let mut store = Store::open(db)?;
     let progress = if args.quiet { Progress::hidden() } else { Progress::for_terminal() };
-    let log: super::Log = if verbose > 0 {
+    let log: Log = if verbose > 0 {
         let shown = progress.clone();
         Arc::new(move |line: &str| {
             if shown.is_visible() {
@@ -141,12 +143,12 @@ pub fn run_collect(db: &Path, verbose: u8, args: CollectArgs) -> Result<ExitCode
                 std::future::pending::<()>().await;
             }
         };
-        super::collect(&opts, log, progress, cancel).await
+        azpath::collect::collect(&opts, log, progress, cancel).await
     })?;
     drop(rt);
     let s = &outcome.stats;
     let notes = outcome.raw.completeness.clone();
-    let summary = crate::import_facts(&mut store, outcome.raw, args.label.as_deref())
+    let summary = azpath::import_facts(&mut store, outcome.raw, args.label.as_deref())
         .context("the collected facts could not be stored")?;
     eprintln!(
         "azpath: collected snapshot #{} in {}: {} objects, {} requests ({} retries, {} throttled), {:.1} MiB, {} not collected, {:.1} s (signed in with {})",
@@ -177,7 +179,7 @@ pub fn run_collect(db: &Path, verbose: u8, args: CollectArgs) -> Result<ExitCode
 }
 
 /// Lists what was not collected: grouped by collection and reason, every scope with `-v`.
-fn print_missing(notes: &[crate::facts::CompletenessNote], verbose: u8) {
+fn print_missing(notes: &[azpath::model::CompletenessNote], verbose: u8) {
     let mut groups: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
     for n in notes {
         groups.entry((n.what.as_str(), n.reason.as_str())).or_default().push(n.scope.as_deref().unwrap_or("(all)"));
@@ -195,10 +197,11 @@ fn print_missing(notes: &[crate::facts::CompletenessNote], verbose: u8) {
 }
 
 /// `azpath ingest DIR`.
-pub fn run_ingest(db: &Path, args: IngestArgs) -> Result<ExitCode> {
-    let raw = super::ingest(&args.dir)?;
+pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode> {
+    let db = ctx.db;
+    let raw = azpath::collect::ingest(&args.dir)?;
     let mut store = Store::open(db)?;
-    let s = crate::import_facts(&mut store, raw, args.label.as_deref())
+    let s = azpath::import_facts(&mut store, raw, args.label.as_deref())
         .with_context(|| format!("cannot import the archive {}", args.dir.display()))?;
     eprintln!(
         "azpath: ingested {} as snapshot #{} in {}: {} nodes, {} attack edges",

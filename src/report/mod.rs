@@ -1,6 +1,8 @@
 //! Turning paths into words (for people) and JSON documents (for scripts). Pure: returns strings and
 //! serializable documents; only `main` writes them anywhere.
 
+pub mod diff;
+
 use crate::graph::{AttackGraph, Path};
 use crate::model::{Edge, Node, NodeKind};
 use serde::Serialize;
@@ -78,7 +80,7 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
     let mut s = String::new();
     for (i, &ei) in p.edges.iter().enumerate() {
         let e = &g.edges[ei];
-        let (from, to) = (&g.nodes[g.edge_source[ei] as usize], &g.nodes[g.edge_target[ei] as usize]);
+        let (from, to) = (&g.node(g.edge_source(ei)), &g.node(g.edge_target(ei)));
         let _ = writeln!(
             s,
             "    {:>2}. {} --{}--> {}{}",
@@ -114,10 +116,10 @@ pub fn short_name(n: &Node) -> String {
 
 /// A path on one line: "carol -MemberOf-> grp-ds -ExecuteOn-> gpu-cluster".
 pub fn path_line(g: &AttackGraph, p: &Path, style: Style) -> String {
-    let mut s = short_name(&g.nodes[p.source]);
+    let mut s = short_name(g.node(p.source));
     for &ei in &p.edges {
         let e = &g.edges[ei];
-        let to = &g.nodes[g.edge_target[ei] as usize];
+        let to = &g.node(g.edge_target(ei));
         let kind = if e.requires_activation { format!("{}(PIM)", e.kind) } else { e.kind.to_string() };
         let _ = write!(s, " -{}-> {}", style.cyan(&kind), short_name(to));
     }
@@ -152,11 +154,11 @@ pub fn paths_text(g: &AttackGraph, paths: &[Path], explain: bool, style: Style) 
     let mut last_source = None;
     for p in paths {
         if last_source != Some(p.source) {
-            let src = &g.nodes[p.source];
+            let src = &g.node(p.source);
             let _ = writeln!(s, "\n{}", style.bold(&label(src)));
             last_source = Some(p.source);
         }
-        let target = &g.nodes[p.target];
+        let target = &g.node(p.target);
         let jewel = jewel_text(target);
         let jewel = if jewel.is_empty() { String::new() } else { format!("  ({jewel})") };
         let _ = writeln!(s, "  -> {}{}", style.red(&style.bold(&label(target))), jewel);
@@ -230,12 +232,12 @@ pub fn path_json<'a>(g: &'a AttackGraph, p: &Path) -> PathJson<'a> {
                 conditional: e.conditional,
                 cost: e.cost,
                 evidence: EvidenceJson(&e.evidence),
-                from: &g.nodes[g.edge_source[ei] as usize].id,
+                from: &g.node(g.edge_source(ei)).id,
                 kind: e.kind,
                 reason: &e.reason,
                 requires_activation: e.requires_activation,
                 rule: &e.rule,
-                to: &g.nodes[g.edge_target[ei] as usize].id,
+                to: &g.node(g.edge_target(ei)).id,
             }
         })
         .collect();
@@ -244,8 +246,8 @@ pub fn path_json<'a>(g: &'a AttackGraph, p: &Path) -> PathJson<'a> {
         hops: p.hops(),
         path,
         requires_activation: p.requires_activation(g),
-        source: node_json(&g.nodes[p.source]),
-        target: node_json(&g.nodes[p.target]),
+        source: node_json(g.node(p.source)),
+        target: node_json(g.node(p.target)),
     }
 }
 
@@ -297,14 +299,14 @@ pub fn paths_json<'a>(g: &'a AttackGraph, snapshot: &'a crate::model::SnapshotIn
 pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bool, style: Style) -> String {
     let mut s = String::new();
     let other = |p: &Path| if reverse { p.source } else { p.target };
-    let mut kinds: Vec<NodeKind> = paths.iter().map(|p| g.nodes[other(p)].kind).collect();
+    let mut kinds: Vec<NodeKind> = paths.iter().map(|p| g.node(other(p)).kind).collect();
     kinds.sort();
     kinds.dedup();
     for kind in kinds {
-        let mine: Vec<&Path> = paths.iter().filter(|p| g.nodes[other(p)].kind == kind).collect();
+        let mine: Vec<&Path> = paths.iter().filter(|p| g.node(other(p)).kind == kind).collect();
         let _ = writeln!(s, "\n{} ({})", style.bold(kind.as_str()), mine.len());
         for p in mine {
-            let n = &g.nodes[other(p)];
+            let n = &g.node(other(p));
             let jewel = jewel_text(n);
             let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{jewel}]")) };
             let pim = if p.requires_activation(g) { style.yellow("  [PIM]") } else { String::new() };

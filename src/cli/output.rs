@@ -1,0 +1,120 @@
+//! Where output goes: stdout or `--output`, colour or not, DOT diagrams rendered or not, and the
+//! notes every result carries. The only code that writes (with `collect`'s progress display).
+
+use super::args::{Format, OutputArgs};
+use anyhow::{Context as _, Result, bail};
+use azpath::export::render::{self, RenderFormat};
+use azpath::graph::{AttackGraph, Path as GraphPath};
+use azpath::model::SnapshotInfo;
+use azpath::report::Style;
+use azpath::store::Store;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// ANSI colours only when writing to a terminal and `NO_COLOR` is unset.
+pub fn style_for(output: &Option<PathBuf>) -> Style {
+    let color = output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    Style { color }
+}
+
+/// Writes `text` to `output`, or to stdout.
+pub fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth reporting.
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("cannot write to stdout"),
+            }
+        }
+    }
+}
+
+/// Like [`emit`], but with --format dot --render the DOT text is rendered by Graphviz and the image
+/// written to --output (default `exports/diagram.svg|png`).
+pub fn emit_out(out: &OutputArgs, text: &str) -> Result<()> {
+    let Some(render) = out.render.filter(|_| out.format == Format::Dot) else {
+        if out.render.is_some() {
+            bail!("--render needs --format dot");
+        }
+        return emit(&out.output, text);
+    };
+    let format = render.format();
+    let path = out.output.clone().unwrap_or_else(|| PathBuf::from(format!("exports/diagram.{}", format.as_str())));
+    write_image(&path, text, format, None)?;
+    eprintln!("azpath: wrote {}", path.display());
+    Ok(())
+}
+
+/// A JSON document, pretty-printed, with a final newline.
+pub fn json(value: &impl serde::Serialize) -> Result<String> {
+    Ok(serde_json::to_string_pretty(value)? + "\n")
+}
+
+/// A DOT diagram of `paths`, captioned with what was asked and the snapshot.
+pub fn diagram(g: &AttackGraph, snap: &SnapshotInfo, paths: &[GraphPath], what: &str, max_paths: usize) -> String {
+    let title = azpath::export::title(what, snap, paths.len());
+    let opts = azpath::export::DotOptions { title, max_paths, ..Default::default() };
+    azpath::export::paths_dot(g, paths, &opts)
+}
+
+/// A DOT diagram of `paths` with the options of `out`.
+pub fn dot_text(out: &OutputArgs, g: &AttackGraph, snap: &SnapshotInfo, paths: &[GraphPath], what: &str) -> String {
+    diagram(g, snap, paths, what, out.max_paths)
+}
+
+/// Renders a DOT diagram with Graphviz into `path`. With `stamp_as` (the name of the DOT file it
+/// was rendered from) an SVG carries a comment naming that file and its hash, so a stale image is
+/// detectable.
+pub fn write_image(path: &Path, dot: &str, format: RenderFormat, stamp_as: Option<&str>) -> Result<()> {
+    let image = render::render(dot, format)?;
+    let image = match (format, stamp_as) {
+        (RenderFormat::Svg, Some(name)) => render::stamp_svg(&String::from_utf8_lossy(&image), name, dot).into_bytes(),
+        _ => image,
+    };
+    write_file(path, &image)
+}
+
+/// Writes a file, creating its folder.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Opens the database and loads a snapshot's graph.
+pub fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(Store, SnapshotInfo, AttackGraph)> {
+    let started = Instant::now();
+    let store = Store::open(db)?;
+    let snap = store.resolve(snapshot)?;
+    let g = azpath::load_graph(&store, snap.id)?;
+    if verbose > 0 {
+        eprintln!(
+            "azpath: loaded snapshot #{} ({} nodes, {} edges) in {:.1} ms",
+            snap.id,
+            g.nodes.len(),
+            g.edges.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok((store, snap, g))
+}
+
+/// The note under every result from a snapshot that lacks collections.
+pub fn completeness_note(snap: &SnapshotInfo) -> String {
+    if snap.completeness.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nNote: snapshot #{} lacks {} collection(s) (`azpath snapshots -v`); a missing path may be uncollected, not absent.\n",
+            snap.id,
+            snap.completeness.len()
+        )
+    }
+}

@@ -1,0 +1,141 @@
+//! Path commands on one snapshot: `paths`, `reach`, `who-can-reach`, `explain`.
+
+use super::Ctx;
+use super::args::{Format, OutputArgs, SearchArgs};
+use super::output::{completeness_note, dot_text, emit_out, json, load, style_for};
+use anyhow::{Result, bail};
+use azpath::graph::Path as GraphPath;
+use azpath::model::EdgeKind;
+use azpath::query::{self, PathOptions};
+use azpath::report;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// What `paths` asks, besides the search limits.
+pub struct PathsAsk {
+    pub from: String,
+    pub to: String,
+    pub last_edges: Vec<EdgeKind>,
+    pub k: Option<usize>,
+    pub all_equal: bool,
+    pub explain: bool,
+}
+
+/// `azpath paths`: the paths found, and how many (for `--fail-on-findings`).
+pub fn paths(ctx: &Ctx, ask: &PathsAsk, search: &SearchArgs, out: &OutputArgs) -> Result<usize> {
+    let (store, snap, mut g) = load(ctx.db, &search.snapshot, ctx.verbose)?;
+    let started = Instant::now();
+    let sources = query::select_some(&g, &ask.from)?;
+    let targets = query::select_some(&g, &ask.to)?;
+    let opts =
+        PathOptions { last_edge: ask.last_edges.clone(), k: ask.k, all_equal: ask.all_equal, ..search.options() };
+    let paths = query::paths(&g, &sources, &targets, &opts)?;
+    azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
+    if ctx.verbose > 0 {
+        eprintln!(
+            "azpath: {} sources, {} targets, {} paths in {:.1} ms",
+            sources.len(),
+            targets.len(),
+            paths.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    let (from, to) = (&ask.from, &ask.to);
+    let text = match out.format {
+        Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
+        Format::Dot => dot_text(out, &g, &snap, &paths, &format!("paths from {from} to {to}")),
+        Format::Table => {
+            let mut text = report::paths_text(&g, &paths, ask.explain, style_for(&out.output));
+            if paths.is_empty() {
+                text.push_str(&format!("No path from {from:?} to {to:?} in snapshot #{}.\n", snap.id));
+            }
+            text + &completeness_note(&snap)
+        }
+    };
+    emit_out(out, &text)?;
+    Ok(paths.len())
+}
+
+/// `azpath reach` (forward from the selection) and `who-can-reach` (`reverse`: backward to it).
+pub fn reach(
+    ctx: &Ctx,
+    selector: &str,
+    search: &SearchArgs,
+    show_paths: bool,
+    out: &OutputArgs,
+    reverse: bool,
+) -> Result<ExitCode> {
+    let (store, snap, mut g) = load(ctx.db, &search.snapshot, ctx.verbose)?;
+    let started = Instant::now();
+    let chosen = query::select_some(&g, selector)?;
+    let opts = search.options();
+    let mut found = if reverse { query::who_can_reach(&g, &chosen, &opts)? } else { query::reach(&g, &chosen, &opts)? };
+    if !reverse {
+        found.retain(|p| !chosen.contains(&p.target));
+    }
+    if ctx.verbose > 0 {
+        eprintln!("azpath: {} results in {:.1} ms", found.len(), started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let text = match out.format {
+        Format::Json => {
+            azpath::explain_paths(&store, snap.id, &mut g, &found)?;
+            json(&report::reach_json(&g, &snap, &found, reverse))?
+        }
+        Format::Dot => {
+            azpath::explain_paths(&store, snap.id, &mut g, &found)?;
+            let what = if reverse { format!("who can reach {selector}") } else { format!("what {selector} reaches") };
+            dot_text(out, &g, &snap, &found, &what)
+        }
+        Format::Table => {
+            let header = if reverse {
+                format!("{} node(s) can reach {selector:?} in snapshot #{}:\n", found.len(), snap.id)
+            } else {
+                format!("{selector:?} reaches {} node(s) in snapshot #{}:\n", found.len(), snap.id)
+            };
+            header
+                + &report::reach_text(&g, &found, reverse, show_paths, style_for(&out.output))
+                + &completeness_note(&snap)
+        }
+    };
+    emit_out(out, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `azpath explain FROM TO`: every hop of the easiest path with its evidence, or (`edge`) the
+/// direct edges between the two.
+pub fn explain(ctx: &Ctx, from: &str, to: &str, edge: bool, snapshot: &str, out: &OutputArgs) -> Result<ExitCode> {
+    let (store, snap, mut g) = load(ctx.db, snapshot, ctx.verbose)?;
+    let one = |sel: &str| -> Result<azpath::graph::NodeId> {
+        let found = query::select_some(&g, sel)?;
+        if found.len() > 1 {
+            let names: Vec<String> = found.iter().take(5).map(|&n| report::label(g.node(n))).collect();
+            bail!(
+                "{sel:?} names {} nodes ({}{}); name one node (an id is always unique)",
+                found.len(),
+                names.join(", "),
+                if found.len() > 5 { ", ..." } else { "" }
+            );
+        }
+        Ok(found[0])
+    };
+    let (s, t) = (one(from)?, one(to)?);
+    let paths: Vec<GraphPath> = if edge {
+        g.out_edges(s)
+            .filter(|&e| g.edge_target(e) == t)
+            .map(|e| GraphPath { source: s, target: t, edges: vec![e], cost: g.edges[e].cost })
+            .collect()
+    } else {
+        query::paths(&g, &[s], &[t], &PathOptions::default())?
+    };
+    if paths.is_empty() {
+        bail!("no {} from {from:?} to {to:?} in snapshot #{}", if edge { "edge" } else { "path" }, snap.id);
+    }
+    azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
+    let text = match out.format {
+        Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
+        Format::Dot => dot_text(out, &g, &snap, &paths, &format!("explain {from} -> {to}")),
+        Format::Table => report::paths_text(&g, &paths, true, style_for(&out.output)),
+    };
+    emit_out(out, &text)?;
+    Ok(ExitCode::SUCCESS)
+}

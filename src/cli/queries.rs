@@ -1,0 +1,154 @@
+//! Saved-query commands: `query list`, `query run`, `export dot`, `report`.
+
+use super::Ctx;
+use super::args::{Format, OutputArgs, RenderArg};
+use super::output::{
+    completeness_note, diagram, dot_text, emit, emit_out, json, load, style_for, write_file, write_image,
+};
+use anyhow::{Result, bail};
+use azpath::export::markdown::{self, Finding, ReportOptions};
+use azpath::query::saved::{self, SavedQuery};
+use azpath::report;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// `azpath query list`.
+pub fn list(dir: Option<&Path>) -> Result<ExitCode> {
+    let mut s = String::new();
+    for q in saved::library(dir)? {
+        s.push_str(&format!(
+            "{:<34} {:<9} {}\n{:<34} {:<9} from: {}  to: {}\n",
+            q.name, q.severity, q.description, "", "", q.from, q.to
+        ));
+    }
+    emit(&None, &s)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `query run` JSON document: one paths document per query.
+#[derive(serde::Serialize)]
+struct QueryRunJson<'a> {
+    results: Vec<report::PathsJson<'a>>,
+    schema: &'static str,
+}
+
+/// `azpath query run`: each query's findings by severity; returns how many paths were found.
+pub fn run(ctx: &Ctx, chosen: &[SavedQuery], snapshot: &str, explain: bool, out: &OutputArgs) -> Result<usize> {
+    let (store, snap, mut g) = load(ctx.db, snapshot, ctx.verbose)?;
+    let style = style_for(&out.output);
+    let mut found = Vec::new();
+    for q in chosen {
+        let paths = q.run(&g)?;
+        azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
+        found.push(paths);
+    }
+    let findings: usize = found.iter().map(Vec::len).sum();
+    // Build only the output asked for: a million-edge tenant can have 100,000s of paths.
+    let text = match out.format {
+        Format::Table => {
+            let mut text = String::new();
+            for (q, paths) in chosen.iter().zip(&found) {
+                let sev = q.severity.as_str().to_ascii_uppercase();
+                text.push_str(&format!(
+                    "\n{} {}: {} finding{}\n{}\n",
+                    style.bold(&format!("[{sev}]")),
+                    style.bold(&q.name),
+                    paths.len(),
+                    if paths.len() == 1 { "" } else { "s" },
+                    style.dim(&q.description)
+                ));
+                text.push_str(&report::paths_text(&g, paths, explain, style));
+            }
+            text + &completeness_note(&snap)
+        }
+        Format::Json => {
+            let results = chosen
+                .iter()
+                .zip(&found)
+                .map(|(q, paths)| {
+                    let query = Some(serde_json::to_value(q)?);
+                    Ok(report::PathsJson { query, ..report::paths_json(&g, &snap, paths) })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            json(&QueryRunJson { results, schema: "azpath.query-run/1" })?
+        }
+        Format::Dot => {
+            let names: Vec<&str> = chosen.iter().map(|q| q.name.as_str()).collect();
+            let all: Vec<_> = found.concat();
+            dot_text(out, &g, &snap, &all, &format!("saved queries {}", names.join(", ")))
+        }
+    };
+    emit_out(out, &text)?;
+    Ok(findings)
+}
+
+/// `azpath export dot`: one DOT file (and image) per saved query and/or the demo headline.
+pub fn export_dot(
+    ctx: &Ctx,
+    chosen: Vec<SavedQuery>,
+    headline: bool,
+    snapshot: &str,
+    out_dir: &Path,
+    render: Option<RenderArg>,
+    max_paths: usize,
+) -> Result<ExitCode> {
+    if chosen.is_empty() && !headline {
+        bail!("name one or more saved queries, or --all, or --headline; `azpath query list` shows them");
+    }
+    let (store, snap, mut g) = load(ctx.db, snapshot, ctx.verbose)?;
+    let mut diagrams = Vec::new();
+    if headline {
+        let paths = azpath::demo::headline(&g).pipeline_paths;
+        let what = "every pipeline identity's easiest path to every crown jewel (azpath demo)";
+        diagrams.push(("demo-headline".to_string(), what.to_string(), paths));
+    }
+    for q in chosen {
+        let paths = q.run(&g)?;
+        diagrams.push((q.name.clone(), azpath::export::query_caption(&q), paths));
+    }
+    for (name, what, paths) in &diagrams {
+        azpath::explain_paths(&store, snap.id, &mut g, paths)?;
+        let text = diagram(&g, &snap, paths, what, max_paths);
+        let file = format!("{name}.dot");
+        write_file(&out_dir.join(&file), text.as_bytes())?;
+        eprintln!("azpath: wrote {} ({} paths)", out_dir.join(&file).display(), paths.len());
+        if let Some(r) = render {
+            let path = out_dir.join(format!("{name}.{}", r.format().as_str()));
+            write_image(&path, &text, r.format(), Some(&file))?;
+            eprintln!("azpath: wrote {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `azpath report`: the Markdown audit report of every saved query, with rendered diagrams on request.
+pub fn report(
+    ctx: &Ctx,
+    snapshot: &str,
+    queries: Option<&Path>,
+    output: &Path,
+    render: Option<RenderArg>,
+    max_paths: usize,
+) -> Result<ExitCode> {
+    let (store, snap, mut g) = load(ctx.db, snapshot, ctx.verbose)?;
+    let mut findings = Vec::new();
+    for q in saved::library(queries)? {
+        let paths = q.run(&g)?;
+        azpath::explain_paths(&store, snap.id, &mut g, &paths)?;
+        findings.push(Finding { query: q, paths, svg: None });
+    }
+    if let Some(r) = render {
+        let dir = output.parent().map(Path::to_path_buf).unwrap_or_default();
+        for finding in findings.iter_mut().filter(|f| !f.paths.is_empty()) {
+            let text = diagram(&g, &snap, &finding.paths, &finding.query.name, max_paths);
+            let file = format!("report-{}.{}", finding.query.name, r.format().as_str());
+            write_image(&dir.join(&file), &text, r.format(), None)?;
+            finding.svg = Some(file);
+        }
+    }
+    let opts = ReportOptions { diagram_max_paths: max_paths, ..ReportOptions::default() };
+    let text = markdown::report(&g, &snap, &findings, &opts);
+    write_file(output, text.as_bytes())?;
+    eprintln!("azpath: wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}

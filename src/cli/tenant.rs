@@ -1,0 +1,191 @@
+//! Commands that load or list snapshots, and the rule book: `demo`, `import`, `snapshots`,
+//! `synth`, `rederive`, `rules`.
+
+use super::Ctx;
+use super::args::{Format, OutputArgs};
+use super::output::{dot_text, emit, emit_out, json, style_for};
+use anyhow::{Context as _, Result, bail};
+use azpath::model::SnapshotInfo;
+use azpath::store::Store;
+use azpath::{demo as demo_tenant, facts::RawFacts, rules as rule_book};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// `azpath rules [ID]`: every rule on a line, or one rule's documentation.
+pub fn rules(id: Option<&str>) -> Result<ExitCode> {
+    let kinds = |r: &rule_book::Rule, sep: &str| r.edges.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(sep);
+    let text = match id {
+        None => {
+            rule_book::RULES.iter().map(|r| format!("{:<30} {:<28} {}\n", r.id, kinds(r, ","), r.summary)).collect()
+        }
+        Some(id) => match rule_book::RULES.iter().find(|r| r.id == id) {
+            Some(r) => format!("{}\nedges: {}\n\n{}\n\n{}\n", r.id, kinds(r, ", "), r.summary, r.doc),
+            None => bail!("no rule {id:?}; `azpath rules` lists them"),
+        },
+    };
+    emit(&None, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `azpath demo`: load the demo tenant as a new snapshot and print its headline.
+pub fn demo(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let mut store = Store::open(ctx.db)?;
+    let summary = azpath::import_facts(&mut store, demo_tenant::raw(), Some("demo"))?;
+    let snap = store.resolve(&summary.snapshot.to_string())?;
+    let mut g = azpath::load_graph(&store, snap.id)?;
+    let h = demo_tenant::headline(&g);
+    let shown: Vec<_> = h.pipeline_paths.iter().chain(&h.user_paths).cloned().collect();
+    azpath::explain_paths(&store, snap.id, &mut g, &shown)?;
+    let text = match out.format {
+        Format::Table => {
+            demo_tenant::headline_text(&g, &h, &snap, &ctx.db.display().to_string(), style_for(&out.output))
+        }
+        Format::Json => json(&demo_tenant::headline_json(&g, &h, &snap))?,
+        Format::Dot => {
+            dot_text(out, &g, &snap, &h.pipeline_paths, "every pipeline identity's easiest path to every crown jewel")
+        }
+    };
+    emit_out(out, &text)?;
+    if ctx.verbose > 0 {
+        eprintln!("azpath: demo took {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `azpath import FILE`: a facts file as a new snapshot.
+pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let raw =
+        RawFacts::from_json(&text).with_context(|| format!("{} is not a valid azpath facts file", file.display()))?;
+    let mut store = Store::open(ctx.db)?;
+    let s =
+        azpath::import_facts(&mut store, raw, label).with_context(|| format!("cannot import {}", file.display()))?;
+    let redacted = if s.redacted > 0 {
+        format!(" ({} credential fields removed before storing)", s.redacted)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "azpath: imported {} as snapshot #{} in {}: {} nodes, {} attack edges{redacted}",
+        file.display(),
+        s.snapshot,
+        ctx.db.display(),
+        s.nodes,
+        s.edges,
+    );
+    let skipped = if ctx.verbose > 0 { s.skipped.as_slice() } else { &[] };
+    for w in s.warnings.iter().chain(skipped) {
+        eprintln!("azpath: note: {w}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `azpath snapshots`: what is stored, and (with -v) what each snapshot could not collect.
+pub fn snapshots(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
+    let store = Store::open(ctx.db)?;
+    let snaps = store.snapshots()?;
+    let text = match out.format {
+        Format::Json => json(&serde_json::to_value(&snaps)?)?,
+        Format::Table => snapshots_table(&snaps, ctx.verbose),
+        Format::Dot => bail!("--format dot draws paths; `snapshots` has none"),
+    };
+    emit(&out.output, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn snapshots_table(snaps: &[SnapshotInfo], verbose: u8) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header(["id", "label", "tenant", "collected", "source", "nodes", "edges", "not collected"]);
+    for s in snaps {
+        t.add_row([
+            s.id.to_string(),
+            s.label.clone().unwrap_or_default(),
+            s.tenant_name.clone(),
+            s.collected_at.clone(),
+            s.source.clone(),
+            s.nodes.to_string(),
+            s.edges.to_string(),
+            s.completeness.len().to_string(),
+        ]);
+    }
+    let mut text = format!("{t}\n");
+    if verbose > 0 {
+        for s in snaps {
+            for c in &s.completeness {
+                text.push_str(&format!(
+                    "#{}: not collected: {} {}: {}\n",
+                    s.id,
+                    c.what,
+                    c.scope.as_deref().unwrap_or(""),
+                    c.reason
+                ));
+            }
+            for w in &s.warnings {
+                text.push_str(&format!("#{}: {w}\n", s.id));
+            }
+        }
+    }
+    text
+}
+
+/// The counts `synth` takes from the command line, each overriding the preset's.
+pub struct SynthCounts {
+    pub users: Option<usize>,
+    pub groups: Option<usize>,
+    pub service_principals: Option<usize>,
+    pub subscriptions: Option<usize>,
+    pub resources: Option<usize>,
+}
+
+/// `azpath synth`: a deterministic synthetic tenant, written out or imported.
+pub fn synth(
+    ctx: &Ctx,
+    preset: &str,
+    counts: SynthCounts,
+    seed: u64,
+    output: Option<PathBuf>,
+    import: bool,
+) -> Result<ExitCode> {
+    let base = match preset {
+        "small" => azpath::synth::SynthSpec::small(seed),
+        "1m" => azpath::synth::SynthSpec::one_million_edges(seed),
+        other => bail!("unknown preset {other:?}; presets are small and 1m"),
+    };
+    let spec = azpath::synth::SynthSpec {
+        users: counts.users.unwrap_or(base.users),
+        groups: counts.groups.unwrap_or(base.groups).max(1),
+        service_principals: counts.service_principals.unwrap_or(base.service_principals),
+        subscriptions: counts.subscriptions.unwrap_or(base.subscriptions),
+        resources: counts.resources.unwrap_or(base.resources),
+        seed,
+    };
+    let raw = azpath::synth::generate(&spec);
+    if import {
+        let mut store = Store::open(ctx.db)?;
+        let s = azpath::import_facts(&mut store, raw, Some(&format!("synth-{seed}")))?;
+        eprintln!(
+            "azpath: synthetic tenant imported as snapshot #{}: {} nodes, {} attack edges",
+            s.snapshot, s.nodes, s.edges
+        );
+    } else {
+        emit(&output, &(serde_json::to_string(&raw)? + "\n"))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `azpath rederive`: today's rules over a stored snapshot's raw facts, as a new snapshot.
+pub fn rederive(ctx: &Ctx, snapshot: &str) -> Result<ExitCode> {
+    let mut store = Store::open(ctx.db)?;
+    let snap = store.resolve(snapshot)?;
+    let raw = store.load_raw(snap.id)?;
+    let label = format!("rederived-{}", snap.id);
+    let s = azpath::import_facts(&mut store, raw, Some(&label))?;
+    eprintln!(
+        "azpath: re-derived snapshot #{} as #{}: {} nodes, {} attack edges (was {} edges)",
+        snap.id, s.snapshot, s.nodes, s.edges, snap.edges
+    );
+    Ok(ExitCode::SUCCESS)
+}
