@@ -567,8 +567,7 @@ mod tests {
     use crate::rules::testkit::*;
 
     fn graph(f: &Facts) -> AttackGraph {
-        let d = crate::rules::derive(f);
-        AttackGraph::new(d.nodes, d.edges)
+        AttackGraph::from_facts(f)
     }
 
     fn q(from: &str, to: &str) -> SavedQuery {

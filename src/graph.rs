@@ -260,6 +260,13 @@ const UNSEEN: (u32, u32) = (u32::MAX, u32::MAX);
 const NO_EDGE: u32 = u32::MAX;
 
 impl AttackGraph {
+    /// The attack graph of a tenant's facts, derived in memory (no store): every rule's edges with
+    /// their reasons and evidence.
+    pub fn from_facts(facts: &crate::facts::Facts) -> AttackGraph {
+        let d = crate::rules::derive(facts);
+        AttackGraph::new(d.nodes, d.edges)
+    }
+
     /// Builds the graph. Edges whose ends are not among `nodes` are dropped (the store never has any).
     pub fn new(nodes: Vec<Node>, edges: Vec<Edge>) -> AttackGraph {
         let index: HashMap<&str, u32> = nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i as u32)).collect();
@@ -841,17 +848,7 @@ mod tests {
     use crate::model::NodeKind;
 
     fn e(s: &str, t: &str, kind: EdgeKind, cost: u32) -> Edge {
-        Edge {
-            source: s.into(),
-            target: t.into(),
-            kind,
-            rule: "test".into(),
-            reason: String::new(),
-            evidence: vec![],
-            requires_activation: false,
-            conditional: false,
-            cost,
-        }
+        Edge { cost, ..Edge::new(s, t, kind, "test", String::new()) }
     }
 
     fn graph(ids: &[&str], edges: Vec<Edge>) -> AttackGraph {

@@ -123,8 +123,7 @@ pub fn diff_snapshots(
             let planned_from = facts::parse(&store.load_raw(base)?)?;
             let before_facts = if base == a { planned_from.clone() } else { facts::parse(&store.load_raw(a)?)? };
             let after_facts = what_if.apply(&planned_from).map_err(anyhow::Error::msg)?;
-            let derived = rules::derive(&after_facts);
-            let gb = graph::AttackGraph::new(derived.nodes, derived.edges);
+            let gb = graph::AttackGraph::from_facts(&after_facts);
             let pb = diff::query_pairs(&gb, queries)?;
             (side(a)?, (gb, pb), diff::diff_facts(&before_facts, &after_facts))
         }

@@ -314,6 +314,34 @@ pub struct Edge {
 }
 
 impl Edge {
+    /// An edge of `kind` at its base cost: active, unconditional, without evidence yet.
+    pub fn new(source: &str, target: &str, kind: EdgeKind, rule: &str, reason: String) -> Edge {
+        Edge {
+            source: source.into(),
+            target: target.into(),
+            kind,
+            rule: rule.into(),
+            reason,
+            evidence: Vec::new(),
+            requires_activation: false,
+            conditional: false,
+            cost: Edge::compute_cost(kind, false, false),
+        }
+    }
+
+    pub fn with_evidence(mut self, evidence: Vec<Evidence>) -> Edge {
+        self.evidence = evidence;
+        self
+    }
+
+    /// The same edge needing a PIM activation and/or subject to a condition, its cost recomputed.
+    pub fn with_flags(mut self, requires_activation: bool, conditional: bool) -> Edge {
+        self.requires_activation = requires_activation;
+        self.conditional = conditional;
+        self.cost = Edge::compute_cost(self.kind, requires_activation, conditional);
+        self
+    }
+
     /// The effort of this hop: the kind's base cost plus activation and condition penalties.
     pub fn compute_cost(kind: EdgeKind, requires_activation: bool, conditional: bool) -> u32 {
         kind.base_cost()

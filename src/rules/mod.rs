@@ -410,17 +410,7 @@ pub fn rbac_edge(
 
 /// Builds an edge that comes from directory facts alone (no activation, no condition).
 pub fn plain_edge(rule: &Rule, source: &str, target: &str, reason: String, evidence: Vec<Evidence>) -> Edge {
-    Edge {
-        source: source.into(),
-        target: target.into(),
-        kind: rule.edges[0],
-        rule: rule.id.into(),
-        reason,
-        evidence,
-        requires_activation: false,
-        conditional: false,
-        cost: Edge::compute_cost(rule.edges[0], false, false),
-    }
+    Edge::new(source, target, rule.edges[0], rule.id, reason).with_evidence(evidence)
 }
 
 impl Edge {

@@ -5,9 +5,6 @@ use crate::support::*;
 use azpath::model::EdgeKind::{self, *};
 use azpath::model::NodeKind;
 
-const GITHUB: &str = "GitHub Actions: repo:contoso-ml/training-pipeline:ref:refs/heads/main";
-const TERRAFORM: &str = "Terraform Cloud: organization:contoso:project:ml:workspace:prod:run_phase:apply";
-
 fn kinds(steps: &[(EdgeKind, String)]) -> Vec<EdgeKind> {
     steps.iter().map(|s| s.0).collect()
 }

@@ -1,16 +1,14 @@
 //! Diff end to end on the demo tenant: a what-if equals the real second snapshot, and CI gates.
 
+use crate::support::CI_CONTRIBUTOR;
 use azpath::diff::{self, WhatIf};
 use azpath::graph::AttackGraph;
 use azpath::query::saved;
 use azpath::store::Store;
 use serde_json::json;
 
-const CI_CONTRIBUTOR: &str = "/subscriptions/5b000000-0000-4000-8000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Authorization/roleAssignments/70000000-0000-4000-8000-000000000001";
-
 fn graph(facts: &azpath::facts::Facts) -> AttackGraph {
-    let d = azpath::rules::derive(facts);
-    AttackGraph::new(d.nodes, d.edges)
+    AttackGraph::from_facts(facts)
 }
 
 /// The demo with the CI service principal's Contributor moved from standing to PIM-eligible, as a

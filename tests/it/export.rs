@@ -5,18 +5,10 @@ use azpath::export::dot::{self, DotOptions};
 use azpath::export::{self, render};
 use azpath::graph::{AttackGraph, Path};
 use azpath::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
-use azpath::store::{SnapshotInfo, Store};
 use graphviz_rust::dot_structures::{Attribute, EdgeTy, Graph, Id, Stmt, Vertex};
 use std::collections::{BTreeMap, HashMap};
 
-/// The demo tenant as a graph with every edge's reason and evidence, and its snapshot.
-pub fn demo() -> (AttackGraph, SnapshotInfo) {
-    let mut store = Store::open_in_memory().unwrap();
-    let s = azpath::import_facts(&mut store, azpath::demo::raw(), Some("demo")).unwrap();
-    let snap = store.resolve(&s.snapshot.to_string()).unwrap();
-    let (nodes, edges) = store.load_graph(s.snapshot).unwrap();
-    (AttackGraph::new(nodes, edges), snap)
-}
+use crate::support::demo;
 
 /// An attribute value as text: quotes removed and escapes undone; HTML labels as written.
 fn value(id: &Id) -> String {
@@ -165,17 +157,8 @@ fn every_path_node_and_hop_is_drawn_once_with_its_style() {
 }
 
 fn hop(s: &str, t: &str, kind: EdgeKind, eligible: bool, conditional: bool, evidence: Vec<Evidence>) -> Edge {
-    Edge {
-        source: s.into(),
-        target: t.into(),
-        kind,
-        rule: "test".into(),
-        reason: format!("reason with \"quotes\" and \\ and\nnewline for {s}"),
-        evidence,
-        requires_activation: eligible,
-        conditional,
-        cost: Edge::compute_cost(kind, eligible, conditional),
-    }
+    let reason = format!("reason with \"quotes\" and \\ and\nnewline for {s}");
+    Edge::new(s, t, kind, "test", reason).with_evidence(evidence).with_flags(eligible, conditional)
 }
 
 const HOSTILE: &[&str] = &[

@@ -1,11 +1,7 @@
 //! Every shipped saved query, run on the demo tenant, with its expected findings.
 
-use crate::support::demo_graph;
+use crate::support::{DEVOPS, GITHUB, TERRAFORM, demo_graph};
 use azpath::query::{self, saved};
-
-const GITHUB: &str = "GitHub Actions: repo:contoso-ml/training-pipeline:ref:refs/heads/main";
-const TERRAFORM: &str = "Terraform Cloud: organization:contoso:project:ml:workspace:prod:run_phase:apply";
-const DEVOPS: &str = "Azure DevOps: sc://contoso/ml-platform/backup";
 
 fn run(name: &str) -> Vec<(String, String)> {
     let g = demo_graph();

@@ -9,13 +9,9 @@
 //! To accept a deliberate change of output: `INSTA_UPDATE=always cargo test --test it snapshots`
 //! (or `cargo insta review`), then review and commit the changed .snap files.
 
+use crate::support::CI_CONTRIBUTOR;
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// The standing Contributor assignment on rg-ml held by gh-ml-pipeline: the "role assignment"
-/// evidence behind gh-ml-pipeline's ListKeys, SetAccessPolicy, ReEnableKeys and AddSecret
-/// (federated credential write) hops in the pipeline paths (`paths_pipeline_to_crown_jewels_*`).
-const CONTRIBUTOR_ON_RG_ML: &str = "/subscriptions/5b000000-0000-4000-8000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Authorization/roleAssignments/70000000-0000-4000-8000-000000000001";
 
 /// Appended to every snapshotted output, so that its trailing newlines count.
 const END: &str = "[end of output]";
@@ -266,8 +262,8 @@ fn diff_make_eligible(name: &str, format: &str) {
     let demo = Demo::loaded(1);
     // The id is the one `paths --explain` shows as the role assignment behind a pipeline hop.
     let explained = demo.run(&["paths", "--from", "pipeline", "--to", "crown-jewels", "--explain"]);
-    assert!(explained.contains(&format!("role assignment: {CONTRIBUTOR_ON_RG_ML}")), "{explained}");
-    let out = demo.run(&["diff", "latest", "--make-eligible", CONTRIBUTOR_ON_RG_ML, "--format", format]);
+    assert!(explained.contains(&format!("role assignment: {CI_CONTRIBUTOR}")), "{explained}");
+    let out = demo.run(&["diff", "latest", "--make-eligible", CI_CONTRIBUTOR, "--format", format]);
     snap(&demo, name, &out);
 }
 

@@ -2,15 +2,30 @@
 
 use azpath::graph::{AttackGraph, Path};
 use azpath::model::EdgeKind;
+use azpath::model::SnapshotInfo;
 use azpath::store::Store;
 use std::collections::HashSet;
 
-pub fn demo_graph() -> AttackGraph {
+/// The demo's pipeline identities, by display name.
+pub const GITHUB: &str = "GitHub Actions: repo:contoso-ml/training-pipeline:ref:refs/heads/main";
+pub const TERRAFORM: &str = "Terraform Cloud: organization:contoso:project:ml:workspace:prod:run_phase:apply";
+pub const DEVOPS: &str = "Azure DevOps: sc://contoso/ml-platform/backup";
+/// The demo's standing Contributor of the CI service principal on rg-ml: the assignment behind its
+/// ListKeys, SetAccessPolicy, ReEnableKeys and AddSecret hops (what-if tests make it eligible).
+pub const CI_CONTRIBUTOR: &str = "/subscriptions/5b000000-0000-4000-8000-000000000001/resourceGroups/rg-ml/providers/Microsoft.Authorization/roleAssignments/70000000-0000-4000-8000-000000000001";
+
+/// The demo tenant imported into a fresh store and loaded back as a graph with every edge's reason
+/// and evidence (as the tests inspect them), and its snapshot.
+pub fn demo() -> (AttackGraph, SnapshotInfo) {
     let mut store = Store::open_in_memory().unwrap();
     let s = azpath::import_facts(&mut store, azpath::demo::raw(), Some("demo")).unwrap();
-    // The complete graph, reasons and evidence included, as the tests inspect them.
+    let snap = store.resolve(&s.snapshot.to_string()).unwrap();
     let (nodes, edges) = store.load_graph(s.snapshot).unwrap();
-    AttackGraph::new(nodes, edges)
+    (AttackGraph::new(nodes, edges), snap)
+}
+
+pub fn demo_graph() -> AttackGraph {
+    demo().0
 }
 
 /// The node index of the single node with this display name (and kind, when names repeat).
