@@ -6,7 +6,7 @@
 use crate::facts::index::{FactRecord, fact_records};
 use crate::facts::{Facts, GroupAccess, Membership, OwnedKind, Ownership};
 use crate::graph::{AttackGraph, Path};
-use crate::model::EdgeKind;
+use crate::model::{EdgeKind, FactRef};
 use crate::query::{self, saved::SavedQuery};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -384,17 +384,13 @@ fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Chang
     let edge = &g.edges[e];
     let ends = [&edge.source, &edge.target].map(|id| {
         let n = g.node_index(id).map(|ix| g.node(ix));
-        n.and_then(|n| crate::facts::index::node_fact_key(n.kind, &n.id.to_ascii_lowercase()))
+        n.and_then(|n| crate::facts::index::node_fact_key(n.kind, &n.id.to_ascii_lowercase())).map(|k| FactRef::of(&k))
     });
-    let keys: HashSet<&str> = edge
-        .evidence
-        .iter()
-        .filter_map(|ev| ev.fact.as_deref())
-        .chain(ends.iter().flatten().map(String::as_str))
-        .collect();
+    let named: HashSet<FactRef> =
+        edge.evidence.iter().filter_map(|ev| ev.fact).chain(ends.into_iter().flatten()).collect();
     let mut out: Vec<Cause> = facts
         .iter()
-        .filter(|c| wanted.contains(&c.change) && keys.contains(c.key.as_str()))
+        .filter(|c| wanted.contains(&c.change) && named.contains(&FactRef::of(&c.key)))
         .filter(|c| {
             !matches!(c.category, "user" | "group" | "service principal" | "application") || c.change != Change::Changed
         })

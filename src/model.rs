@@ -256,6 +256,34 @@ evidence_kinds! {
     CompoundIdentity => "compound identity: only through application",
 }
 
+/// A fact of a snapshot's fact index, by the 128-bit xxh3 hash of its key (`category|ids`, see
+/// `facts::index`): what evidence names, compactly (32 hex digits stored instead of the key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FactRef(pub u128);
+
+impl FactRef {
+    pub fn of(key: &str) -> FactRef {
+        FactRef(xxhash_rust::xxh3::xxh3_128(key.as_bytes()))
+    }
+}
+
+impl Serialize for FactRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:032x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for FactRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let valid = text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        match u128::from_str_radix(&text, 16) {
+            Ok(v) if valid => Ok(FactRef(v)),
+            _ => Err(serde::de::Error::custom(format!("a fact reference is 32 hex digits, not {text:?}"))),
+        }
+    }
+}
+
 /// One fact behind an edge, printed by `explain` as "label: value".
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Evidence {
@@ -266,10 +294,10 @@ pub struct Evidence {
     /// [`EvidenceKind::Role`] ("Contributor").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The key of the fact this evidence comes from in the snapshot's fact index
-    /// (`facts::index`), so a diff traces a changed fact to the edges it made.
+    /// The fact this evidence comes from in the snapshot's fact index (`facts::index`), so a diff
+    /// traces a changed fact to the edges it made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fact: Option<String>,
+    pub fact: Option<FactRef>,
 }
 
 impl Evidence {
@@ -282,9 +310,9 @@ impl Evidence {
         Evidence { kind, value: format!("{name} ({id})"), name: Some(name.to_string()), fact: None }
     }
 
-    /// The same evidence, naming the fact (by fact-index key) it comes from.
-    pub fn of_fact(mut self, key: String) -> Self {
-        self.fact = Some(key);
+    /// The same evidence, naming the fact (by its fact-index key) it comes from.
+    pub fn of_fact(mut self, key: &str) -> Self {
+        self.fact = Some(FactRef::of(key));
         self
     }
 

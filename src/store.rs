@@ -6,7 +6,7 @@
 
 use crate::facts::RawFacts;
 use crate::facts::index::{self, FactRecord};
-use crate::model::{Edge, EdgeKind, Evidence, Node, NodeKind};
+use crate::model::{Edge, EdgeKind, Evidence, FactRef, Node, NodeKind};
 use crate::rules::Derived;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -281,7 +281,7 @@ impl Store {
                     e.conditional,
                     e.cost
                 ])?;
-                let evidence = serde_json::to_string(&e.evidence).expect("serialisable");
+                let evidence = evidence_text(&e.evidence);
                 details.execute(params![id, ix as i64, e.reason, evidence])?;
             }
             write_fact_index(&tx, id, records)?;
@@ -595,7 +595,23 @@ fn parse_evidence(ix: usize, text: &str) -> Result<Vec<Evidence>> {
     list.into_iter().map(|e| e.into_evidence().map_err(corrupt)).collect()
 }
 
-/// Evidence as stored: typed (`kind`, with the fact's key), or `label`/`value` text as azpath wrote
+/// Evidence as stored: typed, without the fact keys its kind and value imply (an assignment's
+/// evidence names its own fact), which are restored on reading.
+fn evidence_text(evidence: &[Evidence]) -> String {
+    let stored: Vec<Evidence> = evidence
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if e.fact.is_some() && e.fact == index::implied_fact_key(e.kind, &e.value).map(|k| FactRef::of(&k)) {
+                e.fact = None;
+            }
+            e
+        })
+        .collect();
+    serde_json::to_string(&stored).expect("serialisable")
+}
+
+/// Evidence as read back: typed (`kind`, with the fact's key), or `label`/`value` text as azpath wrote
 /// it before evidence was typed.
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
@@ -608,31 +624,22 @@ impl StoredEvidence {
     fn into_evidence(self) -> std::result::Result<Evidence, String> {
         use crate::model::EvidenceKind as K;
         let (label, value) = match self {
-            StoredEvidence::Typed(e) => return Ok(e),
+            StoredEvidence::Typed(mut e) => {
+                if e.fact.is_none() {
+                    e.fact = index::implied_fact_key(e.kind, &e.value).map(|k| FactRef::of(&k));
+                }
+                return Ok(e);
+            }
             StoredEvidence::Legacy { label, value } => (label, value),
         };
         let kind = K::from_label(&label).ok_or_else(|| format!("unknown evidence label {label:?}"))?;
-        // The facts whose evidence value is their id: their keys follow from the kind alone.
-        let category = match kind {
-            K::RoleAssignment => Some("role assignment"),
-            K::RoleEligibility => Some("role eligibility"),
-            K::DirectoryRoleAssignment => Some("directory role"),
-            K::DirectoryRoleEligibility => Some("directory role eligibility"),
-            K::GroupEligibility => Some("group eligibility"),
-            _ => None,
-        };
         let mut ev = Evidence::new(kind, value);
         if matches!(kind, K::Role | K::DirectoryRole | K::GraphPermission) {
             // Written as "Name (id)" by `Evidence::named`.
             ev.name = ev.value.rsplit_once(" (").filter(|_| ev.value.ends_with(')')).map(|(n, _)| n.to_string());
         }
-        Ok(match category {
-            Some(c) => {
-                let key = index::fact_key(c, &[&ev.value]);
-                ev.of_fact(key)
-            }
-            None => ev,
-        })
+        ev.fact = index::implied_fact_key(kind, &ev.value).map(|k| FactRef::of(&k));
+        Ok(ev)
     }
 }
 
@@ -676,8 +683,7 @@ mod tests {
         assert_eq!((&*edges[0].source, &*edges[0].target, edges[0].kind), ("a", "b", EdgeKind::MemberOf));
         assert_eq!(edges[0].reason, "u is a member of g");
         // Evidence stored as text before it was typed comes back typed, with its fact's key.
-        let want =
-            Evidence::new(crate::model::EvidenceKind::RoleAssignment, "/x/RA").of_fact("role assignment|/x/ra".into());
+        let want = Evidence::new(crate::model::EvidenceKind::RoleAssignment, "/x/RA").of_fact("role assignment|/x/ra");
         assert_eq!(edges[0].evidence, vec![want]);
         let info = &store.snapshots().unwrap()[0];
         assert_eq!((info.nodes, info.edges), (2, 1), "v3 counts existing snapshots");

@@ -9,7 +9,7 @@ use super::{
     AppRoleAssignment, DenyAssignment, DirectoryRoleAssignment, Facts, FederatedCredential, GroupEligibility,
     Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
 };
-use crate::model::NodeKind;
+use crate::model::{EvidenceKind, NodeKind};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -111,6 +111,20 @@ impl Resource {
     }
 }
 
+/// The fact key that evidence of `kind` with `value` names by its kind alone: for the facts whose
+/// evidence value is their own id (an assignment, an eligibility schedule).
+pub fn implied_fact_key(kind: EvidenceKind, value: &str) -> Option<String> {
+    let category = match kind {
+        EvidenceKind::RoleAssignment => "role assignment",
+        EvidenceKind::RoleEligibility => "role eligibility",
+        EvidenceKind::DirectoryRoleAssignment => "directory role",
+        EvidenceKind::DirectoryRoleEligibility => "directory role eligibility",
+        EvidenceKind::GroupEligibility => "group eligibility",
+        _ => return None,
+    };
+    Some(fact_key(category, &[value]))
+}
+
 /// The key of the resource fact for an ARM resource id (its settings and identities).
 pub fn resource_fact_key(id: &str) -> String {
     fact_key("resource", &[id])
@@ -150,6 +164,8 @@ impl<'f> Names<'f> {
         objects.extend(f.resources.iter().map(|r| (r.id.as_str(), r.name.as_str())));
         objects.extend(f.resource_groups.iter().map(|r| (r.id.as_str(), r.name.as_str())));
         objects.extend(f.subscriptions.iter().map(|s| (s.id.as_str(), s.display_name.as_str())));
+        // An empty display name names nothing: the id stands in for it.
+        objects.retain(|_, name| !name.is_empty());
         let custom_roles = f.role_definitions.iter().map(|r| (r.id.as_str(), r.role_name.as_str())).collect();
         Names { objects, custom_roles }
     }
@@ -300,8 +316,9 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
 /// 128-bit xxh3 (stable across versions and platforms), so a collision is not a practical concern.
 pub type FactDigest = Vec<(u128, u64)>;
 
+/// The hash a fact is stored and referred to by ([`FactRef`](crate::model::FactRef)).
 pub fn fact_key_hash(key: &str) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
+    crate::model::FactRef::of(key).0
 }
 
 /// The digest of a set of fact records.

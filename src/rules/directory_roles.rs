@@ -117,7 +117,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             if a.eligible { EvidenceKind::DirectoryRoleEligibility } else { EvidenceKind::DirectoryRoleAssignment },
             a.id.clone(),
         )
-        .of_fact(a.fact_key());
+        .of_fact(&a.fact_key());
         let scope = a.directory_scope_id.trim_end_matches('/');
         if scope.is_empty() {
             let (kind, how) = if a.eligible {

@@ -36,7 +36,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 fic.subject
             ),
             vec![
-                Evidence::new(EvidenceKind::FederatedCredential, fic.id.clone()).of_fact(fic.fact_key()),
+                Evidence::new(EvidenceKind::FederatedCredential, fic.id.clone()).of_fact(&fic.fact_key()),
                 Evidence::new(EvidenceKind::Issuer, fic.issuer.clone()),
                 Evidence::new(EvidenceKind::Subject, fic.subject.clone()),
             ],

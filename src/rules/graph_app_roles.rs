@@ -45,7 +45,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             &node,
             format!("{} was granted {}", ctx.name(&a.principal_id), ctx.name(&node)),
             vec![
-                Evidence::new(EvidenceKind::AppRoleAssignment, a.id.clone()).of_fact(a.fact_key()),
+                Evidence::new(EvidenceKind::AppRoleAssignment, a.id.clone()).of_fact(&a.fact_key()),
                 Evidence::new(EvidenceKind::AppRoleId, a.app_role_id.clone()),
             ],
         ));

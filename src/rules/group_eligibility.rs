@@ -33,7 +33,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 ctx.name(&e.principal_id),
                 ctx.name(&e.group_id)
             ),
-            evidence: vec![Evidence::new(EvidenceKind::GroupEligibility, e.id.clone()).of_fact(e.fact_key())],
+            evidence: vec![Evidence::new(EvidenceKind::GroupEligibility, e.id.clone()).of_fact(&e.fact_key())],
             requires_activation: true,
             conditional: false,
             cost: Edge::compute_cost(EdgeKind::EligibleMemberOf, true, false),

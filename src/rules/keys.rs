@@ -151,7 +151,7 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
                         EvidenceKind::ListKeysGrantedBy,
                         format!("{} ({})", lg.assignment.id, lg.role.role_name),
                     )
-                    .of_fact(lg.assignment.fact_key()),
+                    .of_fact(&lg.assignment.fact_key()),
                 );
             }
             extra.push(Evidence::new(

@@ -30,7 +30,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                     EvidenceKind::GroupMembership,
                     format!("group {} lists member {}", m.group_id, m.member_id),
                 )
-                .of_fact(m.fact_key()),
+                .of_fact(&m.fact_key()),
             ],
         ));
     }

@@ -325,12 +325,12 @@ impl<'f> Context<'f> {
     /// scope is a resource.
     pub fn scope_evidence(&self, scope: &str) -> Evidence {
         let ev = Evidence::new(EvidenceKind::Scope, format!("{} ({})", self.name(&self.scope_node(scope)), scope));
-        if self.resources.contains_key(scope) { ev.of_fact(crate::facts::index::resource_fact_key(scope)) } else { ev }
+        if self.resources.contains_key(scope) { ev.of_fact(&crate::facts::index::resource_fact_key(scope)) } else { ev }
     }
 
     /// Evidence about a resource (a setting, an identity), naming its resource fact.
     pub fn resource_evidence(kind: EvidenceKind, resource: &Resource, value: String) -> Evidence {
-        Evidence::new(kind, value).of_fact(resource.fact_key())
+        Evidence::new(kind, value).of_fact(&resource.fact_key())
     }
 
     /// The display name of a node, or its id.
@@ -364,7 +364,7 @@ pub fn rbac_edge(
             if a.eligible { EvidenceKind::RoleEligibility } else { EvidenceKind::RoleAssignment },
             a.id.clone(),
         )
-        .of_fact(a.fact_key()),
+        .of_fact(&a.fact_key()),
         Evidence::named(EvidenceKind::Role, &grant.role.role_name, &grant.role.id),
         ctx.scope_evidence(&a.scope),
         Evidence::new(EvidenceKind::MatchedAction, format!("{action} (granted by `{}`)", how.pattern)),

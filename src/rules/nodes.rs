@@ -64,6 +64,7 @@ pub(super) fn build(
     facts: &Facts,
     warnings: &mut Vec<String>,
 ) -> (BTreeMap<String, Node>, BTreeMap<String, Vec<String>>) {
+    let names = crate::facts::index::Names::new(facts);
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     let add = |n: Node, nodes: &mut BTreeMap<String, Node>| {
         nodes.entry(n.id.clone()).or_insert(n);
@@ -202,8 +203,7 @@ pub(super) fn build(
         );
     }
     for s in &facts.subscriptions {
-        let name = if s.display_name.is_empty() { s.id.clone() } else { s.display_name.clone() };
-        add(Node::new(&s.id, NodeKind::Subscription, name), &mut nodes);
+        add(Node::new(&s.id, NodeKind::Subscription, names.object(&s.id)), &mut nodes);
     }
     for rg in &facts.resource_groups {
         let mut n = Node::new(&rg.id, NodeKind::ResourceGroup, &rg.name);

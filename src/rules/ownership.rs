@@ -40,7 +40,7 @@ fn owner_link(o: &Ownership) -> Evidence {
         OwnedKind::Group => "group",
     };
     Evidence::new(EvidenceKind::Owner, format!("{} is an owner of {what} {}", o.owner_id, o.owned_id))
-        .of_fact(o.fact_key())
+        .of_fact(&o.fact_key())
 }
 
 fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
@@ -62,7 +62,7 @@ fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
                     });
                 match grant {
                     Some(a) => {
-                        evidence.push(Evidence::new(EvidenceKind::OwnedByGrant, a.id.clone()).of_fact(a.fact_key()))
+                        evidence.push(Evidence::new(EvidenceKind::OwnedByGrant, a.id.clone()).of_fact(&a.fact_key()))
                     }
                     None => continue,
                 }
