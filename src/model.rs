@@ -85,6 +85,9 @@ string_enum! {
         EligibleOwnerOf,
         AddMember,
         AddSecret,
+        /// Set a user's password or add an authentication method to it (a Temporary Access Pass, a
+        /// phone): sign in as the user.
+        ResetCredential,
         AuthenticatesAs,
         HasRole,
         EligibleForRole,
@@ -112,7 +115,8 @@ impl EdgeKind {
         match self {
             MemberOf | AuthenticatesAs | HasRole | Contains | RunCodeAs => 1,
             EligibleMemberOf | EligibleOwnerOf | EligibleForRole => 1,
-            AddSecret | AddMember | GrantAnyRole | AssignRoles | ListKeys | ReadSecrets | ReadData | WriteData => 2,
+            AddSecret | AddMember | ResetCredential | GrantAnyRole | AssignRoles | ListKeys | ReadSecrets
+            | ReadData | WriteData => 2,
             ExecuteOn | SetAccessPolicy => 3,
             ReEnableKeys => 8,
         }
@@ -254,6 +258,8 @@ evidence_kinds! {
     SecretPermissions => "secret permissions",
     /// An access policy that applies only when acting through a specific application.
     CompoundIdentity => "compound identity: only through application",
+    /// A Global Administrator's elevation to User Access Administrator at `/`.
+    ElevateAccess => "elevate access",
 }
 
 /// A fact of a snapshot's fact index, by the 128-bit xxh3 hash of its key (`category|ids`, see

@@ -157,6 +157,10 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
             format!("Remove the PIM eligibility of {src} for {dst}, or require approval and MFA on activation.")
         }
         MemberOf => format!("Remove {src} from group {dst} if it does not need the group's access."),
+        ResetCredential if from_role => return None,
+        ResetCredential => format!(
+            "Remove the right of {src} to reset the credentials of {dst}, or protect {dst} (a role-assignable group, or a restricted management administrative unit)."
+        ),
     })
 }
 

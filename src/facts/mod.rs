@@ -62,6 +62,15 @@ pub struct Group {
     pub id: String,
     pub display_name: String,
     pub is_assignable_to_role: bool,
+    /// `securityEnabled`: a security group (not only a distribution list or Microsoft 365 group).
+    pub security_enabled: bool,
+    /// `groupTypes` holds `Unified`: a Microsoft 365 group.
+    pub unified: bool,
+    /// `groupTypes` holds `DynamicMembership`: members come from `membershipRule`, and cannot be
+    /// added by hand.
+    pub dynamic: bool,
+    /// `onPremisesSyncEnabled`: synced from Active Directory, so its members are managed there.
+    pub synced: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -222,10 +222,15 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         });
     }
     for o in list(g, "groups")? {
+        let group_types = o.str_list("groupTypes")?;
         f.groups.push(Group {
             id: norm(&o.str_req("id")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
             is_assignable_to_role: o.bool_strict("isAssignableToRole")?.unwrap_or(false),
+            security_enabled: o.bool_strict("securityEnabled")?.unwrap_or(false),
+            unified: group_types.iter().any(|t| t.eq_ignore_ascii_case("Unified")),
+            dynamic: group_types.iter().any(|t| t.eq_ignore_ascii_case("DynamicMembership")),
+            synced: o.bool_strict("onPremisesSyncEnabled")?.unwrap_or(false),
         });
     }
     for o in list(g, "servicePrincipals")? {

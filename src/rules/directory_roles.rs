@@ -11,15 +11,33 @@ use crate::rbac::{builtin_directory_roles, directory_action_matches};
 
 pub const RULE: Rule = Rule {
     id: "directory-role",
-    edges: &[EdgeKind::HasRole, EdgeKind::EligibleForRole, EdgeKind::AddSecret, EdgeKind::GrantAnyRole],
-    summary: "Entra role holders gain what the role's permissions allow: app credentials, any role.",
+    edges: &[
+        EdgeKind::HasRole,
+        EdgeKind::EligibleForRole,
+        EdgeKind::AddSecret,
+        EdgeKind::GrantAnyRole,
+        EdgeKind::ResetCredential,
+        EdgeKind::AddMember,
+    ],
+    summary: "Entra role holders gain what the role's permissions allow: app credentials, user credentials, group members, any role.",
     doc: "What it does: HasRole (active) or EligibleForRole (PIM, requires activation) from each holder of \
 a tenant-wide directory role to the role; from the role, AddSecret to every application and (non-managed) \
 service principal if it allows `microsoft.directory/applications/credentials/update` or \
 `servicePrincipals/credentials/update` (Application Administrator, Cloud Application Administrator, \
 Global Administrator), and GrantAnyRole to the tenant if it allows \
 `microsoft.directory/roleAssignments/allProperties/allTasks` (Global Administrator, Privileged Role \
-Administrator). An assignment scoped to one object (`directoryScopeId` `/{id}`) gives the holder \
+Administrator); ResetCredential to users if it allows `microsoft.directory/users/password/update` or \
+`users/authenticationMethods/create`, only to the users Microsoft lets that role reset (Privileged \
+Authentication and Global Administrator: everyone; Helpdesk, Password, Authentication and User \
+Administrator: users holding no directory role beyond a short list, per Microsoft's \"who can reset \
+passwords\" table; any other role: users holding no role), never to members or owners of role-assignable \
+groups unless it resets everyone, and conditionally to users whose only protection is a PIM-eligible \
+role; AddMember to groups if it allows `groups/members/update` or `groups/owners/update` (Groups, User \
+Administrator, Directory Writers, ...; `groups.security/...` and `groups.unified/...` only for those \
+kinds of group), never to role-assignable groups (only with \
+`groupsAssignableToRoles/allProperties/update`: Global and Privileged Role Administrator), dynamic \
+groups (only with `dynamicMembershipRule/update`) or groups synced from Active Directory; HasRole from the tenant to Global Administrator (whoever can grant any \
+role can take it). An assignment scoped to one object (`directoryScopeId` `/{id}`) gives the holder \
 AddSecret on that object only. Why it matters: these roles are one step from any app's rights or from \
 Global Administrator. Must not fire: for roles without those permissions (AI Administrator, Network \
 Administrator, ...), which are pruned, for expired eligibilities, or for administrative-unit scopes, \
@@ -33,6 +51,43 @@ pub(super) enum Targets {
     Applications,
     ServicePrincipals,
     Tenant,
+    /// Users whose credentials it can reset: which ones depends on who holds the power
+    /// ([`ResetReach`]).
+    Users,
+    /// Groups whose members it can change.
+    Groups(GroupSet),
+}
+
+/// Which groups a membership power reaches. Dynamic groups take members from their rule and
+/// synced groups from Active Directory, so adding members by hand fails on both.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct GroupSet {
+    /// Role-assignable groups (only Privileged Role Administrator, Global Administrator, owners and
+    /// RoleManagement.ReadWrite.Directory manage them), or every other group.
+    pub role_assignable: bool,
+    /// Only security groups (`groups.security/...`: `securityEnabled`, not Microsoft 365).
+    pub security_only: bool,
+    /// Only Microsoft 365 groups (`groups.unified/...`).
+    pub unified_only: bool,
+    /// Dynamic groups too: the power can rewrite the membership rule.
+    pub dynamic: bool,
+}
+
+impl GroupSet {
+    pub const ORDINARY: GroupSet =
+        GroupSet { role_assignable: false, security_only: false, unified_only: false, dynamic: false };
+    pub const SECURITY: GroupSet = GroupSet { security_only: true, ..GroupSet::ORDINARY };
+    pub const UNIFIED: GroupSet = GroupSet { unified_only: true, ..GroupSet::ORDINARY };
+    pub const DYNAMIC: GroupSet = GroupSet { dynamic: true, ..GroupSet::ORDINARY };
+    pub const ROLE_ASSIGNABLE: GroupSet = GroupSet { role_assignable: true, ..GroupSet::ORDINARY };
+
+    fn covers(self, g: &crate::facts::Group) -> bool {
+        g.is_assignable_to_role == self.role_assignable
+            && !g.synced
+            && (self.dynamic || !g.dynamic)
+            && (!self.security_only || (g.security_enabled && !g.unified))
+            && (!self.unified_only || g.unified)
+    }
 }
 
 const POWERS: &[(&str, EdgeKind, Targets)] = &[
@@ -42,21 +97,170 @@ const POWERS: &[(&str, EdgeKind, Targets)] = &[
     // Whoever can change owners can make itself owner, then add a credential.
     ("microsoft.directory/applications/owners/update", EdgeKind::AddSecret, Targets::Applications),
     ("microsoft.directory/servicePrincipals/owners/update", EdgeKind::AddSecret, Targets::ServicePrincipals),
+    // A new password, or a new authentication method (a Temporary Access Pass), signs in as the user.
+    ("microsoft.directory/users/password/update", EdgeKind::ResetCredential, Targets::Users),
+    ("microsoft.directory/users/authenticationMethods/create", EdgeKind::ResetCredential, Targets::Users),
+    // Members, or owners (who then add members), of groups that are not role-assignable.
+    ("microsoft.directory/groups/members/update", EdgeKind::AddMember, Targets::Groups(GroupSet::ORDINARY)),
+    ("microsoft.directory/groups/owners/update", EdgeKind::AddMember, Targets::Groups(GroupSet::ORDINARY)),
+    ("microsoft.directory/groups.security/members/update", EdgeKind::AddMember, Targets::Groups(GroupSet::SECURITY)),
+    ("microsoft.directory/groups.security/owners/update", EdgeKind::AddMember, Targets::Groups(GroupSet::SECURITY)),
+    ("microsoft.directory/groups.unified/members/update", EdgeKind::AddMember, Targets::Groups(GroupSet::UNIFIED)),
+    ("microsoft.directory/groups.unified/owners/update", EdgeKind::AddMember, Targets::Groups(GroupSet::UNIFIED)),
+    (
+        "microsoft.directory/groups/dynamicMembershipRule/update",
+        EdgeKind::AddMember,
+        Targets::Groups(GroupSet::DYNAMIC),
+    ),
+    // Role-assignable groups: only with the permission Global and Privileged Role Administrators hold.
+    (
+        "microsoft.directory/groupsAssignableToRoles/allProperties/update",
+        EdgeKind::AddMember,
+        Targets::Groups(GroupSet::ROLE_ASSIGNABLE),
+    ),
 ];
 
-/// Node ids a power reaches, sorted.
-pub(super) fn target_ids(ctx: &Context, targets: Targets) -> Vec<String> {
+/// Node ids a power reaches, sorted, each with whether reaching it is conditional. `reach` says
+/// which users a credential reset covers.
+pub(super) fn target_ids(ctx: &Context, targets: Targets, reach: ResetReach) -> Vec<(String, bool)> {
+    let plain = |ids: Vec<String>| ids.into_iter().map(|id| (id, false)).collect();
     match targets {
-        Targets::Applications => ctx.facts.applications.iter().map(|a| a.id.clone()).collect(),
-        Targets::ServicePrincipals => ctx
-            .facts
-            .service_principals
-            .iter()
-            .filter(|s| !s.service_principal_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity")))
-            .map(|s| s.id.clone())
-            .collect(),
-        Targets::Tenant => vec![tenant_node_id(&ctx.facts.tenant_id)],
+        Targets::Applications => plain(ctx.facts.applications.iter().map(|a| a.id.clone()).collect()),
+        Targets::ServicePrincipals => plain(
+            ctx.facts
+                .service_principals
+                .iter()
+                .filter(|s| {
+                    !s.service_principal_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity"))
+                })
+                .map(|s| s.id.clone())
+                .collect(),
+        ),
+        Targets::Tenant => plain(vec![tenant_node_id(&ctx.facts.tenant_id)]),
+        Targets::Users => resettable_users(ctx, reach),
+        Targets::Groups(set) => {
+            plain(ctx.facts.groups.iter().filter(|g| set.covers(g)).map(|g| g.id.clone()).collect())
+        }
     }
+}
+
+/// Which users a credential reset reaches. Microsoft protects administrators: a role that resets
+/// "non-admins" may reset a user only if every directory role the user holds is on its list
+/// ("Who can reset passwords", Microsoft Entra built-in roles, privileged-roles-permissions), and
+/// members and owners of role-assignable groups only Privileged Authentication and Global
+/// Administrators reset.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum ResetReach {
+    /// Every user (Privileged Authentication Administrator, Global Administrator).
+    Any,
+    /// Users holding no directory role but these (template ids).
+    Unprivileged(&'static [&'static str]),
+}
+
+const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+const DIRECTORY_READERS: &str = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b";
+const GUEST_INVITER: &str = "95e79109-95c0-4d8e-aee3-d01accf2d47b";
+const MESSAGE_CENTER_READER: &str = "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b";
+const REPORTS_READER: &str = "4a5d8f65-41da-4de4-8968-e035b65339cf";
+const USER_EXPERIENCE_SUCCESS_MANAGER: &str = "27460883-1df1-4691-b032-3b79643e5e63";
+const USAGE_SUMMARY_REPORTS_READER: &str = "75934031-6c7e-415a-99d7-48dbd49e875e";
+const PASSWORD_ADMIN: &str = "966707d0-3269-4727-9be2-8c3a10f19b9d";
+const HELPDESK_ADMIN: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+const AUTHENTICATION_ADMIN: &str = "c4e39bd9-1100-46d3-8c65-fb160da0071f";
+const GROUPS_ADMIN: &str = "fdd7a751-b60b-444a-984c-02652fe8fa1c";
+const USER_ADMIN: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+
+/// Microsoft's "who can reset passwords" table, by the resetting role's template id. A role not
+/// listed (Security Operator, Entra SOC Identity Responder, Partner Tier1 Support, custom roles)
+/// resets users who hold no role at all.
+const RESET_TABLE: &[(&str, ResetReach)] = &[
+    ("7be44c8a-adaf-4e2a-84d6-ab2649e08a13", ResetReach::Any), // Privileged Authentication Administrator
+    ("62e90394-69f5-4237-9190-012177145e10", ResetReach::Any), // Global Administrator
+    ("e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8", ResetReach::Any), // Partner Tier2 Support (deprecated)
+    (PASSWORD_ADMIN, ResetReach::Unprivileged(&[DIRECTORY_READERS, GUEST_INVITER, PASSWORD_ADMIN])),
+    (
+        HELPDESK_ADMIN,
+        ResetReach::Unprivileged(&[
+            DIRECTORY_READERS,
+            GUEST_INVITER,
+            MESSAGE_CENTER_READER,
+            REPORTS_READER,
+            USER_EXPERIENCE_SUCCESS_MANAGER,
+            USAGE_SUMMARY_REPORTS_READER,
+            PASSWORD_ADMIN,
+            HELPDESK_ADMIN,
+        ]),
+    ),
+    (
+        AUTHENTICATION_ADMIN,
+        ResetReach::Unprivileged(&[
+            DIRECTORY_READERS,
+            GUEST_INVITER,
+            MESSAGE_CENTER_READER,
+            REPORTS_READER,
+            USER_EXPERIENCE_SUCCESS_MANAGER,
+            USAGE_SUMMARY_REPORTS_READER,
+            PASSWORD_ADMIN,
+            AUTHENTICATION_ADMIN,
+        ]),
+    ),
+    (
+        USER_ADMIN,
+        ResetReach::Unprivileged(&[
+            DIRECTORY_READERS,
+            GUEST_INVITER,
+            MESSAGE_CENTER_READER,
+            REPORTS_READER,
+            USER_EXPERIENCE_SUCCESS_MANAGER,
+            USAGE_SUMMARY_REPORTS_READER,
+            PASSWORD_ADMIN,
+            HELPDESK_ADMIN,
+            GROUPS_ADMIN,
+            USER_ADMIN,
+        ]),
+    ),
+];
+
+/// The users a role that can reset credentials reaches.
+pub(super) fn reset_reach(role_template_id: &str) -> ResetReach {
+    RESET_TABLE.iter().find(|(r, _)| *r == role_template_id).map_or(ResetReach::Unprivileged(&[]), |(_, reach)| *reach)
+}
+
+/// Users `reach` covers, each with whether the reset is conditional: a user whose only
+/// protection is a PIM-eligible (not active) role is conditional, because Microsoft's documents
+/// disagree on whether eligibility protects (the PIM for Groups article says a Helpdesk
+/// Administrator can reset an eligible user; tests report 403).
+fn resettable_users(ctx: &Context, reach: ResetReach) -> Vec<(String, bool)> {
+    let allowed = match reach {
+        ResetReach::Any => return ctx.facts.users.iter().map(|u| (u.id.clone(), false)).collect(),
+        ResetReach::Unprivileged(allowed) => allowed,
+    };
+    let role_assignable: std::collections::HashSet<&str> =
+        ctx.facts.groups.iter().filter(|g| g.is_assignable_to_role).map(|g| g.id.as_str()).collect();
+    let mut out = Vec::new();
+    for u in &ctx.facts.users {
+        let protects = |role: &str| !allowed.iter().any(|a| a.eq_ignore_ascii_case(role));
+        let roles = ctx.facts.directory_role_assignments.iter().filter(|a| a.principal_id == u.id);
+        let (mut active, mut eligible) = (false, false);
+        for a in roles.filter(|a| protects(&a.role_definition_id)) {
+            if a.eligible { eligible = true } else { active = true }
+        }
+        let in_protected_group = ctx
+            .facts
+            .memberships
+            .iter()
+            .any(|m| m.member_id == u.id && role_assignable.contains(m.group_id.as_str()))
+            || ctx.facts.ownerships.iter().any(|o| o.owner_id == u.id && role_assignable.contains(o.owned_id.as_str()));
+        let eligible_in_protected_group = ctx
+            .facts
+            .group_eligibilities
+            .iter()
+            .any(|e| e.principal_id == u.id && role_assignable.contains(e.group_id.as_str()));
+        if !active && !in_protected_group {
+            out.push((u.id.clone(), eligible || eligible_in_protected_group));
+        }
+    }
+    out
 }
 
 fn role_actions<'c>(ctx: &'c Context, id: &str) -> Option<&'c [String]> {
@@ -84,13 +288,25 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         let Some(actions) = role_actions(ctx, role) else { continue };
         let name = ctx.name(&node);
         for (want, kind, targets, granted_by) in powers(actions) {
-            for target in target_ids(ctx, targets) {
-                let reason = match kind {
+            for (target, contested) in target_ids(ctx, targets, reset_reach(role)) {
+                let mut reason = match kind {
                     EdgeKind::GrantAnyRole => {
                         format!("{name} can assign any directory role, including Global Administrator")
                     }
+                    EdgeKind::ResetCredential => {
+                        format!(
+                            "{name} can reset the password or add a sign-in method of user {} ({want})",
+                            ctx.name(&target)
+                        )
+                    }
+                    EdgeKind::AddMember => format!("{name} can add members to group {} ({want})", ctx.name(&target)),
                     _ => format!("{name} can add credentials to {} {} ({want})", kind_word(targets), ctx.name(&target)),
                 };
+                if contested {
+                    reason.push_str(
+                        " (the user is only PIM-eligible for a protected role: Microsoft's documents disagree on whether that protects it)",
+                    );
+                }
                 let e = plain_edge(
                     &RULE,
                     &node,
@@ -104,9 +320,17 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                         ),
                     ],
                 );
-                out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false)));
+                out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false).with_flags(false, contested)));
             }
         }
+    }
+    // Whoever can grant any role can take Global Administrator, and with it every power above.
+    let ga = directory_role_node_id(GLOBAL_ADMINISTRATOR);
+    if ctx.node(&ga).is_some() {
+        let tenant = tenant_node_id(&ctx.facts.tenant_id);
+        let reason = format!("control of the tenant can assign itself {}", ctx.name(&ga));
+        let evidence = vec![Evidence::named(EvidenceKind::DirectoryRole, &ctx.name(&ga), GLOBAL_ADMINISTRATOR)];
+        out.push(plain_edge(&RULE, &tenant, &ga, reason, evidence).as_kind(EdgeKind::HasRole, false));
     }
     for a in &ctx.facts.directory_role_assignments {
         let node = directory_role_node_id(&a.role_definition_id);
@@ -185,6 +409,8 @@ fn kind_word(t: Targets) -> &'static str {
         Targets::Applications => "application",
         Targets::ServicePrincipals => "service principal",
         Targets::Tenant => "tenant",
+        Targets::Users => "user",
+        Targets::Groups(_) => "group",
     }
 }
 
@@ -282,5 +508,112 @@ mod tests {
         assert!(e.requires_activation);
         assert!(e.cost > HasRole.base_cost());
         assert!(out(&d, &old).is_empty());
+    }
+
+    const HELPDESK: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+    const PASSWORD_ADMIN: &str = "966707d0-3269-4727-9be2-8c3a10f19b9d";
+    const PRIV_AUTH_ADMIN: &str = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13";
+    const DIRECTORY_READERS: &str = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b";
+    const GROUPS_ADMIN: &str = "fdd7a751-b60b-444a-984c-02652fe8fa1c";
+    const KNOWLEDGE_ADMIN: &str = "b5a8dcf3-09d5-43a9-a639-8e29ef291470";
+    const SECURITY_READER: &str = "5d6b6bb7-de71-4623-b4af-96380a352509";
+
+    #[test]
+    fn helpdesk_resets_non_admins_and_the_roles_microsoft_lists_but_not_admins() {
+        let mut t = T::new();
+        let helpdesk = t.user("helpdesk");
+        t.directory_role(&helpdesk, HELPDESK, "/");
+        let plain = t.user("plain");
+        let reader = t.user("reader");
+        t.directory_role(&reader, DIRECTORY_READERS, "/");
+        let admin = t.user("admin");
+        t.directory_role(&admin, GA, "/");
+        let sec = t.user("sec");
+        t.directory_role(&sec, SECURITY_READER, "/");
+        let in_ra = t.user("in-role-assignable");
+        let ra = t.group_with("tier0", serde_json::json!({"isAssignableToRole": true}));
+        t.member(&ra, &in_ra);
+        let later = t.user("later");
+        t.directory_eligible(&later, GA, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+        let d = t.derive();
+        let role = directory_role_node_id(HELPDESK);
+        assert!(has(&d, &helpdesk, &role, HasRole));
+        assert!(has(&d, &role, &plain, ResetCredential));
+        assert!(has(&d, &role, &reader, ResetCredential), "Directory Readers is on Helpdesk's list");
+        for protected in [&admin, &sec, &in_ra, &helpdesk] {
+            if *protected == helpdesk {
+                // Helpdesk Administrator is on its own list: holders reset each other.
+                assert!(has(&d, &role, protected, ResetCredential));
+            } else {
+                assert!(!has(&d, &role, protected, ResetCredential), "{protected} is protected");
+            }
+        }
+        let contested = edge(&d, &role, &later, ResetCredential).expect("an eligible GA is contested, not safe");
+        assert!(contested.conditional && contested.reason.contains("PIM-eligible"), "{contested:?}");
+    }
+
+    #[test]
+    fn password_admin_has_a_shorter_list_and_privileged_authentication_admin_resets_everyone() {
+        let mut t = T::new();
+        let pwd = t.user("pwd");
+        t.directory_role(&pwd, PASSWORD_ADMIN, "/");
+        let paa = t.user("paa");
+        t.directory_role(&paa, PRIV_AUTH_ADMIN, "/");
+        let hd = t.user("hd");
+        t.directory_role(&hd, HELPDESK, "/");
+        let admin = t.user("admin");
+        t.directory_role(&admin, GA, "/");
+        let d = t.derive();
+        assert!(!has(&d, &directory_role_node_id(PASSWORD_ADMIN), &hd, ResetCredential), "Helpdesk is not on its list");
+        let paa_role = directory_role_node_id(PRIV_AUTH_ADMIN);
+        for u in [&pwd, &hd, &admin] {
+            let e = edge(&d, &paa_role, u, ResetCredential).unwrap();
+            assert!(!e.conditional);
+        }
+    }
+
+    #[test]
+    fn groups_admin_adds_members_to_groups_that_are_neither_role_assignable_nor_synced() {
+        let mut t = T::new();
+        let ga_user = t.user("groups-admin");
+        t.directory_role(&ga_user, GROUPS_ADMIN, "/");
+        let ordinary = t.group("ordinary");
+        let ra = t.group_with("role-assignable", serde_json::json!({"isAssignableToRole": true}));
+        let dynamic = t.group_with(
+            "dynamic",
+            serde_json::json!({"groupTypes": ["DynamicMembership"], "membershipRule": "user.department -eq \"ML\""}),
+        );
+        let synced = t.group_with("synced", serde_json::json!({"onPremisesSyncEnabled": true}));
+        let m365 = t.group_with("m365", serde_json::json!({"groupTypes": ["Unified"], "securityEnabled": false}));
+        let d = t.derive();
+        let role = directory_role_node_id(GROUPS_ADMIN);
+        assert!(has(&d, &role, &ordinary, AddMember));
+        assert!(has(&d, &role, &m365, AddMember), "groups/members/update covers Microsoft 365 groups");
+        assert!(has(&d, &role, &dynamic, AddMember), "groups/dynamicMembershipRule/update rewrites the rule");
+        for g in [&ra, &synced] {
+            assert!(!has(&d, &role, g, AddMember), "{g}");
+        }
+        assert!(!d.edges.iter().any(|e| e.kind == ResetCredential), "Groups Administrator resets nobody");
+    }
+
+    #[test]
+    fn security_group_powers_skip_microsoft_365_groups_and_ga_reaches_role_assignable_groups() {
+        let mut t = T::new();
+        let k = t.user("knowledge");
+        t.directory_role(&k, KNOWLEDGE_ADMIN, "/");
+        let admin = t.user("admin");
+        t.directory_role(&admin, GA, "/");
+        let sec = t.group("sec");
+        let m365 = t.group_with("m365", serde_json::json!({"groupTypes": ["Unified"], "securityEnabled": false}));
+        let ra = t.group_with("role-assignable", serde_json::json!({"isAssignableToRole": true}));
+        let dynamic = t.group_with("dynamic", serde_json::json!({"groupTypes": ["DynamicMembership"]}));
+        let d = t.derive();
+        let role = directory_role_node_id(KNOWLEDGE_ADMIN);
+        assert!(has(&d, &role, &sec, AddMember));
+        assert!(!has(&d, &role, &m365, AddMember));
+        assert!(!has(&d, &role, &dynamic, AddMember), "members/update cannot add to a dynamic group");
+        assert!(!has(&d, &role, &ra, AddMember));
+        assert!(has(&d, &directory_role_node_id(GA), &ra, AddMember));
+        assert!(has(&d, &directory_role_node_id(GA), &k, ResetCredential));
     }
 }

@@ -9,6 +9,7 @@
 mod app_sp;
 mod arm_hierarchy;
 mod directory_roles;
+mod elevate_access;
 mod execute;
 mod federated;
 mod graph_app_roles;
@@ -56,6 +57,7 @@ pub static RULES: &[&Rule] = &[
     &uami_federation::RULE,
     &directory_roles::RULE,
     &graph_app_roles::RULE,
+    &elevate_access::RULE,
     &rbac_assign::RULE,
     &arm_hierarchy::RULE,
     &keys::LIST_KEYS,

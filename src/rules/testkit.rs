@@ -71,6 +71,18 @@ impl T {
         id
     }
 
+    /// A group with these Graph properties besides id and name (`isAssignableToRole`,
+    /// `groupTypes`, `onPremisesSyncEnabled`, `securityEnabled`, ...).
+    pub fn group_with(&mut self, name: &str, props: Value) -> String {
+        let id = format!("group-{name}");
+        let mut g = json!({"id": id, "displayName": name, "securityEnabled": true});
+        for (k, v) in props.as_object().expect("an object of properties") {
+            g[k] = v.clone();
+        }
+        push(&mut self.graph, "groups", g);
+        id
+    }
+
     pub fn sp(&mut self, name: &str) -> String {
         let id = format!("sp-{name}");
         push(

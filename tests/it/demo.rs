@@ -91,6 +91,53 @@ fn terraform_reaches_the_tenant_through_graph_permissions() {
 }
 
 #[test]
+fn tenant_control_elevates_to_the_root_scope_of_azure() {
+    // kv-platform has no Azure role assignment that any pipeline holds: Terraform reaches it only as
+    // Global Administrator, elevating to User Access Administrator at `/`.
+    let g = demo_graph();
+    let p = path(&g, named(&g, TERRAFORM), named(&g, "kv-platform")).expect("tier 0 reaches every vault");
+    let s = steps(&g, &p);
+    let elevate = s.iter().position(|(k, to)| *k == AssignRoles && to == "Tenant Root Group").expect("{s:?}");
+    assert_eq!(s[elevate - 1].1, "tenant Contoso ML", "{s:?}");
+    assert!(s[elevate + 1..].iter().all(|(k, _)| *k == Contains), "{s:?}");
+    let h = azpath::demo::headline(&g);
+    assert!(h.pipeline_paths.iter().any(|p| g.node(p.target).name == "kv-platform"), "shown in the headline");
+}
+
+#[test]
+fn helpdesk_resets_non_admins_only() {
+    let g = demo_graph();
+    let helpdesk = g.node_ids().find(|&i| g.node(i).name == "Helpdesk Administrator").expect("Mallory's role");
+    let reset: Vec<String> = g
+        .out_edges(helpdesk)
+        .filter(|&e| g.edges[e].kind == ResetCredential)
+        .map(|e| g.node(g.edge_target(e)).name.clone())
+        .collect();
+    assert!(reset.contains(&"Bob Fischer".to_string()) && reset.contains(&"Dave Lindqvist".to_string()), "{reset:?}");
+    // Global, Privileged Role, Cloud Application and AI Administrators are admins; Mallory herself is
+    // eligible for Application Administrator (contested: conditional); IT Admin is also in a
+    // role-assignable group.
+    for admin in ["IT Admin", "Ivan Petrov", "Judy Adeyemi", "Grace Kim"] {
+        assert!(!reset.contains(&admin.to_string()), "{admin} is protected: {reset:?}");
+    }
+    let p = path(&g, named(&g, "Mallory Quinn"), named(&g, "stmltraining")).unwrap();
+    assert!(kinds(&steps(&g, &p)).contains(&ResetCredential), "{:?}", steps(&g, &p));
+}
+
+#[test]
+fn the_ci_pipeline_adds_members_to_ordinary_groups_not_the_role_assignable_one() {
+    let g = demo_graph();
+    let perm = g.node_ids().find(|&i| g.node(i).name == "Microsoft Graph GroupMember.ReadWrite.All").unwrap();
+    let groups: Vec<String> = g
+        .out_edges(perm)
+        .filter(|&e| g.edges[e].kind == AddMember)
+        .map(|e| g.node(g.edge_target(e)).name.clone())
+        .collect();
+    assert!(groups.contains(&"grp-data-science".to_string()), "{groups:?}");
+    assert!(!groups.contains(&"grp-tier0-admins".to_string()), "role-assignable: {groups:?}");
+}
+
+#[test]
 fn decoys_are_not_paths() {
     let g = demo_graph();
     // Reader everywhere, key operator on a key-disabled account, listKeys-only on a local-auth-disabled

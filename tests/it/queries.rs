@@ -33,17 +33,23 @@ fn pipeline_to_training_data() {
 
 #[test]
 fn pipeline_to_models() {
-    assert_eq!(run("pipeline-to-models"), pairs(&[(GITHUB, "oai-prod"), (TERRAFORM, "oai-prod")]));
+    // Terraform controls the tenant, and so (elevating to the root scope) every model.
+    let mut want = vec![(GITHUB, "oai-prod")];
+    for t in ["crmlprod", "mlw-prod", "oai-eval", "oai-prod"] {
+        want.push((TERRAFORM, t));
+    }
+    assert_eq!(run("pipeline-to-models"), pairs(&want));
 }
 
 #[test]
 fn pipeline_to_secrets() {
-    assert_eq!(run("pipeline-to-secrets"), pairs(&[(GITHUB, "kv-ml-secrets"), (TERRAFORM, "kv-ml-secrets")]));
+    let want = [(GITHUB, "kv-ml-secrets"), (TERRAFORM, "kv-ml-secrets"), (TERRAFORM, "kv-platform")];
+    assert_eq!(run("pipeline-to-secrets"), pairs(&want));
 }
 
 #[test]
 fn pipeline_to_tier0() {
-    assert_eq!(run("pipeline-to-tier0"), pairs(&[(TERRAFORM, "tenant Contoso ML")]));
+    assert_eq!(run("pipeline-to-tier0"), pairs(&[(TERRAFORM, "Tenant Root Group"), (TERRAFORM, "tenant Contoso ML")]));
 }
 
 #[test]
@@ -55,6 +61,10 @@ fn anyone_to_openai_keys_ends_by_getting_keys() {
             (GITHUB, "oai-prod"),
             (TERRAFORM, "oai-prod"),
             ("IT Admin", "oai-prod"),
+            // Tenant control (Privileged Role Administrator, RoleManagement.ReadWrite.Directory) takes
+            // Global Administrator, which adds a secret to openai-batch-scorer.
+            ("Ivan Petrov", "oai-prod"),
+            ("identity-sync", "oai-prod"),
             ("Judy Adeyemi", "oai-prod"),
             ("Mallory Quinn", "oai-prod"),
             ("openai-batch-scorer", "oai-prod"),
@@ -69,7 +79,20 @@ fn eligible_only_escalations() {
         want.push(("Dave Lindqvist", t));
     }
     want.push(("Henry Walsh", "stmlcurated"));
-    for t in ["kv-ml-secrets", "oai-prod", "stmlcurated", "stmlfeatures", "stmltraining", "tenant Contoso ML"] {
+    // Mallory is eligible for Application Administrator (-> tenant -> everything) and holds Helpdesk
+    // Administrator: resetting Alice's or Henry's password reaches training data and oai-prod without
+    // PIM, so those are not eligible-only; resetting Dave's needs his eligible Owner on rg-ml.
+    for t in [
+        "Tenant Root Group",
+        "crmlprod",
+        "kv-ml-secrets",
+        "kv-platform",
+        "mlw-prod",
+        "oai-eval",
+        "stmlarchive",
+        "stmlfeatures",
+        "tenant Contoso ML",
+    ] {
         want.push(("Mallory Quinn", t));
     }
     // Henry reaches stmltraining without PIM (his VM's identity), so it is not eligible-only.
@@ -86,7 +109,10 @@ fn external_identities_to_anything() {
     assert!(from(GITHUB).contains(&"stmltraining"));
     assert!(!from(GITHUB).contains(&"tenant Contoso ML"));
     assert!(!found.iter().any(|p| p.0.contains("contoso-ml/evals") && p.1 == "oai-eval"));
-    assert_eq!(found.len(), 40, "{found:#?}");
+    // Terraform controls the tenant: as Global Administrator it resets any user's password and
+    // elevates to the root scope of Azure.
+    assert!(from(TERRAFORM).contains(&"IT Admin") && from(TERRAFORM).contains(&"kv-platform"));
+    assert_eq!(found.len(), 100, "{found:#?}");
 }
 
 #[test]
@@ -94,8 +120,11 @@ fn users_to_global_admin() {
     assert_eq!(
         run("users-to-global-admin"),
         pairs(&[
+            ("IT Admin", "Tenant Root Group"),
             ("IT Admin", "tenant Contoso ML"),
+            ("Ivan Petrov", "Tenant Root Group"),
             ("Ivan Petrov", "tenant Contoso ML"),
+            ("Mallory Quinn", "Tenant Root Group"),
             ("Mallory Quinn", "tenant Contoso ML")
         ])
     );
