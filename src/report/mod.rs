@@ -38,6 +38,31 @@ impl Style {
     }
 }
 
+/// The rule book as Markdown (`docs/rules.md`): every rule with the edges it makes, its summary and
+/// its documentation (what it does, why it matters, when it must not fire), in the order they run.
+pub fn rules_markdown(rules: &[&crate::rules::Rule]) -> String {
+    let mut s = String::from(
+        "# Rules\n\nGenerated from the rules themselves (`azpath rules`); a test fails when this file is stale \
+(regenerate with `AZPATH_UPDATE_DOCS=1 cargo test --test it docs::`). Edge semantics: `docs/ARCHITECTURE.md`.\n\n\
+| Rule | Edges | Summary |\n|---|---|---|\n",
+    );
+    for r in rules {
+        let kinds: Vec<&str> = r.edges.iter().map(|k| k.as_str()).collect();
+        let _ = writeln!(s, "| [`{}`](#{}) | {} | {} |", r.id, r.id, kinds.join(", "), r.summary.replace('|', "\\|"));
+    }
+    for r in rules {
+        let kinds: Vec<&str> = r.edges.iter().map(|k| k.as_str()).collect();
+        let _ = write!(s, "\n## {}\n\nEdges: {}.\n\n{}\n\n", r.id, kinds.join(", "), r.summary);
+        // The doc's fixed sections, one paragraph each.
+        let mut doc = r.doc.to_string();
+        for section in ["Why it matters:", "Must not fire:", "Must not be traversed:"] {
+            doc = doc.replace(&format!(" {section}"), &format!("\n\n{section}"));
+        }
+        let _ = writeln!(s, "{doc}");
+    }
+    s
+}
+
 /// "stmltraining [StorageAccount]"
 pub fn label(n: &Node) -> String {
     format!("{} [{}]", n.name, n.kind)

@@ -4,6 +4,7 @@ mod architecture;
 mod cli;
 mod demo;
 mod diff;
+mod docs;
 mod export;
 mod queries;
 mod snapshots;
