@@ -23,8 +23,10 @@ mod ownership;
 mod rbac_assign;
 mod rbac_data;
 mod run_as;
-#[cfg(test)]
-pub(crate) mod testkit;
+/// Tenants built in code, in Graph/ARM JSON, for tests (here and in `tests/`): not part of the
+/// API.
+#[doc(hidden)]
+pub mod testkit;
 mod uami_federation;
 
 use crate::facts::{Facts, Resource, RoleAssignment};

@@ -93,6 +93,16 @@ impl T {
         id
     }
 
+    /// A service principal with a given object id and type (`ManagedIdentity` for the identity of a
+    /// resource built with [`T::resource`]).
+    pub fn push_sp(&mut self, id: &str, name: &str, sp_type: &str) {
+        push(
+            &mut self.graph,
+            "servicePrincipals",
+            json!({"id": id, "appId": format!("appid-{id}"), "displayName": name, "servicePrincipalType": sp_type}),
+        );
+    }
+
     /// An application and its service principal: (application object id, SP id).
     pub fn app(&mut self, name: &str) -> (String, String) {
         let id = format!("app-{name}");
