@@ -22,6 +22,8 @@ mod nodes;
 mod ownership;
 mod rbac_assign;
 mod rbac_data;
+#[cfg(test)]
+mod rbac_reference;
 mod run_as;
 /// Tenants built in code, in Graph/ARM JSON, for tests (here and in `tests/`): not part of the
 /// API.
@@ -161,6 +163,10 @@ pub struct Context<'f> {
     member_of: HashMap<String, HashSet<String>>,
     /// Service principals of applications owned by another tenant (see [`mark_if_sp_locked`]).
     foreign_sps: HashSet<&'f str>,
+    /// Per deny assignment (same order as the facts), the scopes and resources it covers: its scope,
+    /// and everything beneath it in the ARM hierarchy unless `doNotApplyToChildScopes`. From the
+    /// hierarchy, not the id's text: a deny at a management group covers its subscriptions.
+    deny_covers: Vec<HashSet<String>>,
     warnings: std::cell::RefCell<Vec<String>>,
 }
 
@@ -231,8 +237,26 @@ impl<'f> Context<'f> {
             grants,
             member_of,
             foreign_sps,
+            deny_covers: Vec::new(),
             warnings: std::cell::RefCell::new(warnings),
         }
+        .with_deny_covers()
+    }
+
+    fn with_deny_covers(mut self) -> Self {
+        self.deny_covers = self
+            .facts
+            .deny_assignments
+            .iter()
+            .map(|d| {
+                if d.do_not_apply_to_child_scopes {
+                    HashSet::from([self.scope_node(&d.scope)])
+                } else {
+                    self.scope_and_descendants(&d.scope).into_iter().map(str::to_string).collect()
+                }
+            })
+            .collect();
+        self
     }
 
     pub fn warn(&self, message: String) {
@@ -290,12 +314,8 @@ impl<'f> Context<'f> {
     pub fn denied(&self, principal: &str, resource: &str, action: &str, data: bool) -> bool {
         const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
         let groups = self.member_of.get(principal);
-        self.facts.deny_assignments.iter().any(|d| {
-            let applies_here = if d.do_not_apply_to_child_scopes {
-                d.scope == resource
-            } else {
-                resource == d.scope || resource.starts_with(&format!("{}/", d.scope.trim_end_matches('/')))
-            };
+        self.facts.deny_assignments.iter().zip(&self.deny_covers).any(|(d, covers)| {
+            let applies_here = covers.contains(resource);
             let covers = |p: &String| p == principal || p == EVERYONE || groups.is_some_and(|g| g.contains(p));
             let excluded = |p: &String| p == principal || groups.is_some_and(|g| g.contains(p));
             let blocks_action = d.permissions.iter().any(|b| {

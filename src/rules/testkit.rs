@@ -225,6 +225,19 @@ impl T {
         guid
     }
 
+    /// A custom role with these permission blocks (ARM `permissions` entries).
+    pub fn custom_role_blocks(&mut self, name: &str, blocks: Vec<Value>) -> String {
+        let guid = format!("custom-{}", self.next());
+        push(
+            &mut self.arm,
+            "roleDefinitions",
+            json!({"id": format!("{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"), "name": guid,
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {"roleName": name, "type": "CustomRole", "assignableScopes": [SUB], "permissions": blocks}}),
+        );
+        guid
+    }
+
     /// An active role assignment of a built-in role (by name) or a custom role (by its guid).
     pub fn assign(&mut self, principal: &str, role: &str, scope: &str) -> String {
         self.assign_with(principal, role, scope, None)
@@ -259,6 +272,17 @@ impl T {
               "startDateTime": start, "endDateTime": end, "memberType": "Direct"}}),
         );
         id
+    }
+
+    /// A deny assignment given as its ARM `properties` (scope, permissions, principals, ...).
+    pub fn deny_with(&mut self, properties: Value) {
+        let n = self.next();
+        let scope = properties["scope"].as_str().expect("a scope").to_string();
+        push(
+            &mut self.arm,
+            "denyAssignments",
+            json!({"id": format!("{scope}/providers/Microsoft.Authorization/denyAssignments/d-{n}"), "properties": properties}),
+        );
     }
 
     pub fn deny(&mut self, scope: &str, principal: &str, actions: &[&str]) {
