@@ -252,7 +252,11 @@ pub(super) fn build(
         if let ResourceDetails::UserAssignedIdentity { principal_id: Some(p), .. } = &r.details {
             mi_placeholder(&mut nodes, p, &r.name, &r.id);
         }
-        for (uami, principal) in &r.identity.user_assigned {
+        let kubelet = match &r.details {
+            ResourceDetails::Aks { kubelet_identity: Some(k), .. } => Some(k),
+            _ => None,
+        };
+        for (uami, principal) in r.identity.user_assigned.iter().chain(kubelet) {
             if !nodes.contains_key(uami) {
                 let name = crate::facts::ids::last_segment(uami).to_string();
                 nodes.insert(

@@ -43,7 +43,10 @@ pub const UAMI_RULE: Rule = Rule {
     doc: "What it does: an AuthenticatesAs edge from each user-assigned managed identity (the ARM resource) \
 to its service principal (`properties.principalId`), which is what role assignments name. Why it \
 matters: compute that uses the identity, or a federated credential on it, acts as that service \
-principal. Must not fire: for a UAMI whose principal id is unknown.",
+principal. When the identity's ARM resource was not collected (a kubelet identity in the node resource \
+group, a UAMI in a subscription azpath could not read), the principal id the compute itself reports \
+(`identity.userAssignedIdentities[id].principalId`, `identityProfile.kubeletidentity.objectId`) stands \
+in for it. Must not fire: for a UAMI whose principal id is unknown.",
     derive: derive_uami,
 };
 
@@ -95,6 +98,35 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
 }
 
 fn derive_uami(ctx: &Context, out: &mut Vec<Edge>) {
+    // Identities named by a compute whose own resource is not in the facts: the compute's identity
+    // block gives their principal ids.
+    for r in &ctx.facts.resources {
+        let kubelet = match &r.details {
+            ResourceDetails::Aks { kubelet_identity: Some(k), .. } => Some(k),
+            _ => None,
+        };
+        for (uami, principal) in r.identity.user_assigned.iter().chain(kubelet) {
+            let Some(p) = principal else { continue };
+            if ctx.resources.contains_key(uami.as_str()) {
+                continue;
+            }
+            out.push(plain_edge(
+                &UAMI_RULE,
+                uami,
+                p,
+                format!(
+                    "user-assigned identity {} is service principal {p} (as {} reports it; the identity itself was not collected)",
+                    ctx.name(uami),
+                    r.name
+                ),
+                vec![Context::resource_evidence(
+                    EvidenceKind::PrincipalId,
+                    r,
+                    format!("{} names identity {uami} with principalId {p}", r.id),
+                )],
+            ));
+        }
+    }
     for r in &ctx.facts.resources {
         if let ResourceDetails::UserAssignedIdentity { principal_id: Some(p), .. } = &r.details {
             out.push(plain_edge(
@@ -174,5 +206,46 @@ mod tests {
         let d = t.derive();
         assert!(!has(&d, &sa, "sp-sa", RunCodeAs));
         assert!(out(&d, &none).is_empty());
+    }
+
+    #[test]
+    fn identities_whose_resource_was_not_collected_are_reached_by_the_principal_id_the_compute_reports() {
+        // The kubelet identity lives in the cluster's node resource group, which was not collected;
+        // so does a VM's user-assigned identity from another subscription.
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let kubelet = format!(
+            "{SUB}/resourceGroups/MC_rg_aks/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks-agentpool"
+        );
+        let aks = t.resource(&rg, "Microsoft.ContainerService/managedClusters", "aks", json!({
+            "identity": {"type": "SystemAssigned", "principalId": "sp-control-plane"},
+            "properties": {"identityProfile": {"kubeletidentity": {"resourceId": kubelet.clone(), "objectId": "sp-kubelet"}}}}));
+        let remote =
+            "/subscriptions/other/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/far";
+        let vm = t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachines",
+            "vm",
+            json!({"identity": {
+            "type": "UserAssigned", "userAssignedIdentities": {remote: {"principalId": "sp-far"}}}}),
+        );
+        let unknown =
+            "/subscriptions/other/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/nameless";
+        let vm2 = t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachines",
+            "vm2",
+            json!({"identity": {
+            "type": "UserAssigned", "userAssignedIdentities": {unknown: {}}}}),
+        );
+        let d = t.derive();
+        let norm = crate::facts::ids::norm;
+        assert!(has(&d, &aks, &kubelet, RunCodeAs));
+        assert!(has(&d, &kubelet, "sp-kubelet", AuthenticatesAs));
+        assert!(has(&d, &vm, remote, RunCodeAs));
+        assert!(has(&d, remote, "sp-far", AuthenticatesAs));
+        // Without a principal id nothing names the service principal: the path stops at the identity.
+        assert!(has(&d, &vm2, unknown, RunCodeAs));
+        assert!(out(&d, &norm(unknown)).is_empty());
     }
 }
