@@ -17,6 +17,7 @@ mod group_eligibility;
 mod key_vault;
 mod keys;
 mod membership;
+mod ml_code_in_storage;
 mod ml_datastores;
 mod nodes;
 mod ownership;
@@ -72,6 +73,7 @@ pub static RULES: &[&Rule] = &[
     &rbac_data::READ_DATA,
     &rbac_data::WRITE_DATA,
     &execute::RULE,
+    &ml_code_in_storage::RULE,
 ];
 
 /// The result of running every rule over one tenant's facts.

@@ -78,7 +78,8 @@ fn eligible_only_escalations() {
     for t in ["crmlprod", "kv-ml-secrets", "mlw-prod", "stmlcurated", "stmlfeatures", "stmltraining"] {
         want.push(("Dave Lindqvist", t));
     }
-    want.push(("Henry Walsh", "stmlcurated"));
+    // Henry reaches stmlcurated without PIM since his build agent's identity writes blobs in
+    // mlw-prod's default storage, rewriting the scripts gpu-cluster runs (conditional).
     // Mallory is eligible for Application Administrator (-> tenant -> everything) and holds Helpdesk
     // Administrator: resetting Alice's or Henry's password reaches training data and oai-prod without
     // PIM, so those are not eligible-only; resetting Dave's needs his eligible Owner on rg-ml.
