@@ -28,7 +28,7 @@ pub struct FactRecord {
 /// The version of [`fact_records`]' keys, texts and details. Stored fact indexes of another version
 /// are not compared (the facts are re-read from the raw facts instead), so a change to the records
 /// never shows up as a change to the tenant. Bump it whenever `fact_records` changes its output.
-pub const FACT_INDEX_VERSION: i64 = 1;
+pub const FACT_INDEX_VERSION: i64 = 2;
 
 /// Every fact category [`fact_records`] writes, so that stored records map back to them.
 pub const FACT_CATEGORIES: &[&str] = &[
@@ -274,9 +274,17 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
             ResourceDetails::CognitiveServices { disable_local_auth, .. } => {
                 format!("disableLocalAuth={}", disable_local_auth.unwrap_or(false))
             }
-            ResourceDetails::Aks { disable_local_accounts, .. } => {
-                format!("disableLocalAccounts={}", disable_local_accounts.unwrap_or(false))
+            ResourceDetails::Aks { disable_local_accounts, azure_rbac, .. } => {
+                format!(
+                    "disableLocalAccounts={} enableAzureRBAC={}",
+                    disable_local_accounts.unwrap_or(false),
+                    azure_rbac.unwrap_or(false)
+                )
             }
+            ResourceDetails::ContainerRegistry { admin_user_enabled, abac_repository_permissions } => format!(
+                "adminUserEnabled={} abacRepositoryPermissions={abac_repository_permissions}",
+                admin_user_enabled.unwrap_or(false)
+            ),
             ResourceDetails::KeyVault { enable_rbac_authorization, access_policies } => {
                 let mut p: Vec<String> = access_policies
                     .iter()

@@ -300,6 +300,16 @@ pub enum ResourceDetails {
     Aks {
         disable_local_accounts: Option<bool>,
         kubelet_identity: Option<(String, Option<String>)>,
+        /// `properties.aadProfile.enableAzureRBAC`: Kubernetes authorization by Azure role
+        /// assignments (data actions), not only by the cluster's own RBAC.
+        azure_rbac: Option<bool>,
+    },
+    ContainerRegistry {
+        /// `properties.adminUserEnabled`: a registry-wide username and password.
+        admin_user_enabled: Option<bool>,
+        /// `properties.roleAssignmentMode` is `AbacRepositoryPermissions`: push and pull are data
+        /// actions on repositories, not the registry's `push/write` and `pull/read` actions.
+        abac_repository_permissions: bool,
     },
     UserAssignedIdentity {
         principal_id: Option<String>,

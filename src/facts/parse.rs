@@ -648,6 +648,13 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
                 )),
                 None => None,
             },
+            azure_rbac: o.bool_strict("properties.aadProfile.enableAzureRBAC")?,
+        },
+        "microsoft.containerregistry/registries" => ResourceDetails::ContainerRegistry {
+            admin_user_enabled: o.bool_strict("properties.adminUserEnabled")?,
+            abac_repository_permissions: o
+                .str_opt("properties.roleAssignmentMode")?
+                .is_some_and(|m| m.eq_ignore_ascii_case("AbacRepositoryPermissions")),
         },
         "microsoft.managedidentity/userassignedidentities" => ResourceDetails::UserAssignedIdentity {
             principal_id: o.str_opt("properties.principalId")?.map(|s| norm(&s)),

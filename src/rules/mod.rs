@@ -6,6 +6,8 @@
 //! code. To add a rule: write `src/rules/<name>.rs` with a `pub const RULE: Rule` and its tests, and
 //! add it to [`RULES`] (and `mod` it below). Nothing else changes.
 
+mod acr;
+mod aks_azure_rbac;
 mod app_sp;
 mod arm_hierarchy;
 mod directory_roles;
@@ -74,6 +76,9 @@ pub static RULES: &[&Rule] = &[
     &rbac_data::WRITE_DATA,
     &execute::RULE,
     &ml_code_in_storage::RULE,
+    &aks_azure_rbac::RULE,
+    &acr::PULL,
+    &acr::PUSH,
 ];
 
 /// The result of running every rule over one tenant's facts.

@@ -142,10 +142,22 @@ fn decoys_are_not_paths() {
     let g = demo_graph();
     // Reader everywhere, key operator on a key-disabled account, listKeys-only on a local-auth-disabled
     // AI account, Key Vault Contributor on an RBAC vault, AI Administrator, an expired eligibility.
-    for decoy in ["Audit Reader", "grp-auditors", "Frank Moreau", "Grace Kim", "Erin Castillo"] {
+    for decoy in ["Frank Moreau", "Grace Kim", "Erin Castillo"] {
         assert_eq!(reached_jewels(&g, named(&g, decoy)), Vec::<String>::new(), "{decoy} must reach nothing");
         let out: Vec<_> = g.out_edges(named(&g, decoy)).map(|e| g.edges[e].kind).collect();
         assert!(out.iter().all(|k| *k == MemberOf), "{decoy} has attack edges: {out:?}");
+    }
+    // Reader everywhere reaches one thing: Microsoft lets Reader pull images from a registry (its
+    // `*/read` includes `registries/pull/read`), so the auditors can read the model images in
+    // crmlprod, and nothing else.
+    for decoy in ["Audit Reader", "grp-auditors"] {
+        assert_eq!(reached_jewels(&g, named(&g, decoy)), ["crmlprod"], "{decoy}");
+        let out: Vec<_> = g
+            .out_edges(named(&g, decoy))
+            .map(|e| (g.edges[e].kind, g.node(g.edge_target(e)).name.clone()))
+            .filter(|(k, _)| *k != MemberOf)
+            .collect();
+        assert_eq!(out, [(ReadData, "crmlprod".to_string())], "{decoy}");
     }
     for sp in ["backup-operator", "eval-runner"] {
         let ix = named_kind(&g, sp, NodeKind::ServicePrincipal);
