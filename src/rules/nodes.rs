@@ -271,6 +271,24 @@ pub(super) fn build(
         }
     }
 
+    // Self-hosted build agents: their managed identities are pipeline identities (whoever controls a
+    // pipeline that runs there gets their tokens).
+    for r in &facts.resources {
+        let Some(why) = build_agent(r) else { continue };
+        let principals = r
+            .identity
+            .system_principal_id
+            .iter()
+            .chain(r.identity.user_assigned.iter().filter_map(|(_, p)| p.as_ref()));
+        for p in principals {
+            if let Some(n) = nodes.get_mut(p) {
+                n.props
+                    .entry("pipeline".into())
+                    .or_insert_with(|| format!("self-hosted build agent {} ({why})", r.name));
+            }
+        }
+    }
+
     // Role assignment principals and scopes that the other facts do not name.
     for a in &facts.role_assignments {
         let ty = match a.principal_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
@@ -302,6 +320,41 @@ pub(super) fn build(
     classify_crown_jewels(facts, &mut nodes);
     let children = hierarchy(facts, &nodes);
     (nodes, children)
+}
+
+/// Why a VM or scale set is a self-hosted CI/CD build agent, if it is one: the tag
+/// `azpath-pipeline` says so (`true`) or not (`false`); else the tags Azure DevOps puts on the scale
+/// sets it manages (`__AzureDevOpsElasticPool`), or a tag key or value, or the name, naming a build
+/// agent or runner.
+pub(super) fn build_agent(r: &Resource) -> Option<String> {
+    const TYPES: &[&str] = &["microsoft.compute/virtualmachines", "microsoft.compute/virtualmachinescalesets"];
+    const WORDS: &[&str] = &[
+        "build-agent",
+        "buildagent",
+        "build_agent",
+        "self-hosted",
+        "selfhosted",
+        "runner",
+        "azure-pipelines-agent",
+        "devops-agent",
+    ];
+    if !TYPES.contains(&r.resource_type.as_str()) {
+        return None;
+    }
+    if let Some((_, v)) = r.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case("azpath-pipeline")) {
+        return v.eq_ignore_ascii_case("true").then(|| "tagged azpath-pipeline=true".to_string());
+    }
+    if r.tags.keys().any(|k| k.eq_ignore_ascii_case("__AzureDevOpsElasticPool")) {
+        return Some("an Azure DevOps scale set agent pool".into());
+    }
+    let mentions = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        WORDS.iter().any(|w| s.contains(w))
+    };
+    if let Some((k, v)) = r.tags.iter().find(|(k, v)| mentions(k) || mentions(v)) {
+        return Some(format!("tag {k}={v}"));
+    }
+    mentions(&r.name).then(|| "its name".to_string())
 }
 
 /// A principal that some fact names but that is not in the user/group/SP lists.
@@ -463,5 +516,47 @@ fn classify_crown_jewels(facts: &Facts, nodes: &mut BTreeMap<String, Node>) {
             let category = if r.resource_type == "microsoft.keyvault/vaults" { "secrets" } else { "sensitive-data" };
             mark(&r.id, category, "tagged data-classification as sensitive".into());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testkit::*;
+    use serde_json::json;
+
+    fn pipeline_of(d: &crate::rules::Derived, id: &str) -> Option<String> {
+        d.nodes.iter().find(|n| n.id == id).and_then(|n| n.prop("pipeline").map(str::to_string))
+    }
+
+    #[test]
+    fn managed_identities_of_self_hosted_build_agents_are_pipeline_identities() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        for (name, tags, mi) in [
+            ("vm-gh-runner-01", json!({}), "mi-runner"),
+            ("vm-web", json!({"role": "frontend"}), "mi-web"),
+            ("vm-tagged", json!({"ci": "github-actions-self-hosted"}), "mi-tagged"),
+            ("vm-runner-but-not", json!({"azpath-pipeline": "false"}), "mi-excluded"),
+            ("vm-plain", json!({"azpath-pipeline": "true"}), "mi-forced"),
+        ] {
+            let body =
+                json!({"tags": tags, "identity": {"type": "SystemAssigned", "principalId": mi}, "properties": {}});
+            t.resource(&rg, "Microsoft.Compute/virtualMachines", name, body);
+        }
+        t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachineScaleSets",
+            "vmss-pool",
+            json!({
+            "tags": {"__AzureDevOpsElasticPool": "pool-1", "__AzureDevOpsElasticPoolTimeStamp": "2026-01-01"},
+            "identity": {"type": "SystemAssigned", "principalId": "mi-vmss"}, "properties": {}}),
+        );
+        let d = t.derive();
+        assert!(pipeline_of(&d, "mi-runner").unwrap().contains("its name"));
+        assert!(pipeline_of(&d, "mi-tagged").unwrap().contains("tag ci=github-actions-self-hosted"));
+        assert!(pipeline_of(&d, "mi-vmss").unwrap().contains("Azure DevOps scale set agent pool"));
+        assert!(pipeline_of(&d, "mi-forced").is_some());
+        assert_eq!(pipeline_of(&d, "mi-web"), None);
+        assert_eq!(pipeline_of(&d, "mi-excluded"), None, "azpath-pipeline=false overrides the name");
     }
 }

@@ -12,7 +12,7 @@ fn demo_prints_the_headline_and_how_to_explore() {
     let out = azpath(&dir.path().join("x.db"), &["demo"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Headline: 2 of 4 pipeline identities reach"), "{text}");
+    assert!(text.contains("Headline: 3 of 5 pipeline identities reach"), "{text}");
     assert!(text.contains("stmltraining"));
     assert!(text.contains("Explore further"));
     assert!(!text.contains('\x1b'), "NO_COLOR must mean no escape codes");

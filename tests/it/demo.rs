@@ -186,7 +186,8 @@ fn the_headline_lists_pipelines_with_and_without_paths() {
     let h = azpath::demo::headline(&g);
     let sources: std::collections::BTreeSet<&str> =
         h.pipeline_paths.iter().map(|p| g.node(p.source).name.as_str()).collect();
-    assert_eq!(sources, [TERRAFORM, GITHUB].into_iter().collect());
+    // The self-hosted GitHub runner VM (tagged ci=github-actions-self-hosted) is a pipeline source.
+    assert_eq!(sources, [TERRAFORM, GITHUB, "vm-build-agent"].into_iter().collect());
     let contained: Vec<&str> = h.contained.iter().map(|&c| g.node(c).name.as_str()).collect();
     assert_eq!(contained.len(), 2, "{contained:?}");
     assert!(contained.iter().any(|c| c.contains("ml-platform/backup")));

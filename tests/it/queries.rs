@@ -28,6 +28,10 @@ fn pipeline_to_training_data() {
             want.push((source, target));
         }
     }
+    // The self-hosted runner's identity reads stmltraining and, rewriting mlw-prod's scripts, gets
+    // gpu-cluster's identity, which writes stmlcurated.
+    want.push(("vm-build-agent", "stmlcurated"));
+    want.push(("vm-build-agent", "stmltraining"));
     assert_eq!(run("pipeline-to-training-data"), pairs(&want));
 }
 
