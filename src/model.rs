@@ -260,6 +260,11 @@ evidence_kinds! {
     CompoundIdentity => "compound identity: only through application",
     /// A Global Administrator's elevation to User Access Administrator at `/`.
     ElevateAccess => "elevate access",
+    /// An administrative unit: "Name (id)", and whether it is restricted or dynamic; its fact is
+    /// the membership that puts the edge's target in it.
+    AdministrativeUnit => "administrative unit",
+    /// The dynamic membership rule of a group or administrative unit.
+    MembershipRule => "dynamic membership rule",
 }
 
 /// A fact of a snapshot's fact index, by the 128-bit xxh3 hash of its key (`category|ids`, see

@@ -350,6 +350,8 @@ pub fn generate(spec: &SynthSpec) -> RawFacts {
     graph.insert("directoryRoleAssignments".into(), Value::Array(dir_assign));
     graph.insert("directoryRoleEligibilitySchedules".into(), Value::Array(dir_elig));
     graph.insert("groupEligibilitySchedules".into(), json!([]));
+    graph.insert("administrativeUnits".into(), json!([]));
+    graph.insert("administrativeUnitMembers".into(), json!({}));
     arm.insert("managementGroups".into(), Value::Array(mgs));
     arm.insert(
         "subscriptions".into(),

@@ -292,7 +292,7 @@ pub async fn graph(run: Arc<Run>) -> Result<()> {
         (
             "groups",
             g(
-                "/groups?$select=id,displayName,securityEnabled,groupTypes,isAssignableToRole,membershipRule,onPremisesSyncEnabled&$top=999",
+                "/groups?$select=id,displayName,securityEnabled,groupTypes,isAssignableToRole,membershipRule,membershipRuleProcessingState,onPremisesSyncEnabled&$top=999",
             ),
         ),
         (
@@ -305,15 +305,23 @@ pub async fn graph(run: Arc<Run>) -> Result<()> {
         ("directoryRoleDefinitions", g("/roleManagement/directory/roleDefinitions")),
         ("directoryRoleAssignments", g("/roleManagement/directory/roleAssignments")),
         ("directoryRoleEligibilitySchedules", g("/roleManagement/directory/roleEligibilitySchedules")),
+        // Role assignments scoped to a unit are read above (directoryScopeId
+        // `/administrativeUnits/{id}`, with PIM eligibilities, which `scopedRoleMembers` lacks), so
+        // only the units and their members are read here.
+        (
+            "administrativeUnits",
+            g(
+                "/directory/administrativeUnits?$select=id,displayName,isMemberManagementRestricted,membershipRule,membershipType,membershipRuleProcessingState&$top=999",
+            ),
+        ),
     ];
-    try_join_all(
-        tops.into_iter().map(|(name, url)| {
-            let run = run.clone();
-            async move {
-                run.list(Api::Graph, Dest::graph(name), url, Priority::High, Phase::Directory, None).await.map(drop)
-            }
-        }),
-    )
+    let listed = try_join_all(tops.into_iter().map(|(name, url)| {
+        let run = run.clone();
+        async move {
+            let got = run.list(Api::Graph, Dest::graph(name), url, Priority::High, Phase::Directory, None).await?;
+            Ok::<_, anyhow::Error>((name, got.is_some()))
+        }
+    }))
     .await?;
 
     let mut items: Vec<(Dest, String)> = Vec::new();
@@ -347,6 +355,17 @@ pub async fn graph(run: Arc<Run>) -> Result<()> {
             Dest::graph("applicationFederatedIdentityCredentials").child_of(&app),
             format!("/applications/{app}/federatedIdentityCredentials"),
         ));
+    }
+    if listed.contains(&("administrativeUnits", true)) {
+        // Read in full (possibly no units): their member lists are collected, even when empty.
+        let members = Dest::graph("administrativeUnitMembers");
+        run.emit(&members.clone().keyed(), json!({"value": []}), Phase::Relations)?;
+        for unit in run.ids("graph", "administrativeUnits") {
+            items.push((
+                members.clone().child_of(&unit),
+                format!("/directory/administrativeUnits/{unit}/members?$select=id,displayName&$top=999"),
+            ));
+        }
     }
     items.extend(group_eligibility_items(&run, &groups).await?);
     let batches: Vec<Vec<(Dest, String)>> = items.chunks(BATCH).map(<[_]>::to_vec).collect();

@@ -32,17 +32,26 @@ pub struct Dest {
     /// The body is one object (a single GET), not a `value` list.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub single: bool,
+    /// A relationship collection declared as read before any parent's list arrives (a tenant
+    /// without administrative units still has its, empty, `administrativeUnitMembers`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keyed: bool,
 }
 
 impl Dest {
     pub fn graph(collection: &str) -> Dest {
-        Dest { side: "graph".into(), collection: collection.into(), parent: None, single: false }
+        Dest { side: "graph".into(), collection: collection.into(), parent: None, single: false, keyed: false }
     }
     pub fn arm(collection: &str) -> Dest {
-        Dest { side: "arm".into(), collection: collection.into(), parent: None, single: false }
+        Dest { side: "arm".into(), collection: collection.into(), parent: None, single: false, keyed: false }
     }
     pub fn child_of(mut self, parent: &str) -> Dest {
         self.parent = Some(parent.to_string());
+        self
+    }
+    /// A relationship collection (keyed by parent id) as a whole, with no parent.
+    pub fn keyed(mut self) -> Dest {
+        self.keyed = true;
         self
     }
     pub fn single(mut self) -> Dest {
@@ -121,6 +130,9 @@ impl Accumulator {
         let key = (dest.side.clone(), dest.collection.clone());
         match &dest.parent {
             Some(p) => self.keyed.entry(key).or_default().entry(p.clone()).or_default().extend(items),
+            None if dest.keyed => {
+                self.keyed.entry(key).or_default();
+            }
             None => self.lists.entry(key).or_default().extend(items),
         }
         n
@@ -132,6 +144,9 @@ impl Accumulator {
         match &dest.parent {
             Some(p) => {
                 self.keyed.entry(key).or_default().entry(p.clone()).or_default();
+            }
+            None if dest.keyed => {
+                self.keyed.entry(key).or_default();
             }
             None => {
                 self.lists.entry(key).or_default();
@@ -343,6 +358,20 @@ mod tests {
         let list = raw.arm["resources"].as_array().unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0]["properties"]["x"], 1);
+    }
+
+    #[test]
+    fn a_declared_relationship_collection_is_an_empty_map_not_a_list() {
+        let mut acc = Accumulator::default();
+        let members = Dest::graph("administrativeUnitMembers");
+        acc.add(&members.clone().keyed(), json!({"value": []}));
+        let raw = acc.finish(TenantInfo { id: "t".into(), display_name: None, default_domain: None }, "now".into());
+        assert_eq!(raw.graph["administrativeUnitMembers"], json!({}));
+        let mut acc = Accumulator::default();
+        acc.add(&members.clone().keyed(), json!({"value": []}));
+        acc.add(&members.child_of("au-1"), json!({"value": [{"id": "u"}]}));
+        let raw = acc.finish(TenantInfo { id: "t".into(), display_name: None, default_domain: None }, "now".into());
+        assert_eq!(raw.graph["administrativeUnitMembers"], json!({"au-1": [{"id": "u"}]}));
     }
 
     #[test]

@@ -92,6 +92,24 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
     Some(match e.kind {
         Contains | RunCodeAs | GrantAnyRole => return None,
         AddSecret | AddMember | SetAccessPolicy | ReadSecrets if from_role => return None,
+        // Tenant control scoping a role to a restricted administrative unit follows from tier 0.
+        ResetCredential | AddMember if from.kind == NodeKind::Tenant => return None,
+        ResetCredential | AddMember if evidence(e, EvidenceKind::AdministrativeUnit).is_some() => {
+            let unit = e
+                .evidence
+                .iter()
+                .find(|ev| ev.kind == EvidenceKind::AdministrativeUnit)
+                .and_then(|ev| ev.name.as_deref())
+                .unwrap_or("the administrative unit");
+            let assignment = evidence(e, EvidenceKind::DirectoryRoleAssignment)
+                .or_else(|| evidence(e, EvidenceKind::DirectoryRoleEligibility))
+                .map(|id| format!(" ({})", code(id)))
+                .unwrap_or_default();
+            format!(
+                "Remove the directory role of {src} scoped to administrative unit {}{assignment}, or take {dst} out of the unit (a restricted management unit keeps other administrators out).",
+                escape(unit)
+            )
+        }
         AuthenticatesAs => {
             let fic = evidence(e, EvidenceKind::FederatedCredential)?;
             let subject =

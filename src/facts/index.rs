@@ -6,8 +6,8 @@
 //! functions, so a diff traces a changed fact to the edges it made by key equality.
 
 use super::{
-    AppRoleAssignment, DenyAssignment, DirectoryRoleAssignment, Facts, FederatedCredential, GroupEligibility,
-    Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
+    AdministrativeUnit, AdministrativeUnitMember, AppRoleAssignment, DenyAssignment, DirectoryRoleAssignment, Facts,
+    FederatedCredential, GroupEligibility, Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
 };
 use crate::model::{EvidenceKind, NodeKind};
 use serde::Serialize;
@@ -47,6 +47,8 @@ pub const FACT_CATEGORIES: &[&str] = &[
     "group",
     "service principal",
     "application",
+    "administrative unit",
+    "administrative unit member",
 ];
 
 /// The key of a fact: its category and the ids that identify it, lower case.
@@ -70,6 +72,23 @@ impl Membership {
     pub fn fact_key(&self) -> String {
         fact_key("membership", &[&self.group_id, &self.member_id])
     }
+}
+
+impl AdministrativeUnit {
+    pub fn fact_key(&self) -> String {
+        fact_key("administrative unit", &[&self.id])
+    }
+}
+
+impl AdministrativeUnitMember {
+    pub fn fact_key(&self) -> String {
+        fact_key("administrative unit member", &[&self.unit_id, &self.member_id])
+    }
+}
+
+/// The key of the fact that a group exists, with its kind and dynamic membership rule.
+pub fn group_fact_key(id: &str) -> String {
+    fact_key("group", &[id])
 }
 
 impl GroupEligibility {
@@ -163,6 +182,7 @@ impl<'f> Names<'f> {
         objects.extend(f.applications.iter().map(|a| (a.id.as_str(), a.display_name.as_str())));
         objects.extend(f.resources.iter().map(|r| (r.id.as_str(), r.name.as_str())));
         objects.extend(f.resource_groups.iter().map(|r| (r.id.as_str(), r.name.as_str())));
+        objects.extend(f.administrative_units.iter().map(|u| (u.id.as_str(), u.display_name.as_str())));
         objects.extend(f.subscriptions.iter().map(|s| (s.id.as_str(), s.display_name.as_str())));
         // An empty display name names nothing: the id stands in for it.
         objects.retain(|_, name| !name.is_empty());
@@ -263,6 +283,31 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
         let parent = super::ids::federated_parent_node(&c.parent);
         add(c.fact_key(), format!("{} trusts {} subject {}", name(parent), c.issuer, c.subject), String::new());
     }
+    for u in &f.administrative_units {
+        let mut kind = Vec::new();
+        if u.restricted {
+            kind.push("restricted management".to_string());
+        }
+        if u.dynamic {
+            kind.push(format!("dynamic: {}", u.membership_rule.as_deref().unwrap_or("(no rule)")));
+        }
+        let kind = if kind.is_empty() { String::new() } else { format!(" ({})", kind.join(", ")) };
+        add(
+            u.fact_key(),
+            format!("administrative unit {}{kind}", name(&u.id)),
+            format!(
+                "restricted={}|dynamic={}|{:?}|paused={}",
+                u.restricted, u.dynamic, u.membership_rule, u.rule_paused
+            ),
+        );
+    }
+    for m in &f.administrative_unit_members {
+        add(
+            m.fact_key(),
+            format!("{} is a member of administrative unit {}", name(&m.member_id), name(&m.unit_id)),
+            String::new(),
+        );
+    }
     for d in &f.deny_assignments {
         add(d.fact_key(), format!("deny assignment {} at {}", d.name, d.scope), format!("{:?}", d.permissions));
     }
@@ -304,9 +349,15 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
         let detail = format!("{settings} identity=[{}]", identity.join(","));
         add(r.fact_key(), format!("{} {}", r.resource_type, r.name), detail);
     }
+    for g in f.groups.iter() {
+        let detail = match (&g.membership_rule, g.dynamic) {
+            (Some(rule), true) => format!("dynamic: {rule}{}", if g.rule_paused { " (paused)" } else { "" }),
+            _ => String::new(),
+        };
+        add(group_fact_key(&g.id), format!("group {}", name(&g.id)), detail);
+    }
     for (kind, ids) in [
         (NodeKind::User, f.users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>()),
-        (NodeKind::Group, f.groups.iter().map(|g| g.id.as_str()).collect()),
         (NodeKind::ServicePrincipal, f.service_principals.iter().map(|s| s.id.as_str()).collect()),
         (NodeKind::Application, f.applications.iter().map(|a| a.id.as_str()).collect()),
     ] {

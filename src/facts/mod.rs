@@ -35,6 +35,10 @@ pub struct Facts {
     /// Active and PIM-eligible directory role assignments.
     pub directory_role_assignments: Vec<DirectoryRoleAssignment>,
     pub group_eligibilities: Vec<GroupEligibility>,
+    /// Administrative units (`GET /directory/administrativeUnits`).
+    pub administrative_units: Vec<AdministrativeUnit>,
+    /// Members of administrative units (users, groups, devices).
+    pub administrative_unit_members: Vec<AdministrativeUnitMember>,
     pub management_groups: Vec<ManagementGroup>,
     pub subscriptions: Vec<Subscription>,
     pub resource_groups: Vec<ResourceGroup>,
@@ -55,6 +59,8 @@ pub struct User {
     pub display_name: String,
     pub user_principal_name: Option<String>,
     pub account_enabled: Option<bool>,
+    /// `userType`: `Member` or `Guest` (absent: not collected).
+    pub user_type: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +77,37 @@ pub struct Group {
     pub dynamic: bool,
     /// `onPremisesSyncEnabled`: synced from Active Directory, so its members are managed there.
     pub synced: bool,
+    /// `membershipRule` of a dynamic group (`user.department -eq "ML"`).
+    pub membership_rule: Option<String>,
+    /// `membershipRuleProcessingState` is `Paused`: the rule is not applied, so changing a user's
+    /// attributes adds nobody. Absent or `On`: the rule is processed (Graph's default).
+    pub rule_paused: bool,
+}
+
+/// An administrative unit: a container of users, groups and devices that directory roles can be
+/// scoped to (`directoryScopeId` `/administrativeUnits/{id}`).
+#[derive(Debug, Clone)]
+pub struct AdministrativeUnit {
+    pub id: String,
+    pub display_name: String,
+    /// `isMemberManagementRestricted`: a restricted management administrative unit, whose members
+    /// only roles scoped to such a unit may change (not tenant-wide roles, not Graph application
+    /// permissions, not group owners). Absent or null: `false`, Graph's default.
+    pub restricted: bool,
+    /// `membershipType` is `Dynamic`: members come from `membership_rule`.
+    pub dynamic: bool,
+    pub membership_rule: Option<String>,
+    /// `membershipRuleProcessingState` is `Paused`.
+    pub rule_paused: bool,
+}
+
+/// A member of an administrative unit (`GET /directory/administrativeUnits/{id}/members`).
+#[derive(Debug, Clone)]
+pub struct AdministrativeUnitMember {
+    pub unit_id: String,
+    pub member_id: String,
+    pub member_type: DirectoryObjectType,
+    pub member_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]

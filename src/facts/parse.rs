@@ -219,6 +219,7 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
             user_principal_name: o.str_opt("userPrincipalName")?,
             account_enabled: o.bool_strict("accountEnabled")?,
+            user_type: o.str_opt("userType")?,
         });
     }
     for o in list(g, "groups")? {
@@ -231,6 +232,8 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             unified: group_types.iter().any(|t| t.eq_ignore_ascii_case("Unified")),
             dynamic: group_types.iter().any(|t| t.eq_ignore_ascii_case("DynamicMembership")),
             synced: o.bool_strict("onPremisesSyncEnabled")?.unwrap_or(false),
+            membership_rule: o.str_opt("membershipRule")?.filter(|r| !r.trim().is_empty()),
+            rule_paused: rule_paused(&o)?,
         });
     }
     for o in list(g, "servicePrincipals")? {
@@ -333,6 +336,25 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             eligible: true,
         });
     }
+    for o in list(g, "administrativeUnits")? {
+        let membership_type = o.str_opt("membershipType")?;
+        f.administrative_units.push(AdministrativeUnit {
+            id: norm(&o.str_req("id")?),
+            display_name: o.str_opt("displayName")?.unwrap_or_default(),
+            restricted: o.bool_strict("isMemberManagementRestricted")?.unwrap_or(false),
+            dynamic: membership_type.is_some_and(|t| t.eq_ignore_ascii_case("dynamic")),
+            membership_rule: o.str_opt("membershipRule")?.filter(|r| !r.trim().is_empty()),
+            rule_paused: rule_paused(&o)?,
+        });
+    }
+    for (unit_id, o) in keyed(g, "administrativeUnitMembers")? {
+        f.administrative_unit_members.push(AdministrativeUnitMember {
+            unit_id,
+            member_id: norm(&o.str_req("id")?),
+            member_type: object_type(&o)?,
+            member_name: o.str_opt("displayName")?,
+        });
+    }
     for o in list(g, "groupEligibilitySchedules")? {
         let id = o.str_req("id")?;
         let access = match o.str_req("accessId")?.to_ascii_lowercase().as_str() {
@@ -352,6 +374,18 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// `membershipRuleProcessingState` of a dynamic group or administrative unit: `On` (or absent, Graph's
+/// default) processes the rule, `Paused` does not. Anything else is an error: guessing would create
+/// or hide a path.
+fn rule_paused(o: &Obj) -> Result<bool> {
+    match o.str_opt("membershipRuleProcessingState")? {
+        None => Ok(false),
+        Some(s) if s.eq_ignore_ascii_case("on") => Ok(false),
+        Some(s) if s.eq_ignore_ascii_case("paused") => Ok(true),
+        Some(s) => Err(o.err(format!("field `membershipRuleProcessingState` must be On or Paused, found {s:?}"))),
+    }
 }
 
 /// The window of a Graph schedule (`scheduleInfo.startDateTime`, `scheduleInfo.expiration`).
@@ -791,6 +825,39 @@ mod tests {
         }
         // The largest counts stay in range.
         assert_eq!(parse_iso_duration("P4294967295W"), Some(D::weeks(4_294_967_295)));
+    }
+
+    #[test]
+    fn administrative_units_and_their_members() {
+        let graph = json!({
+            "administrativeUnits": [
+                {"id": "AU-1", "displayName": "ML contractors", "isMemberManagementRestricted": null, "membershipType": null},
+                {"id": "au-2", "displayName": "Executives", "isMemberManagementRestricted": true},
+                {"id": "au-3", "displayName": "Dynamic", "membershipType": "Dynamic",
+                 "membershipRule": "user.department -eq \"ML\"", "membershipRuleProcessingState": "Paused"}],
+            "administrativeUnitMembers": {"AU-1": [
+                {"@odata.type": "#microsoft.graph.user", "id": "U-1", "displayName": "carol"},
+                {"@odata.type": "#microsoft.graph.device", "id": "d-1"}]}});
+        let f = parse(&raw_with(graph, json!({}))).unwrap();
+        let u = &f.administrative_units;
+        assert_eq!((u[0].id.as_str(), u[0].restricted, u[0].dynamic), ("au-1", false, false));
+        assert!(u[1].restricted && !u[1].dynamic);
+        assert!(u[2].dynamic && u[2].rule_paused && u[2].membership_rule.is_some());
+        let m = &f.administrative_unit_members;
+        assert_eq!((m[0].unit_id.as_str(), m[0].member_id.as_str()), ("au-1", "u-1"));
+        assert_eq!(m[0].member_type, DirectoryObjectType::User);
+        assert_eq!(m[1].member_type, DirectoryObjectType::Other);
+        assert!(!f.completeness.iter().any(|n| n.what.contains("administrativeUnit")), "{:?}", f.completeness);
+    }
+
+    #[test]
+    fn a_restricted_flag_or_processing_state_of_the_wrong_shape_is_an_error() {
+        let bad = json!({"administrativeUnits": [{"id": "au-1", "isMemberManagementRestricted": "true"}]});
+        let err = parse(&raw_with(bad, json!({}))).unwrap_err().to_string();
+        assert!(err.contains("isMemberManagementRestricted") && err.contains("au-1"), "{err}");
+        let bad = json!({"groups": [{"id": "g-1", "groupTypes": ["DynamicMembership"], "membershipRuleProcessingState": "Sometimes"}]});
+        let err = parse(&raw_with(bad, json!({}))).unwrap_err().to_string();
+        assert!(err.contains("membershipRuleProcessingState") && err.contains("g-1"), "{err}");
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub const GRAPH_COLLECTIONS: &[&str] = &[
     "directoryRoleAssignments",
     "directoryRoleEligibilitySchedules",
     "groupEligibilitySchedules",
+    "administrativeUnits",
+    "administrativeUnitMembers",
 ];
 
 pub const ARM_COLLECTIONS: &[&str] = &[

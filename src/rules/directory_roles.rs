@@ -4,6 +4,7 @@
 //! Which role can do what is read from each role's `allowedResourceActions`, for built-in and
 //! custom roles alike, so no role name is hard-coded.
 
+use super::admin_units::{restricted_unit_blocks, unit_evidence};
 use super::{Context, Rule, mark_if_sp_locked, plain_edge};
 use crate::facts::ids::{directory_role_node_id, tenant_node_id};
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, NodeKind};
@@ -37,11 +38,16 @@ Administrator, Directory Writers, ...; `groups.security/...` and `groups.unified
 kinds of group), never to role-assignable groups (only with \
 `groupsAssignableToRoles/allProperties/update`: Global and Privileged Role Administrator), dynamic \
 groups (only with `dynamicMembershipRule/update`) or groups synced from Active Directory; HasRole from the tenant to Global Administrator (whoever can grant any \
-role can take it). An assignment scoped to one object (`directoryScopeId` `/{id}`) gives the holder \
-AddSecret on that object only. Why it matters: these roles are one step from any app's rights or from \
+role can take it). Neither ResetCredential nor AddMember reaches a member of a restricted management \
+administrative unit (only roles scoped to such a unit change its members; a role-assignable group in one \
+stays conditionally reachable from Global and Privileged Role Administrator, see rule \
+`restricted-admin-unit`). The role node stands for the role held tenant-wide, so a role held only at a \
+narrower scope has no node edges: an assignment scoped to one object (`directoryScopeId` `/{id}`) gives \
+the holder AddSecret on that object only, and one scoped to an administrative unit is rule \
+`admin-unit-scoped-role`. Why it matters: these roles are one step from any app's rights or from \
 Global Administrator. Must not fire: for roles without those permissions (AI Administrator, Network \
-Administrator, ...), which are pruned, for expired eligibilities, or for administrative-unit scopes, \
-which do not cover applications.",
+Administrator, ...), which are pruned, for expired eligibilities, for roles nobody holds tenant-wide, or \
+for members of restricted management administrative units.",
     derive,
 };
 
@@ -81,7 +87,7 @@ impl GroupSet {
     pub const DYNAMIC: GroupSet = GroupSet { dynamic: true, ..GroupSet::ORDINARY };
     pub const ROLE_ASSIGNABLE: GroupSet = GroupSet { role_assignable: true, ..GroupSet::ORDINARY };
 
-    fn covers(self, g: &crate::facts::Group) -> bool {
+    pub(super) fn covers(self, g: &crate::facts::Group) -> bool {
         g.is_assignable_to_role == self.role_assignable
             && !g.synced
             && (self.dynamic || !g.dynamic)
@@ -149,7 +155,7 @@ pub(super) fn target_ids(ctx: &Context, targets: Targets, reach: ResetReach) -> 
 /// ("Who can reset passwords", Microsoft Entra built-in roles, privileged-roles-permissions), and
 /// members and owners of role-assignable groups only Privileged Authentication and Global
 /// Administrators reset.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(super) enum ResetReach {
     /// Every user (Privileged Authentication Administrator, Global Administrator).
     Any,
@@ -230,7 +236,7 @@ pub(super) fn reset_reach(role_template_id: &str) -> ResetReach {
 /// protection is a PIM-eligible (not active) role is conditional, because Microsoft's documents
 /// disagree on whether eligibility protects (the PIM for Groups article says a Helpdesk
 /// Administrator can reset an eligible user; tests report 403).
-fn resettable_users(ctx: &Context, reach: ResetReach) -> Vec<(String, bool)> {
+pub(super) fn resettable_users(ctx: &Context, reach: ResetReach) -> Vec<(String, bool)> {
     let allowed = match reach {
         ResetReach::Any => return ctx.facts.users.iter().map(|u| (u.id.clone(), false)).collect(),
         ResetReach::Unprivileged(allowed) => allowed,
@@ -263,7 +269,7 @@ fn resettable_users(ctx: &Context, reach: ResetReach) -> Vec<(String, bool)> {
     out
 }
 
-fn role_actions<'c>(ctx: &'c Context, id: &str) -> Option<&'c [String]> {
+pub(super) fn role_actions<'c>(ctx: &'c Context, id: &str) -> Option<&'c [String]> {
     ctx.facts
         .directory_role_definitions
         .iter()
@@ -272,15 +278,27 @@ fn role_actions<'c>(ctx: &'c Context, id: &str) -> Option<&'c [String]> {
         .or_else(|| builtin_directory_roles().get(id).map(|r| r.allowed_resource_actions.as_slice()))
 }
 
-fn powers<'a>(actions: &'a [String]) -> impl Iterator<Item = (&'static str, EdgeKind, Targets, &'a str)> + 'a {
+pub(super) fn powers<'a>(
+    actions: &'a [String],
+) -> impl Iterator<Item = (&'static str, EdgeKind, Targets, &'a str)> + 'a {
     POWERS.iter().filter_map(move |&(want, kind, targets)| {
         actions.iter().find(|a| directory_action_matches(a, want)).map(|a| (want, kind, targets, a.as_str()))
     })
 }
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
-    let mut roles: Vec<&str> =
-        ctx.facts.directory_role_assignments.iter().map(|a| a.role_definition_id.as_str()).collect();
+    // A role node stands for the role held tenant-wide: only tenant-wide holders (and, for Global
+    // Administrator, the tenant) reach it, so roles held only at an application's or an
+    // administrative unit's scope get no node edges (their holders' edges are direct).
+    let mut roles: Vec<&str> = ctx
+        .facts
+        .directory_role_assignments
+        .iter()
+        .filter(|a| {
+            a.directory_scope_id.trim_end_matches('/').is_empty() || a.role_definition_id == GLOBAL_ADMINISTRATOR
+        })
+        .map(|a| a.role_definition_id.as_str())
+        .collect();
     roles.sort();
     roles.dedup();
     for role in roles {
@@ -289,6 +307,13 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         let name = ctx.name(&node);
         for (want, kind, targets, granted_by) in powers(actions) {
             for (target, contested) in target_ids(ctx, targets, reset_reach(role)) {
+                // Members of a restricted management administrative unit: only roles scoped to
+                // such a unit change them. Microsoft's page also says only Global and Privileged
+                // Role Administrators change a role-assignable group in one: contested.
+                let restricted = restricted_unit_blocks(ctx, kind, &target);
+                if restricted.is_some() && targets != Targets::Groups(GroupSet::ROLE_ASSIGNABLE) {
+                    continue;
+                }
                 let mut reason = match kind {
                     EdgeKind::GrantAnyRole => {
                         format!("{name} can assign any directory role, including Global Administrator")
@@ -307,20 +332,20 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                         " (the user is only PIM-eligible for a protected role: Microsoft's documents disagree on whether that protects it)",
                     );
                 }
-                let e = plain_edge(
-                    &RULE,
-                    &node,
-                    &target,
-                    reason,
-                    vec![
-                        Evidence::named(EvidenceKind::DirectoryRole, &name, role),
-                        Evidence::new(
-                            EvidenceKind::AllowedResourceAction,
-                            format!("{want} (granted by `{granted_by}`)"),
-                        ),
-                    ],
-                );
-                out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false).with_flags(false, contested)));
+                let mut evidence = vec![
+                    Evidence::named(EvidenceKind::DirectoryRole, &name, role),
+                    Evidence::new(EvidenceKind::AllowedResourceAction, format!("{want} (granted by `{granted_by}`)")),
+                ];
+                if let Some((unit, member)) = restricted {
+                    reason.push_str(&format!(
+                        " (the group is in restricted management administrative unit {}: Microsoft's page both blocks tenant-wide roles there and lets Global and Privileged Role Administrators change role-assignable groups in it)",
+                        unit.display_name
+                    ));
+                    evidence.push(unit_evidence(unit, member));
+                }
+                let e = plain_edge(&RULE, &node, &target, reason, evidence);
+                let conditional = contested || restricted.is_some();
+                out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false).with_flags(false, conditional)));
             }
         }
     }
@@ -358,10 +383,8 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             );
             out.push(e.as_kind(kind, a.eligible));
         } else if scope.to_ascii_lowercase().starts_with("/administrativeunits/") {
-            ctx.warn(format!(
-                "directory role assignment {} is scoped to administrative unit {scope}; administrative units are not evaluated",
-                a.id
-            ));
+            // The role's powers over the unit's members: rule `admin-unit-scoped-role`.
+            continue;
         } else {
             let object = crate::facts::ids::norm(scope.trim_start_matches('/'));
             let Some(target) = ctx.node(&object) else { continue };
@@ -484,6 +507,8 @@ mod tests {
         assert!(has(&d, &u, &app, AddSecret));
         assert!(!has(&d, &u, &other, AddSecret));
         assert!(!has(&d, &u, &directory_role_node_id(CLOUD_APP_ADMIN), HasRole));
+        // Nobody holds the role tenant-wide: its node would reach every app, and nobody reaches it.
+        assert!(!d.nodes.iter().any(|n| n.id == directory_role_node_id(CLOUD_APP_ADMIN)));
     }
 
     #[test]

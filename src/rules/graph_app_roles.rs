@@ -1,5 +1,6 @@
 //! Microsoft Graph application permissions that take over the tenant or its apps.
 
+use super::admin_units::restricted_unit_blocks;
 use super::directory_roles::{GroupSet, ResetReach, Targets, target_ids};
 use super::{Context, Rule, mark_if_sp_locked, plain_edge};
 use crate::facts::ids::app_role_node_id;
@@ -27,7 +28,11 @@ dynamic groups, whose rule they can rewrite), and to role-assignable groups too 
 permissions (PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup; PrivilegedEligibilitySchedule.\
 ReadWrite.AzureADGroup as an eligibility to activate; PrivilegedAccess.ReadWrite.AzureADGroup, \
 conditional); ResetCredential to every user for UserAuthenticationMethod.ReadWrite.All (a Temporary \
-Access Pass; conditional on the TAP policy). Why it matters: these are app-only, MFA-free paths to Global Administrator. \
+Access Pass; conditional on the TAP policy). None of these ResetCredential or AddMember edges reaches a \
+member of a restricted management administrative unit (Microsoft: Graph application permissions \
+\"won't apply\" there). User.ReadWrite.All and Directory.ReadWrite.All also get a HasRole edge, kept \
+only when rule `dynamic-membership-attribute` finds a dynamic group they can join a created user to. \
+Why it matters: these are app-only, MFA-free paths to Global Administrator. \
 Must not fire: for other Graph permissions (read permissions, User.Read.All, ...; User.ReadWrite.All and \
 User-PasswordProfile.ReadWrite.All, which reset passwords only together with a directory role), or for \
 an app role of another API that happens to share a name.",
@@ -59,6 +64,12 @@ const PIM_GROUP_ASSIGNMENT: &str = "41202f2c-f7ab-45be-b001-85c9728b9d69"; // Pr
 const PIM_GROUP_ELIGIBILITY: &str = "618b6020-bca8-4de6-99f6-ef445fa4d857"; // PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup
 const PIM_GROUP_ACCESS: &str = "2f6817f8-7b12-4f0f-bc18-eeaf60705a9e"; // PrivilegedAccess.ReadWrite.AzureADGroup
 const AUTH_METHODS_READWRITE: &str = "50483e42-d915-4231-9639-7fdb7fd190e5"; // UserAuthenticationMethod.ReadWrite.All
+const USER_READWRITE: &str = "741f803b-c850-494e-b5df-cde7c675a1ca"; // User.ReadWrite.All
+
+/// Graph permissions that create users and write their profile attributes (department, job
+/// title, ...): a created user matches a dynamic group's rule (rule `dynamic-membership-attribute`).
+/// Their HasRole edge is made here, and pruned unless that rule finds a dynamic group.
+pub(super) const USER_ATTRIBUTE_WRITERS: &[&str] = &[USER_READWRITE, DIRECTORY_READWRITE];
 
 /// Every Graph application permission that passes control, with Microsoft's documented reach.
 /// Not here on purpose: `User.ReadWrite.All`, `User-PasswordProfile.ReadWrite.All` and
@@ -113,9 +124,10 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     let mut held: Vec<&str> = Vec::new();
     for a in &ctx.facts.app_role_assignments {
         let on_graph = ctx.is_graph_permission(a);
-        let Some(p) = POWERS.iter().find(|p| p.app_role == a.app_role_id).filter(|_| on_graph) else { continue };
+        let known = POWERS.iter().map(|p| p.app_role).chain(USER_ATTRIBUTE_WRITERS.iter().copied());
+        let Some(role) = known.into_iter().find(|r| *r == a.app_role_id).filter(|_| on_graph) else { continue };
         let node = app_role_node_id(MICROSOFT_GRAPH_APP_ID, &a.app_role_id);
-        held.push(p.app_role);
+        held.push(role);
         out.push(plain_edge(
             &RULE,
             &a.principal_id,
@@ -134,6 +146,11 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         let node = app_role_node_id(MICROSOFT_GRAPH_APP_ID, role);
         let perm = graph_app_roles().get(role).cloned().unwrap_or_default();
         for (target, _) in target_ids(ctx, p.targets, ResetReach::Any) {
+            // "If you assign Microsoft Graph application permissions to the application, those
+            // permissions won't apply" to members of restricted management administrative units.
+            if restricted_unit_blocks(ctx, kind, &target).is_some() {
+                continue;
+            }
             let mut reason = match kind {
                 EdgeKind::GrantAnyRole => format!("Graph {perm} can make any principal Global Administrator"),
                 EdgeKind::AddMember if p.activation => {

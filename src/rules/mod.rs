@@ -8,9 +8,11 @@
 
 mod acr;
 mod aks_azure_rbac;
+mod admin_units;
 mod app_sp;
 mod arm_hierarchy;
 mod directory_roles;
+mod dynamic_membership;
 mod elevate_access;
 mod execute;
 mod federated;
@@ -34,7 +36,7 @@ mod run_as;
 pub mod testkit;
 mod uami_federation;
 
-use crate::facts::{Facts, Resource, RoleAssignment};
+use crate::facts::{AdministrativeUnit, AdministrativeUnitMember, Facts, Resource, RoleAssignment};
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, Node, NodeKind};
 use crate::rbac::{self, Grant, RoleDefinition};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -63,7 +65,10 @@ pub static RULES: &[&Rule] = &[
     &run_as::RULE,
     &uami_federation::RULE,
     &directory_roles::RULE,
+    &admin_units::SCOPED,
+    &admin_units::RESTRICTED,
     &graph_app_roles::RULE,
+    &dynamic_membership::RULE,
     &elevate_access::RULE,
     &rbac_assign::RULE,
     &arm_hierarchy::RULE,
@@ -174,6 +179,8 @@ pub struct Context<'f> {
     /// and everything beneath it in the ARM hierarchy unless `doNotApplyToChildScopes`. From the
     /// hierarchy, not the id's text: a deny at a management group covers its subscriptions.
     deny_covers: Vec<HashSet<String>>,
+    /// Administrative units by member id, with the membership fact, sorted by unit id.
+    units_of: HashMap<&'f str, Vec<(&'f AdministrativeUnit, &'f AdministrativeUnitMember)>>,
     warnings: std::cell::RefCell<Vec<String>>,
 }
 
@@ -236,6 +243,22 @@ impl<'f> Context<'f> {
             .filter(|sp| sp.app_owner_organization_id.as_ref().is_some_and(|o| *o != facts.tenant_id))
             .map(|sp| sp.id.as_str())
             .collect();
+        let units: HashMap<&str, &AdministrativeUnit> =
+            facts.administrative_units.iter().map(|u| (u.id.as_str(), u)).collect();
+        let mut units_of: HashMap<&str, Vec<(&AdministrativeUnit, &AdministrativeUnitMember)>> = HashMap::new();
+        for m in &facts.administrative_unit_members {
+            match units.get(m.unit_id.as_str()) {
+                Some(u) => units_of.entry(m.member_id.as_str()).or_default().push((u, m)),
+                None => warnings.push(format!(
+                    "administrative unit {} has members but is not in the facts; its members were not evaluated",
+                    m.unit_id
+                )),
+            }
+        }
+        for list in units_of.values_mut() {
+            list.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+            list.dedup_by(|a, b| a.0.id == b.0.id);
+        }
         Context {
             facts,
             nodes,
@@ -245,6 +268,7 @@ impl<'f> Context<'f> {
             member_of,
             foreign_sps,
             deny_covers: Vec::new(),
+            units_of,
             warnings: std::cell::RefCell::new(warnings),
         }
         .with_deny_covers()
@@ -345,6 +369,18 @@ impl<'f> Context<'f> {
             Some(sp) => sp.app_id.as_deref() == Some(rbac::MICROSOFT_GRAPH_APP_ID),
             None => a.resource_display_name.as_deref() == Some("Microsoft Graph"),
         }
+    }
+
+    /// The administrative units an object (user, group) is a direct member of, with the membership
+    /// fact, sorted by unit id.
+    pub fn units_of(&self, member: &str) -> &[(&'f AdministrativeUnit, &'f AdministrativeUnitMember)] {
+        self.units_of.get(member).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The first restricted management administrative unit `member` belongs to (see
+    /// `admin_units::restriction`).
+    pub fn restricted_unit(&self, member: &str) -> Option<(&'f AdministrativeUnit, &'f AdministrativeUnitMember)> {
+        self.units_of(member).iter().find(|(u, _)| u.restricted).copied()
     }
 
     /// The resources directly beneath a resource (an ML workspace's datastores and computes, ...).

@@ -1,6 +1,7 @@
 //! Ownership: owners of apps and service principals can add credentials (`AddSecret`); owners of
 //! groups can add members (`AddMember`).
 
+use super::admin_units::restricted_unit_blocks;
 use super::{Context, Rule, mark_if_sp_locked, plain_edge};
 use crate::facts::{DirectoryObjectType, OwnedKind, Ownership};
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
@@ -29,7 +30,8 @@ pub const ADD_MEMBER: Rule = Rule {
     doc: "What it does: an AddMember edge from each user owner of a group to the group. Why it matters: \
 the owner can add itself (or a controlled account) and inherit the group's roles. Must not fire: for \
 service principal owners (app-only tokens need a Graph group permission, which azpath models as its \
-own grant), or for non-owners.",
+own grant), for non-owners, or for a group in a restricted management administrative unit (Microsoft \
+blocks its owners).",
     derive: derive_member,
 };
 
@@ -90,6 +92,11 @@ fn derive_secret(ctx: &Context, out: &mut Vec<Edge>) {
 fn derive_member(ctx: &Context, out: &mut Vec<Edge>) {
     for o in &ctx.facts.ownerships {
         if o.owned_kind != OwnedKind::Group || o.owner_type != DirectoryObjectType::User {
+            continue;
+        }
+        // "Owners of groups or devices added to restricted management administrative units":
+        // blocked.
+        if restricted_unit_blocks(ctx, EdgeKind::AddMember, &o.owned_id).is_some() {
             continue;
         }
         out.push(plain_edge(

@@ -163,6 +163,35 @@ impl T {
         id
     }
 
+    /// A PIM eligibility for a directory role at a directory scope (`/`, `/administrativeUnits/{id}`).
+    pub fn directory_eligible_at(&mut self, principal: &str, template_id: &str, scope: &str, start: &str, end: &str) {
+        let id = format!("dre-{}", self.next());
+        push(
+            &mut self.graph,
+            "directoryRoleEligibilitySchedules",
+            json!({"id": id, "principalId": principal, "roleDefinitionId": template_id,
+            "directoryScopeId": scope, "status": "Provisioned", "memberType": "Direct",
+            "scheduleInfo": {"startDateTime": start, "expiration": {"type": "afterDateTime", "endDateTime": end}}}),
+        );
+    }
+
+    /// An administrative unit with these Graph properties besides id and name
+    /// (`isMemberManagementRestricted`, `membershipType`, `membershipRule`, ...); returns its id.
+    pub fn admin_unit(&mut self, name: &str, props: Value) -> String {
+        let id = format!("au-{}", self.next());
+        let mut u = json!({"id": id, "displayName": name});
+        for (k, v) in props.as_object().expect("an object of properties") {
+            u[k] = v.clone();
+        }
+        push(&mut self.graph, "administrativeUnits", u);
+        id
+    }
+
+    pub fn unit_member(&mut self, unit: &str, member: &str) {
+        let ty = odata_type(member);
+        push_keyed(&mut self.graph, "administrativeUnitMembers", unit, json!({"@odata.type": ty, "id": member}));
+    }
+
     pub fn group_eligible(&mut self, principal: &str, group: &str, access: &str) -> String {
         let id = format!("ge-{}", self.next());
         push(

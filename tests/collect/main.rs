@@ -364,3 +364,61 @@ async fn a_wrong_secret_or_an_untrusted_server_fails_with_a_clear_error_and_no_s
     assert!(msg.contains("AADSTS700016"), "{msg}");
     assert!(!msg.contains(fake::CLIENT_SECRET));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrative_units_and_their_members_are_collected_and_scope_roles() {
+    let t = tenant::generate(Scale::small());
+    let fake = FakeAzure::start(t.data.clone(), Faults { page_size: 2, ..Faults::default() });
+    let out = run(&options(&fake, 4)).await;
+    assert_eq!(out.raw.completeness, vec![]);
+    let units = out.raw.graph["administrativeUnits"].as_array().unwrap();
+    assert_eq!(units.len(), 3);
+    // $select asked for the restriction and the dynamic rule; `visibility` was not asked for.
+    assert!(units.iter().any(|u| u["isMemberManagementRestricted"] == true));
+    assert!(units.iter().any(|u| u["membershipType"] == "Dynamic" && u["membershipRule"].is_string()));
+    assert!(units.iter().all(|u| u.get("visibility").is_none()));
+    let members = out.raw.graph["administrativeUnitMembers"].as_object().unwrap();
+    assert_eq!(members.len(), 3, "one member list per unit");
+    assert!(members.values().flat_map(|v| v.as_array().unwrap()).all(|m| m["@odata.type"].is_string()));
+    // The facts parse, and the unit-scoped Helpdesk Administrator (an assignment from
+    // /roleManagement/directory/roleAssignments) reaches the unit's users only.
+    let facts = azpath::facts::parse(&out.raw).unwrap();
+    assert_eq!(facts.administrative_unit_members.len(), 6);
+    let (_, edges) = derived(&out.raw);
+    let holder = "00000001-0000-4000-8000-000000000006";
+    let reset: BTreeSet<&str> = edges
+        .iter()
+        .filter(|e| &*e.source == holder && e.kind == azpath::model::EdgeKind::ResetCredential)
+        .map(|e| &*e.target)
+        .collect();
+    assert_eq!(reset, BTreeSet::from(["00000001-0000-4000-8000-000000000001", "00000001-0000-4000-8000-000000000002"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_without_units_has_empty_unit_collections_and_a_denied_list_is_one_note() {
+    let mut t = tenant::generate(Scale::small());
+    for (path, items) in t.data.lists.iter_mut() {
+        if path.starts_with("/directory/administrativeunits") {
+            items.clear();
+        }
+    }
+    let fake = FakeAzure::start(t.data.clone(), Faults::default());
+    let out = run(&options(&fake, 4)).await;
+    assert_eq!(out.raw.completeness, vec![]);
+    assert_eq!(out.raw.graph["administrativeUnits"], Value::Array(vec![]));
+    assert_eq!(out.raw.graph["administrativeUnitMembers"], serde_json::json!({}));
+    assert!(azpath::facts::parse(&out.raw).unwrap().completeness.is_empty(), "collected, and there are none");
+
+    let t = tenant::generate(Scale::small());
+    let fake = FakeAzure::start(
+        t.data.clone(),
+        Faults { deny: vec!["/directory/administrativeunits".into()], ..Faults::default() },
+    );
+    let out = run(&options(&fake, 4)).await;
+    // Member lists would be denied too: one note means none was asked for.
+    let notes: Vec<&str> = out.raw.completeness.iter().map(|n| n.what.as_str()).collect();
+    assert_eq!(notes, ["graph.administrativeUnits"]);
+    assert!(!out.raw.graph.contains_key("administrativeUnitMembers"));
+    let facts = azpath::facts::parse(&out.raw).unwrap();
+    assert!(facts.completeness.iter().any(|n| n.what == "graph.administrativeUnitMembers"), "{:?}", facts.completeness);
+}

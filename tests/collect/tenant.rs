@@ -97,7 +97,7 @@ pub fn generate(s: Scale) -> Tenant {
     let groups: Vec<Value> = (0..s.groups)
         .map(|i| {
             json!({"id": guid(0x2, i), "displayName": format!("Group {i}"), "securityEnabled": true, "groupTypes": [],
-                "isAssignableToRole": i % 4 == 0, "membershipRule": null, "onPremisesSyncEnabled": null})
+                "isAssignableToRole": i % 4 == 0, "membershipRule": null, "membershipRuleProcessingState": null, "onPremisesSyncEnabled": null})
         })
         .collect();
     let graph_sp = guid(0x3, 0);
@@ -197,12 +197,43 @@ pub fn generate(s: Scale) -> Tenant {
     let custom_role = json!({"id": guid(0x7, 0), "displayName": "App secret manager (custom)", "isBuiltIn": false, "isEnabled": true,
         "templateId": guid(0x7, 0), "rolePermissions": [{"allowedResourceActions": ["microsoft.directory/applications/credentials/update"]}]});
     b.graph_list("/roleManagement/directory/roleDefinitions", "directoryRoleDefinitions", vec![custom_role]);
+    // Administrative units: an ordinary one with users and a group, a restricted one, a dynamic one.
+    let units = [
+        json!({"id": guid(0x11, 0), "displayName": "Unit 0", "isMemberManagementRestricted": null, "membershipType": null,
+            "membershipRule": null, "membershipRuleProcessingState": null, "visibility": null}),
+        json!({"id": guid(0x11, 1), "displayName": "Executives", "isMemberManagementRestricted": true, "membershipType": null,
+            "membershipRule": null, "membershipRuleProcessingState": null, "visibility": "HiddenMembership"}),
+        json!({"id": guid(0x11, 2), "displayName": "Contractors (dynamic)", "isMemberManagementRestricted": false,
+            "membershipType": "Dynamic", "membershipRule": "user.jobTitle -eq \"Contractor\"", "membershipRuleProcessingState": "On"}),
+    ];
+    b.graph_list("/directory/administrativeUnits", "administrativeUnits", units.to_vec());
+    let unit_members = [
+        vec![
+            member("user", guid(0x1, 1), "User 1".into()),
+            member("user", guid(0x1, 2), "User 2".into()),
+            member("group", guid(0x2, 1), "Group 1".into()),
+        ],
+        vec![member("user", guid(0x1, 4), "User 4".into())],
+        vec![member("user", guid(0x1, 5), "User 5".into()), member("device", guid(0x12, 0), "laptop".into())],
+    ];
+    for (i, members) in unit_members.into_iter().enumerate() {
+        let id = guid(0x11, i);
+        b.graph_keyed(
+            &format!("/directory/administrativeUnits/{id}/members"),
+            "administrativeUnitMembers",
+            &id,
+            members,
+        );
+    }
     b.graph_list(
         "/roleManagement/directory/roleAssignments",
         "directoryRoleAssignments",
         vec![
             json!({"id": "ra-ga", "principalId": guid(0x1, 0), "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10", "directoryScopeId": "/"}),
             json!({"id": "ra-custom", "principalId": guid(0x2, 2), "roleDefinitionId": guid(0x7, 0), "directoryScopeId": "/"}),
+            // Helpdesk Administrator scoped to Unit 0.
+            json!({"id": "ra-unit-helpdesk", "principalId": guid(0x1, 6), "roleDefinitionId": "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+                "directoryScopeId": format!("/administrativeUnits/{}", guid(0x11, 0))}),
         ],
     );
     b.graph_list(

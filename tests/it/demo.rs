@@ -124,6 +124,53 @@ fn helpdesk_resets_non_admins_only() {
     assert!(kinds(&steps(&g, &p)).contains(&ResetCredential), "{:?}", steps(&g, &p));
 }
 
+/// The targets of `kind` edges out of a node.
+fn targets(g: &azpath::graph::AttackGraph, from: azpath::graph::NodeId, kind: EdgeKind) -> Vec<String> {
+    g.out_edges(from).filter(|&e| g.edges[e].kind == kind).map(|e| g.node(g.edge_target(e)).name.clone()).collect()
+}
+
+#[test]
+fn a_helpdesk_scoped_to_the_contractors_unit_resets_carol_and_nobody_else() {
+    let g = demo_graph();
+    let olivia = named(&g, "Olivia Brennan");
+    assert_eq!(targets(&g, olivia, ResetCredential), ["Carol Okafor"], "only the unit's member");
+    let e = g.out_edges(olivia).map(|e| &g.edges[e]).find(|e| e.kind == ResetCredential).unwrap();
+    assert!(e.reason.contains("ML contractors") && !e.requires_activation, "{}", e.reason);
+    assert!(e.evidence.iter().any(|ev| ev.kind == azpath::model::EvidenceKind::AdministrativeUnit));
+    // Her Groups Administrator on the unit is PIM-eligible: the unit's group, after activation.
+    let add: Vec<_> = g.out_edges(olivia).map(|e| &g.edges[e]).filter(|e| e.kind == AddMember).collect();
+    let contractors = add.iter().find(|e| g.node(named(&g, "grp-ds-contractors")).id == *e.target).unwrap();
+    assert!(contractors.requires_activation, "{contractors:?}");
+    assert!(!targets(&g, olivia, AddMember).contains(&"grp-auditors".to_string()), "a group outside the unit");
+}
+
+#[test]
+fn nobody_but_tenant_control_reaches_the_restricted_security_team() {
+    let g = demo_graph();
+    let frank = named(&g, "Frank Moreau");
+    let into: Vec<String> = g
+        .edges
+        .iter()
+        .filter(|e| *e.target == *g.node(frank).id && e.kind != MemberOf)
+        .map(|e| g.node(g.node_index(&e.source).unwrap()).name.clone())
+        .collect();
+    // Helpdesk and Global Administrator tenant-wide reset everyone else, but not a member of a
+    // restricted management unit; the tenant can scope a role to the unit.
+    assert_eq!(into, ["tenant Contoso ML"], "{into:?}");
+    let p = path(&g, named(&g, "Mallory Quinn"), frank).expect("through tenant control only");
+    assert!(steps(&g, &p).iter().any(|(_, to)| to == "tenant Contoso ML"), "{:?}", steps(&g, &p));
+}
+
+#[test]
+fn an_hr_sync_that_writes_users_can_join_a_dynamic_group_conditionally() {
+    let g = demo_graph();
+    let perm = named(&g, "Microsoft Graph User.ReadWrite.All");
+    let e = g.out_edges(perm).map(|e| &g.edges[e]).find(|e| e.kind == AddMember).expect("the dynamic group");
+    assert_eq!(g.node(g.node_index(&e.target).unwrap()).name, "grp-all-data-science");
+    assert!(e.conditional && e.reason.contains("user.department -eq \"Data Science\""), "{}", e.reason);
+    assert_eq!(targets(&g, perm, AddMember), ["grp-all-data-science"], "assigned groups are not reached");
+}
+
 #[test]
 fn the_ci_pipeline_adds_members_to_ordinary_groups_not_the_role_assignable_one() {
     let g = demo_graph();
