@@ -7,8 +7,8 @@
 //! add it to [`RULES`] (and `mod` it below). Nothing else changes.
 
 mod acr;
-mod aks_azure_rbac;
 mod admin_units;
+mod aks_azure_rbac;
 mod app_sp;
 mod arm_hierarchy;
 mod directory_roles;
