@@ -6,7 +6,7 @@
 //! functions, so a diff traces a changed fact to the edges it made by key equality.
 
 use super::{
-    AppRoleAssignment, DenyAssignment, DirectoryRoleAssignment, Facts, FederatedCredential, GroupEligibility,
+    AppRoleAssignment, DenyAssignment, DirectoryRoleAssignment, Facts, FederatedCredential, GroupEligibility, Lock,
     Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
 };
 use crate::model::{EvidenceKind, NodeKind};
@@ -28,7 +28,7 @@ pub struct FactRecord {
 /// The version of [`fact_records`]' keys, texts and details. Stored fact indexes of another version
 /// are not compared (the facts are re-read from the raw facts instead), so a change to the records
 /// never shows up as a change to the tenant. Bump it whenever `fact_records` changes its output.
-pub const FACT_INDEX_VERSION: i64 = 1;
+pub const FACT_INDEX_VERSION: i64 = 2;
 
 /// Every fact category [`fact_records`] writes, so that stored records map back to them.
 pub const FACT_CATEGORIES: &[&str] = &[
@@ -42,6 +42,7 @@ pub const FACT_CATEGORIES: &[&str] = &[
     "app role assignment",
     "federated credential",
     "deny assignment",
+    "lock",
     "resource",
     "user",
     "group",
@@ -102,6 +103,12 @@ impl FederatedCredential {
 impl DenyAssignment {
     pub fn fact_key(&self) -> String {
         fact_key("deny assignment", &[&self.id])
+    }
+}
+
+impl Lock {
+    pub fn fact_key(&self) -> String {
+        fact_key("lock", &[&self.id])
     }
 }
 
@@ -265,6 +272,9 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
     }
     for d in &f.deny_assignments {
         add(d.fact_key(), format!("deny assignment {} at {}", d.name, d.scope), format!("{:?}", d.permissions));
+    }
+    for l in &f.locks {
+        add(l.fact_key(), format!("{:?} lock {} on {}", l.level, l.name, name(&l.scope)), format!("{:?}", l.level));
     }
     for r in &f.resources {
         let settings = match &r.details {
