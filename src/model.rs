@@ -133,6 +133,9 @@ impl EdgeKind {
 pub const ACTIVATION_COST: u32 = 10;
 /// Extra effort added when an edge depends on a condition azpath does not evaluate.
 pub const CONDITION_COST: u32 = 5;
+/// Extra effort added when the attacker must first delete a ReadOnly management lock (a visible
+/// change to the tenant, like re-enabling keys, but one step).
+pub const LOCK_REMOVAL_COST: u32 = 3;
 
 /// A derived node. `id` is the normalised Azure id (lower-cased object id or ARM resource id, or a
 /// synthetic id for roles, external identities and the tenant) and never a row id or graph index.
@@ -253,6 +256,10 @@ evidence_kinds! {
     /// An ML datastore and the credential it stores.
     Datastore => "datastore",
     ComputeOfWorkspace => "compute of workspace",
+    /// A ReadOnly management lock the attacker deletes first: "name (lock id) on scope".
+    ReadOnlyLock => "read-only lock (deleted first)",
+    /// The role assignment (or eligibility) that lets the attacker delete that lock, and its role.
+    LockDeletableThrough => "lock deletable through",
     /// A Key Vault access policy entry.
     AccessPolicy => "access policy",
     SecretPermissions => "secret permissions",
@@ -377,8 +384,20 @@ impl Edge {
     pub fn with_flags(mut self, requires_activation: bool, conditional: bool) -> Edge {
         self.requires_activation = requires_activation;
         self.conditional = conditional;
-        self.cost = Edge::compute_cost(self.kind, requires_activation, conditional);
+        self.recost();
         self
+    }
+
+    /// Does the attacker have to delete a ReadOnly management lock first? (The edge then names the
+    /// lock in its evidence.)
+    pub fn removes_lock(&self) -> bool {
+        self.evidence.iter().any(|e| e.kind == EvidenceKind::ReadOnlyLock)
+    }
+
+    /// Recomputes the cost from the kind, the flags and a lock removal, after any of them changed.
+    pub fn recost(&mut self) {
+        self.cost = Edge::compute_cost(self.kind, self.requires_activation, self.conditional)
+            + if self.removes_lock() { LOCK_REMOVAL_COST } else { 0 };
     }
 
     /// The effort of this hop: the kind's base cost plus activation and condition penalties.

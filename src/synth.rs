@@ -362,6 +362,7 @@ pub fn generate(spec: &SynthSpec) -> RawFacts {
     arm.insert("roleAssignments".into(), Value::Array(assignments));
     arm.insert("roleEligibilitySchedules".into(), Value::Array(eligible));
     arm.insert("denyAssignments".into(), json!([]));
+    arm.insert("locks".into(), json!([]));
     arm.insert("resources".into(), Value::Array(resources));
 
     RawFacts {

@@ -25,6 +25,7 @@ const API_SUBS: &str = "2022-12-01";
 const API_RESOURCES: &str = "2021-04-01";
 const API_AUTHZ: &str = "2022-04-01";
 const API_PIM: &str = "2020-10-01";
+const API_LOCKS: &str = "2020-05-01";
 
 /// Resource types whose provider list is read for `properties` the rules need, with the
 /// api-version to read them with (azure-apis.md 4.4).
@@ -100,6 +101,17 @@ impl Run {
             a.write(&Record::Missing { note: note.clone() })?;
         }
         self.acc.lock().expect("accumulator lock").missing(note);
+        Ok(())
+    }
+
+    /// Declares a collection read in full though nothing may have arrived for it: its per-scope or
+    /// per-object lists were all asked for, and there may have been none to ask (see
+    /// [`Record::Read`]). Recorded in the archive too, so an ingest agrees.
+    fn declare(&self, dest: &Dest) -> Result<()> {
+        if let Some(a) = &self.archive {
+            a.write(&Record::Read { dest: dest.clone() })?;
+        }
+        self.acc.lock().expect("accumulator lock").touch(dest);
         Ok(())
     }
 
@@ -315,14 +327,31 @@ pub async fn graph(run: Arc<Run>) -> Result<()> {
             ),
         ),
     ];
-    let listed = try_join_all(tops.into_iter().map(|(name, url)| {
+    let read: BTreeSet<&str> = try_join_all(tops.into_iter().map(|(name, url)| {
         let run = run.clone();
         async move {
-            let got = run.list(Api::Graph, Dest::graph(name), url, Priority::High, Phase::Directory, None).await?;
-            Ok::<_, anyhow::Error>((name, got.is_some()))
+            let listed = run.list(Api::Graph, Dest::graph(name), url, Priority::High, Phase::Directory, None).await?;
+            Ok::<_, anyhow::Error>(listed.map(|_| name))
         }
     }))
-    .await?;
+    .await?
+    .into_iter()
+    .flatten()
+    .collect();
+    // A relationship collection is complete once its parents' list was read: each parent is then
+    // asked about (or noted as missing), and a tenant without groups has no group members to miss.
+    for (parents, relations) in [
+        ("groups", &["groupMembers", "groupOwners"][..]),
+        ("servicePrincipals", &["servicePrincipalOwners", "servicePrincipalAppRoleAssignments"][..]),
+        ("applications", &["applicationOwners", "applicationFederatedIdentityCredentials"][..]),
+        ("administrativeUnits", &["administrativeUnitMembers"][..]),
+    ] {
+        if read.contains(parents) {
+            for r in relations {
+                run.declare(&Dest::graph_keyed(r))?;
+            }
+        }
+    }
 
     let mut items: Vec<(Dest, String)> = Vec::new();
     let groups = run.ids("graph", "groups");
@@ -356,10 +385,9 @@ pub async fn graph(run: Arc<Run>) -> Result<()> {
             format!("/applications/{app}/federatedIdentityCredentials"),
         ));
     }
-    if listed.contains(&("administrativeUnits", true)) {
-        // Read in full (possibly no units): their member lists are collected, even when empty.
+    if read.contains("administrativeUnits") {
+        // Read in full (possibly no units, declared above): each unit's members are collected.
         let members = Dest::graph("administrativeUnitMembers");
-        run.emit(&members.clone().keyed(), json!({"value": []}), Phase::Relations)?;
         for unit in run.ids("graph", "administrativeUnits") {
             items.push((
                 members.clone().child_of(&unit),
@@ -396,7 +424,7 @@ async fn group_eligibility_items(run: &Arc<Run>, groups: &[String]) -> Result<Ve
         400 => {
             let per_group = |gid: &str| format!("{base}?$filter=groupId eq '{gid}'");
             let Some(first) = groups.first() else {
-                run.acc.lock().expect("accumulator lock").touch(&dest);
+                run.declare(&dest)?;
                 return Ok(vec![]);
             };
             let probe = run.endpoints.graph_url(&per_group(first));
@@ -417,7 +445,7 @@ pub async fn arm(run: Arc<Run>, tenant_id: String) -> Result<()> {
     let a = |p: &str| run.endpoints.arm_url(p);
     let mgs = Dest::arm("managementGroups");
     let root = format!("/providers/Microsoft.Management/managementGroups/{tenant_id}");
-    let (root_ok, _, _) = futures::try_join!(
+    let (root_ok, _, subs_ok) = futures::try_join!(
         run.list(
             Api::Arm,
             mgs.clone().single(),
@@ -443,17 +471,20 @@ pub async fn arm(run: Arc<Run>, tenant_id: String) -> Result<()> {
             None
         ),
     )?;
-    if root_ok.is_none() {
+    let mut mgs_ok = root_ok.is_some();
+    if !mgs_ok {
         // No access to the root: read the management groups this identity can see (no parents).
-        run.list(
-            Api::Arm,
-            mgs,
-            a(&format!("/providers/Microsoft.Management/managementGroups?api-version={API_MG}")),
-            Priority::High,
-            Phase::Azure,
-            None,
-        )
-        .await?;
+        mgs_ok = run
+            .list(
+                Api::Arm,
+                mgs,
+                a(&format!("/providers/Microsoft.Management/managementGroups?api-version={API_MG}")),
+                Priority::High,
+                Phase::Azure,
+                None,
+            )
+            .await?
+            .is_some();
     }
     let mg_ids: BTreeSet<String> = {
         let acc = run.acc.lock().expect("accumulator lock");
@@ -465,7 +496,20 @@ pub async fn arm(run: Arc<Run>, tenant_id: String) -> Result<()> {
         let run = run.clone();
         async move { if is_mg { management_group(&run, &scope).await } else { subscription(&run, &scope).await } }
     })
-    .await
+    .await?;
+    // Every scope that was listed has been asked for its lists (or noted as missing); with no
+    // subscriptions there are no resource groups, resources or locks to miss.
+    if subs_ok.is_some() {
+        for c in ["resourceGroups", "resources", "locks"] {
+            run.declare(&Dest::arm(c))?;
+        }
+        if mgs_ok {
+            for c in ["roleDefinitions", "roleAssignments", "roleEligibilitySchedules", "denyAssignments"] {
+                run.declare(&Dest::arm(c))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// RBAC defined at a management group (subscriptions list what is above them, but a management
@@ -512,10 +556,11 @@ async fn management_group(run: &Arc<Run>, mg: &str) -> Result<()> {
     Ok(())
 }
 
-/// One subscription: resource groups, RBAC, PIM, deny assignments and resources.
+/// One subscription: resource groups, RBAC, PIM, deny assignments, management locks (at the
+/// subscription, its resource groups and its resources: one list) and resources.
 async fn subscription(run: &Arc<Run>, sub: &str) -> Result<()> {
     let u = |p: &str| run.endpoints.arm_url(&format!("{sub}{p}"));
-    let (_, _, _, _, _, resources) = futures::try_join!(
+    let (_, _, _, _, _, _, resources) = futures::try_join!(
         run.list(Api::Arm, Dest::arm("resourceGroups"), u(&format!("/resourcegroups?api-version={API_RESOURCES}")), Priority::Low, Phase::Azure, Some(sub)),
         run.list(
             Api::Arm,
@@ -535,6 +580,7 @@ async fn subscription(run: &Arc<Run>, sub: &str) -> Result<()> {
             Some(sub)
         ),
         run.list(Api::Arm, Dest::arm("denyAssignments"), u(&format!("/providers/Microsoft.Authorization/denyAssignments?api-version={API_AUTHZ}")), Priority::Low, Phase::Azure, Some(sub)),
+        run.list(Api::Arm, Dest::arm("locks"), u(&format!("/providers/Microsoft.Authorization/locks?api-version={API_LOCKS}")), Priority::Low, Phase::Azure, Some(sub)),
         run.list(Api::Arm, Dest::arm("resources"), u(&format!("/resources?api-version={API_RESOURCES}")), Priority::Low, Phase::Azure, Some(sub)),
     )?;
     let Some(resources) = resources else { return Ok(()) };

@@ -32,8 +32,8 @@ pub struct Dest {
     /// The body is one object (a single GET), not a `value` list.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub single: bool,
-    /// A relationship collection declared as read before any parent's list arrives (a tenant
-    /// without administrative units still has its, empty, `administrativeUnitMembers`).
+    /// A relationship collection (keyed by parent id) named as a whole, without a parent: what
+    /// [`Record::Read`] declares when there are no parents to key by.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keyed: bool,
 }
@@ -44,6 +44,10 @@ impl Dest {
     }
     pub fn arm(collection: &str) -> Dest {
         Dest { side: "arm".into(), collection: collection.into(), parent: None, single: false, keyed: false }
+    }
+    /// A relationship collection as a whole (`graph.groupMembers`), for [`Record::Read`].
+    pub fn graph_keyed(collection: &str) -> Dest {
+        Dest { keyed: true, ..Dest::graph(collection) }
     }
     pub fn child_of(mut self, parent: &str) -> Dest {
         self.parent = Some(parent.to_string());
@@ -72,6 +76,10 @@ pub enum Record {
     Page { dest: Dest, body: Value },
     /// Something that could not be read.
     Missing { note: CompletenessNote },
+    /// A collection read in full that may hold nothing: every per-scope or per-object list of it
+    /// was asked for, and there were no scopes or objects to ask about (no subscriptions, no
+    /// groups). An empty answer is a complete answer, not a gap.
+    Read { dest: Dest },
 }
 
 /// What `manifest.json` says.
@@ -138,7 +146,8 @@ impl Accumulator {
         n
     }
 
-    /// Declares a collection as read (possibly empty), so it is not reported "not collected".
+    /// Declares a collection as read (possibly empty), so it is not reported "not collected". A
+    /// keyed collection without a parent is declared as a whole (`{}` when it has no parents).
     pub fn touch(&mut self, dest: &Dest) {
         let key = (dest.side.clone(), dest.collection.clone());
         match &dest.parent {
@@ -330,6 +339,7 @@ pub fn replay(dir: &Path) -> Result<RawFacts> {
                 acc.add(&dest, body);
             }
             Record::Missing { note } => acc.missing(note),
+            Record::Read { dest } => acc.touch(&dest),
         }
         count += 1;
     }
@@ -372,6 +382,21 @@ mod tests {
         acc.add(&members.child_of("au-1"), json!({"value": [{"id": "u"}]}));
         let raw = acc.finish(TenantInfo { id: "t".into(), display_name: None, default_domain: None }, "now".into());
         assert_eq!(raw.graph["administrativeUnitMembers"], json!({"au-1": [{"id": "u"}]}));
+    }
+
+    #[test]
+    fn collections_read_empty_are_present_and_empty() {
+        let mut acc = Accumulator::default();
+        acc.touch(&Dest::graph_keyed("groupMembers"));
+        acc.touch(&Dest::arm("locks"));
+        acc.add(&Dest::arm("resources"), json!({"value": []}));
+        let raw = acc.finish(TenantInfo { id: "t".into(), display_name: None, default_domain: None }, "now".into());
+        assert_eq!(raw.graph["groupMembers"], json!({}));
+        assert_eq!(raw.arm["locks"], json!([]));
+        assert_eq!(raw.arm["resources"], json!([]));
+        let notes = raw.completeness_with_missing();
+        assert!(!notes.iter().any(|n| ["graph.groupMembers", "arm.locks", "arm.resources"].contains(&n.what.as_str())));
+        assert!(notes.iter().any(|n| n.what == "graph.groupOwners"), "what was never read is still a gap");
     }
 
     #[test]

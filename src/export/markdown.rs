@@ -89,7 +89,7 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
     let (src, dst) = (name(from), name(to));
     let from_role = matches!(from.kind, NodeKind::AppRole | NodeKind::DirectoryRole);
     use EdgeKind::*;
-    Some(match e.kind {
+    let text = match e.kind {
         Contains | RunCodeAs | GrantAnyRole => return None,
         AddSecret | AddMember | SetAccessPolicy | ReadSecrets if from_role => return None,
         // Tenant control scoping a role to a restricted administrative unit follows from tier 0.
@@ -179,6 +179,14 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
         ResetCredential => format!(
             "Remove the right of {src} to reset the credentials of {dst}, or protect {dst} (a role-assignable group, or a restricted management administrative unit)."
         ),
+    };
+    Some(match (evidence(e, EvidenceKind::ReadOnlyLock), evidence(e, EvidenceKind::LockDeletableThrough)) {
+        (Some(lock), Some(through)) => format!(
+            "{text} The ReadOnly lock {} holds only until {src} deletes it, which {} allows: take `Microsoft.Authorization/locks/delete` away from {src}.",
+            code(lock),
+            code(through)
+        ),
+        _ => text,
     })
 }
 
@@ -354,5 +362,22 @@ mod tests {
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x"), "`` `x ``");
         assert_eq!(code("plain"), "`plain`");
+    }
+
+    #[test]
+    fn a_fix_behind_a_lock_says_who_can_delete_it() {
+        let mut t = crate::rules::testkit::T::new();
+        let rg = t.rg("rg");
+        let sa = t.storage(&rg, "sa", true);
+        let o = t.user("o");
+        t.assign(&o, "Owner", &rg);
+        t.lock(&sa, "freeze", "ReadOnly");
+        let g = AttackGraph::from_facts(&crate::facts::parse(&t.raw()).unwrap());
+        let e = g.edges.iter().find(|e| e.kind == EdgeKind::ListKeys).unwrap();
+        let text = fix(&g, e).unwrap();
+        assert!(
+            text.contains("ReadOnly lock `freeze") && text.contains("locks/delete") && text.contains("Owner"),
+            "{text}"
+        );
     }
 }

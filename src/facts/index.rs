@@ -7,7 +7,7 @@
 
 use super::{
     AdministrativeUnit, AdministrativeUnitMember, AppRoleAssignment, DenyAssignment, DirectoryRoleAssignment, Facts,
-    FederatedCredential, GroupEligibility, Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
+    FederatedCredential, GroupEligibility, Lock, Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
 };
 use crate::model::{EvidenceKind, NodeKind};
 use serde::Serialize;
@@ -42,6 +42,7 @@ pub const FACT_CATEGORIES: &[&str] = &[
     "app role assignment",
     "federated credential",
     "deny assignment",
+    "lock",
     "resource",
     "user",
     "group",
@@ -121,6 +122,12 @@ impl FederatedCredential {
 impl DenyAssignment {
     pub fn fact_key(&self) -> String {
         fact_key("deny assignment", &[&self.id])
+    }
+}
+
+impl Lock {
+    pub fn fact_key(&self) -> String {
+        fact_key("lock", &[&self.id])
     }
 }
 
@@ -310,6 +317,9 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
     }
     for d in &f.deny_assignments {
         add(d.fact_key(), format!("deny assignment {} at {}", d.name, d.scope), format!("{:?}", d.permissions));
+    }
+    for l in &f.locks {
+        add(l.fact_key(), format!("{:?} lock {} on {}", l.level, l.name, name(&l.scope)), format!("{:?}", l.level));
     }
     for r in &f.resources {
         let settings = match &r.details {

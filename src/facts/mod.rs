@@ -48,6 +48,8 @@ pub struct Facts {
     pub role_assignments: Vec<RoleAssignment>,
     pub deny_assignments: Vec<DenyAssignment>,
     pub resources: Vec<Resource>,
+    /// Management locks at subscriptions, resource groups and resources.
+    pub locks: Vec<Lock>,
     pub completeness: Vec<CompletenessNote>,
     /// Facts that were read but deliberately not used (expired eligibilities, ...), for the summary.
     pub skipped: Vec<String>,
@@ -283,6 +285,28 @@ pub struct DenyAssignment {
     pub principals: Vec<String>,
     pub exclude_principals: Vec<String>,
     pub do_not_apply_to_child_scopes: bool,
+}
+
+/// What a management lock prevents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockLevel {
+    /// Reads and updates are allowed; deletes are not.
+    CanNotDelete,
+    /// Reads only: no update, no delete, and no POST to ARM (`listKeys` and other actions).
+    ReadOnly,
+}
+
+/// A management lock (`Microsoft.Authorization/locks`). It applies to its scope and everything
+/// beneath it, for every user and role.
+#[derive(Debug, Clone)]
+pub struct Lock {
+    /// Normalised lock id: `{scope}/providers/microsoft.authorization/locks/{name}`.
+    pub id: String,
+    pub name: String,
+    /// Normalised scope the lock is on (a subscription, resource group or resource), read from the id.
+    pub scope: String,
+    pub level: LockLevel,
+    pub notes: Option<String>,
 }
 
 /// A managed identity attached to a resource.

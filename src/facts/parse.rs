@@ -571,6 +571,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
         f.deny_assignments.push(d);
     }
+    for o in list(a, "locks")? {
+        f.locks.push(parse_lock(&o)?);
+    }
     for o in list(a, "resources")? {
         let resource = parse_resource(&o)?;
         if let ResourceDetails::Other = resource.details
@@ -588,6 +591,35 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         f.resources.push(resource);
     }
     Ok(())
+}
+
+/// A management lock. Its scope is what its id is an extension of; its level is read strictly
+/// (a ReadOnly lock removes paths, so an unknown level is an error, not a guess).
+fn parse_lock(o: &Obj) -> Result<Lock> {
+    const SEGMENT: &str = "/providers/microsoft.authorization/locks/";
+    let id = norm(&o.str_req("id")?);
+    let Some(at) = id.rfind(SEGMENT) else {
+        return Err(o.err(format!("lock id must end in /providers/Microsoft.Authorization/locks/{{name}}: {id}")));
+    };
+    let scope = if at == 0 { "/".to_string() } else { id[..at].to_string() };
+    let level = o.str_req("properties.level")?;
+    let level = match level.to_ascii_lowercase().as_str() {
+        "cannotdelete" => LockLevel::CanNotDelete,
+        "readonly" => LockLevel::ReadOnly,
+        _ => {
+            let other = &level;
+            return Err(o.err(format!(
+                "field `properties.level` must be CanNotDelete or ReadOnly, found {other:?}; azpath will not guess what a lock blocks"
+            )));
+        }
+    };
+    Ok(Lock {
+        name: o.str_opt("name")?.unwrap_or_else(|| last_segment(&id).to_string()),
+        notes: o.str_opt("properties.notes")?,
+        id,
+        scope,
+        level,
+    })
 }
 
 fn arm_assignment(o: &Obj, eligible: bool) -> Result<RoleAssignment> {
@@ -864,6 +896,53 @@ mod tests {
     fn a_non_object_item_is_an_error() {
         let err = parse(&raw_with(json!({"users": [42]}), json!({}))).unwrap_err();
         assert!(err.to_string().contains("users: item 0"), "{err}");
+    }
+
+    #[test]
+    fn locks_are_read_with_their_scope_and_level() {
+        let lock = |id: &str, level: &str| json!({"id": id, "type": "Microsoft.Authorization/locks", "name": last_segment(id), "properties": {"level": level, "notes": "n"}});
+        let sa = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/sa";
+        let f = parse(&raw_with(
+            json!({}),
+            json!({"locks": [
+                lock("/subscriptions/S/providers/Microsoft.Authorization/locks/sub-lock", "CanNotDelete"),
+                lock("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Authorization/locks/rg-lock", "ReadOnly"),
+                lock(&format!("{sa}/providers/Microsoft.Authorization/locks/sa-lock"), "readOnly"),
+            ]}),
+        ))
+        .unwrap();
+        let got: Vec<(&str, &str, LockLevel)> =
+            f.locks.iter().map(|l| (l.name.as_str(), l.scope.as_str(), l.level)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("sub-lock", "/subscriptions/s", LockLevel::CanNotDelete),
+                ("rg-lock", "/subscriptions/s/resourcegroups/rg", LockLevel::ReadOnly),
+                ("sa-lock", norm(sa).as_str(), LockLevel::ReadOnly),
+            ]
+        );
+        assert_eq!(f.locks[0].notes.as_deref(), Some("n"));
+        assert!(f.completeness.iter().all(|n| n.what != "arm.locks"), "an empty or full list is collected");
+    }
+
+    #[test]
+    fn a_lock_of_unknown_level_or_shape_is_an_error() {
+        let bad = json!({"id": "/subscriptions/s/providers/Microsoft.Authorization/locks/l", "properties": {"level": "NotSpecified"}});
+        let err = parse(&raw_with(json!({}), json!({"locks": [bad]}))).unwrap_err().to_string();
+        assert!(err.contains("locks") && err.contains("properties.level") && err.contains("NotSpecified"), "{err}");
+        let missing = json!({"id": "/subscriptions/s/providers/Microsoft.Authorization/locks/l", "properties": {}});
+        let err = parse(&raw_with(json!({}), json!({"locks": [missing]}))).unwrap_err().to_string();
+        assert!(err.contains("properties.level"), "{err}");
+        let elsewhere = json!({"id": "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/x", "properties": {"level": "ReadOnly"}});
+        let err = parse(&raw_with(json!({}), json!({"locks": [elsewhere]}))).unwrap_err().to_string();
+        assert!(err.contains("must end in"), "{err}");
+    }
+
+    #[test]
+    fn facts_without_the_lock_collection_read_as_no_locks_and_say_so() {
+        let f = parse(&raw_with(json!({}), json!({}))).unwrap();
+        assert!(f.locks.is_empty());
+        assert!(f.completeness.iter().any(|n| n.what == "arm.locks" && n.reason.contains("not collected")));
     }
 
     #[test]

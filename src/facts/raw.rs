@@ -67,6 +67,7 @@ pub const ARM_COLLECTIONS: &[&str] = &[
     "roleEligibilitySchedules",
     "denyAssignments",
     "resources",
+    "locks",
 ];
 
 /// Property names whose values are credentials. They are removed from raw facts before anything is
@@ -112,12 +113,14 @@ impl RawFacts {
         removed
     }
 
-    /// The completeness notes, plus one for every known collection the file does not contain.
+    /// The completeness notes, plus one for every known collection the file does not contain (or
+    /// holds as `null`). A collection that is present but empty (`[]`, `{}`) was read and found
+    /// empty: that is a complete answer, and gets no note.
     pub fn completeness_with_missing(&self) -> Vec<CompletenessNote> {
         let mut notes = self.completeness.clone();
         for (side, names, present) in [("graph", GRAPH_COLLECTIONS, &self.graph), ("arm", ARM_COLLECTIONS, &self.arm)] {
             for name in names {
-                if !present.contains_key(*name) {
+                if present.get(*name).is_none_or(Value::is_null) {
                     notes.push(CompletenessNote {
                         what: format!("{side}.{name}"),
                         scope: None,
@@ -197,6 +200,38 @@ mod tests {
         };
         let notes = raw.completeness_with_missing();
         assert!(notes.iter().any(|n| n.what == "arm.roleAssignments"));
+        assert!(notes.iter().any(|n| n.what == "arm.locks" && n.reason.contains("not collected")));
         assert!(!notes.iter().any(|n| n.what == "graph.users"));
+    }
+
+    #[test]
+    fn empty_collections_are_complete_and_null_ones_are_not() {
+        let mut graph: BTreeMap<String, Value> = GRAPH_COLLECTIONS
+            .iter()
+            .map(|c| {
+                let keyed = c.starts_with("group") && *c != "groups" && *c != "groupEligibilitySchedules"
+                    || c.starts_with("servicePrincipal") && *c != "servicePrincipals"
+                    || c.starts_with("application") && *c != "applications"
+                    || *c == "administrativeUnitMembers";
+                (c.to_string(), if keyed { json!({}) } else { json!([]) })
+            })
+            .collect();
+        let arm = ARM_COLLECTIONS.iter().map(|c| (c.to_string(), json!([]))).collect();
+        let mut raw = RawFacts {
+            format: FORMAT.into(),
+            tenant: TenantInfo { id: "t".into(), display_name: None, default_domain: None },
+            collected_at: "2026-11-01T00:00:00Z".into(),
+            source: None,
+            graph: graph.clone(),
+            arm,
+            completeness: vec![],
+        };
+        assert_eq!(raw.completeness_with_missing(), vec![], "an empty tenant is a complete answer");
+        assert!(crate::facts::parse(&raw).unwrap().completeness.is_empty());
+        graph.insert("groupMembers".into(), Value::Null);
+        raw.graph = graph;
+        let notes = raw.completeness_with_missing();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].what, "graph.groupMembers");
     }
 }

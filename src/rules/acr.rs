@@ -1,7 +1,7 @@
 //! `ReadData` / `WriteData` on container registries: pulling and pushing the images models are
 //! served from.
 
-use super::{Context, Hit, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, EvidenceKind};
 
@@ -57,7 +57,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>, rule: &Rule, action: &str, data_ac
     hits.extend(ctx.rbac_matches(data_action, true, registry(true)).into_iter().map(|h| (h, data_action)));
     for ((g, r, how), action) in hits {
         let reason = format!("{} allows {action}: can {what} registry {}", grant_text(ctx, g), r.name);
-        out.push(rbac_edge(ctx, rule, g, Hit { target: &r.id, action, how: &how }, reason, vec![]));
+        // docker push and pull talk to the registry's login server, not to ARM: locks do not apply.
+        let hit = Hit { target: &r.id, action, how: &how, plane: Plane::Data };
+        out.extend(rbac_edge(ctx, rule, g, hit, reason, vec![]));
     }
     let admin_user =
         |r: &Resource| matches!(r.details, ResourceDetails::ContainerRegistry { admin_user_enabled: Some(true), .. });
@@ -72,7 +74,8 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>, rule: &Rule, action: &str, data_ac
             r,
             format!("{}: adminUserEnabled = true", r.id),
         )];
-        out.push(rbac_edge(ctx, rule, g, Hit { target: &r.id, action: LIST_CREDENTIALS, how: &how }, reason, extra));
+        let hit = Hit { target: &r.id, action: LIST_CREDENTIALS, how: &how, plane: Plane::Arm(&r.id) };
+        out.extend(rbac_edge(ctx, rule, g, hit, reason, extra));
     }
 }
 

@@ -1,7 +1,7 @@
 //! `ExecuteOn` AKS clusters through Azure RBAC for Kubernetes: data actions that create or exec
 //! into pods.
 
-use super::{Context, Hit, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind};
 
@@ -59,7 +59,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             if !kubeconfig {
                 reason.push_str(" (conditional: no grant here lets it download the cluster's kubeconfig)");
             }
-            let e = rbac_edge(ctx, &RULE, g, Hit { target: &cluster.id, action, how: &how }, reason, vec![]);
+            // Kubernetes verbs go to the cluster's API server, not to ARM: locks do not apply.
+            let hit = Hit { target: &cluster.id, action, how: &how, plane: Plane::Data };
+            let Some(e) = rbac_edge(ctx, &RULE, g, hit, reason, vec![]) else { continue };
             let eligible = e.requires_activation;
             let conditional = e.conditional || !kubeconfig;
             out.push(e.with_flags(eligible, conditional));

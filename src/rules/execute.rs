@@ -1,9 +1,10 @@
 //! `ExecuteOn`: rights that let a principal run its own code on a compute resource.
 
 use super::run_as::runs_code;
-use super::{Context, Hit, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceIdentity};
 use crate::model::{Edge, EdgeKind, EvidenceKind};
+use std::collections::HashSet;
 
 /// (resource type, the ways to run code there, how). Each way is a list of actions that must all be
 /// granted (by the same role assignment), e.g. write a runbook *and* start a job.
@@ -63,6 +64,10 @@ const WAYS: &[(&str, &[&[&str]], &str)] = &[
     ),
 ];
 
+/// Deploying to a web or function app through its Kudu (SCM) site with a Microsoft Entra token
+/// needs this action (Learn: "Kudu service overview", RBAC permissions required to access Kudu).
+/// Kudu is the app's own endpoint, not ARM, so management locks do not stop it.
+const KUDU_PUBLISH: &str = "Microsoft.Web/sites/publish/Action";
 const ML_JOB: &str = "Microsoft.MachineLearningServices/workspaces/jobs/write";
 const ML_COMPUTES: &str = "microsoft.machinelearningservices/workspaces/computes";
 
@@ -74,19 +79,31 @@ pub const RULE: Rule = Rule {
     id: "rbac-execute-on-compute",
     edges: &[EdgeKind::ExecuteOn],
     summary: "Rights that run the principal's code on compute that has a managed identity.",
-    doc: "What it does: an ExecuteOn edge to each compute resource with a managed identity beneath an \
+    doc: concat!(
+        "What it does: an ExecuteOn edge to each compute resource with a managed identity beneath an \
 assignment whose role allows running code there: VM run command or extensions (Virtual Machine \
 Contributor), web/function app write or config write (Website Contributor), automation runbook write plus job start \
 (Automation Contributor), logic app write, data factory pipeline write plus run, AKS run command, container app and \
 container instance write/exec, and ML job submission (`workspaces/jobs/write`, AzureML Data Scientist) \
-on a workspace, which runs on any of its computes. Why it matters: the code then acts as the compute's \
-identity (RunCodeAs). Must not fire: on compute without a managed identity (no identity to gain), for \
-Reader, for AzureML Compute Operator alone (manages computes but cannot submit jobs), or when a deny \
-assignment removes the action.",
+on a workspace, which runs on any of its computes (the job is created through ARM on the workspace, so \
+the workspace's locks count).",
+        read_only_lock_doc!(),
+        " Microsoft names two cases: a ReadOnly lock stops starting or restarting VMs and starting \
+runbooks. Web and function apps are the exception: their Kudu (SCM) site takes code with an Entra token \
+from a role with `Microsoft.Web/sites/publish/Action` (Website Contributor, Contributor, Owner; Learn: \
+\"Kudu service overview\", https://learn.microsoft.com/azure/app-service/resources-kudu), and Kudu is the \
+app's own endpoint, not ARM, so a lock does not stop it: that way gives the edge where no unlocked ARM \
+way does. Why it matters: the code then acts as the compute's identity (RunCodeAs). Must not fire: on \
+compute without a managed identity (no identity to gain), for Reader, for AzureML Compute Operator alone \
+(manages computes but cannot submit jobs), when a deny assignment removes the action, or (except through \
+Kudu) under a ReadOnly lock the principal cannot delete."
+    ),
     derive,
 };
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
+    // (assignment, role, resource) with a way through ARM that no ReadOnly lock stands in.
+    let mut open: HashSet<(&str, &str, &str)> = HashSet::new();
     for &(ty, ways, how_text) in WAYS {
         let accept = |r: &Resource| r.resource_type == ty && runs_code(r) && has_identity(&r.identity);
         for way in ways {
@@ -99,9 +116,30 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                     continue;
                 }
                 let reason = format!("{} allows {action}: can {how_text} {}", grant_text(ctx, g), r.name);
-                out.push(rbac_edge(ctx, &RULE, g, Hit { target: &r.id, action, how: &how }, reason, vec![]));
+                let hit = Hit { target: &r.id, action, how: &how, plane: Plane::Arm(&r.id) };
+                if let Some(e) = rbac_edge(ctx, &RULE, g, hit, reason, vec![]) {
+                    if !e.removes_lock() {
+                        open.insert((g.assignment.id.as_str(), g.role.id.as_str(), r.id.as_str()));
+                    }
+                    out.push(e);
+                }
             }
         }
+    }
+    // Kudu: the way a ReadOnly lock does not close. Only where ARM gave no unlocked way, so the
+    // usual edge (and its evidence) stays the ARM one.
+    let web = |r: &Resource| r.resource_type == "microsoft.web/sites" && runs_code(r) && has_identity(&r.identity);
+    for (g, r, how) in ctx.rbac_matches(KUDU_PUBLISH, false, web) {
+        if open.contains(&(g.assignment.id.as_str(), g.role.id.as_str(), r.id.as_str())) {
+            continue;
+        }
+        let reason = format!(
+            "{} allows {KUDU_PUBLISH}: can deploy code to {} through its Kudu (SCM) site with an Entra token",
+            grant_text(ctx, g),
+            r.name
+        );
+        let hit = Hit { target: &r.id, action: KUDU_PUBLISH, how: &how, plane: Plane::Data };
+        out.extend(rbac_edge(ctx, &RULE, g, hit, reason, vec![]));
     }
     // ML: a job submitted to a workspace runs on the compute the submitter names.
     let workspaces = |r: &Resource| r.resource_type == "microsoft.machinelearningservices/workspaces";
@@ -120,7 +158,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 compute,
                 format!("{} is a compute of {}", compute.id, ws.id),
             )];
-            out.push(rbac_edge(ctx, &RULE, g, Hit { target: &compute.id, action: ML_JOB, how: &how }, reason, extra));
+            // The job is created through ARM on the workspace.
+            let hit = Hit { target: &compute.id, action: ML_JOB, how: &how, plane: Plane::Arm(&ws.id) };
+            out.extend(rbac_edge(ctx, &RULE, g, hit, reason, extra));
         }
     }
 }
@@ -210,5 +250,77 @@ mod tests {
         let d = t.derive();
         assert!(has(&d, &ds, &compute, ExecuteOn));
         assert!(!has(&d, &op, &compute, ExecuteOn));
+    }
+
+    #[test]
+    fn a_read_only_lock_stops_run_command_unless_the_principal_can_delete_it() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let vm = t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachines",
+            "vm",
+            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm"}}),
+        );
+        let aa = t.resource(
+            &rg,
+            "Microsoft.Automation/automationAccounts",
+            "aa",
+            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-aa"}}),
+        );
+        t.lock(&rg, "freeze", "ReadOnly");
+        let (h, a, o) = (t.user("henry"), t.user("ann"), t.user("owner"));
+        t.assign(&h, "Virtual Machine Contributor", &vm);
+        t.assign(&a, "Automation Contributor", &aa);
+        t.assign(&o, "Owner", &rg);
+        let d = t.derive();
+        assert!(!has(&d, &h, &vm, ExecuteOn), "run command is a POST to ARM");
+        assert!(!has(&d, &a, &aa, ExecuteOn), "Microsoft: a ReadOnly lock stops runbooks from starting");
+        for target in [&vm, &aa] {
+            let e = edge(&d, &o, target, ExecuteOn).unwrap();
+            assert_eq!(e.cost, ExecuteOn.base_cost() + crate::model::LOCK_REMOVAL_COST);
+        }
+    }
+
+    #[test]
+    fn a_locked_web_app_still_takes_code_through_kudu() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let app = t.resource(
+            &rg,
+            "Microsoft.Web/sites",
+            "func",
+            json!({"kind": "functionapp", "identity": {"type": "SystemAssigned", "principalId": "sp-func"}}),
+        );
+        let a = t.user("alice");
+        t.assign(&a, "Website Contributor", &app);
+        let unlocked = t.derive();
+        let e = edge(&unlocked, &a, &app, ExecuteOn).unwrap();
+        assert!(!e.reason.contains("Kudu"), "without a lock the ARM way is shown: {}", e.reason);
+        t.lock(&app, "freeze", "ReadOnly");
+        let d = t.derive();
+        let e = edge(&d, &a, &app, ExecuteOn).expect("Kudu is the app's own endpoint: the lock does not apply");
+        assert!(e.reason.contains("Kudu") && !e.removes_lock(), "{}", e.reason);
+        assert_eq!(e.cost, ExecuteOn.base_cost());
+    }
+
+    #[test]
+    fn a_read_only_lock_on_the_workspace_stops_job_submission() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let ws = t.resource(&rg, "Microsoft.MachineLearningServices/workspaces", "ws", json!({}));
+        let compute = format!("{ws}/computes/gpu");
+        t.resource(&rg, "Microsoft.MachineLearningServices/workspaces", "ws/computes/gpu", json!({
+            "id": compute, "type": "Microsoft.MachineLearningServices/workspaces/computes",
+            "identity": {"type": "SystemAssigned", "principalId": "sp-gpu"}, "properties": {"computeType": "AmlCompute"}}));
+        let (ds, uaa) = (t.group("ds"), t.user("uaa"));
+        t.assign(&ds, "AzureML Data Scientist", &ws);
+        t.assign(&uaa, "AzureML Data Scientist", &ws);
+        t.assign(&uaa, "User Access Administrator", &rg);
+        t.lock(&ws, "freeze", "ReadOnly");
+        let d = t.derive();
+        assert!(!has(&d, &ds, &compute, ExecuteOn), "a job is created through ARM on the workspace");
+        let e = edge(&d, &uaa, &compute, ExecuteOn).expect("User Access Administrator can delete the lock");
+        assert!(e.removes_lock() && e.cost == ExecuteOn.base_cost() + crate::model::LOCK_REMOVAL_COST);
     }
 }

@@ -1,6 +1,6 @@
 //! Key Vault secrets under both permission models: RBAC data actions, or access policies.
 
-use super::{Context, Hit, Rule, grant_text, plain_edge, rbac_edge};
+use super::{Context, Hit, Plane, Rule, grant_text, plain_edge, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 
@@ -24,9 +24,12 @@ each principal whose role allows the data action Microsoft.KeyVault/vaults/secre
 or above the vault (Key Vault Secrets User/Officer, Key Vault Administrator); and to an access-policy-mode \
 vault from each principal named by an access policy with secret `get`. An access policy that also names \
 an applicationId (compound identity) is conditional. Why it matters: vault secrets are often the keys \
-of AI accounts and storage. Must not fire: for access policies on an RBAC-mode vault (ignored by Azure), \
-for RBAC data actions on an access-policy vault, for `list` without `get`, or for Key Vault Contributor \
-(no data actions).",
+of AI accounts and storage. Management locks do not apply: secrets are read from the vault's own endpoint, \
+the data plane, which locks do not cover (Microsoft Learn, \"Lock your resources to protect your \
+infrastructure\"); but a role that must first assign itself the data role (Key Vault Data Access \
+Administrator) is stopped by a ReadOnly lock at its scope, as any role assignment is. Must not fire: for \
+access policies on an RBAC-mode vault (ignored by Azure), for RBAC data actions on an access-policy vault, \
+for `list` without `get`, or for Key Vault Contributor (no data actions).",
     derive: derive_read,
 };
 
@@ -34,12 +37,15 @@ pub const SET_ACCESS_POLICY: Rule = Rule {
     id: "key-vault-set-access-policy",
     edges: &[EdgeKind::SetAccessPolicy],
     summary: "Write on an access-policy-mode vault can grant itself secret access.",
-    doc: "What it does: a SetAccessPolicy edge to each access-policy-mode vault from each principal whose \
+    doc: concat!(
+        "What it does: a SetAccessPolicy edge to each access-policy-mode vault from each principal whose \
 role allows Microsoft.KeyVault/vaults/accessPolicies/write or Microsoft.KeyVault/vaults/write there \
-(Contributor, Key Vault Contributor): it can add an access policy for itself and then read every secret. \
-Why it matters: the management plane controls the data plane in this model. Must not fire: on \
-RBAC-mode vaults (switching the mode back needs roleAssignments/write too, which AssignRoles covers), or \
-for Reader.",
+(Contributor, Key Vault Contributor): it can add an access policy for itself and then read every secret.",
+        read_only_lock_doc!(),
+        " Why it matters: the management plane controls the data plane in this model. Must not fire: on \
+RBAC-mode vaults (switching the mode back needs roleAssignments/write too, which AssignRoles covers), for \
+Reader, or under a ReadOnly lock the principal cannot delete."
+    ),
     derive: derive_set_policy,
 };
 
@@ -51,7 +57,8 @@ fn derive_read(ctx: &Context, out: &mut Vec<Edge>) {
             r,
             format!("{}: enableRbacAuthorization = true", r.id),
         )];
-        out.push(rbac_edge(ctx, &READ_SECRETS, g, Hit { target: &r.id, action: GET_SECRET, how: &how }, reason, extra));
+        let hit = Hit { target: &r.id, action: GET_SECRET, how: &how, plane: Plane::Data };
+        out.extend(rbac_edge(ctx, &READ_SECRETS, g, hit, reason, extra));
     }
     for r in &ctx.facts.resources {
         let ResourceDetails::KeyVault { access_policies, .. } = &r.details else { continue };
@@ -98,7 +105,8 @@ fn derive_set_policy(ctx: &Context, out: &mut Vec<Edge>) {
                 r,
                 format!("{}: enableRbacAuthorization = false or unset (access policies apply)", r.id),
             )];
-            out.push(rbac_edge(ctx, &SET_ACCESS_POLICY, g, Hit { target: &r.id, action, how: &how }, reason, extra));
+            let hit = Hit { target: &r.id, action, how: &how, plane: Plane::Arm(&r.id) };
+            out.extend(rbac_edge(ctx, &SET_ACCESS_POLICY, g, hit, reason, extra));
         }
     }
 }
@@ -178,5 +186,34 @@ mod tests {
         );
         let d = t.derive();
         assert!(edge(&d, &u, &v, ReadSecrets).unwrap().conditional);
+    }
+
+    #[test]
+    fn a_read_only_lock_stops_policy_writes_but_not_secret_reads() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let (p, c, o, su) = (t.user("p"), t.sp("c"), t.user("o"), t.user("su"));
+        let v = vault(
+            &mut t,
+            &rg,
+            "kv",
+            false,
+            json!([{"tenantId": TENANT, "objectId": p, "permissions": {"secrets": ["get"]}}]),
+        );
+        let rv = vault(&mut t, &rg, "rkv", true, json!([]));
+        t.assign(&c, "Contributor", &rg);
+        t.assign(&o, "Owner", &rg);
+        t.assign(&su, "Key Vault Secrets User", &rv);
+        let before = t.derive();
+        t.lock(&rg, "freeze", "ReadOnly");
+        let d = t.derive();
+        assert!(!has(&d, &c, &v, SetAccessPolicy), "vault write is an ARM write");
+        let e = edge(&d, &o, &v, SetAccessPolicy).unwrap();
+        assert_eq!(e.cost, SetAccessPolicy.base_cost() + crate::model::LOCK_REMOVAL_COST);
+        // Secrets are read from the vault's own endpoint: locks change nothing there.
+        for (who, vault) in [(&p, &v), (&su, &rv)] {
+            assert_eq!(edge(&d, who, vault, ReadSecrets), edge(&before, who, vault, ReadSecrets));
+            assert!(has(&d, who, vault, ReadSecrets));
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Account keys: `ListKeys` where key auth is on, `ReEnableKeys` where it is off but the principal
 //! can turn it back on.
 
-use super::{Context, Hit, RbacGrant, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, RbacGrant, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 use std::collections::BTreeMap;
@@ -71,13 +71,20 @@ pub const LIST_KEYS: Rule = Rule {
     id: "rbac-list-keys",
     edges: &[EdgeKind::ListKeys],
     summary: "Listing the keys of a storage account, AI account or AKS cluster with key auth on gives full access.",
-    doc: "What it does: a ListKeys edge from the principal to each storage account \
+    doc: concat!(
+        "What it does: a ListKeys edge from the principal to each storage account \
 (`storageAccounts/listkeys/action`), Cognitive Services / Azure OpenAI account \
 (`accounts/listKeys/action`) or AKS cluster (`listClusterAdminCredential/action`) beneath the scope of \
 an assignment whose role allows the action, when key auth is on (`allowSharedKeyAccess` not false, \
-`disableLocalAuth` not true, `disableLocalAccounts` not true). Why it matters: account keys bypass RBAC \
-and give all data, model access, or cluster-admin. Must not fire: when key auth is off (then see \
-rbac-re-enable-keys), for Reader, or when a deny assignment removes the action.",
+`disableLocalAuth` not true, `disableLocalAccounts` not true).",
+        read_only_lock_doc!(),
+        " For storage Microsoft says so explicitly (\"Apply an Azure Resource Manager lock to a storage \
+account\", https://learn.microsoft.com/azure/storage/common/lock-account-resource): a ReadOnly lock \
+blocks List Keys, and clients without the keys must use Entra credentials. Why it matters: account keys \
+bypass RBAC and give all data, model access, or cluster-admin. Must not fire: when key auth is off (then \
+see rbac-re-enable-keys), for Reader, when a deny assignment removes the action, or under a ReadOnly \
+lock the principal cannot delete (Contributor: its notActions remove `Microsoft.Authorization/*/Delete`)."
+    ),
     derive: derive_list,
 };
 
@@ -85,13 +92,17 @@ pub const RE_ENABLE_KEYS: Rule = Rule {
     id: "rbac-re-enable-keys",
     edges: &[EdgeKind::ReEnableKeys],
     summary: "Write access to an account whose key auth is off can turn keys back on, then list them.",
-    doc: "What it does: a ReEnableKeys edge (costed high: a visible configuration change) from the principal \
+    doc: concat!(
+        "What it does: a ReEnableKeys edge (costed high: a visible configuration change) from the principal \
 to each storage account, AI account or AKS cluster whose key auth is off, when its roles allow both the \
 resource's write action (to set allowSharedKeyAccess / disableLocalAuth / disableLocalAccounts back) and \
-listing keys. Why it matters: disabling keys is a control only against principals that cannot write the \
+listing keys.",
+        read_only_lock_doc!(),
+        " Why it matters: disabling keys is a control only against principals that cannot write the \
 resource; Contributor can undo it. Must not fire: with listKeys alone (Storage Account Key Operator \
-Service Role, a listKeys-only custom role), with write alone, or when key auth is on (then ListKeys is \
-the easier edge).",
+Service Role, a listKeys-only custom role), with write alone, when key auth is on (then ListKeys is \
+the easier edge), or under a ReadOnly lock the principal cannot delete."
+    ),
     derive: derive_re_enable,
 };
 
@@ -111,11 +122,11 @@ fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
                 r,
                 format!("{}: {}", r.id, setting_text(t, r, true)),
             )];
-            out.push(rbac_edge(
+            out.extend(rbac_edge(
                 ctx,
                 &LIST_KEYS,
                 g,
-                Hit { target: &r.id, action: t.list_action, how: &how },
+                Hit { target: &r.id, action: t.list_action, how: &how, plane: Plane::Arm(&r.id) },
                 reason,
                 extra,
             ));
@@ -158,20 +169,22 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
                 EvidenceKind::ThenAction,
                 format!("{} (granted by `{}`)", t.list_action, lhow.pattern),
             ));
-            let mut e = rbac_edge(
+            let Some(mut e) = rbac_edge(
                 ctx,
                 &RE_ENABLE_KEYS,
                 g,
-                Hit { target: &r.id, action: t.write_action, how: &how },
+                Hit { target: &r.id, action: t.write_action, how: &how, plane: Plane::Arm(&r.id) },
                 reason,
                 extra,
-            );
+            ) else {
+                continue;
+            };
             if lg.assignment.eligible && !e.requires_activation {
                 e = e.as_kind(EdgeKind::ReEnableKeys, true);
             }
             if (lhow.conditional || lg.assignment.condition.is_some() || lg.via.is_some()) && !e.conditional {
                 e.conditional = true;
-                e.cost = Edge::compute_cost(e.kind, e.requires_activation, true);
+                e.recost();
                 e.reason.push_str(" (listing keys is subject to a condition azpath does not evaluate)");
             }
             out.push(e);
@@ -272,6 +285,72 @@ mod tests {
         let e = edge(&d, &now, &sa, ListKeys).unwrap();
         assert!(e.requires_activation && e.reason.contains("PIM"));
         assert!(out(&d, &expired).is_empty());
+    }
+
+    #[test]
+    fn a_read_only_lock_stops_listing_keys_unless_the_principal_can_delete_it() {
+        use crate::model::{EvidenceKind, LOCK_REMOVAL_COST};
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let sa = storage(&mut t, &rg, "sa", Some(true));
+        let lock = t.lock(&sa, "freeze", "ReadOnly");
+        let (c, o) = (t.sp("contributor"), t.sp("owner"));
+        t.assign(&c, "Contributor", &rg);
+        t.assign(&o, "Owner", &rg);
+        let d = t.derive();
+        assert!(!has(&d, &c, &sa, ListKeys), "listKeys is a POST, which a ReadOnly lock blocks");
+        let e = edge(&d, &o, &sa, ListKeys).expect("Owner can delete the lock, then list keys");
+        assert_eq!(e.cost, ListKeys.base_cost() + LOCK_REMOVAL_COST);
+        assert!(e.reason.contains("ReadOnly lock freeze"), "{}", e.reason);
+        let named = e.evidence.iter().find(|ev| ev.kind == EvidenceKind::ReadOnlyLock).unwrap();
+        assert!(named.value.contains(&crate::facts::ids::norm(&lock)), "{named:?}");
+        assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::LockDeletableThrough
+            && ev.value.contains("Microsoft.Authorization/locks/delete")));
+    }
+
+    #[test]
+    fn a_lock_above_the_account_applies_and_cannot_delete_or_elsewhere_changes_nothing() {
+        let mut t = T::new();
+        let (rg, other) = (t.rg("rg"), t.rg("other"));
+        let sa = storage(&mut t, &rg, "sa", Some(true));
+        let sb = storage(&mut t, &other, "sb", Some(true));
+        let oai = t.resource(
+            &other,
+            "Microsoft.CognitiveServices/accounts",
+            "oai",
+            json!({"kind": "OpenAI", "properties": {"disableLocalAuth": false}}),
+        );
+        t.lock(SUB, "sub-nodelete", "CanNotDelete");
+        t.lock(&rg, "rg-freeze", "ReadOnly");
+        let c = t.sp("c");
+        t.assign(&c, "Contributor", SUB);
+        let d = t.derive();
+        assert!(!has(&d, &c, &sa, ListKeys), "the resource group's lock covers its accounts");
+        let e = edge(&d, &c, &sb, ListKeys).expect("no ReadOnly lock over sb; CanNotDelete blocks only deletes");
+        assert_eq!(e.cost, ListKeys.base_cost());
+        assert!(has(&d, &c, &oai, ListKeys));
+    }
+
+    #[test]
+    fn a_read_only_lock_stops_re_enabling_keys_unless_the_principal_can_delete_it() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let off = storage(&mut t, &rg, "off", Some(false));
+        let aks = t.resource(
+            &rg,
+            "Microsoft.ContainerService/managedClusters",
+            "aks",
+            json!({"properties": {"disableLocalAccounts": true}}),
+        );
+        t.lock(&rg, "freeze", "ReadOnly");
+        let (c, o) = (t.sp("c"), t.user("o"));
+        t.assign(&c, "Contributor", &rg);
+        t.assign(&o, "Owner", &rg);
+        let d = t.derive();
+        assert!(!has(&d, &c, &off, ReEnableKeys) && !has(&d, &c, &aks, ReEnableKeys));
+        let e = edge(&d, &o, &off, ReEnableKeys).unwrap();
+        assert_eq!(e.cost, ReEnableKeys.base_cost() + crate::model::LOCK_REMOVAL_COST);
+        assert!(has(&d, &o, &aks, ReEnableKeys));
     }
 
     #[test]

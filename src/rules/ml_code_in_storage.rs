@@ -1,7 +1,7 @@
 //! `ExecuteOn` through code that lives in storage: an ML workspace runs scripts from its default
 //! storage account.
 
-use super::{Context, Hit, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, EvidenceKind};
 
@@ -78,7 +78,10 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                         format!("{} is a compute of {}", compute.id, ws.id),
                     ),
                 ];
-                let e = rbac_edge(ctx, &RULE, g, Hit { target: &compute.id, action, how }, reason, extra);
+                // Blob writes go to the blob endpoint; listKeys is a POST to ARM on the account.
+                let plane = if action == LIST_KEYS { Plane::Arm(&account.id) } else { Plane::Data };
+                let hit = Hit { target: &compute.id, action, how, plane };
+                let Some(e) = rbac_edge(ctx, &RULE, g, hit, reason, extra) else { continue };
                 let eligible = e.requires_activation;
                 out.push(e.with_flags(eligible, true));
             }

@@ -1,7 +1,7 @@
 //! ML datastores that store an account key or SAS: whoever can read the datastore's secrets holds
 //! the storage account's key.
 
-use super::{Context, Hit, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, EvidenceKind};
 
@@ -11,15 +11,21 @@ pub const RULE: Rule = Rule {
     id: "ml-datastore-list-secrets",
     edges: &[EdgeKind::ListKeys, EdgeKind::AuthenticatesAs],
     summary: "Reading an ML datastore's stored account key or client secret gives the account or the service principal.",
-    doc: "What it does: a ListKeys edge from the principal to a storage account when its role allows \
+    doc: concat!(
+        "What it does: a ListKeys edge from the principal to a storage account when its role allows \
 Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action on an ML workspace (AzureML \
 Data Scientist, Azure AI Developer, Contributor) and one of the workspace's datastores points at that \
 account with credentialsType AccountKey, and the account still accepts shared keys; an \
 AuthenticatesAs edge to a service principal whose client secret a datastore stores (credentialsType \
-ServicePrincipal). Why it matters: data scientists often get the storage key or a service principal \
+ServicePrincipal). Listing a datastore's secrets is a POST to ARM on the datastore, so locks on the \
+workspace or above count.",
+        read_only_lock_doc!(),
+        " Why it matters: data scientists often get the storage key or a service principal \
 this way without any role on the storage account. Must not fire: for identity-based datastores \
 (credentialsType None), for SAS datastores (usually one container, often read-only: not modelled), when \
-the account has allowSharedKeyAccess false (the stored key no longer works), or without listsecrets.",
+the account has allowSharedKeyAccess false (the stored key no longer works), without listsecrets, or \
+under a ReadOnly lock on the workspace the principal cannot delete."
+    ),
     derive,
 };
 
@@ -32,7 +38,8 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             else {
                 continue;
             };
-            let hit = Hit { target: "", action: LIST_SECRETS, how: &how };
+            // listSecrets is a POST to ARM on the datastore.
+            let hit = Hit { target: "", action: LIST_SECRETS, how: &how, plane: Plane::Arm(&ds.id) };
             if cred.eq_ignore_ascii_case("AccountKey") {
                 // An account key is the whole account's data, while shared keys are accepted.
                 let Some(account) = account_name else { continue };
@@ -60,7 +67,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                         format!("{}: allowSharedKeyAccess is not false", storage.id),
                     ),
                 ];
-                out.push(rbac_edge(ctx, &RULE, g, Hit { target: &storage.id, ..hit }, reason, extra));
+                out.extend(rbac_edge(ctx, &RULE, g, Hit { target: &storage.id, ..hit }, reason, extra));
             } else if cred.eq_ignore_ascii_case("ServicePrincipal") {
                 // A stored client secret signs in as that service principal.
                 let Some(app) = client_id else { continue };
@@ -81,7 +88,10 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                     format!("{} credentials: ServicePrincipal, clientId {app}", ds.id),
                 )];
                 let e = rbac_edge(ctx, &RULE, g, Hit { target: &sp.id, ..hit }, reason, extra);
-                out.push(e.as_kind(EdgeKind::AuthenticatesAs, g.assignment.eligible));
+                out.extend(e.map(|e| {
+                    let activation = e.requires_activation;
+                    e.as_kind(EdgeKind::AuthenticatesAs, activation)
+                }));
             }
             // Sas credentials are usually container-scoped and may be read-only: not modelled as
             // account access (no edge rather than an overstated one).
@@ -140,5 +150,22 @@ mod tests {
         assert!(!has(&d, &ds, &off, ListKeys), "a stored key is useless when shared keys are off");
         assert!(!has(&d, &ds, &sas, ListKeys), "a SAS is not the account key");
         assert!(out(&d, &r).is_empty());
+    }
+
+    #[test]
+    fn a_read_only_lock_on_the_workspace_stops_listing_datastore_secrets() {
+        let mut t = T::new();
+        let (rg, data) = (t.rg("rg"), t.rg("data"));
+        let ws = t.resource(&rg, "Microsoft.MachineLearningServices/workspaces", "ws", json!({}));
+        let keyed = t.resource(&data, "Microsoft.Storage/storageAccounts", "keyed", json!({"properties": {}}));
+        datastore(&mut t, &rg, &ws, "a", "keyed", "AccountKey");
+        let (ds, o) = (t.group("ds"), t.user("o"));
+        t.assign(&ds, "AzureML Data Scientist", &ws);
+        t.assign(&o, "Owner", &ws);
+        t.lock(&ws, "freeze", "ReadOnly");
+        let d = t.derive();
+        assert!(!has(&d, &ds, &keyed, ListKeys), "listSecrets is a POST to ARM on the datastore");
+        let e = edge(&d, &o, &keyed, ListKeys).unwrap();
+        assert_eq!(e.cost, ListKeys.base_cost() + crate::model::LOCK_REMOVAL_COST);
     }
 }

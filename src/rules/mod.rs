@@ -6,6 +6,21 @@
 //! code. To add a rule: write `src/rules/<name>.rs` with a `pub const RULE: Rule` and its tests, and
 //! add it to [`RULES`] (and `mod` it below). Nothing else changes.
 
+/// The sentence on management locks in the doc of every rule whose abuse is an ARM write or POST
+/// (a literal, for `concat!`).
+macro_rules! read_only_lock_doc {
+    () => {
+        " Management locks: the abuse is a write or POST sent to Azure Resource Manager, which a \
+ReadOnly lock on the resource or on a scope above it blocks for every user and role (Microsoft Learn, \
+\"Lock your resources to protect your infrastructure\", \
+https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources: locks stop POSTs such \
+as a storage account's List Keys and role assignments at the locked scope, and apply only to the control \
+plane). Under such a lock the edge remains only when the principal can delete the lock \
+(`Microsoft.Authorization/locks/delete` at or above it: Owner, User Access Administrator); it then costs \
+3 more and names the lock. A CanNotDelete lock changes nothing."
+    };
+}
+
 mod acr;
 mod admin_units;
 mod aks_azure_rbac;
@@ -36,7 +51,7 @@ mod run_as;
 pub mod testkit;
 mod uami_federation;
 
-use crate::facts::{AdministrativeUnit, AdministrativeUnitMember, Facts, Resource, RoleAssignment};
+use crate::facts::{AdministrativeUnit, AdministrativeUnitMember, Facts, Lock, LockLevel, Resource, RoleAssignment};
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, Node, NodeKind};
 use crate::rbac::{self, Grant, RoleDefinition};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -181,7 +196,30 @@ pub struct Context<'f> {
     deny_covers: Vec<HashSet<String>>,
     /// Administrative units by member id, with the membership fact, sorted by unit id.
     units_of: HashMap<&'f str, Vec<(&'f AdministrativeUnit, &'f AdministrativeUnitMember)>>,
+    /// ReadOnly management locks by the scope they are on (see [`Context::lock_gate`]).
+    read_only_locks: HashMap<&'f str, Vec<&'f Lock>>,
+    /// ARM hierarchy, child -> parent (to tell whether a management group is above a scope).
+    parents: HashMap<String, String>,
+    /// (principal, lock id) -> the easiest grant (index into `grants`) that deletes the lock.
+    lock_deleters: std::cell::RefCell<HashMap<(String, String), LockDeleter>>,
     warnings: std::cell::RefCell<Vec<String>>,
+}
+
+/// The grant (an index into [`Context::grants`]) by which a principal may delete a lock, and how.
+type LockDeleter = Option<(usize, Grant)>;
+
+/// The action that deletes a management lock.
+pub const LOCK_DELETE: &str = "Microsoft.Authorization/locks/delete";
+
+/// What ReadOnly management locks do to one control-plane operation of one principal.
+pub enum LockGate<'c, 'f> {
+    /// No ReadOnly lock applies.
+    Open,
+    /// ReadOnly locks apply, and the principal can delete each first: the lock, the grant that
+    /// allows `Microsoft.Authorization/locks/delete` on it, and how.
+    Removable(Vec<(&'f Lock, &'c RbacGrant<'f>, Grant)>),
+    /// A ReadOnly lock applies that the principal cannot delete.
+    Blocked,
 }
 
 impl<'f> Context<'f> {
@@ -259,6 +297,11 @@ impl<'f> Context<'f> {
             list.sort_by(|a, b| a.0.id.cmp(&b.0.id));
             list.dedup_by(|a, b| a.0.id == b.0.id);
         }
+        let mut read_only_locks: HashMap<&str, Vec<&Lock>> = HashMap::new();
+        for l in facts.locks.iter().filter(|l| l.level == LockLevel::ReadOnly) {
+            read_only_locks.entry(l.scope.as_str()).or_default().push(l);
+        }
+        let parents = children.iter().flat_map(|(p, kids)| kids.iter().map(move |k| (k.clone(), p.clone()))).collect();
         Context {
             facts,
             nodes,
@@ -269,6 +312,9 @@ impl<'f> Context<'f> {
             foreign_sps,
             deny_covers: Vec::new(),
             units_of,
+            read_only_locks,
+            parents,
+            lock_deleters: Default::default(),
             warnings: std::cell::RefCell::new(warnings),
         }
         .with_deny_covers()
@@ -361,6 +407,104 @@ impl<'f> Context<'f> {
         })
     }
 
+    /// The ReadOnly locks on `id` or on a scope above it (a lock applies to its scope and
+    /// everything beneath; locks exist on subscriptions, resource groups and resources, whose ids
+    /// nest by prefix), sorted by id.
+    pub fn read_only_locks_over(&self, id: &str) -> Vec<&'f Lock> {
+        let mut out = Vec::new();
+        if self.read_only_locks.is_empty() {
+            return out;
+        }
+        let mut prefix = id.trim_end_matches('/');
+        loop {
+            out.extend(self.read_only_locks.get(prefix).into_iter().flatten().copied());
+            match prefix.rfind('/') {
+                Some(i) if i > 0 => prefix = &prefix[..i],
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out.dedup_by(|a, b| a.id == b.id);
+        out
+    }
+
+    /// Is `scope` (a role assignment's scope) `id` itself or above it? Prefixes for
+    /// subscriptions, resource groups and resources; the hierarchy for management groups and `/`.
+    pub fn is_at_or_above(&self, scope: &str, id: &str) -> bool {
+        let scope = self.scope_node(scope);
+        if id == scope || id.starts_with(&format!("{}/", scope.trim_end_matches('/'))) {
+            return true;
+        }
+        // Start from the nearest node at or above `id` in the hierarchy, then walk up.
+        let mut cur = id;
+        while !self.parents.contains_key(cur) {
+            match cur.rfind('/') {
+                Some(i) if i > 0 => cur = &cur[..i],
+                _ => return false,
+            }
+        }
+        while let Some(p) = self.parents.get(cur) {
+            if *p == scope {
+                return true;
+            }
+            cur = p;
+        }
+        false
+    }
+
+    /// What ReadOnly locks do to `principal` writing or POSTing to ARM on each of `ids`
+    /// (Microsoft: "Lock your resources to protect your infrastructure"): a ReadOnly lock at or
+    /// above blocks every write and POST for every user and role, unless the principal can delete
+    /// the lock (`Microsoft.Authorization/locks/delete` at or above the lock's scope, from a direct
+    /// grant of its own or of a group it is in, not denied). The grant chosen for each lock is the
+    /// easiest one: active before eligible, unconditional before conditional.
+    pub fn lock_gate(&self, principal: &str, ids: &[&str]) -> LockGate<'_, 'f> {
+        let mut locks: Vec<&Lock> = ids.iter().flat_map(|id| self.read_only_locks_over(id)).collect();
+        if locks.is_empty() {
+            return LockGate::Open;
+        }
+        locks.sort_by(|a, b| a.id.cmp(&b.id));
+        locks.dedup_by(|a, b| a.id == b.id);
+        let mut removals = Vec::new();
+        for lock in locks {
+            match self.lock_deleter(principal, lock) {
+                Some((i, how)) => removals.push((lock, &self.grants[i], how)),
+                None => return LockGate::Blocked,
+            }
+        }
+        LockGate::Removable(removals)
+    }
+
+    /// The easiest grant by which `principal` may delete `lock` (see [`Context::lock_gate`]),
+    /// remembered per principal and lock: many edges sit under one lock.
+    fn lock_deleter(&self, principal: &str, lock: &Lock) -> LockDeleter {
+        let key = (principal.to_string(), lock.id.clone());
+        if let Some(found) = self.lock_deleters.borrow().get(&key) {
+            return found.clone();
+        }
+        let found = if self.denied(principal, &lock.scope, LOCK_DELETE, false) {
+            None
+        } else {
+            let groups = self.member_of.get(principal);
+            self.grants
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.via.is_none())
+                .filter(|(_, g)| {
+                    let p = &g.assignment.principal_id;
+                    p == principal || groups.is_some_and(|gs| gs.contains(p))
+                })
+                .filter_map(|(i, g)| g.role.grants_action(LOCK_DELETE).map(|how| (i, g, how)))
+                .filter(|(_, g, _)| self.is_at_or_above(&g.assignment.scope, &lock.scope))
+                .min_by_key(|(_, g, how)| {
+                    (g.assignment.eligible, how.conditional || g.assignment.condition.is_some(), &g.assignment.id)
+                })
+                .map(|(i, _, how)| (i, how))
+        };
+        self.lock_deleters.borrow_mut().insert(key, found.clone());
+        found
+    }
+
     /// Is this app-role assignment a Microsoft Graph permission? The resource must be Graph's service
     /// principal; if that resource was not collected, Graph's own display name on the assignment is
     /// trusted.
@@ -406,15 +550,30 @@ impl<'f> Context<'f> {
     }
 }
 
-/// What a role grant was found to allow: `action` on `target`, by `how`.
+/// Where the operation behind an edge is sent, which decides whether management locks apply.
+#[derive(Debug, Clone, Copy)]
+pub enum Plane<'a> {
+    /// A write or POST (an `/action`) sent to Azure Resource Manager on this resource or scope: a
+    /// ReadOnly lock on it or above it blocks the operation.
+    Arm(&'a str),
+    /// The service's own endpoint (blob storage, Key Vault, Azure OpenAI, an app's Kudu site):
+    /// locks do not apply.
+    Data,
+}
+
+/// What a role grant was found to allow: `action` on `target`, by `how`, sent to `plane`.
 pub struct Hit<'a> {
     pub target: &'a str,
     pub action: &'a str,
     pub how: &'a Grant,
+    pub plane: Plane<'a>,
 }
 
 /// Builds an edge from an Azure role grant, with the standard evidence: the assignment, the role,
-/// the scope and the matched action.
+/// the scope and the matched action. `None` when a ReadOnly management lock blocks the operation
+/// (an ARM write or POST, see [`Plane`], or the role assignment a `via` grant must create first)
+/// and the principal cannot delete the lock; when it can, the edge names the lock and the grant
+/// that deletes it and costs [`LOCK_REMOVAL_COST`](crate::model::LOCK_REMOVAL_COST) more.
 pub fn rbac_edge(
     ctx: &Context,
     rule: &Rule,
@@ -422,10 +581,22 @@ pub fn rbac_edge(
     hit: Hit,
     reason: String,
     mut extra: Vec<Evidence>,
-) -> Edge {
-    let Hit { target, action, how } = hit;
+) -> Option<Edge> {
+    let Hit { target, action, how, plane } = hit;
     let a = grant.assignment;
-    let conditional = how.conditional || a.condition.is_some() || grant.via.is_some();
+    // A `via` grant first assigns the role to itself at the grant's scope: a role assignment is an
+    // ARM write there, which a ReadOnly lock on that scope blocks like any other.
+    let via_scope = grant.via.map(|_| ctx.scope_node(&a.scope));
+    let mut locked: Vec<&str> = via_scope.as_deref().into_iter().collect();
+    if let Plane::Arm(id) = plane {
+        locked.push(id);
+    }
+    let gate = ctx.lock_gate(&a.principal_id, &locked);
+    if let LockGate::Blocked = gate {
+        return None;
+    }
+    let mut conditional = how.conditional || a.condition.is_some() || grant.via.is_some();
+    let mut requires_activation = a.eligible;
     let mut evidence = vec![
         Evidence::new(
             if a.eligible { EvidenceKind::RoleEligibility } else { EvidenceKind::RoleAssignment },
@@ -456,23 +627,56 @@ pub fn rbac_edge(
     }
     evidence.append(&mut extra);
     let mut reason = reason;
-    if a.eligible {
+    if let LockGate::Removable(removals) = &gate {
+        let mut names = Vec::new();
+        for (lock, by, by_how) in removals {
+            evidence.push(
+                Evidence::new(
+                    EvidenceKind::ReadOnlyLock,
+                    format!("{} ({}) on {}", lock.name, lock.id, ctx.name(&lock.scope)),
+                )
+                .of_fact(&lock.fact_key()),
+            );
+            evidence.push(
+                Evidence::new(
+                    EvidenceKind::LockDeletableThrough,
+                    format!(
+                        "{} ({}{} on {}): {LOCK_DELETE} (granted by `{}`)",
+                        by.assignment.id,
+                        if by.assignment.eligible { "PIM-eligible " } else { "" },
+                        by.role.role_name,
+                        ctx.name(&ctx.scope_node(&by.assignment.scope)),
+                        by_how.pattern
+                    ),
+                )
+                .of_fact(&by.assignment.fact_key()),
+            );
+            requires_activation |= by.assignment.eligible;
+            conditional |= by_how.conditional || by.assignment.condition.is_some();
+            names.push(format!("{} on {}", lock.name, ctx.name(&lock.scope)));
+        }
+        reason
+            .push_str(&format!(" (the ReadOnly lock {} blocks this; it can delete the lock first)", names.join(", ")));
+    }
+    if requires_activation {
         reason.push_str(" (PIM-eligible: requires activation)");
     }
     if conditional {
         reason.push_str(" (subject to a condition azpath does not evaluate)");
     }
-    Edge {
+    let mut e = Edge {
         source: a.principal_id.as_str().into(),
         target: target.into(),
         kind: rule.edges[0],
         rule: rule.id.into(),
         reason,
         evidence,
-        requires_activation: a.eligible,
+        requires_activation,
         conditional,
-        cost: Edge::compute_cost(rule.edges[0], a.eligible, conditional),
-    }
+        cost: 0,
+    };
+    e.recost();
+    Some(e)
 }
 
 /// Builds an edge that comes from directory facts alone (no activation, no condition).
@@ -485,7 +689,7 @@ impl Edge {
     pub fn as_kind(mut self, kind: EdgeKind, requires_activation: bool) -> Edge {
         self.kind = kind;
         self.requires_activation = requires_activation;
-        self.cost = Edge::compute_cost(kind, requires_activation, self.conditional);
+        self.recost();
         self
     }
 }
@@ -496,7 +700,7 @@ impl Edge {
 pub fn mark_if_sp_locked(ctx: &Context, mut e: Edge) -> Edge {
     if ctx.foreign_sps.contains(&*e.target) {
         e.conditional = true;
-        e.cost = Edge::compute_cost(e.kind, e.requires_activation, true);
+        e.recost();
         e.reason.push_str(" (the app belongs to another tenant: its instance property lock may block this)");
         e.evidence.push(Evidence::new(EvidenceKind::AppOwnerOrganization, "another tenant"));
     }
@@ -516,6 +720,91 @@ pub fn grant_text(ctx: &Context, grant: &RbacGrant) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod locks {
+        use crate::model::EdgeKind::ListKeys;
+        use crate::model::{ACTIVATION_COST, EvidenceKind, LOCK_REMOVAL_COST};
+        use crate::rules::testkit::*;
+
+        fn locked_account(t: &mut T) -> (String, String) {
+            let rg = t.rg("rg");
+            let sa = t.storage(&rg, "sa", true);
+            t.lock(&rg, "freeze", "ReadOnly");
+            (rg, sa)
+        }
+
+        #[test]
+        fn an_eligible_lock_deleter_keeps_the_edge_behind_an_activation() {
+            let mut t = T::new();
+            let (rg, sa) = locked_account(&mut t);
+            let c = t.sp("c");
+            t.assign(&c, "Contributor", &rg);
+            t.eligible(&c, "User Access Administrator", &rg, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+            let d = t.derive();
+            let e = edge(&d, &c, &sa, ListKeys).unwrap();
+            assert!(e.requires_activation && e.removes_lock());
+            assert_eq!(e.cost, ListKeys.base_cost() + ACTIVATION_COST + LOCK_REMOVAL_COST);
+            assert!(
+                e.evidence
+                    .iter()
+                    .any(|ev| ev.kind == EvidenceKind::LockDeletableThrough && ev.value.contains("PIM-eligible"))
+            );
+        }
+
+        #[test]
+        fn lock_rights_held_through_a_group_or_a_management_group_count() {
+            let mut t = T::new();
+            let (rg, sa) = locked_account(&mut t);
+            let (c, admins, m) = (t.sp("c"), t.group("lock-admins"), t.sp("m"));
+            t.assign(&c, "Contributor", &rg);
+            t.member(&admins, &c);
+            t.assign(&admins, "User Access Administrator", &rg);
+            t.assign(&m, "Contributor", &rg);
+            t.assign(
+                &m,
+                "User Access Administrator",
+                &format!("/providers/Microsoft.Management/managementGroups/{TENANT}"),
+            );
+            let d = t.derive();
+            assert!(edge(&d, &c, &sa, ListKeys).unwrap().removes_lock());
+            assert!(edge(&d, &m, &sa, ListKeys).unwrap().removes_lock(), "the root management group is above the lock");
+        }
+
+        #[test]
+        fn every_lock_must_be_deletable_and_a_deny_assignment_can_forbid_it() {
+            let mut t = T::new();
+            let (rg, sa) = locked_account(&mut t);
+            t.lock(SUB, "sub-freeze", "ReadOnly");
+            let (rg_owner, sub_owner, denied) = (t.sp("rg-owner"), t.sp("sub-owner"), t.sp("denied"));
+            t.assign(&rg_owner, "Owner", &rg);
+            t.assign(&sub_owner, "Owner", SUB);
+            t.assign(&denied, "Owner", SUB);
+            t.deny(SUB, &denied, &["Microsoft.Authorization/locks/delete"]);
+            let d = t.derive();
+            assert!(!has(&d, &rg_owner, &sa, ListKeys), "it cannot delete the subscription's lock");
+            assert!(!has(&d, &denied, &sa, ListKeys));
+            let e = edge(&d, &sub_owner, &sa, ListKeys).unwrap();
+            assert_eq!(e.evidence.iter().filter(|ev| ev.kind == EvidenceKind::ReadOnlyLock).count(), 2);
+            assert_eq!(e.cost, ListKeys.base_cost() + LOCK_REMOVAL_COST, "one lock removal step, however many locks");
+        }
+
+        #[test]
+        fn facts_without_locks_derive_as_before() {
+            let mut t = T::new();
+            let rg = t.rg("rg");
+            t.storage(&rg, "sa", true);
+            let c = t.sp("c");
+            t.assign(&c, "Contributor", &rg);
+            let without = t.raw();
+            assert!(!without.arm.contains_key("locks"));
+            let mut with = without.clone();
+            with.arm.insert("locks".into(), serde_json::json!([]));
+            let (a, b) = (crate::facts::parse(&without).unwrap(), crate::facts::parse(&with).unwrap());
+            assert_eq!(crate::rules::derive(&a), crate::rules::derive(&b));
+            assert!(a.completeness.iter().any(|n| n.what == "arm.locks"), "the gap is recorded");
+            assert!(!b.completeness.iter().any(|n| n.what == "arm.locks"), "an empty list is a complete answer");
+        }
+    }
 
     #[test]
     fn rule_ids_are_unique_and_documented() {

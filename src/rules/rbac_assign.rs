@@ -1,6 +1,6 @@
 //! `AssignRoles`: `Microsoft.Authorization/roleAssignments/write` at a scope is full control of it.
 
-use super::{Context, Hit, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
 use crate::model::{Edge, EdgeKind};
 
 const ACTION: &str = "Microsoft.Authorization/roleAssignments/write";
@@ -9,16 +9,26 @@ pub const RULE: Rule = Rule {
     id: "rbac-assign-roles",
     edges: &[EdgeKind::AssignRoles],
     summary: "Whoever can write role assignments at a scope can make itself Owner there.",
-    doc: "What it does: an AssignRoles edge from the principal to the scope (management group, \
+    doc: concat!(
+        "What it does: an AssignRoles edge from the principal to the scope (management group, \
 subscription, resource group or resource) of each role assignment or PIM eligibility whose role allows \
 Microsoft.Authorization/roleAssignments/write (Owner, User Access Administrator, Role Based Access \
 Control Administrator, custom roles). From the scope, Contains edges reach everything beneath it. A \
 condition on the assignment or role (RBAC Administrator's usual constraint) makes the edge conditional. \
 A role that may assign only named roles (Key Vault Data Access Administrator, or an RBAC \
 Administrator whose condition lists the roles) makes no AssignRoles edge: azpath instead gives the \
-principal, conditionally, the edges of each role it could assign itself. Why it matters: assigning yourself Owner is full control of every resource below. Must not fire: for \
-Contributor (notActions remove Microsoft.Authorization/*/Write), Reader, or when a deny assignment \
-removes the action.",
+principal, conditionally, the edges of each role it could assign itself, and those too need a role \
+assignment at the grant's scope first.",
+        read_only_lock_doc!(),
+        " A role assignment is an extension resource of its scope and inherits the scope's locks; \
+Microsoft names the case of a storage account, whose ReadOnly lock prevents role assignments scoped to it. \
+Management groups cannot be locked. A lock below the scope (on one resource) does not block assigning at \
+the scope, and whoever then holds Owner there can delete it. Why it matters: assigning yourself Owner is \
+full control of every resource below. Must not fire: for Contributor (notActions remove \
+Microsoft.Authorization/*/Write), Reader, when a deny assignment removes the action, or under a ReadOnly \
+lock the principal cannot delete (Role Based Access Control Administrator, whose role has no \
+`locks/delete`; an Owner of a resource group under a subscription's lock)."
+    ),
     derive,
 };
 
@@ -30,7 +40,9 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             continue;
         }
         let reason = format!("{} allows {ACTION}: can assign itself any role there", grant_text(ctx, g));
-        out.push(rbac_edge(ctx, &RULE, g, Hit { target: &scope, action: ACTION, how: &how }, reason, vec![]));
+        // A role assignment is written through ARM at the scope: a ReadOnly lock there blocks it.
+        let hit = Hit { target: &scope, action: ACTION, how: &how, plane: Plane::Arm(&scope) };
+        out.extend(rbac_edge(ctx, &RULE, g, hit, reason, vec![]));
     }
 }
 
@@ -118,5 +130,42 @@ mod tests {
         let d = t.derive();
         let root = format!("/providers/Microsoft.Management/managementGroups/{TENANT}");
         assert!(has(&d, &u, &root, AssignRoles));
+    }
+
+    #[test]
+    fn a_read_only_lock_stops_role_assignments_unless_the_assigner_can_delete_it() {
+        use crate::model::LOCK_REMOVAL_COST;
+        let mut t = T::new();
+        let (rg, other) = (t.rg("rg"), t.rg("other"));
+        let writer = t.custom_role("Assigner", &["Microsoft.Authorization/roleAssignments/write"], &[]);
+        let (o, u, w, a) = (t.user("o"), t.user("u"), t.user("w"), t.user("a"));
+        t.assign(&o, "Owner", &rg);
+        t.assign(&u, "User Access Administrator", &rg);
+        t.assign(&w, &writer, &rg);
+        t.assign(&a, &writer, &other);
+        t.lock(&rg, "freeze", "ReadOnly");
+        t.lock(&format!("{other}/providers/Microsoft.Storage/storageAccounts/sa"), "below", "ReadOnly");
+        let d = t.derive();
+        assert!(!has(&d, &w, &rg, AssignRoles), "Microsoft: a ReadOnly lock prevents role assignments at its scope");
+        for p in [&o, &u] {
+            let e = edge(&d, p, &rg, AssignRoles).unwrap();
+            assert_eq!(e.cost, AssignRoles.base_cost() + LOCK_REMOVAL_COST, "{p}");
+        }
+        let e = edge(&d, &a, &other, AssignRoles).expect("a lock below the scope does not cover the scope");
+        assert_eq!(e.cost, AssignRoles.base_cost());
+    }
+
+    #[test]
+    fn an_owner_below_a_subscription_lock_cannot_delete_it() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let (o, top) = (t.user("o"), t.user("top"));
+        t.assign(&o, "Owner", &rg);
+        t.assign(&top, "Owner", "/");
+        t.lock(SUB, "sub-freeze", "ReadOnly");
+        let d = t.derive();
+        assert!(!has(&d, &o, &rg, AssignRoles), "the lock is on the subscription, above the owner's scope");
+        let root = format!("/providers/Microsoft.Management/managementGroups/{TENANT}");
+        assert!(has(&d, &top, &root, AssignRoles), "management groups have no locks");
     }
 }

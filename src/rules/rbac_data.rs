@@ -1,6 +1,6 @@
 //! Data-plane access from RBAC data actions: blob data and Azure OpenAI.
 
-use super::{Context, Hit, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
 use crate::facts::Resource;
 use crate::model::{Edge, EdgeKind, NodeKind};
 
@@ -38,8 +38,12 @@ pub const READ_DATA: Rule = Rule {
 assignments) whose blob data the principal's role can read (blobs/read data action: Storage Blob Data \
 Reader/Contributor/Owner), and to each AI account whose models it can call (OpenAI chat completions data \
 action: Cognitive Services OpenAI User/Contributor, Azure AI Developer). Why it matters: this is the \
-training data and model access itself, with no key needed. Must not fire: for control-plane roles \
-(Contributor, Reader) that have no data actions, or when a deny assignment removes the action.",
+training data and model access itself, with no key needed. Management locks do not apply: blob and \
+Azure OpenAI requests go to the service's own endpoint, which locks do not cover (Microsoft Learn, \
+\"Lock your resources to protect your infrastructure\": a ReadOnly lock on a storage account does not \
+protect its data); only a role that must first assign itself the data role is stopped by a ReadOnly \
+lock at its scope. Must not fire: for control-plane roles (Contributor, Reader) that have no data \
+actions, or when a deny assignment removes the action.",
     derive: derive_read,
 };
 
@@ -50,8 +54,8 @@ pub const WRITE_DATA: Rule = Rule {
     doc: "What it does: a WriteData edge to each storage account (or container) whose blobs the role can \
 write (Storage Blob Data Contributor/Owner), and to each AI account whose models it can fine-tune \
 (Cognitive Services OpenAI Contributor). Why it matters: writing training data or fine-tuning poisons \
-models. Must not fire: for read-only data roles (Storage Blob Data Reader, Cognitive Services OpenAI \
-User).",
+models. Management locks do not apply (data plane, as for rbac-read-data). Must not fire: for \
+read-only data roles (Storage Blob Data Reader, Cognitive Services OpenAI User).",
     derive: derive_write,
 };
 
@@ -68,7 +72,8 @@ fn derive_data(ctx: &Context, out: &mut Vec<Edge>, rule: &Rule, table: &[(&str, 
         let accept = |r: &Resource| r.resource_type == ty;
         for (g, r, how) in ctx.rbac_matches(action, true, accept) {
             let reason = format!("{} allows data action {action}: can {meaning} in {}", grant_text(ctx, g), r.name);
-            out.push(rbac_edge(ctx, rule, g, Hit { target: &r.id, action, how: &how }, reason, vec![]));
+            let hit = Hit { target: &r.id, action, how: &how, plane: Plane::Data };
+            out.extend(rbac_edge(ctx, rule, g, hit, reason, vec![]));
         }
         // Assignments scoped below a resource (a blob container) reach only that sub-scope's node.
         if ty != "microsoft.storage/storageaccounts" {
@@ -86,7 +91,14 @@ fn derive_data(ctx: &Context, out: &mut Vec<Edge>, rule: &Rule, table: &[(&str, 
                 grant_text(ctx, g),
                 ctx.name(scope)
             );
-            out.push(rbac_edge(ctx, rule, g, Hit { target: scope, action, how: &how }, reason, vec![]));
+            out.extend(rbac_edge(
+                ctx,
+                rule,
+                g,
+                Hit { target: scope, action, how: &how, plane: Plane::Data },
+                reason,
+                vec![],
+            ));
         }
     }
 }
@@ -143,5 +155,45 @@ mod tests {
         assert!(has(&d, &u, &oai, ReadData));
         assert!(!has(&d, &u, &oai, WriteData));
         assert!(has(&d, &c, &oai, WriteData));
+    }
+
+    #[test]
+    fn locks_do_not_touch_data_actions() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let sa = t.storage(&rg, "sa", false);
+        let oai = t.resource(
+            &rg,
+            "Microsoft.CognitiveServices/accounts",
+            "oai",
+            json!({"kind": "OpenAI", "properties": {"disableLocalAuth": true}}),
+        );
+        let (w, f) = (t.sp("w"), t.sp("f"));
+        t.assign(&w, "Storage Blob Data Contributor", &sa);
+        t.assign(&f, "Cognitive Services OpenAI Contributor", &oai);
+        let before = t.derive();
+        t.lock(SUB, "sub-freeze", "ReadOnly");
+        t.lock(&sa, "sa-freeze", "ReadOnly");
+        let after = t.derive();
+        for who in [&w, &f] {
+            assert_eq!(out(&after, who), out(&before, who), "blob and OpenAI data go to the service, not to ARM");
+        }
+        assert!(has(&after, &w, &sa, WriteData) && has(&after, &f, &oai, WriteData));
+    }
+
+    #[test]
+    fn a_read_only_lock_stops_assigning_a_data_role_to_oneself() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let sa = t.storage(&rg, "sa", false);
+        let rbac = t.user("rbac");
+        t.assign_with(&rbac, "Role Based Access Control Administrator", &rg, Some("@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {ba92f5b4-2d11-453d-a403-e96b0029c9fe}"));
+        assert!(has(&t.derive(), &rbac, &sa, WriteData));
+        t.lock(&rg, "freeze", "ReadOnly");
+        let d = t.derive();
+        assert!(
+            !has(&d, &rbac, &sa, WriteData),
+            "the role assignment it must create first is an ARM write under the lock"
+        );
     }
 }

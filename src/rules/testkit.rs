@@ -325,6 +325,18 @@ impl T {
         );
     }
 
+    /// A management lock (`CanNotDelete` or `ReadOnly`) on a subscription, resource group or
+    /// resource; returns its id.
+    pub fn lock(&mut self, scope: &str, name: &str, level: &str) -> String {
+        let id = format!("{scope}/providers/Microsoft.Authorization/locks/{name}");
+        push(
+            &mut self.arm,
+            "locks",
+            json!({"id": id, "name": name, "type": "Microsoft.Authorization/locks", "properties": {"level": level, "notes": "test lock"}}),
+        );
+        id
+    }
+
     pub fn raw(&self) -> RawFacts {
         RawFacts::from_json(
             &json!({"format": "azpath-facts/1", "tenant": {"id": TENANT, "displayName": "Test"},

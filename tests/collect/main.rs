@@ -422,3 +422,70 @@ async fn a_tenant_without_units_has_empty_unit_collections_and_a_denied_list_is_
     let facts = azpath::facts::parse(&out.raw).unwrap();
     assert!(facts.completeness.iter().any(|n| n.what == "graph.administrativeUnitMembers"), "{:?}", facts.completeness);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_answers_are_complete_not_missing() {
+    // No groups, service principals, applications or subscriptions: every list comes back empty,
+    // and nothing is "not collected", live or replayed from the archive.
+    let t = tenant::generate(Scale {
+        users: 2,
+        groups: 0,
+        members_per_group: 0,
+        service_principals: 0,
+        applications: 0,
+        subscriptions: 0,
+        resources_per_subscription: 0,
+    });
+    let fake = FakeAzure::start(t.data.clone(), Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&fake, 4);
+    opts.save_raw = Some(dir.path().join("raw"));
+    let out = run(&opts).await;
+    assert_eq!(out.raw.completeness, vec![]);
+    assert_eq!(out.raw.completeness_with_missing(), vec![], "an empty list is a complete answer");
+    assert_same_collections(&out.raw, &t.expected);
+    for keyed in ["groupMembers", "servicePrincipalOwners", "applicationFederatedIdentityCredentials"] {
+        assert_eq!(out.raw.graph[keyed], serde_json::json!({}), "{keyed}");
+    }
+    for list in ["resourceGroups", "resources", "locks", "roleAssignments"] {
+        assert!(out.raw.arm[list].is_array(), "{list}");
+    }
+    let replayed = collect::ingest(&dir.path().join("raw")).unwrap();
+    assert_eq!(replayed.graph, out.raw.graph);
+    assert_eq!(replayed.arm, out.raw.arm);
+    assert_eq!(replayed.completeness_with_missing(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locks_are_collected_and_a_denied_lock_list_is_a_note_for_its_subscription() {
+    let t = tenant::generate(Scale::small());
+    let sub1 = &t.subscription_ids[1];
+    let deny = vec![format!("/subscriptions/{sub1}/providers/microsoft.authorization/locks")];
+    let fake = FakeAzure::start(t.data.clone(), Faults { page_size: 4, deny, ..Faults::default() });
+    let out = run(&options(&fake, 4)).await;
+    let notes: Vec<(String, Option<String>)> =
+        out.raw.completeness.iter().map(|n| (n.what.clone(), n.scope.clone())).collect();
+    assert_eq!(notes, vec![("arm.locks".to_string(), Some(format!("/subscriptions/{sub1}")))]);
+    assert!(out.raw.completeness[0].reason.starts_with("403 "), "{:?}", out.raw.completeness);
+    // The other subscriptions' locks were read: the first one's two, the third's none.
+    assert_eq!(ids(&out.raw.arm["locks"]), ids(&t.expected.arm["locks"]));
+    assert_eq!(ids(&out.raw.arm["locks"]).len(), 2);
+    // The snapshot keeps the note, and no generic "not collected" for the collection as a whole.
+    let notes = out.raw.completeness_with_missing();
+    assert_eq!(notes.iter().filter(|n| n.what == "arm.locks").count(), 1);
+    // The locks reach the rules: the SP's Contributor can no longer list the read-only account's
+    // keys itself; what is left is the key an ML datastore already stores (listing the datastore's
+    // secrets is a POST on the workspace, which is not locked, and a key in hand still works).
+    let (_, edges) = derived(&out.raw);
+    let sa = format!(
+        "/subscriptions/{}/resourcegroups/rg-ml/providers/microsoft.storage/storageaccounts/st0x0",
+        t.subscription_ids[0]
+    );
+    let sp = tenant::guid(0x3, 1);
+    let listed: Vec<_> = edges
+        .iter()
+        .filter(|e| *e.source == *sp && *e.target == *sa && e.kind == azpath::model::EdgeKind::ListKeys)
+        .collect();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(&*listed[0].rule, "ml-datastore-list-secrets", "{listed:#?}");
+}

@@ -44,7 +44,7 @@ pub struct Tenant {
     pub group_ids: Vec<String>,
 }
 
-fn guid(kind: u32, i: usize) -> String {
+pub fn guid(kind: u32, i: usize) -> String {
     format!("{kind:08x}-0000-4000-8000-{i:012x}")
 }
 
@@ -81,6 +81,17 @@ fn push_list(side: &mut BTreeMap<String, Value>, collection: &str, items: Vec<Va
 /// need (`mail`, credentials) to exercise `$select` and redaction.
 pub fn generate(s: Scale) -> Tenant {
     let mut b = Builder { data: Data::default(), graph: BTreeMap::new(), arm: BTreeMap::new() };
+    // Relationship collections are read (and so present) even when there are no parents to key by.
+    for keyed in [
+        "groupMembers",
+        "groupOwners",
+        "servicePrincipalOwners",
+        "servicePrincipalAppRoleAssignments",
+        "applicationOwners",
+        "applicationFederatedIdentityCredentials",
+    ] {
+        b.graph.insert(keyed.into(), json!({}));
+    }
     b.data.singles.insert(
         "/organization".into(),
         json!({"value": [{"id": TENANT, "displayName": "Contoso ML (fake)",
@@ -315,6 +326,7 @@ pub fn generate(s: Scale) -> Tenant {
     let mut role_defs = Vec::new();
     let mut eligibilities = Vec::new();
     let mut denies = Vec::new();
+    let mut locks = Vec::new();
     let mut rgs = Vec::new();
     let mut resources_expected = Vec::new();
     for (i, sid) in subs.iter().enumerate() {
@@ -360,6 +372,21 @@ pub fn generate(s: Scale) -> Tenant {
         };
         b.arm_path(&format!("{sub}/{authz}/denyAssignments"), deny.clone());
         denies.extend(deny);
+        // Management locks: the first subscription locks its storage account read-only and its
+        // resource group against deletion; the others have none (an empty list).
+        let here: Vec<Value> = if i == 0 {
+            let sa = format!("{rg}/providers/Microsoft.Storage/storageAccounts/st{i}x0");
+            vec![
+                json!({"id": format!("{sa}/providers/Microsoft.Authorization/locks/freeze"), "type": "Microsoft.Authorization/locks",
+                    "name": "freeze", "properties": {"level": "ReadOnly", "notes": "archive", "owners": null}}),
+                json!({"id": format!("{rg}/providers/Microsoft.Authorization/locks/keep"), "type": "Microsoft.Authorization/locks",
+                    "name": "keep", "properties": {"level": "CanNotDelete"}}),
+            ]
+        } else {
+            vec![]
+        };
+        b.arm_path(&format!("{sub}/{authz}/locks"), here.clone());
+        locks.extend(here);
         // Resources: a repeating mix; typed ones have full objects in their provider's list.
         let mut generic = Vec::new();
         let mut typed: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
@@ -413,6 +440,7 @@ pub fn generate(s: Scale) -> Tenant {
     b.arm_expect("roleAssignments", all_assignments);
     b.arm_expect("roleEligibilitySchedules", eligibilities);
     b.arm_expect("denyAssignments", denies);
+    b.arm_expect("locks", locks);
     b.arm_expect("resources", resources_expected);
     let group_ids = (0..s.groups).map(|g| guid(0x2, g)).collect();
     let expected = RawFacts {

@@ -220,6 +220,31 @@ fn decoys_are_not_paths() {
 }
 
 #[test]
+fn the_archive_lock_stops_the_platform_team_and_the_delete_lock_changes_nothing() {
+    // Decoy g: grp-ml-platform's Storage Account Contributor on rg-data-archive could turn the
+    // archive's shared keys back on and list them, but stmlarchive is ReadOnly-locked, and the role
+    // cannot delete locks.
+    let g = demo_graph();
+    let team = named(&g, "grp-ml-platform");
+    assert_eq!(g.out_edges(team).count(), 0, "the lock leaves the team no attack edge");
+    let raw = azpath::demo::raw();
+    let without = |name: &str| {
+        let mut raw = raw.clone();
+        raw.arm.get_mut("locks").unwrap().as_array_mut().unwrap().retain(|l| l["name"] != name);
+        azpath::rules::derive(&azpath::facts::parse(&raw).unwrap())
+    };
+    let demo = azpath::rules::derive(&azpath::facts::parse(&raw).unwrap());
+    let unlocked = without("archive-readonly");
+    let team_id = "20000000-0000-4000-8000-000000000004";
+    let re_enable: Vec<_> = unlocked.edges.iter().filter(|e| &*e.source == team_id && e.kind == ReEnableKeys).collect();
+    assert_eq!(re_enable.len(), 1, "without the lock the decoy would be a path");
+    assert!(re_enable[0].target.ends_with("/stmlarchive"));
+    // The CanNotDelete lock on rg-ml blocks deletes only: nothing derived depends on it.
+    assert_eq!(without("ml-prod-nodelete").edges, demo.edges);
+    assert!(demo.edges.iter().all(|e| !e.removes_lock()), "no demo edge needs a lock deleted");
+}
+
+#[test]
 fn decoy_targets_are_crown_jewels_so_their_absence_means_something() {
     let g = demo_graph();
     for target in ["stmlarchive", "oai-eval", "kv-platform"] {

@@ -25,7 +25,8 @@ fn demo_with_eligible_ci() -> azpath::facts::RawFacts {
     raw
 }
 
-/// The facts with shared-key access re-enabled on the archive storage account.
+/// The facts with shared-key access re-enabled on the archive storage account (its ReadOnly lock
+/// still in place).
 fn with_archive_keys_enabled(raw: azpath::facts::RawFacts) -> azpath::facts::RawFacts {
     let text = serde_json::to_string(&raw).unwrap();
     let i = text.find("storageAccounts/stmlarchive\"").unwrap();
@@ -33,6 +34,38 @@ fn with_archive_keys_enabled(raw: azpath::facts::RawFacts) -> azpath::facts::Raw
     let after =
         format!("{}\"allowSharedKeyAccess\":true{}", &text[..j], &text[j + "\"allowSharedKeyAccess\":false".len()..]);
     azpath::facts::RawFacts::from_json(&after).unwrap()
+}
+
+/// The facts with the archive account's ReadOnly lock lifted and shared-key access re-enabled: the
+/// backup pipeline can list its keys again.
+fn with_archive_unlocked_and_keys_enabled(raw: azpath::facts::RawFacts) -> azpath::facts::RawFacts {
+    let mut raw = with_archive_keys_enabled(raw);
+    let locks = raw.arm.get_mut("locks").unwrap().as_array_mut().unwrap();
+    let before = locks.len();
+    locks.retain(|l| l["name"] != "archive-readonly");
+    assert_eq!(locks.len(), before - 1);
+    raw
+}
+
+#[test]
+fn the_archive_lock_keeps_re_enabled_keys_closed() {
+    // Re-enabling shared keys would let the backup pipeline list the archive's keys, but listKeys
+    // is a POST that the account's ReadOnly lock blocks, and the pipeline cannot delete the lock.
+    let queries = saved::builtin();
+    let before = azpath::facts::parse(&azpath::demo::raw()).unwrap();
+    let keys_on = azpath::facts::parse(&with_archive_keys_enabled(azpath::demo::raw())).unwrap();
+    let unlocked = azpath::facts::parse(&with_archive_unlocked_and_keys_enabled(azpath::demo::raw())).unwrap();
+    let facts = diff::diff_facts(&before, &keys_on);
+    assert_eq!(facts.len(), 1, "{facts:?}");
+    let closed = diff::diff_paths(&graph(&before), &graph(&keys_on), &queries, &facts).unwrap();
+    assert!(closed.is_empty(), "the lock holds: {closed:?}");
+    let facts = diff::diff_facts(&before, &unlocked);
+    assert!(facts.iter().any(|f| f.category == "lock" && f.change == diff::Change::Removed), "{facts:?}");
+    let opened = diff::diff_paths(&graph(&before), &graph(&unlocked), &queries, &facts).unwrap();
+    assert!(
+        opened.iter().any(|p| p.change == diff::PathChange::Opened && p.target.ends_with("/stmlarchive")),
+        "{opened:?}"
+    );
 }
 
 #[test]
@@ -62,8 +95,10 @@ fn the_cli_gates_on_new_paths() {
     let db = dir.path().join("x.db");
     let mut store = Store::open(&db).unwrap();
     azpath::import_facts(&mut store, azpath::demo::raw(), Some("before")).unwrap();
-    // After: someone re-enabled shared keys on the archive account the backup pipeline can list keys of.
-    azpath::import_facts(&mut store, with_archive_keys_enabled(azpath::demo::raw()), Some("after")).unwrap();
+    // After: someone lifted the archive account's ReadOnly lock and re-enabled shared keys, so the
+    // backup pipeline can list its keys.
+    azpath::import_facts(&mut store, with_archive_unlocked_and_keys_enabled(azpath::demo::raw()), Some("after"))
+        .unwrap();
     drop(store);
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_azpath")).arg("--db").arg(&db).args(args).output().unwrap()
@@ -74,7 +109,9 @@ fn the_cli_gates_on_new_paths() {
     assert!(text.contains("[OPENED]") && text.contains("stmlarchive"), "{text}");
     assert!(text.contains("allowSharedKeyAccess=false -> allowSharedKeyAccess=true"), "{text}");
     assert!(
-        text.contains("By query\n") && text.contains("  external-identities-to-anything: 1 opened, 1 easier\n"),
+        // Opened: the backup pipeline lists the keys, and the CI pipeline adds itself to grp-ml-platform,
+        // whose Storage Account Contributor on the archive's group no lock stops any more.
+        text.contains("By query\n") && text.contains("  external-identities-to-anything: 2 opened, 1 easier\n"),
         "{text}"
     );
     let out = run(&["diff", "before", "before", "--fail-on-new-paths"]);
@@ -96,13 +133,17 @@ fn the_cli_gates_on_new_paths() {
 }
 
 /// Two stored snapshots of the demo: before, and after the CI Contributor became eligible and a
-/// storage account re-enabled shared keys.
+/// storage account lost its lock and re-enabled shared keys.
 fn stored_pair(db: &std::path::Path) -> (i64, i64) {
     let mut store = Store::open(db).unwrap();
     let a = azpath::import_facts(&mut store, azpath::demo::raw(), Some("before")).unwrap().snapshot;
-    let b = azpath::import_facts(&mut store, with_archive_keys_enabled(demo_with_eligible_ci()), Some("after"))
-        .unwrap()
-        .snapshot;
+    let b = azpath::import_facts(
+        &mut store,
+        with_archive_unlocked_and_keys_enabled(demo_with_eligible_ci()),
+        Some("after"),
+    )
+    .unwrap()
+    .snapshot;
     (a, b)
 }
 
