@@ -1,7 +1,8 @@
 //! Property test: the RBAC evaluator (`Context::rbac_matches`: role definitions with per-block
 //! notActions, wildcards, case, scope inheritance, deny assignments with exclusions, everyone, groups
-//! and child-scope limits) against a straightforward reference written from Microsoft's documented
-//! rules, on random tenants.
+//! and child-scope limits), and the ListKeys edges it produces under random ReadOnly and
+//! CanNotDelete management locks, against a straightforward reference written from Microsoft's
+//! documented rules, on random tenants.
 
 use super::Context;
 use super::testkit::*;
@@ -39,6 +40,8 @@ const PATTERNS: &[&str] = &[
     "Microsoft.Storage/*/action",
     "Microsoft.Compute/*",
     "Microsoft.Storage/storageAccounts/list*",
+    "Microsoft.Authorization/locks/*",
+    "Microsoft.Authorization/*",
 ];
 const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -72,6 +75,8 @@ struct Case {
     members: Vec<(String, String)>,
     /// resource id -> its scopes from itself up to the root management group
     resources: Vec<(String, Vec<String>)>,
+    /// ReadOnly lock scopes (CanNotDelete locks are generated too, and must change nothing).
+    read_only: Vec<String>,
 }
 
 fn random_case(seed: u64) -> Case {
@@ -123,12 +128,26 @@ fn random_case(seed: u64) -> Case {
         t.deny_with(d.clone());
         denies.push(d);
     }
-    Case { t, assignments, denies, members, resources }
+    let mut read_only = vec![];
+    for i in 0..r.next(3) {
+        let scope = r.pick(&scopes[1..]).clone();
+        let level = if r.next(2) == 0 { "ReadOnly" } else { "CanNotDelete" };
+        t.lock(&scope, &format!("lock{i}"), level);
+        if level == "ReadOnly" {
+            read_only.push(scope);
+        }
+    }
+    Case { t, assignments, denies, members, resources, read_only }
 }
 
 /// The reference: (assignment, resource) pairs whose role allows `action` at the resource, less
 /// what a deny assignment removes.
 fn reference(c: &Case, action: &str) -> BTreeSet<(String, String)> {
+    reference_at(c, action, &c.resources)
+}
+
+/// [`reference`] over any targets, each with its scopes from itself up to the root.
+fn reference_at(c: &Case, action: &str, targets: &[(String, Vec<String>)]) -> BTreeSet<(String, String)> {
     let norm = crate::facts::ids::norm;
     let mut out = BTreeSet::new();
     for (id, principal, blocks, scope) in &c.assignments {
@@ -137,7 +156,7 @@ fn reference(c: &Case, action: &str) -> BTreeSet<(String, String)> {
         }
         let groups: Vec<&str> = c.members.iter().filter(|(_, m)| m == principal).map(|(g, _)| g.as_str()).collect();
         let is = |p: &str| p.eq_ignore_ascii_case(principal) || groups.iter().any(|g| g.eq_ignore_ascii_case(p));
-        for (res, chain) in &c.resources {
+        for (res, chain) in targets {
             if !chain.iter().any(|s| norm(s) == norm(scope)) {
                 continue;
             }
@@ -164,6 +183,68 @@ fn reference(c: &Case, action: &str) -> BTreeSet<(String, String)> {
         }
     }
     out
+}
+
+/// The principals that may perform `action` on `res` (the set [`reference`] gives, by principal),
+/// with a ReadOnly lock at or above it blocking the (ARM) operation unless the principal may delete
+/// every such lock: `Microsoft.Authorization/locks/delete` granted at or above the lock's scope to it
+/// or to a group it is in, and not denied.
+fn reference_under_locks(c: &Case, action: &str) -> BTreeSet<(String, String)> {
+    let norm = crate::facts::ids::norm;
+    let allowed = reference(c, action);
+    // Each lock's scope with its ancestors, to judge who may delete it there.
+    let lock_targets: Vec<(String, Vec<String>)> = c
+        .read_only
+        .iter()
+        .map(|l| {
+            let chain = c
+                .resources
+                .iter()
+                .find_map(|(_, ch)| ch.iter().position(|s| norm(s) == norm(l)).map(|i| ch[i..].to_vec()));
+            (l.clone(), chain.expect("locks are on scopes of the tenant"))
+        })
+        .collect();
+    let deleters = reference_at(c, "Microsoft.Authorization/locks/delete", &lock_targets);
+    let principal_of =
+        |assignment: &str| c.assignments.iter().find(|a| norm(&a.0) == assignment).map(|a| a.1.clone()).unwrap();
+    let mut out = BTreeSet::new();
+    for (assignment, res) in &allowed {
+        let principal = principal_of(assignment);
+        let groups: Vec<&str> = c.members.iter().filter(|(_, m)| *m == principal).map(|(g, _)| g.as_str()).collect();
+        let chain = &c.resources.iter().find(|(r, _)| norm(r) == *res).unwrap().1;
+        let locks: Vec<&String> = c.read_only.iter().filter(|l| chain.iter().any(|s| norm(s) == norm(l))).collect();
+        // A grant at or above the lock's scope, to the principal or a group it is in, not denied
+        // there: `reference_at` over the lock scopes judges scope and denial the same way.
+        let can_delete = |lock: &str| {
+            deleters.iter().any(|(a, at)| {
+                let p = principal_of(a);
+                *at == norm(lock) && (p == principal || groups.contains(&p.as_str()))
+            })
+        };
+        if locks.iter().all(|l| can_delete(l)) {
+            out.insert((principal, res.clone()));
+        }
+    }
+    out.into_iter().map(|(p, r)| (norm(&p), r)).collect()
+}
+
+#[test]
+fn list_keys_edges_agree_with_the_reference_under_read_only_locks() {
+    let mut checked = 0;
+    for seed in 0..400u64 {
+        let c = random_case(seed);
+        let d = c.t.derive();
+        let got: BTreeSet<(String, String)> = d
+            .edges
+            .iter()
+            .filter(|e| e.kind == crate::model::EdgeKind::ListKeys && e.rule.as_ref() == "rbac-list-keys")
+            .map(|e| (e.source.to_string(), e.target.to_string()))
+            .collect();
+        let want = reference_under_locks(&c, "Microsoft.Storage/storageAccounts/listkeys/action");
+        checked += want.len();
+        assert_eq!(got, want, "seed {seed}: locks {:?}", c.read_only);
+    }
+    assert!(checked > 100, "{checked}");
 }
 
 #[test]
