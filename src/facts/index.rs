@@ -28,7 +28,7 @@ pub struct FactRecord {
 /// The version of [`fact_records`]' keys, texts and details. Stored fact indexes of another version
 /// are not compared (the facts are re-read from the raw facts instead), so a change to the records
 /// never shows up as a change to the tenant. Bump it whenever `fact_records` changes its output.
-pub const FACT_INDEX_VERSION: i64 = 1;
+pub const FACT_INDEX_VERSION: i64 = 2;
 
 /// Every fact category [`fact_records`] writes, so that stored records map back to them.
 pub const FACT_CATEGORIES: &[&str] = &[
@@ -276,6 +276,10 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
             }
             ResourceDetails::Aks { disable_local_accounts, .. } => {
                 format!("disableLocalAccounts={}", disable_local_accounts.unwrap_or(false))
+            }
+            ResourceDetails::AppService { scm_basic_auth, ftp_basic_auth } => {
+                let policy = |p: &Option<bool>| p.map_or("not collected".to_string(), |b| b.to_string());
+                format!("scmBasicAuth={} ftpBasicAuth={}", policy(scm_basic_auth), policy(ftp_basic_auth))
             }
             ResourceDetails::KeyVault { enable_rbac_authorization, access_policies } => {
                 let mut p: Vec<String> = access_policies

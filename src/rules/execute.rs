@@ -27,8 +27,22 @@ const WAYS: &[(&str, &[&[&str]], &str)] = &[
     ),
     (
         "microsoft.web/sites",
-        &[&["Microsoft.Web/sites/write"], &["Microsoft.Web/sites/config/write"]],
+        &[
+            &["Microsoft.Web/sites/write"],
+            &["Microsoft.Web/sites/config/write"],
+            // The SCM (Kudu) site with a Microsoft Entra token: zip deploy, the command API.
+            &["Microsoft.Web/sites/publish/Action"],
+        ],
         "deploy code to the app",
+    ),
+    (
+        "microsoft.web/sites/slots",
+        &[
+            &["Microsoft.Web/sites/slots/write"],
+            &["Microsoft.Web/sites/slots/config/write"],
+            &["Microsoft.Web/sites/slots/publish/Action"],
+        ],
+        "deploy code to the deployment slot",
     ),
     ("microsoft.logic/workflows", &[&["Microsoft.Logic/workflows/write"]], "change the workflow"),
     (
@@ -63,6 +77,11 @@ const WAYS: &[(&str, &[&[&str]], &str)] = &[
     ),
 ];
 
+/// The ways to run code on compute of this type (each a list of actions one grant must all allow).
+pub(super) fn ways(resource_type: &str) -> &'static [&'static [&'static str]] {
+    WAYS.iter().find(|(ty, _, _)| *ty == resource_type).map_or(&[], |(_, ways, _)| ways)
+}
+
 const ML_JOB: &str = "Microsoft.MachineLearningServices/workspaces/jobs/write";
 const ML_COMPUTES: &str = "microsoft.machinelearningservices/workspaces/computes";
 
@@ -76,12 +95,15 @@ pub const RULE: Rule = Rule {
     summary: "Rights that run the principal's code on compute that has a managed identity.",
     doc: "What it does: an ExecuteOn edge to each compute resource with a managed identity beneath an \
 assignment whose role allows running code there: VM run command or extensions (Virtual Machine \
-Contributor), web/function app write or config write (Website Contributor), automation runbook write plus job start \
+Contributor), web/function app write, config write or publish (`sites/publish/Action`: the SCM/Kudu site \
+with a Microsoft Entra token; Website Contributor), the same on a deployment slot (`sites/slots/...`, the \
+slot's own identity), automation runbook write plus job start \
 (Automation Contributor), logic app write, data factory pipeline write plus run, AKS run command, container app and \
 container instance write/exec, and ML job submission (`workspaces/jobs/write`, AzureML Data Scientist) \
 on a workspace, which runs on any of its computes. Why it matters: the code then acts as the compute's \
 identity (RunCodeAs). Must not fire: on compute without a managed identity (no identity to gain), for \
-Reader, for AzureML Compute Operator alone (manages computes but cannot submit jobs), or when a deny \
+Reader, for AzureML Compute Operator alone (manages computes but cannot submit jobs), for App Service plan \
+rights (Web Plan Contributor's `serverFarms/*` manages the plan, not the code of its apps), or when a deny \
 assignment removes the action.",
     derive,
 };

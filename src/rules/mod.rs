@@ -6,6 +6,7 @@
 //! code. To add a rule: write `src/rules/<name>.rs` with a `pub const RULE: Rule` and its tests, and
 //! add it to [`RULES`] (and `mod` it below). Nothing else changes.
 
+mod app_service;
 mod app_sp;
 mod arm_hierarchy;
 mod directory_roles;
@@ -25,6 +26,7 @@ mod rbac_data;
 mod run_as;
 #[cfg(test)]
 pub(crate) mod testkit;
+mod uami_attach;
 mod uami_federation;
 
 use crate::facts::{Facts, Resource, RoleAssignment};
@@ -61,6 +63,7 @@ pub static RULES: &[&Rule] = &[
     &rbac_assign::RULE,
     &arm_hierarchy::RULE,
     &keys::LIST_KEYS,
+    &keys::LIST_SAS,
     &ml_datastores::RULE,
     &keys::RE_ENABLE_KEYS,
     &key_vault::READ_SECRETS,
@@ -68,6 +71,9 @@ pub static RULES: &[&Rule] = &[
     &rbac_data::READ_DATA,
     &rbac_data::WRITE_DATA,
     &execute::RULE,
+    &app_service::MASTER_KEY,
+    &app_service::BASIC_AUTH,
+    &uami_attach::RULE,
 ];
 
 /// The result of running every rule over one tenant's facts.

@@ -112,7 +112,7 @@ fn external_identities_to_anything() {
     // Terraform controls the tenant: as Global Administrator it resets any user's password and
     // elevates to the root scope of Azure.
     assert!(from(TERRAFORM).contains(&"IT Admin") && from(TERRAFORM).contains(&"kv-platform"));
-    assert_eq!(found.len(), 100, "{found:#?}");
+    assert_eq!(found.len(), 107, "{found:#?}");
 }
 
 #[test]
