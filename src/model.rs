@@ -118,7 +118,7 @@ impl EdgeKind {
             AddSecret | AddMember | ResetCredential | GrantAnyRole | AssignRoles | ListKeys | ReadSecrets
             | ReadData | WriteData => 2,
             ExecuteOn | SetAccessPolicy => 3,
-            ReEnableKeys => 8,
+            ReEnableKeys => 2 + CONFIG_CHANGE_COST,
         }
     }
 
@@ -136,6 +136,10 @@ pub const CONDITION_COST: u32 = 5;
 /// Extra effort added when the attacker must first delete a ReadOnly management lock (a visible
 /// change to the tenant, like re-enabling keys, but one step).
 pub const LOCK_REMOVAL_COST: u32 = 3;
+/// Extra effort of an abuse that first changes a resource's configuration (turn key auth or basic
+/// auth back on, attach an identity to a compute): noisy and visible. `ReEnableKeys` is listing keys
+/// plus this.
+pub const CONFIG_CHANGE_COST: u32 = 6;
 
 /// A derived node. `id` is the normalised Azure id (lower-cased object id or ARM resource id, or a
 /// synthetic id for roles, external identities and the tenant) and never a row id or graph index.
@@ -214,6 +218,11 @@ evidence_kinds! {
     ThenAction => "then",
     /// A second role assignment the edge needs (the one that lists keys).
     ListKeysGrantedBy => "list keys granted by",
+    /// The compute an identity can be attached to (an existing resource, or a new one in a
+    /// resource group), and the right that changes or creates it.
+    Carrier => "compute to attach it to",
+    /// A second role assignment the edge needs (the one that changes or creates the compute).
+    ComputeGrantedBy => "compute right granted by",
     AssignmentCondition => "assignment condition (not evaluated; may not apply)",
     RoleDefinitionCondition => "role definition condition",
     /// A resource setting the edge depends on ("allowSharedKeyAccess is not false").

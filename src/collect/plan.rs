@@ -44,6 +44,9 @@ const CHILDREN: &[(&str, &str, &str)] = &[
     ("microsoft.machinelearningservices/workspaces", "computes", "2024-10-01"),
     ("microsoft.managedidentity/userassignedidentities", "federatedIdentityCredentials", "2023-01-31"),
     ("microsoft.cognitiveservices/accounts", "deployments", "2024-10-01"),
+    // Whether the SCM (and FTP) site of each web/function app and slot accepts basic auth.
+    ("microsoft.web/sites", "basicPublishingCredentialsPolicies", "2023-12-01"),
+    ("microsoft.web/sites/slots", "basicPublishingCredentialsPolicies", "2023-12-01"),
 ];
 
 /// One collection run's shared state.

@@ -90,7 +90,18 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
     let from_role = matches!(from.kind, NodeKind::AppRole | NodeKind::DirectoryRole);
     use EdgeKind::*;
     let text = match e.kind {
-        Contains | RunCodeAs | GrantAnyRole => return None,
+        Contains | GrantAnyRole => return None,
+        // Attaching a user-assigned identity to compute the principal controls (a role grant); a
+        // compute's own identity only follows from running code there.
+        RunCodeAs => {
+            let gr = grant(e)?;
+            let compute = evidence(e, EvidenceKind::ComputeGrantedBy)
+                .map(|c| format!(" or the compute right {}", code(c)))
+                .unwrap_or_default();
+            format!(
+                "Remove or narrow {gr}{compute} so {src} cannot attach user-assigned identity {dst} to compute it controls; grant Managed Identity Operator only on the identities a deployer must attach."
+            )
+        }
         AddSecret | AddMember | SetAccessPolicy | ReadSecrets if from_role => return None,
         // Tenant control scoping a role to a restricted administrative unit follows from tier 0.
         ResetCredential | AddMember if from.kind == NodeKind::Tenant => return None,
@@ -120,6 +131,7 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
             )
         }
         ListKeys => {
+            let sas = if to.kind == NodeKind::StorageAccount { " or SAS tokens" } else { "" };
             let setting = match to.kind {
                 NodeKind::StorageAccount => "set `allowSharedKeyAccess=false` on it",
                 NodeKind::CognitiveServicesAccount => "set `disableLocalAuth=true` on it",
@@ -128,9 +140,10 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
             };
             match grant(e) {
                 Some(gr) => format!(
-                    "Remove or narrow {gr} so {src} cannot list the keys of {dst} (a role without `listKeys`), or {setting}."
+                    "Remove or narrow {gr} so {src} cannot list the keys{sas} of {dst} (a role without `listKeys`{}), or {setting}.",
+                    if sas.is_empty() { "" } else { ", `listAccountSas` or `listServiceSas`" }
                 ),
-                None => format!("Stop {src} from listing the keys of {dst}, or {setting}."),
+                None => format!("Stop {src} from listing the keys{sas} of {dst}, or {setting}."),
             }
         }
         ReEnableKeys => format!(

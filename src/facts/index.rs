@@ -340,6 +340,10 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
                 "adminUserEnabled={} abacRepositoryPermissions={abac_repository_permissions}",
                 admin_user_enabled.unwrap_or(false)
             ),
+            ResourceDetails::AppService { scm_basic_auth, ftp_basic_auth } => {
+                let policy = |p: &Option<bool>| p.map_or("not collected".to_string(), |b| b.to_string());
+                format!("scmBasicAuth={} ftpBasicAuth={}", policy(scm_basic_auth), policy(ftp_basic_auth))
+            }
             ResourceDetails::KeyVault { enable_rbac_authorization, access_policies } => {
                 let mut p: Vec<String> = access_policies
                     .iter()

@@ -376,6 +376,17 @@ pub enum ResourceDetails {
         principal_id: Option<String>,
         client_id: Option<String>,
     },
+    /// A web or function app (`Microsoft.Web/sites`) or one of its deployment slots
+    /// (`Microsoft.Web/sites/slots`), with its basic publishing credentials policies
+    /// (`basicPublishingCredentialsPolicies/scm` and `/ftp`, read as child resources and folded in
+    /// here). `None`: the policy was not collected, so whether basic auth works is unknown.
+    AppService {
+        /// `basicPublishingCredentialsPolicies/scm` `properties.allow`: may the publishing
+        /// credentials (user name and password) sign in to the SCM (Kudu) site?
+        scm_basic_auth: Option<bool>,
+        /// `basicPublishingCredentialsPolicies/ftp` `properties.allow` (read, not used by a rule).
+        ftp_basic_auth: Option<bool>,
+    },
     Other,
 }
 

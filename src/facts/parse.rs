@@ -574,8 +574,15 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
     for o in list(a, "locks")? {
         f.locks.push(parse_lock(&o)?);
     }
+    // Basic publishing credentials policies of web apps and slots: (app id, policy name, allow).
+    let mut policies: Vec<(String, String, Option<bool>)> = Vec::new();
     for o in list(a, "resources")? {
         let resource = parse_resource(&o)?;
+        if BASIC_AUTH_POLICY_TYPES.contains(&resource.resource_type.as_str()) {
+            let app = arm_parent(&resource.id).unwrap_or_default();
+            policies.push((app, last_segment(&resource.id).to_string(), o.bool_strict("properties.allow")?));
+            continue;
+        }
         if let ResourceDetails::Other = resource.details
             && resource.resource_type == "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials"
         {
@@ -589,6 +596,18 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             continue;
         }
         f.resources.push(resource);
+    }
+    let at: std::collections::HashMap<String, usize> =
+        f.resources.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+    for (app, name, allow) in policies {
+        let details = at.get(&app).map(|&i| &mut f.resources[i].details);
+        match (details, name.as_str()) {
+            (Some(ResourceDetails::AppService { scm_basic_auth, .. }), "scm") => *scm_basic_auth = allow,
+            (Some(ResourceDetails::AppService { ftp_basic_auth, .. }), "ftp") => *ftp_basic_auth = allow,
+            _ => f.skipped.push(format!(
+                "basic publishing credentials policy {name} of {app}: no such web app or slot, or an unknown policy"
+            )),
+        }
     }
     Ok(())
 }
@@ -621,6 +640,12 @@ fn parse_lock(o: &Obj) -> Result<Lock> {
         level,
     })
 }
+/// The child resources that say whether an app's publishing credentials (basic auth) may be used:
+/// folded into the app's [`ResourceDetails::AppService`], never resources of their own.
+const BASIC_AUTH_POLICY_TYPES: &[&str] = &[
+    "microsoft.web/sites/basicpublishingcredentialspolicies",
+    "microsoft.web/sites/slots/basicpublishingcredentialspolicies",
+];
 
 fn arm_assignment(o: &Obj, eligible: bool) -> Result<RoleAssignment> {
     let id = o.str_req("id")?;
@@ -722,6 +747,9 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
                 .str_opt("properties.roleAssignmentMode")?
                 .is_some_and(|m| m.eq_ignore_ascii_case("AbacRepositoryPermissions")),
         },
+        "microsoft.web/sites" | "microsoft.web/sites/slots" => {
+            ResourceDetails::AppService { scm_basic_auth: None, ftp_basic_auth: None }
+        }
         "microsoft.managedidentity/userassignedidentities" => ResourceDetails::UserAssignedIdentity {
             principal_id: o.str_opt("properties.principalId")?.map(|s| norm(&s)),
             client_id: o.str_opt("properties.clientId")?.map(|s| norm(&s)),
@@ -753,6 +781,37 @@ mod tests {
         .unwrap();
         raw.redact_secrets();
         raw
+    }
+
+    #[test]
+    fn basic_publishing_credentials_policies_are_folded_into_their_app_or_slot() {
+        let site = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Web/sites/app";
+        let slot = format!("{site}/slots/staging");
+        let policy = |parent: &str, ty: &str, name: &str, allow: Value| json!({"id": format!("{parent}/basicPublishingCredentialsPolicies/{name}"), "name": name, "type": ty, "properties": {"allow": allow}});
+        let resources = json!([
+            policy(site, "Microsoft.Web/sites/basicPublishingCredentialsPolicies", "scm", json!(false)),
+            policy(site, "Microsoft.Web/sites/basicPublishingCredentialsPolicies", "ftp", json!(true)),
+            {"id": site, "type": "Microsoft.Web/sites", "kind": "functionapp"},
+            {"id": slot, "type": "Microsoft.Web/sites/slots", "kind": "functionapp"},
+            policy(&slot, "Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies", "scm", json!(true)),
+            policy("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Web/sites/gone", "Microsoft.Web/sites/basicPublishingCredentialsPolicies", "scm", json!(true)),
+        ]);
+        let f = parse(&raw_with(json!({}), json!({"resources": resources}))).unwrap();
+        assert_eq!(f.resources.len(), 2, "policies are settings of their app, not resources");
+        let details = |id: &str| &f.resources.iter().find(|r| r.id == norm(id)).unwrap().details;
+        assert!(matches!(
+            details(site),
+            ResourceDetails::AppService { scm_basic_auth: Some(false), ftp_basic_auth: Some(true) }
+        ));
+        assert!(matches!(
+            details(&slot),
+            ResourceDetails::AppService { scm_basic_auth: Some(true), ftp_basic_auth: None }
+        ));
+        assert_eq!(f.skipped.len(), 1, "{:?}", f.skipped);
+        let bad = json!([{"id": site, "type": "Microsoft.Web/sites"},
+            policy(site, "Microsoft.Web/sites/basicPublishingCredentialsPolicies", "scm", json!("true"))]);
+        let err = parse(&raw_with(json!({}), json!({"resources": bad}))).unwrap_err();
+        assert!(err.to_string().contains("properties.allow"), "{err}");
     }
 
     #[test]

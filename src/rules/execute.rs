@@ -31,6 +31,11 @@ const WAYS: &[(&str, &[&[&str]], &str)] = &[
         &[&["Microsoft.Web/sites/write"], &["Microsoft.Web/sites/config/write"]],
         "deploy code to the app",
     ),
+    (
+        "microsoft.web/sites/slots",
+        &[&["Microsoft.Web/sites/slots/write"], &["Microsoft.Web/sites/slots/config/write"]],
+        "deploy code to the deployment slot",
+    ),
     ("microsoft.logic/workflows", &[&["Microsoft.Logic/workflows/write"]], "change the workflow"),
     (
         "microsoft.automation/automationaccounts",
@@ -67,7 +72,16 @@ const WAYS: &[(&str, &[&[&str]], &str)] = &[
 /// Deploying to a web or function app through its Kudu (SCM) site with a Microsoft Entra token
 /// needs this action (Learn: "Kudu service overview", RBAC permissions required to access Kudu).
 /// Kudu is the app's own endpoint, not ARM, so management locks do not stop it.
-const KUDU_PUBLISH: &str = "Microsoft.Web/sites/publish/Action";
+/// Apps and slots, with the action their Kudu site takes (zip deploy, the command API).
+const KUDU_PUBLISH: &[(&str, &str)] = &[
+    ("microsoft.web/sites", "Microsoft.Web/sites/publish/Action"),
+    ("microsoft.web/sites/slots", "Microsoft.Web/sites/slots/publish/Action"),
+];
+/// The ways to run code on compute of this type (each a list of actions one grant must all allow).
+pub(super) fn ways(resource_type: &str) -> &'static [&'static [&'static str]] {
+    WAYS.iter().find(|(ty, _, _)| *ty == resource_type).map_or(&[], |(_, ways, _)| ways)
+}
+
 const ML_JOB: &str = "Microsoft.MachineLearningServices/workspaces/jobs/write";
 const ML_COMPUTES: &str = "microsoft.machinelearningservices/workspaces/computes";
 
@@ -82,7 +96,9 @@ pub const RULE: Rule = Rule {
     doc: concat!(
         "What it does: an ExecuteOn edge to each compute resource with a managed identity beneath an \
 assignment whose role allows running code there: VM run command or extensions (Virtual Machine \
-Contributor), web/function app write or config write (Website Contributor), automation runbook write plus job start \
+Contributor), web/function app write, config write or publish (`sites/publish/Action`: the SCM/Kudu site \
+with a Microsoft Entra token; Website Contributor), the same on a deployment slot (`sites/slots/...`, the \
+slot's own identity), automation runbook write plus job start \
 (Automation Contributor), logic app write, data factory pipeline write plus run, AKS run command, container app and \
 container instance write/exec, and ML job submission (`workspaces/jobs/write`, AzureML Data Scientist) \
 on a workspace, which runs on any of its computes (the job is created through ARM on the workspace, so \
@@ -95,8 +111,9 @@ from a role with `Microsoft.Web/sites/publish/Action` (Website Contributor, Cont
 app's own endpoint, not ARM, so a lock does not stop it: that way gives the edge where no unlocked ARM \
 way does. Why it matters: the code then acts as the compute's identity (RunCodeAs). Must not fire: on \
 compute without a managed identity (no identity to gain), for Reader, for AzureML Compute Operator alone \
-(manages computes but cannot submit jobs), when a deny assignment removes the action, or (except through \
-Kudu) under a ReadOnly lock the principal cannot delete."
+(manages computes but cannot submit jobs), for App Service plan rights (Web Plan Contributor's \
+`serverFarms/*` manages the plan, not the code of its apps), when a deny assignment removes the action, \
+or (except through Kudu) under a ReadOnly lock the principal cannot delete."
     ),
     derive,
 };
@@ -128,18 +145,20 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     }
     // Kudu: the way a ReadOnly lock does not close. Only where ARM gave no unlocked way, so the
     // usual edge (and its evidence) stays the ARM one.
-    let web = |r: &Resource| r.resource_type == "microsoft.web/sites" && runs_code(r) && has_identity(&r.identity);
-    for (g, r, how) in ctx.rbac_matches(KUDU_PUBLISH, false, web) {
-        if open.contains(&(g.assignment.id.as_str(), g.role.id.as_str(), r.id.as_str())) {
-            continue;
+    for &(ty, publish) in KUDU_PUBLISH {
+        let web = |r: &Resource| r.resource_type == ty && runs_code(r) && has_identity(&r.identity);
+        for (g, r, how) in ctx.rbac_matches(publish, false, web) {
+            if open.contains(&(g.assignment.id.as_str(), g.role.id.as_str(), r.id.as_str())) {
+                continue;
+            }
+            let reason = format!(
+                "{} allows {publish}: can deploy code to {} through its Kudu (SCM) site with an Entra token",
+                grant_text(ctx, g),
+                r.name
+            );
+            let hit = Hit { target: &r.id, action: publish, how: &how, plane: Plane::Data };
+            out.extend(rbac_edge(ctx, &RULE, g, hit, reason, vec![]));
         }
-        let reason = format!(
-            "{} allows {KUDU_PUBLISH}: can deploy code to {} through its Kudu (SCM) site with an Entra token",
-            grant_text(ctx, g),
-            r.name
-        );
-        let hit = Hit { target: &r.id, action: KUDU_PUBLISH, how: &how, plane: Plane::Data };
-        out.extend(rbac_edge(ctx, &RULE, g, hit, reason, vec![]));
     }
     // ML: a job submitted to a workspace runs on the compute the submitter names.
     let workspaces = |r: &Resource| r.resource_type == "microsoft.machinelearningservices/workspaces";

@@ -12,6 +12,9 @@ struct KeyedType {
     list_action: &'static str,
     write_action: &'static str,
     setting: &'static str,
+    /// Actions that return a token signed with the keys (storage account and service SAS): as good
+    /// as the keys while key auth is on, useless while it is off.
+    sas_actions: &'static [&'static str],
     /// Are keys usable right now? `None` when the resource is not of this type.
     keys_enabled: fn(&Resource) -> Option<bool>,
 }
@@ -22,6 +25,10 @@ const TYPES: &[KeyedType] = &[
         list_action: "Microsoft.Storage/storageAccounts/listkeys/action",
         write_action: "Microsoft.Storage/storageAccounts/write",
         setting: "allowSharedKeyAccess",
+        sas_actions: &[
+            "Microsoft.Storage/storageAccounts/listAccountSas/action",
+            "Microsoft.Storage/storageAccounts/listServiceSas/action",
+        ],
         keys_enabled: |r| match r.details {
             ResourceDetails::StorageAccount { allow_shared_key_access } => Some(allow_shared_key_access != Some(false)),
             _ => None,
@@ -32,6 +39,7 @@ const TYPES: &[KeyedType] = &[
         list_action: "Microsoft.CognitiveServices/accounts/listKeys/action",
         write_action: "Microsoft.CognitiveServices/accounts/write",
         setting: "disableLocalAuth",
+        sas_actions: &[],
         keys_enabled: |r| match r.details {
             ResourceDetails::CognitiveServices { disable_local_auth, .. } => Some(disable_local_auth != Some(true)),
             _ => None,
@@ -42,6 +50,7 @@ const TYPES: &[KeyedType] = &[
         list_action: "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
         write_action: "Microsoft.ContainerService/managedClusters/write",
         setting: "disableLocalAccounts",
+        sas_actions: &[],
         keys_enabled: |r| match r.details {
             ResourceDetails::Aks { disable_local_accounts, .. } => Some(disable_local_accounts != Some(true)),
             _ => None,
@@ -96,7 +105,7 @@ pub const RE_ENABLE_KEYS: Rule = Rule {
         "What it does: a ReEnableKeys edge (costed high: a visible configuration change) from the principal \
 to each storage account, AI account or AKS cluster whose key auth is off, when its roles allow both the \
 resource's write action (to set allowSharedKeyAccess / disableLocalAuth / disableLocalAccounts back) and \
-listing keys.",
+listing keys (for a storage account, or asking for an account or service SAS signed with them).",
         read_only_lock_doc!(),
         " Why it matters: disabling keys is a control only against principals that cannot write the \
 resource; Contributor can undo it. Must not fire: with listKeys alone (Storage Account Key Operator \
@@ -105,6 +114,49 @@ the easier edge), or under a ReadOnly lock the principal cannot delete."
     ),
     derive: derive_re_enable,
 };
+
+pub const LIST_SAS: Rule = Rule {
+    id: "rbac-list-sas",
+    edges: &[EdgeKind::ListKeys],
+    summary: "Asking ARM for an account or service SAS of a storage account with shared key access on is as good as its keys.",
+    doc: "What it does: a ListKeys edge from the principal to each storage account beneath the scope of an \
+assignment whose role allows `storageAccounts/listAccountSas/action` (Reader and Data Access, Storage \
+Account Contributor) or `storageAccounts/listServiceSas/action` (Storage DataShare Contributor, Storage \
+Connector Contributor), when shared key access is on (`allowSharedKeyAccess` not false). Why it matters: \
+ARM signs the SAS with an account key for whatever the caller asks: an account SAS for every service \
+(blob, file, queue, table), resource type and permission, a service SAS for any container, share, \
+queue or table it names, valid until an expiry the caller picks. That is the keys' data access without \
+`listKeys`. Must not fire: when `allowSharedKeyAccess` is false (Azure then refuses every SAS signed \
+with a key; with write on the account, rbac-re-enable-keys applies), for Reader (`*/read` matches no \
+`/action`), or when a deny assignment removes the action. A principal that can also list the keys gets \
+the rbac-list-keys edge instead (the same hop).",
+    derive: derive_sas,
+};
+
+fn derive_sas(ctx: &Context, out: &mut Vec<Edge>) {
+    for t in TYPES {
+        let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(true);
+        for &action in t.sas_actions {
+            for (g, r, how) in ctx.rbac_matches(action, false, accept) {
+                let reason = format!(
+                    "{} allows {action}; {} so the SAS it returns, signed with an account key for whatever services, \
+resources and permissions the caller asks, gives the keys' data access to {}",
+                    grant_text(ctx, g),
+                    setting_text(t, r, true),
+                    r.name
+                );
+                let extra = vec![Context::resource_evidence(
+                    EvidenceKind::ResourceProperty,
+                    r,
+                    format!("{}: {}", r.id, setting_text(t, r, true)),
+                )];
+                // A SAS is asked for with a POST to ARM on the account.
+                let hit = Hit { target: &r.id, action, how: &how, plane: Plane::Arm(&r.id) };
+                out.extend(rbac_edge(ctx, &LIST_SAS, g, hit, reason, extra));
+            }
+        }
+    }
+}
 
 fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
     for t in TYPES {
@@ -137,15 +189,22 @@ fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
 fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
     for t in TYPES {
         let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(false);
-        // (principal, resource) -> the grants that give list and write, possibly from different roles.
-        let mut listers: BTreeMap<(&str, &str), (&RbacGrant, crate::rbac::Grant)> = BTreeMap::new();
-        for (g, r, how) in ctx.rbac_matches(t.list_action, false, accept) {
-            listers.entry((g.assignment.principal_id.as_str(), r.id.as_str())).or_insert((g, how));
+        // (principal, resource) -> the grant that lists keys (or a SAS signed with them) and the
+        // action, possibly from another role than the one that writes.
+        let mut listers: BTreeMap<(&str, &str), (&RbacGrant, crate::rbac::Grant, &str)> = BTreeMap::new();
+        for &action in std::iter::once(&t.list_action).chain(t.sas_actions) {
+            for (g, r, how) in ctx.rbac_matches(action, false, accept) {
+                listers.entry((g.assignment.principal_id.as_str(), r.id.as_str())).or_insert((g, how, action));
+            }
         }
         for (g, r, how) in ctx.rbac_matches(t.write_action, false, accept) {
-            let Some((lg, lhow)) = listers.get(&(g.assignment.principal_id.as_str(), r.id.as_str())) else { continue };
+            let Some((lg, lhow, list_action)) = listers.get(&(g.assignment.principal_id.as_str(), r.id.as_str()))
+            else {
+                continue;
+            };
+            let then = if *list_action == t.list_action { "list keys" } else { "get a SAS signed with them" };
             let reason = format!(
-                "{} allows {} on {} ({}): can turn key auth back on, then list keys (configuration change)",
+                "{} allows {} on {} ({}): can turn key auth back on, then {then} (configuration change)",
                 grant_text(ctx, g),
                 t.write_action,
                 r.name,
@@ -167,7 +226,7 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
             }
             extra.push(Evidence::new(
                 EvidenceKind::ThenAction,
-                format!("{} (granted by `{}`)", t.list_action, lhow.pattern),
+                format!("{list_action} (granted by `{}`)", lhow.pattern),
             ));
             let Some(mut e) = rbac_edge(
                 ctx,
@@ -195,6 +254,7 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
 #[cfg(test)]
 mod tests {
     use crate::model::EdgeKind::{ListKeys, ReEnableKeys};
+    use crate::model::EvidenceKind;
     use crate::rules::testkit::*;
     use serde_json::json;
 
@@ -351,6 +411,74 @@ mod tests {
         let e = edge(&d, &o, &off, ReEnableKeys).unwrap();
         assert_eq!(e.cost, ReEnableKeys.base_cost() + crate::model::LOCK_REMOVAL_COST);
         assert!(has(&d, &o, &aks, ReEnableKeys));
+    }
+
+    #[test]
+    fn an_account_or_service_sas_is_as_good_as_the_keys_while_shared_key_access_is_on() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let (on, unset) = (storage(&mut t, &rg, "on", Some(true)), storage(&mut t, &rg, "unset", None));
+        let account_sas =
+            t.custom_role("SAS issuer", &["Microsoft.Storage/storageAccounts/listAccountSas/action"], &[]);
+        let (a, s, both) = (t.sp("a"), t.sp("share"), t.sp("both"));
+        t.assign(&a, &account_sas, &rg);
+        t.assign(&s, "Storage DataShare Contributor", &on);
+        t.assign(&both, "Reader and Data Access", &on);
+        let d = t.derive();
+        for target in [&on, &unset] {
+            let e = edge(&d, &a, target, ListKeys).expect("account SAS");
+            assert_eq!(&*e.rule, "rbac-list-sas");
+            assert!(
+                e.evidence
+                    .iter()
+                    .any(|ev| ev.kind == EvidenceKind::MatchedAction && ev.value.contains("listAccountSas"))
+            );
+            assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ResourceProperty));
+        }
+        let e = edge(&d, &s, &on, ListKeys).expect("service SAS");
+        assert!(e.evidence.iter().any(|ev| ev.value.contains("listServiceSas")), "{:?}", e.evidence);
+        // Reader and Data Access lists keys and SAS: one hop, the plain key listing.
+        assert_eq!(&*edge(&d, &both, &on, ListKeys).unwrap().rule, "rbac-list-keys");
+    }
+
+    #[test]
+    fn a_sas_of_a_shared_key_disabled_account_is_nothing_unless_the_grant_can_turn_keys_back_on() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let off = storage(&mut t, &rg, "off", Some(false));
+        let sas_only = t.custom_role(
+            "SAS issuer",
+            &[
+                "Microsoft.Storage/storageAccounts/listAccountSas/action",
+                "Microsoft.Storage/storageAccounts/listServiceSas/action",
+            ],
+            &[],
+        );
+        let sas_and_write = t.custom_role(
+            "SAS writer",
+            &["Microsoft.Storage/storageAccounts/listServiceSas/action", "Microsoft.Storage/storageAccounts/write"],
+            &[],
+        );
+        let (p, q, r) = (t.sp("p"), t.sp("q"), t.sp("r"));
+        t.assign(&p, &sas_only, &off);
+        t.assign(&q, "Storage DataShare Contributor", &off);
+        t.assign(&r, &sas_and_write, &off);
+        let d = t.derive();
+        assert!(out(&d, &p).is_empty(), "{:?}", out(&d, &p));
+        assert!(!has(&d, &q, &off, ListKeys), "the service SAS is refused; only the role's blob read is left");
+        let e = edge(&d, &r, &off, ReEnableKeys).expect("turn shared keys back on, then ask for a SAS");
+        assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ThenAction && ev.value.contains("listServiceSas")));
+        assert!(!has(&d, &r, &off, ListKeys));
+    }
+
+    #[test]
+    fn reader_asks_for_no_sas() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        storage(&mut t, &rg, "on", Some(true));
+        let p = t.sp("p");
+        t.assign(&p, "Reader", &rg);
+        assert!(out(&t.derive(), &p).is_empty());
     }
 
     #[test]

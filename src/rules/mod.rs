@@ -24,6 +24,7 @@ plane). Under such a lock the edge remains only when the principal can delete th
 mod acr;
 mod admin_units;
 mod aks_azure_rbac;
+mod app_service;
 mod app_sp;
 mod arm_hierarchy;
 mod directory_roles;
@@ -49,6 +50,7 @@ mod run_as;
 /// API.
 #[doc(hidden)]
 pub mod testkit;
+mod uami_attach;
 mod uami_federation;
 
 use crate::facts::{AdministrativeUnit, AdministrativeUnitMember, Facts, Lock, LockLevel, Resource, RoleAssignment};
@@ -88,6 +90,7 @@ pub static RULES: &[&Rule] = &[
     &rbac_assign::RULE,
     &arm_hierarchy::RULE,
     &keys::LIST_KEYS,
+    &keys::LIST_SAS,
     &ml_datastores::RULE,
     &keys::RE_ENABLE_KEYS,
     &key_vault::READ_SECRETS,
@@ -99,6 +102,9 @@ pub static RULES: &[&Rule] = &[
     &aks_azure_rbac::RULE,
     &acr::PULL,
     &acr::PUSH,
+    &app_service::MASTER_KEY,
+    &app_service::BASIC_AUTH,
+    &uami_attach::RULE,
 ];
 
 /// The result of running every rule over one tenant's facts.

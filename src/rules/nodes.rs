@@ -44,10 +44,9 @@ pub fn resource_kind(resource_type: &str, kind: Option<&str>) -> NodeKind {
         "microsoft.machinelearningservices/workspaces/computes" => NodeKind::MLCompute,
         "microsoft.containerservice/managedclusters" => NodeKind::AKSCluster,
         "microsoft.compute/virtualmachines" => NodeKind::VirtualMachine,
-        "microsoft.web/sites" if kind.is_some_and(|k| k.to_ascii_lowercase().contains("functionapp")) => {
-            NodeKind::FunctionApp
-        }
-        "microsoft.web/sites" => NodeKind::WebApp,
+        // A deployment slot is an app of its own (own identity, own code), of its app's kind.
+        "microsoft.web/sites" | "microsoft.web/sites/slots" if is_function_app(kind) => NodeKind::FunctionApp,
+        "microsoft.web/sites" | "microsoft.web/sites/slots" => NodeKind::WebApp,
         "microsoft.logic/workflows" => NodeKind::LogicApp,
         "microsoft.automation/automationaccounts" => NodeKind::AutomationAccount,
         "microsoft.datafactory/factories" => NodeKind::DataFactory,
@@ -55,6 +54,12 @@ pub fn resource_kind(resource_type: &str, kind: Option<&str>) -> NodeKind {
         "microsoft.managedidentity/userassignedidentities" => NodeKind::UserAssignedIdentity,
         _ => NodeKind::Resource,
     }
+}
+
+/// Is an App Service app (or slot) of this ARM `kind` a function app (`functionapp`,
+/// `functionapp,linux`, `functionapp,workflowapp` for Logic Apps Standard, ...)?
+pub fn is_function_app(kind: Option<&str>) -> bool {
+    kind.is_some_and(|k| k.to_ascii_lowercase().contains("functionapp"))
 }
 
 /// Tag values that mark data as sensitive (`data-classification`), case-insensitive.
@@ -234,6 +239,10 @@ pub(super) fn build(
             }
             ResourceDetails::Aks { disable_local_accounts, .. } => {
                 n = n.with_prop("disableLocalAccounts", disable_local_accounts.unwrap_or(false).to_string());
+            }
+            // No default: whether basic auth works is unknown until the policy is read.
+            ResourceDetails::AppService { scm_basic_auth, .. } => {
+                n = n.with_prop("scmBasicAuth", scm_basic_auth.map_or("not collected".to_string(), |b| b.to_string()));
             }
             _ => {}
         }

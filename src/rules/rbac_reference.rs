@@ -281,7 +281,8 @@ fn a_deny_assignment_at_a_management_group_covers_its_subscriptions() {
     t.assign(&u, "Contributor", &rg);
     let root = format!("/providers/Microsoft.Management/managementGroups/{TENANT}");
     t.deny_with(json!({"denyAssignmentName": "blueprint", "scope": root, "doNotApplyToChildScopes": false,
-        "permissions": [{"actions": ["Microsoft.Storage/storageAccounts/listKeys/action"], "notActions": []}],
+        // Keys, and the SAS signed with them (which are keys too).
+        "permissions": [{"actions": ["Microsoft.Storage/storageAccounts/list*"], "notActions": []}],
         "principals": [{"id": EVERYONE, "type": "SystemDefined"}], "excludePrincipals": []}));
     let d = t.derive();
     assert!(!has(&d, &u, &sa, crate::model::EdgeKind::ListKeys), "{:?}", out(&d, &u));

@@ -9,6 +9,7 @@ const COMPUTE_TYPES: &[&str] = &[
     "microsoft.compute/virtualmachines",
     "microsoft.compute/virtualmachinescalesets",
     "microsoft.web/sites",
+    "microsoft.web/sites/slots",
     "microsoft.logic/workflows",
     "microsoft.automation/automationaccounts",
     "microsoft.datafactory/factories",
@@ -26,10 +27,10 @@ pub const RULE: Rule = Rule {
     id: "compute-runs-as-identity",
     edges: &[EdgeKind::RunCodeAs],
     summary: "Code running on a compute resource can get tokens as its managed identities.",
-    doc: "What it does: a RunCodeAs edge from each compute resource (VM, scale set, web/function app, logic \
-app, automation account, data factory, ML compute, AKS, container app/instance) to each managed identity \
-in its `identity` block (the system-assigned identity's service principal, each user-assigned identity), \
-and from an AKS cluster to its kubelet identity (not to the cluster's own `identity`, which belongs \
+    doc: "What it does: a RunCodeAs edge from each compute resource (VM, scale set, web/function app and \
+each of its deployment slots (a slot has its own identity), logic app, automation account, data factory, \
+ML compute, AKS, container app/instance) to each managed identity in its `identity` block (the \
+system-assigned identity's service principal, each user-assigned identity), and from an AKS cluster to its kubelet identity (not to the cluster's own `identity`, which belongs \
 to the control plane and is not reachable from pods). Why it matters: whoever runs code there (ExecuteOn) \
 acts as the identity. Must not fire: for resources that do not run user code (storage accounts, key \
 vaults, AI accounts with an identity), or for `identity.type` None.",

@@ -205,6 +205,52 @@ async fn partial_403s_are_recorded_as_not_collected_and_the_run_goes_on() {
     assert!(info.completeness.iter().any(|n| n.what == "graph.directoryRoleEligibilitySchedules"));
 }
 
+/// The ExecuteOn edges from `source`, by target id, with their conditional flag.
+fn execute_on(edges: &[Edge], source: &str) -> BTreeMap<String, bool> {
+    edges
+        .iter()
+        .filter(|e| &*e.source == source && e.kind == azpath::model::EdgeKind::ExecuteOn)
+        .map(|e| (e.target.to_string(), e.conditional))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_policies_are_read_per_app_and_slot_and_a_denied_one_is_a_note() {
+    let t = tenant::generate(Scale::small());
+    let (sub0, sub1) = (&t.subscription_ids[0], &t.subscription_ids[1]);
+    let (site0, slot0) = tenant::function_app(sub0, 0);
+    let (site1, slot1) = tenant::function_app(sub1, 1);
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let (user0, user1) = (tenant::publisher_user(0), tenant::publisher_user(1));
+
+    // Everything readable: the publishing profile works where SCM basic auth is allowed (slot 0,
+    // app 1, slot 1), not on app 0, whose policy says no.
+    let fake = FakeAzure::start(t.data.clone(), Faults { page_size: 4, ..Faults::default() });
+    let out = run(&options(&fake, 4)).await;
+    assert_eq!(out.raw.completeness, vec![]);
+    let (_, edges) = derived(&out.raw);
+    assert_eq!(execute_on(&edges, &user0), BTreeMap::from([(lower(&slot0), false)]));
+    assert_eq!(execute_on(&edges, &user1), BTreeMap::from([(lower(&site1), false), (lower(&slot1), false)]));
+    drop(fake);
+
+    // App 0's policies denied: a completeness note, and the edge is back, conditional.
+    let deny = vec![lower(&format!("{site0}/basicPublishingCredentialsPolicies"))];
+    let fake = FakeAzure::start(t.data.clone(), Faults { page_size: 4, deny, ..Faults::default() });
+    let out = run(&options(&fake, 4)).await;
+    let notes: Vec<_> =
+        out.raw.completeness.iter().map(|n| (n.what.as_str(), n.scope.clone().unwrap_or_default())).collect();
+    assert_eq!(notes, [("arm.resources", format!("{site0}/basicPublishingCredentialsPolicies"))]);
+    assert!(out.raw.completeness[0].reason.starts_with("403 "), "{:?}", out.raw.completeness);
+    let facts = azpath::facts::parse(&out.raw).unwrap();
+    let scm = |id: &str| match facts.resources.iter().find(|r| r.id == lower(id)).map(|r| &r.details) {
+        Some(azpath::facts::ResourceDetails::AppService { scm_basic_auth, .. }) => *scm_basic_auth,
+        other => panic!("{id}: {other:?}"),
+    };
+    assert_eq!((scm(&site0), scm(&slot0), scm(&site1)), (None, Some(true), Some(true)));
+    let (_, edges) = derived(&out.raw);
+    assert_eq!(execute_on(&edges, &user0), BTreeMap::from([(lower(&site0), true), (lower(&slot0), false)]));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_pim_for_groups_api_is_one_note_not_one_per_group() {
     let t = tenant::generate(Scale::small());

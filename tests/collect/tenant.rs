@@ -340,13 +340,19 @@ pub fn generate(s: Scale) -> Tenant {
         let custom = json!({"id": role_id(&sub, &guid(0xb, i)), "name": guid(0xb, i), "type": "Microsoft.Authorization/roleDefinitions",
             "properties": {"roleName": format!("ML key reader {i}"), "type": "CustomRole", "description": "custom",
             "assignableScopes": [sub], "permissions": [{"actions": ["Microsoft.Storage/storageAccounts/listkeys/action"], "notActions": [], "dataActions": [], "notDataActions": []}]}});
-        b.arm_path(&format!("{sub}/{authz}/roleDefinitions"), vec![custom.clone()]);
-        role_defs.push(custom);
+        // A release role that downloads publishing profiles (basic-auth credentials).
+        let publisher = json!({"id": role_id(&sub, &guid(0xb, 100 + i)), "name": guid(0xb, 100 + i), "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {"roleName": format!("Publishing profile reader {i}"), "type": "CustomRole", "description": "custom",
+            "assignableScopes": [sub], "permissions": [{"actions": ["Microsoft.Web/sites/publishxml/Action", "Microsoft.Web/sites/slots/publishxml/Action"],
+                "notActions": [], "dataActions": [], "notDataActions": []}]}});
+        b.arm_path(&format!("{sub}/{authz}/roleDefinitions"), vec![custom.clone(), publisher.clone()]);
+        role_defs.extend([custom, publisher]);
         // Assignments at, below and above the subscription.
         let mut here = vec![
             assignment(&sub, &guid(0xa, 100 + i), &guid(0x3, 1), "ServicePrincipal", CONTRIBUTOR),
             assignment(&rg, &guid(0xa, 200 + i), &guid(0x1, 4 + i), "User", &guid(0xb, i)),
             assignment(&rg, &guid(0xa, 300 + i), &guid(0x2, 3), "Group", KV_SECRETS_USER),
+            assignment(&rg, &guid(0xa, 400 + i), &publisher_user(i), "User", &guid(0xb, 100 + i)),
         ];
         all_assignments.extend(here.clone());
         if i.is_multiple_of(2) {
@@ -430,6 +436,26 @@ pub fn generate(s: Scale) -> Tenant {
                 _ => {}
             }
         }
+        // A function app and its staging slot, each with its basic-auth policies (a child list):
+        // SCM basic auth is off on the apps of even subscriptions, on elsewhere.
+        let site = format!("{rg}/providers/Microsoft.Web/sites/func{i}");
+        let slot = format!("{site}/slots/staging");
+        for (id, name, ty, principal, scm) in [
+            (&site, format!("func{i}"), "Microsoft.Web/sites", 900_000 + i, i % 2 == 1),
+            (&slot, format!("func{i}/staging"), "Microsoft.Web/sites/slots", 910_000 + i, true),
+        ] {
+            let app = json!({"id": id, "name": name, "type": ty, "kind": "functionapp,linux", "location": "swedencentral", "tags": {},
+                "identity": {"type": "SystemAssigned", "principalId": guid(0x8, principal), "tenantId": TENANT}});
+            generic.push(app.clone());
+            resources_expected.push(app);
+            let policy_ty = format!("{ty}/basicPublishingCredentialsPolicies");
+            let policies = vec![
+                json!({"id": format!("{id}/basicPublishingCredentialsPolicies/ftp"), "name": "ftp", "type": policy_ty, "properties": {"allow": false}}),
+                json!({"id": format!("{id}/basicPublishingCredentialsPolicies/scm"), "name": "scm", "type": policy_ty, "properties": {"allow": scm}}),
+            ];
+            b.arm_path(&format!("{id}/basicPublishingCredentialsPolicies"), policies.clone());
+            resources_expected.extend(policies);
+        }
         b.arm_path(&format!("{sub}/resources"), generic);
         for (t, items) in typed {
             b.arm_path(&format!("{sub}/providers/{t}"), items);
@@ -457,6 +483,18 @@ pub fn generate(s: Scale) -> Tenant {
         completeness: vec![],
     };
     Tenant { data: b.data, expected, subscription_ids: subs, group_ids }
+}
+
+/// The user who holds the publishing profile reader role on subscription i's resource group.
+pub fn publisher_user(i: usize) -> String {
+    guid(0x1, 10 + i)
+}
+
+/// The function app of subscription `sub` (index i) and its staging slot.
+pub fn function_app(sub: &str, i: usize) -> (String, String) {
+    let site = format!("/subscriptions/{sub}/resourceGroups/rg-ml/providers/Microsoft.Web/sites/func{i}");
+    let slot = format!("{site}/slots/staging");
+    (site, slot)
 }
 
 /// The r-th resource of subscription i: (provider list type, full object).

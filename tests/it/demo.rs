@@ -185,11 +185,70 @@ fn the_ci_pipeline_adds_members_to_ordinary_groups_not_the_role_assignable_one()
 }
 
 #[test]
+fn the_function_host_master_key_runs_code_as_the_scoring_function() {
+    let g = demo_graph();
+    let p = path(&g, named(&g, "Kai Tanaka"), named(&g, "oai-prod")).expect("planted path 14");
+    let s = steps(&g, &p);
+    assert_eq!(kinds(&s), [ExecuteOn, RunCodeAs, ReadData], "{s:?}");
+    let e = &g.edges[p.edges[0]];
+    assert_eq!(&*e.rule, "rbac-function-master-key");
+    assert!(e.reason.contains("Function Key Reader") && e.reason.contains("master key"), "{}", e.reason);
+}
+
+#[test]
+fn publishing_credentials_work_on_the_staging_slot_only() {
+    let g = demo_graph();
+    let lena = named(&g, "Lena Vogel");
+    let slot = named_kind(&g, "func-scoring/staging", NodeKind::FunctionApp);
+    let p = path(&g, lena, named(&g, "oai-prod")).expect("planted path 15");
+    let s = steps(&g, &p);
+    assert_eq!(kinds(&s), [ExecuteOn, RunCodeAs, ReadData], "{s:?}");
+    assert_eq!(g.edge_target(p.edges[0]), slot, "through the slot, whose SCM site allows basic auth");
+    assert_eq!(&*g.edges[p.edges[0]].rule, "rbac-publishing-credentials");
+    assert_eq!(s[1].1, "func-scoring/slots/staging", "the slot's own identity");
+    // Production's SCM site refuses basic auth and the role cannot change that.
+    let prod = named_kind(&g, "func-scoring", NodeKind::FunctionApp);
+    assert!(g.out_edges(lena).all(|e| g.edge_target(e) != prod));
+}
+
+#[test]
+fn a_managed_identity_operator_with_a_logic_app_right_runs_code_as_the_training_identity() {
+    let g = demo_graph();
+    let nora = named(&g, "Nora Haddad");
+    let p = path(&g, nora, named(&g, "stmlcurated")).expect("planted path 16");
+    let s = steps(&g, &p);
+    assert_eq!(kinds(&s)[..2], [RunCodeAs, AuthenticatesAs], "{s:?}");
+    assert_eq!(s[0].1, "uami-aml-training");
+    let e = &g.edges[p.edges[0]];
+    assert_eq!(&*e.rule, "rbac-attach-identity");
+    let kinds_of: Vec<_> = e.evidence.iter().map(|ev| ev.kind).collect();
+    use azpath::model::EvidenceKind::{Carrier, ComputeGrantedBy, RoleAssignment};
+    assert!([RoleAssignment, ComputeGrantedBy, Carrier].iter().all(|k| kinds_of.contains(k)), "{:?}", e.evidence);
+    assert!(e.cost > ExecuteOn.base_cost() + RunCodeAs.base_cost(), "{}", e.cost);
+    let fix = azpath::export::markdown::fix(&g, e).expect("a fix for the attach hop");
+    assert!(fix.contains("Managed Identity Operator") && fix.contains("Logic App Contributor"), "{fix}");
+    // A compute's own identity only follows from running code there: no fix of its own.
+    let own =
+        g.out_edges(named_kind(&g, "func-scoring", NodeKind::FunctionApp)).find(|&x| g.edges[x].kind == RunCodeAs);
+    assert!(azpath::export::markdown::fix(&g, &g.edges[own.unwrap()]).is_none());
+}
+
+#[test]
+fn a_service_sas_is_a_key_to_the_training_data() {
+    let g = demo_graph();
+    let ravi = named(&g, "Ravi Menon");
+    let t = named(&g, "stmltraining");
+    let sas = g.out_edges(ravi).find(|&e| g.edges[e].kind == ListKeys && g.edge_target(e) == t).expect("service SAS");
+    assert_eq!(&*g.edges[sas].rule, "rbac-list-sas");
+}
+
+#[test]
 fn decoys_are_not_paths() {
     let g = demo_graph();
     // Reader everywhere, key operator on a key-disabled account, listKeys-only on a local-auth-disabled
     // AI account, Key Vault Contributor on an RBAC vault, AI Administrator, an expired eligibility.
-    for decoy in ["Frank Moreau", "Grace Kim", "Erin Castillo"] {
+    // Also: App Service plan rights, function keys and Managed Identity Operator without a compute right.
+    for decoy in ["Frank Moreau", "Grace Kim", "Erin Castillo", "Paula Ortiz"] {
         assert_eq!(reached_jewels(&g, named(&g, decoy)), Vec::<String>::new(), "{decoy} must reach nothing");
         let out: Vec<_> = g.out_edges(named(&g, decoy)).map(|e| g.edges[e].kind).collect();
         assert!(out.iter().all(|k| *k == MemberOf), "{decoy} has attack edges: {out:?}");

@@ -121,7 +121,7 @@ fn external_identities_to_anything() {
     // Terraform also reaches the dynamic group grp-all-data-science and identity-sync's Graph
     // User.ReadWrite.All (which can create a user that matches the group's rule).
     assert!(from(TERRAFORM).contains(&"grp-all-data-science"));
-    assert_eq!(found.len(), 107, "{found:#?}");
+    assert_eq!(found.len(), 114, "{found:#?}");
 }
 
 #[test]
