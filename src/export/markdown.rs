@@ -122,7 +122,7 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
         ListKeys => {
             let setting = match to.kind {
                 NodeKind::StorageAccount => "set `allowSharedKeyAccess=false` on it",
-                NodeKind::CognitiveServicesAccount => "set `disableLocalAuth=true` on it",
+                NodeKind::CognitiveServicesAccount | NodeKind::CosmosDBAccount => "set `disableLocalAuth=true` on it",
                 NodeKind::MLWorkspace | NodeKind::MLDatastore => "switch its datastores to identity-based access",
                 _ => "disable key-based access on it",
             };

@@ -37,6 +37,7 @@ pub fn resource_kind(resource_type: &str, kind: Option<&str>) -> NodeKind {
         "microsoft.storage/storageaccounts" => NodeKind::StorageAccount,
         "microsoft.storage/storageaccounts/blobservices/containers" => NodeKind::BlobContainer,
         "microsoft.keyvault/vaults" => NodeKind::KeyVault,
+        "microsoft.documentdb/databaseaccounts" => NodeKind::CosmosDBAccount,
         "microsoft.cognitiveservices/accounts" => NodeKind::CognitiveServicesAccount,
         "microsoft.cognitiveservices/accounts/deployments" => NodeKind::ModelDeployment,
         "microsoft.machinelearningservices/workspaces" => NodeKind::MLWorkspace,
