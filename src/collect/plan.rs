@@ -36,6 +36,7 @@ const TYPED: &[(&str, &str)] = &[
     ("Microsoft.MachineLearningServices/workspaces", "2024-10-01"),
     ("Microsoft.ContainerService/managedClusters", "2024-09-01"),
     ("Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31"),
+    ("Microsoft.DocumentDB/databaseAccounts", "2024-05-15"),
 ];
 
 /// Child lists read under resources of a type: (parent type, child path, api-version).
@@ -44,6 +45,9 @@ const CHILDREN: &[(&str, &str, &str)] = &[
     ("microsoft.machinelearningservices/workspaces", "computes", "2024-10-01"),
     ("microsoft.managedidentity/userassignedidentities", "federatedIdentityCredentials", "2023-01-31"),
     ("microsoft.cognitiveservices/accounts", "deployments", "2024-10-01"),
+    // Cosmos DB for NoSQL's own data-plane RBAC (not Azure RBAC): assignments and definitions.
+    ("microsoft.documentdb/databaseaccounts", "sqlRoleAssignments", "2024-05-15"),
+    ("microsoft.documentdb/databaseaccounts", "sqlRoleDefinitions", "2024-05-15"),
 ];
 
 /// One collection run's shared state.

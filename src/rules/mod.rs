@@ -35,6 +35,7 @@ mod graph_app_roles;
 mod group_eligibility;
 mod key_vault;
 mod keys;
+mod cosmos_data;
 mod membership;
 mod ml_code_in_storage;
 mod ml_datastores;
@@ -90,6 +91,8 @@ pub static RULES: &[&Rule] = &[
     &keys::LIST_KEYS,
     &ml_datastores::RULE,
     &keys::RE_ENABLE_KEYS,
+    &cosmos_data::READ_DATA,
+    &cosmos_data::WRITE_DATA,
     &key_vault::READ_SECRETS,
     &key_vault::SET_ACCESS_POLICY,
     &rbac_data::READ_DATA,

@@ -317,6 +317,9 @@ pub(super) fn build(
     for a in &facts.app_role_assignments {
         placeholder(&mut nodes, &a.principal_id, DirectoryObjectType::ServicePrincipal, None);
     }
+    for a in &facts.cosmos_role_assignments {
+        placeholder(&mut nodes, &a.principal_id, DirectoryObjectType::Other, None);
+    }
 
     classify_crown_jewels(facts, &mut nodes);
     let children = hierarchy(facts, &nodes);
