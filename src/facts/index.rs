@@ -7,8 +7,8 @@
 
 use super::{
     AdministrativeUnit, AdministrativeUnitMember, AppRoleAssignment, CosmosRoleAssignment, CosmosRoleDefinition,
-    DenyAssignment, DirectoryRoleAssignment, Facts,
-    FederatedCredential, GroupEligibility, Lock, Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
+    DenyAssignment, DirectoryRoleAssignment, Facts, FederatedCredential, GroupEligibility, Lock, Membership, Ownership,
+    Resource, ResourceDetails, RoleAssignment,
 };
 use crate::model::{EvidenceKind, NodeKind};
 use serde::Serialize;

@@ -634,7 +634,8 @@ fn parse_cosmos_definition(o: &Obj, id: &str) -> Result<CosmosRoleDefinition> {
         None | Some(Value::Null) => {}
         Some(Value::Array(perms)) => {
             for (i, p) in perms.iter().enumerate() {
-                data_actions.extend(Obj::new(p, "resources.sqlRoleDefinitions.permissions", i)?.patterns("dataActions")?);
+                data_actions
+                    .extend(Obj::new(p, "resources.sqlRoleDefinitions.permissions", i)?.patterns("dataActions")?);
             }
         }
         Some(v) => {

@@ -101,10 +101,9 @@ fn definition<'f>(ctx: &Context<'f>, a: &CosmosRoleAssignment) -> Option<Definit
         return Some(Definition::Listed(d));
     }
     let guid = crate::facts::ids::last_segment(&a.role_definition_id);
-    BUILTINS
-        .iter()
-        .find(|(id, _, _)| *id == guid)
-        .map(|(id, name, actions)| Definition::Builtin(id, name, actions.iter().map(|&s| ActionPattern::from(s)).collect()))
+    BUILTINS.iter().find(|(id, _, _)| *id == guid).map(|(id, name, actions)| {
+        Definition::Builtin(id, name, actions.iter().map(|&s| ActionPattern::from(s)).collect())
+    })
 }
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>, rule: &Rule, actions: &[&str], meaning: &str) {
@@ -192,7 +191,11 @@ mod tests {
         let mut t = T::new();
         let rg = t.rg("rg");
         let acc = account(&mut t, &rg, "cosmos");
-        let writer = t.cosmos_role(&acc, "Item writer", &["Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/*"]);
+        let writer = t.cosmos_role(
+            &acc,
+            "Item writer",
+            &["Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/*"],
+        );
         let meta = t.cosmos_role(&acc, "Metadata only", &["Microsoft.DocumentDB/databaseAccounts/readMetadata"]);
         let (w, m, u) = (t.sp("w"), t.sp("m"), t.sp("u"));
         t.cosmos_assign(&acc, &w, &writer, None);

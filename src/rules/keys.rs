@@ -62,9 +62,8 @@ const TYPES: &[KeyedType] = &[
 fn setting_text(t: &KeyedType, r: &Resource, enabled: bool) -> String {
     let explicit = match &r.details {
         ResourceDetails::StorageAccount { allow_shared_key_access } => allow_shared_key_access.is_some(),
-        ResourceDetails::CognitiveServices { disable_local_auth, .. } | ResourceDetails::CosmosDb { disable_local_auth } => {
-            disable_local_auth.is_some()
-        }
+        ResourceDetails::CognitiveServices { disable_local_auth, .. }
+        | ResourceDetails::CosmosDb { disable_local_auth } => disable_local_auth.is_some(),
         ResourceDetails::Aks { disable_local_accounts, .. } => disable_local_accounts.is_some(),
         _ => true,
     };
@@ -380,7 +379,8 @@ mod tests {
         };
         let (open, unset, closed) =
             (cosmos(&mut t, "open", Some(false)), cosmos(&mut t, "unset", None), cosmos(&mut t, "closed", Some(true)));
-        let keys_only = t.custom_role("Cosmos key reader", &["Microsoft.DocumentDB/databaseAccounts/listKeys/action"], &[]);
+        let keys_only =
+            t.custom_role("Cosmos key reader", &["Microsoft.DocumentDB/databaseAccounts/listKeys/action"], &[]);
         let (k, c, op, rd) = (t.sp("k"), t.sp("c"), t.sp("op"), t.sp("rd"));
         t.assign(&k, &keys_only, &rg);
         t.assign(&c, "DocumentDB Account Contributor", &rg);
@@ -389,10 +389,17 @@ mod tests {
         let d = t.derive();
         assert!(has(&d, &k, &open, ListKeys) && has(&d, &k, &unset, ListKeys));
         assert!(edge(&d, &k, &unset, ListKeys).unwrap().reason.contains("Azure default"));
-        assert!(!has(&d, &k, &closed, ListKeys) && !has(&d, &k, &closed, ReEnableKeys), "listKeys alone on a key-disabled account");
+        assert!(
+            !has(&d, &k, &closed, ListKeys) && !has(&d, &k, &closed, ReEnableKeys),
+            "listKeys alone on a key-disabled account"
+        );
         assert!(has(&d, &c, &open, ListKeys), "DocumentDB Account Contributor lists keys");
         assert!(has(&d, &c, &closed, ReEnableKeys), "and can set disableLocalAuth back to false");
-        assert!(out(&d, &op).iter().all(|e| e.kind != ListKeys && e.kind != ReEnableKeys), "Cosmos DB Operator cannot list keys: {:?}", out(&d, &op));
+        assert!(
+            out(&d, &op).iter().all(|e| e.kind != ListKeys && e.kind != ReEnableKeys),
+            "Cosmos DB Operator cannot list keys: {:?}",
+            out(&d, &op)
+        );
         assert!(out(&d, &rd).iter().all(|e| e.kind != ListKeys), "read-only keys are not listKeys");
     }
 

@@ -240,8 +240,11 @@ impl T {
     pub fn cosmos_assign(&mut self, account: &str, principal: &str, definition: &str, scope: Option<&str>) -> String {
         let n = self.next();
         let id = format!("{account}/sqlRoleAssignments/a{n:07}-0000-4000-8000-000000000000");
-        let definition =
-            if definition.contains('/') { definition.to_string() } else { format!("{account}/sqlRoleDefinitions/{definition}") };
+        let definition = if definition.contains('/') {
+            definition.to_string()
+        } else {
+            format!("{account}/sqlRoleDefinitions/{definition}")
+        };
         push(
             &mut self.arm,
             "resources",
