@@ -58,6 +58,8 @@ string_enum! {
         KeyVault,
         StorageAccount,
         BlobContainer,
+        /// An Azure Cosmos DB account (`Microsoft.DocumentDB/databaseAccounts`).
+        CosmosDBAccount,
         CognitiveServicesAccount,
         ModelDeployment,
         MLWorkspace,
@@ -269,6 +271,10 @@ evidence_kinds! {
     ReadOnlyLock => "read-only lock (deleted first)",
     /// The role assignment (or eligibility) that lets the attacker delete that lock, and its role.
     LockDeletableThrough => "lock deletable through",
+    /// A Cosmos DB for NoSQL data-plane role assignment (`sqlRoleAssignments`), by id.
+    CosmosRoleAssignment => "Cosmos DB SQL role assignment",
+    /// The Cosmos DB SQL role definition it assigns: "Name (id)".
+    CosmosRoleDefinition => "Cosmos DB SQL role definition",
     /// A Key Vault access policy entry.
     AccessPolicy => "access policy",
     SecretPermissions => "secret permissions",

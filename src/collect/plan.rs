@@ -36,6 +36,7 @@ const TYPED: &[(&str, &str)] = &[
     ("Microsoft.MachineLearningServices/workspaces", "2024-10-01"),
     ("Microsoft.ContainerService/managedClusters", "2024-09-01"),
     ("Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31"),
+    ("Microsoft.DocumentDB/databaseAccounts", "2024-05-15"),
 ];
 
 /// Child lists read under resources of a type: (parent type, child path, api-version).
@@ -47,6 +48,9 @@ const CHILDREN: &[(&str, &str, &str)] = &[
     // Whether the SCM (and FTP) site of each web/function app and slot accepts basic auth.
     ("microsoft.web/sites", "basicPublishingCredentialsPolicies", "2023-12-01"),
     ("microsoft.web/sites/slots", "basicPublishingCredentialsPolicies", "2023-12-01"),
+    // Cosmos DB for NoSQL's own data-plane RBAC (not Azure RBAC): assignments and definitions.
+    ("microsoft.documentdb/databaseaccounts", "sqlRoleAssignments", "2024-05-15"),
+    ("microsoft.documentdb/databaseaccounts", "sqlRoleDefinitions", "2024-05-15"),
 ];
 
 /// One collection run's shared state.

@@ -81,7 +81,7 @@ impl Category {
             ExternalIdentity => Category::ExternalIdentity,
             DirectoryRole | AppRole => Category::Role,
             Tenant | ManagementGroup | Subscription | ResourceGroup => Category::Scope,
-            StorageAccount | BlobContainer | MLDatastore => Category::Data,
+            StorageAccount | BlobContainer | MLDatastore | CosmosDBAccount => Category::Data,
             CognitiveServicesAccount | ModelDeployment | MLWorkspace | ContainerRegistry => Category::Model,
             KeyVault => Category::Secret,
             MLCompute | AKSCluster | VirtualMachine | WebApp | FunctionApp | LogicApp | AutomationAccount

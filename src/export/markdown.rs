@@ -134,7 +134,7 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
             let sas = if to.kind == NodeKind::StorageAccount { " or SAS tokens" } else { "" };
             let setting = match to.kind {
                 NodeKind::StorageAccount => "set `allowSharedKeyAccess=false` on it",
-                NodeKind::CognitiveServicesAccount => "set `disableLocalAuth=true` on it",
+                NodeKind::CognitiveServicesAccount | NodeKind::CosmosDBAccount => "set `disableLocalAuth=true` on it",
                 NodeKind::MLWorkspace | NodeKind::MLDatastore => "switch its datastores to identity-based access",
                 _ => "disable key-based access on it",
             };

@@ -6,8 +6,9 @@
 //! functions, so a diff traces a changed fact to the edges it made by key equality.
 
 use super::{
-    AdministrativeUnit, AdministrativeUnitMember, AppRoleAssignment, DenyAssignment, DirectoryRoleAssignment, Facts,
-    FederatedCredential, GroupEligibility, Lock, Membership, Ownership, Resource, ResourceDetails, RoleAssignment,
+    AdministrativeUnit, AdministrativeUnitMember, AppRoleAssignment, CosmosRoleAssignment, CosmosRoleDefinition,
+    DenyAssignment, DirectoryRoleAssignment, Facts, FederatedCredential, GroupEligibility, Lock, Membership, Ownership,
+    Resource, ResourceDetails, RoleAssignment,
 };
 use crate::model::{EvidenceKind, NodeKind};
 use serde::Serialize;
@@ -50,6 +51,8 @@ pub const FACT_CATEGORIES: &[&str] = &[
     "application",
     "administrative unit",
     "administrative unit member",
+    "cosmos role assignment",
+    "cosmos role definition",
 ];
 
 /// The key of a fact: its category and the ids that identify it, lower case.
@@ -116,6 +119,18 @@ impl FederatedCredential {
             "federated credential",
             &[super::ids::federated_parent_node(&self.parent), &self.issuer, &self.subject],
         )
+    }
+}
+
+impl CosmosRoleAssignment {
+    pub fn fact_key(&self) -> String {
+        fact_key("cosmos role assignment", &[&self.id])
+    }
+}
+
+impl CosmosRoleDefinition {
+    pub fn fact_key(&self) -> String {
+        fact_key("cosmos role definition", &[&self.id])
     }
 }
 
@@ -315,6 +330,28 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
             String::new(),
         );
     }
+    for a in &f.cosmos_role_assignments {
+        add(
+            a.fact_key(),
+            format!(
+                "{} holds Cosmos DB SQL role {} on {} ({})",
+                name(&a.principal_id),
+                super::ids::last_segment(&a.role_definition_id),
+                a.scope,
+                name(&a.account_id)
+            ),
+            format!("{}|{}|{}", a.principal_id, a.role_definition_id, a.scope),
+        );
+    }
+    for d in &f.cosmos_role_definitions {
+        let mut actions: Vec<String> = d.data_actions.iter().map(|a| a.as_str().to_ascii_lowercase()).collect();
+        actions.sort();
+        add(
+            d.fact_key(),
+            format!("Cosmos DB SQL role definition {} on {}", d.role_name, name(&d.account_id)),
+            actions.join(","),
+        );
+    }
     for d in &f.deny_assignments {
         add(d.fact_key(), format!("deny assignment {} at {}", d.name, d.scope), format!("{:?}", d.permissions));
     }
@@ -326,7 +363,8 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
             ResourceDetails::StorageAccount { allow_shared_key_access } => {
                 format!("allowSharedKeyAccess={}", allow_shared_key_access.unwrap_or(true))
             }
-            ResourceDetails::CognitiveServices { disable_local_auth, .. } => {
+            ResourceDetails::CognitiveServices { disable_local_auth, .. }
+            | ResourceDetails::CosmosDb { disable_local_auth } => {
                 format!("disableLocalAuth={}", disable_local_auth.unwrap_or(false))
             }
             ResourceDetails::Aks { disable_local_accounts, azure_rbac, .. } => {

@@ -50,6 +50,11 @@ pub struct Facts {
     pub resources: Vec<Resource>,
     /// Management locks at subscriptions, resource groups and resources.
     pub locks: Vec<Lock>,
+    /// Cosmos DB for NoSQL data-plane role assignments (`sqlRoleAssignments`, read per account into
+    /// `arm.resources`), evaluated by Cosmos DB itself, not by Azure RBAC.
+    pub cosmos_role_assignments: Vec<CosmosRoleAssignment>,
+    /// Cosmos DB for NoSQL data-plane role definitions (`sqlRoleDefinitions`, built-in and custom).
+    pub cosmos_role_definitions: Vec<CosmosRoleDefinition>,
     pub completeness: Vec<CompletenessNote>,
     /// Facts that were read but deliberately not used (expired eligibilities, ...), for the summary.
     pub skipped: Vec<String>,
@@ -387,7 +392,39 @@ pub enum ResourceDetails {
         /// `basicPublishingCredentialsPolicies/ftp` `properties.allow` (read, not used by a rule).
         ftp_basic_auth: Option<bool>,
     },
+    CosmosDb {
+        /// `properties.disableLocalAuth`; `None` (absent or null) means Azure's default, keys enabled.
+        disable_local_auth: Option<bool>,
+    },
     Other,
+}
+
+/// A Cosmos DB for NoSQL data-plane role assignment
+/// (`{account}/sqlRoleAssignments/{id}`: `properties.principalId`, `roleDefinitionId`, `scope`).
+#[derive(Debug, Clone)]
+pub struct CosmosRoleAssignment {
+    /// Normalised ARM id.
+    pub id: String,
+    /// The account it belongs to (normalised ARM id).
+    pub account_id: String,
+    pub principal_id: String,
+    /// The role definition's normalised ARM id (`{account}/sqlRoleDefinitions/{guid}`).
+    pub role_definition_id: String,
+    /// Where it applies, as returned (the account, `…/dbs/{db}` or `…/dbs/{db}/colls/{container}`;
+    /// `/` and relative forms are the account's own shorthand).
+    pub scope: String,
+}
+
+/// A Cosmos DB for NoSQL data-plane role definition (`{account}/sqlRoleDefinitions/{guid}`).
+/// Only `dataActions` count: Cosmos DB does not support `notDataActions` (Microsoft Learn, "Azure
+/// Cosmos DB for NoSQL data plane actions reference").
+#[derive(Debug, Clone)]
+pub struct CosmosRoleDefinition {
+    /// Normalised ARM id.
+    pub id: String,
+    pub account_id: String,
+    pub role_name: String,
+    pub data_actions: Vec<crate::glob::ActionPattern>,
 }
 
 #[derive(Debug, Clone)]

@@ -595,6 +595,17 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             });
             continue;
         }
+        match resource.resource_type.as_str() {
+            "microsoft.documentdb/databaseaccounts/sqlroleassignments" => {
+                f.cosmos_role_assignments.push(parse_cosmos_assignment(&o, &resource.id)?);
+                continue;
+            }
+            "microsoft.documentdb/databaseaccounts/sqlroledefinitions" => {
+                f.cosmos_role_definitions.push(parse_cosmos_definition(&o, &resource.id)?);
+                continue;
+            }
+            _ => {}
+        }
         f.resources.push(resource);
     }
     let at: std::collections::HashMap<String, usize> =
@@ -610,6 +621,52 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The Cosmos DB account a `sqlRoleAssignments` / `sqlRoleDefinitions` item belongs to.
+fn cosmos_account(o: &Obj, id: &str) -> Result<String> {
+    arm_parent(id).ok_or_else(|| o.err(format!("cannot read the Cosmos DB account from id {id}")))
+}
+
+/// A Cosmos DB role definition id as an ARM id: the API returns the full id; a bare GUID is the
+/// definition of that name under the same account.
+fn cosmos_definition_id(account: &str, id: &str) -> String {
+    let id = norm(id);
+    if id.contains('/') { id } else { format!("{account}/sqlroledefinitions/{id}") }
+}
+
+fn parse_cosmos_assignment(o: &Obj, id: &str) -> Result<CosmosRoleAssignment> {
+    let account_id = cosmos_account(o, id)?;
+    Ok(CosmosRoleAssignment {
+        id: id.to_string(),
+        principal_id: norm(&o.str_req("properties.principalId")?),
+        role_definition_id: cosmos_definition_id(&account_id, &o.str_req("properties.roleDefinitionId")?),
+        scope: o.str_opt("properties.scope")?.map(|s| norm(&s)).unwrap_or_else(|| account_id.clone()),
+        account_id,
+    })
+}
+
+fn parse_cosmos_definition(o: &Obj, id: &str) -> Result<CosmosRoleDefinition> {
+    let account_id = cosmos_account(o, id)?;
+    let mut data_actions = Vec::new();
+    match o.get("properties.permissions") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(perms)) => {
+            for (i, p) in perms.iter().enumerate() {
+                data_actions
+                    .extend(Obj::new(p, "resources.sqlRoleDefinitions.permissions", i)?.patterns("dataActions")?);
+            }
+        }
+        Some(v) => {
+            return Err(o.err(format!("field `properties.permissions` must be a list, found {}", type_name(v))));
+        }
+    }
+    Ok(CosmosRoleDefinition {
+        id: id.to_string(),
+        role_name: o.str_opt("properties.roleName")?.unwrap_or_else(|| last_segment(id).to_string()),
+        account_id,
+        data_actions,
+    })
 }
 
 /// A management lock. Its scope is what its id is an extension of; its level is read strictly
@@ -749,6 +806,9 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
         },
         "microsoft.web/sites" | "microsoft.web/sites/slots" => {
             ResourceDetails::AppService { scm_basic_auth: None, ftp_basic_auth: None }
+        }
+        "microsoft.documentdb/databaseaccounts" => {
+            ResourceDetails::CosmosDb { disable_local_auth: o.bool_strict("properties.disableLocalAuth")? }
         }
         "microsoft.managedidentity/userassignedidentities" => ResourceDetails::UserAssignedIdentity {
             principal_id: o.str_opt("properties.principalId")?.map(|s| norm(&s)),

@@ -46,6 +46,17 @@ const TYPES: &[KeyedType] = &[
         },
     },
     KeyedType {
+        resource_type: "microsoft.documentdb/databaseaccounts",
+        list_action: "Microsoft.DocumentDB/databaseAccounts/listKeys/action",
+        write_action: "Microsoft.DocumentDB/databaseAccounts/write",
+        sas_actions: &[],
+        setting: "disableLocalAuth",
+        keys_enabled: |r| match r.details {
+            ResourceDetails::CosmosDb { disable_local_auth } => Some(disable_local_auth != Some(true)),
+            _ => None,
+        },
+    },
+    KeyedType {
         resource_type: "microsoft.containerservice/managedclusters",
         list_action: "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
         write_action: "Microsoft.ContainerService/managedClusters/write",
@@ -61,7 +72,8 @@ const TYPES: &[KeyedType] = &[
 fn setting_text(t: &KeyedType, r: &Resource, enabled: bool) -> String {
     let explicit = match &r.details {
         ResourceDetails::StorageAccount { allow_shared_key_access } => allow_shared_key_access.is_some(),
-        ResourceDetails::CognitiveServices { disable_local_auth, .. } => disable_local_auth.is_some(),
+        ResourceDetails::CognitiveServices { disable_local_auth, .. }
+        | ResourceDetails::CosmosDb { disable_local_auth } => disable_local_auth.is_some(),
         ResourceDetails::Aks { disable_local_accounts, .. } => disable_local_accounts.is_some(),
         _ => true,
     };
@@ -79,11 +91,13 @@ fn setting_text(t: &KeyedType, r: &Resource, enabled: bool) -> String {
 pub const LIST_KEYS: Rule = Rule {
     id: "rbac-list-keys",
     edges: &[EdgeKind::ListKeys],
-    summary: "Listing the keys of a storage account, AI account or AKS cluster with key auth on gives full access.",
+    summary: "Listing the keys of a storage account, AI account, Cosmos DB account or AKS cluster with key auth on gives full access.",
     doc: concat!(
         "What it does: a ListKeys edge from the principal to each storage account \
 (`storageAccounts/listkeys/action`), Cognitive Services / Azure OpenAI account \
-(`accounts/listKeys/action`) or AKS cluster (`listClusterAdminCredential/action`) beneath the scope of \
+(`accounts/listKeys/action`), Cosmos DB account (`databaseAccounts/listKeys/action`: the read-write \
+primary and secondary keys, which give every database and container regardless of Cosmos DB's own \
+data-plane role assignments; Microsoft Learn, \"Secure access to data in Azure Cosmos DB\") or AKS cluster (`listClusterAdminCredential/action`) beneath the scope of \
 an assignment whose role allows the action, when key auth is on (`allowSharedKeyAccess` not false, \
 `disableLocalAuth` not true, `disableLocalAccounts` not true).",
         read_only_lock_doc!(),
@@ -103,7 +117,7 @@ pub const RE_ENABLE_KEYS: Rule = Rule {
     summary: "Write access to an account whose key auth is off can turn keys back on, then list them.",
     doc: concat!(
         "What it does: a ReEnableKeys edge (costed high: a visible configuration change) from the principal \
-to each storage account, AI account or AKS cluster whose key auth is off, when its roles allow both the \
+to each storage account, AI account, Cosmos DB account or AKS cluster whose key auth is off, when its roles allow both the \
 resource's write action (to set allowSharedKeyAccess / disableLocalAuth / disableLocalAccounts back) and \
 listing keys (for a storage account, or asking for an account or service SAS signed with them).",
         read_only_lock_doc!(),
@@ -479,6 +493,43 @@ mod tests {
         let p = t.sp("p");
         t.assign(&p, "Reader", &rg);
         assert!(out(&t.derive(), &p).is_empty());
+    }
+
+    #[test]
+    fn cosmos_db_accounts_honour_disable_local_auth() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let cosmos = |t: &mut T, name: &str, off: Option<bool>| {
+            let props = match off {
+                Some(v) => json!({"kind": "GlobalDocumentDB", "properties": {"disableLocalAuth": v}}),
+                None => json!({"kind": "GlobalDocumentDB", "properties": {}}),
+            };
+            t.resource(&rg, "Microsoft.DocumentDB/databaseAccounts", name, props)
+        };
+        let (open, unset, closed) =
+            (cosmos(&mut t, "open", Some(false)), cosmos(&mut t, "unset", None), cosmos(&mut t, "closed", Some(true)));
+        let keys_only =
+            t.custom_role("Cosmos key reader", &["Microsoft.DocumentDB/databaseAccounts/listKeys/action"], &[]);
+        let (k, c, op, rd) = (t.sp("k"), t.sp("c"), t.sp("op"), t.sp("rd"));
+        t.assign(&k, &keys_only, &rg);
+        t.assign(&c, "DocumentDB Account Contributor", &rg);
+        t.assign(&op, "Cosmos DB Operator", &rg);
+        t.assign(&rd, "Cosmos DB Account Reader Role", &rg);
+        let d = t.derive();
+        assert!(has(&d, &k, &open, ListKeys) && has(&d, &k, &unset, ListKeys));
+        assert!(edge(&d, &k, &unset, ListKeys).unwrap().reason.contains("Azure default"));
+        assert!(
+            !has(&d, &k, &closed, ListKeys) && !has(&d, &k, &closed, ReEnableKeys),
+            "listKeys alone on a key-disabled account"
+        );
+        assert!(has(&d, &c, &open, ListKeys), "DocumentDB Account Contributor lists keys");
+        assert!(has(&d, &c, &closed, ReEnableKeys), "and can set disableLocalAuth back to false");
+        assert!(
+            out(&d, &op).iter().all(|e| e.kind != ListKeys && e.kind != ReEnableKeys),
+            "Cosmos DB Operator cannot list keys: {:?}",
+            out(&d, &op)
+        );
+        assert!(out(&d, &rd).iter().all(|e| e.kind != ListKeys), "read-only keys are not listKeys");
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod aks_azure_rbac;
 mod app_service;
 mod app_sp;
 mod arm_hierarchy;
+mod cosmos_data;
 mod directory_roles;
 mod dynamic_membership;
 mod elevate_access;
@@ -93,6 +94,8 @@ pub static RULES: &[&Rule] = &[
     &keys::LIST_SAS,
     &ml_datastores::RULE,
     &keys::RE_ENABLE_KEYS,
+    &cosmos_data::READ_DATA,
+    &cosmos_data::WRITE_DATA,
     &key_vault::READ_SECRETS,
     &key_vault::SET_ACCESS_POLICY,
     &rbac_data::READ_DATA,

@@ -37,6 +37,7 @@ pub fn resource_kind(resource_type: &str, kind: Option<&str>) -> NodeKind {
         "microsoft.storage/storageaccounts" => NodeKind::StorageAccount,
         "microsoft.storage/storageaccounts/blobservices/containers" => NodeKind::BlobContainer,
         "microsoft.keyvault/vaults" => NodeKind::KeyVault,
+        "microsoft.documentdb/databaseaccounts" => NodeKind::CosmosDBAccount,
         "microsoft.cognitiveservices/accounts" => NodeKind::CognitiveServicesAccount,
         "microsoft.cognitiveservices/accounts/deployments" => NodeKind::ModelDeployment,
         "microsoft.machinelearningservices/workspaces" => NodeKind::MLWorkspace,
@@ -324,6 +325,9 @@ pub(super) fn build(
     }
     for a in &facts.app_role_assignments {
         placeholder(&mut nodes, &a.principal_id, DirectoryObjectType::ServicePrincipal, None);
+    }
+    for a in &facts.cosmos_role_assignments {
+        placeholder(&mut nodes, &a.principal_id, DirectoryObjectType::Other, None);
     }
 
     classify_crown_jewels(facts, &mut nodes);

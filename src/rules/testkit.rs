@@ -235,6 +235,39 @@ impl T {
         id
     }
 
+    /// Adds a Cosmos DB for NoSQL data-plane role assignment under `account` (as the ARM list
+    /// `{account}/sqlRoleAssignments` returns it); `scope` defaults to the account. Returns its id.
+    pub fn cosmos_assign(&mut self, account: &str, principal: &str, definition: &str, scope: Option<&str>) -> String {
+        let n = self.next();
+        let id = format!("{account}/sqlRoleAssignments/a{n:07}-0000-4000-8000-000000000000");
+        let definition = if definition.contains('/') {
+            definition.to_string()
+        } else {
+            format!("{account}/sqlRoleDefinitions/{definition}")
+        };
+        push(
+            &mut self.arm,
+            "resources",
+            json!({"id": id, "name": id.rsplit('/').next().unwrap(), "type": "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments",
+                "properties": {"principalId": principal, "roleDefinitionId": definition, "scope": scope.unwrap_or(account)}}),
+        );
+        id
+    }
+
+    /// Adds a custom Cosmos DB SQL role definition under `account`; returns its id.
+    pub fn cosmos_role(&mut self, account: &str, name: &str, data_actions: &[&str]) -> String {
+        let n = self.next();
+        let id = format!("{account}/sqlRoleDefinitions/d{n:07}-0000-4000-8000-000000000000");
+        push(
+            &mut self.arm,
+            "resources",
+            json!({"id": id, "name": id.rsplit('/').next().unwrap(), "type": "Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions",
+                "properties": {"roleName": name, "type": "CustomRole", "assignableScopes": [account],
+                    "permissions": [{"dataActions": data_actions}]}}),
+        );
+        id
+    }
+
     /// Adds a storage account with `allowSharedKeyAccess` set; returns its id.
     pub fn storage(&mut self, rg: &str, name: &str, allow_shared_key_access: bool) -> String {
         let props = json!({"properties": {"allowSharedKeyAccess": allow_shared_key_access}});

@@ -503,6 +503,46 @@ async fn empty_answers_are_complete_not_missing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosmos_db_role_assignments_are_collected_and_a_denied_list_is_a_note_for_its_account() {
+    let t = tenant::generate(Scale::small());
+    let acc = format!(
+        "/subscriptions/{}/resourceGroups/rg-ml/providers/Microsoft.DocumentDB/databaseAccounts/cosmos0",
+        t.subscription_ids[0]
+    );
+    // Read in full: the account's data-plane assignments reach the rules (not Azure RBAC).
+    let fake = FakeAzure::start(t.data.clone(), Faults { page_size: 4, ..Faults::default() });
+    let out = run(&options(&fake, 4)).await;
+    assert_eq!(out.raw.completeness, vec![]);
+    let (_, edges) = derived(&out.raw);
+    let target = acc.to_ascii_lowercase();
+    let sp = tenant::guid(0x3, 1);
+    let kinds: BTreeSet<_> = edges
+        .iter()
+        .filter(|e| *e.source == *sp && *e.target == *target && e.rule.starts_with("cosmos-sql-"))
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, [azpath::model::EdgeKind::ReadData, azpath::model::EdgeKind::WriteData].into_iter().collect());
+    // Denied: one note naming the account's list; the definitions are still read.
+    let deny = vec![format!("{}/sqlroleassignments", acc.to_ascii_lowercase())];
+    let fake = FakeAzure::start(t.data.clone(), Faults { page_size: 4, deny, ..Faults::default() });
+    let out = run(&options(&fake, 4)).await;
+    let notes: Vec<(String, Option<String>)> =
+        out.raw.completeness.iter().map(|n| (n.what.clone(), n.scope.clone())).collect();
+    assert_eq!(notes, vec![("arm.resources".to_string(), Some(format!("{acc}/sqlRoleAssignments")))]);
+    assert!(out.raw.completeness[0].reason.starts_with("403 "), "{:?}", out.raw.completeness);
+    let types: BTreeSet<String> = out.raw.arm["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["type"].as_str().map(str::to_ascii_lowercase))
+        .collect();
+    assert!(types.contains("microsoft.documentdb/databaseaccounts/sqlroledefinitions"));
+    assert!(!types.contains("microsoft.documentdb/databaseaccounts/sqlroleassignments"));
+    let (_, edges) = derived(&out.raw);
+    assert!(!edges.iter().any(|e| e.rule.starts_with("cosmos-sql-")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locks_are_collected_and_a_denied_lock_list_is_a_note_for_its_subscription() {
     let t = tenant::generate(Scale::small());
     let sub1 = &t.subscription_ids[1];

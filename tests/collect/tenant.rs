@@ -456,6 +456,41 @@ pub fn generate(s: Scale) -> Tenant {
             b.arm_path(&format!("{id}/basicPublishingCredentialsPolicies"), policies.clone());
             resources_expected.extend(policies);
         }
+        if i == 0 {
+            // A Cosmos DB account with its own data-plane RBAC: a custom definition, the built-in
+            // Data Contributor as the list returns it, and one assignment of each.
+            let acc = format!("{rg}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos{i}");
+            let full = json!({"id": acc, "name": format!("cosmos{i}"), "type": "Microsoft.DocumentDB/databaseAccounts",
+                "kind": "GlobalDocumentDB", "location": "swedencentral", "tags": {},
+                "properties": {"disableLocalAuth": true, "databaseAccountOfferType": "Standard"}});
+            let mut g = full.clone();
+            g.as_object_mut().unwrap().remove("properties");
+            generic.push(g);
+            typed.entry("Microsoft.DocumentDB/databaseAccounts").or_default().push(full.clone());
+            resources_expected.push(full);
+            let contributor = format!("{acc}/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002");
+            let custom = format!("{acc}/sqlRoleDefinitions/{}", guid(0xc, 1));
+            let defs = vec![
+                json!({"id": contributor, "name": "00000000-0000-0000-0000-000000000002", "type": "Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions",
+                    "properties": {"roleName": "Cosmos DB Built-in Data Contributor", "type": "BuiltInRole", "assignableScopes": [acc],
+                        "permissions": [{"dataActions": ["Microsoft.DocumentDB/databaseAccounts/readMetadata",
+                            "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/*",
+                            "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/*"], "notDataActions": []}]}}),
+                json!({"id": custom, "name": guid(0xc, 1), "type": "Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions",
+                    "properties": {"roleName": "Feature reader", "type": "CustomRole", "assignableScopes": [acc],
+                        "permissions": [{"dataActions": ["Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/read"], "notDataActions": []}]}}),
+            ];
+            let assigns = vec![
+                json!({"id": format!("{acc}/sqlRoleAssignments/{}", guid(0xd, 1)), "name": guid(0xd, 1), "type": "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments",
+                    "properties": {"roleDefinitionId": contributor, "scope": acc, "principalId": guid(0x3, 1)}}),
+                json!({"id": format!("{acc}/sqlRoleAssignments/{}", guid(0xd, 2)), "name": guid(0xd, 2), "type": "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments",
+                    "properties": {"roleDefinitionId": custom, "scope": format!("{acc}/dbs/features"), "principalId": guid(0x1, 4)}}),
+            ];
+            b.arm_path(&format!("{acc}/sqlRoleDefinitions"), defs.clone());
+            b.arm_path(&format!("{acc}/sqlRoleAssignments"), assigns.clone());
+            resources_expected.extend(defs);
+            resources_expected.extend(assigns);
+        }
         b.arm_path(&format!("{sub}/resources"), generic);
         for (t, items) in typed {
             b.arm_path(&format!("{sub}/providers/{t}"), items);
