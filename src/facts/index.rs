@@ -28,7 +28,7 @@ pub struct FactRecord {
 /// The version of [`fact_records`]' keys, texts and details. Stored fact indexes of another version
 /// are not compared (the facts are re-read from the raw facts instead), so a change to the records
 /// never shows up as a change to the tenant. Bump it whenever `fact_records` changes its output.
-pub const FACT_INDEX_VERSION: i64 = 2;
+pub const FACT_INDEX_VERSION: i64 = 3;
 
 /// Every fact category [`fact_records`] writes, so that stored records map back to them.
 pub const FACT_CATEGORIES: &[&str] = &[
@@ -352,6 +352,15 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
                     p.join(",")
                 )
             }
+            ResourceDetails::WebSite { deployment_storage: Some(d) } => {
+                format!("deploymentStorage={} authentication={}", d.url, d.authentication.as_deref().unwrap_or(""))
+            }
+            ResourceDetails::MlConnection { auth_type, target, client_id } => format!(
+                "authType={} target={} clientId={}",
+                auth_type.as_deref().unwrap_or(""),
+                target.as_deref().unwrap_or(""),
+                client_id.as_deref().unwrap_or("")
+            ),
             _ => String::new(),
         };
         let mut identity: Vec<String> = r.identity.system_principal_id.iter().cloned().collect();

@@ -656,6 +656,31 @@ fn parse_identity(o: &Obj) -> Result<ResourceIdentity> {
     Ok(identity)
 }
 
+/// The storage account and container of a blob container URL
+/// (`https://{account}.blob.core.windows.net/{container}`, any cloud's suffix).
+pub fn blob_container_of_url(url: &str) -> (Option<String>, Option<String>) {
+    let rest = url.trim().split_once("://").map_or(url.trim(), |(_, r)| r);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let account =
+        host.split_once(".blob.").map(|(a, _)| a.to_ascii_lowercase()).filter(|a| !a.is_empty() && !a.contains('.'));
+    let container = path.split(['/', '?']).next().filter(|c| !c.is_empty()).map(str::to_string);
+    (account, container)
+}
+
+/// `properties.functionAppConfig.deployment.storage` of a Flex Consumption function app.
+fn deployment_storage(o: &Obj) -> Result<Option<DeploymentStorage>> {
+    const AT: &str = "properties.functionAppConfig.deployment.storage";
+    let Some(url) = o.str_opt(&format!("{AT}.value"))? else { return Ok(None) };
+    let (account_name, container) = blob_container_of_url(&url);
+    Ok(Some(DeploymentStorage {
+        storage_type: o.str_opt(&format!("{AT}.type"))?,
+        authentication: o.str_opt(&format!("{AT}.authentication.type"))?,
+        url,
+        account_name,
+        container,
+    }))
+}
+
 fn parse_resource(o: &Obj) -> Result<Resource> {
     let id = norm(&o.str_req("id")?);
     let resource_type = o
@@ -705,6 +730,12 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
         "microsoft.machinelearningservices/workspaces/computes" => {
             ResourceDetails::MlCompute { compute_type: o.str_opt("properties.computeType")? }
         }
+        "microsoft.machinelearningservices/workspaces/connections" => ResourceDetails::MlConnection {
+            auth_type: o.str_opt("properties.authType")?,
+            target: o.str_opt("properties.target")?,
+            client_id: o.str_opt("properties.credentials.clientId")?.map(|s| norm(&s)),
+        },
+        "microsoft.web/sites" => ResourceDetails::WebSite { deployment_storage: deployment_storage(o)? },
         "microsoft.containerservice/managedclusters" => ResourceDetails::Aks {
             disable_local_accounts: o.bool_strict("properties.disableLocalAccounts")?,
             kubelet_identity: match o.str_opt("properties.identityProfile.kubeletidentity.resourceId")? {

@@ -31,12 +31,14 @@ mod dynamic_membership;
 mod elevate_access;
 mod execute;
 mod federated;
+mod function_package_storage;
 mod graph_app_roles;
 mod group_eligibility;
 mod key_vault;
 mod keys;
 mod membership;
 mod ml_code_in_storage;
+mod ml_connections;
 mod ml_datastores;
 mod nodes;
 mod ownership;
@@ -89,6 +91,7 @@ pub static RULES: &[&Rule] = &[
     &arm_hierarchy::RULE,
     &keys::LIST_KEYS,
     &ml_datastores::RULE,
+    &ml_connections::RULE,
     &keys::RE_ENABLE_KEYS,
     &key_vault::READ_SECRETS,
     &key_vault::SET_ACCESS_POLICY,
@@ -96,6 +99,7 @@ pub static RULES: &[&Rule] = &[
     &rbac_data::WRITE_DATA,
     &execute::RULE,
     &ml_code_in_storage::RULE,
+    &function_package_storage::RULE,
     &aks_azure_rbac::RULE,
     &acr::PULL,
     &acr::PUSH,
