@@ -267,6 +267,10 @@ evidence_kinds! {
     /// An ML datastore and the credential it stores.
     Datastore => "datastore",
     ComputeOfWorkspace => "compute of workspace",
+    /// A Flex Consumption function app's deployment storage (the container it runs its package from).
+    DeploymentStorage => "deployment storage",
+    /// An ML / AI Foundry workspace connection and the credential it stores.
+    WorkspaceConnection => "workspace connection",
     /// A ReadOnly management lock the attacker deletes first: "name (lock id) on scope".
     ReadOnlyLock => "read-only lock (deleted first)",
     /// The role assignment (or eligibility) that lets the attacker delete that lock, and its role.

@@ -37,12 +37,18 @@ const TYPED: &[(&str, &str)] = &[
     ("Microsoft.ContainerService/managedClusters", "2024-09-01"),
     ("Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31"),
     ("Microsoft.DocumentDB/databaseAccounts", "2024-05-15"),
+    // Web and function apps: `functionAppConfig` (Flex Consumption deployment storage). App
+    // settings (`config/appsettings/list`) hold secrets and are never read.
+    ("Microsoft.Web/sites", "2024-04-01"),
 ];
 
 /// Child lists read under resources of a type: (parent type, child path, api-version).
 const CHILDREN: &[(&str, &str, &str)] = &[
     ("microsoft.machinelearningservices/workspaces", "datastores", "2024-10-01"),
     ("microsoft.machinelearningservices/workspaces", "computes", "2024-10-01"),
+    // Connections (ML workspaces, AI Foundry hubs and projects): auth type and target only;
+    // `listsecrets` is never called.
+    ("microsoft.machinelearningservices/workspaces", "connections", "2024-10-01"),
     ("microsoft.managedidentity/userassignedidentities", "federatedIdentityCredentials", "2023-01-31"),
     ("microsoft.cognitiveservices/accounts", "deployments", "2024-10-01"),
     // Whether the SCM (and FTP) site of each web/function app and slot accepts basic auth.

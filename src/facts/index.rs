@@ -29,7 +29,7 @@ pub struct FactRecord {
 /// The version of [`fact_records`]' keys, texts and details. Stored fact indexes of another version
 /// are not compared (the facts are re-read from the raw facts instead), so a change to the records
 /// never shows up as a change to the tenant. Bump it whenever `fact_records` changes its output.
-pub const FACT_INDEX_VERSION: i64 = 2;
+pub const FACT_INDEX_VERSION: i64 = 3;
 
 /// Every fact category [`fact_records`] writes, so that stored records map back to them.
 pub const FACT_CATEGORIES: &[&str] = &[
@@ -378,9 +378,17 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
                 "adminUserEnabled={} abacRepositoryPermissions={abac_repository_permissions}",
                 admin_user_enabled.unwrap_or(false)
             ),
-            ResourceDetails::AppService { scm_basic_auth, ftp_basic_auth } => {
+            ResourceDetails::AppService { scm_basic_auth, ftp_basic_auth, deployment_storage } => {
                 let policy = |p: &Option<bool>| p.map_or("not collected".to_string(), |b| b.to_string());
-                format!("scmBasicAuth={} ftpBasicAuth={}", policy(scm_basic_auth), policy(ftp_basic_auth))
+                let mut s = format!("scmBasicAuth={} ftpBasicAuth={}", policy(scm_basic_auth), policy(ftp_basic_auth));
+                if let Some(d) = deployment_storage {
+                    s.push_str(&format!(
+                        " deploymentStorage={} authentication={}",
+                        d.url,
+                        d.authentication.as_deref().unwrap_or("")
+                    ));
+                }
+                s
             }
             ResourceDetails::KeyVault { enable_rbac_authorization, access_policies } => {
                 let mut p: Vec<String> = access_policies
@@ -394,6 +402,12 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
                     p.join(",")
                 )
             }
+            ResourceDetails::MlConnection { auth_type, target, client_id } => format!(
+                "authType={} target={} clientId={}",
+                auth_type.as_deref().unwrap_or(""),
+                target.as_deref().unwrap_or(""),
+                client_id.as_deref().unwrap_or("")
+            ),
             _ => String::new(),
         };
         let mut identity: Vec<String> = r.identity.system_principal_id.iter().cloned().collect();

@@ -333,6 +333,24 @@ pub struct AccessPolicy {
     pub certificates: Vec<String>,
 }
 
+/// Where a Flex Consumption function app runs its deployment package from
+/// (`properties.functionAppConfig.deployment.storage`).
+#[derive(Debug, Clone)]
+pub struct DeploymentStorage {
+    /// `type` (`blobContainer`).
+    pub storage_type: Option<String>,
+    /// `value`: the container URL as given.
+    pub url: String,
+    /// The storage account named by the URL's host (`{account}.blob.core.windows.net`),
+    /// lower-cased; `None` when the URL has no such host.
+    pub account_name: Option<String>,
+    /// The container named by the URL's first path segment.
+    pub container: Option<String>,
+    /// `authentication.type`: `SystemAssignedIdentity`, `UserAssignedIdentity` or
+    /// `StorageAccountConnectionString`.
+    pub authentication: Option<String>,
+}
+
 /// The attack-relevant properties of the resource types azpath has rules for.
 #[derive(Debug, Clone)]
 pub enum ResourceDetails {
@@ -363,6 +381,14 @@ pub enum ResourceDetails {
     MlCompute {
         compute_type: Option<String>,
     },
+    /// A workspace connection (Azure ML, AI Foundry hub or project): `properties.authType`,
+    /// `properties.target`, and for service-principal credentials the client id.
+    MlConnection {
+        auth_type: Option<String>,
+        target: Option<String>,
+        /// `properties.credentials.clientId` (ServicePrincipal auth), normalised.
+        client_id: Option<String>,
+    },
     Aks {
         disable_local_accounts: Option<bool>,
         kubelet_identity: Option<(String, Option<String>)>,
@@ -391,6 +417,8 @@ pub enum ResourceDetails {
         scm_basic_auth: Option<bool>,
         /// `basicPublishingCredentialsPolicies/ftp` `properties.allow` (read, not used by a rule).
         ftp_basic_auth: Option<bool>,
+        /// Flex Consumption function apps: `properties.functionAppConfig.deployment.storage`.
+        deployment_storage: Option<DeploymentStorage>,
     },
     CosmosDb {
         /// `properties.disableLocalAuth`; `None` (absent or null) means Azure's default, keys enabled.

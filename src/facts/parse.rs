@@ -738,6 +738,31 @@ fn parse_identity(o: &Obj) -> Result<ResourceIdentity> {
     Ok(identity)
 }
 
+/// The storage account and container of a blob container URL
+/// (`https://{account}.blob.core.windows.net/{container}`, any cloud's suffix).
+pub fn blob_container_of_url(url: &str) -> (Option<String>, Option<String>) {
+    let rest = url.trim().split_once("://").map_or(url.trim(), |(_, r)| r);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let account =
+        host.split_once(".blob.").map(|(a, _)| a.to_ascii_lowercase()).filter(|a| !a.is_empty() && !a.contains('.'));
+    let container = path.split(['/', '?']).next().filter(|c| !c.is_empty()).map(str::to_string);
+    (account, container)
+}
+
+/// `properties.functionAppConfig.deployment.storage` of a Flex Consumption function app.
+fn deployment_storage(o: &Obj) -> Result<Option<DeploymentStorage>> {
+    const AT: &str = "properties.functionAppConfig.deployment.storage";
+    let Some(url) = o.str_opt(&format!("{AT}.value"))? else { return Ok(None) };
+    let (account_name, container) = blob_container_of_url(&url);
+    Ok(Some(DeploymentStorage {
+        storage_type: o.str_opt(&format!("{AT}.type"))?,
+        authentication: o.str_opt(&format!("{AT}.authentication.type"))?,
+        url,
+        account_name,
+        container,
+    }))
+}
+
 fn parse_resource(o: &Obj) -> Result<Resource> {
     let id = norm(&o.str_req("id")?);
     let resource_type = o
@@ -787,6 +812,11 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
         "microsoft.machinelearningservices/workspaces/computes" => {
             ResourceDetails::MlCompute { compute_type: o.str_opt("properties.computeType")? }
         }
+        "microsoft.machinelearningservices/workspaces/connections" => ResourceDetails::MlConnection {
+            auth_type: o.str_opt("properties.authType")?,
+            target: o.str_opt("properties.target")?,
+            client_id: o.str_opt("properties.credentials.clientId")?.map(|s| norm(&s)),
+        },
         "microsoft.containerservice/managedclusters" => ResourceDetails::Aks {
             disable_local_accounts: o.bool_strict("properties.disableLocalAccounts")?,
             kubelet_identity: match o.str_opt("properties.identityProfile.kubeletidentity.resourceId")? {
@@ -804,9 +834,11 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
                 .str_opt("properties.roleAssignmentMode")?
                 .is_some_and(|m| m.eq_ignore_ascii_case("AbacRepositoryPermissions")),
         },
-        "microsoft.web/sites" | "microsoft.web/sites/slots" => {
-            ResourceDetails::AppService { scm_basic_auth: None, ftp_basic_auth: None }
-        }
+        "microsoft.web/sites" | "microsoft.web/sites/slots" => ResourceDetails::AppService {
+            scm_basic_auth: None,
+            ftp_basic_auth: None,
+            deployment_storage: deployment_storage(o)?,
+        },
         "microsoft.documentdb/databaseaccounts" => {
             ResourceDetails::CosmosDb { disable_local_auth: o.bool_strict("properties.disableLocalAuth")? }
         }
@@ -861,11 +893,15 @@ mod tests {
         let details = |id: &str| &f.resources.iter().find(|r| r.id == norm(id)).unwrap().details;
         assert!(matches!(
             details(site),
-            ResourceDetails::AppService { scm_basic_auth: Some(false), ftp_basic_auth: Some(true) }
+            ResourceDetails::AppService {
+                scm_basic_auth: Some(false),
+                ftp_basic_auth: Some(true),
+                deployment_storage: None
+            }
         ));
         assert!(matches!(
             details(&slot),
-            ResourceDetails::AppService { scm_basic_auth: Some(true), ftp_basic_auth: None }
+            ResourceDetails::AppService { scm_basic_auth: Some(true), ftp_basic_auth: None, deployment_storage: None }
         ));
         assert_eq!(f.skipped.len(), 1, "{:?}", f.skipped);
         let bad = json!([{"id": site, "type": "Microsoft.Web/sites"},

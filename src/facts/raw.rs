@@ -94,6 +94,13 @@ const SECRET_KEYS: &[&str] = &[
     "sastoken",
     "accountkey",
     "masterkey",
+    // Workspace connection credentials (AccessKey, SAS, PAT, UsernamePassword, OAuth2), should a
+    // list ever return them.
+    "secretaccesskey",
+    "sas",
+    "pat",
+    "securitytoken",
+    "developertoken",
 ];
 
 impl RawFacts {

@@ -33,12 +33,14 @@ mod dynamic_membership;
 mod elevate_access;
 mod execute;
 mod federated;
+mod function_package_storage;
 mod graph_app_roles;
 mod group_eligibility;
 mod key_vault;
 mod keys;
 mod membership;
 mod ml_code_in_storage;
+mod ml_connections;
 mod ml_datastores;
 mod nodes;
 mod ownership;
@@ -93,6 +95,7 @@ pub static RULES: &[&Rule] = &[
     &keys::LIST_KEYS,
     &keys::LIST_SAS,
     &ml_datastores::RULE,
+    &ml_connections::RULE,
     &keys::RE_ENABLE_KEYS,
     &cosmos_data::READ_DATA,
     &cosmos_data::WRITE_DATA,
@@ -102,6 +105,7 @@ pub static RULES: &[&Rule] = &[
     &rbac_data::WRITE_DATA,
     &execute::RULE,
     &ml_code_in_storage::RULE,
+    &function_package_storage::RULE,
     &aks_azure_rbac::RULE,
     &acr::PULL,
     &acr::PUSH,

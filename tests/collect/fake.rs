@@ -85,6 +85,15 @@ pub struct Seen {
     pub faults_injected: AtomicU64,
     /// Every access token issued (to check none leaks).
     pub tokens: Mutex<Vec<String>>,
+    /// Every API request: method and path (with its query).
+    pub requests: Mutex<Vec<String>>,
+}
+
+impl Seen {
+    /// The paths requested so far, with their methods ("GET /subscriptions/...").
+    pub fn paths(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -266,6 +275,7 @@ async fn handle(role: Role, state: Arc<State>, req: Request<hyper::body::Incomin
     }
     let seen = &state.seen;
     let n = seen.api_requests.fetch_add(1, Ordering::SeqCst) + 1;
+    seen.requests.lock().unwrap().push(format!("{} {}", parts.method, parts.uri));
     let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     seen.peak_in_flight.fetch_max(now, Ordering::SeqCst);
     let _guard = InFlight(seen);

@@ -575,3 +575,41 @@ async fn locks_are_collected_and_a_denied_lock_list_is_a_note_for_its_subscripti
     assert_eq!(listed.len(), 1);
     assert_eq!(&*listed[0].rule, "ml-datastore-list-secrets", "{listed:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_apps_carry_their_deployment_storage_and_connections_are_listed_without_secrets() {
+    let t: Tenant = tenant::generate(Scale::small());
+    let fake = FakeAzure::start(t.data.clone(), Faults::default());
+    let out = run(&options(&fake, 4)).await;
+    let resources = out.raw.arm["resources"].as_array().unwrap();
+    let of_type = |ty: &str| -> Vec<&Value> {
+        resources.iter().filter(|r| r["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(ty))).collect()
+    };
+    // The generic /resources list has no properties: the Flex sites' functionAppConfig comes from the
+    // Microsoft.Web/sites provider list (the classic `func{i}` apps have no Flex config).
+    let sites: Vec<&Value> = of_type("Microsoft.Web/sites")
+        .into_iter()
+        .filter(|s| s["name"].as_str().is_some_and(|n| n.contains('x')))
+        .collect();
+    assert!(!sites.is_empty());
+    for s in &sites {
+        let url = s["properties"]["functionAppConfig"]["deployment"]["storage"]["value"].as_str().unwrap();
+        assert!(url.contains(".blob.core.windows.net/app-package-"), "{url}");
+    }
+    let conns = of_type("Microsoft.MachineLearningServices/workspaces/connections");
+    assert!(!conns.is_empty(), "connections are listed under each workspace");
+    assert!(conns.iter().all(|c| c["properties"]["authType"] == "ApiKey"));
+    // Only lists were read: no listsecrets POST and no app settings.
+    let paths = fake.seen.paths();
+    assert!(paths.iter().any(|p| p.contains("/connections")));
+    assert!(!paths.iter().any(|p| p.contains("listsecrets") || p.contains("appsettings") || p.contains("/config/")));
+    let facts = azpath::facts::parse(&out.raw).unwrap();
+    let app =
+        facts.resources.iter().find(|r| r.resource_type == "microsoft.web/sites" && r.name.contains('x')).unwrap();
+    assert!(
+        matches!(&app.details, azpath::facts::ResourceDetails::AppService { deployment_storage: Some(d), .. }
+            if d.account_name.as_deref().is_some_and(|a| a.starts_with("st")) && d.container.is_some()),
+        "{:?}",
+        app.details
+    );
+}

@@ -416,9 +416,15 @@ pub fn generate(s: Scale) -> Tenant {
                     let cp = json!({"id": format!("{id}/computes/gpu"), "name": "gpu", "type": "Microsoft.MachineLearningServices/workspaces/computes",
                         "identity": {"type": "SystemAssigned", "principalId": guid(0x8, i * 1000 + r), "tenantId": TENANT},
                         "properties": {"computeType": "AmlCompute", "disableLocalAuth": true}});
+                    // A connection that stores the OpenAI account's API key (the list returns no
+                    // secret: `credentials` is null, as Azure answers without listsecrets).
+                    let cn = json!({"id": format!("{id}/connections/aoai"), "name": "aoai", "type": "Microsoft.MachineLearningServices/workspaces/connections",
+                        "properties": {"category": "AzureOpenAI", "authType": "ApiKey", "target": format!("https://aoai{i}x{}.openai.azure.com/", r + 2),
+                        "credentials": null, "isSharedToAll": true, "metadata": {"ApiType": "Azure"}}});
                     b.arm_path(&format!("{id}/datastores"), vec![ds.clone()]);
                     b.arm_path(&format!("{id}/computes"), vec![cp.clone()]);
-                    resources_expected.extend([ds, cp]);
+                    b.arm_path(&format!("{id}/connections"), vec![cn.clone()]);
+                    resources_expected.extend([ds, cp, cn]);
                 }
                 Some("Microsoft.ManagedIdentity/userAssignedIdentities") => {
                     let fic = json!({"id": format!("{id}/federatedIdentityCredentials/gh"), "name": "gh",
@@ -432,6 +438,16 @@ pub fn generate(s: Scale) -> Tenant {
                         "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}}});
                     b.arm_path(&format!("{id}/deployments"), vec![dep.clone()]);
                     resources_expected.push(dep);
+                }
+                Some("Microsoft.Web/sites") => {
+                    // The Flex Consumption apps answer the basic-auth policy list too (both off).
+                    let policy_ty = "Microsoft.Web/sites/basicPublishingCredentialsPolicies";
+                    let policies = vec![
+                        json!({"id": format!("{id}/basicPublishingCredentialsPolicies/ftp"), "name": "ftp", "type": policy_ty, "properties": {"allow": false}}),
+                        json!({"id": format!("{id}/basicPublishingCredentialsPolicies/scm"), "name": "scm", "type": policy_ty, "properties": {"allow": false}}),
+                    ];
+                    b.arm_path(&format!("{id}/basicPublishingCredentialsPolicies"), policies.clone());
+                    resources_expected.extend(policies);
                 }
                 _ => {}
             }
@@ -586,6 +602,17 @@ fn resource(rg: &str, _sid: &str, i: usize, r: usize) -> (Option<&'static str>, 
                 "location": "swedencentral", "tags": {},
                 "identity": {"type": "SystemAssigned, UserAssigned", "principalId": guid(0x3, 7), "tenantId": TENANT,
                     "userAssignedIdentities": {uami.replace("resourceGroups", "resourcegroups"): {"principalId": guid(0x3, 4), "clientId": guid(0x4, 4)}}}}),
+        ),
+        7 if r % 16 == 7 => (
+            Some("Microsoft.Web/sites"),
+            json!({"id": p("Microsoft.Web/sites", &format!("func{i}x{r}")), "name": format!("func{i}x{r}"), "type": "Microsoft.Web/sites",
+                "kind": "functionapp,linux", "location": "swedencentral", "tags": {},
+                "identity": {"type": "SystemAssigned", "principalId": guid(0x3, 8), "tenantId": TENANT},
+                "properties": {"state": "Running", "sku": "FlexConsumption", "siteConfig": null,
+                    "functionAppConfig": {"deployment": {"storage": {"type": "blobContainer",
+                        "value": format!("https://st{i}x{}.blob.core.windows.net/app-package-func{i}x{r}", r - 7),
+                        "authentication": {"type": "SystemAssignedIdentity", "userAssignedIdentityResourceId": null, "storageAccountConnectionStringName": null}}},
+                        "runtime": {"name": "python", "version": "3.11"}, "scaleAndConcurrency": {"maximumInstanceCount": 100, "instanceMemoryMB": 2048}}}}),
         ),
         _ => (
             None,
