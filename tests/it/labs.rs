@@ -234,3 +234,162 @@ fn xmgoat_2_secret_reader_reaches_the_vault_and_the_role_assigner_owns_the_subsc
     assert_eq!(hops(&g, &user, SUB).unwrap(), [AssignRoles]);
     assert_eq!(hops(&g, &sp, SUB), None, "vault -> user is the secret's content, not a fact azpath reads");
 }
+
+/// A function app (Windows, Consumption) with a system-assigned identity and the given
+/// user-assigned identity, as XMGoat 3–5 deploy them; SCM basic auth as `scm_basic_auth`.
+fn function_app(t: &mut T, rg: &str, name: &str, uami: &str, uami_sp: &str, scm_basic_auth: bool) -> String {
+    let site = t.resource(
+        rg,
+        "Microsoft.Web/sites",
+        name,
+        json!({"kind": "functionapp", "identity": {"type": "SystemAssigned, UserAssigned", "principalId": format!("{name}-mi"),
+            "userAssignedIdentities": {uami: {"principalId": uami_sp, "clientId": format!("{uami_sp}-client")}}},
+            "properties": {"state": "Running"}}),
+    );
+    for (policy, allow) in [("scm", scm_basic_auth), ("ftp", scm_basic_auth)] {
+        t.resource(
+            rg,
+            "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
+            &format!("{name}/{policy}"),
+            json!({"properties": {"allow": allow}}),
+        );
+    }
+    site
+}
+
+/// A user-assigned managed identity and its service principal.
+fn uami(t: &mut T, rg: &str, name: &str) -> (String, String) {
+    let sp = format!("{name}-sp");
+    t.push_sp(&sp, name, "ManagedIdentity");
+    let id = t.resource(
+        rg,
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        name,
+        json!({"properties": {"principalId": sp, "clientId": format!("{sp}-client"), "tenantId": TENANT}}),
+    );
+    (id, sp)
+}
+
+#[test]
+fn xmgoat_3_function_host_keys_run_code_as_an_application_administrator_identity() {
+    // The user may list the function host keys (the master key edits and runs function code); the
+    // app's user-assigned identity is Application Administrator; a Global Administrator app exists.
+    let mut t = T::new();
+    let rg = t.rg("xmgoat3");
+    let user = t.user("us3");
+    let (id3, id3_sp) = uami(&mut t, &rg, "id3");
+    let site = function_app(&mut t, &rg, "xmgoat3", &id3, &id3_sp, true);
+    let role = t.custom_role(
+        "Update Function Code Scenario 3",
+        &["Microsoft.web/sites/Read", "microsoft.web/sites/functions/read", "microsoft.web/sites/host/listkeys/action"],
+        &[],
+    );
+    t.assign(&user, &role, &site);
+    t.directory_role(&id3_sp, APP_ADMIN, "/");
+    let (_, sp3) = t.app("scenario3App");
+    t.directory_role(&sp3, GLOBAL_ADMIN, "/");
+    // A decoy: the same role without listkeys reaches nothing.
+    let reader = t.user("reader");
+    let read_only =
+        t.custom_role("Function reader", &["Microsoft.web/sites/Read", "microsoft.web/sites/functions/read"], &[]);
+    t.assign(&reader, &read_only, &site);
+    let g = graph(&t);
+    assert_eq!(
+        hops(&g, &user, &tenant()).unwrap(),
+        // ... the identity's Application Administrator role node adds a secret to the GA app's SP.
+        [ExecuteOn, RunCodeAs, AuthenticatesAs, HasRole, AddSecret, HasRole, GrantAnyRole]
+    );
+    assert_eq!(hops(&g, &reader, &tenant()), None);
+}
+
+#[test]
+fn xmgoat_4_kudu_publish_with_a_token_runs_code_as_an_application_administrator_identity() {
+    // `sites/publish/Action` opens the Kudu command API with an Entra token (no basic auth); the
+    // identity is Application Administrator and an app holds RoleManagement.ReadWrite.Directory.
+    let mut t = T::new();
+    let graph_sp = t.graph_sp();
+    let rg = t.rg("xmgoat4");
+    let user = t.user("us4");
+    let (id4, id4_sp) = uami(&mut t, &rg, "id4");
+    let site = function_app(&mut t, &rg, "sc4-windows-function-app", &id4, &id4_sp, false);
+    let role = t.custom_role(
+        "Generate JWT Token to SCM-1",
+        &[
+            "Microsoft.web/sites/Read",
+            "Microsoft.Web/sites/publish/Action",
+            "Microsoft.Authorization/roleAssignments/read",
+        ],
+        &[],
+    );
+    t.assign(&user, &role, &site);
+    let identity_reader =
+        t.custom_role("Custom Identity reader", &["Microsoft.ManagedIdentity/userAssignedIdentities/read"], &[]);
+    t.assign(&user, &identity_reader, SUB);
+    t.directory_role(&id4_sp, APP_ADMIN, "/");
+    let (_, sp4) = t.app("scenario4App");
+    t.graph_app_role(&sp4, &graph_sp, ROLE_MANAGEMENT);
+    let g = graph(&t);
+    let path = hops(&g, &user, &tenant()).unwrap();
+    assert_eq!(path[..5], [ExecuteOn, RunCodeAs, AuthenticatesAs, HasRole, AddSecret]);
+    assert!(path.contains(&GrantAnyRole), "{path:?}");
+    // Reading identities at the subscription is reconnaissance, not a path.
+    assert_eq!(
+        hops(&g, &user, &id4),
+        hops(&g, &user, &site).map(|mut h| {
+            h.push(RunCodeAs);
+            h
+        })
+    );
+}
+
+#[test]
+fn xmgoat_5_publishing_profile_then_account_sas_and_vault_access_policy() {
+    // The user owns an app whose SP may read the publishing profile and re-enable basic auth; the
+    // app's user-assigned identity may issue account SAS on the storage account and read the
+    // vault's secrets under an access policy.
+    let mut t = T::new();
+    let rg = t.rg("xmgoat5");
+    let user = t.user("us5");
+    let (app5, sp5) = t.app("scenarioapp6");
+    t.owner("applicationOwners", &app5, &user);
+    let (id5, id5_sp) = uami(&mut t, &rg, "id5");
+    let site = function_app(&mut t, &rg, "sc5-windows-function-app", &id5, &id5_sp, false);
+    let publish = t.custom_role(
+        "Publish XML SCM service-1",
+        &[
+            "microsoft.web/publishingusers/write",
+            "Microsoft.Web/sites/publishxml/Action",
+            "Microsoft.Web/sites/basicPublishingCredentialsPolicies/Write",
+            "Microsoft.Web/sites/publish/Action",
+            "Microsoft.Web/sites/Read",
+        ],
+        &[],
+    );
+    t.assign(&sp5, &publish, &site);
+    let sa = t.storage(&rg, "xmgoat5", true);
+    let sas = t.custom_role(
+        "Encrypt and Decrypt storage account role-111",
+        &[
+            "Microsoft.Storage/storageAccounts/read",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+            "Microsoft.Storage/storageAccounts/listAccountSas/action",
+        ],
+        &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+    );
+    t.assign(&id5_sp, &sas, &sa);
+    let vault = t.resource(
+        &rg,
+        "Microsoft.KeyVault/vaults",
+        "kv5zur555",
+        json!({"properties": {"enableRbacAuthorization": false, "tenantId": TENANT, "accessPolicies": [
+            {"tenantId": TENANT, "objectId": id5_sp, "permissions": {"keys": ["Get"], "secrets": ["Get", "List", "Set"], "storage": ["Get"]}}
+        ]}}),
+    );
+    let g = graph(&t);
+    let to_site = [AddSecret, AuthenticatesAs, ExecuteOn];
+    let to_sa = hops(&g, &user, &sa).unwrap();
+    assert_eq!(to_sa[..3], to_site);
+    assert_eq!(to_sa[3..5], [RunCodeAs, AuthenticatesAs]);
+    assert_eq!(hops(&g, &user, &vault).unwrap()[..5], to_sa[..5]);
+    assert_eq!(hops(&g, &user, &vault).unwrap().last(), Some(&ReadSecrets));
+}
