@@ -209,7 +209,44 @@ pub fn parse(raw: &RawFacts) -> Result<Facts> {
     };
     parse_graph(&raw.graph, &mut f)?;
     parse_arm(&raw.arm, &mut f)?;
+    if let Some(note) = unread_package_settings(&f.resources) {
+        f.completeness.push(note);
+        f.completeness.sort();
+    }
     Ok(f)
+}
+
+/// What code-in-storage coverage the facts lack: function apps with a managed identity that are
+/// not on Flex Consumption name their package storage in app settings (`WEBSITE_RUN_FROM_PACKAGE`,
+/// `AzureWebJobsStorage`), which azpath never reads (they hold secrets), so who can replace their
+/// code through storage is unknown. One note for all of them, naming a few.
+fn unread_package_settings(resources: &[super::Resource]) -> Option<CompletenessNote> {
+    let apps: Vec<&str> = resources
+        .iter()
+        .filter(|r| {
+            r.kind.as_deref().is_some_and(|k| k.to_ascii_lowercase().contains("functionapp"))
+                && matches!(r.details, super::ResourceDetails::AppService { deployment_storage: None, .. })
+                && (r.identity.system_principal_id.is_some() || !r.identity.user_assigned.is_empty())
+        })
+        .map(|r| r.name.as_str())
+        .collect();
+    if apps.is_empty() {
+        return None;
+    }
+    let mut named = apps.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    if apps.len() > 3 {
+        named.push_str(&format!(" and {} more", apps.len() - 3));
+    }
+    Some(CompletenessNote {
+        what: "arm.functionApps.appSettings".into(),
+        scope: None,
+        reason: format!(
+            "not collected: {} function app(s) with managed identities keep their package location in app \
+             settings, which azpath does not read (needs sites/config/list/action and returns secrets); \
+             write access to their package storage is not evaluated: {named}",
+            apps.len()
+        ),
+    })
 }
 
 fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
@@ -1091,6 +1128,25 @@ mod tests {
         let elsewhere = json!({"id": "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/x", "properties": {"level": "ReadOnly"}});
         let err = parse(&raw_with(json!({}), json!({"locks": [elsewhere]}))).unwrap_err().to_string();
         assert!(err.contains("must end in"), "{err}");
+    }
+
+    #[test]
+    fn function_apps_whose_package_location_is_in_app_settings_are_one_completeness_note() {
+        let site = |name: &str, identity: Value, props: Value| {
+            json!({"id": format!("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Web/sites/{name}"),
+                "type": "Microsoft.Web/sites", "name": name, "kind": "functionapp,linux", "identity": identity, "properties": props})
+        };
+        let mi = json!({"type": "SystemAssigned", "principalId": "p"});
+        let flex = json!({"functionAppConfig": {"deployment": {"storage": {"type": "blobContainer",
+            "value": "https://st.blob.core.windows.net/app-package"}}}});
+        let note = |resources: Vec<Value>| {
+            let f = parse(&raw_with(json!({}), json!({"resources": resources}))).unwrap();
+            f.completeness.into_iter().find(|n| n.what == "arm.functionApps.appSettings")
+        };
+        assert_eq!(note(vec![site("flex", mi.clone(), flex)]), None, "Flex apps name their package storage");
+        assert_eq!(note(vec![site("no-identity", Value::Null, json!({}))]), None, "no identity, nothing to run as");
+        let n = note(vec![site("classic", mi.clone(), json!({})), site("classic2", mi, json!({}))]).unwrap();
+        assert!(n.reason.contains("2 function app(s)") && n.reason.contains("classic, classic2"), "{}", n.reason);
     }
 
     #[test]

@@ -31,7 +31,8 @@ data roles, for `listKeys` on an account with `allowSharedKeyAccess: false`, for
 grant on another container, for apps without a managed identity, or for function apps on other plans: \
 their package location is in app settings (`WEBSITE_RUN_FROM_PACKAGE`, `AzureWebJobsStorage`), which \
 azpath does not collect (reading them needs `sites/config/list/action` and returns secrets), so those \
-apps are not evaluated by this rule.",
+apps are not evaluated by this rule, and the snapshot says so in one completeness note \
+(`arm.functionApps.appSettings`) naming them.",
     derive,
 };
 
