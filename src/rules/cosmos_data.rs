@@ -1,8 +1,8 @@
 //! Cosmos DB for NoSQL data-plane role assignments (`sqlRoleAssignments`): read and write access to
 //! an account's items, granted by Cosmos DB's own role system, not by Azure RBAC.
 
-use super::{Context, Rule, plain_edge};
-use crate::facts::{CosmosRoleAssignment, CosmosRoleDefinition};
+use super::{Context, Hit, Plane, Rule, grant_text, plain_edge, rbac_edge};
+use crate::facts::{CosmosRoleAssignment, CosmosRoleDefinition, Resource};
 use crate::glob::ActionPattern;
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, NodeKind};
 
@@ -81,6 +81,42 @@ or any read-only definition, or for an Azure RBAC role assignment (Cosmos DB eva
 assignments; see cosmos-sql-read-data).",
     derive: derive_write,
 };
+
+const ASSIGNMENT_WRITE: &str = "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments/write";
+
+pub const ASSIGN: Rule = Rule {
+    id: "cosmos-sql-assign",
+    edges: &[EdgeKind::AssignRoles],
+    summary: "An Azure role that writes Cosmos DB SQL role assignments can grant itself the account's data.",
+    doc: concat!(
+        "What it does: an AssignRoles edge from the principal to each Cosmos DB account beneath the scope of \
+an Azure RBAC assignment whose role allows `Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments/write` \
+(DocumentDB Account Contributor and Contributor through their wildcards; Azure Databases ARM Management \
+Contributor; Foundational RP Contributor). Creating a data-plane role assignment is an ARM operation \
+(Microsoft Learn, \"Use data plane role-based access control with Azure Cosmos DB for NoSQL\": the \
+caller needs `sqlRoleAssignments/write`), so the principal can assign itself Cosmos DB Built-in Data \
+Contributor (00000000-0000-0000-0000-000000000002) at the account and then read and write every item, \
+with Entra tokens: unlike keys, it works when `disableLocalAuth` is true. ",
+        read_only_lock_doc!(),
+        " Must not fire: for Cosmos DB Operator (its notActions remove `sqlRoleAssignments/write`), Cosmos DB \
+Account Reader Role or Reader, or when a deny assignment removes the action."
+    ),
+    derive: derive_assign,
+};
+
+fn derive_assign(ctx: &Context, out: &mut Vec<Edge>) {
+    let accept = |r: &Resource| ctx.node(&r.id).is_some_and(|n| n.kind == NodeKind::CosmosDBAccount);
+    for (g, r, how) in ctx.rbac_matches(ASSIGNMENT_WRITE, false, accept) {
+        let reason = format!(
+            "{} allows {ASSIGNMENT_WRITE}: can assign itself Cosmos DB Built-in Data Contributor on {} and read \
+and write its items (works with local auth disabled)",
+            grant_text(ctx, g),
+            r.name
+        );
+        let hit = Hit { target: &r.id, action: ASSIGNMENT_WRITE, how: &how, plane: Plane::Arm(&r.id) };
+        out.extend(rbac_edge(ctx, &ASSIGN, g, hit, reason, vec![]));
+    }
+}
 
 fn derive_read(ctx: &Context, out: &mut Vec<Edge>) {
     derive(ctx, out, &READ_DATA, READS, "read its items");
@@ -165,6 +201,36 @@ mod tests {
             name,
             json!({"kind": "GlobalDocumentDB", "properties": {"disableLocalAuth": true}}),
         )
+    }
+
+    #[test]
+    fn roles_that_write_sql_role_assignments_can_grant_themselves_the_data() {
+        use crate::model::EdgeKind::AssignRoles;
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let acc = account(&mut t, &rg, "cosmos");
+        let (dac, op, rd, reader, denied) = (t.sp("dac"), t.sp("op"), t.sp("rd"), t.sp("reader"), t.sp("denied"));
+        t.assign(&dac, "DocumentDB Account Contributor", &rg);
+        t.assign(&op, "Cosmos DB Operator", &rg);
+        t.assign(&rd, "Cosmos DB Account Reader Role", &rg);
+        t.assign(&reader, "Reader", &rg);
+        t.assign(&denied, "DocumentDB Account Contributor", &rg);
+        t.deny(&rg, &denied, &["Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments/*"]);
+        let d = t.derive();
+        let e = edge(&d, &dac, &acc, AssignRoles).expect("databaseAccounts/* covers sqlRoleAssignments/write");
+        assert_eq!(&*e.rule, "cosmos-sql-assign");
+        assert!(e.reason.contains("local auth disabled"), "{}", e.reason);
+        for p in [&op, &rd, &reader, &denied] {
+            assert!(!has(&d, p, &acc, AssignRoles), "{p}: {:?}", out(&d, p));
+        }
+        // A ReadOnly lock refuses the PUT.
+        let mut t2 = T::new();
+        let rg2 = t2.rg("rg");
+        let acc2 = account(&mut t2, &rg2, "cosmos");
+        let dac2 = t2.sp("dac");
+        t2.assign(&dac2, "DocumentDB Account Contributor", &rg2);
+        t2.lock(&acc2, "freeze", "ReadOnly");
+        assert!(!has(&t2.derive(), &dac2, &acc2, AssignRoles));
     }
 
     #[test]

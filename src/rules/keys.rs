@@ -15,6 +15,9 @@ struct KeyedType {
     /// Actions that return a token signed with the keys (storage account and service SAS): as good
     /// as the keys while key auth is on, useless while it is off.
     sas_actions: &'static [&'static str],
+    /// Other actions whose answer carries the read-write keys themselves (Cosmos DB's
+    /// `listConnectionStrings`: each connection string embeds a key).
+    also_return_keys: &'static [&'static str],
     /// Are keys usable right now? `None` when the resource is not of this type.
     keys_enabled: fn(&Resource) -> Option<bool>,
 }
@@ -29,6 +32,7 @@ const TYPES: &[KeyedType] = &[
             "Microsoft.Storage/storageAccounts/listAccountSas/action",
             "Microsoft.Storage/storageAccounts/listServiceSas/action",
         ],
+        also_return_keys: &[],
         keys_enabled: |r| match r.details {
             ResourceDetails::StorageAccount { allow_shared_key_access } => Some(allow_shared_key_access != Some(false)),
             _ => None,
@@ -40,6 +44,7 @@ const TYPES: &[KeyedType] = &[
         write_action: "Microsoft.CognitiveServices/accounts/write",
         setting: "disableLocalAuth",
         sas_actions: &[],
+        also_return_keys: &[],
         keys_enabled: |r| match r.details {
             ResourceDetails::CognitiveServices { disable_local_auth, .. } => Some(disable_local_auth != Some(true)),
             _ => None,
@@ -50,6 +55,7 @@ const TYPES: &[KeyedType] = &[
         list_action: "Microsoft.DocumentDB/databaseAccounts/listKeys/action",
         write_action: "Microsoft.DocumentDB/databaseAccounts/write",
         sas_actions: &[],
+        also_return_keys: &[COSMOS_CONNECTION_STRINGS],
         setting: "disableLocalAuth",
         keys_enabled: |r| match r.details {
             ResourceDetails::CosmosDb { disable_local_auth } => Some(disable_local_auth != Some(true)),
@@ -62,6 +68,7 @@ const TYPES: &[KeyedType] = &[
         write_action: "Microsoft.ContainerService/managedClusters/write",
         setting: "disableLocalAccounts",
         sas_actions: &[],
+        also_return_keys: &[],
         keys_enabled: |r| match r.details {
             ResourceDetails::Aks { disable_local_accounts, .. } => Some(disable_local_accounts != Some(true)),
             _ => None,
@@ -97,7 +104,8 @@ pub const LIST_KEYS: Rule = Rule {
 (`storageAccounts/listkeys/action`), Cognitive Services / Azure OpenAI account \
 (`accounts/listKeys/action`), Cosmos DB account (`databaseAccounts/listKeys/action`: the read-write \
 primary and secondary keys, which give every database and container regardless of Cosmos DB's own \
-data-plane role assignments; Microsoft Learn, \"Secure access to data in Azure Cosmos DB\") or AKS cluster (`listClusterAdminCredential/action`) beneath the scope of \
+data-plane role assignments; Microsoft Learn, \"Secure access to data in Azure Cosmos DB\"; and \
+`databaseAccounts/listConnectionStrings/action`, whose connection strings embed those keys) or AKS cluster (`listClusterAdminCredential/action`) beneath the scope of \
 an assignment whose role allows the action, when key auth is on (`allowSharedKeyAccess` not false, \
 `disableLocalAuth` not true, `disableLocalAccounts` not true).",
         read_only_lock_doc!(),
@@ -147,6 +155,49 @@ the rbac-list-keys edge instead (the same hop).",
     derive: derive_sas,
 };
 
+const COSMOS_CONNECTION_STRINGS: &str = "Microsoft.DocumentDB/databaseAccounts/listConnectionStrings/action";
+const COSMOS_READ_ONLY_KEYS: &str = "Microsoft.DocumentDB/databaseAccounts/readonlykeys/action";
+
+pub const COSMOS_READ_ONLY_KEYS_RULE: Rule = Rule {
+    id: "cosmos-read-only-keys",
+    edges: &[EdgeKind::ReadData],
+    summary: "The read-only keys of a Cosmos DB account with local auth on read every item in it.",
+    doc: concat!(
+        "What it does: a ReadData edge from the principal to each Cosmos DB account beneath the scope of \
+an assignment whose role allows `databaseAccounts/readonlykeys/action` (Cosmos DB Account Reader Role), \
+when local (key) auth is on (`disableLocalAuth` not true). Microsoft Learn, \"Secure access to data in \
+Azure Cosmos DB\": the read-only primary and secondary keys give read access to every resource in the \
+account, outside Cosmos DB's own data-plane role assignments; with `disableLocalAuth` true every \
+key-signed request is refused. The same account's `listConnectionStrings/action` (its connection \
+strings embed the read-write keys) is a ListKeys edge of rbac-list-keys.",
+        read_only_lock_doc!(),
+        " Why it matters: a reader role, granted as harmless, reads every item of the account. Must not \
+fire: when `disableLocalAuth` is true, for Reader or Cosmos DB Operator (neither allows the action), \
+or when a deny assignment removes it."
+    ),
+    derive: derive_cosmos_read_only_keys,
+};
+
+fn derive_cosmos_read_only_keys(ctx: &Context, out: &mut Vec<Edge>) {
+    let Some(t) = TYPES.iter().find(|t| t.resource_type == "microsoft.documentdb/databaseaccounts") else { return };
+    let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(true);
+    for (g, r, how) in ctx.rbac_matches(COSMOS_READ_ONLY_KEYS, false, accept) {
+        let reason = format!(
+            "{} allows {COSMOS_READ_ONLY_KEYS}; {} so the read-only keys read every item in {}",
+            grant_text(ctx, g),
+            setting_text(t, r, true),
+            r.name
+        );
+        let extra = vec![Context::resource_evidence(
+            EvidenceKind::ResourceProperty,
+            r,
+            format!("{}: {}", r.id, setting_text(t, r, true)),
+        )];
+        let hit = Hit { target: &r.id, action: COSMOS_READ_ONLY_KEYS, how: &how, plane: Plane::Arm(&r.id) };
+        out.extend(rbac_edge(ctx, &COSMOS_READ_ONLY_KEYS_RULE, g, hit, reason, extra));
+    }
+}
+
 fn derive_sas(ctx: &Context, out: &mut Vec<Edge>) {
     for t in TYPES {
         let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(true);
@@ -175,11 +226,14 @@ resources and permissions the caller asks, gives the keys' data access to {}",
 fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
     for t in TYPES {
         let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(true);
-        for (g, r, how) in ctx.rbac_matches(t.list_action, false, accept) {
+        for (action, (g, r, how)) in std::iter::once(&t.list_action)
+            .chain(t.also_return_keys)
+            .flat_map(|&action| ctx.rbac_matches(action, false, accept).into_iter().map(move |m| (action, m)))
+        {
+            let carries = if action == t.list_action { "" } else { " (its answer carries the read-write keys)" };
             let reason = format!(
-                "{} allows {}; {} so the keys give full access to {}",
+                "{} allows {action}{carries}; {} so the keys give full access to {}",
                 grant_text(ctx, g),
-                t.list_action,
                 setting_text(t, r, true),
                 r.name
             );
@@ -192,7 +246,7 @@ fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
                 ctx,
                 &LIST_KEYS,
                 g,
-                Hit { target: &r.id, action: t.list_action, how: &how, plane: Plane::Arm(&r.id) },
+                Hit { target: &r.id, action, how: &how, plane: Plane::Arm(&r.id) },
                 reason,
                 extra,
             ));
@@ -206,7 +260,7 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
         // (principal, resource) -> the grant that lists keys (or a SAS signed with them) and the
         // action, possibly from another role than the one that writes.
         let mut listers: BTreeMap<(&str, &str), (&RbacGrant, crate::rbac::Grant, &str)> = BTreeMap::new();
-        for &action in std::iter::once(&t.list_action).chain(t.sas_actions) {
+        for &action in std::iter::once(&t.list_action).chain(t.also_return_keys).chain(t.sas_actions) {
             for (g, r, how) in ctx.rbac_matches(action, false, accept) {
                 listers.entry((g.assignment.principal_id.as_str(), r.id.as_str())).or_insert((g, how, action));
             }
@@ -216,7 +270,7 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
             else {
                 continue;
             };
-            let then = if *list_action == t.list_action { "list keys" } else { "get a SAS signed with them" };
+            let then = if t.sas_actions.contains(list_action) { "get a SAS signed with them" } else { "list keys" };
             let reason = format!(
                 "{} allows {} on {} ({}): can turn key auth back on, then {then} (configuration change)",
                 grant_text(ctx, g),
@@ -530,6 +584,58 @@ mod tests {
             out(&d, &op)
         );
         assert!(out(&d, &rd).iter().all(|e| e.kind != ListKeys), "read-only keys are not listKeys");
+    }
+
+    #[test]
+    fn cosmos_db_read_only_keys_read_and_connection_strings_are_keys() {
+        use crate::model::EdgeKind::{ReadData, WriteData};
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let cosmos = |t: &mut T, name: &str, off: bool| {
+            let props = json!({"kind": "GlobalDocumentDB", "properties": {"disableLocalAuth": off}});
+            t.resource(&rg, "Microsoft.DocumentDB/databaseAccounts", name, props)
+        };
+        let (open, closed) = (cosmos(&mut t, "open", false), cosmos(&mut t, "closed", true));
+        let strings = t.custom_role(
+            "Cosmos connection strings",
+            &["Microsoft.DocumentDB/databaseAccounts/listConnectionStrings/action"],
+            &[],
+        );
+        let (rd, op, reader, cs) = (t.sp("rd"), t.sp("op"), t.sp("reader"), t.sp("cs"));
+        t.assign(&rd, "Cosmos DB Account Reader Role", &rg);
+        t.assign(&op, "Cosmos DB Operator", &rg);
+        t.assign(&reader, "Reader", &rg);
+        t.assign(&cs, &strings, &rg);
+        let d = t.derive();
+        let e = edge(&d, &rd, &open, ReadData).expect("Cosmos DB Account Reader reads with the read-only keys");
+        assert_eq!(&*e.rule, "cosmos-read-only-keys");
+        assert!(
+            e.evidence.iter().any(|ev| ev.kind == EvidenceKind::MatchedAction && ev.value.contains("readonlykeys"))
+        );
+        assert!(!has(&d, &rd, &open, WriteData) && !has(&d, &rd, &open, ListKeys), "read-only keys write nothing");
+        assert!(!has(&d, &rd, &closed, ReadData), "disableLocalAuth refuses every key");
+        assert!(out(&d, &op).is_empty(), "Cosmos DB Operator's notActions remove readonlyKeys: {:?}", out(&d, &op));
+        assert!(out(&d, &reader).is_empty());
+        let e = edge(&d, &cs, &open, ListKeys).expect("connection strings carry the keys");
+        assert!(e.reason.contains("carries the read-write keys"), "{}", e.reason);
+        assert!(!has(&d, &cs, &closed, ListKeys));
+    }
+
+    #[test]
+    fn a_read_only_lock_blocks_cosmos_read_only_keys() {
+        use crate::model::EdgeKind::ReadData;
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let acc = t.resource(
+            &rg,
+            "Microsoft.DocumentDB/databaseAccounts",
+            "locked",
+            json!({"kind": "GlobalDocumentDB", "properties": {"disableLocalAuth": false}}),
+        );
+        t.lock(&acc, "freeze", "ReadOnly");
+        let rd = t.sp("rd");
+        t.assign(&rd, "Cosmos DB Account Reader Role", &rg);
+        assert!(!has(&t.derive(), &rd, &acc, ReadData), "readonlykeys is a POST, which the lock refuses");
     }
 
     #[test]
