@@ -95,6 +95,11 @@ fn setting_text(t: &KeyedType, r: &Resource, enabled: bool) -> String {
     }
 }
 
+/// The evidence that keys are on (or off) on `r`: the setting as collected.
+fn setting_evidence(t: &KeyedType, r: &Resource, enabled: bool) -> Evidence {
+    Context::resource_evidence(EvidenceKind::ResourceProperty, r, format!("{}: {}", r.id, setting_text(t, r, enabled)))
+}
+
 pub const LIST_KEYS: Rule = Rule {
     id: "rbac-list-keys",
     edges: &[EdgeKind::ListKeys],
@@ -188,11 +193,7 @@ fn derive_cosmos_read_only_keys(ctx: &Context, out: &mut Vec<Edge>) {
             setting_text(t, r, true),
             r.name
         );
-        let extra = vec![Context::resource_evidence(
-            EvidenceKind::ResourceProperty,
-            r,
-            format!("{}: {}", r.id, setting_text(t, r, true)),
-        )];
+        let extra = vec![setting_evidence(t, r, true)];
         let hit = Hit { target: &r.id, action: COSMOS_READ_ONLY_KEYS, how: &how, plane: Plane::Arm(&r.id) };
         out.extend(rbac_edge(ctx, &COSMOS_READ_ONLY_KEYS_RULE, g, hit, reason, extra));
     }
@@ -210,11 +211,7 @@ resources and permissions the caller asks, gives the keys' data access to {}",
                     setting_text(t, r, true),
                     r.name
                 );
-                let extra = vec![Context::resource_evidence(
-                    EvidenceKind::ResourceProperty,
-                    r,
-                    format!("{}: {}", r.id, setting_text(t, r, true)),
-                )];
+                let extra = vec![setting_evidence(t, r, true)];
                 // A SAS is asked for with a POST to ARM on the account.
                 let hit = Hit { target: &r.id, action, how: &how, plane: Plane::Arm(&r.id) };
                 out.extend(rbac_edge(ctx, &LIST_SAS, g, hit, reason, extra));
@@ -237,11 +234,7 @@ fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
                 setting_text(t, r, true),
                 r.name
             );
-            let extra = vec![Context::resource_evidence(
-                EvidenceKind::ResourceProperty,
-                r,
-                format!("{}: {}", r.id, setting_text(t, r, true)),
-            )];
+            let extra = vec![setting_evidence(t, r, true)];
             out.extend(rbac_edge(
                 ctx,
                 &LIST_KEYS,
@@ -278,11 +271,7 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
                 r.name,
                 setting_text(t, r, false)
             );
-            let mut extra = vec![Context::resource_evidence(
-                EvidenceKind::ResourceProperty,
-                r,
-                format!("{}: {}", r.id, setting_text(t, r, false)),
-            )];
+            let mut extra = vec![setting_evidence(t, r, false)];
             if lg.assignment.id != g.assignment.id {
                 extra.push(
                     Evidence::new(
