@@ -52,6 +52,34 @@ mod tests {
     }
 
     #[test]
+    fn a_management_group_parent_cycle_is_cut_with_a_warning() {
+        // Azure never returns this, but a facts file can: a -> b -> c -> a, with assignments and a
+        // deny assignment inside the loop and a subscription beneath it.
+        let mut t = T::new();
+        let a = "/providers/Microsoft.Management/managementGroups/a";
+        let c = t.management_group("c", "/providers/Microsoft.Management/managementGroups/b");
+        let b = t.management_group("b", a);
+        t.management_group("a", &c);
+        let sub2 = "/subscriptions/s2";
+        t.push_subscription(sub2, &b);
+        let owner = t.sp("owner");
+        t.assign(&owner, "Owner", a);
+        let denied = t.sp("denied");
+        t.assign(&denied, "Owner", &c);
+        t.deny(&c, &denied, &["*"]);
+        let d = t.derive();
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(d.warnings[0].contains("parent cycle") && d.warnings[0].contains("managementgroups/a placed under"));
+        let root = format!("/providers/Microsoft.Management/managementGroups/{TENANT}");
+        let a = crate::facts::ids::norm(a);
+        let (b, c) = (crate::facts::ids::norm(&b), crate::facts::ids::norm(&c));
+        // Cut at its smallest id: root > a > b > c, and the subscription under b.
+        assert!(has(&d, &root, &a, Contains) && has(&d, &a, &b, Contains) && has(&d, &b, &c, Contains));
+        assert!(!has(&d, &c, &a, Contains));
+        assert!(has(&d, &b, sub2, Contains));
+    }
+
+    #[test]
     fn implied_resource_groups_still_link() {
         let mut t = T::new();
         let rg = format!("{SUB}/resourceGroups/not-listed");

@@ -331,7 +331,7 @@ pub(super) fn build(
     }
 
     classify_crown_jewels(facts, &mut nodes);
-    let children = hierarchy(facts, &nodes);
+    let children = hierarchy(facts, &nodes, warnings);
     (nodes, children)
 }
 
@@ -419,7 +419,11 @@ fn ensure_ancestors(nodes: &mut BTreeMap<String, Node>, id: &str) {
 
 /// Parent -> children for every ARM node: MG tree, subscriptions, resource groups, resources and
 /// child resources (a resource's parent is its nearest ancestor that is a node).
-fn hierarchy(facts: &Facts, nodes: &BTreeMap<String, Node>) -> BTreeMap<String, Vec<String>> {
+fn hierarchy(
+    facts: &Facts,
+    nodes: &BTreeMap<String, Node>,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, Vec<String>> {
     let mut parent: HashMap<&str, String> = HashMap::new();
     for mg in &facts.management_groups {
         if let Some(p) = &mg.parent {
@@ -445,8 +449,19 @@ fn hierarchy(facts: &Facts, nodes: &BTreeMap<String, Node>) -> BTreeMap<String, 
             }
         }
     }
-    // Subscriptions and management groups whose parent is unknown sit under the root.
     let root = root_mg_id(&facts.tenant_id);
+    // The root has no parent; a parent chain that loops (facts Azure would never return, but a
+    // facts file can hold) is cut where it loops back, so every walk up the hierarchy ends.
+    parent.remove(root.as_str());
+    for cycle in parent_cycles(&parent) {
+        let cut = cycle.iter().min().expect("a cycle has members").clone();
+        warnings.push(format!(
+            "management groups {} form a parent cycle; {cut} placed under the tenant root group",
+            cycle.join(" -> ")
+        ));
+        parent.remove(cut.as_str());
+    }
+    // Subscriptions and management groups whose parent is unknown sit under the root.
     for (id, n) in nodes {
         if matches!(n.kind, NodeKind::ManagementGroup | NodeKind::Subscription)
             && *id != root
@@ -465,6 +480,43 @@ fn hierarchy(facts: &Facts, nodes: &BTreeMap<String, Node>) -> BTreeMap<String, 
         kids.sort();
     }
     children
+}
+
+/// The cycles of a child -> parent map, each as its members in walking order, starting from its
+/// smallest id (each cycle once). Linear: every id is walked at most once.
+fn parent_cycles(parent: &HashMap<&str, String>) -> Vec<Vec<String>> {
+    let mut done: HashMap<&str, ()> = HashMap::new();
+    let mut cycles = Vec::new();
+    let mut starts: Vec<&str> = parent.keys().copied().collect();
+    starts.sort();
+    for start in starts {
+        let mut path: Vec<&str> = Vec::new();
+        let mut cur = start;
+        loop {
+            if done.contains_key(cur) {
+                break;
+            }
+            if let Some(i) = path.iter().position(|&p| p == cur) {
+                let mut cycle: Vec<String> = path[i..].iter().map(|s| s.to_string()).collect();
+                let first = (0..cycle.len()).min_by_key(|&k| &cycle[k]).unwrap_or(0);
+                cycle.rotate_left(first);
+                cycles.push(cycle);
+                break;
+            }
+            path.push(cur);
+            match parent.get_key_value(cur) {
+                Some((_, p)) => match parent.get_key_value(p.as_str()) {
+                    Some((k, _)) => cur = k,
+                    None => break,
+                },
+                None => break,
+            }
+        }
+        for p in path {
+            done.insert(p, ());
+        }
+    }
+    cycles
 }
 
 /// Marks the targets users care about: training data, models, their secrets, and tier 0.

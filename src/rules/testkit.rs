@@ -214,6 +214,30 @@ impl T {
         );
     }
 
+    /// A subscription (`/subscriptions/{id}`) under the management group `parent`.
+    pub fn push_subscription(&mut self, id: &str, parent: &str) {
+        let name = crate::facts::ids::last_segment(id).to_string();
+        push(
+            &mut self.arm,
+            "managementGroups",
+            json!({"id": id, "type": "Microsoft.Management/managementGroups/subscriptions", "name": name,
+                "properties": {"displayName": name, "parent": {"id": parent}}}),
+        );
+        push(&mut self.arm, "subscriptions", json!({"id": id, "subscriptionId": name, "displayName": name}));
+    }
+
+    /// A management group under `parent` (a management group id); returns its id.
+    pub fn management_group(&mut self, name: &str, parent: &str) -> String {
+        let id = format!("/providers/Microsoft.Management/managementGroups/{name}");
+        push(
+            &mut self.arm,
+            "managementGroups",
+            json!({"id": id, "type": "Microsoft.Management/managementGroups", "name": name,
+                "properties": {"displayName": name, "parent": {"id": parent}}}),
+        );
+        id
+    }
+
     pub fn rg(&mut self, name: &str) -> String {
         let id = format!("{SUB}/resourceGroups/{name}");
         push(
