@@ -89,7 +89,7 @@ pub struct SearchArgs {
     /// Snapshot: a number, a label, `latest` or `previous`.
     #[arg(long, default_value = "latest")]
     pub snapshot: String,
-    /// At most this many hops.
+    /// At most this many hops (up to 64; no limit when left out).
     #[arg(long)]
     pub max_hops: Option<usize>,
     /// Ignore PIM-eligible assignments (what is reachable right now, without activation).
@@ -151,7 +151,7 @@ pub enum Command {
         /// The last hop must be of this kind (repeatable), e.g. --last-edge ListKeys.
         #[arg(long = "last-edge", value_parser = edge_kind)]
         last_edges: Vec<EdgeKind>,
-        /// The k easiest loopless paths per pair (Yen's algorithm).
+        /// The k easiest loopless paths per pair (Yen's algorithm; 1 to 100).
         #[arg(long, conflicts_with = "all_equal")]
         k: Option<usize>,
         /// Every path as easy as the easiest, per pair (at most 100).

@@ -18,7 +18,15 @@ pub enum QueryError {
     Selector(#[from] SelectorError),
     #[error("selector {0:?} matches no node in this snapshot")]
     NoMatch(String),
+    #[error("{option} is {value}; {allowed}")]
+    Limit { option: &'static str, value: usize, allowed: String },
 }
+
+/// The longest path a search looks for. Real attack paths are a handful of hops (the demo's
+/// longest is 11); a larger bound only makes a hop-limited search slower.
+pub const MAX_HOPS_LIMIT: usize = 64;
+/// The most paths per pair `k` may ask for (Yen's algorithm grows with k squared).
+pub const K_LIMIT: usize = 100;
 
 /// The nodes a selector names, sorted by id. An empty result is not an error here.
 pub fn select(g: &AttackGraph, selector: &str) -> Result<Vec<NodeId>, QueryError> {
@@ -61,7 +69,25 @@ pub struct PathOptions {
 pub const ALL_EQUAL_LIMIT: usize = 100;
 
 impl PathOptions {
+    /// Rejects bounds that make no sense or would make a search run for hours, naming the limit.
+    pub fn check(&self) -> Result<(), QueryError> {
+        if let Some(h) = self.max_hops
+            && h > MAX_HOPS_LIMIT
+        {
+            let allowed = format!("the limit is {MAX_HOPS_LIMIT} hops (leave it out for no limit)");
+            return Err(QueryError::Limit { option: "max_hops (--max-hops)", value: h, allowed });
+        }
+        if let Some(k) = self.k
+            && !(1..=K_LIMIT).contains(&k)
+        {
+            let allowed = format!("it must be between 1 and {K_LIMIT} paths per pair");
+            return Err(QueryError::Limit { option: "k (--k)", value: k, allowed });
+        }
+        Ok(())
+    }
+
     fn search(&self, g: &AttackGraph) -> Result<SearchOptions, QueryError> {
+        self.check()?;
         let avoid = match &self.avoid {
             Some(sel) => select(g, sel)?,
             None => vec![],

@@ -71,6 +71,27 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
 }
 
 #[test]
+fn search_bounds_over_their_limits_are_clear_errors_not_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    assert!(azpath(&db, &["demo"]).status.success());
+    for (args, needle) in [
+        (&["paths", "--max-hops", "18446744073709551615"][..], "the limit is 64 hops"),
+        (&["reach", "pipeline", "--max-hops", "65"][..], "the limit is 64 hops"),
+        (&["who-can-reach", "tier0", "--max-hops", "1000"][..], "the limit is 64 hops"),
+        (&["paths", "--k", "0"][..], "between 1 and 100"),
+        (&["paths", "--k", "101"][..], "between 1 and 100"),
+    ] {
+        let out = azpath(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+    // At the limits, they run.
+    assert!(azpath(&db, &["paths", "--max-hops", "64", "--k", "2"]).status.success());
+}
+
+#[test]
 fn rules_are_listed_and_documented() {
     let dir = tempfile::tempdir().unwrap();
     let out = azpath(&dir.path().join("x.db"), &["rules", "rbac-re-enable-keys"]);
