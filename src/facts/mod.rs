@@ -468,3 +468,16 @@ pub struct Resource {
     pub identity: ResourceIdentity,
     pub details: ResourceDetails,
 }
+
+impl Resource {
+    /// Does it run as a managed identity (system-assigned or any user-assigned one)?
+    pub fn has_managed_identity(&self) -> bool {
+        self.identity.system_principal_id.is_some() || !self.identity.user_assigned.is_empty()
+    }
+}
+
+/// Is an App Service app (or slot) of this ARM `kind` a function app (`functionapp`,
+/// `functionapp,linux`, `functionapp,workflowapp` for Logic Apps Standard, ...)?
+pub fn is_function_app(kind: Option<&str>) -> bool {
+    kind.is_some_and(|k| k.to_ascii_lowercase().contains("functionapp"))
+}

@@ -224,9 +224,9 @@ fn unread_package_settings(resources: &[super::Resource]) -> Option<Completeness
     let apps: Vec<&str> = resources
         .iter()
         .filter(|r| {
-            r.kind.as_deref().is_some_and(|k| k.to_ascii_lowercase().contains("functionapp"))
+            super::is_function_app(r.kind.as_deref())
                 && matches!(r.details, super::ResourceDetails::AppService { deployment_storage: None, .. })
-                && (r.identity.system_principal_id.is_some() || !r.identity.user_assigned.is_empty())
+                && r.has_managed_identity()
         })
         .map(|r| r.name.as_str())
         .collect();

@@ -46,9 +46,7 @@ const APP_TYPES: &[AppType] = &[
 
 /// An app or slot with a managed identity (no identity: nothing to gain by running code there).
 fn with_identity(r: &Resource, ty: &AppType) -> bool {
-    r.resource_type == ty.resource_type
-        && runs_code(r)
-        && (r.identity.system_principal_id.is_some() || !r.identity.user_assigned.is_empty())
+    r.resource_type == ty.resource_type && runs_code(r) && r.has_managed_identity()
 }
 
 pub const MASTER_KEY: Rule = Rule {

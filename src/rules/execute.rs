@@ -2,7 +2,7 @@
 
 use super::run_as::runs_code;
 use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
-use crate::facts::{Resource, ResourceIdentity};
+use crate::facts::Resource;
 use crate::model::{Edge, EdgeKind, EvidenceKind};
 use std::collections::HashSet;
 
@@ -85,10 +85,6 @@ pub(super) fn ways(resource_type: &str) -> &'static [&'static [&'static str]] {
 const ML_JOB: &str = "Microsoft.MachineLearningServices/workspaces/jobs/write";
 const ML_COMPUTES: &str = "microsoft.machinelearningservices/workspaces/computes";
 
-fn has_identity(i: &ResourceIdentity) -> bool {
-    i.system_principal_id.is_some() || !i.user_assigned.is_empty()
-}
-
 pub const RULE: Rule = Rule {
     id: "rbac-execute-on-compute",
     edges: &[EdgeKind::ExecuteOn],
@@ -122,7 +118,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     // (assignment, role, resource) with a way through ARM that no ReadOnly lock stands in.
     let mut open: HashSet<(&str, &str, &str)> = HashSet::new();
     for &(ty, ways, how_text) in WAYS {
-        let accept = |r: &Resource| r.resource_type == ty && runs_code(r) && has_identity(&r.identity);
+        let accept = |r: &Resource| r.resource_type == ty && runs_code(r) && r.has_managed_identity();
         for way in ways {
             let (action, also) = (way[0], &way[1..]);
             for (g, r, how) in ctx.rbac_matches(action, false, accept) {
@@ -146,7 +142,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     // Kudu: the way a ReadOnly lock does not close. Only where ARM gave no unlocked way, so the
     // usual edge (and its evidence) stays the ARM one.
     for &(ty, publish) in KUDU_PUBLISH {
-        let web = |r: &Resource| r.resource_type == ty && runs_code(r) && has_identity(&r.identity);
+        let web = |r: &Resource| r.resource_type == ty && runs_code(r) && r.has_managed_identity();
         for (g, r, how) in ctx.rbac_matches(publish, false, web) {
             if open.contains(&(g.assignment.id.as_str(), g.role.id.as_str(), r.id.as_str())) {
                 continue;
@@ -164,7 +160,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     let workspaces = |r: &Resource| r.resource_type == "microsoft.machinelearningservices/workspaces";
     for (g, ws, how) in ctx.rbac_matches(ML_JOB, false, workspaces) {
         for compute in
-            ctx.child_resources(&ws.id).filter(|c| c.resource_type == ML_COMPUTES && has_identity(&c.identity))
+            ctx.child_resources(&ws.id).filter(|c| c.resource_type == ML_COMPUTES && c.has_managed_identity())
         {
             let reason = format!(
                 "{} allows {ML_JOB}: can submit a job that runs on compute {} of workspace {}",

@@ -2,11 +2,10 @@
 //! the package it finds in its deployment storage container.
 
 use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
-use crate::facts::{Resource, ResourceDetails};
+use crate::facts::ResourceDetails;
 use crate::model::{Edge, EdgeKind, EvidenceKind};
 
-const BLOB_WRITE: &str = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write";
-const LIST_KEYS: &str = "Microsoft.Storage/storageAccounts/listkeys/action";
+use super::ml_code_in_storage::LIST_KEYS;
 
 pub const RULE: Rule = Rule {
     id: "function-package-storage",
@@ -39,10 +38,7 @@ apps are not evaluated by this rule, and the snapshot says so in one completenes
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     for app in &ctx.facts.resources {
         let ResourceDetails::AppService { deployment_storage: Some(dep), .. } = &app.details else { continue };
-        if !app.kind.as_deref().is_some_and(|k| k.to_ascii_lowercase().contains("functionapp")) {
-            continue;
-        }
-        if app.identity.system_principal_id.is_none() && app.identity.user_assigned.is_empty() {
+        if !crate::facts::is_function_app(app.kind.as_deref()) || !app.has_managed_identity() {
             continue;
         }
         if dep.storage_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("blobContainer")) {
@@ -54,34 +50,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         }) else {
             continue;
         };
-        let shared_key =
-            !matches!(account.details, ResourceDetails::StorageAccount { allow_shared_key_access: Some(false) });
-        let is_account = |r: &Resource| r.id == account.id;
-        let mut grants: Vec<_> = ctx
-            .rbac_matches(BLOB_WRITE, true, is_account)
-            .into_iter()
-            .map(|(g, _, how)| (g, how, BLOB_WRITE))
-            .collect();
-        // A grant on the container itself (a scope beneath the account that is no resource).
-        if let Some(container) = &dep.container {
-            let scope = format!("{}/blobservices/default/containers/{}", account.id, container.to_ascii_lowercase());
-            for g in &ctx.grants {
-                if g.assignment.scope.trim_end_matches('/') != scope {
-                    continue;
-                }
-                let Some(how) = g.role.grants_data_action(BLOB_WRITE) else { continue };
-                if ctx.denied(&g.assignment.principal_id, &account.id, BLOB_WRITE, true) {
-                    continue;
-                }
-                grants.push((g, how, BLOB_WRITE));
-            }
-        }
-        if shared_key {
-            grants.extend(
-                ctx.rbac_matches(LIST_KEYS, false, is_account).into_iter().map(|(g, _, how)| (g, how, LIST_KEYS)),
-            );
-        }
-        for (g, how, action) in &grants {
+        for (g, how, action) in &super::ml_code_in_storage::blob_writers(ctx, account, dep.container.as_deref()) {
             let action = *action;
             let reason = format!(
                 "{} allows {action} on {}, the deployment storage of function app {}: can replace the package it runs (when it next starts an instance)",

@@ -1,12 +1,13 @@
 //! `ExecuteOn` through code that lives in storage: an ML workspace runs scripts from its default
 //! storage account.
 
-use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, RbacGrant, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, EvidenceKind};
+use crate::rbac::Grant;
 
 const BLOB_WRITE: &str = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write";
-const LIST_KEYS: &str = "Microsoft.Storage/storageAccounts/listkeys/action";
+pub(super) const LIST_KEYS: &str = "Microsoft.Storage/storageAccounts/listkeys/action";
 const ML_COMPUTES: &str = "microsoft.machinelearningservices/workspaces/computes";
 
 pub const RULE: Rule = Rule {
@@ -35,28 +36,12 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         let Some(&account) = ctx.resources.get(storage.as_str()) else { continue };
         let computes: Vec<&Resource> = ctx
             .child_resources(&ws.id)
-            .filter(|c| {
-                c.resource_type == ML_COMPUTES
-                    && (c.identity.system_principal_id.is_some() || !c.identity.user_assigned.is_empty())
-            })
+            .filter(|c| c.resource_type == ML_COMPUTES && c.has_managed_identity())
             .collect();
         if computes.is_empty() {
             continue;
         }
-        let shared_key =
-            !matches!(account.details, ResourceDetails::StorageAccount { allow_shared_key_access: Some(false) });
-        let is_account = |r: &Resource| r.id == account.id;
-        let mut grants: Vec<_> = ctx
-            .rbac_matches(BLOB_WRITE, true, is_account)
-            .into_iter()
-            .map(|(g, _, how)| (g, how, BLOB_WRITE))
-            .collect();
-        if shared_key {
-            grants.extend(
-                ctx.rbac_matches(LIST_KEYS, false, is_account).into_iter().map(|(g, _, how)| (g, how, LIST_KEYS)),
-            );
-        }
-        for (g, how, action) in &grants {
+        for (g, how, action) in &blob_writers(ctx, account, None) {
             let action = *action;
             for compute in &computes {
                 let reason = format!(
@@ -87,6 +72,38 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             }
         }
     }
+}
+
+/// Every grant that can write blobs in `account` (or, given, in its `container`): the blob write
+/// data action on the account or on that container, or `listKeys` on the account while shared key
+/// access is allowed (the account key writes anything). With the action that matched.
+pub(super) fn blob_writers<'c, 'f>(
+    ctx: &'c Context<'f>,
+    account: &Resource,
+    container: Option<&str>,
+) -> Vec<(&'c RbacGrant<'f>, Grant, &'static str)> {
+    let is_account = |r: &Resource| r.id == account.id;
+    let mut grants: Vec<_> =
+        ctx.rbac_matches(BLOB_WRITE, true, is_account).into_iter().map(|(g, _, how)| (g, how, BLOB_WRITE)).collect();
+    // A grant on the container itself (a scope beneath the account that is no resource).
+    if let Some(container) = container {
+        let scope = format!("{}/blobservices/default/containers/{}", account.id, container.to_ascii_lowercase());
+        for g in &ctx.grants {
+            if g.assignment.scope.trim_end_matches('/') != scope {
+                continue;
+            }
+            let Some(how) = g.role.grants_data_action(BLOB_WRITE) else { continue };
+            if ctx.denied(&g.assignment.principal_id, &account.id, BLOB_WRITE, true) {
+                continue;
+            }
+            grants.push((g, how, BLOB_WRITE));
+        }
+    }
+    if !matches!(account.details, ResourceDetails::StorageAccount { allow_shared_key_access: Some(false) }) {
+        grants
+            .extend(ctx.rbac_matches(LIST_KEYS, false, is_account).into_iter().map(|(g, _, how)| (g, how, LIST_KEYS)));
+    }
+    grants
 }
 
 #[cfg(test)]

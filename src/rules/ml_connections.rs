@@ -98,27 +98,13 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 out.extend(rbac_edge(ctx, &RULE, g, Hit { target: &res.id, ..hit }, reason, extra));
             } else if auth.eq_ignore_ascii_case("ServicePrincipal") {
                 let Some(app) = client_id else { continue };
-                let Some(sp) = ctx.facts.service_principals.iter().find(|s| s.app_id.as_deref() == Some(app.as_str()))
-                else {
-                    continue;
-                };
-                let reason = format!(
-                    "{} allows {LIST_SECRETS}: connection {} of workspace {} stores a client secret of service principal {}",
-                    grant_text(ctx, g),
-                    conn.name,
-                    ws.name,
-                    sp.display_name
-                );
-                let extra = vec![Context::resource_evidence(
+                let stored_in = format!("connection {} of workspace {}", conn.name, ws.name);
+                let ev = Context::resource_evidence(
                     EvidenceKind::WorkspaceConnection,
                     conn,
                     format!("{}: authType ServicePrincipal, clientId {app}", conn.id),
-                )];
-                let e = rbac_edge(ctx, &RULE, g, Hit { target: &sp.id, ..hit }, reason, extra);
-                out.extend(e.map(|e| {
-                    let activation = e.requires_activation;
-                    e.as_kind(EdgeKind::AuthenticatesAs, activation)
-                }));
+                );
+                out.extend(super::ml_datastores::stored_client_secret(ctx, &RULE, g, hit, app, &stored_in, ev));
             }
             // AAD / ManagedIdentity / None store no secret; SAS, UsernamePassword, PAT and OAuth2
             // are scoped or third-party credentials: not modelled (no edge rather than an

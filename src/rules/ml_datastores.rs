@@ -1,9 +1,9 @@
 //! ML datastores that store an account key or SAS: whoever can read the datastore's secrets holds
 //! the storage account's key.
 
-use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, RbacGrant, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
-use crate::model::{Edge, EdgeKind, EvidenceKind};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 
 const LIST_SECRETS: &str = "Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action";
 
@@ -69,34 +69,43 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 ];
                 out.extend(rbac_edge(ctx, &RULE, g, Hit { target: &storage.id, ..hit }, reason, extra));
             } else if cred.eq_ignore_ascii_case("ServicePrincipal") {
-                // A stored client secret signs in as that service principal.
                 let Some(app) = client_id else { continue };
-                let Some(sp) = ctx.facts.service_principals.iter().find(|s| s.app_id.as_deref() == Some(app.as_str()))
-                else {
-                    continue;
-                };
-                let reason = format!(
-                    "{} allows {LIST_SECRETS}: datastore {} of workspace {} stores a client secret of service principal {}",
-                    grant_text(ctx, g),
-                    ds.name,
-                    ws.name,
-                    sp.display_name
-                );
-                let extra = vec![Context::resource_evidence(
+                let stored_in = format!("datastore {} of workspace {}", ds.name, ws.name);
+                let ev = Context::resource_evidence(
                     EvidenceKind::Datastore,
                     ds,
                     format!("{} credentials: ServicePrincipal, clientId {app}", ds.id),
-                )];
-                let e = rbac_edge(ctx, &RULE, g, Hit { target: &sp.id, ..hit }, reason, extra);
-                out.extend(e.map(|e| {
-                    let activation = e.requires_activation;
-                    e.as_kind(EdgeKind::AuthenticatesAs, activation)
-                }));
+                );
+                out.extend(stored_client_secret(ctx, &RULE, g, hit, app, &stored_in, ev));
             }
             // Sas credentials are usually container-scoped and may be read-only: not modelled as
             // account access (no edge rather than an overstated one).
         }
     }
+}
+
+/// A client secret stored in a workspace object (a datastore, a connection) that `listsecrets`
+/// returns signs in as the service principal of `app_id`: an AuthenticatesAs edge to it, if that
+/// service principal is in the facts.
+pub(super) fn stored_client_secret(
+    ctx: &Context,
+    rule: &Rule,
+    g: &RbacGrant,
+    hit: Hit,
+    app_id: &str,
+    stored_in: &str,
+    evidence: Evidence,
+) -> Option<Edge> {
+    let sp = ctx.facts.service_principals.iter().find(|s| s.app_id.as_deref() == Some(app_id))?;
+    let reason = format!(
+        "{} allows {}: {stored_in} stores a client secret of service principal {}",
+        grant_text(ctx, g),
+        hit.action,
+        sp.display_name
+    );
+    let e = rbac_edge(ctx, rule, g, Hit { target: &sp.id, ..hit }, reason, vec![evidence])?;
+    let activation = e.requires_activation;
+    Some(e.as_kind(EdgeKind::AuthenticatesAs, activation))
 }
 
 #[cfg(test)]

@@ -57,11 +57,7 @@ pub fn resource_kind(resource_type: &str, kind: Option<&str>) -> NodeKind {
     }
 }
 
-/// Is an App Service app (or slot) of this ARM `kind` a function app (`functionapp`,
-/// `functionapp,linux`, `functionapp,workflowapp` for Logic Apps Standard, ...)?
-pub fn is_function_app(kind: Option<&str>) -> bool {
-    kind.is_some_and(|k| k.to_ascii_lowercase().contains("functionapp"))
-}
+pub use crate::facts::is_function_app;
 
 /// Tag values that mark data as sensitive (`data-classification`), case-insensitive.
 const SENSITIVE: &[&str] = &["confidential", "highly-confidential", "restricted", "secret", "sensitive"];
