@@ -36,7 +36,22 @@ pub struct ImportSummary {
 
 /// The whole offline pipeline for one facts file: redact credentials, parse, derive edges, and
 /// write one snapshot (in one transaction).
-pub fn import_facts(store: &mut Store, mut raw: RawFacts, label: Option<&str>) -> anyhow::Result<ImportSummary> {
+pub fn import_facts(store: &mut Store, raw: RawFacts, label: Option<&str>) -> anyhow::Result<ImportSummary> {
+    prepare(raw)?.write(store, label)
+}
+
+/// A facts file redacted, parsed and derived, ready to be written as a snapshot. Preparing before
+/// opening the database means bad input fails before anything is created or written.
+pub struct Prepared {
+    raw: RawFacts,
+    derived: rules::Derived,
+    records: std::collections::HashMap<String, facts::index::FactRecord>,
+    redacted: usize,
+    skipped: Vec<String>,
+}
+
+/// Redacts, parses and derives a facts file (see [`Prepared`]).
+pub fn prepare(mut raw: RawFacts) -> anyhow::Result<Prepared> {
     let redacted = raw.redact_secrets();
     let facts = facts::parse(&raw)?;
     // The fact index for diffs is independent of the rules: build it on the other core.
@@ -45,15 +60,22 @@ pub fn import_facts(store: &mut Store, mut raw: RawFacts, label: Option<&str>) -
         let derived = rules::derive(&facts);
         (derived, records.join().expect("building the fact index does not panic"))
     });
-    let snapshot = store.write_snapshot(&raw, &derived, &records, label)?;
-    Ok(ImportSummary {
-        snapshot,
-        nodes: derived.nodes.len(),
-        edges: derived.edges.len(),
-        redacted,
-        warnings: derived.warnings,
-        skipped: facts.skipped,
-    })
+    Ok(Prepared { raw, derived, records, redacted, skipped: facts.skipped })
+}
+
+impl Prepared {
+    /// Writes the snapshot (one transaction) and says what it holds.
+    pub fn write(self, store: &mut Store, label: Option<&str>) -> anyhow::Result<ImportSummary> {
+        let snapshot = store.write_snapshot(&self.raw, &self.derived, &self.records, label)?;
+        Ok(ImportSummary {
+            snapshot,
+            nodes: self.derived.nodes.len(),
+            edges: self.derived.edges.len(),
+            redacted: self.redacted,
+            warnings: self.derived.warnings,
+            skipped: self.skipped,
+        })
+    }
 }
 
 /// Loads a stored snapshot into an attack graph for searching: edges come without their reasons
@@ -103,12 +125,12 @@ pub fn diff_snapshots(
     queries: &[query::saved::SavedQuery],
 ) -> anyhow::Result<SnapshotDiff> {
     let side = |snapshot: i64| -> anyhow::Result<(graph::AttackGraph, Vec<diff::QueryPairs>)> {
-        let store = Store::open(db)?;
+        let store = Store::open_existing(db)?;
         let g = load_graph(&store, snapshot)?;
         let pairs = diff::query_pairs(&g, queries)?;
         Ok((g, pairs))
     };
-    let store = Store::open(db)?;
+    let store = Store::open_existing(db)?;
     let stored_b = b.filter(|_| what_if.is_empty());
     let ((mut ga, pa), (mut gb, pb), facts) = match stored_b {
         Some(b) => std::thread::scope(|scope| {

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("azpath: error: {e:#}");
+            eprintln!("azpath: error: {}", cli::error_text(&e));
             ExitCode::from(2)
         }
     }

@@ -13,6 +13,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+/// `PRAGMA application_id` of an azpath database ("azpt"), so that azpath never writes its tables
+/// into some other program's SQLite file.
+pub const APPLICATION_ID: i32 = 0x617a_7074;
+
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -137,8 +141,16 @@ CREATE TABLE facts (
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}")]
     Open { path: String, source: rusqlite::Error },
+    #[error(
+        "no azpath database at {0}; `azpath demo`, `azpath import FILE` or `azpath collect` makes one (or pass --db)"
+    )]
+    Missing(String),
+    #[error(
+        "{0} is not an azpath database (it is a SQLite file holding other tables); azpath will not add its tables to it; pass --db with a new file name"
+    )]
+    Foreign(String),
     #[error(
         "database {path} was written by a newer azpath (schema version {found}, this build knows {known}); upgrade azpath"
     )]
@@ -149,7 +161,7 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("cannot create database file {path}: {source}")]
+    #[error("cannot create database file {path}")]
     Io { path: String, source: std::io::Error },
 }
 
@@ -164,13 +176,76 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates, readable by the owner only) the database at `path`, migrating its schema.
+    /// For commands that write a snapshot.
     pub fn open(path: &Path) -> Result<Store> {
         let shown = path.display().to_string();
         if !path.exists() {
             create_private(path).map_err(|source| StoreError::Io { path: shown.clone(), source })?;
         }
+        Store::open_file(path, shown)
+    }
+
+    /// Opens an existing database; a missing one is an error, not a new empty file. For commands
+    /// that only read, so a mistyped `--db` is reported instead of silently creating a database.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        if !path.exists() {
+            return Err(StoreError::Missing(shown));
+        }
+        Store::open_file(path, shown)
+    }
+
+    fn open_file(path: &Path, shown: String) -> Result<Store> {
         let conn = Connection::open(path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
+        // SQLite opens lazily: the first read tells whether the file is a database at all.
+        Store::claim(&conn, &shown)?;
         Store::init(conn, shown)
+    }
+
+    /// Checks that the file is ours (our application id, or an older azpath schema) or empty, and
+    /// marks an empty one as ours; refuses a SQLite file of some other program.
+    fn claim(conn: &Connection, shown: &str) -> Result<()> {
+        let open_err = |source| StoreError::Open { path: shown.to_string(), source };
+        let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(open_err)?;
+        if app == APPLICATION_ID {
+            return Ok(());
+        }
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(open_err)?;
+        let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(open_err)?;
+        let has_snapshots: bool = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(open_err)?
+            > 0;
+        let empty = app == 0 && version == 0 && objects == 0;
+        let older_azpath = app == 0 && version > 0 && has_snapshots;
+        if !(empty || older_azpath) {
+            return Err(StoreError::Foreign(shown.to_string()));
+        }
+        conn.pragma_update(None, "application_id", APPLICATION_ID).map_err(open_err)?;
+        Ok(())
+    }
+
+    /// Deletes the database at `path` (and its -wal and -shm) if it is an azpath database holding
+    /// no snapshot; used when the command that created it failed. Best effort: anything else is
+    /// left alone.
+    pub fn remove_if_empty(path: &Path) {
+        let Ok(store) = Store::open_existing(path) else { return };
+        if store.snapshot_count().ok() != Some(0) {
+            return;
+        }
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
+    /// How many snapshots the database holds.
+    pub fn snapshot_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM snapshots", [], |r| r.get(0))?)
     }
 
     pub fn open_in_memory() -> Result<Store> {
@@ -700,6 +775,60 @@ mod tests {
         drop(conn);
         let err = Store::open(&path).err().unwrap();
         assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn readers_never_create_a_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typo.db");
+        let err = Store::open_existing(&path).err().unwrap();
+        assert!(matches!(err, StoreError::Missing(_)), "{err}");
+        assert!(err.to_string().contains("no azpath database at"), "{err}");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn refuses_another_programs_sqlite_file_and_leaves_it_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x');",
+        )
+        .unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        for open in [Store::open, Store::open_existing] {
+            let err = open(&path).err().unwrap();
+            assert!(matches!(err, StoreError::Foreign(_)), "{err}");
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before, "not a byte changed");
+        let tables: Vec<String> = Connection::open(&path)
+            .unwrap()
+            .prepare("SELECT name FROM sqlite_master")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        assert_eq!(tables, ["customers"]);
+        // A file that is not SQLite at all is a clear error too.
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "hello, this is not a database ".repeat(40)).unwrap();
+        let err = Store::open(&text).err().unwrap();
+        assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    }
+
+    #[test]
+    fn new_and_older_azpath_databases_are_claimed_with_the_application_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let store = Store::open(&path).unwrap();
+        let app: i32 = store.conn.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
+        assert_eq!(app, APPLICATION_ID);
+        assert_eq!(store.snapshot_count().unwrap(), 0);
+        drop(store);
+        Store::open_existing(&path).unwrap();
     }
 
     #[cfg(unix)]

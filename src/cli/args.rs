@@ -240,15 +240,17 @@ pub enum Command {
         /// A size preset: `small` (~2k edges) or `1m` (~1M edges); the counts below override it.
         #[arg(long, default_value = "small")]
         preset: String,
-        #[arg(long)]
+        /// Users (at least 1: the planted paths start from users).
+        #[arg(long, value_parser = synth_count(1))]
         users: Option<usize>,
-        #[arg(long)]
+        #[arg(long, value_parser = synth_count(1))]
         groups: Option<usize>,
-        #[arg(long)]
+        /// Service principals (at least 1: the planted pipeline is one).
+        #[arg(long, value_parser = synth_count(1))]
         service_principals: Option<usize>,
-        #[arg(long)]
+        #[arg(long, value_parser = synth_count(1))]
         subscriptions: Option<usize>,
-        #[arg(long)]
+        #[arg(long, value_parser = synth_count(0))]
         resources: Option<usize>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -358,4 +360,12 @@ pub enum QueryAction {
         #[command(flatten)]
         out: OutputArgs,
     },
+}
+
+/// The most of any one thing `synth` makes: 50 million (a tenant of that size needs tens of GiB).
+pub const SYNTH_MAX_COUNT: u64 = 50_000_000;
+
+/// A `synth` count between `min` and [`SYNTH_MAX_COUNT`]; clap names the range when it is not.
+fn synth_count(min: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(min..=SYNTH_MAX_COUNT)
 }

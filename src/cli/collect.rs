@@ -200,9 +200,10 @@ fn print_missing(notes: &[azpath::model::CompletenessNote], verbose: u8) {
 pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode> {
     let db = ctx.db;
     let raw = azpath::collect::ingest(&args.dir)?;
+    let failed = || format!("cannot import the archive {}", args.dir.display());
+    let prepared = azpath::prepare(raw).with_context(failed)?;
     let mut store = Store::open(db)?;
-    let s = azpath::import_facts(&mut store, raw, args.label.as_deref())
-        .with_context(|| format!("cannot import the archive {}", args.dir.display()))?;
+    let s = prepared.write(&mut store, args.label.as_deref()).with_context(failed)?;
     eprintln!(
         "azpath: ingested {} as snapshot #{} in {}: {} nodes, {} attack edges",
         args.dir.display(),

@@ -26,8 +26,40 @@ pub fn findings(found: bool) -> ExitCode {
     if found { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-/// Runs one command; the caller turns an error into exit code 2.
+/// Runs one command; the caller turns an error into exit code 2. A database the command created
+/// and left without a snapshot (a failed import, an interrupted collection) is removed again, so a
+/// failure leaves the disk as it was.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let db = cli.db.clone();
+    let db_existed = db.exists();
+    output::protect(&db);
+    let result = dispatch(cli);
+    if result.is_err() && !db_existed {
+        azpath::store::Store::remove_if_empty(&db);
+    }
+    result
+}
+
+/// Every message in an error's chain, once: a cause whose text the message before it already
+/// contains (rusqlite's "database is locked" inside "database is locked") is not repeated.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        // SQLite's own causes read "Error code 26: file is not a database".
+        let gist = text.rsplit(": ").next().unwrap_or(&text).trim();
+        if out.contains(text.trim()) || (!gist.is_empty() && out.contains(gist)) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
     let ctx = Ctx { db: &cli.db, verbose: cli.verbose };
     match cli.command {
         Command::Collect(args) => collect::collect(&ctx, args),

@@ -20,10 +20,48 @@ pub fn style_for(output: &Option<PathBuf>) -> Style {
     Style { color }
 }
 
+/// The database of this run, which no output file may overwrite.
+static DATABASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Records the run's database, so [`emit`] and [`write_file`] refuse to overwrite it.
+pub fn protect(db: &Path) {
+    let _ = DATABASE.set(db.to_path_buf());
+}
+
+/// Where `path` really is: symlinks and `..` resolved, also for a file that does not exist yet.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = path.canonicalize() {
+        return Some(p);
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Some(parent.canonicalize().ok()?.join(path.file_name()?))
+}
+
+/// Refuses an output path that is the database or one of its -wal, -shm or -journal files.
+fn check_not_database(path: &Path) -> Result<()> {
+    let Some(db) = DATABASE.get() else { return Ok(()) };
+    let (Some(target), Some(db_file)) = (resolved(path), resolved(db)) else { return Ok(()) };
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut protected = db_file.as_os_str().to_owned();
+        protected.push(suffix);
+        if target.as_os_str() == protected {
+            bail!(
+                "{} is the database{}; refusing to overwrite it with output (choose another --output)",
+                path.display(),
+                if suffix.is_empty() { String::new() } else { format!("'s {suffix} file") }
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Writes `text` to `output`, or to stdout.
 pub fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
     match output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => {
+            check_not_database(path)?;
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth reporting.
@@ -82,6 +120,7 @@ pub fn write_image(path: &Path, dot: &str, format: RenderFormat, stamp_as: Optio
 
 /// Writes a file, creating its folder.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    check_not_database(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -91,7 +130,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Opens the database and loads a snapshot's graph.
 pub fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(Store, SnapshotInfo, AttackGraph)> {
     let started = Instant::now();
-    let store = Store::open(db)?;
+    let store = Store::open_existing(db)?;
     let snap = store.resolve(snapshot)?;
     let g = azpath::load_graph(&store, snap.id)?;
     if verbose > 0 {

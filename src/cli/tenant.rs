@@ -54,14 +54,51 @@ pub fn demo(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The largest facts file `import` reads: 8 GiB, several times a 10M-edge tenant's, and below what
+/// parsing it needs in memory on a 24 GiB machine.
+pub const MAX_FACTS_BYTES: u64 = 8 << 30;
+
+/// Reads and parses a facts file, refusing what cannot be one before reading it all: more than
+/// [`MAX_FACTS_BYTES`], or a first byte that cannot start a JSON object (`/dev/zero`, a binary).
+fn read_facts(file: &Path) -> Result<RawFacts> {
+    use std::io::Read as _;
+    let shown = file.display();
+    let f = std::fs::File::open(file).with_context(|| format!("cannot read {shown}"))?;
+    let meta = f.metadata().with_context(|| format!("cannot read {shown}"))?;
+    if meta.is_dir() {
+        bail!("{shown} is a directory; `azpath ingest DIR` reads a raw archive");
+    }
+    let too_big = || anyhow::anyhow!("{shown} is larger than the {} GiB limit for a facts file", MAX_FACTS_BYTES >> 30);
+    if meta.len() > MAX_FACTS_BYTES {
+        return Err(too_big());
+    }
+    let mut reader = std::io::BufReader::new(f).take(MAX_FACTS_BYTES + 1);
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The first 64 KiB first: a device or binary file is rejected without reading on.
+    let mut head = [0u8; 65536];
+    let n = reader.read(&mut head).with_context(|| format!("cannot read {shown}"))?;
+    bytes.extend_from_slice(&head[..n]);
+    let first = bytes.iter().copied().skip_while(|b| b.is_ascii_whitespace()).find(|_| true);
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
+    if !bom && first != Some(b'{') {
+        bail!("{shown} is not a valid azpath facts file: it does not start with a JSON object (`{{`)");
+    }
+    reader.read_to_end(&mut bytes).with_context(|| format!("cannot read {shown}"))?;
+    if bytes.len() as u64 > MAX_FACTS_BYTES {
+        return Err(too_big());
+    }
+    let text = std::str::from_utf8(&bytes).with_context(|| format!("{shown} is not UTF-8 text"))?;
+    RawFacts::from_json(text.trim_start_matches('\u{feff}'))
+        .with_context(|| format!("{shown} is not a valid azpath facts file"))
+}
+
 /// `azpath import FILE`: a facts file as a new snapshot.
 pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let raw =
-        RawFacts::from_json(&text).with_context(|| format!("{} is not a valid azpath facts file", file.display()))?;
+    let raw = read_facts(file)?;
+    // Everything that can be wrong with the input fails here, before the database is touched.
+    let prepared = azpath::prepare(raw).with_context(|| format!("cannot import {}", file.display()))?;
     let mut store = Store::open(ctx.db)?;
-    let s =
-        azpath::import_facts(&mut store, raw, label).with_context(|| format!("cannot import {}", file.display()))?;
+    let s = prepared.write(&mut store, label).with_context(|| format!("cannot import {}", file.display()))?;
     let redacted = if s.redacted > 0 {
         format!(" ({} credential fields removed before storing)", s.redacted)
     } else {
@@ -84,7 +121,7 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
 
 /// `azpath snapshots`: what is stored, and (with -v) what each snapshot could not collect.
 pub fn snapshots(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
-    let store = Store::open(ctx.db)?;
+    let store = Store::open_existing(ctx.db)?;
     let snaps = store.snapshots()?;
     let text = match out.format {
         Format::Json => json(&serde_json::to_value(&snaps)?)?,
@@ -178,7 +215,7 @@ pub fn synth(
 
 /// `azpath rederive`: today's rules over a stored snapshot's raw facts, as a new snapshot.
 pub fn rederive(ctx: &Ctx, snapshot: &str) -> Result<ExitCode> {
-    let mut store = Store::open(ctx.db)?;
+    let mut store = Store::open_existing(ctx.db)?;
     let snap = store.resolve(snapshot)?;
     let raw = store.load_raw(snap.id)?;
     let label = format!("rederived-{}", snap.id);

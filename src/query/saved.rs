@@ -80,9 +80,28 @@ const BUILTIN: &[(&str, &str)] = &[
     ("users-to-global-admin.toml", include_str!("../../queries/users-to-global-admin.toml")),
 ];
 
+/// The longest saved-query name.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A saved query's name becomes a file name (`export dot --all` writes `NAME.dot`) and appears in
+/// SVG and DOT comments: ASCII letters, digits, `-`, `_` and `.`, not starting with `.`, so it can
+/// never be a path (`../x`, `/etc/x`), a hidden file, or break out of a comment (`-->`).
+pub fn check_name(name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.len() > MAX_NAME_LEN || name.starts_with('.') || !name.chars().all(allowed) {
+        return Err(format!(
+            "`name` {name:?} is not a valid query name: use 1 to {MAX_NAME_LEN} ASCII letters, digits, `-`, `_` or `.`, not starting with `.`"
+        ));
+    }
+    Ok(())
+}
+
 pub fn parse(text: &str, origin: &str) -> Result<SavedQuery, SavedQueryError> {
     let mut q: SavedQuery = toml::from_str(text)
         .map_err(|e| SavedQueryError::Invalid { path: origin.into(), message: e.to_string().trim().to_string() })?;
+    let invalid = |message: String| SavedQueryError::Invalid { path: origin.into(), message };
+    check_name(&q.name).map_err(invalid)?;
+    q.options.check().map_err(|e| invalid(format!("`options`: {e}")))?;
     for (what, sel) in [("from", Some(&q.from)), ("to", Some(&q.to)), ("options.avoid", q.options.avoid.as_ref())] {
         if let Some(sel) = sel {
             super::Selector::parse(sel)
@@ -183,6 +202,16 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(e.contains("urgent"), "{e}");
+        for bad in ["../x", "/etc/passwd", "a-->b", ".hidden", "", "a b", "x\\u001b[2J"] {
+            let text =
+                format!("name = \"{bad}\"\ndescription = \"d\"\nseverity = \"low\"\nfrom = \"all\"\nto = \"all\"\n");
+            let e = parse(&text, "q.toml").unwrap_err().to_string();
+            assert!(e.contains("is not a valid query name"), "{bad}: {e}");
+        }
+        let e = parse("name = \"x\"\ndescription = \"d\"\nseverity = \"low\"\nfrom = \"all\"\nto = \"all\"\n[options]\nmax_hops = 100000\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the limit is 64 hops"), "{e}");
         let e = parse("name = \"x\"\ndescription = \"d\"\nseverity = \"low\"\nfrom = \"all\"\nto = \"all\"\n[options]\nmax_hop = 3\n", "x.toml")
             .unwrap_err()
             .to_string();

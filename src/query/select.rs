@@ -117,10 +117,18 @@ fn tokenize(input: &str) -> Result<Vec<(Tok, usize)>, SelectorError> {
     Ok(out)
 }
 
+/// The longest selector accepted, in bytes: far beyond any hand-written one, short enough that no
+/// selector can make parsing or matching deep or slow.
+pub const MAX_SELECTOR_LEN: usize = 4096;
+/// How deeply `(` and `not` may nest: the parser recurses once per level.
+pub const MAX_NESTING: usize = 64;
+
 struct Parser<'a> {
     input: &'a str,
     toks: Vec<(Tok, usize)>,
     pos: usize,
+    /// Open `(` and `not` around the current token.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -161,17 +169,26 @@ impl Parser<'_> {
             let what = if self.pos == 0 { "a selector" } else { "a selector after the operator" };
             return Err(self.err(self.end_column(), format!("expected {what}, found the end")));
         };
+        let nests = matches!(&tok, Tok::Open) || matches!(&tok, Tok::Word(w) if w.eq_ignore_ascii_case("not"));
+        if nests && self.depth >= MAX_NESTING {
+            return Err(self.err(col, format!("nested too deeply: the limit is {MAX_NESTING} levels of `(` and `not`")));
+        }
         match tok {
             Tok::Word(w) if w.eq_ignore_ascii_case("not") => {
                 self.pos += 1;
-                Ok(Selector::Not(Box::new(self.unary()?)))
+                self.depth += 1;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                Ok(Selector::Not(Box::new(inner)))
             }
             Tok::Word(w) if w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or") => {
                 Err(self.err(col, format!("expected a selector, found the operator `{w}`")))
             }
             Tok::Open => {
                 self.pos += 1;
+                self.depth += 1;
                 let inner = self.or()?;
+                self.depth -= 1;
                 match self.toks.get(self.pos) {
                     Some((Tok::Close, _)) => {
                         self.pos += 1;
@@ -253,8 +270,15 @@ fn atom(w: &str) -> Result<Selector, String> {
 
 impl Selector {
     pub fn parse(input: &str) -> Result<Selector, SelectorError> {
+        if input.len() > MAX_SELECTOR_LEN {
+            return Err(SelectorError {
+                input: input.chars().take(60).collect::<String>() + "…",
+                column: 1,
+                message: format!("the selector is {} bytes long; the limit is {MAX_SELECTOR_LEN}", input.len()),
+            });
+        }
         let toks = tokenize(input)?;
-        let mut p = Parser { input, toks, pos: 0 };
+        let mut p = Parser { input, toks, pos: 0, depth: 0 };
         let sel = p.or()?;
         if let Some((tok, col)) = p.toks.get(p.pos) {
             let found = match tok {
@@ -408,6 +432,25 @@ mod tests {
 
         let e = error("name:");
         assert!(e.message.contains("expected a name pattern"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_and_huge_selectors_are_errors_naming_the_limit_not_stack_overflows() {
+        // 64 levels parse; 65 do not, whether `(` or `not`.
+        let nested = |n: usize| format!("{}kind:User{}", "(".repeat(n), ")".repeat(n));
+        assert!(Selector::parse(&nested(MAX_NESTING)).is_ok());
+        let e = error(&nested(MAX_NESTING + 1));
+        assert!(e.message.contains("nested too deeply") && e.message.contains("64"), "{}", e.message);
+        assert_eq!(e.column, MAX_NESTING + 1);
+        let e = error(&format!("{}kind:User", "not ".repeat(MAX_NESTING + 1)));
+        assert!(e.message.contains("nested too deeply"), "{}", e.message);
+        // What crashed before: ~10k parentheses, 20k `not`s.
+        assert!(error(&nested(10_000)).message.contains("the selector is"));
+        assert!(error(&"not ".repeat(20_000)).message.contains("limit is 4096"));
+        // The longest accepted selector is a flat one and matches without deep recursion.
+        let flat = vec!["kind:User"; MAX_SELECTOR_LEN / 10].join(",");
+        assert!(flat.len() <= MAX_SELECTOR_LEN);
+        assert!(Selector::parse(&flat).unwrap().matches(&node(NodeKind::User, "x")));
     }
 
     #[test]

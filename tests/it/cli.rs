@@ -62,9 +62,12 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
 
     let out = azpath(&db, &["paths"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no snapshot"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no azpath database at"));
 
     assert!(azpath(&db, &["demo"]).status.success());
+    let out = azpath(&db, &["paths", "--snapshot", "99"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no snapshot"));
     let out = azpath(&db, &["paths", "--from", "nobody-by-this-name"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("matches no node"));
@@ -89,6 +92,121 @@ fn search_bounds_over_their_limits_are_clear_errors_not_hangs() {
     }
     // At the limits, they run.
     assert!(azpath(&db, &["paths", "--max-hops", "64", "--k", "2"]).status.success());
+}
+
+/// Issue 12, classes 5 and 7: no command destroys the database, creates one it should not, or
+/// leaves one behind when it fails.
+#[test]
+fn no_command_overwrites_creates_or_leaves_behind_a_database_by_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let err = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).to_string();
+
+    // Read-only commands on a missing database: a clear error, and no file.
+    for args in [&["snapshots"][..], &["paths"], &["reach", "pipeline"], &["diff", "1", "2"], &["report"]] {
+        let out = azpath(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(err(&out).contains("no azpath database at"), "{args:?}: {}", err(&out));
+        assert!(!db.exists(), "{args:?} created the database");
+    }
+    // A failed import (bad input, a device) leaves no database behind.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"format":"azpath-facts/1","tenant":{"id":"t"},"collectedAt":"yesterday"}"#).unwrap();
+    for file in [bad.to_str().unwrap(), "/dev/zero", dir.path().to_str().unwrap()] {
+        let out = azpath(&db, &["import", file]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        assert!(!db.exists(), "a failed import of {file} left a database: {}", err(&out));
+    }
+    assert!(err(&azpath(&db, &["import", "/dev/zero"])).contains("does not start with a JSON object"));
+
+    // --output pointed at the database (directly, through `..`, a symlink or its -wal) is refused.
+    assert!(azpath(&db, &["demo"]).status.success());
+    let before = std::fs::read(&db).unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let link = dir.path().join("link.db");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&db, &link).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&db, &link).unwrap();
+    let via_dots = sub.join("..").join("x.db");
+    let wal = dir.path().join("x.db-wal");
+    let targets = [&db, &via_dots, &link, &wal];
+    for target in targets {
+        let t = target.to_str().unwrap();
+        for args in [
+            &["paths", "--output", t][..],
+            &["report", "--output", t],
+            &["synth", "--output", t],
+            &["snapshots", "--output", t],
+            &["paths", "--format", "dot", "--render", "svg", "--output", t],
+        ] {
+            let out = azpath(&db, args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(err(&out).contains("refusing to overwrite it"), "{args:?}: {}", err(&out));
+        }
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database is unchanged");
+    assert!(azpath(&db, &["paths"]).status.success());
+
+    // Another program's SQLite file is refused, untouched.
+    let other = dir.path().join("other.db");
+    std::fs::write(&other, b"").unwrap();
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    conn.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY);").unwrap();
+    drop(conn);
+    let before = std::fs::read(&other).unwrap();
+    let out = azpath(&other, &["demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err(&out).contains("is not an azpath database"), "{}", err(&out));
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+
+    // An error's cause is printed once, not twice.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![0x5a_u8; 4096]).unwrap();
+    let text = err(&azpath(&junk, &["snapshots"]));
+    assert_eq!(text.matches("file is not a database").count(), 1, "{text}");
+}
+
+/// Issue 12, classes 5 and 6: saved-query names never become paths, absurd inputs are errors.
+#[test]
+fn hostile_saved_queries_and_synth_counts_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    assert!(azpath(&db, &["demo"]).status.success());
+    let queries = dir.path().join("q");
+    std::fs::create_dir(&queries).unwrap();
+    let q = |name: &str, from: &str| {
+        format!("name = {name:?}\ndescription = \"d\"\nseverity = \"high\"\nfrom = {from:?}\nto = \"crown-jewels\"\n")
+    };
+    std::fs::write(queries.join("escape.toml"), q("../../escaped", "pipeline")).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = azpath(
+        &db,
+        &["export", "dot", "--all", "--queries", queries.to_str().unwrap(), "--out-dir", out_dir.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(text.contains("is not a valid query name"), "{text}");
+    assert!(!dir.path().join("escaped.dot").exists() && !dir.path().parent().unwrap().join("escaped.dot").exists());
+
+    // 20,000 `not`s in a saved query: an error naming the limit, not a stack overflow.
+    std::fs::write(queries.join("escape.toml"), q("deep", &"not ".repeat(20_000))).unwrap();
+    let out = azpath(&db, &["query", "list", "--queries", queries.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the limit is 4096"));
+    let deep = format!("{}pipeline{}", "(".repeat(10_000), ")".repeat(10_000));
+    let out = azpath(&db, &["reach", &deep]);
+    assert_eq!(out.status.code(), Some(2));
+
+    for args in
+        [&["synth", "--users", "0"][..], &["synth", "--service-principals", "0"], &["synth", "--users", "999999999999"]]
+    {
+        let out = azpath(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(text.contains("is not in") && !text.contains("panicked"), "{args:?}: {text}");
+    }
 }
 
 #[test]
