@@ -50,6 +50,9 @@ pub struct AuthSettings {
     pub federated_token_file: Option<PathBuf>,
 }
 
+/// The members of the `auto` chain, in the order they are tried.
+const CHAIN: [&str; 5] = ["client secret", "client certificate", "workload identity", "managed identity", "Azure CLI"];
+
 /// One credential of the chain, by name (for error messages).
 struct Candidate {
     name: &'static str,
@@ -62,11 +65,45 @@ struct Candidate {
 pub struct Credentials {
     candidates: Vec<Candidate>,
     chosen: Mutex<Option<usize>>,
-    skipped: Vec<String>,
+    /// Members of the `auto` chain left out at set-up, and why.
+    skipped: Vec<(String, String)>,
+    auto: bool,
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// An azure_identity error in one line: its message and the causes it wraps (a PKCS#12 error's
+/// OpenSSL reason, an I/O error), without the SDK's troubleshooting link. These messages hold no
+/// secrets: Entra's error descriptions, file paths, the CLI's stderr.
+fn describe(e: &azure_core::Error) -> String {
+    let mut text = String::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = next {
+        let part = err.to_string();
+        let part: Vec<&str> =
+            part.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("To troubleshoot, visit")).collect();
+        let part = part.join(" ");
+        if !part.is_empty() && !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        next = err.source();
+    }
+    text
+}
+
+/// What is missing, as "A, B and C".
+fn missing(items: &[(&str, bool)]) -> String {
+    let names: Vec<&str> = items.iter().filter(|(_, present)| !present).map(|(n, _)| *n).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 impl Credentials {
@@ -100,48 +137,87 @@ impl Credentials {
         let auto = method == AuthMethod::Auto;
         let mut candidates = Vec::new();
         let mut skipped = Vec::new();
-        let need = |what: &str, v: &Option<String>, for_: &str| -> Result<String> {
-            v.clone().ok_or_else(|| anyhow!("{for_} sign-in needs {what}"))
+        // A credential that cannot be set up (an unreadable file, a managed-identity environment
+        // azure_identity does not support): in `auto` one more reason in the final error, and the
+        // chain goes on; asked for by name, the error itself.
+        let mut unavailable = |name: &str, why: String| -> Result<()> {
+            if auto {
+                skipped.push((name.to_string(), why));
+                Ok(())
+            } else {
+                bail!("{name} sign-in: {why}")
+            }
         };
+        let tenant_what = "a tenant (--tenant or AZURE_TENANT_ID)";
+        let client_what = "a client id (--client-id or AZURE_CLIENT_ID)";
 
         if auto || method == AuthMethod::Secret {
             match (&tenant, &client_id, &secret) {
                 (Some(t), Some(c), Some(s)) => {
                     let o = ClientSecretCredentialOptions { client_options: client_options() };
-                    let cred = ClientSecretCredential::new(t, c.clone(), Secret::new(s.clone()), Some(o))
-                        .map_err(|e| anyhow!("client secret credential: {e}"))?;
-                    candidates.push(Candidate { name: "client secret", credential: cred, probe_timeout: None });
+                    match ClientSecretCredential::new(t, c.clone(), Secret::new(s.clone()), Some(o)) {
+                        Ok(cred) => {
+                            candidates.push(Candidate { name: "client secret", credential: cred, probe_timeout: None })
+                        }
+                        Err(e) => unavailable("client secret", describe(&e))?,
+                    }
                 }
-                _ if auto => skipped
-                    .push("client secret: AZURE_TENANT_ID, AZURE_CLIENT_ID or AZURE_CLIENT_SECRET not set".into()),
-                _ => {
-                    need("a tenant (--tenant or AZURE_TENANT_ID)", &tenant, "Client-secret")?;
-                    need("a client id (--client-id or AZURE_CLIENT_ID)", &client_id, "Client-secret")?;
-                    bail!(
-                        "client-secret sign-in reads the secret from AZURE_CLIENT_SECRET only (never a command-line argument), and it is not set"
-                    );
-                }
+                _ => unavailable(
+                    "client secret",
+                    format!(
+                        "needs {} (the secret is read from the environment only, never a command-line argument)",
+                        missing(&[
+                            (tenant_what, tenant.is_some()),
+                            (client_what, client_id.is_some()),
+                            ("AZURE_CLIENT_SECRET", secret.is_some())
+                        ])
+                    ),
+                )?,
             }
         }
         if auto || method == AuthMethod::Certificate {
             match (&tenant, &client_id, &cert_path) {
-                (Some(t), Some(c), Some(p)) => {
-                    let bytes = std::fs::read(p)
-                        .map_err(|e| anyhow!("cannot read the client certificate {}: {e}", p.display()))?;
-                    let o = ClientCertificateCredentialOptions {
-                        client_options: client_options(),
-                        password: env("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Secret::new),
-                    };
-                    let cred = ClientCertificateCredential::new(t.clone(), c.clone(), SecretBytes::new(bytes), Some(o))
-                        .map_err(|e| anyhow!("client certificate {} (PKCS#12 expected): {e}", p.display()))?;
-                    candidates.push(Candidate { name: "client certificate", credential: cred, probe_timeout: None });
-                }
-                _ if auto => skipped.push("client certificate: AZURE_CLIENT_CERTIFICATE_PATH not set".into()),
-                _ => {
-                    need("a tenant (--tenant or AZURE_TENANT_ID)", &tenant, "Certificate")?;
-                    need("a client id (--client-id or AZURE_CLIENT_ID)", &client_id, "Certificate")?;
-                    bail!("certificate sign-in needs --client-certificate FILE or AZURE_CLIENT_CERTIFICATE_PATH");
-                }
+                (Some(t), Some(c), Some(p)) => match std::fs::read(p) {
+                    Err(e) => unavailable("client certificate", format!("cannot read {}: {e}", p.display()))?,
+                    Ok(bytes) => {
+                        let o = ClientCertificateCredentialOptions {
+                            client_options: client_options(),
+                            password: env("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Secret::new),
+                        };
+                        match ClientCertificateCredential::new(t.clone(), c.clone(), SecretBytes::new(bytes), Some(o)) {
+                            Ok(cred) => candidates.push(Candidate {
+                                name: "client certificate",
+                                credential: cred,
+                                probe_timeout: None,
+                            }),
+                            Err(e) => {
+                                let detail = describe(&e);
+                                let hint = if detail.contains("mac verify failure") {
+                                    "the password (AZURE_CLIENT_CERTIFICATE_PASSWORD) is wrong or missing"
+                                } else if detail.contains("from DER failed") {
+                                    "not a binary PKCS#12 (.pfx) file"
+                                } else {
+                                    "PKCS#12 with an RSA key expected"
+                                };
+                                unavailable(
+                                    "client certificate",
+                                    format!("{} is not a usable PKCS#12 file: {hint} ({detail})", p.display()),
+                                )?
+                            }
+                        }
+                    }
+                },
+                _ => unavailable(
+                    "client certificate",
+                    format!(
+                        "needs {}",
+                        missing(&[
+                            (tenant_what, tenant.is_some()),
+                            (client_what, client_id.is_some()),
+                            ("--client-certificate FILE or AZURE_CLIENT_CERTIFICATE_PATH", cert_path.is_some())
+                        ])
+                    ),
+                )?,
             }
         }
         if auto || method == AuthMethod::WorkloadIdentity {
@@ -154,16 +230,26 @@ impl Credentials {
                         ..Default::default()
                     };
                     o.credential_options.client_options = client_options();
-                    let cred = WorkloadIdentityCredential::new(Some(o))
-                        .map_err(|e| anyhow!("workload identity credential: {e}"))?;
-                    candidates.push(Candidate { name: "workload identity", credential: cred, probe_timeout: None });
+                    match WorkloadIdentityCredential::new(Some(o)) {
+                        Ok(cred) => candidates.push(Candidate {
+                            name: "workload identity",
+                            credential: cred,
+                            probe_timeout: None,
+                        }),
+                        Err(e) => unavailable("workload identity", describe(&e))?,
+                    }
                 }
-                _ if auto => skipped.push("workload identity: AZURE_FEDERATED_TOKEN_FILE not set".into()),
-                _ => {
-                    need("a tenant (--tenant or AZURE_TENANT_ID)", &tenant, "Workload-identity")?;
-                    need("a client id (--client-id or AZURE_CLIENT_ID)", &client_id, "Workload-identity")?;
-                    bail!("workload-identity sign-in needs AZURE_FEDERATED_TOKEN_FILE");
-                }
+                _ => unavailable(
+                    "workload identity",
+                    format!(
+                        "needs {}",
+                        missing(&[
+                            (tenant_what, tenant.is_some()),
+                            (client_what, client_id.is_some()),
+                            ("AZURE_FEDERATED_TOKEN_FILE", token_file.is_some())
+                        ])
+                    ),
+                )?,
             }
         }
         if auto || method == AuthMethod::ManagedIdentity {
@@ -174,21 +260,26 @@ impl Credentials {
             if let Some(c) = settings.client_id.clone().or_else(|| env("AZURE_MANAGED_IDENTITY_CLIENT_ID")) {
                 o.user_assigned_id = Some(UserAssignedId::ClientId(c));
             }
-            let cred =
-                ManagedIdentityCredential::new(Some(o)).map_err(|e| anyhow!("managed identity credential: {e}"))?;
-            let on_app_service = env("IDENTITY_ENDPOINT").is_some();
-            candidates.push(Candidate {
-                name: "managed identity",
-                credential: cred,
-                probe_timeout: (auto && !on_app_service).then_some(Duration::from_secs(3)),
-            });
+            match ManagedIdentityCredential::new(Some(o)) {
+                Ok(cred) => {
+                    let on_app_service = env("IDENTITY_ENDPOINT").is_some();
+                    candidates.push(Candidate {
+                        name: "managed identity",
+                        credential: cred,
+                        probe_timeout: (auto && !on_app_service).then_some(Duration::from_secs(3)),
+                    });
+                }
+                Err(e) => unavailable("managed identity", describe(&e))?,
+            }
         }
         if auto || method == AuthMethod::Cli {
             let o = AzureCliCredentialOptions { tenant_id: tenant.clone(), ..Default::default() };
-            let cred = AzureCliCredential::new(Some(o)).map_err(|e| anyhow!("Azure CLI credential: {e}"))?;
-            candidates.push(Candidate { name: "Azure CLI", credential: cred, probe_timeout: None });
+            match AzureCliCredential::new(Some(o)) {
+                Ok(cred) => candidates.push(Candidate { name: "Azure CLI", credential: cred, probe_timeout: None }),
+                Err(e) => unavailable("Azure CLI", describe(&e))?,
+            }
         }
-        Ok(Credentials { candidates, chosen: Mutex::new(None), skipped })
+        Ok(Credentials { candidates, chosen: Mutex::new(None), skipped, auto })
     }
 
     /// A token for `scope`; on first use, tries the chain in order and keeps the first that works.
@@ -200,28 +291,37 @@ impl Credentials {
                 .credential
                 .get_token(&[scope], None)
                 .await
-                .map_err(|e| anyhow!("{} sign-in failed for {scope}: {e}", c.name));
+                .map_err(|e| anyhow!("{} sign-in failed for {scope}: {}", c.name, describe(&e)));
         }
-        let mut errors = self.skipped.clone();
+        let mut errors: Vec<(&str, String)> =
+            self.skipped.iter().map(|(name, why)| (name.as_str(), why.clone())).collect();
         for (i, c) in self.candidates.iter().enumerate() {
             let scopes = [scope];
             let attempt = c.credential.get_token(&scopes, None);
             let result = match c.probe_timeout {
                 Some(t) => match tokio::time::timeout(t, attempt).await {
-                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Ok(r) => r.map_err(|e| describe(&e)),
                     Err(_) => Err(format!("no answer within {} s (not running on Azure?)", t.as_secs())),
                 },
-                None => attempt.await.map_err(|e| e.to_string()),
+                None => attempt.await.map_err(|e| describe(&e)),
             };
             match result {
                 Ok(token) => {
                     *chosen = Some(i);
                     return Ok(token);
                 }
-                Err(e) => errors.push(format!("{}: {e}", c.name)),
+                Err(why) => errors.push((c.name, why)),
             }
         }
-        bail!("no credential could sign in for {scope}:\n  - {}", errors.join("\n  - "))
+        if !self.auto
+            && let [(name, why)] = &errors[..]
+        {
+            bail!("{name} sign-in failed for {scope}: {why}");
+        }
+        // In the chain's order, whether a member was left out at set-up or tried and failed.
+        errors.sort_by_key(|(name, _)| CHAIN.iter().position(|n| n == name));
+        let list: Vec<String> = errors.iter().map(|(name, why)| format!("{name}: {why}")).collect();
+        bail!("no credential could sign in for {scope} (--auth auto tried, in order):\n  - {}", list.join("\n  - "))
     }
 
     /// The name of the credential in use (after the first token).

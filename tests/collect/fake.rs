@@ -4,6 +4,11 @@
 //! different audiences. It can page with small pages, answer 429 with `Retry-After`, fail with
 //! 500/503, drop connections, deny paths with 403 and delay every response.
 //!
+//! Besides the client secret, the token endpoint accepts the sign-ins of [`SignIn`]: a client
+//! assertion signed by a registered certificate's key, or a registered federated token; a fourth,
+//! plain-HTTP listener stands in for the managed-identity endpoints (App Service's
+//! `IDENTITY_ENDPOINT`, and IMDS when reached through `HTTP_PROXY`).
+//!
 //! Shared by the tests (`tests/collect/`) and the benchmark (`benches/collector.rs`).
 #![allow(dead_code)]
 
@@ -73,6 +78,35 @@ pub const CLIENT_ID: &str = "2b3c4d5e-6f70-4182-9384-a5b6c7d8e9f0";
 /// The client secret the token endpoint accepts; must never appear in any output.
 pub const CLIENT_SECRET: &str = "Zs8Q~fake-client-secret-DO-NOT-STORE";
 
+/// The sign-ins the fake accepts besides [`CLIENT_SECRET`] (none by default).
+#[derive(Default, Clone)]
+pub struct SignIn {
+    /// The certificate (DER) registered on the app [`CLIENT_ID`]: a client assertion (RS256 JWT)
+    /// whose `x5t` is its SHA-1 thumbprint and whose signature its public key verifies is accepted.
+    pub certificate_der: Option<Vec<u8>>,
+    /// The federated token trusted for the app: accepted as a client assertion, byte for byte.
+    pub federated_token: Option<String>,
+    /// Managed identity: the App Service `IDENTITY_HEADER` value the `/msi/token` endpoint expects
+    /// (None: that endpoint answers 401 to everyone).
+    pub identity_header: Option<String>,
+    /// Managed identity: the machine has a system-assigned identity.
+    pub system_assigned: bool,
+    /// Managed identity: the client id of a user-assigned identity it holds.
+    pub user_assigned_client_id: Option<String>,
+}
+
+/// One request to the managed-identity listener.
+#[derive(Debug, Clone)]
+pub struct MiRequest {
+    pub method: String,
+    /// The request target as sent: a path, or an absolute URL when it came through a proxy.
+    pub uri: String,
+    /// Headers, names in lower case.
+    pub headers: HashMap<String, String>,
+    /// Query parameters.
+    pub query: HashMap<String, String>,
+}
+
 /// What the fake saw.
 #[derive(Default)]
 pub struct Seen {
@@ -87,6 +121,10 @@ pub struct Seen {
     pub tokens: Mutex<Vec<String>>,
     /// Every API request: method and path (with its query).
     pub requests: Mutex<Vec<String>>,
+    /// The form of every request to the token endpoint.
+    pub token_forms: Mutex<Vec<HashMap<String, String>>>,
+    /// Every request to the managed-identity listener.
+    pub mi_requests: Mutex<Vec<MiRequest>>,
 }
 
 impl Seen {
@@ -101,14 +139,20 @@ enum Role {
     Login,
     Graph,
     Arm,
+    /// Plain HTTP: App Service's managed-identity endpoint, and IMDS through a proxy.
+    ManagedIdentity,
 }
+
+/// token -> (audience scope, expiry)
+type Issued = Arc<Mutex<HashMap<String, (String, Instant)>>>;
 
 struct State {
     data: Data,
     faults: Faults,
+    signin: SignIn,
     seen: Arc<Seen>,
-    /// token -> (audience scope, expiry)
-    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    tokens: Issued,
+    login_base: String,
     graph_base: String,
     arm_base: String,
 }
@@ -118,9 +162,14 @@ pub struct FakeAzure {
     pub login_url: String,
     pub graph_url: String,
     pub arm_url: String,
+    /// The managed-identity listener (plain HTTP): App Service's endpoint is `{mi_url}/msi/token`;
+    /// as an HTTP proxy it answers IMDS (`http://169.254.169.254/metadata/identity/oauth2/token`).
+    pub mi_url: String,
     /// The test CA's certificate (PEM), for `--ca-cert`.
     pub ca_pem: PathBuf,
     pub seen: Arc<Seen>,
+    tokens: Issued,
+    token_lifetime: u64,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -168,17 +217,25 @@ impl FakeAzure {
     /// Starts the three listeners on their own runtime (so a test or benchmark runtime does not
     /// share threads with the server it measures).
     pub fn start(data: Data, faults: Faults) -> FakeAzure {
+        FakeAzure::start_with(data, faults, SignIn::default())
+    }
+
+    /// Starts with more ways to sign in than the client secret.
+    pub fn start_with(data: Data, faults: Faults, signin: SignIn) -> FakeAzure {
         let dir = tempfile::tempdir().unwrap();
         let (tls, ca_pem) = tls_config(dir.path());
         let seen = Arc::new(Seen::default());
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let seen2 = seen.clone();
+        let tokens: Issued = Arc::default();
+        let tokens2 = tokens.clone();
+        let token_lifetime = faults.token_lifetime;
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {
                 let mut listeners = Vec::new();
-                for _ in 0..3 {
+                for _ in 0..4 {
                     listeners.push(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
                 }
                 let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
@@ -186,15 +243,19 @@ impl FakeAzure {
                 let state = Arc::new(State {
                     data,
                     faults,
+                    signin,
                     seen: seen2,
-                    tokens: Mutex::new(HashMap::new()),
+                    tokens: tokens2,
+                    login_base: url(&addrs[0]),
                     graph_base: url(&addrs[1]),
                     arm_base: url(&addrs[2]),
                 });
                 addr_tx.send(addrs.clone()).unwrap();
                 let mut tasks = Vec::new();
-                for (listener, role) in listeners.into_iter().zip([Role::Login, Role::Graph, Role::Arm]) {
+                let roles = [Role::Login, Role::Graph, Role::Arm, Role::ManagedIdentity];
+                for (listener, role) in listeners.into_iter().zip(roles) {
                     let (state, tls) = (state.clone(), tls.clone());
+                    let tls = (role != Role::ManagedIdentity).then_some(tls);
                     tasks.push(tokio::spawn(async move { serve(listener, role, state, tls).await }));
                 }
                 let _ = shutdown_rx.await;
@@ -209,8 +270,11 @@ impl FakeAzure {
             login_url: url(&addrs[0]),
             graph_url: url(&addrs[1]),
             arm_url: url(&addrs[2]),
+            mi_url: format!("http://127.0.0.1:{}", addrs[3].port()),
             ca_pem,
             seen,
+            tokens,
+            token_lifetime,
             _dir: dir,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
@@ -220,22 +284,62 @@ impl FakeAzure {
     pub fn tokens(&self) -> Vec<String> {
         self.seen.tokens.lock().unwrap().clone()
     }
+
+    /// Issues a token for `scope` outside any sign-in (what a stand-in `az` hands out: the CLI's
+    /// cached token), with its expiry as a Unix time.
+    pub fn issue_token(&self, scope: &str) -> (String, u64) {
+        let t = issue(&self.tokens, &self.seen, scope, self.token_lifetime);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        (t, now + self.token_lifetime)
+    }
+
+    /// The token endpoint's forms seen so far.
+    pub fn token_forms(&self) -> Vec<HashMap<String, String>> {
+        self.seen.token_forms.lock().unwrap().clone()
+    }
+
+    /// The managed-identity requests seen so far.
+    pub fn mi_requests(&self) -> Vec<MiRequest> {
+        self.seen.mi_requests.lock().unwrap().clone()
+    }
 }
 
-async fn serve(listener: tokio::net::TcpListener, role: Role, state: Arc<State>, tls: Arc<rustls::ServerConfig>) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+/// A fresh token for `scope`, remembered with its expiry.
+fn issue(tokens: &Issued, seen: &Seen, scope: &str, lifetime: u64) -> String {
+    let mut all = seen.tokens.lock().unwrap();
+    let n = all.len() as u64 + 1;
+    let t = format!("eyJfake.{n:04}.{}", std::process::id() as u64 * 7919 + n * 104729);
+    tokens.lock().unwrap().insert(t.clone(), (scope.to_string(), Instant::now() + Duration::from_secs(lifetime)));
+    all.push(t.clone());
+    t
+}
+
+/// Serves one listener: HTTPS with `tls`, plain HTTP without.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    role: Role,
+    state: Arc<State>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     loop {
         let Ok((tcp, _)) = listener.accept().await else { continue };
         let (acceptor, state) = (acceptor.clone(), state.clone());
         tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else { return };
             let svc = hyper::service::service_fn(move |req| {
                 let state = state.clone();
                 async move { handle(role, state, req).await }
             });
-            let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                .await;
+            let server = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            match acceptor {
+                Some(a) => {
+                    let Ok(stream) = a.accept(tcp).await else { return };
+                    let _ = server.serve_connection(hyper_util::rt::TokioIo::new(stream), svc).await;
+                }
+                None => {
+                    let _ = server.serve_connection(hyper_util::rt::TokioIo::new(tcp), svc).await;
+                }
+            }
         });
     }
 }
@@ -272,6 +376,9 @@ async fn handle(role: Role, state: Arc<State>, req: Request<hyper::body::Incomin
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     if role == Role::Login {
         return Ok(token(&state, parts.uri.path(), &body));
+    }
+    if role == Role::ManagedIdentity {
+        return Ok(managed_identity(&state, &parts));
     }
     let seen = &state.seen;
     let n = seen.api_requests.fetch_add(1, Ordering::SeqCst) + 1;
@@ -347,8 +454,9 @@ fn throttled(role: Role) -> Resp {
 fn token(state: &State, path: &str, body: &[u8]) -> Resp {
     state.seen.token_requests.fetch_add(1, Ordering::SeqCst);
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
-    let bad = |desc: &str| {
-        respond(401, &[], &json!({"error": "invalid_client", "error_description": desc, "error_codes": [7000215]}))
+    state.seen.token_forms.lock().unwrap().push(form.clone());
+    let bad = |code: u32, desc: &str| {
+        respond(401, &[], &json!({"error": "invalid_client", "error_description": desc, "error_codes": [code]}))
     };
     if path != format!("/{TENANT}/oauth2/v2.0/token") {
         return respond(
@@ -360,10 +468,46 @@ fn token(state: &State, path: &str, body: &[u8]) -> Resp {
     if form.get("grant_type").map(String::as_str) != Some("client_credentials")
         || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)
     {
-        return bad("AADSTS700016: Application not found.");
+        return bad(700016, "AADSTS700016: Application not found.");
     }
-    if form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET) {
-        return bad("AADSTS7000215: Invalid client secret provided.");
+    match (form.get("client_secret"), form.get("client_assertion")) {
+        (Some(secret), None) => {
+            if secret != CLIENT_SECRET {
+                return bad(7000215, "AADSTS7000215: Invalid client secret provided.");
+            }
+        }
+        (None, Some(assertion)) => {
+            if form.get("client_assertion_type").map(String::as_str)
+                != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            {
+                return bad(
+                    50027,
+                    "AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+                );
+            }
+            let federated = state.signin.federated_token.as_deref() == Some(assertion.as_str());
+            let names_a_certificate = assertion
+                .split('.')
+                .next()
+                .and_then(|h| azure_core::base64::decode_url_safe(h).ok())
+                .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+                .is_some_and(|h| h.get("x5t").is_some());
+            if !federated && !names_a_certificate {
+                return bad(70021, "AADSTS70021: No matching federated identity record found for presented assertion.");
+            }
+            if !federated {
+                let aud = format!("{}/{TENANT}/oauth2/v2.0/token", state.login_base);
+                if let Err(why) = verify_assertion(assertion, state.signin.certificate_der.as_deref(), &aud) {
+                    return bad(700027, &format!("AADSTS700027: Client assertion failed signature validation: {why}."));
+                }
+            }
+        }
+        _ => {
+            return bad(
+                7000216,
+                "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+            );
+        }
     }
     let scope = form.get("scope").cloned().unwrap_or_default();
     if scope != format!("{}/.default", state.graph_base) && scope != format!("{}/.default", state.arm_base) {
@@ -373,15 +517,112 @@ fn token(state: &State, path: &str, body: &[u8]) -> Resp {
             &json!({"error": "invalid_scope", "error_description": format!("AADSTS70011: invalid scope {scope}"), "error_codes": [70011]}),
         );
     }
-    let n = state.seen.token_requests.load(Ordering::SeqCst);
-    let t = format!("eyJfake.{n:04}.{}", std::process::id() as u64 * 7919 + n * 104729);
     let lifetime = state.faults.token_lifetime;
-    state.tokens.lock().unwrap().insert(t.clone(), (scope, Instant::now() + Duration::from_secs(lifetime)));
-    state.seen.tokens.lock().unwrap().push(t.clone());
+    let t = issue(&state.tokens, &state.seen, &scope, lifetime);
     respond(
         200,
         &[],
         &json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": t}),
+    )
+}
+
+/// Checks a certificate client assertion as Entra does: an RS256 JWT whose `x5t` names the
+/// registered certificate (SHA-1 thumbprint, base64), signed by its key, for this token endpoint
+/// (`aud`), issued by and about the app (`iss`, `sub`), and current (`nbf`, `exp`).
+pub fn verify_assertion(jwt: &str, certificate_der: Option<&[u8]>, aud: &str) -> Result<(), String> {
+    use azure_core::base64;
+    let cert_der = certificate_der.ok_or("no certificate is registered for the app")?;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [h, p, sig] = parts[..] else { return Err("not a JWS compact serialization".into()) };
+    let json = |part: &str| -> Result<Value, String> {
+        let bytes = base64::decode_url_safe(part).map_err(|e| format!("bad base64url: {e}"))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("bad JSON: {e}"))
+    };
+    let (header, payload) = (json(h)?, json(p)?);
+    if header["alg"] != "RS256" || header["typ"] != "JWT" {
+        return Err(format!("unexpected header {header}"));
+    }
+    let cert = openssl::x509::X509::from_der(cert_der).map_err(|e| e.to_string())?;
+    let thumbprint = cert.digest(openssl::hash::MessageDigest::sha1()).map_err(|e| e.to_string())?;
+    let x5t = header["x5t"].as_str().ok_or("no x5t")?;
+    if base64::decode(x5t).map_err(|e| e.to_string())? != thumbprint.to_vec() {
+        return Err("x5t is not the registered certificate's thumbprint".into());
+    }
+    let key = cert.public_key().map_err(|e| e.to_string())?;
+    let signature = base64::decode_url_safe(sig).map_err(|e| e.to_string())?;
+    let mut verifier =
+        openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &key).map_err(|e| e.to_string())?;
+    verifier.update(format!("{h}.{p}").as_bytes()).map_err(|e| e.to_string())?;
+    if !verifier.verify(&signature).map_err(|e| e.to_string())? {
+        return Err("the signature does not verify with the certificate's key".into());
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (nbf, exp) = (payload["nbf"].as_i64().unwrap_or(i64::MAX), payload["exp"].as_i64().unwrap_or(0));
+    if payload["aud"] != aud
+        || payload["iss"] != CLIENT_ID
+        || payload["sub"] != CLIENT_ID
+        || payload["jti"].as_str().is_none_or(str::is_empty)
+        || nbf > now + 60
+        || exp < now
+    {
+        return Err(format!("unexpected claims {payload}"));
+    }
+    Ok(())
+}
+
+/// The managed-identity endpoints (2019-08-01 protocol): App Service's `/msi/token` (the
+/// `X-IDENTITY-HEADER` secret required) and IMDS (the `Metadata: true` header required), asked
+/// for one `resource`, optionally a user-assigned `client_id`. Answers in their shape: `expires_on`
+/// as a string of Unix seconds.
+fn managed_identity(state: &State, parts: &hyper::http::request::Parts) -> Resp {
+    let headers: HashMap<String, String> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let query: HashMap<String, String> = params(parts.uri.query().unwrap_or("")).into_iter().collect();
+    state.seen.mi_requests.lock().unwrap().push(MiRequest {
+        method: parts.method.to_string(),
+        uri: parts.uri.to_string(),
+        headers: headers.clone(),
+        query: query.clone(),
+    });
+    let error =
+        |status: u16, desc: &str| respond(status, &[], &json!({"error": "invalid_request", "error_description": desc}));
+    let imds = parts.uri.host() == Some("169.254.169.254") && parts.uri.path() == "/metadata/identity/oauth2/token";
+    if imds {
+        if headers.get("metadata").map(String::as_str) != Some("true") {
+            return error(400, "Required metadata header not specified");
+        }
+    } else if parts.uri.path() == "/msi/token" {
+        let expected = state.signin.identity_header.as_deref();
+        if expected.is_none() || headers.get("x-identity-header").map(String::as_str) != expected {
+            return error(401, "The X-IDENTITY-HEADER is missing or wrong.");
+        }
+    } else {
+        return error(404, "Not found.");
+    }
+    if query.get("api-version").map(String::as_str) != Some("2019-08-01") {
+        return error(400, "Unsupported api-version.");
+    }
+    let resource = query.get("resource").cloned().unwrap_or_default();
+    if resource != state.graph_base && resource != state.arm_base {
+        return error(400, &format!("Invalid resource {resource}."));
+    }
+    let has_identity = match query.get("client_id") {
+        Some(c) => state.signin.user_assigned_client_id.as_ref() == Some(c),
+        None => state.signin.system_assigned,
+    };
+    if !has_identity || query.contains_key("object_id") || query.contains_key("msi_res_id") {
+        return error(400, "Identity not found");
+    }
+    let lifetime = state.faults.token_lifetime;
+    let t = issue(&state.tokens, &state.seen, &format!("{resource}/.default"), lifetime);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    respond(
+        200,
+        &[],
+        &json!({"access_token": t, "expires_on": (now + lifetime).to_string(), "resource": resource, "token_type": "Bearer"}),
     )
 }
 

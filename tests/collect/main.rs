@@ -4,6 +4,7 @@
 
 mod cli;
 mod fake;
+mod signin;
 mod tenant;
 
 use azpath::collect::{self, AuthMethod, AuthSettings, Cloud, Endpoints, Options, Progress, RetryPolicy};
