@@ -61,6 +61,13 @@ impl<'a> Obj<'a> {
         Ok(Obj { map, path, id })
     }
 
+    /// An object nested in this one, named in errors by its own `id` or else by this object's.
+    fn nested(&self, value: &'a Value, path: String) -> Result<Obj<'a>> {
+        let map = value.as_object().ok_or_else(|| wrong_type(path.clone(), self.id.clone(), "an object", value))?;
+        let id = map.get("id").and_then(Value::as_str).map(str::to_string).or_else(|| self.id.clone());
+        Ok(Obj { map, path, id })
+    }
+
     /// The full path of a field given relative to this object (`properties.accessPolicies`).
     fn path_of(&self, rel: &str) -> String {
         keys(rel).into_iter().fold(self.path.clone(), |at, k| child_path(&at, k))
@@ -171,7 +178,7 @@ impl<'a> Obj<'a> {
     fn objects(&self, rel: &str) -> Result<Vec<Obj<'a>>> {
         let at = self.path_of(rel);
         let items = self.array(rel)?.map(Vec::as_slice).unwrap_or_default();
-        items.iter().enumerate().map(|(i, v)| Obj::new(v, format!("{at}[{i}]"))).collect()
+        items.iter().enumerate().map(|(i, v)| self.nested(v, format!("{at}[{i}]"))).collect()
     }
 
     /// An object used as a map at `rel` (absent or null: empty): its keys, and each value as an
@@ -184,7 +191,7 @@ impl<'a> Obj<'a> {
         };
         let at = self.path_of(rel);
         map.iter()
-            .map(|(k, v)| Ok((k.as_str(), if v.is_null() { None } else { Some(Obj::new(v, child_path(&at, k))?) })))
+            .map(|(k, v)| Ok((k.as_str(), if v.is_null() { None } else { Some(self.nested(v, child_path(&at, k))?) })))
             .collect()
     }
 
