@@ -1,8 +1,9 @@
 //! Facts: what Azure and Entra say, parsed from their own JSON shapes into typed values.
 //!
 //! Parsing is lenient where Azure is inconsistent (id case, `identity.type` spelling) and strict where
-//! a wrong guess would create or hide a path (security flags, role ids, schedule windows): such a
-//! field with the wrong type is an error naming the object and the field. Nothing here derives edges.
+//! a wrong guess would create or hide a path (security flags, role ids, schedule windows). A value
+//! present with the wrong JSON type is never read as absent: it is an error naming its path in the
+//! facts file and its object. Nothing here derives edges.
 
 pub mod ids;
 pub mod index;

@@ -31,7 +31,7 @@ type Result<T> = std::result::Result<T, ParseError>;
 
 /// The path of `key` inside the value at `parent`: `parent.key`, or `parent["key"]` (a JSON string)
 /// when the key is not a plain name (ARM ids keying a map, `@odata.type`).
-pub fn child_path(parent: &str, key: &str) -> String {
+fn child_path(parent: &str, key: &str) -> String {
     let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'));
     if plain { format!("{parent}.{key}") } else { format!("{parent}[{}]", Value::from(key)) }
 }
@@ -813,16 +813,14 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             return Err(o.err_at("properties.permissions", "missing: a role definition needs its permission blocks"));
         }
         let mut permissions = Vec::new();
-        {
-            for p in o.objects("properties.permissions")? {
-                permissions.push(Permission {
-                    actions: p.patterns("actions")?,
-                    not_actions: p.patterns("notActions")?,
-                    data_actions: p.patterns("dataActions")?,
-                    not_data_actions: p.patterns("notDataActions")?,
-                    condition: p.str_opt("condition")?,
-                });
-            }
+        for p in o.objects("properties.permissions")? {
+            permissions.push(Permission {
+                actions: p.patterns("actions")?,
+                not_actions: p.patterns("notActions")?,
+                data_actions: p.patterns("dataActions")?,
+                not_data_actions: p.patterns("notDataActions")?,
+                condition: p.str_opt("condition")?,
+            });
         }
         let definition = RoleDefinition {
             id: norm(&id),
@@ -875,16 +873,14 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             permissions: vec![],
             id,
         };
-        {
-            for p in o.objects("properties.permissions")? {
-                d.permissions.push(Permission {
-                    actions: p.patterns("actions")?,
-                    not_actions: p.patterns("notActions")?,
-                    data_actions: p.patterns("dataActions")?,
-                    not_data_actions: p.patterns("notDataActions")?,
-                    condition: None,
-                });
-            }
+        for p in o.objects("properties.permissions")? {
+            d.permissions.push(Permission {
+                actions: p.patterns("actions")?,
+                not_actions: p.patterns("notActions")?,
+                data_actions: p.patterns("dataActions")?,
+                not_data_actions: p.patterns("notDataActions")?,
+                condition: None,
+            });
         }
         let canonical = DenyAssignment { id: norm(&d.id), ..d.clone() };
         if seen.admit(&o, &canonical.id.clone(), canonical)? {
@@ -994,8 +990,8 @@ fn parse_cosmos_assignment(o: &Obj, id: &str) -> Result<CosmosRoleAssignment> {
     let account_id = cosmos_account(o, id)?;
     Ok(CosmosRoleAssignment {
         id: id.to_string(),
-        principal_id: norm(&o.str_req("properties.principalId")?),
-        role_definition_id: cosmos_definition_id(&account_id, &o.str_req("properties.roleDefinitionId")?),
+        principal_id: norm(&o.id_req("properties.principalId")?),
+        role_definition_id: cosmos_definition_id(&account_id, &o.id_req("properties.roleDefinitionId")?),
         scope: match o.str_opt("properties.scope")? {
             Some(_) => norm(&o.id_req("properties.scope")?),
             None => account_id.clone(),
@@ -1132,16 +1128,14 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
         },
         "microsoft.keyvault/vaults" => {
             let mut access_policies = Vec::new();
-            {
-                for p in o.objects("properties.accessPolicies")? {
-                    access_policies.push(AccessPolicy {
-                        object_id: norm(&p.str_req("objectId")?),
-                        application_id: p.str_opt("applicationId")?.map(|s| norm(&s)),
-                        secrets: p.str_list("permissions.secrets")?,
-                        keys: p.str_list("permissions.keys")?,
-                        certificates: p.str_list("permissions.certificates")?,
-                    });
-                }
+            for p in o.objects("properties.accessPolicies")? {
+                access_policies.push(AccessPolicy {
+                    object_id: norm(&p.str_req("objectId")?),
+                    application_id: p.str_opt("applicationId")?.map(|s| norm(&s)),
+                    secrets: p.str_list("permissions.secrets")?,
+                    keys: p.str_list("permissions.keys")?,
+                    certificates: p.str_list("permissions.certificates")?,
+                });
             }
             ResourceDetails::KeyVault {
                 enable_rbac_authorization: o.bool_strict("properties.enableRbacAuthorization")?,
