@@ -1,8 +1,9 @@
 //! Facts: what Azure and Entra say, parsed from their own JSON shapes into typed values.
 //!
 //! Parsing is lenient where Azure is inconsistent (id case, `identity.type` spelling) and strict where
-//! a wrong guess would create or hide a path (security flags, role ids, schedule windows): such a
-//! field with the wrong type is an error naming the object and the field. Nothing here derives edges.
+//! a wrong guess would create or hide a path (security flags, role ids, schedule windows). A value
+//! present with the wrong JSON type is never read as absent: it is an error naming its path in the
+//! facts file and its object. Nothing here derives edges.
 
 pub mod ids;
 pub mod index;
@@ -60,7 +61,7 @@ pub struct Facts {
     pub skipped: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: String,
     pub display_name: String,
@@ -70,7 +71,7 @@ pub struct User {
     pub user_type: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub id: String,
     pub display_name: String,
@@ -93,7 +94,7 @@ pub struct Group {
 
 /// An administrative unit: a container of users, groups and devices that directory roles can be
 /// scoped to (`directoryScopeId` `/administrativeUnits/{id}`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdministrativeUnit {
     pub id: String,
     pub display_name: String,
@@ -109,7 +110,7 @@ pub struct AdministrativeUnit {
 }
 
 /// A member of an administrative unit (`GET /directory/administrativeUnits/{id}/members`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdministrativeUnitMember {
     pub unit_id: String,
     pub member_id: String,
@@ -117,7 +118,7 @@ pub struct AdministrativeUnitMember {
     pub member_name: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServicePrincipal {
     pub id: String,
     pub app_id: Option<String>,
@@ -130,7 +131,7 @@ pub struct ServicePrincipal {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Application {
     pub id: String,
     pub app_id: String,
@@ -146,7 +147,7 @@ pub enum DirectoryObjectType {
     Other,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Membership {
     pub group_id: String,
     pub member_id: String,
@@ -161,7 +162,7 @@ pub enum OwnedKind {
     ServicePrincipal,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ownership {
     pub owner_id: String,
     pub owner_type: DirectoryObjectType,
@@ -170,7 +171,7 @@ pub struct Ownership {
     pub owned_kind: OwnedKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AppRoleAssignment {
     pub id: String,
     pub principal_id: String,
@@ -188,7 +189,7 @@ pub enum FederatedParent {
     UserAssignedIdentity(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FederatedCredential {
     pub id: String,
     pub parent: FederatedParent,
@@ -197,7 +198,7 @@ pub struct FederatedCredential {
     pub subject: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DirectoryRoleDefinition {
     /// The template id for built-ins (which is also their id), the object id for custom roles.
     pub id: String,
@@ -220,7 +221,7 @@ impl Window {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DirectoryRoleAssignment {
     pub id: String,
     pub principal_id: String,
@@ -236,7 +237,7 @@ pub enum GroupAccess {
     Owner,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupEligibility {
     pub id: String,
     pub group_id: String,
@@ -244,7 +245,7 @@ pub struct GroupEligibility {
     pub access: GroupAccess,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ManagementGroup {
     pub id: String,
     pub name: String,
@@ -252,21 +253,21 @@ pub struct ManagementGroup {
     pub parent: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Subscription {
     pub id: String,
     pub display_name: String,
     pub parent: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResourceGroup {
     pub id: String,
     pub name: String,
     pub tags: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoleAssignment {
     pub id: String,
     pub principal_id: String,
@@ -279,7 +280,7 @@ pub struct RoleAssignment {
     pub eligible: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DenyAssignment {
     pub id: String,
     pub name: String,
@@ -303,7 +304,7 @@ pub enum LockLevel {
 
 /// A management lock (`Microsoft.Authorization/locks`). It applies to its scope and everything
 /// beneath it, for every user and role.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Lock {
     /// Normalised lock id: `{scope}/providers/microsoft.authorization/locks/{name}`.
     pub id: String,
@@ -324,7 +325,7 @@ pub struct ResourceIdentity {
 }
 
 /// An access policy of an access-policy-mode Key Vault.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccessPolicy {
     pub object_id: String,
     pub application_id: Option<String>,
@@ -335,7 +336,7 @@ pub struct AccessPolicy {
 
 /// Where a Flex Consumption function app runs its deployment package from
 /// (`properties.functionAppConfig.deployment.storage`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentStorage {
     /// `type` (`blobContainer`).
     pub storage_type: Option<String>,
@@ -352,7 +353,7 @@ pub struct DeploymentStorage {
 }
 
 /// The attack-relevant properties of the resource types azpath has rules for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ResourceDetails {
     StorageAccount {
         /// `properties.allowSharedKeyAccess`; `None` (absent or null) means Azure's default, `true`.
@@ -429,7 +430,7 @@ pub enum ResourceDetails {
 
 /// A Cosmos DB for NoSQL data-plane role assignment
 /// (`{account}/sqlRoleAssignments/{id}`: `properties.principalId`, `roleDefinitionId`, `scope`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CosmosRoleAssignment {
     /// Normalised ARM id.
     pub id: String,
@@ -446,7 +447,7 @@ pub struct CosmosRoleAssignment {
 /// A Cosmos DB for NoSQL data-plane role definition (`{account}/sqlRoleDefinitions/{guid}`).
 /// Only `dataActions` count: Cosmos DB does not support `notDataActions` (Microsoft Learn, "Azure
 /// Cosmos DB for NoSQL data plane actions reference").
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CosmosRoleDefinition {
     /// Normalised ARM id.
     pub id: String,
@@ -455,7 +456,7 @@ pub struct CosmosRoleDefinition {
     pub data_actions: Vec<crate::glob::ActionPattern>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     /// Normalised ARM id.
     pub id: String,

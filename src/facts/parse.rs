@@ -7,117 +7,215 @@ use crate::rbac::{Permission, RoleDefinition};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-/// A facts file that cannot be read, naming where and why.
+/// A facts file that cannot be read: where (the JSON path of the offending value, and the `id` of
+/// the object holding it) and why.
 #[derive(Debug, thiserror::Error)]
-#[error("{collection}: {object}: {message}")]
 pub struct ParseError {
-    pub collection: String,
-    pub object: String,
+    /// Path of the offending value in the facts file: `arm.resources[12].properties.accessPolicies`.
+    pub path: String,
+    /// The `id` of the object holding the value, when it has one (array positions alone are hard to find).
+    pub object: Option<String>,
     pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.object {
+            Some(id) => write!(f, "{} (object {id}): {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
 }
 
 type Result<T> = std::result::Result<T, ParseError>;
 
-/// One JSON object being read, with enough context to name it in an error.
+/// The path of `key` inside the value at `parent`: `parent.key`, or `parent["key"]` (a JSON string)
+/// when the key is not a plain name (ARM ids keying a map, `@odata.type`).
+fn child_path(parent: &str, key: &str) -> String {
+    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'));
+    if plain { format!("{parent}.{key}") } else { format!("{parent}[{}]", Value::from(key)) }
+}
+
+/// The keys of a dotted field path relative to an object. `@odata.type` is one key.
+fn keys(rel: &str) -> Vec<&str> {
+    if rel.starts_with('@') { vec![rel] } else { rel.split('.').collect() }
+}
+
+fn wrong_type(path: String, object: Option<String>, expected: &str, found: &Value) -> ParseError {
+    ParseError { path, object, message: format!("expected {expected}, found {}", type_name(found)) }
+}
+
+/// One JSON object being read, with its path in the facts file and its `id`, to name it in errors.
+/// Every accessor tells "absent or null" (`None`, the documented default applies) from "present
+/// with the wrong type" (an error naming the path): a wrong guess would add or remove paths.
 struct Obj<'a> {
     map: &'a Map<String, Value>,
-    collection: &'a str,
-    label: String,
+    path: String,
+    id: Option<String>,
 }
 
 impl<'a> Obj<'a> {
-    fn new(value: &'a Value, collection: &'a str, index: usize) -> Result<Obj<'a>> {
-        let map = value.as_object().ok_or_else(|| ParseError {
-            collection: collection.into(),
-            object: format!("item {index}"),
-            message: format!("expected a JSON object, found {}", type_name(value)),
-        })?;
-        let label = map
-            .get("id")
-            .and_then(Value::as_str)
-            .map(|s| format!("object {s}"))
-            .unwrap_or_else(|| format!("item {index}"));
-        Ok(Obj { map, collection, label })
+    fn new(value: &'a Value, path: String) -> Result<Obj<'a>> {
+        let map = value.as_object().ok_or_else(|| wrong_type(path.clone(), None, "an object", value))?;
+        let id = map.get("id").and_then(Value::as_str).map(str::to_string);
+        Ok(Obj { map, path, id })
     }
 
+    /// An object nested in this one, named in errors by its own `id` or else by this object's.
+    fn nested(&self, value: &'a Value, path: String) -> Result<Obj<'a>> {
+        let map = value.as_object().ok_or_else(|| wrong_type(path.clone(), self.id.clone(), "an object", value))?;
+        let id = map.get("id").and_then(Value::as_str).map(str::to_string).or_else(|| self.id.clone());
+        Ok(Obj { map, path, id })
+    }
+
+    /// The full path of a field given relative to this object (`properties.accessPolicies`).
+    fn path_of(&self, rel: &str) -> String {
+        keys(rel).into_iter().fold(self.path.clone(), |at, k| child_path(&at, k))
+    }
+
+    /// An error about this object as a whole.
     fn err(&self, message: impl Into<String>) -> ParseError {
-        ParseError { collection: self.collection.into(), object: self.label.clone(), message: message.into() }
+        ParseError { path: self.path.clone(), object: self.id.clone(), message: message.into() }
     }
 
-    fn get(&self, path: &str) -> Option<&'a Value> {
-        if let Some(v) = self.map.get(path) {
-            return if v.is_null() { None } else { Some(v) };
-        }
-        let mut cur = self.map.get(path.split('.').next()?)?;
-        for part in path.split('.').skip(1) {
-            cur = cur.as_object()?.get(part)?;
-        }
-        if cur.is_null() { None } else { Some(cur) }
+    /// An error about the field at `rel`.
+    fn err_at(&self, rel: &str, message: impl Into<String>) -> ParseError {
+        ParseError { path: self.path_of(rel), object: self.id.clone(), message: message.into() }
     }
 
-    fn str_opt(&self, path: &str) -> Result<Option<String>> {
-        match self.get(path) {
+    fn wrong(&self, rel: &str, expected: &str, found: &Value) -> ParseError {
+        wrong_type(self.path_of(rel), self.id.clone(), expected, found)
+    }
+
+    /// The value at `rel`; `None` when it, or an object on the way to it, is absent or null. An
+    /// object on the way that is something else (`"expiration": "2026-01-01"`) is an error.
+    fn get(&self, rel: &str) -> Result<Option<&'a Value>> {
+        let keys = keys(rel);
+        let mut map = self.map;
+        let mut at = self.path.clone();
+        for (i, key) in keys.iter().enumerate() {
+            let value = match map.get(*key) {
+                None | Some(Value::Null) => return Ok(None),
+                Some(v) => v,
+            };
+            at = child_path(&at, key);
+            if i + 1 == keys.len() {
+                return Ok(Some(value));
+            }
+            map = value.as_object().ok_or_else(|| wrong_type(at.clone(), self.id.clone(), "an object", value))?;
+        }
+        Ok(None)
+    }
+
+    fn str_opt(&self, rel: &str) -> Result<Option<String>> {
+        match self.get(rel)? {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(v) => Err(self.err(format!("field `{path}` must be a string, found {}", type_name(v)))),
+            Some(v) => Err(self.wrong(rel, "a string", v)),
         }
     }
 
-    fn str_req(&self, path: &str) -> Result<String> {
-        self.str_opt(path)?.ok_or_else(|| self.err(format!("missing required field `{path}`")))
+    fn str_req(&self, rel: &str) -> Result<String> {
+        self.str_opt(rel)?.ok_or_else(|| self.err_at(rel, "missing required field"))
+    }
+
+    /// A required id that must not be blank: an empty `scope` would silently drop its assignment.
+    fn id_req(&self, rel: &str) -> Result<String> {
+        let s = self.str_req(rel)?;
+        if s.trim().is_empty() {
+            return Err(self.err_at(rel, "must not be empty"));
+        }
+        Ok(s)
     }
 
     /// A security flag: absent or null is `None` (Azure's default applies); anything but a boolean
     /// is an error, because guessing would create or hide a path.
-    fn bool_strict(&self, path: &str) -> Result<Option<bool>> {
-        match self.get(path) {
+    fn bool_strict(&self, rel: &str) -> Result<Option<bool>> {
+        match self.get(rel)? {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(v) => Err(self.err(format!(
-                "field `{path}` must be true, false or null, found {}; azpath will not guess a security setting",
-                type_name(v)
-            ))),
+            Some(v) => Err(self.err_at(
+                rel,
+                format!(
+                    "expected true, false or null, found {}; azpath will not guess a security setting",
+                    type_name(v)
+                ),
+            )),
         }
     }
 
     /// A list of Azure action patterns (`actions`, `notActions`, ...), compiled for matching.
-    fn patterns(&self, path: &str) -> Result<Vec<ActionPattern>> {
-        Ok(self.str_list(path)?.into_iter().map(ActionPattern::from).collect())
+    fn patterns(&self, rel: &str) -> Result<Vec<ActionPattern>> {
+        Ok(self.str_list(rel)?.into_iter().map(ActionPattern::from).collect())
     }
 
-    fn str_list(&self, path: &str) -> Result<Vec<String>> {
-        match self.get(path) {
-            None => Ok(vec![]),
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter(|v| !v.is_null())
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| self.err(format!("field `{path}` must hold strings, found {}", type_name(v))))
-                })
-                .collect(),
-            Some(v) => Err(self.err(format!("field `{path}` must be a list, found {}", type_name(v)))),
-        }
+    /// An array of strings; absent or null is empty. A null entry is an error (a dropped
+    /// `notActions` entry would grant more).
+    fn str_list(&self, rel: &str) -> Result<Vec<String>> {
+        let Some(items) = self.array(rel)? else { return Ok(vec![]) };
+        let at = self.path_of(rel);
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| wrong_type(format!("{at}[{i}]"), self.id.clone(), "a string", v))
+            })
+            .collect()
     }
 
-    fn tags(&self) -> Result<BTreeMap<String, String>> {
-        match self.get("tags") {
-            None => Ok(BTreeMap::new()),
-            Some(Value::Object(m)) => Ok(m
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
-                .collect()),
-            Some(v) => Err(self.err(format!("field `tags` must be an object, found {}", type_name(v)))),
-        }
-    }
-
-    fn time_opt(&self, path: &str) -> Result<Option<DateTime<Utc>>> {
-        match self.str_opt(path)? {
+    /// An array at `rel`, or `None` when absent or null.
+    fn array(&self, rel: &str) -> Result<Option<&'a Vec<Value>>> {
+        match self.get(rel)? {
             None => Ok(None),
-            Some(s) => parse_time(&s)
-                .map(Some)
-                .ok_or_else(|| self.err(format!("field `{path}` is not an RFC 3339 time: {s:?}"))),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(v) => Err(self.wrong(rel, "an array", v)),
+        }
+    }
+
+    /// An array of objects at `rel` (absent or null: none), each read with its own path.
+    fn objects(&self, rel: &str) -> Result<Vec<Obj<'a>>> {
+        let at = self.path_of(rel);
+        let items = self.array(rel)?.map(Vec::as_slice).unwrap_or_default();
+        items.iter().enumerate().map(|(i, v)| self.nested(v, format!("{at}[{i}]"))).collect()
+    }
+
+    /// An object used as a map at `rel` (absent or null: empty): its keys, and each value as an
+    /// object (`None` when the value is null).
+    fn entries(&self, rel: &str) -> Result<Vec<(&'a str, Option<Obj<'a>>)>> {
+        let map = match self.get(rel)? {
+            None => return Ok(vec![]),
+            Some(Value::Object(m)) => m,
+            Some(v) => return Err(self.wrong(rel, "an object", v)),
+        };
+        let at = self.path_of(rel);
+        map.iter()
+            .map(|(k, v)| Ok((k.as_str(), if v.is_null() { None } else { Some(self.nested(v, child_path(&at, k))?) })))
+            .collect()
+    }
+
+    /// `tags`: an object of strings (ARM tag values are strings).
+    fn tags(&self) -> Result<BTreeMap<String, String>> {
+        let mut tags = BTreeMap::new();
+        let map = match self.get("tags")? {
+            None => return Ok(tags),
+            Some(Value::Object(m)) => m,
+            Some(v) => return Err(self.wrong("tags", "an object", v)),
+        };
+        for (k, v) in map {
+            let v = v
+                .as_str()
+                .ok_or_else(|| wrong_type(child_path(&self.path_of("tags"), k), self.id.clone(), "a string", v))?;
+            tags.insert(k.clone(), v.to_string());
+        }
+        Ok(tags)
+    }
+
+    fn time_opt(&self, rel: &str) -> Result<Option<DateTime<Utc>>> {
+        match self.str_opt(rel)? {
+            None => Ok(None),
+            Some(s) => parse_time(&s).map(Some).ok_or_else(|| self.err_at(rel, format!("not an RFC 3339 time: {s:?}"))),
         }
     }
 }
@@ -128,7 +226,7 @@ fn type_name(v: &Value) -> &'static str {
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
-        Value::Array(_) => "a list",
+        Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
 }
@@ -137,44 +235,100 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
-/// A top-level collection: a list of objects.
-fn list<'a>(side: &'a BTreeMap<String, Value>, name: &'a str) -> Result<Vec<Obj<'a>>> {
-    match side.get(name) {
-        None | Some(Value::Null) => Ok(vec![]),
-        Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| Obj::new(v, name, i)).collect(),
-        Some(v) => Err(ParseError {
-            collection: name.into(),
-            object: "(collection)".into(),
-            message: format!("expected a list of objects, found {}", type_name(v)),
-        }),
+/// The objects of one collection read so far, by normalised id, to catch one object given twice
+/// (Azure ids compare case-insensitively). A repeat that says the same once ids are normalised (an
+/// inherited role assignment listed at every scope below it) is dropped; two different objects
+/// under one id are an error naming both, never a merge of one copy's properties with the other's.
+struct Unique<T> {
+    seen: std::collections::HashMap<String, (String, T)>,
+}
+
+impl<T: PartialEq> Unique<T> {
+    fn new() -> Self {
+        Unique { seen: std::collections::HashMap::new() }
+    }
+
+    /// Whether the object read at `o` is new: `canonical` is its parsed value with its ids normalised.
+    fn admit(&mut self, o: &Obj, key: &str, canonical: T) -> Result<bool> {
+        match self.seen.get(key) {
+            None => {
+                self.seen.insert(key.to_string(), (o.path.clone(), canonical));
+                Ok(true)
+            }
+            Some((_, first)) if *first == canonical => Ok(false),
+            Some((first, _)) => Err(o.err(format!(
+                "the same id as {first} (ids compare case-insensitively), with different content; \
+                 azpath will not choose between them"
+            ))),
+        }
     }
 }
 
-/// A relationship collection keyed by parent id: `{ "<parent id>": [objects] }`.
-fn keyed<'a>(side: &'a BTreeMap<String, Value>, name: &'a str) -> Result<Vec<(String, Obj<'a>)>> {
-    let map = match side.get(name) {
-        None | Some(Value::Null) => return Ok(vec![]),
-        Some(Value::Object(m)) => m,
-        Some(v) => {
-            return Err(ParseError {
-                collection: name.into(),
-                object: "(collection)".into(),
-                message: format!("expected an object keyed by parent id, found {}", type_name(v)),
-            });
+/// Object ids already taken by a user, group, service principal, application or administrative
+/// unit (one id space in Entra), with where: the same id on two kinds of object is an error.
+#[derive(Default)]
+struct DirectoryIds(std::collections::HashMap<String, String>);
+
+impl DirectoryIds {
+    fn claim(&mut self, o: &Obj, id: &str) -> Result<()> {
+        if let Some(first) = self.0.get(id) {
+            return Err(o.err(format!("the same object id as {first} (ids compare case-insensitively)")));
         }
-    };
-    let mut out = Vec::new();
-    for (parent, items) in map {
-        let items = items.as_array().ok_or_else(|| ParseError {
-            collection: name.into(),
-            object: format!("parent {parent}"),
-            message: format!("expected a list of objects, found {}", type_name(items)),
-        })?;
-        for (i, v) in items.iter().enumerate() {
-            out.push((norm(parent), Obj::new(v, name, i)?));
+        self.0.insert(id.to_string(), o.path.clone());
+        Ok(())
+    }
+}
+
+/// One side of the facts file (`graph` or `arm`), to read its collections with their paths.
+struct Side<'a> {
+    name: &'static str,
+    map: &'a BTreeMap<String, Value>,
+}
+
+impl<'a> Side<'a> {
+    /// A top-level collection: an array of objects (absent or null: not collected, none known).
+    fn list(&self, name: &str) -> Result<Vec<Obj<'a>>> {
+        let at = format!("{}.{name}", self.name);
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(vec![]),
+            Some(Value::Array(items)) => {
+                items.iter().enumerate().map(|(i, v)| Obj::new(v, format!("{at}[{i}]"))).collect()
+            }
+            Some(v) => Err(wrong_type(at, None, "an array of objects", v)),
         }
     }
-    Ok(out)
+
+    /// A relationship collection keyed by parent id: `{ "<parent id>": [objects] }`, as (normalised
+    /// parent id, object). A parent whose list is null was not read: a completeness note, never an
+    /// empty answer.
+    fn keyed(&self, name: &str, notes: &mut Vec<CompletenessNote>) -> Result<Vec<(String, Obj<'a>)>> {
+        let at = format!("{}.{name}", self.name);
+        let map = match self.map.get(name) {
+            None | Some(Value::Null) => return Ok(vec![]),
+            Some(Value::Object(m)) => m,
+            Some(v) => return Err(wrong_type(at, None, "an object keyed by parent id", v)),
+        };
+        let mut out = Vec::new();
+        for (parent, items) in map {
+            let at = child_path(&at, parent);
+            let items = match items {
+                Value::Null => {
+                    notes.push(CompletenessNote {
+                        what: format!("{}.{name}", self.name),
+                        scope: Some(parent.clone()),
+                        reason: "null in the facts file (not collected)".into(),
+                    });
+                    continue;
+                }
+                Value::Array(items) => items,
+                v => return Err(wrong_type(at, None, "an array of objects", v)),
+            };
+            for (i, v) in items.iter().enumerate() {
+                out.push((norm(parent), Obj::new(v, format!("{at}[{i}]"))?));
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn object_type(o: &Obj) -> Result<DirectoryObjectType> {
@@ -190,14 +344,14 @@ fn object_type(o: &Obj) -> Result<DirectoryObjectType> {
 pub fn parse(raw: &RawFacts) -> Result<Facts> {
     if raw.format != raw::FORMAT {
         return Err(ParseError {
-            collection: "format".into(),
-            object: "(file)".into(),
+            path: "format".into(),
+            object: None,
             message: format!("unsupported facts format {:?}; this azpath reads {:?}", raw.format, raw::FORMAT),
         });
     }
     let collected_at = parse_time(&raw.collected_at).ok_or_else(|| ParseError {
-        collection: "collectedAt".into(),
-        object: "(file)".into(),
+        path: "collectedAt".into(),
+        object: None,
         message: format!("not an RFC 3339 time: {:?}", raw.collected_at),
     })?;
     let mut f = Facts {
@@ -211,8 +365,9 @@ pub fn parse(raw: &RawFacts) -> Result<Facts> {
     parse_arm(&raw.arm, &mut f)?;
     if let Some(note) = unread_package_settings(&f.resources) {
         f.completeness.push(note);
-        f.completeness.sort();
     }
+    f.completeness.sort();
+    f.completeness.dedup();
     Ok(f)
 }
 
@@ -250,18 +405,27 @@ fn unread_package_settings(resources: &[super::Resource]) -> Option<Completeness
 }
 
 fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
-    for o in list(g, "users")? {
-        f.users.push(User {
+    let g = Side { name: "graph", map: g };
+    // Users, groups, service principals, applications and units share one id space (object ids).
+    let mut directory = DirectoryIds::default();
+    let mut seen = Unique::new();
+    for o in g.list("users")? {
+        let user = User {
             id: norm(&o.str_req("id")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
             user_principal_name: o.str_opt("userPrincipalName")?,
             account_enabled: o.bool_strict("accountEnabled")?,
             user_type: o.str_opt("userType")?,
-        });
+        };
+        if seen.admit(&o, &user.id, user.clone())? {
+            directory.claim(&o, &user.id)?;
+            f.users.push(user);
+        }
     }
-    for o in list(g, "groups")? {
+    let mut seen = Unique::new();
+    for o in g.list("groups")? {
         let group_types = o.str_list("groupTypes")?;
-        f.groups.push(Group {
+        let group = Group {
             id: norm(&o.str_req("id")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
             is_assignable_to_role: o.bool_strict("isAssignableToRole")?.unwrap_or(false),
@@ -271,10 +435,15 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             synced: o.bool_strict("onPremisesSyncEnabled")?.unwrap_or(false),
             membership_rule: o.str_opt("membershipRule")?.filter(|r| !r.trim().is_empty()),
             rule_paused: rule_paused(&o)?,
-        });
+        };
+        if seen.admit(&o, &group.id, group.clone())? {
+            directory.claim(&o, &group.id)?;
+            f.groups.push(group);
+        }
     }
-    for o in list(g, "servicePrincipals")? {
-        f.service_principals.push(ServicePrincipal {
+    let mut seen = Unique::new();
+    for o in g.list("servicePrincipals")? {
+        let sp = ServicePrincipal {
             id: norm(&o.str_req("id")?),
             app_id: o.str_opt("appId")?.map(|s| norm(&s)),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
@@ -282,135 +451,203 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             app_owner_organization_id: o.str_opt("appOwnerOrganizationId")?.map(|s| norm(&s)),
             alternative_names: o.str_list("alternativeNames")?,
             tags: o.str_list("tags")?,
-        });
+        };
+        if seen.admit(&o, &sp.id, sp.clone())? {
+            directory.claim(&o, &sp.id)?;
+            f.service_principals.push(sp);
+        }
     }
-    for o in list(g, "applications")? {
-        f.applications.push(Application {
+    let mut seen = Unique::new();
+    for o in g.list("applications")? {
+        let app = Application {
             id: norm(&o.str_req("id")?),
             app_id: norm(&o.str_req("appId")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
-        });
+        };
+        if seen.admit(&o, &app.id, app.clone())? {
+            directory.claim(&o, &app.id)?;
+            f.applications.push(app);
+        }
     }
-    for (group_id, o) in keyed(g, "groupMembers")? {
-        f.memberships.push(Membership {
+    let mut seen = Unique::new();
+    for (group_id, o) in g.keyed("groupMembers", &mut f.completeness)? {
+        let m = Membership {
             group_id,
             member_id: norm(&o.str_req("id")?),
             member_type: object_type(&o)?,
             member_name: o.str_opt("displayName")?,
-        });
+        };
+        if seen.admit(&o, &format!("{}|{}", m.group_id, m.member_id), m.clone())? {
+            f.memberships.push(m);
+        }
     }
     for (collection, owned_kind) in [
         ("groupOwners", OwnedKind::Group),
         ("applicationOwners", OwnedKind::Application),
         ("servicePrincipalOwners", OwnedKind::ServicePrincipal),
     ] {
-        for (owned_id, o) in keyed(g, collection)? {
-            f.ownerships.push(Ownership {
+        let mut seen = Unique::new();
+        for (owned_id, o) in g.keyed(collection, &mut f.completeness)? {
+            let ownership = Ownership {
                 owner_id: norm(&o.str_req("id")?),
                 owner_type: object_type(&o)?,
                 owner_name: o.str_opt("displayName")?,
                 owned_id,
                 owned_kind,
-            });
+            };
+            if seen.admit(&o, &format!("{}|{}", ownership.owned_id, ownership.owner_id), ownership.clone())? {
+                f.ownerships.push(ownership);
+            }
         }
     }
-    for (sp_id, o) in keyed(g, "servicePrincipalAppRoleAssignments")? {
+    let mut seen = Unique::new();
+    for (sp_id, o) in g.keyed("servicePrincipalAppRoleAssignments", &mut f.completeness)? {
         let principal_id = o.str_opt("principalId")?.map(|s| norm(&s)).unwrap_or(sp_id);
-        f.app_role_assignments.push(AppRoleAssignment {
+        let assignment = AppRoleAssignment {
             id: o.str_opt("id")?.unwrap_or_default(),
             principal_id,
             resource_id: norm(&o.str_req("resourceId")?),
             resource_display_name: o.str_opt("resourceDisplayName")?,
             app_role_id: norm(&o.str_req("appRoleId")?),
-        });
+        };
+        let canonical = AppRoleAssignment { id: norm(&assignment.id), ..assignment.clone() };
+        if assignment.id.is_empty() || seen.admit(&o, &canonical.id.clone(), canonical)? {
+            f.app_role_assignments.push(assignment);
+        }
     }
-    for (app_id, o) in keyed(g, "applicationFederatedIdentityCredentials")? {
-        f.federated_credentials.push(FederatedCredential {
+    let mut seen = Unique::new();
+    for (app_id, o) in g.keyed("applicationFederatedIdentityCredentials", &mut f.completeness)? {
+        let credential = FederatedCredential {
             id: o.str_opt("id")?.unwrap_or_default(),
             parent: FederatedParent::Application(app_id),
             name: o.str_opt("name")?.unwrap_or_default(),
             issuer: o.str_req("issuer")?,
             subject: o.str_req("subject")?,
-        });
-    }
-    for o in list(g, "directoryRoleDefinitions")? {
-        let mut actions = Vec::new();
-        if let Some(Value::Array(perms)) = o.get("rolePermissions") {
-            for (i, p) in perms.iter().enumerate() {
-                let p = Obj::new(p, "directoryRoleDefinitions.rolePermissions", i)?;
-                actions.extend(p.str_list("allowedResourceActions")?);
-            }
+        };
+        let canonical = FederatedCredential { id: norm(&credential.id), ..credential.clone() };
+        if credential.id.is_empty() || seen.admit(&o, &canonical.id.clone(), canonical)? {
+            f.federated_credentials.push(credential);
         }
-        let id = o.str_opt("templateId")?.or(o.str_opt("id")?).ok_or_else(|| o.err("missing `id`"))?;
-        f.directory_role_definitions.push(DirectoryRoleDefinition {
+    }
+    let mut seen = Unique::new();
+    for o in g.list("directoryRoleDefinitions")? {
+        let mut actions = Vec::new();
+        for p in o.objects("rolePermissions")? {
+            actions.extend(p.str_list("allowedResourceActions")?);
+        }
+        let id =
+            o.str_opt("templateId")?.or(o.str_opt("id")?).ok_or_else(|| o.err_at("id", "missing required field"))?;
+        let definition = DirectoryRoleDefinition {
             id: norm(&id),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
             is_builtin: o.bool_strict("isBuiltIn")?.unwrap_or(false),
             is_privileged: o.bool_strict("isPrivileged")?,
             allowed_resource_actions: actions,
-        });
+        };
+        if seen.admit(&o, &definition.id, definition.clone())? {
+            f.directory_role_definitions.push(definition);
+        }
     }
-    for o in list(g, "directoryRoleAssignments")? {
-        f.directory_role_assignments.push(DirectoryRoleAssignment {
+    let mut seen = Unique::new();
+    for o in g.list("directoryRoleAssignments")? {
+        let assignment = DirectoryRoleAssignment {
             id: o.str_req("id")?,
-            principal_id: norm(&o.str_req("principalId")?),
-            role_definition_id: norm(&o.str_req("roleDefinitionId")?),
-            directory_scope_id: o.str_opt("directoryScopeId")?.unwrap_or_else(|| "/".into()),
+            principal_id: norm(&o.id_req("principalId")?),
+            role_definition_id: norm(&o.id_req("roleDefinitionId")?),
+            directory_scope_id: directory_scope(&o)?,
             eligible: false,
-        });
+        };
+        let canonical = DirectoryRoleAssignment { id: norm(&assignment.id), ..assignment.clone() };
+        if seen.admit(&o, &canonical.id.clone(), canonical)? {
+            f.directory_role_assignments.push(assignment);
+        }
     }
-    for o in list(g, "directoryRoleEligibilitySchedules")? {
-        let id = o.str_req("id")?;
-        if !schedule_active(&o, graph_window(&o)?, f.collected_at)? {
-            f.skipped.push(format!("directory role eligibility {id}: not active at the collection time"));
+    let mut seen = Unique::new();
+    for o in g.list("directoryRoleEligibilitySchedules")? {
+        // Read in full before the window is checked, so a malformed expired item is still an error.
+        let eligibility = DirectoryRoleAssignment {
+            id: o.str_req("id")?,
+            principal_id: norm(&o.id_req("principalId")?),
+            role_definition_id: norm(&o.id_req("roleDefinitionId")?),
+            directory_scope_id: directory_scope(&o)?,
+            eligible: true,
+        };
+        let window = graph_window(&o)?;
+        let active = schedule_active(&o, window, f.collected_at)?;
+        let canonical = (DirectoryRoleAssignment { id: norm(&eligibility.id), ..eligibility.clone() }, window, active);
+        if !seen.admit(&o, &canonical.0.id.clone(), canonical)? {
             continue;
         }
-        f.directory_role_assignments.push(DirectoryRoleAssignment {
-            id,
-            principal_id: norm(&o.str_req("principalId")?),
-            role_definition_id: norm(&o.str_req("roleDefinitionId")?),
-            directory_scope_id: o.str_opt("directoryScopeId")?.unwrap_or_else(|| "/".into()),
-            eligible: true,
-        });
+        if !active {
+            f.skipped.push(format!("directory role eligibility {}: not active at the collection time", eligibility.id));
+            continue;
+        }
+        f.directory_role_assignments.push(eligibility);
     }
-    for o in list(g, "administrativeUnits")? {
+    let mut seen = Unique::new();
+    for o in g.list("administrativeUnits")? {
         let membership_type = o.str_opt("membershipType")?;
-        f.administrative_units.push(AdministrativeUnit {
+        let unit = AdministrativeUnit {
             id: norm(&o.str_req("id")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
             restricted: o.bool_strict("isMemberManagementRestricted")?.unwrap_or(false),
             dynamic: membership_type.is_some_and(|t| t.eq_ignore_ascii_case("dynamic")),
             membership_rule: o.str_opt("membershipRule")?.filter(|r| !r.trim().is_empty()),
             rule_paused: rule_paused(&o)?,
-        });
+        };
+        if seen.admit(&o, &unit.id, unit.clone())? {
+            directory.claim(&o, &unit.id)?;
+            f.administrative_units.push(unit);
+        }
     }
-    for (unit_id, o) in keyed(g, "administrativeUnitMembers")? {
-        f.administrative_unit_members.push(AdministrativeUnitMember {
+    let mut seen = Unique::new();
+    for (unit_id, o) in g.keyed("administrativeUnitMembers", &mut f.completeness)? {
+        let member = AdministrativeUnitMember {
             unit_id,
             member_id: norm(&o.str_req("id")?),
             member_type: object_type(&o)?,
             member_name: o.str_opt("displayName")?,
-        });
+        };
+        if seen.admit(&o, &format!("{}|{}", member.unit_id, member.member_id), member.clone())? {
+            f.administrative_unit_members.push(member);
+        }
     }
-    for o in list(g, "groupEligibilitySchedules")? {
+    let mut seen = Unique::new();
+    for o in g.list("groupEligibilitySchedules")? {
         let id = o.str_req("id")?;
         let access = match o.str_req("accessId")?.to_ascii_lowercase().as_str() {
             "member" => GroupAccess::Member,
             "owner" => GroupAccess::Owner,
-            other => return Err(o.err(format!("field `accessId` must be member or owner, found {other:?}"))),
+            other => return Err(o.err_at("accessId", format!("must be member or owner, found {other:?}"))),
         };
-        if !schedule_active(&o, graph_window(&o)?, f.collected_at)? {
-            f.skipped.push(format!("group eligibility {id}: not active at the collection time"));
+        let eligibility = GroupEligibility {
+            id,
+            group_id: norm(&o.id_req("groupId")?),
+            principal_id: norm(&o.id_req("principalId")?),
+            access,
+        };
+        let window = graph_window(&o)?;
+        let active = schedule_active(&o, window, f.collected_at)?;
+        let canonical = (GroupEligibility { id: norm(&eligibility.id), ..eligibility.clone() }, window, active);
+        if !seen.admit(&o, &canonical.0.id.clone(), canonical)? {
             continue;
         }
-        f.group_eligibilities.push(GroupEligibility {
-            id,
-            group_id: norm(&o.str_req("groupId")?),
-            principal_id: norm(&o.str_req("principalId")?),
-            access,
-        });
+        if !active {
+            f.skipped.push(format!("group eligibility {}: not active at the collection time", eligibility.id));
+            continue;
+        }
+        f.group_eligibilities.push(eligibility);
     }
     Ok(())
+}
+
+/// The `directoryScopeId` of a directory role assignment or eligibility: absent or null is the
+/// tenant (`/`); an empty string is an error, not a guess at a scope.
+fn directory_scope(o: &Obj) -> Result<String> {
+    match o.str_opt("directoryScopeId")? {
+        None => Ok("/".into()),
+        Some(_) => o.id_req("directoryScopeId"),
+    }
 }
 
 /// `membershipRuleProcessingState` of a dynamic group or administrative unit: `On` (or absent, Graph's
@@ -421,7 +658,7 @@ fn rule_paused(o: &Obj) -> Result<bool> {
         None => Ok(false),
         Some(s) if s.eq_ignore_ascii_case("on") => Ok(false),
         Some(s) if s.eq_ignore_ascii_case("paused") => Ok(true),
-        Some(s) => Err(o.err(format!("field `membershipRuleProcessingState` must be On or Paused, found {s:?}"))),
+        Some(s) => Err(o.err_at("membershipRuleProcessingState", format!("must be On or Paused, found {s:?}"))),
     }
 }
 
@@ -432,45 +669,66 @@ fn graph_window(o: &Obj) -> Result<Window> {
     let end = match exp_type.as_deref() {
         // `notSpecified` is Graph's other spelling of "no end".
         None | Some("noexpiration") | Some("notspecified") => None,
-        Some("afterdatetime") => Some(
-            o.time_opt("scheduleInfo.expiration.endDateTime")?
-                .ok_or_else(|| o.err("`scheduleInfo.expiration` is afterDateTime but has no endDateTime"))?,
-        ),
+        Some("afterdatetime") => Some(o.time_opt("scheduleInfo.expiration.endDateTime")?.ok_or_else(|| {
+            o.err_at("scheduleInfo.expiration.endDateTime", "missing, but the expiration type is afterDateTime")
+        })?),
         Some("afterduration") => {
             let dur = o.str_req("scheduleInfo.expiration.duration")?;
             let dur = parse_iso_duration(&dur).ok_or_else(|| {
-                o.err(format!("`scheduleInfo.expiration.duration` is not an ISO 8601 duration: {dur:?}"))
+                o.err_at(
+                    "scheduleInfo.expiration.duration",
+                    format!(
+                        "not an ISO 8601 duration of days, hours, minutes and seconds up to 10675199 days \
+                         (Graph's longest): {dur:?}"
+                    ),
+                )
             })?;
-            let start = start.ok_or_else(|| o.err("afterDuration expiration without a start time"))?;
+            let start = start.ok_or_else(|| {
+                o.err_at("scheduleInfo.startDateTime", "missing, but the expiration type is afterDuration")
+            })?;
             Some(start.checked_add_signed(dur).ok_or_else(|| {
-                o.err(format!("`scheduleInfo.expiration.duration` ends past the last representable time: {dur}"))
+                o.err_at("scheduleInfo.expiration.duration", format!("ends past the last representable time: {dur}"))
             })?)
         }
-        Some(other) => return Err(o.err(format!("unknown expiration type {other:?}"))),
+        Some(other) => {
+            return Err(o.err_at("scheduleInfo.expiration.type", format!("unknown expiration type {other:?}")));
+        }
     };
     Ok(Window { start, end })
 }
 
+/// The longest duration a Graph schedule can hold: Graph's `Edm.Duration` is a .NET `TimeSpan`,
+/// at most 10,675,199 days 2:48:05.477 (`TimeSpan.MaxValue`, to the millisecond). Anything longer
+/// cannot come from Graph, and would overflow date arithmetic.
+const MAX_DURATION_MILLIS: i64 = 922_337_203_685_477;
+
 /// An ISO 8601 duration as Graph writes them (`PT8H`, `P365D`, `P1DT2H`, `P1W`), read by the
 /// `iso8601` crate: units in order (`PnDTnHnMnS`, or `PnW` alone), fractional seconds to the
-/// millisecond (`PT1.5S`). Years and months are rejected, having no fixed length (a count of zero,
-/// `P0Y1D`, is just days). The crate's `duration()` ignores text after a valid prefix (`PT8Hxx` would
-/// be 8 hours, `P1D2H` one day), so this calls its parser and requires the whole string.
+/// millisecond (`PT1.5S`), at least one unit (`P` and `PT` are not durations; nor is a `T` with no
+/// time after it), at most [`MAX_DURATION_MILLIS`]. Years and months are rejected, having no fixed
+/// length (a count of zero, `P0Y1D`, is just days). The crate's `duration()` ignores text after a
+/// valid prefix (`PT8Hxx` would be 8 hours, `P1D2H` one day), so this calls its parser and requires
+/// the whole string.
 fn parse_iso_duration(s: &str) -> Option<chrono::Duration> {
+    // The crate reads `P` as nothing, and `PT` or `P1DT` as zero time; ISO 8601 requires a unit
+    // after each designator.
+    if s.ends_with('P') || s.ends_with('T') {
+        return None;
+    }
     let (rest, d) = iso8601::parsers::parse_duration(s.as_bytes()).ok()?;
     if !rest.is_empty() {
         return None;
     }
-    // Each count is a u32: the largest sum (~3.9e14 s) is well inside chrono's range (~9.2e15 s).
-    let (secs, millis) = match d {
-        iso8601::Duration::Weeks(w) => (i64::from(w) * 604_800, 0),
-        iso8601::Duration::YMDHMS { year: 0, month: 0, day, hour, minute, second, millisecond } => (
-            i64::from(day) * 86_400 + i64::from(hour) * 3_600 + i64::from(minute) * 60 + i64::from(second),
-            i64::from(millisecond),
-        ),
+    let millis = match d {
+        iso8601::Duration::Weeks(w) => i64::from(w).checked_mul(604_800_000)?,
+        iso8601::Duration::YMDHMS { year: 0, month: 0, day, hour, minute, second, millisecond } => {
+            [(day, 86_400_000), (hour, 3_600_000), (minute, 60_000), (second, 1_000), (millisecond, 1)]
+                .into_iter()
+                .try_fold(0i64, |sum, (count, unit)| sum.checked_add(i64::from(count).checked_mul(unit)?))?
+        }
         iso8601::Duration::YMDHMS { .. } => return None,
     };
-    Some(chrono::Duration::seconds(secs) + chrono::Duration::milliseconds(millis))
+    (millis <= MAX_DURATION_MILLIS).then(|| chrono::Duration::milliseconds(millis))
 }
 
 /// A schedule counts if it is provisioned (or has no status) and its window holds `at`.
@@ -482,7 +740,11 @@ fn schedule_active(o: &Obj, window: Window, at: DateTime<Utc>) -> Result<bool> {
 }
 
 fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
-    for o in list(a, "managementGroups")? {
+    let a = Side { name: "arm", map: a };
+    // A management group is listed twice by design (its own GET and its parent's descendants);
+    // the copies are merged, but two different parents are an error naming both.
+    let mut groups: Vec<(String, ManagementGroup)> = Vec::new();
+    for o in a.list("managementGroups")? {
         let id = norm(&o.str_req("id")?);
         let parent = o.str_opt("properties.parent.id")?.map(|p| norm(&p));
         let ty = o.str_opt("type")?.unwrap_or_default().to_ascii_lowercase();
@@ -498,23 +760,32 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             continue;
         }
         let name = o.str_opt("name")?.unwrap_or_else(|| last_segment(&id).to_string());
-        f.management_groups.push(ManagementGroup {
+        let group = ManagementGroup {
             display_name: o.str_opt("properties.displayName")?.unwrap_or_else(|| name.clone()),
             id,
             name,
             parent,
-        });
+        };
+        groups.push((o.path.clone(), group));
     }
-    f.management_groups.sort_by(|x, y| x.id.cmp(&y.id));
-    f.management_groups.dedup_by(|x, y| {
-        if x.id == y.id {
-            y.parent = y.parent.take().or(x.parent.take());
-            true
-        } else {
-            false
+    groups.sort_by(|x, y| x.1.id.cmp(&y.1.id));
+    for (at, group) in groups {
+        match f.management_groups.last_mut() {
+            Some(first) if first.id == group.id => match (&first.parent, group.parent) {
+                (Some(a), Some(b)) if *a != b => {
+                    return Err(ParseError {
+                        path: at,
+                        object: Some(group.id),
+                        message: format!("a management group listed twice with different parents: {a} and {b}"),
+                    });
+                }
+                (None, parent) => first.parent = parent,
+                _ => {}
+            },
+            _ => f.management_groups.push(group),
         }
-    });
-    for o in list(a, "subscriptions")? {
+    }
+    for o in a.list("subscriptions")? {
         let id = norm(&o.str_req("id")?);
         let display_name = o.str_opt("displayName")?.unwrap_or_default();
         if let Some(existing) = f.subscriptions.iter_mut().find(|s| s.id == id) {
@@ -523,70 +794,78 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             f.subscriptions.push(Subscription { id, display_name, parent: None });
         }
     }
-    for o in list(a, "resourceGroups")? {
+    let mut seen = Unique::new();
+    for o in a.list("resourceGroups")? {
         let id = norm(&o.str_req("id")?);
-        f.resource_groups.push(ResourceGroup {
+        let group = ResourceGroup {
             name: o.str_opt("name")?.unwrap_or_else(|| last_segment(&id).to_string()),
             id,
             tags: o.tags()?,
-        });
-    }
-    for o in list(a, "roleDefinitions")? {
-        let id = o.str_opt("name")?.unwrap_or(last_segment(&o.str_req("id")?).to_string());
-        let mut permissions = Vec::new();
-        if let Some(Value::Array(perms)) = o.get("properties.permissions") {
-            for (i, p) in perms.iter().enumerate() {
-                let p = Obj::new(p, "roleDefinitions.permissions", i)?;
-                permissions.push(Permission {
-                    actions: p.patterns("actions")?,
-                    not_actions: p.patterns("notActions")?,
-                    data_actions: p.patterns("dataActions")?,
-                    not_data_actions: p.patterns("notDataActions")?,
-                    condition: p.str_opt("condition")?,
-                });
-            }
-        } else {
-            return Err(o.err("role definition has no `properties.permissions` list"));
+        };
+        if seen.admit(&o, &group.id, group.clone())? {
+            f.resource_groups.push(group);
         }
-        f.role_definitions.push(RoleDefinition {
+    }
+    let mut seen = Unique::new();
+    for o in a.list("roleDefinitions")? {
+        let id = o.str_opt("name")?.unwrap_or(last_segment(&o.str_req("id")?).to_string());
+        if o.array("properties.permissions")?.is_none() {
+            return Err(o.err_at("properties.permissions", "missing: a role definition needs its permission blocks"));
+        }
+        let mut permissions = Vec::new();
+        for p in o.objects("properties.permissions")? {
+            permissions.push(Permission {
+                actions: p.patterns("actions")?,
+                not_actions: p.patterns("notActions")?,
+                data_actions: p.patterns("dataActions")?,
+                not_data_actions: p.patterns("notDataActions")?,
+                condition: p.str_opt("condition")?,
+            });
+        }
+        let definition = RoleDefinition {
             id: norm(&id),
             role_name: o.str_opt("properties.roleName")?.unwrap_or_else(|| id.clone()),
             is_custom: o.str_opt("properties.type")?.is_none_or(|t| !t.eq_ignore_ascii_case("BuiltInRole")),
             permissions,
-        });
+        };
+        if seen.admit(&o, &definition.id, definition.clone())? {
+            f.role_definitions.push(definition);
+        }
     }
-    for o in list(a, "roleAssignments")? {
-        f.role_assignments.push(arm_assignment(&o, false)?);
+    let mut seen = Unique::new();
+    for o in a.list("roleAssignments")? {
+        let assignment = arm_assignment(&o, false)?;
+        let canonical = RoleAssignment { id: norm(&assignment.id), ..assignment.clone() };
+        if seen.admit(&o, &canonical.id.clone(), canonical)? {
+            f.role_assignments.push(assignment);
+        }
     }
-    for o in list(a, "roleEligibilitySchedules")? {
+    let mut seen = Unique::new();
+    for o in a.list("roleEligibilitySchedules")? {
+        let eligibility = arm_assignment(&o, true)?;
         let window =
             Window { start: o.time_opt("properties.startDateTime")?, end: o.time_opt("properties.endDateTime")? };
-        if !schedule_active(&o, window, f.collected_at)? {
-            f.skipped
-                .push(format!("role eligibility schedule {}: not active at the collection time", o.str_req("id")?));
+        let active = schedule_active(&o, window, f.collected_at)?;
+        let canonical = (RoleAssignment { id: norm(&eligibility.id), ..eligibility.clone() }, window, active);
+        if !seen.admit(&o, &canonical.0.id.clone(), canonical)? {
             continue;
         }
-        f.role_assignments.push(arm_assignment(&o, true)?);
+        if !active {
+            f.skipped.push(format!("role eligibility schedule {}: not active at the collection time", eligibility.id));
+            continue;
+        }
+        f.role_assignments.push(eligibility);
     }
-    for o in list(a, "denyAssignments")? {
+    let mut seen = Unique::new();
+    for o in a.list("denyAssignments")? {
         let id = o.str_req("id")?;
-        let ids = |path: &str| -> Result<Vec<String>> {
-            match o.get(path) {
-                None => Ok(vec![]),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|p| {
-                        p.get("id")
-                            .and_then(Value::as_str)
-                            .map(norm)
-                            .ok_or_else(|| o.err(format!("`{path}` entries need an `id`")))
-                    })
-                    .collect(),
-                Some(v) => Err(o.err(format!("`{path}` must be a list, found {}", type_name(v)))),
-            }
-        };
+        let ids =
+            |rel: &str| -> Result<Vec<String>> { o.objects(rel)?.iter().map(|p| Ok(norm(&p.id_req("id")?))).collect() };
         let mut d = DenyAssignment {
-            scope: norm(&o.str_opt("properties.scope")?.unwrap_or_else(|| id.clone())),
+            scope: norm(&match o.str_opt("properties.scope")? {
+                Some(_) => o.id_req("properties.scope")?,
+                None => id.clone(),
+            }),
             name: o.str_opt("properties.denyAssignmentName")?.unwrap_or_default(),
             principals: ids("properties.principals")?,
             exclude_principals: ids("properties.excludePrincipals")?,
@@ -594,56 +873,51 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             permissions: vec![],
             id,
         };
-        if let Some(Value::Array(perms)) = o.get("properties.permissions") {
-            for (i, p) in perms.iter().enumerate() {
-                let p = Obj::new(p, "denyAssignments.permissions", i)?;
-                d.permissions.push(Permission {
-                    actions: p.patterns("actions")?,
-                    not_actions: p.patterns("notActions")?,
-                    data_actions: p.patterns("dataActions")?,
-                    not_data_actions: p.patterns("notDataActions")?,
-                    condition: None,
-                });
-            }
+        for p in o.objects("properties.permissions")? {
+            d.permissions.push(Permission {
+                actions: p.patterns("actions")?,
+                not_actions: p.patterns("notActions")?,
+                data_actions: p.patterns("dataActions")?,
+                not_data_actions: p.patterns("notDataActions")?,
+                condition: None,
+            });
         }
-        f.deny_assignments.push(d);
+        let canonical = DenyAssignment { id: norm(&d.id), ..d.clone() };
+        if seen.admit(&o, &canonical.id.clone(), canonical)? {
+            f.deny_assignments.push(d);
+        }
     }
-    for o in list(a, "locks")? {
-        f.locks.push(parse_lock(&o)?);
+    let mut seen = Unique::new();
+    for o in a.list("locks")? {
+        let lock = parse_lock(&o)?;
+        if seen.admit(&o, &lock.id, lock.clone())? {
+            f.locks.push(lock);
+        }
     }
     // Basic publishing credentials policies of web apps and slots: (app id, policy name, allow).
     let mut policies: Vec<(String, String, Option<bool>)> = Vec::new();
-    for o in list(a, "resources")? {
-        let resource = parse_resource(&o)?;
-        if BASIC_AUTH_POLICY_TYPES.contains(&resource.resource_type.as_str()) {
-            let app = arm_parent(&resource.id).unwrap_or_default();
-            policies.push((app, last_segment(&resource.id).to_string(), o.bool_strict("properties.allow")?));
+    let mut seen = Unique::new();
+    for o in a.list("resources")? {
+        let item = parse_arm_item(&o)?;
+        let id = match &item {
+            ArmItem::Resource(r) => r.id.clone(),
+            ArmItem::Policy { id, .. } => id.clone(),
+            ArmItem::Federated(c) => c.id.clone(),
+            ArmItem::CosmosAssignment(c) => c.id.clone(),
+            ArmItem::CosmosDefinition(c) => c.id.clone(),
+        };
+        if !seen.admit(&o, &id, item.clone())? {
             continue;
         }
-        if let ResourceDetails::Other = resource.details
-            && resource.resource_type == "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials"
-        {
-            f.federated_credentials.push(FederatedCredential {
-                id: resource.id.clone(),
-                parent: FederatedParent::UserAssignedIdentity(arm_parent(&resource.id).unwrap_or_default()),
-                name: resource.name.clone(),
-                issuer: o.str_req("properties.issuer")?,
-                subject: o.str_req("properties.subject")?,
-            });
-            continue;
-        }
-        match resource.resource_type.as_str() {
-            "microsoft.documentdb/databaseaccounts/sqlroleassignments" => {
-                f.cosmos_role_assignments.push(parse_cosmos_assignment(&o, &resource.id)?);
-                continue;
+        match item {
+            ArmItem::Resource(r) => f.resources.push(r),
+            ArmItem::Policy { id, allow } => {
+                policies.push((arm_parent(&id).unwrap_or_default(), last_segment(&id).to_string(), allow))
             }
-            "microsoft.documentdb/databaseaccounts/sqlroledefinitions" => {
-                f.cosmos_role_definitions.push(parse_cosmos_definition(&o, &resource.id)?);
-                continue;
-            }
-            _ => {}
+            ArmItem::Federated(c) => f.federated_credentials.push(c),
+            ArmItem::CosmosAssignment(c) => f.cosmos_role_assignments.push(c),
+            ArmItem::CosmosDefinition(c) => f.cosmos_role_definitions.push(c),
         }
-        f.resources.push(resource);
     }
     let at: std::collections::HashMap<String, usize> =
         f.resources.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
@@ -658,6 +932,46 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One entry of `arm.resources`: a resource, or a child that azpath reads as a setting or a
+/// relationship of its parent instead.
+#[derive(Clone, PartialEq)]
+enum ArmItem {
+    Resource(Resource),
+    /// A basic publishing credentials policy (normalised id) and its `allow`.
+    Policy {
+        id: String,
+        allow: Option<bool>,
+    },
+    Federated(FederatedCredential),
+    CosmosAssignment(CosmosRoleAssignment),
+    CosmosDefinition(CosmosRoleDefinition),
+}
+
+fn parse_arm_item(o: &Obj) -> Result<ArmItem> {
+    let resource = parse_resource(o)?;
+    if BASIC_AUTH_POLICY_TYPES.contains(&resource.resource_type.as_str()) {
+        return Ok(ArmItem::Policy { allow: o.bool_strict("properties.allow")?, id: resource.id });
+    }
+    Ok(match resource.resource_type.as_str() {
+        "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials" => {
+            ArmItem::Federated(FederatedCredential {
+                parent: FederatedParent::UserAssignedIdentity(arm_parent(&resource.id).unwrap_or_default()),
+                name: resource.name.clone(),
+                issuer: o.str_req("properties.issuer")?,
+                subject: o.str_req("properties.subject")?,
+                id: resource.id,
+            })
+        }
+        "microsoft.documentdb/databaseaccounts/sqlroleassignments" => {
+            ArmItem::CosmosAssignment(parse_cosmos_assignment(o, &resource.id)?)
+        }
+        "microsoft.documentdb/databaseaccounts/sqlroledefinitions" => {
+            ArmItem::CosmosDefinition(parse_cosmos_definition(o, &resource.id)?)
+        }
+        _ => ArmItem::Resource(resource),
+    })
 }
 
 /// The Cosmos DB account a `sqlRoleAssignments` / `sqlRoleDefinitions` item belongs to.
@@ -676,9 +990,12 @@ fn parse_cosmos_assignment(o: &Obj, id: &str) -> Result<CosmosRoleAssignment> {
     let account_id = cosmos_account(o, id)?;
     Ok(CosmosRoleAssignment {
         id: id.to_string(),
-        principal_id: norm(&o.str_req("properties.principalId")?),
-        role_definition_id: cosmos_definition_id(&account_id, &o.str_req("properties.roleDefinitionId")?),
-        scope: o.str_opt("properties.scope")?.map(|s| norm(&s)).unwrap_or_else(|| account_id.clone()),
+        principal_id: norm(&o.id_req("properties.principalId")?),
+        role_definition_id: cosmos_definition_id(&account_id, &o.id_req("properties.roleDefinitionId")?),
+        scope: match o.str_opt("properties.scope")? {
+            Some(_) => norm(&o.id_req("properties.scope")?),
+            None => account_id.clone(),
+        },
         account_id,
     })
 }
@@ -686,17 +1003,8 @@ fn parse_cosmos_assignment(o: &Obj, id: &str) -> Result<CosmosRoleAssignment> {
 fn parse_cosmos_definition(o: &Obj, id: &str) -> Result<CosmosRoleDefinition> {
     let account_id = cosmos_account(o, id)?;
     let mut data_actions = Vec::new();
-    match o.get("properties.permissions") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(perms)) => {
-            for (i, p) in perms.iter().enumerate() {
-                data_actions
-                    .extend(Obj::new(p, "resources.sqlRoleDefinitions.permissions", i)?.patterns("dataActions")?);
-            }
-        }
-        Some(v) => {
-            return Err(o.err(format!("field `properties.permissions` must be a list, found {}", type_name(v))));
-        }
+    for p in o.objects("properties.permissions")? {
+        data_actions.extend(p.patterns("dataActions")?);
     }
     Ok(CosmosRoleDefinition {
         id: id.to_string(),
@@ -712,7 +1020,9 @@ fn parse_lock(o: &Obj) -> Result<Lock> {
     const SEGMENT: &str = "/providers/microsoft.authorization/locks/";
     let id = norm(&o.str_req("id")?);
     let Some(at) = id.rfind(SEGMENT) else {
-        return Err(o.err(format!("lock id must end in /providers/Microsoft.Authorization/locks/{{name}}: {id}")));
+        return Err(
+            o.err_at("id", format!("a lock id must end in /providers/Microsoft.Authorization/locks/{{name}}: {id}"))
+        );
     };
     let scope = if at == 0 { "/".to_string() } else { id[..at].to_string() };
     let level = o.str_req("properties.level")?;
@@ -721,9 +1031,10 @@ fn parse_lock(o: &Obj) -> Result<Lock> {
         "readonly" => LockLevel::ReadOnly,
         _ => {
             let other = &level;
-            return Err(o.err(format!(
-                "field `properties.level` must be CanNotDelete or ReadOnly, found {other:?}; azpath will not guess what a lock blocks"
-            )));
+            return Err(o.err_at(
+                "properties.level",
+                format!("must be CanNotDelete or ReadOnly, found {other:?}; azpath will not guess what a lock blocks"),
+            ));
         }
     };
     Ok(Lock {
@@ -743,12 +1054,12 @@ const BASIC_AUTH_POLICY_TYPES: &[&str] = &[
 
 fn arm_assignment(o: &Obj, eligible: bool) -> Result<RoleAssignment> {
     let id = o.str_req("id")?;
-    let role = o.str_req("properties.roleDefinitionId")?;
+    let role = o.id_req("properties.roleDefinitionId")?;
     Ok(RoleAssignment {
-        principal_id: norm(&o.str_req("properties.principalId")?),
+        principal_id: norm(&o.id_req("properties.principalId")?),
         principal_type: o.str_opt("properties.principalType")?,
         role_definition_id: norm(last_segment(&role)),
-        scope: norm(&o.str_req("properties.scope")?),
+        scope: norm(&o.id_req("properties.scope")?),
         condition: o.str_opt("properties.condition")?.filter(|c| !c.trim().is_empty()),
         eligible,
         id,
@@ -763,11 +1074,14 @@ fn parse_identity(o: &Obj) -> Result<ResourceIdentity> {
     if kinds.iter().any(|k| k == "systemassigned") {
         identity.system_principal_id = o.str_opt("identity.principalId")?.map(|s| norm(&s));
     }
-    if kinds.iter().any(|k| k == "userassigned")
-        && let Some(Value::Object(uamis)) = o.get("identity.userAssignedIdentities")
-    {
+    // Read whatever the type says: a malformed map is an error even when `type` omits UserAssigned.
+    let uamis = o.entries("identity.userAssignedIdentities")?;
+    if kinds.iter().any(|k| k == "userassigned") {
         for (uami_id, v) in uamis {
-            let principal = v.get("principalId").and_then(Value::as_str).map(norm);
+            let principal = match v {
+                Some(v) => v.str_opt("principalId")?.map(|s| norm(&s)),
+                None => None,
+            };
             identity.user_assigned.push((norm(uami_id), principal));
         }
         identity.user_assigned.sort();
@@ -814,17 +1128,14 @@ fn parse_resource(o: &Obj) -> Result<Resource> {
         },
         "microsoft.keyvault/vaults" => {
             let mut access_policies = Vec::new();
-            if let Some(Value::Array(policies)) = o.get("properties.accessPolicies") {
-                for (i, p) in policies.iter().enumerate() {
-                    let p = Obj::new(p, "resources.accessPolicies", i)?;
-                    access_policies.push(AccessPolicy {
-                        object_id: norm(&p.str_req("objectId")?),
-                        application_id: p.str_opt("applicationId")?.map(|s| norm(&s)),
-                        secrets: p.str_list("permissions.secrets")?,
-                        keys: p.str_list("permissions.keys")?,
-                        certificates: p.str_list("permissions.certificates")?,
-                    });
-                }
+            for p in o.objects("properties.accessPolicies")? {
+                access_policies.push(AccessPolicy {
+                    object_id: norm(&p.str_req("objectId")?),
+                    application_id: p.str_opt("applicationId")?.map(|s| norm(&s)),
+                    secrets: p.str_list("permissions.secrets")?,
+                    keys: p.str_list("permissions.keys")?,
+                    certificates: p.str_list("permissions.certificates")?,
+                });
             }
             ResourceDetails::KeyVault {
                 enable_rbac_authorization: o.bool_strict("properties.enableRbacAuthorization")?,
@@ -1016,10 +1327,19 @@ mod tests {
         assert_eq!(f.skipped.len(), 1);
         let f = parse_one(sched("active", "2026-11-01T00:00:00Z", "PT9H0.5S")).unwrap();
         assert_eq!(f.directory_role_assignments.len(), 1);
-        let err = parse_one(sched("yearly", "2026-10-01T00:00:00Z", "P1Y")).unwrap_err().to_string();
-        assert!(err.contains("not an ISO 8601 duration: \"P1Y\""), "{err}");
-        let err = parse_one(sched("forever", "2026-10-01T00:00:00Z", "P4294967295W")).unwrap_err().to_string();
-        assert!(err.contains("past the last representable time"), "{err}");
+        let f = parse_one(sched("long", "2026-10-01T00:00:00Z", "P10675199D")).unwrap();
+        assert_eq!(f.directory_role_assignments.len(), 1, "Graph's longest duration is read");
+        // Not durations Graph can write: each an error naming the field, never a panic or a zero.
+        for bad in ["P1Y", "P4294967295W", "P99999999D", "PT", "P"] {
+            let err = parse_one(sched("bad", "2026-10-01T00:00:00Z", bad)).unwrap_err().to_string();
+            assert!(
+                err.starts_with(
+                    "graph.directoryRoleEligibilitySchedules[0].scheduleInfo.expiration.duration (object bad): \
+                     not an ISO 8601 duration"
+                ) && err.contains(&format!("{bad:?}")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
@@ -1032,7 +1352,6 @@ mod tests {
         assert_eq!(parse_iso_duration("PT90M"), Some(D::minutes(90)));
         assert_eq!(parse_iso_duration("PT0S"), Some(D::zero()));
         assert_eq!(parse_iso_duration("P1W"), Some(D::weeks(1)));
-        assert_eq!(parse_iso_duration("P1DT"), Some(D::days(1)));
         // Fractional seconds, to the millisecond (further digits are dropped).
         assert_eq!(parse_iso_duration("PT1.5S"), Some(D::milliseconds(1_500)));
         assert_eq!(parse_iso_duration("PT0,25S"), Some(D::milliseconds(250)));
@@ -1044,11 +1363,30 @@ mod tests {
         assert_eq!(parse_iso_duration("P2015-11-03T21:56"), None);
         assert_eq!(parse_iso_duration("P0Y1D"), Some(D::days(1)));
         // Not durations, or not all of the string.
-        for bad in ["8H", "", "P", "pt8h", "-P1D", "PT8Hxx", "P1D2H", "PT30M8H", "P1W1D", "PT1.5H", "PT99999999999S"] {
+        for bad in [
+            "8H",
+            "",
+            "P",
+            "PT",
+            "P1DT",
+            "P0DT",
+            "pt8h",
+            "-P1D",
+            "PT8Hxx",
+            "P1D2H",
+            "PT30M8H",
+            "P1W1D",
+            "PT1.5H",
+            "PT99999999999S",
+        ] {
             assert_eq!(parse_iso_duration(bad), None, "{bad}");
         }
-        // The largest counts stay in range.
-        assert_eq!(parse_iso_duration("P4294967295W"), Some(D::weeks(4_294_967_295)));
+        // Up to Graph's longest (a .NET TimeSpan), with no overflow beyond it.
+        assert_eq!(parse_iso_duration("P10675199DT2H48M5.477S"), Some(D::milliseconds(MAX_DURATION_MILLIS)));
+        assert_eq!(parse_iso_duration("P10675199DT2H48M5.478S"), None);
+        for too_long in ["P10675200D", "P99999999D", "P4294967295W", "P4294967295DT4294967295H4294967295M4294967295S"] {
+            assert_eq!(parse_iso_duration(too_long), None, "{too_long}");
+        }
     }
 
     #[test]
@@ -1087,7 +1425,7 @@ mod tests {
     #[test]
     fn a_non_object_item_is_an_error() {
         let err = parse(&raw_with(json!({"users": [42]}), json!({}))).unwrap_err();
-        assert!(err.to_string().contains("users: item 0"), "{err}");
+        assert_eq!(err.to_string(), "graph.users[0]: expected an object, found a number");
     }
 
     #[test]

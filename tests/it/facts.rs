@@ -1,0 +1,332 @@
+//! The facts file's typing contract (`docs/facts-format.md`): a field that is present with the
+//! wrong JSON type is an error naming its path, never read as absent (which would quietly add or
+//! remove attack paths). Regression tests for each shape a hostile tester found, then a property
+//! test over every field of the demo tenant.
+
+use azpath::facts::{self, RawFacts};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+const SA: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa";
+const KV: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv";
+const APP: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app";
+const UAMI: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u";
+const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+
+fn raw(graph: Value, arm: Value) -> RawFacts {
+    RawFacts::from_json(
+        &json!({"format": "azpath-facts/1", "tenant": {"id": "T"}, "collectedAt": "2026-11-01T09:00:00Z",
+                "graph": graph, "arm": arm})
+        .to_string(),
+    )
+    .unwrap()
+}
+
+fn parse_err(graph: Value, arm: Value) -> String {
+    match facts::parse(&raw(graph, arm)) {
+        Ok(_) => panic!("the facts were read, but must be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// (source, target, kind, requires activation, conditional, cost) of every edge derived from `raw`.
+type EdgeSet = BTreeSet<(String, String, String, bool, bool, u32)>;
+
+fn edges(raw: &RawFacts) -> Result<EdgeSet, facts::ParseError> {
+    let f = facts::parse(raw)?;
+    Ok(azpath::rules::derive(&f)
+        .edges
+        .iter()
+        .map(|e| {
+            let kind = format!("{:?}", e.kind);
+            (e.source.to_string(), e.target.to_string(), kind, e.requires_activation, e.conditional, e.cost)
+        })
+        .collect())
+}
+
+fn graph_eligibility(schedule_info: Value) -> Value {
+    json!({"directoryRoleEligibilitySchedules": [{"id": "e1", "principalId": "p", "roleDefinitionId": "r",
+        "directoryScopeId": "/", "status": "Provisioned", "scheduleInfo": schedule_info}]})
+}
+
+#[test]
+fn an_expiration_that_is_not_an_object_is_an_error_not_a_permanent_eligibility() {
+    // Expired on 2026-03-01, before the collection time: read as "no expiration" it became permanent.
+    let err = parse_err(
+        graph_eligibility(json!({"startDateTime": "2026-01-01T00:00:00Z", "expiration": "2026-03-01T00:00:00Z"})),
+        json!({}),
+    );
+    assert_eq!(
+        err,
+        "graph.directoryRoleEligibilitySchedules[0].scheduleInfo.expiration (object e1): expected an object, found a string"
+    );
+    let err = parse_err(graph_eligibility(json!("2026-03-01T00:00:00Z")), json!({}));
+    assert!(err.starts_with("graph.directoryRoleEligibilitySchedules[0].scheduleInfo (object e1): expected an object"));
+    let err = parse_err(
+        graph_eligibility(json!({"startDateTime": "2026-01-01T00:00:00Z",
+            "expiration": {"type": "afterDateTime", "endDateTime": {"value": "2026-03-01T00:00:00Z"}}})),
+        json!({}),
+    );
+    assert!(err.starts_with("graph.directoryRoleEligibilitySchedules[0].scheduleInfo.expiration.endDateTime (object e1): expected a string, found an object"), "{err}");
+}
+
+#[test]
+fn access_policies_that_are_not_an_array_are_an_error() {
+    let vault = json!({"id": KV, "type": "Microsoft.KeyVault/vaults", "properties": {"accessPolicies":
+        {"objectId": "p", "permissions": {"secrets": ["get"]}}}});
+    let err = parse_err(json!({}), json!({"resources": [vault]}));
+    assert_eq!(
+        err,
+        format!("arm.resources[0].properties.accessPolicies (object {KV}): expected an array, found an object")
+    );
+}
+
+#[test]
+fn user_assigned_identities_as_a_list_are_an_error() {
+    let app = json!({"id": APP, "type": "Microsoft.Web/sites", "identity": {"type": "UserAssigned",
+        "userAssignedIdentities": [{"id": UAMI, "principalId": "u"}]}});
+    let err = parse_err(json!({}), json!({"resources": [app]}));
+    assert_eq!(
+        err,
+        format!("arm.resources[0].identity.userAssignedIdentities (object {APP}): expected an object, found an array")
+    );
+    // An entry that is not an object is named by its key.
+    let app = json!({"id": APP, "type": "Microsoft.Web/sites", "identity": {"type": "UserAssigned",
+        "userAssignedIdentities": {UAMI: "u"}}});
+    let err = parse_err(json!({}), json!({"resources": [app]}));
+    assert!(err.starts_with(&format!("arm.resources[0].identity.userAssignedIdentities[\"{UAMI}\"] ")), "{err}");
+}
+
+#[test]
+fn deny_assignment_permissions_that_are_not_an_array_are_an_error() {
+    let deny = json!({"id": "/subscriptions/s/providers/Microsoft.Authorization/denyAssignments/d",
+        "properties": {"scope": "/subscriptions/s", "principals": [{"id": "00000000-0000-0000-0000-000000000000"}],
+        "permissions": {"actions": ["*"]}}});
+    let err = parse_err(json!({}), json!({"denyAssignments": [deny]}));
+    assert!(err.starts_with("arm.denyAssignments[0].properties.permissions "), "{err}");
+    assert!(err.ends_with(": expected an array, found an object"), "{err}");
+}
+
+#[test]
+fn storage_properties_that_are_not_an_object_are_an_error_not_shared_keys_allowed() {
+    let sa = json!({"id": SA, "type": "Microsoft.Storage/storageAccounts", "properties": "allowSharedKeyAccess=false"});
+    let err = parse_err(json!({}), json!({"resources": [sa]}));
+    assert_eq!(err, format!("arm.resources[0].properties (object {SA}): expected an object, found a string"));
+}
+
+#[test]
+fn null_or_wrongly_typed_entries_of_a_list_are_errors() {
+    let role = json!({"id": "/x/roleDefinitions/c", "name": "c", "properties": {"roleName": "c",
+        "permissions": [{"actions": ["*"], "notActions": [null, "Microsoft.Authorization/*/write"]}]}});
+    let err = parse_err(json!({}), json!({"roleDefinitions": [role]}));
+    assert!(err.starts_with("arm.roleDefinitions[0].properties.permissions[0].notActions[0] "), "{err}");
+    let sp = json!({"id": "sp", "tags": ["azpath:pipeline", 7]});
+    let err = parse_err(json!({"servicePrincipals": [sp]}), json!({}));
+    assert_eq!(err, "graph.servicePrincipals[0].tags[1] (object sp): expected a string, found a number");
+    let rg = json!({"id": "/subscriptions/s/resourceGroups/rg", "tags": {"azpath-crown-jewel": true}});
+    let err = parse_err(json!({}), json!({"resourceGroups": [rg]}));
+    assert!(err.starts_with("arm.resourceGroups[0].tags.azpath-crown-jewel "), "{err}");
+}
+
+#[test]
+fn an_assignment_with_an_empty_scope_is_an_error_naming_it() {
+    let props = json!({"principalId": "p", "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"), "scope": ""});
+    let item = json!({"id": "/a/1", "properties": props});
+    for collection in ["roleAssignments", "roleEligibilitySchedules"] {
+        let err = parse_err(json!({}), json!({collection: [item.clone()]}));
+        assert_eq!(err, format!("arm.{collection}[0].properties.scope (object /a/1): must not be empty"));
+    }
+    let deny = json!({"id": "/d/1", "properties": {"scope": " ", "permissions": [{"actions": ["*"]}]}});
+    let err = parse_err(json!({}), json!({"denyAssignments": [deny]}));
+    assert_eq!(err, "arm.denyAssignments[0].properties.scope (object /d/1): must not be empty");
+    let dra = json!({"id": "a1", "principalId": "p", "roleDefinitionId": "r", "directoryScopeId": ""});
+    let err = parse_err(json!({"directoryRoleAssignments": [dra]}), json!({}));
+    assert_eq!(err, "graph.directoryRoleAssignments[0].directoryScopeId (object a1): must not be empty");
+}
+
+#[test]
+fn identical_copies_of_an_object_are_read_once_and_different_ones_are_an_error() {
+    let assignment = |id: &str, scope: &str, role: &str| {
+        json!({"id": id, "properties": {"principalId": "P", "scope": scope,
+            "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{role}")}})
+    };
+    let reader = "acdd72a7-3385-45ef-bd4e-f482c7b76e94";
+    // The same inherited assignment listed under two subscriptions, spelled in two cases.
+    let same = json!({"roleAssignments": [
+        assignment("/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a", "/subscriptions/s", OWNER),
+        assignment("/SUBSCRIPTIONS/S/providers/Microsoft.Authorization/roleAssignments/A", "/Subscriptions/S", OWNER)]});
+    let f = facts::parse(&raw(json!({}), same)).unwrap();
+    assert_eq!(f.role_assignments.len(), 1);
+    assert_eq!(
+        f.role_assignments[0].id, "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a",
+        "the first copy is kept"
+    );
+    let different = json!({"roleAssignments": [
+        assignment("/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a", "/subscriptions/s", reader),
+        assignment("/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/A", "/subscriptions/s", OWNER)]});
+    let err = parse_err(json!({}), different);
+    assert!(
+        err.starts_with("arm.roleAssignments[1] ") && err.contains("the same id as arm.roleAssignments[0]"),
+        "{err}"
+    );
+
+    // A vault given twice: one copy's access policies must not meet the other's RBAC flag.
+    let vault = |rbac: bool| {
+        json!({"id": KV, "type": "Microsoft.KeyVault/vaults",
+        "properties": {"enableRbacAuthorization": rbac, "accessPolicies": []}})
+    };
+    let err = parse_err(
+        json!({}),
+        json!({"resources": [vault(false), {"id": SA, "type": "Microsoft.Storage/storageAccounts"}, vault(true)]}),
+    );
+    assert!(err.starts_with("arm.resources[2] ") && err.contains("arm.resources[0]"), "{err}");
+    let f = facts::parse(&raw(json!({}), json!({"resources": [vault(true), vault(true)]}))).unwrap();
+    assert_eq!(f.resources.len(), 1);
+
+    // One object id on two kinds of directory object.
+    let err = parse_err(json!({"users": [{"id": "ABC"}], "groups": [{"id": "abc"}]}), json!({}));
+    assert!(err.starts_with("graph.groups[0] (object abc): the same object id as graph.users[0]"), "{err}");
+    // A member listed twice with two different types.
+    let members = json!({"groupMembers": {"g": [{"@odata.type": "#microsoft.graph.user", "id": "m"},
+        {"@odata.type": "#microsoft.graph.group", "id": "M"}]}});
+    let err = parse_err(members, json!({}));
+    assert!(err.starts_with("graph.groupMembers.g[1] (object M)"), "{err}");
+    // A management group with two parents.
+    let mg = |parent: &str| {
+        json!({"id": "/providers/Microsoft.Management/managementGroups/child",
+        "properties": {"parent": {"id": format!("/providers/Microsoft.Management/managementGroups/{parent}")}}})
+    };
+    let err = parse_err(json!({}), json!({"managementGroups": [mg("a"), mg("b")]}));
+    assert!(err.contains("different parents"), "{err}");
+    let f = facts::parse(&raw(json!({}), json!({"managementGroups": [mg("a"), mg("a")]}))).unwrap();
+    assert_eq!(f.management_groups.len(), 1);
+}
+
+#[test]
+fn a_null_relationship_list_is_not_collected_not_empty() {
+    let graph = json!({"groupMembers": {"g1": null, "g2": []}});
+    let f = facts::parse(&raw(graph, json!({}))).unwrap();
+    let notes: Vec<_> = f.completeness.iter().filter(|n| n.what == "graph.groupMembers").collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].scope.as_deref(), Some("g1"));
+    assert!(notes[0].reason.contains("not collected"), "{}", notes[0].reason);
+}
+
+/// One step of a JSON path.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Every value below `graph` and `arm` of a facts file, by path.
+fn paths(value: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    match value {
+        Value::Object(m) => {
+            for (k, v) in m {
+                at.push(Step::Key(k.clone()));
+                out.push(at.clone());
+                paths(v, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                at.push(Step::Index(i));
+                out.push(at.clone());
+                paths(v, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A path as `docs/facts-format.md` writes it: `.key` for plain names, `["key"]` otherwise, `[i]`.
+fn render(path: &[Step]) -> String {
+    let mut s = String::new();
+    for (i, step) in path.iter().enumerate() {
+        match step {
+            Step::Key(k) if i == 0 => s.push_str(k),
+            Step::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-$".contains(c)) => {
+                s.push('.');
+                s.push_str(k);
+            }
+            Step::Key(k) => s.push_str(&format!("[{}]", Value::from(k.as_str()))),
+            Step::Index(n) => s.push_str(&format!("[{n}]")),
+        }
+    }
+    s
+}
+
+fn slot<'a>(root: &'a mut Value, path: &[Step]) -> &'a mut Value {
+    path.iter().fold(root, |v, step| match step {
+        Step::Key(k) => &mut v[k.as_str()],
+        Step::Index(i) => &mut v[*i],
+    })
+}
+
+/// Values of every JSON type but null.
+fn replacements() -> Vec<Value> {
+    vec![
+        json!("x"),
+        json!(""),
+        json!(0),
+        json!(-1.5),
+        json!(true),
+        json!(false),
+        json!({}),
+        json!({"id": "x", "type": "x"}),
+        json!([]),
+        json!(["x"]),
+        json!([{}]),
+    ]
+}
+
+fn same_type(a: &Value, b: &Value) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+}
+
+/// The demo tenant as JSON, every path in it, and its edges: computed once for all cases.
+static DEMO: LazyLock<(Value, Vec<Vec<Step>>, EdgeSet)> = LazyLock::new(|| {
+    let demo: Value = serde_json::from_str(azpath::demo::TENANT_JSON).unwrap();
+    let mut all = Vec::new();
+    for side in ["graph", "arm"] {
+        paths(&demo[side], &mut vec![Step::Key(side.into())], &mut all);
+    }
+    let baseline = edges(&azpath::demo::raw()).unwrap();
+    (demo, all, baseline)
+});
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Any value of the demo tenant replaced by one of another JSON type: the file is rejected with
+    /// an error that starts with that value's path, or it reads to exactly the same attack edges.
+    #[test]
+    fn a_value_of_another_type_is_rejected_by_path_or_changes_no_edge(
+        pick in any::<prop::sample::Index>(),
+        with in prop::sample::select(replacements()),
+    ) {
+        let (demo, all, baseline) = &*DEMO;
+        let path = pick.get(all);
+        let mut mutated = demo.clone();
+        let target = slot(&mut mutated, path);
+        prop_assume!(!same_type(target, &with));
+        *target = with.clone();
+        let raw = RawFacts::from_json(&mutated.to_string()).unwrap();
+        let at = render(path);
+        match edges(&raw) {
+            Ok(got) => prop_assert!(got == *baseline, "{at} = {with}: read, and the edges changed"),
+            Err(e) => {
+                let msg = e.to_string();
+                prop_assert!(
+                    msg.starts_with(&format!("{at} ")) || msg.starts_with(&format!("{at}:")),
+                    "{at} = {with}: the error names another place: {msg}"
+                );
+            }
+        }
+    }
+}
