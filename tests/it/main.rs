@@ -6,6 +6,7 @@ mod demo;
 mod diff;
 mod docs;
 mod export;
+mod hostile;
 mod labs;
 mod queries;
 mod snapshots;
