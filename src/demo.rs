@@ -2,6 +2,7 @@
 //! `src/demo/README.md`) and the headline `azpath demo` prints: which pipeline identities reach which
 //! crown jewels, how, and who else can.
 
+use crate::escape::terminal;
 use crate::facts::RawFacts;
 use crate::graph::{AttackGraph, NodeId, Path};
 use crate::model::NodeKind;
@@ -47,7 +48,10 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
     let _ = writeln!(
         s,
         "{}",
-        style.bold(&format!("azpath demo: tenant \"{}\" (built-in demo: an ML team's tenant)", snap.tenant_name))
+        style.bold(&format!(
+            "azpath demo: tenant \"{}\" (built-in demo: an ML team's tenant)",
+            terminal(&snap.tenant_name)
+        ))
     );
     let _ = writeln!(
         s,
@@ -81,7 +85,7 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
         let _ = writeln!(
             s,
             "\n{} reaches {} crown jewel{}:",
-            style.bold(&report::label(g.node(source))),
+            style.bold(&terminal(&report::label(g.node(source)))),
             mine.len(),
             if mine.len() == 1 { "" } else { "s" }
         );
@@ -90,8 +94,8 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
             let _ = writeln!(
                 s,
                 "\n  -> {}  {}\n     {}",
-                style.red(&style.bold(&target.name)),
-                style.dim(&format!("({})", report::jewel_text(target))),
+                style.red(&style.bold(&terminal(&target.name))),
+                style.dim(&format!("({})", terminal(&report::jewel_text(target)))),
                 report::path_summary(g, p, style)
             );
             s.push_str(&report::path_brief(g, p, "     ", style));
@@ -100,7 +104,7 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
     if !h.contained.is_empty() {
         let _ = writeln!(s, "\n{}", style.bold("Pipeline identities with no path to a crown jewel:"));
         for &c in &h.contained {
-            let _ = writeln!(s, "  {}", report::label(g.node(c)));
+            let _ = writeln!(s, "  {}", terminal(&report::label(g.node(c))));
         }
     }
     if !h.user_paths.is_empty() {
@@ -111,12 +115,12 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
             let mut mine: Vec<&Path> = h.user_paths[i..].iter().take_while(|p| p.source == person).collect();
             i += mine.len();
             mine.sort_by_key(|p| (report::severity_rank(g.node(p.target)), p.cost, g.node(p.target).name.clone()));
-            let names: Vec<&str> = mine.iter().map(|p| g.node(p.target).name.as_str()).collect();
+            let names: Vec<_> = mine.iter().map(|p| terminal(&g.node(p.target).name)).collect();
             let top = mine[0];
             let _ = writeln!(
                 s,
                 "  {} reaches {}: {}\n      {}  ({})",
-                style.bold(&g.node(person).name),
+                style.bold(&terminal(&g.node(person).name)),
                 if names.len() == 1 { "1 crown jewel".to_string() } else { format!("{} crown jewels", names.len()) },
                 names.join(", "),
                 report::path_line(g, top, style),

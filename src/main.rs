@@ -11,7 +11,8 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("azpath: error: {}", cli::error_text(&e));
+            // Errors can quote tenant text; their own lines (a selector's caret) are kept.
+            eprintln!("azpath: error: {}", azpath::escape::terminal_lines(&cli::error_text(&e)));
             ExitCode::from(2)
         }
     }

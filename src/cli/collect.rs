@@ -4,6 +4,7 @@
 use super::Ctx;
 use anyhow::{Context as _, Result};
 use azpath::collect::{AuthMethod, AuthSettings, Cloud, Endpoints, Log, Options, Outcome, Progress, RetryPolicy};
+use azpath::escape::terminal;
 use azpath::store::Store;
 use clap::Args;
 use std::path::PathBuf;
@@ -126,6 +127,7 @@ pub fn collect(ctx: &Ctx, args: CollectArgs) -> Result<ExitCode> {
     let log: Log = if verbose > 0 {
         let shown = progress.clone();
         Arc::new(move |line: &str| {
+            let line = terminal(line);
             if shown.is_visible() {
                 shown.println(&format!("azpath: {line}"));
             } else {
@@ -173,7 +175,7 @@ pub fn collect(ctx: &Ctx, args: CollectArgs) -> Result<ExitCode> {
         );
     }
     for w in &summary.warnings {
-        eprintln!("azpath: note: {w}");
+        eprintln!("azpath: note: {}", terminal(w));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -188,6 +190,8 @@ fn print_missing(notes: &[azpath::model::CompletenessNote], verbose: u8) {
         eprintln!("azpath: not collected (a missing path there may be uncollected, not absent):");
     }
     for ((what, reason), scopes) in groups {
+        let (what, reason) = (terminal(what), terminal(reason));
+        let scopes: Vec<_> = scopes.into_iter().map(terminal).collect();
         if verbose > 0 || scopes.len() <= 3 {
             eprintln!("  {what}: {reason}: {}", scopes.join(", "));
         } else {

@@ -4,6 +4,7 @@ use super::Ctx;
 use super::args::{Format, OutputArgs, SearchArgs};
 use super::output::{completeness_note, dot_text, emit_out, json, load, style_for};
 use anyhow::{Result, bail};
+use azpath::escape::terminal;
 use azpath::graph::Path as GraphPath;
 use azpath::model::EdgeKind;
 use azpath::query::{self, PathOptions};
@@ -108,7 +109,8 @@ pub fn explain(ctx: &Ctx, from: &str, to: &str, edge: bool, snapshot: &str, out:
     let one = |sel: &str| -> Result<azpath::graph::NodeId> {
         let found = query::select_some(&g, sel)?;
         if found.len() > 1 {
-            let names: Vec<String> = found.iter().take(5).map(|&n| report::label(g.node(n))).collect();
+            let names: Vec<String> =
+                found.iter().take(5).map(|&n| terminal(&report::label(g.node(n))).into_owned()).collect();
             bail!(
                 "{sel:?} names {} nodes ({}{}); name one node (an id is always unique)",
                 found.len(),

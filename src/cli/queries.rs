@@ -6,6 +6,7 @@ use super::output::{
     completeness_note, diagram, dot_text, emit, emit_out, json, load, style_for, write_file, write_image,
 };
 use anyhow::{Result, bail};
+use azpath::escape::terminal;
 use azpath::export::markdown::{self, Finding, ReportOptions};
 use azpath::query::saved::{self, SavedQuery};
 use azpath::report;
@@ -18,7 +19,13 @@ pub fn list(dir: Option<&Path>) -> Result<ExitCode> {
     for q in saved::library(dir)? {
         s.push_str(&format!(
             "{:<34} {:<9} {}\n{:<34} {:<9} from: {}  to: {}\n",
-            q.name, q.severity, q.description, "", "", q.from, q.to
+            terminal(&q.name),
+            q.severity,
+            terminal(&q.description),
+            "",
+            "",
+            terminal(&q.from),
+            terminal(&q.to)
         ));
     }
     emit(&None, &s)?;
@@ -52,10 +59,10 @@ pub fn run(ctx: &Ctx, chosen: &[SavedQuery], snapshot: &str, explain: bool, out:
                 text.push_str(&format!(
                     "\n{} {}: {} finding{}\n{}\n",
                     style.bold(&format!("[{sev}]")),
-                    style.bold(&q.name),
+                    style.bold(&terminal(&q.name)),
                     paths.len(),
                     if paths.len() == 1 { "" } else { "s" },
-                    style.dim(&q.description)
+                    style.dim(&terminal(&q.description))
                 ));
                 text.push_str(&report::paths_text(&g, paths, explain, style));
             }
@@ -111,11 +118,11 @@ pub fn export_dot(
         let text = diagram(&g, &snap, paths, what, max_paths);
         let file = format!("{name}.dot");
         write_file(&out_dir.join(&file), text.as_bytes())?;
-        eprintln!("azpath: wrote {} ({} paths)", out_dir.join(&file).display(), paths.len());
+        eprintln!("azpath: wrote {} ({} paths)", terminal(&out_dir.join(&file).display().to_string()), paths.len());
         if let Some(r) = render {
             let path = out_dir.join(format!("{name}.{}", r.format().as_str()));
             write_image(&path, &text, r.format(), Some(&file))?;
-            eprintln!("azpath: wrote {}", path.display());
+            eprintln!("azpath: wrote {}", terminal(&path.display().to_string()));
         }
     }
     Ok(ExitCode::SUCCESS)

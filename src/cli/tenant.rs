@@ -5,6 +5,7 @@ use super::Ctx;
 use super::args::{Format, OutputArgs};
 use super::output::{dot_text, emit, emit_out, json, style_for};
 use anyhow::{Context as _, Result, bail};
+use azpath::escape::terminal;
 use azpath::model::SnapshotInfo;
 use azpath::store::Store;
 use azpath::{demo as demo_tenant, facts::RawFacts, rules as rule_book};
@@ -106,15 +107,15 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
     };
     eprintln!(
         "azpath: imported {} as snapshot #{} in {}: {} nodes, {} attack edges{redacted}",
-        file.display(),
+        terminal(&file.display().to_string()),
         s.snapshot,
-        ctx.db.display(),
+        terminal(&ctx.db.display().to_string()),
         s.nodes,
         s.edges,
     );
     let skipped = if ctx.verbose > 0 { s.skipped.as_slice() } else { &[] };
     for w in s.warnings.iter().chain(skipped) {
-        eprintln!("azpath: note: {w}");
+        eprintln!("azpath: note: {}", terminal(w));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -136,13 +137,14 @@ fn snapshots_table(snaps: &[SnapshotInfo], verbose: u8) -> String {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
     t.set_header(["id", "label", "tenant", "collected", "source", "nodes", "edges", "not collected"]);
+    // Every cell through `terminal`: a label or tenant name with a newline would add a row.
     for s in snaps {
         t.add_row([
             s.id.to_string(),
-            s.label.clone().unwrap_or_default(),
-            s.tenant_name.clone(),
-            s.collected_at.clone(),
-            s.source.clone(),
+            terminal(s.label.as_deref().unwrap_or_default()).into_owned(),
+            terminal(&s.tenant_name).into_owned(),
+            terminal(&s.collected_at).into_owned(),
+            terminal(&s.source).into_owned(),
             s.nodes.to_string(),
             s.edges.to_string(),
             s.completeness.len().to_string(),
@@ -155,13 +157,13 @@ fn snapshots_table(snaps: &[SnapshotInfo], verbose: u8) -> String {
                 text.push_str(&format!(
                     "#{}: not collected: {} {}: {}\n",
                     s.id,
-                    c.what,
-                    c.scope.as_deref().unwrap_or(""),
-                    c.reason
+                    terminal(&c.what),
+                    terminal(c.scope.as_deref().unwrap_or("")),
+                    terminal(&c.reason)
                 ));
             }
             for w in &s.warnings {
-                text.push_str(&format!("#{}: {w}\n", s.id));
+                text.push_str(&format!("#{}: {}\n", s.id, terminal(w)));
             }
         }
     }

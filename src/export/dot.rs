@@ -7,12 +7,13 @@
 //! merged into one tree (each node and edge is emitted once), and large results are capped with a
 //! note saying how many paths were left out.
 //!
-//! Names come from the tenant and may be hostile: every name is escaped by [`escape_quoted`] (for
-//! quoted strings) or [`escape_html`] (for HTML-like labels). graphviz-rust's `id!(esc ..)` only adds
+//! Names come from the tenant and may be hostile: every name is escaped by `escape::dot_quoted` (for
+//! quoted strings) or `escape::dot_html` (for HTML-like labels). graphviz-rust's `id!(esc ..)` only adds
 //! quotes, so it is not used. Node ids in the DOT are synthetic (`n0`, `n1`, ...), never tenant data.
 //! Pure: returns a string.
 
 pub use crate::diff::DiffMark;
+use crate::escape::{dot_html, dot_quoted, one_line};
 use crate::graph::{self, AttackGraph, Path};
 use crate::model::{Edge, EvidenceKind, Node, NodeKind};
 use crate::report;
@@ -129,49 +130,6 @@ pub const PIM_COLOR: &str = "#b45309";
 pub const CONDITIONAL_COLOR: &str = "#6d28d9";
 const EDGE_COLOR: &str = "#374151";
 
-/// Characters that could reorder or hide text when displayed (bidi controls, zero-width marks).
-fn is_spoofing(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-}
-
-/// Escapes text for the inside of a DOT quoted string: backslashes and quotes are escaped (so
-/// Graphviz's `\N`, `\G`, `\l` escapes cannot be smuggled in either), a newline becomes the DOT
-/// line break `\n`, other control and bidi characters become U+FFFD. The result never ends a
-/// string early.
-pub fn escape_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c if c.is_control() || is_spoofing(c) => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes text for an HTML-like label: `& < > " '` become entities, newlines spaces, other control
-/// and bidi characters U+FFFD. Unicode letters stay as they are (DOT is UTF-8).
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() || is_spoofing(c) => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Long names (external identities' subjects) wrapped into lines of about `width` characters,
 /// breaking after `:` `/` `-` `_` or a space when one is near; at most `max_lines` lines.
 pub fn wrap(s: &str, width: usize, max_lines: usize) -> Vec<String> {
@@ -212,7 +170,7 @@ fn attr(k: &str, v: Id) -> Attribute {
 
 /// A quoted attribute from raw (unescaped) text.
 fn text_attr(k: &str, raw: &str) -> Attribute {
-    attr(k, quoted(&escape_quoted(raw)))
+    attr(k, quoted(&dot_quoted(raw)))
 }
 
 /// What a node is, in words for its label: the kind, told apart for managed identities.
@@ -232,20 +190,20 @@ pub fn role_of(e: &Edge) -> Option<&str> {
 
 fn node_label(n: &Node, is_source: bool) -> Id {
     let mut s = String::from("<");
-    let name: Vec<String> = wrap(&n.name, 34, 4).iter().map(|l| escape_html(l)).collect();
+    let name: Vec<String> = wrap(&n.name, 34, 4).iter().map(|l| dot_html(l)).collect();
     s.push_str(&format!("<b>{}</b>", name.join("<br/>")));
-    s.push_str(&format!("<br/><font point-size=\"9\">{}</font>", escape_html(&kind_text(n))));
+    s.push_str(&format!("<br/><font point-size=\"9\">{}</font>", dot_html(&kind_text(n))));
     if n.crown_jewel().is_some() {
         s.push_str(&format!(
             "<br/><font point-size=\"9\" color=\"{JEWEL_COLOR}\"><b>CROWN JEWEL:</b>&#160;{}</font>",
-            escape_html(&n.crown_jewel().unwrap_or_default().replace('-', " "))
+            dot_html(&n.crown_jewel().unwrap_or_default().replace('-', " "))
         ));
     }
     if n.is_pipeline() && is_source {
         let platform = n.prop("platform").map(|p| format!("({p})")).unwrap_or_default();
         s.push_str(&format!(
             "<br/><font point-size=\"9\" color=\"{PIPELINE_COLOR}\"><b>PIPELINE SOURCE:</b>&#160;{}</font>",
-            escape_html(&platform)
+            dot_html(&platform)
         ));
     }
     s.push('>');
@@ -343,7 +301,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
             attr("label", node_label(node, sources.contains(&n))),
             attr("shape", plain(shape)),
             attr("fillcolor", quoted(fill)),
-            text_attr("tooltip", &format!("{}\n{}", node.name, node.id)),
+            text_attr("tooltip", &format!("{}\n{}", one_line(&node.name), one_line(&node.id))),
         ];
         if node.crown_jewel().is_some() {
             attrs.extend([attr("color", quoted(JEWEL_COLOR)), attr("penwidth", plain("3"))]);
@@ -391,7 +349,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
         }
         for (si, sub) in subs.iter().enumerate() {
             let sub_id = format!("/subscriptions/{sub}");
-            let mut sub_stmts = cluster_attrs(format!("subscription {}", scope_name(g, &sub_id, sub)));
+            let mut sub_stmts = cluster_attrs(format!("subscription {}", one_line(&scope_name(g, &sub_id, sub))));
             let mut rgs: Vec<String> = Vec::new();
             for &n in &by_sub[*sub] {
                 let (_, rg) = arm_location(&g.node(n).id).expect("clustered nodes have ARM ids");
@@ -403,7 +361,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
             }
             for (ri, rg) in rgs.iter().enumerate() {
                 let rg_id = format!("{sub_id}/resourcegroups/{rg}");
-                let mut rg_stmts = cluster_attrs(format!("resource group {}", scope_name(g, &rg_id, rg)));
+                let mut rg_stmts = cluster_attrs(format!("resource group {}", one_line(&scope_name(g, &rg_id, rg))));
                 for &n in &by_sub[*sub] {
                     if arm_location(&g.node(n).id).is_some_and(|(_, r)| &r == rg) {
                         rg_stmts.push(node_stmt(n));
@@ -422,9 +380,9 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
 
     for &e in &edges {
         let edge = &g.edges[e];
-        let mut label = vec![escape_quoted(edge.kind.as_str())];
+        let mut label = vec![dot_quoted(edge.kind.as_str())];
         if let Some(role) = role_of(edge) {
-            label.push(format!("({})", escape_quoted(role)));
+            label.push(format!("({})", dot_quoted(&one_line(role))));
         }
         let mut attrs = Vec::new();
         let mut style = Vec::new();
@@ -472,7 +430,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
             attrs.push(attr("penwidth", plain(if uses >= 10 { "3" } else { "2" })));
         }
         if !edge.reason.is_empty() {
-            attrs.push(text_attr("tooltip", &edge.reason));
+            attrs.push(text_attr("tooltip", &one_line(&edge.reason)));
         }
         let (s, t) = (g.edge_source(e), g.edge_target(e));
         stmts.push(Stmt::Edge(DotEdge {
@@ -631,15 +589,6 @@ pub fn paths_dot(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escaping_never_ends_a_string_or_a_label() {
-        assert_eq!(escape_quoted(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(escape_quoted("x\ny\r"), "x\\ny");
-        assert_eq!(escape_quoted("\u{202e}evil\u{0}"), "\u{fffd}evil\u{fffd}");
-        assert_eq!(escape_html("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
-        assert_eq!(escape_html("Zoë 日本"), "Zoë 日本");
-    }
 
     #[test]
     fn long_names_wrap_at_separators_and_are_cut() {

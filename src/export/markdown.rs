@@ -4,6 +4,8 @@
 //! decisive hop, and the diagram. Pure: returns a string.
 
 use super::dot::{self, DotOptions};
+use crate::escape::markdown as escape;
+use crate::escape::markdown_code as code;
 use crate::graph::{AttackGraph, Path};
 use crate::model::SnapshotInfo;
 use crate::model::{Edge, EdgeKind, EvidenceKind, Node, NodeKind};
@@ -31,33 +33,6 @@ impl Default for ReportOptions {
     fn default() -> Self {
         ReportOptions { max_paths: 20, diagram_max_paths: dot::DEFAULT_MAX_PATHS }
     }
-}
-
-/// Escapes text for Markdown prose: characters that start emphasis, links, HTML, code, tables or
-/// headings get a backslash; newlines become spaces. Reads as plain text with a few backslashes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!' | '{' | '}' | '&' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A code span that holds any text: fenced with more backticks than the text contains.
-fn code(s: &str) -> String {
-    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
-    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 fn node<'a>(g: &'a AttackGraph, id: &str) -> &'a Node {
@@ -367,15 +342,6 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markdown_escaping_and_code_spans() {
-        assert_eq!(escape("a*b_c [x](y) <script> | # !"), "a\\*b\\_c \\[x\\](y) \\<script\\> \\| \\# \\!");
-        assert_eq!(escape("line\nbreak"), "line break");
-        assert_eq!(code("a`b"), "``a`b``");
-        assert_eq!(code("`x"), "`` `x ``");
-        assert_eq!(code("plain"), "`plain`");
-    }
 
     #[test]
     fn a_fix_behind_a_lock_says_who_can_delete_it() {

@@ -8,6 +8,7 @@ pub mod render;
 
 pub use dot::{DEFAULT_MAX_PATHS, DotOptions, paths_dot};
 
+use crate::escape::one_line;
 use crate::graph::{AttackGraph, Path};
 use crate::query::{self, saved};
 
@@ -16,18 +17,19 @@ use crate::model::SnapshotInfo;
 /// The caption of a diagram: what was asked, of which snapshot, how many paths.
 pub fn title(what: &str, snap: &SnapshotInfo, paths: usize) -> String {
     format!(
-        "azpath: {what}\ntenant {} ({}), snapshot #{} collected {}: {paths} path{}",
-        snap.tenant_name,
-        snap.tenant_id,
+        "azpath: {}\ntenant {} ({}), snapshot #{} collected {}: {paths} path{}",
+        one_line(what),
+        one_line(&snap.tenant_name),
+        one_line(&snap.tenant_id),
         snap.id,
-        snap.collected_at,
+        one_line(&snap.collected_at),
         if paths == 1 { "" } else { "s" }
     )
 }
 
 /// A saved query's diagram caption: "name (severity): description".
 pub fn query_caption(q: &saved::SavedQuery) -> String {
-    format!("{} ({}): {}", q.name, q.severity, q.description)
+    format!("{} ({}): {}", one_line(&q.name), q.severity, one_line(&q.description))
 }
 
 /// The committed examples in `exports/` (file stem, caption, paths): the demo's headline (every

@@ -92,9 +92,10 @@ pub fn fingerprint(dot: &str) -> String {
     format!("{h:016x}")
 }
 
-/// The comment [`stamp_svg`] inserts: `<!-- azpath: rendered from NAME, DOT fnv1a64 HASH -->`.
+/// The comment [`stamp_svg`] inserts: `<!-- azpath: rendered from NAME, DOT fnv1a64 HASH -->`. The
+/// name comes from a saved query's name, so it is escaped for a comment (a `-->` cannot end it).
 pub fn stamp_comment(dot_name: &str, dot: &str) -> String {
-    format!("<!-- azpath: rendered from {dot_name}, DOT fnv1a64 {} -->", fingerprint(dot))
+    format!("<!-- azpath: rendered from {}, DOT fnv1a64 {} -->", crate::escape::comment(dot_name), fingerprint(dot))
 }
 
 /// The SVG with a stamp comment naming the DOT it was rendered from, after the XML declaration.
@@ -103,5 +104,25 @@ pub fn stamp_svg(svg: &str, dot_name: &str, dot: &str) -> String {
     match svg.find("?>\n") {
         Some(i) => format!("{}\n{stamp}{}", &svg[..i + 2], &svg[i + 2..]),
         None => format!("{stamp}\n{svg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_is_one_comment_whatever_the_query_is_called() {
+        let svg = "<?xml version=\"1.0\"?>\n<svg></svg>\n";
+        let stamped = stamp_svg(svg, "x --> <script>alert(1)</script><!-- \n-.dot", "digraph {}");
+        assert_eq!(stamped.matches("<!--").count(), 1, "{stamped}");
+        assert_eq!(stamped.matches("-->").count(), 1, "{stamped}");
+        let comment = stamped.lines().nth(1).unwrap();
+        assert!(comment.starts_with("<!-- azpath: rendered from x ") && comment.ends_with(" -->"), "{comment}");
+        assert!(!comment[4..comment.len() - 3].contains("--") && !comment.contains("<script"), "{comment}");
+        assert_eq!(
+            stamp_comment("pipeline-to-tier0.dot", "d"),
+            format!("<!-- azpath: rendered from pipeline-to-tier0.dot, DOT fnv1a64 {} -->", fingerprint("d"))
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! A diff in words (terminal, Markdown) and as the `azpath.diff/1` JSON document. The diff itself
 //! is computed by `crate::diff`; this module only puts it into words.
 
-use super::{Style, path_line};
+use super::{Style, path_line_in};
 use crate::diff::{Cause, Change, FactChange, PairPath, PathChange, PathDiff, SnapshotDiff, WhatIf};
+use crate::escape::Medium;
 use crate::graph::AttackGraph;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -66,9 +67,12 @@ pub fn causes_text(p: &PathDiff) -> Vec<String> {
     out
 }
 
-/// The diff in words, for a terminal (`markdown` false) or a ticket.
+/// The diff in words, for a terminal (`markdown` false) or a ticket. Names, fact texts and causes
+/// come from the tenant (and query files): each is escaped for its medium.
 pub fn diff_text(d: &SnapshotDiff, markdown: bool) -> String {
     let (facts, paths) = (&d.facts, &d.paths);
+    let medium = if markdown { Medium::Markdown } else { Medium::Terminal };
+    let esc = |s: &str| medium.text(s).into_owned();
     let mut s = String::new();
     let h = |s: &mut String, t: &str| {
         if markdown {
@@ -101,31 +105,38 @@ pub fn diff_text(d: &SnapshotDiff, markdown: bool) -> String {
         h(&mut s, "By query");
         for (q, counts) in &by_query {
             let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {}", change_counted(*c))).collect();
-            let _ = writeln!(s, "{bullet}{q}: {}", parts.join(", "));
+            let _ = writeln!(s, "{bullet}{}: {}", esc(q), parts.join(", "));
         }
     }
     if !paths.is_empty() {
         h(&mut s, "Attack paths");
     }
     for p in paths {
-        let _ = writeln!(s, "{bullet}[{}] {}: {} -> {}", change_label(p.change), p.query, p.source_name, p.target_name);
+        let _ = writeln!(
+            s,
+            "{bullet}[{}] {}: {} -> {}",
+            change_label(p.change),
+            esc(&p.query),
+            esc(&p.source_name),
+            esc(&p.target_name)
+        );
         for (label, g, side) in [("before", &d.before, &p.before), ("after", &d.after, &p.after)] {
             if let Some(x) = side {
                 let pim = if x.requires_activation { ", needs PIM activation" } else { "" };
-                let line = path_line(g, &x.path, Style::default());
+                let line = path_line_in(medium, g, &x.path, Style::default());
                 let _ = writeln!(s, "{bullet}    {label} ({} hops, effort {}{pim}): {line}", x.hops, x.cost);
             }
         }
         for c in causes_text(p) {
-            let _ = writeln!(s, "{bullet}    because {c}");
+            let _ = writeln!(s, "{bullet}    because {}", esc(&c));
         }
     }
     if !facts.is_empty() {
         h(&mut s, "Facts");
     }
     for f in facts {
-        let how = if f.change == Change::Changed { format!(" ({})", changed_settings(f)) } else { String::new() };
-        let _ = writeln!(s, "{bullet}{:?} {}: {}{how}", f.change, f.category, f.text);
+        let how = if f.change == Change::Changed { format!(" ({})", esc(&changed_settings(f))) } else { String::new() };
+        let _ = writeln!(s, "{bullet}{:?} {}: {}{how}", f.change, f.category, esc(&f.text));
     }
     s
 }
@@ -192,7 +203,7 @@ fn pair_json(g: &AttackGraph, p: &PairPath) -> PairPathJson {
     PairPathJson {
         cost: p.cost,
         hops: p.hops,
-        line: path_line(g, &p.path, Style::default()),
+        line: path_line_in(Medium::Exact, g, &p.path, Style::default()),
         requires_activation: p.requires_activation,
     }
 }

@@ -1,8 +1,10 @@
 //! Turning paths into words (for people) and JSON documents (for scripts). Pure: returns strings and
-//! serializable documents; only `main` writes them anywhere.
+//! serializable documents; only `main` writes them anywhere. Tenant text in words goes through
+//! `escape::terminal` (the JSON documents keep it exact).
 
 pub mod diff;
 
+use crate::escape::{Medium, terminal};
 use crate::graph::{AttackGraph, Path};
 use crate::model::{Edge, Node, NodeKind};
 use serde::Serialize;
@@ -110,15 +112,15 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
             s,
             "    {:>2}. {} --{}--> {}{}",
             i + 1,
-            label(from),
+            terminal(&label(from)),
             style.cyan(e.kind.as_str()),
-            label(to),
+            terminal(&label(to)),
             hop_marks(e, style)
         );
-        let _ = writeln!(s, "        {}", style.dim(&e.reason));
+        let _ = writeln!(s, "        {}", style.dim(&terminal(&e.reason)));
         if explain {
             for ev in &e.evidence {
-                let _ = writeln!(s, "          {}: {}", ev.label(), ev.value);
+                let _ = writeln!(s, "          {}: {}", ev.label(), terminal(&ev.value));
             }
             let _ = writeln!(s, "          rule: {} (azpath rules {})", e.rule, e.rule);
         }
@@ -139,14 +141,19 @@ pub fn short_name(n: &Node) -> String {
     }
 }
 
-/// A path on one line: "carol -MemberOf-> grp-ds -ExecuteOn-> gpu-cluster".
+/// A path on one line for a terminal: "carol -MemberOf-> grp-ds -ExecuteOn-> gpu-cluster".
 pub fn path_line(g: &AttackGraph, p: &Path, style: Style) -> String {
-    let mut s = short_name(g.node(p.source));
+    path_line_in(Medium::Terminal, g, p, style)
+}
+
+/// A path on one line, its names escaped for `medium`.
+pub fn path_line_in(medium: Medium, g: &AttackGraph, p: &Path, style: Style) -> String {
+    let mut s = medium.text(&short_name(g.node(p.source))).into_owned();
     for &ei in &p.edges {
         let e = &g.edges[ei];
         let to = &g.node(g.edge_target(ei));
         let kind = if e.requires_activation { format!("{}(PIM)", e.kind) } else { e.kind.to_string() };
-        let _ = write!(s, " -{}-> {}", style.cyan(&kind), short_name(to));
+        let _ = write!(s, " -{}-> {}", style.cyan(&kind), medium.text(&short_name(to)));
     }
     s
 }
@@ -156,7 +163,7 @@ pub fn path_brief(g: &AttackGraph, p: &Path, indent: &str, style: Style) -> Stri
     let mut s = format!("{indent}{}\n", path_line(g, p, style));
     for (i, &ei) in p.edges.iter().enumerate() {
         let e = &g.edges[ei];
-        let _ = writeln!(s, "{indent}  {}. {}{}", i + 1, style.dim(&e.reason), hop_marks(e, style));
+        let _ = writeln!(s, "{indent}  {}. {}{}", i + 1, style.dim(&terminal(&e.reason)), hop_marks(e, style));
     }
     s
 }
@@ -180,13 +187,13 @@ pub fn paths_text(g: &AttackGraph, paths: &[Path], explain: bool, style: Style) 
     for p in paths {
         if last_source != Some(p.source) {
             let src = &g.node(p.source);
-            let _ = writeln!(s, "\n{}", style.bold(&label(src)));
+            let _ = writeln!(s, "\n{}", style.bold(&terminal(&label(src))));
             last_source = Some(p.source);
         }
         let target = &g.node(p.target);
         let jewel = jewel_text(target);
-        let jewel = if jewel.is_empty() { String::new() } else { format!("  ({jewel})") };
-        let _ = writeln!(s, "  -> {}{}", style.red(&style.bold(&label(target))), jewel);
+        let jewel = if jewel.is_empty() { String::new() } else { format!("  ({})", terminal(&jewel)) };
+        let _ = writeln!(s, "  -> {}{}", style.red(&style.bold(&terminal(&label(target)))), jewel);
         let _ = writeln!(s, "     {}", path_summary(g, p, style));
         s.push_str(&path_text(g, p, explain, style));
     }
@@ -333,9 +340,9 @@ pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bo
         for p in mine {
             let n = &g.node(other(p));
             let jewel = jewel_text(n);
-            let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{jewel}]")) };
+            let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{}]", terminal(&jewel))) };
             let pim = if p.requires_activation(g) { style.yellow("  [PIM]") } else { String::new() };
-            let _ = writeln!(s, "  {:<40} {:>2} hops, effort {:>3}{pim}{jewel}", n.name, p.hops(), p.cost);
+            let _ = writeln!(s, "  {:<40} {:>2} hops, effort {:>3}{pim}{jewel}", terminal(&n.name), p.hops(), p.cost);
             if show_paths {
                 let _ = writeln!(s, "      {}", path_line(g, p, style));
             }
