@@ -10,6 +10,7 @@ pub mod demo;
 pub mod diff;
 pub mod export;
 pub mod facts;
+pub mod files;
 pub mod glob;
 pub mod graph;
 pub mod model;

@@ -4,7 +4,6 @@
 use super::Ctx;
 use anyhow::{Context as _, Result};
 use azpath::collect::{AuthMethod, AuthSettings, Cloud, Endpoints, Log, Options, Outcome, Progress, RetryPolicy};
-use azpath::store::Store;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -121,7 +120,7 @@ pub fn collect(ctx: &Ctx, args: CollectArgs) -> Result<ExitCode> {
     let (db, verbose) = (ctx.db, ctx.verbose);
     let opts = args.options()?;
     // Open (and migrate) the database first: a bad path should fail before a long collection.
-    let mut store = Store::open(db)?;
+    let mut store = super::output::open_store(db)?;
     let progress = if args.quiet { Progress::hidden() } else { Progress::for_terminal() };
     let log: Log = if verbose > 0 {
         let shown = progress.clone();
@@ -163,7 +162,10 @@ pub fn collect(ctx: &Ctx, args: CollectArgs) -> Result<ExitCode> {
         s.elapsed.as_secs_f64(),
         s.credential
     );
-    eprintln!("azpath: {} nodes, {} attack edges", summary.nodes, summary.edges);
+    let redacted = s.redacted + summary.redacted as u64;
+    let redacted =
+        if redacted > 0 { format!(" ({redacted} credential fields removed before storing)") } else { String::new() };
+    eprintln!("azpath: {} nodes, {} attack edges{redacted}", summary.nodes, summary.edges);
     print_missing(&notes, verbose);
     if let Some(dir) = &args.save_raw {
         eprintln!(
@@ -200,7 +202,7 @@ fn print_missing(notes: &[azpath::model::CompletenessNote], verbose: u8) {
 pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode> {
     let db = ctx.db;
     let raw = azpath::collect::ingest(&args.dir)?;
-    let mut store = Store::open(db)?;
+    let mut store = super::output::open_store(db)?;
     let s = azpath::import_facts(&mut store, raw, args.label.as_deref())
         .with_context(|| format!("cannot import the archive {}", args.dir.display()))?;
     eprintln!(

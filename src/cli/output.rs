@@ -23,7 +23,9 @@ pub fn style_for(output: &Option<PathBuf>) -> Style {
 /// Writes `text` to `output`, or to stdout.
 pub fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
     match output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => {
+            azpath::files::write(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth reporting.
@@ -80,18 +82,28 @@ pub fn write_image(path: &Path, dot: &str, format: RenderFormat, stamp_as: Optio
     write_file(path, &image)
 }
 
-/// Writes a file, creating its folder.
+/// Writes a file, owner-only, creating its folder (owner-only too).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        azpath::files::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    azpath::files::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Opens the database, saying on stderr when an existing one (or its `-wal`/`-shm`) was readable
+/// by others and has been made owner-only.
+pub fn open_store(db: &Path) -> Result<Store> {
+    let store = Store::open(db)?;
+    for file in store.tightened() {
+        eprintln!("azpath: warning: {file} was readable by other users; made it owner-only (0600)");
+    }
+    Ok(store)
 }
 
 /// Opens the database and loads a snapshot's graph.
 pub fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(Store, SnapshotInfo, AttackGraph)> {
     let started = Instant::now();
-    let store = Store::open(db)?;
+    let store = open_store(db)?;
     let snap = store.resolve(snapshot)?;
     let g = azpath::load_graph(&store, snap.id)?;
     if verbose > 0 {

@@ -6,7 +6,6 @@ use super::args::{Format, OutputArgs};
 use super::output::{dot_text, emit, emit_out, json, style_for};
 use anyhow::{Context as _, Result, bail};
 use azpath::model::SnapshotInfo;
-use azpath::store::Store;
 use azpath::{demo as demo_tenant, facts::RawFacts, rules as rule_book};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,7 +30,7 @@ pub fn rules(id: Option<&str>) -> Result<ExitCode> {
 /// `azpath demo`: load the demo tenant as a new snapshot and print its headline.
 pub fn demo(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    let mut store = Store::open(ctx.db)?;
+    let mut store = super::output::open_store(ctx.db)?;
     let summary = azpath::import_facts(&mut store, demo_tenant::raw(), Some("demo"))?;
     let snap = store.resolve(&summary.snapshot.to_string())?;
     let mut g = azpath::load_graph(&store, snap.id)?;
@@ -59,7 +58,7 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let raw =
         RawFacts::from_json(&text).with_context(|| format!("{} is not a valid azpath facts file", file.display()))?;
-    let mut store = Store::open(ctx.db)?;
+    let mut store = super::output::open_store(ctx.db)?;
     let s =
         azpath::import_facts(&mut store, raw, label).with_context(|| format!("cannot import {}", file.display()))?;
     let redacted = if s.redacted > 0 {
@@ -84,7 +83,7 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
 
 /// `azpath snapshots`: what is stored, and (with -v) what each snapshot could not collect.
 pub fn snapshots(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
-    let store = Store::open(ctx.db)?;
+    let store = super::output::open_store(ctx.db)?;
     let snaps = store.snapshots()?;
     let text = match out.format {
         Format::Json => json(&serde_json::to_value(&snaps)?)?,
@@ -164,7 +163,7 @@ pub fn synth(
     };
     let raw = azpath::synth::generate(&spec);
     if import {
-        let mut store = Store::open(ctx.db)?;
+        let mut store = super::output::open_store(ctx.db)?;
         let s = azpath::import_facts(&mut store, raw, Some(&format!("synth-{seed}")))?;
         eprintln!(
             "azpath: synthetic tenant imported as snapshot #{}: {} nodes, {} attack edges",
@@ -178,7 +177,7 @@ pub fn synth(
 
 /// `azpath rederive`: today's rules over a stored snapshot's raw facts, as a new snapshot.
 pub fn rederive(ctx: &Ctx, snapshot: &str) -> Result<ExitCode> {
-    let mut store = Store::open(ctx.db)?;
+    let mut store = super::output::open_store(ctx.db)?;
     let snap = store.resolve(snapshot)?;
     let raw = store.load_raw(snap.id)?;
     let label = format!("rederived-{}", snap.id);

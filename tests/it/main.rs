@@ -8,6 +8,7 @@ mod docs;
 mod export;
 mod labs;
 mod queries;
+mod secrets;
 mod snapshots;
 mod store;
 mod support;
