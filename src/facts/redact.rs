@@ -315,8 +315,13 @@ fn redact_object(map: &mut Map<String, Value>, parent: Option<&str>) -> usize {
         }
     });
     let settings_resource = is_settings_resource(map);
+    // A bag item in `{"name": ..., "value": ...}` form keeps its name.
+    let pair_form = map.contains_key("value");
     for (name, v) in map.iter_mut() {
-        if in_bag && !v.is_object() && !v.is_array() || settings_resource && name == "properties" {
+        let scalar = !v.is_object() && !v.is_array();
+        let kept_name = pair_form && name == "name";
+        let bag_value = in_bag && scalar && !kept_name;
+        if bag_value || settings_resource && name == "properties" {
             removed += match v {
                 Value::Object(bag) => bag.values_mut().map(replace).sum(),
                 v => replace(v),
@@ -393,5 +398,140 @@ fn carries_data(v: &Value) -> bool {
         Value::Array(a) => !a.is_empty(),
         Value::Object(o) => !o.is_empty(),
         Value::Number(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn no_property_the_parsers_read_looks_like_a_credential() {
+        // Every dotted name quoted in the parsers' source (`properties.credentials.clientId`,
+        // `permissions.keys`), checked with its parent as redaction sees it.
+        let source = include_str!("parse.rs");
+        let quoted = Regex::new(r#""([A-Za-z@$][A-Za-z0-9_.@$]*)""#).unwrap();
+        let mut checked = 0;
+        for name in quoted.captures_iter(source).map(|c| c[1].to_string()) {
+            let segments: Vec<&str> = name.split('.').collect();
+            for (i, segment) in segments.iter().enumerate() {
+                let parent = i.checked_sub(1).map(|p| segments[p]);
+                assert!(!is_credential_name(segment, parent), "the parsers read {name}, which redaction would remove");
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "found the parsers' property names ({checked})");
+        assert!(is_credential_name("keys", None), "a listKeys answer is still removed outside `permissions`");
+    }
+
+    #[test]
+    fn names_are_judged_by_whole_words() {
+        for secret in [
+            "key",
+            "key1",
+            "apiKey",
+            "APIKey",
+            "accountKey",
+            "primaryKey",
+            "primarySharedKey",
+            "primaryReadonlyMasterKey",
+            "secretText",
+            "client_secret",
+            "password",
+            "administratorLoginPassword",
+            "passwd",
+            "pwd",
+            "sasToken",
+            "access_token",
+            "connectionString",
+            "customData",
+            "privateKey",
+            "certificate",
+            "certificateData",
+            "pfxBlob",
+            "secureValue",
+            "signature",
+            "pat",
+        ] {
+            assert!(is_credential_name(secret, None), "{secret}");
+        }
+        for harmless in [
+            "allowSharedKeyAccess",
+            "keyVaultUri",
+            "keyName",
+            "keySource",
+            "keyId",
+            "secretName",
+            "passwordCredentials",
+            "keyCredentials",
+            "tokenEncryptionKeyId",
+            "accessTokenAcceptedVersion",
+            "thumbprint",
+            "enableRbacAuthorization",
+            "disableLocalAuth",
+            "disablePasswordAuthentication",
+            "keyVaultProperties",
+            "storageAccountConnectionStringName",
+            "patch",
+            "keySize",
+            "secretsType",
+        ] {
+            assert!(!is_credential_name(harmless, None), "{harmless}");
+        }
+    }
+
+    #[test]
+    fn credential_shapes_are_cut_out_of_any_string_and_ids_are_not() {
+        let cases = [
+            (
+                "https://a.blob.core.windows.net/c/f?sv=1&sig=abc%2Fdef&se=2",
+                "https://a.blob.core.windows.net/c/f?sv=1&sig=[redacted]&se=2",
+            ),
+            ("AccountName=a;AccountKey=abc==;EndpointSuffix=x", "AccountName=a;AccountKey=[redacted];EndpointSuffix=x"),
+            ("Server=s;User Id=u;Password=p@ss;", "Server=s;User Id=u;Password=[redacted];"),
+            ("Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.sig", "Bearer [redacted]"),
+            ("a -----BEGIN RSA PRIVATE KEY-----\nMIIx\n-----END RSA PRIVATE KEY----- b", "a [redacted] b"),
+            ("key: q7Rz+Kd9Lw2XbN4vT8yHcJ5mP1sG6fA3eU0iO9wQx2Vn8Bj4Tz6Hs=", "key: [redacted]"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(scrub_text(input), want);
+        }
+        for id in [
+            "lAPpYvVpN0KRkAEhdxReEHJ1hPGqSKpHlqMuxhkE9B8-1",
+            "AO_vwBERIkKDM0RERVVWZm4ppkq1wdFNkOvMjF8WwrY",
+            "/subscriptions/5b000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Web/sites/x",
+            "Microsoft.AwsConnector/elasticLoadBalancingV2TargetGroups/delete",
+            "3fa85f6457174562b3fc2c963f66afa6",
+            "ABCDEF0123456789ABCDEF0123456789ABCDEF01",
+        ] {
+            assert!(matches!(scrub_text(id), Cow::Borrowed(_)), "{id} is not a credential");
+        }
+    }
+
+    #[test]
+    fn bags_keep_names_and_containers_keep_metadata() {
+        let mut v = json!({
+            "appSettings": [{"name": "FEATURE", "value": "on"}],
+            "settings": {"type": "Microsoft.Web/sites/config", "name": "appsettings", "properties": {"X": "y"}},
+            "keys": [{"keyName": "key1", "value": "k", "permissions": "FULL"}],
+            "credentials": {"secrets": {"secretsType": "AccountKey", "key": "k"}, "clientId": "c"},
+            "passwordCredentials": [{"keyId": "1", "displayName": "ci", "endDateTime": "2030", "secretText": "s"}],
+            "adminPassword": null,
+        });
+        let removed = redact_value(&mut v);
+        assert_eq!(
+            v,
+            json!({
+                "appSettings": [{"name": "FEATURE", "value": MARKER}],
+                "settings": {"type": "Microsoft.Web/sites/config", "name": "appsettings", "properties": {"X": MARKER}},
+                "keys": [{"keyName": "key1"}],
+                "credentials": {"secrets": {"secretsType": "AccountKey"}, "clientId": "c"},
+                "passwordCredentials": [{"keyId": "1", "displayName": "ci", "endDateTime": "2030"}],
+                "adminPassword": null,
+            })
+        );
+        assert_eq!(removed, 6);
+        assert_eq!(redact_value(&mut v), 0, "a second pass finds nothing");
     }
 }
