@@ -11,6 +11,7 @@ pub mod diff;
 pub mod escape;
 pub mod export;
 pub mod facts;
+pub mod files;
 pub mod glob;
 pub mod graph;
 pub mod model;

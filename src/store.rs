@@ -6,6 +6,7 @@
 
 use crate::facts::RawFacts;
 use crate::facts::index::{self, FactRecord};
+use crate::files;
 use crate::model::{Edge, EdgeKind, Evidence, FactRef, Node, NodeKind};
 use crate::rules::Derived;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -161,7 +162,7 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("cannot create database file {path}")]
+    #[error("cannot create or protect database file {path}")]
     Io { path: String, source: std::io::Error },
 }
 
@@ -172,6 +173,7 @@ pub use crate::model::SnapshotInfo;
 pub struct Store {
     conn: Connection,
     path: String,
+    tightened: Vec<String>,
 }
 
 impl Store {
@@ -180,7 +182,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let shown = path.display().to_string();
         if !path.exists() {
-            create_private(path).map_err(|source| StoreError::Io { path: shown.clone(), source })?;
+            files::create_new(path).map_err(|source| StoreError::Io { path: shown.clone(), source })?;
         }
         Store::open_file(path, shown)
     }
@@ -195,11 +197,43 @@ impl Store {
         Store::open_file(path, shown)
     }
 
+    /// Opens a database file that exists: checks it is ours, makes it (and its `-wal` and `-shm`)
+    /// owner-only if others could read it ([`Store::tightened`] says which, for the CLI to warn),
+    /// then migrates it.
     fn open_file(path: &Path, shown: String) -> Result<Store> {
+        let mut tightened = Vec::new();
+        let mut tighten = |tightened: &mut Vec<String>| -> Result<()> {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                let file = std::path::PathBuf::from(file);
+                if files::tighten(&file).map_err(|source| StoreError::Io { path: shown.clone(), source })? {
+                    tightened.push(file.display().to_string());
+                }
+            }
+            Ok(())
+        };
+        // A file marked as ours is made private before SQLite opens it, so the -wal and -shm it
+        // creates inherit owner-only permissions. Any other file is checked first: someone else's
+        // is refused before anything about it (even its mode) is changed.
+        let ours = header_application_id(path) == Some(APPLICATION_ID);
+        if ours {
+            tighten(&mut tightened)?;
+        }
         let conn = Connection::open(path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
         // SQLite opens lazily: the first read tells whether the file is a database at all.
         Store::claim(&conn, &shown)?;
-        Store::init(conn, shown)
+        if !ours {
+            tighten(&mut tightened)?;
+        }
+        let mut store = Store::init(conn, shown)?;
+        store.tightened = tightened;
+        Ok(store)
+    }
+
+    /// The files of an existing database that others could read and opening it made owner-only.
+    pub fn tightened(&self) -> &[String] {
+        &self.tightened
     }
 
     /// Checks that the file is ours (our application id, or an older azpath schema) or empty, and
@@ -261,7 +295,7 @@ impl Store {
         // WAL lets readers query while a collection is being written.
         let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut store = Store { conn, path };
+        let mut store = Store { conn, path, tightened: Vec::new() };
         store.migrate()?;
         Ok(store)
     }
@@ -718,17 +752,14 @@ impl StoredEvidence {
     }
 }
 
-/// Creates an empty file readable and writable by its owner only (the database holds a map of the
-/// tenant's weak points). SQLite gives its -wal and -shm files the same permissions.
-fn create_private(path: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map(|_| ())
+/// The application id in a SQLite file's header (big-endian at byte 68), read without SQLite.
+fn header_application_id(path: &Path) -> Option<i32> {
+    use std::io::Read as _;
+    let mut header = [0u8; 72];
+    std::fs::File::open(path).ok()?.read_exact(&mut header).ok()?;
+    header
+        .starts_with(b"SQLite format 3\0")
+        .then(|| i32::from_be_bytes([header[68], header[69], header[70], header[71]]))
 }
 
 #[cfg(test)]
@@ -837,8 +868,33 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.db");
-        Store::open(&path).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        let store = Store::open(&path).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert!(store.tightened().is_empty(), "a new database needs no tightening");
+        let (wal, shm) = (dir.path().join("x.db-wal"), dir.path().join("x.db-shm"));
+        assert_eq!((mode(&wal), mode(&shm)), (0o600, 0o600), "SQLite gives its -wal and -shm the database's mode");
+        drop(store);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_readable_database_and_its_wal_and_shm_are_made_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let keep_open = Store::open(&path).unwrap();
+        let files = [path.clone(), dir.path().join("x.db-wal"), dir.path().join("x.db-shm")];
+        for f in &files {
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        assert_eq!(store.tightened(), shown.as_slice());
+        for f in &files {
+            assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
+        }
+        assert!(Store::open(&path).unwrap().tightened().is_empty(), "once private, no more warnings");
+        drop((keep_open, store));
     }
 }

@@ -5,7 +5,6 @@ use super::Ctx;
 use anyhow::{Context as _, Result};
 use azpath::collect::{AuthMethod, AuthSettings, Cloud, Endpoints, Log, Options, Outcome, Progress, RetryPolicy};
 use azpath::escape::terminal;
-use azpath::store::Store;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -122,7 +121,7 @@ pub fn collect(ctx: &Ctx, args: CollectArgs) -> Result<ExitCode> {
     let (db, verbose) = (ctx.db, ctx.verbose);
     let opts = args.options()?;
     // Open (and migrate) the database first: a bad path should fail before a long collection.
-    let mut store = Store::open(db)?;
+    let mut store = super::output::open_store(db)?;
     let progress = if args.quiet { Progress::hidden() } else { Progress::for_terminal() };
     let log: Log = if verbose > 0 {
         let shown = progress.clone();
@@ -165,7 +164,10 @@ pub fn collect(ctx: &Ctx, args: CollectArgs) -> Result<ExitCode> {
         s.elapsed.as_secs_f64(),
         s.credential
     );
-    eprintln!("azpath: {} nodes, {} attack edges", summary.nodes, summary.edges);
+    let redacted = s.redacted + summary.redacted as u64;
+    let redacted =
+        if redacted > 0 { format!(" ({redacted} credential fields removed before storing)") } else { String::new() };
+    eprintln!("azpath: {} nodes, {} attack edges{redacted}", summary.nodes, summary.edges);
     print_missing(&notes, verbose);
     if let Some(dir) = &args.save_raw {
         eprintln!(
@@ -206,7 +208,7 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode> {
     let raw = azpath::collect::ingest(&args.dir)?;
     let failed = || format!("cannot import the archive {}", args.dir.display());
     let prepared = azpath::prepare(raw).with_context(failed)?;
-    let mut store = Store::open(db)?;
+    let mut store = super::output::open_store(db)?;
     let s = prepared.write(&mut store, args.label.as_deref()).with_context(failed)?;
     eprintln!(
         "azpath: ingested {} as snapshot #{} in {}: {} nodes, {} attack edges",

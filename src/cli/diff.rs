@@ -7,7 +7,6 @@ use anyhow::Result;
 use azpath::diff::{self, WhatIf};
 use azpath::query::saved::SavedQuery;
 use azpath::report::diff as words;
-use azpath::store::Store;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -22,7 +21,7 @@ pub fn diff(
     output: &Option<PathBuf>,
 ) -> Result<usize> {
     let started = Instant::now();
-    let store = Store::open_existing(ctx.db)?;
+    let store = super::output::open_existing_store(ctx.db)?;
     let snap_a = store.resolve(a)?;
     let snap_b = b.map(|b| store.resolve(b)).transpose()?;
     drop(store);
@@ -41,7 +40,7 @@ pub fn diff(
         DiffFormat::Markdown => words::diff_text(&d, true).replacen("\n", &format!("\n\n{header}"), 1),
         DiffFormat::Dot => {
             // The diagram shows every hop's role and reason: read them for all drawn hops.
-            let store = Store::open_existing(ctx.db)?;
+            let store = super::output::open_existing_store(ctx.db)?;
             let drawn = |after: bool| -> Vec<usize> { d.paths.iter().flat_map(|p| p.edges(after)).copied().collect() };
             let (before_edges, after_edges) = (drawn(false), drawn(true));
             azpath::explain_edges(&store, snap_a.id, &mut d.before, &before_edges)?;

@@ -60,7 +60,7 @@ pub fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
     match output {
         Some(path) => {
             check_not_database(path)?;
-            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+            azpath::files::write(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
         }
         None => {
             let mut out = std::io::stdout().lock();
@@ -118,19 +118,39 @@ pub fn write_image(path: &Path, dot: &str, format: RenderFormat, stamp_as: Optio
     write_file(path, &image)
 }
 
-/// Writes a file, creating its folder.
+/// Writes a file, owner-only, creating its folder (owner-only too).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     check_not_database(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        azpath::files::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    azpath::files::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Opens (or creates) the database for a command that writes a snapshot, saying on stderr when an
+/// existing one (or its `-wal`/`-shm`) was readable by others and has been made owner-only.
+pub fn open_store(db: &Path) -> Result<Store> {
+    warn_tightened(Store::open(db)?)
+}
+
+/// Opens an existing database for a command that only reads (a missing one is an error), with the
+/// same warning as [`open_store`].
+pub fn open_existing_store(db: &Path) -> Result<Store> {
+    warn_tightened(Store::open_existing(db)?)
+}
+
+fn warn_tightened(store: Store) -> Result<Store> {
+    for file in store.tightened() {
+        let file = azpath::escape::terminal(file);
+        eprintln!("azpath: warning: {file} was readable by other users; made it owner-only (0600)");
+    }
+    Ok(store)
 }
 
 /// Opens the database and loads a snapshot's graph.
 pub fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(Store, SnapshotInfo, AttackGraph)> {
     let started = Instant::now();
-    let store = Store::open_existing(db)?;
+    let store = open_existing_store(db)?;
     let snap = store.resolve(snapshot)?;
     let g = azpath::load_graph(&store, snap.id)?;
     if verbose > 0 {

@@ -7,7 +7,6 @@ use super::output::{dot_text, emit, emit_out, json, style_for};
 use anyhow::{Context as _, Result, bail};
 use azpath::escape::terminal;
 use azpath::model::SnapshotInfo;
-use azpath::store::Store;
 use azpath::{demo as demo_tenant, facts::RawFacts, rules as rule_book};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,7 +31,7 @@ pub fn rules(id: Option<&str>) -> Result<ExitCode> {
 /// `azpath demo`: load the demo tenant as a new snapshot and print its headline.
 pub fn demo(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    let mut store = Store::open(ctx.db)?;
+    let mut store = super::output::open_store(ctx.db)?;
     let summary = azpath::import_facts(&mut store, demo_tenant::raw(), Some("demo"))?;
     let snap = store.resolve(&summary.snapshot.to_string())?;
     let mut g = azpath::load_graph(&store, snap.id)?;
@@ -98,7 +97,7 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
     let raw = read_facts(file)?;
     // Everything that can be wrong with the input fails here, before the database is touched.
     let prepared = azpath::prepare(raw).with_context(|| format!("cannot import {}", file.display()))?;
-    let mut store = Store::open(ctx.db)?;
+    let mut store = super::output::open_store(ctx.db)?;
     let s = prepared.write(&mut store, label).with_context(|| format!("cannot import {}", file.display()))?;
     let redacted = if s.redacted > 0 {
         format!(" ({} credential fields removed before storing)", s.redacted)
@@ -122,7 +121,7 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
 
 /// `azpath snapshots`: what is stored, and (with -v) what each snapshot could not collect.
 pub fn snapshots(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
-    let store = Store::open_existing(ctx.db)?;
+    let store = super::output::open_existing_store(ctx.db)?;
     let snaps = store.snapshots()?;
     let text = match out.format {
         Format::Json => json(&serde_json::to_value(&snaps)?)?,
@@ -203,7 +202,7 @@ pub fn synth(
     };
     let raw = azpath::synth::generate(&spec);
     if import {
-        let mut store = Store::open(ctx.db)?;
+        let mut store = super::output::open_store(ctx.db)?;
         let s = azpath::import_facts(&mut store, raw, Some(&format!("synth-{seed}")))?;
         eprintln!(
             "azpath: synthetic tenant imported as snapshot #{}: {} nodes, {} attack edges",
@@ -217,7 +216,7 @@ pub fn synth(
 
 /// `azpath rederive`: today's rules over a stored snapshot's raw facts, as a new snapshot.
 pub fn rederive(ctx: &Ctx, snapshot: &str) -> Result<ExitCode> {
-    let mut store = Store::open_existing(ctx.db)?;
+    let mut store = super::output::open_existing_store(ctx.db)?;
     let snap = store.resolve(snapshot)?;
     let raw = store.load_raw(snap.id)?;
     let label = format!("rederived-{}", snap.id);

@@ -12,6 +12,7 @@
 //! collected". Tokens are only ever put in the `Authorization` header and never logged.
 
 use super::auth::TokenSource;
+use crate::facts::redact::scrub_text;
 use anyhow::{Context as _, Result, anyhow};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -87,7 +88,10 @@ impl Reply {
 /// A short reason from an error body: status, error code and (shortened) message.
 pub fn error_reason(status: u16, body: &Value) -> String {
     let code = body.pointer("/error/code").and_then(Value::as_str).unwrap_or("");
-    let mut msg = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("").to_string();
+    // Error messages quote requests back (a SAS URL, a key in a bad connection string).
+    let code = scrub_text(code);
+    let raw_msg = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+    let mut msg = scrub_text(raw_msg).into_owned();
     if msg.len() > 160 {
         let mut cut = 160;
         while !msg.is_char_boundary(cut) {

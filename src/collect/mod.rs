@@ -63,6 +63,8 @@ pub struct RunStats {
     /// Tokens fetched (Graph + ARM); more than two means tokens were refreshed during the run.
     pub tokens_fetched: u64,
     pub credential: String,
+    /// Credential fields removed from the responses before they were archived or stored.
+    pub redacted: u64,
 }
 
 /// The run was cancelled (Ctrl-C) before it finished; nothing was written.
@@ -91,6 +93,7 @@ pub async fn collect(
         acc: Mutex::new(sink::Accumulator::default()),
         archive,
         progress,
+        redacted: Default::default(),
     });
     let work = {
         let run = run.clone();
@@ -138,6 +141,7 @@ pub async fn collect(
         tokens_fetched: h.tokens(http::Api::Graph).fetched.load(Ordering::Relaxed)
             + h.tokens(http::Api::Arm).fetched.load(Ordering::Relaxed),
         credential: creds.chosen_name().await.unwrap_or("none").to_string(),
+        redacted: run.redacted.load(Ordering::Relaxed),
     };
     Ok(Outcome { raw, stats })
 }

@@ -66,6 +66,8 @@ pub struct Run {
     pub acc: Mutex<Accumulator>,
     pub archive: Option<Archive>,
     pub progress: Progress,
+    /// Credential fields removed from responses before they were kept anywhere.
+    pub redacted: std::sync::atomic::AtomicU64,
 }
 
 /// (id, lower-cased type) of the items of a list, for the requests that depend on them.
@@ -80,7 +82,8 @@ struct PageRef<'a> {
 
 impl Run {
     fn emit(&self, dest: &Dest, body: Value, phase: Phase) -> Result<Listed> {
-        let body = redact(body);
+        let (body, removed) = redact(body);
+        self.redacted.fetch_add(removed as u64, std::sync::atomic::Ordering::Relaxed);
         if let Some(a) = &self.archive {
             a.write_raw(&PageRef { t: "page", dest, body: &body })?;
         }

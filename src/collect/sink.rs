@@ -9,6 +9,7 @@
 
 use crate::facts::raw::{FORMAT, RawFacts, TenantInfo};
 use crate::facts::{CompletenessNote, ids::norm};
+use crate::files;
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -92,20 +93,12 @@ pub struct Manifest {
     pub records: u64,
 }
 
-/// Removes credential-shaped fields with the facts module's own rules, so the archive, the
-/// database and the parsers agree on what a secret is.
-pub fn redact(body: Value) -> Value {
-    let mut tmp = RawFacts {
-        format: FORMAT.into(),
-        tenant: TenantInfo { id: String::new(), display_name: None, default_domain: None },
-        collected_at: String::new(),
-        source: None,
-        graph: BTreeMap::from([(String::new(), body)]),
-        arm: BTreeMap::new(),
-        completeness: vec![],
-    };
-    tmp.redact_secrets();
-    tmp.graph.remove("").unwrap_or(Value::Null)
+/// Removes credentials (by name, by shape, in value bags) with the facts module's own rules, so
+/// the archive, the database and the parsers agree on what a secret is. Returns the body and how
+/// many properties were removed or values replaced.
+pub fn redact(mut body: Value) -> (Value, usize) {
+    let removed = crate::facts::redact::redact_value(&mut body);
+    (body, removed)
 }
 
 /// Builds the facts from pages, in any order; the result is sorted so that the same responses
@@ -260,9 +253,9 @@ impl Archive {
         if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
             bail!("{} is not empty; the raw archive needs a new or empty directory", dir.display());
         }
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        files::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join("responses.jsonl");
-        let file = private_file(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = files::create_new(&path).with_context(|| format!("cannot create {}", path.display()))?;
         Ok(Archive { dir: dir.to_path_buf(), out: Mutex::new(BufWriter::new(file)), records: Default::default() })
     }
 
@@ -291,22 +284,11 @@ impl Archive {
             records: self.records.into_inner(),
         };
         let path = self.dir.join("manifest.json");
-        let mut f = private_file(&path)?;
+        let mut f = files::create_new(&path).with_context(|| format!("cannot create {}", path.display()))?;
         f.write_all(serde_json::to_string_pretty(&manifest)?.as_bytes())?;
         f.sync_all()?;
         Ok(())
     }
-}
-
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path)
 }
 
 /// Rebuilds the facts from an archive, through the same [`Accumulator`] a live collection uses.
@@ -402,7 +384,7 @@ mod tests {
     #[test]
     fn redaction_uses_the_facts_rules() {
         let v =
-            redact(json!({"value": [{"id": "x", "properties": {"primaryKey": "k", "allowSharedKeyAccess": false}}]}));
+            redact(json!({"value": [{"id": "x", "properties": {"primaryKey": "k", "allowSharedKeyAccess": false}}]})).0;
         assert!(v.pointer("/value/0/properties/primaryKey").is_none());
         assert_eq!(v.pointer("/value/0/properties/allowSharedKeyAccess"), Some(&json!(false)));
     }

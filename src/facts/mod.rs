@@ -9,6 +9,7 @@ pub mod ids;
 pub mod index;
 mod parse;
 pub mod raw;
+pub mod redact;
 
 pub use parse::{ParseError, parse};
 pub use raw::{CompletenessNote, RawFacts, TenantInfo};

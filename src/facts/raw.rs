@@ -2,8 +2,10 @@
 //! grouped by the request that produced it. Kept as JSON values so the store can keep exactly what
 //! Azure said and rules can be re-run on it later.
 
+use super::redact::{redact_value, scrub_text};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub const FORMAT: &str = "azpath-facts/1";
@@ -20,6 +22,12 @@ pub struct TenantInfo {
 }
 
 pub use crate::model::CompletenessNote;
+
+/// A facts file that is not JSON or not `azpath-facts/1`: serde's message, with quoted input
+/// replaced by `"[redacted]"`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FactsFileError(String);
 
 /// A whole facts file, with the API payloads left as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,52 +78,33 @@ pub const ARM_COLLECTIONS: &[&str] = &[
     "locks",
 ];
 
-/// Property names whose values are credentials. They are removed from raw facts before anything is
-/// stored, wherever they appear (case-insensitive). Azure's list/read APIs do not normally return
-/// them, but a user-supplied file or a future endpoint might.
-const SECRET_KEYS: &[&str] = &[
-    "secrettext",
-    "key",
-    "primarykey",
-    "secondarykey",
-    "primaryconnectionstring",
-    "secondaryconnectionstring",
-    "connectionstring",
-    "accesstoken",
-    "access_token",
-    "refreshtoken",
-    "refresh_token",
-    "id_token",
-    "clientsecret",
-    "client_secret",
-    "client_assertion",
-    "password",
-    "adminpassword",
-    "sastoken",
-    "accountkey",
-    "masterkey",
-    // Workspace connection credentials (AccessKey, SAS, PAT, UsernamePassword, OAuth2), should a
-    // list ever return them.
-    "secretaccesskey",
-    "sas",
-    "pat",
-    "securitytoken",
-    "developertoken",
-];
-
 impl RawFacts {
-    /// Parses a facts file from JSON text, checking its format marker.
-    pub fn from_json(text: &str) -> Result<RawFacts, serde_json::Error> {
-        let raw: RawFacts = serde_json::from_str(text)?;
-        Ok(raw)
+    /// Parses a facts file from JSON text. The error never quotes a string of the file: serde
+    /// quotes a value of the wrong type (`invalid type: string "..."`), which may be a credential.
+    pub fn from_json(text: &str) -> Result<RawFacts, FactsFileError> {
+        serde_json::from_str(text).map_err(|e| {
+            static QUOTED: std::sync::LazyLock<regex::Regex> =
+                std::sync::LazyLock::new(|| regex::Regex::new(r#""(?:[^"\\]|\\.)*""#).expect("a valid regex"));
+            FactsFileError(QUOTED.replace_all(&e.to_string(), "\"[redacted]\"").into_owned())
+        })
     }
 
-    /// Removes every credential-like property (see [`SECRET_KEYS`]) in place and returns how many
-    /// were removed.
+    /// Removes every credential (by name, by shape and in value bags: see [`super::redact`]) in
+    /// place, from the payloads and from every other string the file carries, and returns how many
+    /// properties were removed or values replaced.
     pub fn redact_secrets(&mut self) -> usize {
         let mut removed = 0;
         for value in self.graph.values_mut().chain(self.arm.values_mut()) {
-            removed += redact(value);
+            removed += redact_value(value);
+        }
+        let notes =
+            self.completeness.iter_mut().flat_map(|n| [Some(&mut n.what), n.scope.as_mut(), Some(&mut n.reason)]);
+        let tenant = [self.tenant.display_name.as_mut(), self.tenant.default_domain.as_mut(), self.source.as_mut()];
+        for text in notes.chain(tenant).flatten() {
+            if let Cow::Owned(clean) = scrub_text(text) {
+                *text = clean;
+                removed += 1;
+            }
         }
         removed
     }
@@ -139,27 +128,6 @@ impl RawFacts {
         notes.sort();
         notes.dedup();
         notes
-    }
-}
-
-fn redact(value: &mut Value) -> usize {
-    match value {
-        Value::Object(map) => {
-            let before = map.len();
-            map.retain(|k, v| {
-                let secret = SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str());
-                // `key` is also the name of harmless properties (tags); only drop string/object payloads
-                // of credential-shaped objects, never a `null`.
-                !secret || v.is_null()
-            });
-            let mut removed = before - map.len();
-            for v in map.values_mut() {
-                removed += redact(v);
-            }
-            removed
-        }
-        Value::Array(items) => items.iter_mut().map(redact).sum(),
-        _ => 0,
     }
 }
 

@@ -403,8 +403,17 @@ impl T {
         .unwrap()
     }
 
+    /// The nodes and edges of these facts, redacted first as every import redacts them; fails the
+    /// test if redaction changed any node or edge (the rules must never need what it removes).
     pub fn derive(&self) -> Derived {
-        derive(&parse(&self.raw()).expect("test facts parse"))
+        let raw = self.raw();
+        let mut redacted = raw.clone();
+        redacted.redact_secrets();
+        let derived = derive(&parse(&redacted).expect("test facts parse"));
+        let unredacted = derive(&parse(&raw).expect("test facts parse"));
+        assert_eq!(derived.nodes, unredacted.nodes, "redaction changed the nodes");
+        assert_eq!(derived.edges, unredacted.edges, "redaction changed the edges");
+        derived
     }
 }
 

@@ -187,14 +187,16 @@ fn hostile_tenant_text_is_inert_in_every_human_output() {
     std::fs::create_dir(&queries).unwrap();
     // A JSON string is a valid TOML basic string (`\u001b`, `\n`, `\"` escapes).
     let toml_string = |s: String| serde_json::to_string(&s).unwrap();
+    // A hostile query *name* is refused (it becomes a file name; cli.rs tests that); the
+    // description is free text and must be inert.
+    let qname = "hostile-query".to_string();
     let query = format!(
         "name = {}\ndescription = {}\nseverity = \"high\"\nfrom = \"pipeline\"\nto = \"crown-jewels\"\n",
-        toml_string(hostile("q")),
+        toml_string(qname.clone()),
         toml_string(hostile("description"))
     );
     std::fs::write(queries.join("hostile.toml"), &query).unwrap();
     let qdir = queries.to_str().unwrap();
-    let qname = hostile("q");
 
     let commands: Vec<Vec<&str>> = vec![
         vec!["paths", "--from", "pipeline", "--to", "crown-jewels", "--snapshot", "1"],

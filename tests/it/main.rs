@@ -10,6 +10,7 @@ mod facts;
 mod hostile;
 mod labs;
 mod queries;
+mod secrets;
 mod snapshots;
 mod store;
 mod support;
