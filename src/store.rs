@@ -202,7 +202,7 @@ impl Store {
     /// then migrates it.
     fn open_file(path: &Path, shown: String) -> Result<Store> {
         let mut tightened = Vec::new();
-        let mut tighten = |tightened: &mut Vec<String>| -> Result<()> {
+        let tighten = |tightened: &mut Vec<String>| -> Result<()> {
             for suffix in ["", "-wal", "-shm"] {
                 let mut file = path.as_os_str().to_owned();
                 file.push(suffix);
