@@ -103,6 +103,11 @@ fn main() {
     let (multi_paths, _) = median(3, || g.reach(&sources, &SearchOptions::default()).len());
     println!("  ... and building the easiest path to every reached node  {}", ms(multi_paths));
 
+    // A hop limit makes the hop count part of the search state (issue 12: this was 45x slower).
+    let ten = SearchOptions { max_hops: Some(10), ..Default::default() };
+    let (hop_paths, hop_n) = median(3, || g.reach(&sources, &ten).len());
+    println!("  ... the same with --max-hops 10  {}  ({hop_n} nodes)", ms(hop_paths));
+
     let (pairs_t, paths) = median(3, || query::paths(&g, &sources, &jewels, &PathOptions::default()).unwrap());
     println!("paths: easiest per (pipeline, crown jewel) pair  {}  ({} paths)", ms(pairs_t), paths.len());
 

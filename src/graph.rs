@@ -234,7 +234,7 @@ impl Labels {
         debug_assert!(self.track || self.dense.is_none(), "dense labels list their states only when tracked");
         let mut v: Vec<u32> = match &self.dense {
             Some(_) => self.touched.iter().map(|i| i / 2).collect(),
-            None => self.sparse.keys().map(|k| k.0.0).collect(),
+            None => self.sparse.keys().map(|k| k.0).collect(),
         };
         v.sort_unstable();
         v.dedup();
@@ -250,8 +250,12 @@ type Seed = (State, Dist, Option<(u32, State, u32)>);
 type Dist = (u32, u32);
 /// A state with its hop count (always 0 in dense labels).
 type Key = (State, u32);
-/// Per (state, hops): its distance, and the edge and (state, hops) it was reached from.
-type SparseLabels = HashMap<Key, (Dist, Option<(u32, Key)>)>;
+/// Per state, its labels at different hop counts: each one's hops, distance, and the edge and
+/// (state, hops) it was reached from. Keyed by state so that reading one node's labels costs that
+/// node's labels, not the whole map; a Pareto front (no label both costlier and longer than
+/// another), so the lists stay short.
+type SparseLabels = HashMap<State, Vec<SparseLabel>>;
+type SparseLabel = (u32, Dist, Option<(u32, Key)>);
 /// Per state (node * 2 + control): its distance, and the edge it was reached by with the previous
 /// state's control flag packed as `edge << 1 | flag` (the previous node is the edge's other end).
 type Dense = (Vec<Dist>, Vec<u32>);
@@ -686,7 +690,8 @@ impl AttackGraph {
             };
             pending -= 1;
             let state = (n, flag);
-            if labels.get(state, hops) < (cost, hops) {
+            // Stale: a better label replaced this one (or, with a hop limit, dominated it away).
+            if labels.get(state, hops) != (cost, hops) {
                 continue;
             }
             if filter.max_hops.is_some_and(|h| hops as usize >= h) {
@@ -713,7 +718,7 @@ impl AttackGraph {
                     continue;
                 }
                 let cand = (cost + csr.cost[slot], hops + 1);
-                if cand < labels.get(next, cand.1) {
+                if cand < labels.get(next, cand.1) && !labels.dominated(next, cand.1, cand) {
                     labels.set(next, cand.1, cand, Some((e, state, hops)));
                     buckets[cand.0 as usize % ring].push((cand.1, next.0, next.1));
                     pending += 1;
@@ -755,6 +760,11 @@ trait LabelSink {
     fn get(&self, st: State, hops: u32) -> Dist;
     /// Labels `st` with distance `d`, reached by edge `from.0` from state `from.1` at hops `from.2`.
     fn set(&mut self, st: State, hops: u32, d: Dist, from: Option<(u32, State, u32)>);
+    /// Whether `st` already has a label no costlier at no more hops than `hops` (only labels
+    /// keyed by hops can be dominated without being equal).
+    fn dominated(&self, _st: State, _hops: u32, _d: Dist) -> bool {
+        false
+    }
 }
 
 struct DenseSink<'a> {
@@ -785,11 +795,22 @@ struct SparseSink<'a>(&'a mut SparseLabels);
 
 impl LabelSink for SparseSink<'_> {
     fn get(&self, st: State, hops: u32) -> Dist {
-        self.0.get(&(st, hops)).map_or(UNSEEN, |v| v.0)
+        self.0.get(&st).and_then(|v| v.iter().find(|l| l.0 == hops)).map_or(UNSEEN, |l| l.1)
     }
 
     fn set(&mut self, st: State, hops: u32, d: Dist, from: Option<(u32, State, u32)>) {
-        self.0.insert((st, hops), (d, from.map(|(e, prev, ph)| (e, (prev, ph)))));
+        let from = from.map(|(e, prev, ph)| (e, (prev, ph)));
+        let labels = self.0.entry(st).or_default();
+        // Labels this one dominates (no cheaper, no shorter) can never lead anywhere better.
+        labels.retain(|l| !(l.0 >= hops && l.1.0 >= d.0) || l.0 == hops);
+        match labels.iter_mut().find(|l| l.0 == hops) {
+            Some(l) => *l = (hops, d, from),
+            None => labels.push((hops, d, from)),
+        }
+    }
+
+    fn dominated(&self, st: State, hops: u32, d: Dist) -> bool {
+        self.0.get(&st).is_some_and(|v| v.iter().any(|l| l.0 <= hops && l.1.0 <= d.0))
     }
 }
 
@@ -801,7 +822,10 @@ fn states_of(l: &Labels, n: u32) -> Vec<(Key, Dist)> {
             .map(|flag| (((n, flag), 0), dist[n as usize * 2 + flag as usize]))
             .filter(|(_, d)| *d != UNSEEN)
             .collect(),
-        None => l.sparse.iter().filter(|(k, _)| k.0.0 == n).map(|(k, v)| (*k, v.0)).collect(),
+        None => [false, true]
+            .into_iter()
+            .flat_map(|flag| l.sparse.get(&(n, flag)).into_iter().flatten().map(move |v| (((n, flag), v.0), v.1)))
+            .collect(),
     }
 }
 
@@ -820,8 +844,10 @@ fn best_end(l: &Labels, n: u32, ok: impl Fn(bool) -> bool) -> Option<((State, u3
             }
         }
         None => {
-            for (key, v) in l.sparse.iter().filter(|(k, _)| k.0.0 == n) {
-                consider(*key, v.0);
+            for flag in [false, true] {
+                for v in l.sparse.get(&(n, flag)).into_iter().flatten() {
+                    consider(((n, flag), v.0), v.1);
+                }
             }
         }
     }
@@ -839,7 +865,7 @@ fn pred(g: &AttackGraph, l: &Labels, key: (State, u32)) -> Option<(u32, (State, 
                 (e, ((prev_node, packed & 1 == 1), 0))
             })
         }
-        None => l.sparse.get(&key).and_then(|v| v.1),
+        None => l.sparse.get(&key.0).and_then(|v| v.iter().find(|l| l.0 == key.1)).and_then(|l| l.2),
     }
 }
 #[cfg(test)]
