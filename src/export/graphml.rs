@@ -78,7 +78,7 @@ pub fn graphml(g: &AttackGraph, sel: &Selection) -> String {
         keys.push((format!("e_{name}"), "edge", name.to_string(), ty));
     }
     for (id, domain, name, ty) in &keys {
-        out.empty("key", &[("id", id), ("for", domain), ("attr.name", &name), ("attr.type", ty)]);
+        out.empty("key", &[("id", id), ("for", domain), ("attr.name", name), ("attr.type", ty)]);
     }
     out.start("graph", &[("id", "azpath"), ("edgedefault", "directed")]);
     for &n in &sel.nodes {

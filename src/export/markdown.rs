@@ -339,28 +339,6 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_fix_behind_a_lock_says_who_can_delete_it() {
-        let mut t = crate::rules::testkit::T::new();
-        let rg = t.rg("rg");
-        let sa = t.storage(&rg, "sa", true);
-        let o = t.user("o");
-        t.assign(&o, "Owner", &rg);
-        t.lock(&sa, "freeze", "ReadOnly");
-        let g = AttackGraph::from_facts(&crate::facts::parse(&t.raw()).unwrap());
-        let e = g.edges.iter().find(|e| e.kind == EdgeKind::ListKeys).unwrap();
-        let text = fix(&g, e).unwrap();
-        assert!(
-            text.contains("ReadOnly lock `freeze") && text.contains("locks/delete") && text.contains("Owner"),
-            "{text}"
-        );
-    }
-}
-
 /// One section of a CI summary: a saved query's findings, or an ad-hoc `paths` question's.
 pub struct SummarySection<'a> {
     /// The saved query's name, or what was asked ("paths from pipeline to crown-jewels").
@@ -428,4 +406,26 @@ pub fn findings_summary(g: &AttackGraph, snap: &SnapshotInfo, sections: &[Summar
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fix_behind_a_lock_says_who_can_delete_it() {
+        let mut t = crate::rules::testkit::T::new();
+        let rg = t.rg("rg");
+        let sa = t.storage(&rg, "sa", true);
+        let o = t.user("o");
+        t.assign(&o, "Owner", &rg);
+        t.lock(&sa, "freeze", "ReadOnly");
+        let g = AttackGraph::from_facts(&crate::facts::parse(&t.raw()).unwrap());
+        let e = g.edges.iter().find(|e| e.kind == EdgeKind::ListKeys).unwrap();
+        let text = fix(&g, e).unwrap();
+        assert!(
+            text.contains("ReadOnly lock `freeze") && text.contains("locks/delete") && text.contains("Owner"),
+            "{text}"
+        );
+    }
 }
