@@ -42,6 +42,23 @@ pub enum Format {
     Json,
     /// A Graphviz DOT diagram of the paths (render it with --render svg|png).
     Dot,
+    /// SARIF 2.1.0 for GitHub code scanning (`paths` and `query run` only).
+    Sarif,
+    /// A Markdown summary for a CI job (`paths` and `query run` only).
+    Markdown,
+}
+
+impl Format {
+    /// The name given to --format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Dot => "dot",
+            Format::Sarif => "sarif",
+            Format::Markdown => "markdown",
+        }
+    }
 }
 
 /// What `--render` makes of a DOT diagram (with the Graphviz `dot` program).
@@ -331,6 +348,48 @@ pub enum ExportAction {
         #[arg(long, default_value_t = azpath::export::DEFAULT_MAX_PATHS)]
         max_paths: usize,
     },
+    /// The graph (or saved queries' results) as BloodHound CE OpenGraph JSON (docs/interop.md).
+    Opengraph {
+        #[command(flatten)]
+        graph: GraphExportArgs,
+        /// Write the JSON here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Also write the extension schema BloodHound needs to path-find over azpath's kinds.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
+    /// The graph (or saved queries' results) as GraphML, for Gephi, yEd, networkx and the like.
+    Graphml {
+        #[command(flatten)]
+        graph: GraphExportArgs,
+        /// Write the GraphML here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// The graph (or saved queries' results) as nodes.csv and relationships.csv for
+    /// `neo4j-admin database import full` (docs/interop.md).
+    Csv {
+        #[command(flatten)]
+        graph: GraphExportArgs,
+        /// The folder to write nodes.csv and relationships.csv into.
+        #[arg(long, default_value = "exports/neo4j")]
+        out_dir: PathBuf,
+    },
+}
+
+/// What a graph export holds: the whole graph, or the paths of saved queries.
+#[derive(Args)]
+pub struct GraphExportArgs {
+    /// Only the nodes and edges on these saved queries' paths (name or file); default: the whole graph.
+    pub names: Vec<String>,
+    /// Only the nodes and edges on every saved query's paths.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, env = "AZPATH_QUERIES")]
+    pub queries: Option<PathBuf>,
+    #[arg(long, default_value = "latest")]
+    pub snapshot: String,
 }
 
 #[derive(Subcommand)]

@@ -5,6 +5,7 @@
 pub mod args;
 mod collect;
 mod diff;
+mod interop;
 mod output;
 mod paths;
 mod queries;
@@ -98,6 +99,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let chosen = azpath::query::saved::choose(&names, all, queries.as_deref())?;
             queries::export_dot(&ctx, chosen, headline, &snapshot, &out_dir, render, max_paths)
         }
+        Command::Export { action: ExportAction::Opengraph { graph, output, schema } } => {
+            interop::opengraph(&ctx, &graph, &output, schema.as_deref())
+        }
+        Command::Export { action: ExportAction::Graphml { graph, output } } => interop::graphml(&ctx, &graph, &output),
+        Command::Export { action: ExportAction::Csv { graph, out_dir } } => interop::csv(&ctx, &graph, &out_dir),
         Command::Report { snapshot, queries, output, render, max_paths } => {
             queries::report(&ctx, &snapshot, queries.as_deref(), &output, render, max_paths)
         }

@@ -89,6 +89,23 @@ pub fn emit_out(out: &OutputArgs, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses `--format sarif|markdown` for a command other than `paths` and `query run`, before it
+/// does anything: those formats report findings, which only those two commands have.
+pub fn findings_formats_only(out: &OutputArgs, command: &str) -> Result<()> {
+    match out.format {
+        Format::Sarif | Format::Markdown => Err(findings_format_error(out.format, command)),
+        _ => Ok(()),
+    }
+}
+
+/// The error for `--format sarif|markdown` on a command without findings.
+pub fn findings_format_error(format: Format, command: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--format {} reports findings, for `azpath paths` and `azpath query run`; `{command}` takes table, json or dot",
+        format.name()
+    )
+}
+
 /// A JSON document, pretty-printed, with a final newline.
 pub fn json(value: &impl serde::Serialize) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")

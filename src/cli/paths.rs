@@ -2,11 +2,16 @@
 
 use super::Ctx;
 use super::args::{Format, OutputArgs, SearchArgs};
-use super::output::{completeness_note, dot_text, emit_out, json, load, style_for};
+use super::output::{
+    completeness_note, dot_text, emit_out, findings_format_error, findings_formats_only, json, load, style_for,
+};
 use anyhow::{Result, bail};
 use azpath::escape::terminal;
+use azpath::export::markdown::{self, SummarySection};
+use azpath::export::sarif;
 use azpath::graph::Path as GraphPath;
 use azpath::model::EdgeKind;
+use azpath::query::saved::Severity;
 use azpath::query::{self, PathOptions};
 use azpath::report;
 use std::process::ExitCode;
@@ -24,6 +29,9 @@ pub struct PathsAsk {
 
 /// `azpath paths`: the paths found, and how many (for `--fail-on-findings`).
 pub fn paths(ctx: &Ctx, ask: &PathsAsk, search: &SearchArgs, out: &OutputArgs) -> Result<usize> {
+    if out.render.is_some() && out.format != Format::Dot {
+        anyhow::bail!("--render needs --format dot");
+    }
     let (store, snap, mut g) = load(ctx.db, &search.snapshot, ctx.verbose)?;
     let started = Instant::now();
     let sources = query::select_some(&g, &ask.from)?;
@@ -52,6 +60,26 @@ pub fn paths(ctx: &Ctx, ask: &PathsAsk, search: &SearchArgs, out: &OutputArgs) -
             }
             text + &completeness_note(&snap)
         }
+        Format::Sarif => {
+            let title = format!("paths from {from} to {to}");
+            let rule = sarif::RuleFindings {
+                id: "paths".to_string(),
+                description: format!("Attack paths {title}"),
+                severity: Severity::Medium,
+                file: None,
+                paths: &paths,
+            };
+            json(&sarif::sarif(&g, &[rule]))?
+        }
+        Format::Markdown => {
+            let section = SummarySection {
+                title: format!("paths from {from} to {to}"),
+                description: String::new(),
+                severity: None,
+                paths: &paths,
+            };
+            markdown::findings_summary(&g, &snap, &[section])
+        }
     };
     emit_out(out, &text)?;
     Ok(paths.len())
@@ -66,6 +94,7 @@ pub fn reach(
     out: &OutputArgs,
     reverse: bool,
 ) -> Result<ExitCode> {
+    findings_formats_only(out, if reverse { "who-can-reach" } else { "reach" })?;
     let (store, snap, mut g) = load(ctx.db, &search.snapshot, ctx.verbose)?;
     let started = Instant::now();
     let chosen = query::select_some(&g, selector)?;
@@ -97,6 +126,9 @@ pub fn reach(
                 + &report::reach_text(&g, &found, reverse, show_paths, style_for(&out.output))
                 + &completeness_note(&snap)
         }
+        f @ (Format::Sarif | Format::Markdown) => {
+            return Err(findings_format_error(f, if reverse { "who-can-reach" } else { "reach" }));
+        }
     };
     emit_out(out, &text)?;
     Ok(ExitCode::SUCCESS)
@@ -105,6 +137,7 @@ pub fn reach(
 /// `azpath explain FROM TO`: every hop of the easiest path with its evidence, or (`edge`) the
 /// direct edges between the two.
 pub fn explain(ctx: &Ctx, from: &str, to: &str, edge: bool, snapshot: &str, out: &OutputArgs) -> Result<ExitCode> {
+    findings_formats_only(out, "explain")?;
     let (store, snap, mut g) = load(ctx.db, snapshot, ctx.verbose)?;
     let one = |sel: &str| -> Result<azpath::graph::NodeId> {
         let found = query::select_some(&g, sel)?;
@@ -137,6 +170,7 @@ pub fn explain(ctx: &Ctx, from: &str, to: &str, edge: bool, snapshot: &str, out:
         Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
         Format::Dot => dot_text(out, &g, &snap, &paths, &format!("explain {from} -> {to}")),
         Format::Table => report::paths_text(&g, &paths, true, style_for(&out.output)),
+        f @ (Format::Sarif | Format::Markdown) => return Err(findings_format_error(f, "explain")),
     };
     emit_out(out, &text)?;
     Ok(ExitCode::SUCCESS)

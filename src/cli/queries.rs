@@ -7,7 +7,8 @@ use super::output::{
 };
 use anyhow::{Result, bail};
 use azpath::escape::terminal;
-use azpath::export::markdown::{self, Finding, ReportOptions};
+use azpath::export::markdown::{self, Finding, ReportOptions, SummarySection};
+use azpath::export::sarif;
 use azpath::query::saved::{self, SavedQuery};
 use azpath::report;
 use std::path::Path;
@@ -83,6 +84,24 @@ pub fn run(ctx: &Ctx, chosen: &[SavedQuery], snapshot: &str, explain: bool, out:
             let names: Vec<&str> = chosen.iter().map(|q| q.name.as_str()).collect();
             let all: Vec<_> = found.concat();
             dot_text(out, &g, &snap, &all, &format!("saved queries {}", names.join(", ")))
+        }
+        Format::Sarif => {
+            let rules: Vec<_> =
+                chosen.iter().zip(&found).map(|(q, paths)| sarif::RuleFindings::of_query(q, paths)).collect();
+            json(&sarif::sarif(&g, &rules))?
+        }
+        Format::Markdown => {
+            let sections: Vec<_> = chosen
+                .iter()
+                .zip(&found)
+                .map(|(q, paths)| SummarySection {
+                    title: q.name.clone(),
+                    description: q.description.clone(),
+                    severity: Some(q.severity),
+                    paths,
+                })
+                .collect();
+            markdown::findings_summary(&g, &snap, &sections)
         }
     };
     emit_out(out, &text)?;

@@ -30,6 +30,7 @@ pub fn rules(id: Option<&str>) -> Result<ExitCode> {
 
 /// `azpath demo`: load the demo tenant as a new snapshot and print its headline.
 pub fn demo(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
+    super::output::findings_formats_only(out, "demo")?;
     let started = Instant::now();
     let mut store = super::output::open_store(ctx.db)?;
     let summary = azpath::import_facts(&mut store, demo_tenant::raw(), Some("demo"))?;
@@ -46,6 +47,7 @@ pub fn demo(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
         Format::Dot => {
             dot_text(out, &g, &snap, &h.pipeline_paths, "every pipeline identity's easiest path to every crown jewel")
         }
+        f @ (Format::Sarif | Format::Markdown) => return Err(super::output::findings_format_error(f, "demo")),
     };
     emit_out(out, &text)?;
     if ctx.verbose > 0 {
@@ -121,12 +123,14 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
 
 /// `azpath snapshots`: what is stored, and (with -v) what each snapshot could not collect.
 pub fn snapshots(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
+    super::output::findings_formats_only(out, "snapshots")?;
     let store = super::output::open_existing_store(ctx.db)?;
     let snaps = store.snapshots()?;
     let text = match out.format {
         Format::Json => json(&serde_json::to_value(&snaps)?)?,
         Format::Table => snapshots_table(&snaps, ctx.verbose),
         Format::Dot => bail!("--format dot draws paths; `snapshots` has none"),
+        f @ (Format::Sarif | Format::Markdown) => return Err(super::output::findings_format_error(f, "snapshots")),
     };
     emit(&out.output, &text)?;
     Ok(ExitCode::SUCCESS)

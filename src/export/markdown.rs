@@ -339,6 +339,75 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// One section of a CI summary: a saved query's findings, or an ad-hoc `paths` question's.
+pub struct SummarySection<'a> {
+    /// The saved query's name, or what was asked ("paths from pipeline to crown-jewels").
+    pub title: String,
+    pub description: String,
+    /// `None` for an ad-hoc question.
+    pub severity: Option<crate::query::saved::Severity>,
+    pub paths: &'a [Path],
+}
+
+/// Paths listed per section in a CI summary; the rest are counted (GitHub caps a job summary at
+/// 1 MiB).
+pub const SUMMARY_MAX_PATHS: usize = 50;
+
+/// A Markdown summary for a CI job (`--format markdown` of `paths` and `query run`): a table of
+/// findings per query, then each path on one line. Tenant text escaped with `escape::markdown`.
+pub fn findings_summary(g: &AttackGraph, snap: &SnapshotInfo, sections: &[SummarySection]) -> String {
+    let plain = report::Style { color: false };
+    let total: usize = sections.iter().map(|sec| sec.paths.len()).sum();
+    let mut s = String::new();
+    let _ = writeln!(s, "## azpath: {total} finding{} in tenant {}\n", plural(total), escape(&snap.tenant_name));
+    let _ = writeln!(
+        s,
+        "Snapshot #{} of tenant {}, collected {}.{}\n",
+        snap.id,
+        code(&snap.tenant_id),
+        escape(&snap.collected_at),
+        if snap.completeness.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " **{} collection(s) missing**: a missing path may be uncollected, not absent.",
+                snap.completeness.len()
+            )
+        }
+    );
+    let _ = writeln!(s, "| Severity | Query | Findings |\n|---|---|---:|");
+    for sec in sections {
+        let sev = sec.severity.map_or("-", |v| v.as_str());
+        let _ = writeln!(s, "| {sev} | {} | {} |", code(&sec.title), sec.paths.len());
+    }
+    for sec in sections.iter().filter(|sec| !sec.paths.is_empty()) {
+        let sev = sec.severity.map(|v| format!("[{}] ", v.as_str().to_ascii_uppercase())).unwrap_or_default();
+        let _ =
+            writeln!(s, "\n### {sev}{}: {} finding{}\n", escape(&sec.title), sec.paths.len(), plural(sec.paths.len()));
+        if !sec.description.is_empty() {
+            let _ = writeln!(s, "{}\n", escape(&sec.description));
+        }
+        for (i, p) in sec.paths.iter().take(SUMMARY_MAX_PATHS).enumerate() {
+            let jewel = report::jewel_text(g.node(p.target));
+            let jewel = if jewel.is_empty() { String::new() } else { format!(" ({})", escape(&jewel)) };
+            let _ = writeln!(
+                s,
+                "{}. {} → {}{jewel}: {}  \n   {}",
+                i + 1,
+                name(g.node(p.source)),
+                name(g.node(p.target)),
+                report::path_summary(g, p, plain),
+                report::path_line_in(crate::escape::Medium::Markdown, g, p, plain)
+            );
+        }
+        if sec.paths.len() > SUMMARY_MAX_PATHS {
+            let _ =
+                writeln!(s, "\n…and {} more (`azpath query run` shows them all).", sec.paths.len() - SUMMARY_MAX_PATHS);
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,17 @@
 //! Exports for reports: DOT diagrams of query results ([`dot`]), rendering them with Graphviz
-//! ([`render`], the only part that runs a program), and the Markdown audit report ([`markdown`]).
-//! The JSON documents are `report`'s; their schemas are in `docs/json-schema.md`.
+//! ([`render`], the only part that runs a program), the Markdown audit report and CI summary
+//! ([`markdown`]), SARIF for code scanning ([`sarif`]); and the graph for other tools
+//! (`docs/interop.md`): BloodHound CE OpenGraph ([`opengraph`]), GraphML ([`graphml`]) and
+//! `neo4j-admin` import files ([`neo4j_csv`]). The JSON documents are `report`'s; their schemas are
+//! in `docs/json-schema.md`.
 
 pub mod dot;
+pub mod graphml;
 pub mod markdown;
+pub mod neo4j_csv;
+pub mod opengraph;
 pub mod render;
+pub mod sarif;
 
 pub use dot::{DEFAULT_MAX_PATHS, DotOptions, paths_dot};
 
@@ -47,4 +54,34 @@ pub fn examples(g: &AttackGraph) -> Result<Vec<(String, String, Vec<Path>)>, que
         out.push((q.name.clone(), query_caption(&q), paths));
     }
     Ok(out)
+}
+
+/// What a graph export holds: every node and edge of the graph, or only those on some paths
+/// (a query's result). Nodes sorted by id, edges in the graph's (sorted) order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub nodes: Vec<crate::graph::NodeId>,
+    pub edges: Vec<usize>,
+}
+
+impl Selection {
+    /// The whole graph.
+    pub fn all(g: &AttackGraph) -> Selection {
+        Selection::sorted(g, g.node_ids().collect(), (0..g.edges.len()).collect())
+    }
+
+    /// The nodes and edges that `paths` walk, each once.
+    pub fn of_paths(g: &AttackGraph, paths: &[Path]) -> Selection {
+        let nodes = paths.iter().flat_map(|p| p.nodes(g)).collect();
+        let edges = paths.iter().flat_map(|p| p.edges.iter().copied()).collect();
+        Selection::sorted(g, nodes, edges)
+    }
+
+    fn sorted(g: &AttackGraph, mut nodes: Vec<crate::graph::NodeId>, mut edges: Vec<usize>) -> Selection {
+        nodes.sort_by(|a, b| g.node(*a).id.cmp(&g.node(*b).id));
+        nodes.dedup();
+        edges.sort_unstable();
+        edges.dedup();
+        Selection { nodes, edges }
+    }
 }

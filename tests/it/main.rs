@@ -8,6 +8,7 @@ mod docs;
 mod export;
 mod facts;
 mod hostile;
+mod interop;
 mod labs;
 mod queries;
 mod secrets;
