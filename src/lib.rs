@@ -8,6 +8,7 @@
 pub mod collect;
 pub mod demo;
 pub mod diff;
+pub mod fix;
 pub mod escape;
 pub mod export;
 pub mod facts;

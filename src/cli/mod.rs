@@ -123,7 +123,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             format,
             output,
         } => {
-            let what_if = azpath::diff::WhatIf { assume_activated, remove, make_eligible };
+            let what_if = azpath::diff::WhatIf { assume_activated, remove, make_eligible, ..Default::default() };
             if b.is_none() && what_if.is_empty() {
                 anyhow::bail!(
                     "name a second snapshot, or a planned change (--assume-activated, --remove-assignment, --make-eligible)"
