@@ -800,6 +800,18 @@ pub fn remaining_without_edges(g: &AttackGraph, q: &FixQuery, cut: &[usize]) -> 
         .collect()
 }
 
+/// How a plan was checked, and what it left.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// `re-derived` (the facts with the plan applied, every rule run again) or `edges-removed`
+    /// (the plan's edges taken out of the stored graph).
+    pub method: &'static str,
+    /// Source and target ids of the pairs that still have a path.
+    pub remaining: Vec<(String, String)>,
+    /// Rounds of re-planning on the re-derived graph (0 when the first plan held).
+    pub extra_rounds: usize,
+}
+
 /// Dinic's max-flow on f64 capacities.
 struct Dinic {
     head: Vec<Vec<usize>>,

@@ -5,6 +5,7 @@
 pub mod args;
 mod collect;
 mod diff;
+mod fix;
 mod output;
 mod paths;
 mod queries;
@@ -86,6 +87,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Paths { from, to, search, last_edges, k, all_equal, explain, fail_on_findings, out } => {
             let ask = paths::PathsAsk { from, to, last_edges, k, all_equal, explain };
             paths::paths(&ctx, &ask, &search, &out).map(|n| findings(fail_on_findings && n > 0))
+        }
+        Command::Fix {
+            from,
+            to,
+            query,
+            queries,
+            keep,
+            costs,
+            budget,
+            quick_verify,
+            search,
+            format,
+            output,
+        } => {
+            let ask = fix::FixArgs { from, to, query, queries, keep, costs, budget, quick_verify };
+            fix::fix(&ctx, ask, &search, format, &output)
         }
         Command::Reach { selector, search, paths, out } => paths::reach(&ctx, &selector, &search, paths, &out, false),
         Command::WhoCanReach { selector, search, paths, out } => {
