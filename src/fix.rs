@@ -800,6 +800,54 @@ pub fn remaining_without_edges(g: &AttackGraph, q: &FixQuery, cut: &[usize]) -> 
         .collect()
 }
 
+/// What a chokepoint is: a node the easiest paths pass through, or a changeable fact behind them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum Choke {
+    Node { id: String },
+    Fact { kind: ChangeKind, subject: String, object: String },
+}
+
+/// A chokepoint and how many (source, target) pairs' easiest paths it lies on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chokepoint {
+    #[serde(flatten)]
+    pub what: Choke,
+    pub pairs: usize,
+}
+
+/// Facts and nodes ranked by how many pairs' easiest paths they lie on (most first, then by id):
+/// where one change or one hardened node closes the most. Nodes count where a path passes through
+/// them (not its ends). Path edges must carry their evidence.
+pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
+    // Keyed as `build` keys changes: a fact is one chokepoint however many edges it is behind.
+    let mut counts: HashMap<(Option<(ChangeKind, FactRef)>, String), (Choke, usize)> = HashMap::new();
+    for p in paths {
+        let mut seen: Vec<((Option<(ChangeKind, FactRef)>, String), Choke)> = Vec::new();
+        for n in p.nodes(g).into_iter().filter(|&n| n != p.source && n != p.target) {
+            let id = g.node(n).id.clone();
+            seen.push(((None, id.clone()), Choke::Node { id }));
+        }
+        for &e in &p.edges {
+            for ev in &g.edges[e].evidence {
+                if let Some((kind, fact, subject, object)) = change_of(g, e, ev) {
+                    let discriminator = if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() };
+                    seen.push(((Some((kind, fact)), discriminator), Choke::Fact { kind, subject, object }));
+                }
+            }
+        }
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        seen.dedup_by(|a, b| a.0 == b.0);
+        for (key, what) in seen {
+            counts.entry(key).or_insert((what, 0)).1 += 1;
+        }
+    }
+    let counts = counts.into_values();
+    let mut v: Vec<Chokepoint> = counts.map(|(what, pairs)| Chokepoint { what, pairs }).collect();
+    v.sort_by(|a, b| b.pairs.cmp(&a.pairs).then_with(|| a.what.cmp(&b.what)));
+    v
+}
+
 /// How a plan was checked, and what it left.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
@@ -1027,6 +1075,27 @@ mod tests {
         );
         let plan = solve(&g2, &query(&g2, &[0], &[1]), &Costs::default());
         assert!(plan.impossible && !plan.blocked_by_protection);
+    }
+
+    #[test]
+    fn chokepoints_count_pairs_not_edges() {
+        use EvidenceKind::*;
+        // Two sources reach one target through hub n02; assignment 1 is behind both sources' hops.
+        let nodes = (0..4).map(|i| node(i, NodeKind::User)).collect();
+        let edges = vec![
+            edge(0, 2, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1)]),
+            edge(1, 2, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1)]),
+            edge(2, 3, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        let paths = pair_paths(&g, &query(&g, &[0, 1], &[3]));
+        assert_eq!(paths.len(), 2);
+        let c = chokepoints(&g, &paths);
+        assert!(c.iter().all(|c| c.pairs == 2), "{c:?}");
+        assert!(c.iter().any(|c| c.what == Choke::Node { id: "n02".into() }));
+        let facts: Vec<_> = c.iter().filter(|c| matches!(c.what, Choke::Fact { .. })).collect();
+        // The assignment (one fact, two edges) and the ownership.
+        assert_eq!(facts.len(), 2, "{facts:?}");
     }
 
     #[test]

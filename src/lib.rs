@@ -278,3 +278,18 @@ fn fix_query(g: &graph::AttackGraph, ask: &FixAsk) -> anyhow::Result<fix::FixQue
 fn pairs_of(g: &graph::AttackGraph, paths: &[graph::Path]) -> Vec<(String, String)> {
     paths.iter().map(|p| (g.node(p.source).id.clone(), g.node(p.target).id.clone())).collect()
 }
+
+/// `chokepoints` on a stored snapshot: the easiest path of every (source, target) pair of the ask,
+/// and the facts and nodes ranked by how many of those paths they lie on.
+pub fn chokepoints_snapshot(
+    store: &Store,
+    snapshot: i64,
+    ask: &FixAsk,
+) -> anyhow::Result<(graph::AttackGraph, Vec<graph::Path>, Vec<fix::Chokepoint>)> {
+    let mut g = load_graph(store, snapshot)?;
+    let q = fix_query(&g, ask)?;
+    let paths = fix::pair_paths(&g, &q);
+    explain_paths(store, snapshot, &mut g, &paths)?;
+    let ranked = fix::chokepoints(&g, &paths);
+    Ok((g, paths, ranked))
+}

@@ -214,6 +214,31 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Facts and nodes ranked by how many (source, target) pairs' easiest paths they lie on.
+    Chokepoints {
+        /// Sources (a selector).
+        #[arg(long, default_value = "pipeline", conflicts_with = "query")]
+        from: String,
+        /// Targets (a selector).
+        #[arg(long, default_value = "crown-jewels", conflicts_with = "query")]
+        to: String,
+        /// Take the sources, targets and options of this saved query instead.
+        #[arg(long)]
+        query: Option<String>,
+        /// The saved-query directory for --query.
+        #[arg(long, env = "AZPATH_QUERIES")]
+        queries: Option<PathBuf>,
+        /// Show this many (0 for all).
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        #[command(flatten)]
+        search: SearchArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: FixFormat,
+        /// Write the output here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Blast radius: everything the selected identities can gain, grouped by kind.
     Reach {
         selector: String,

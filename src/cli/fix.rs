@@ -5,9 +5,10 @@ use super::args::{FixFormat, SearchArgs};
 use super::output::{completeness_note, emit, json, load};
 use anyhow::{Context, Result};
 use azpath::export::dot::{DotOptions, paths_dot};
+use azpath::escape::terminal;
 use azpath::fix::{Costs, pairs_closed};
 use azpath::query::{PathOptions, saved};
-use azpath::report::fix::{Asked, fix_json, fix_markdown, fix_text};
+use azpath::report::fix::{Asked, choke_text, chokepoints_markdown, fix_json, fix_markdown, fix_text};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,8 +33,9 @@ pub fn read_costs(path: &Option<PathBuf>) -> Result<Costs> {
     Costs::from_toml(&text).map_err(|e| anyhow::anyhow!("{} is not a valid costs file: {e}", path.display()))
 }
 
-pub fn fix(ctx: &Ctx, args: FixArgs, search: &SearchArgs, format: FixFormat, output: &Option<PathBuf>) -> Result<ExitCode> {
-    let (store, snap, _) = load(ctx.db, &search.snapshot, ctx.verbose)?;
+/// The library's ask: a saved query's or the flags' sources, targets and options (the search flags
+/// add to a saved query's options).
+fn fix_ask(args: &FixArgs, search: &SearchArgs) -> Result<azpath::FixAsk> {
     let (from, to, options) = match &args.query {
         Some(name) => {
             let q = saved::find(name, args.queries.as_deref())?;
@@ -41,7 +43,6 @@ pub fn fix(ctx: &Ctx, args: FixArgs, search: &SearchArgs, format: FixFormat, out
         }
         None => (args.from.clone(), args.to.clone(), PathOptions::default()),
     };
-    // Command-line search flags add to a saved query's options.
     let cli = search.options();
     let options = PathOptions {
         max_hops: cli.max_hops.or(options.max_hops),
@@ -51,15 +52,66 @@ pub fn fix(ctx: &Ctx, args: FixArgs, search: &SearchArgs, format: FixFormat, out
         avoid: cli.avoid.or(options.avoid),
         ..options
     };
-    let ask = azpath::FixAsk {
-        from: from.clone(),
-        to: to.clone(),
+    Ok(azpath::FixAsk {
+        from,
+        to,
         options,
         keep: args.keep.clone(),
         costs: read_costs(&args.costs)?,
         node_budget: args.budget,
         rederive: !args.quick_verify,
+    })
+}
+
+/// `azpath chokepoints`: facts and nodes by the number of pairs whose easiest path they lie on.
+pub fn chokepoints(
+    ctx: &Ctx,
+    args: FixArgs,
+    top: usize,
+    search: &SearchArgs,
+    format: FixFormat,
+    output: &Option<PathBuf>,
+) -> Result<ExitCode> {
+    let (store, snap, _) = load(ctx.db, &search.snapshot, ctx.verbose)?;
+    let ask = fix_ask(&args, search)?;
+    let (g, paths, mut ranked) = azpath::chokepoints_snapshot(&store, snap.id, &ask)?;
+    if top > 0 {
+        ranked.truncate(top);
+    }
+    let text = match format {
+        FixFormat::Json => json(&serde_json::json!({
+            "schema": "azpath.chokepoints/1",
+            "snapshot": snap.id,
+            "from": ask.from,
+            "to": ask.to,
+            "pairs": paths.len(),
+            "chokepoints": ranked,
+        }))?,
+        FixFormat::Markdown => chokepoints_markdown(&g, &ranked, paths.len()),
+        FixFormat::Table | FixFormat::Dot => {
+            if format == FixFormat::Dot {
+                anyhow::bail!("chokepoints has no diagram; use --format table, json or markdown");
+            }
+            let mut s = format!(
+                "{} (source, target) pairs from {:?} to {:?}; on how many of their easiest paths:\n",
+                paths.len(),
+                terminal(&ask.from),
+                terminal(&ask.to)
+            );
+            for c in &ranked {
+                s.push_str(&format!("{:>6}  {}\n", c.pairs, terminal(&choke_text(&g, &c.what))));
+            }
+            s + &completeness_note(&snap)
+        }
     };
+    emit(output, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn fix(ctx: &Ctx, args: FixArgs, search: &SearchArgs, format: FixFormat, output: &Option<PathBuf>) -> Result<ExitCode> {
+    let (store, snap, _) = load(ctx.db, &search.snapshot, ctx.verbose)?;
+    let ask = fix_ask(&args, search)?;
+    let (from, to) = (ask.from.clone(), ask.to.clone());
     let started = Instant::now();
     let outcome = azpath::fix_snapshot(&store, snap.id, &ask)?;
     if ctx.verbose > 0 {

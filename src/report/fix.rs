@@ -1,7 +1,7 @@
 //! A `fix` plan in words, Markdown and the `azpath.fix/1` JSON document. Pure.
 
 use crate::escape::{markdown, markdown_code, terminal};
-use crate::fix::{ChangeKind, Plan, Verification};
+use crate::fix::{ChangeKind, Choke, Plan, Verification};
 use crate::graph::{AttackGraph, NodeId, Path};
 use crate::model::{Evidence, SnapshotInfo};
 use serde::Serialize;
@@ -228,3 +228,24 @@ pub fn fix_markdown(
     let _ = writeln!(s, "\n{}", markdown(&verdict(check)));
     s
 }
+
+/// A chokepoint in words: "node NAME (id)" or "fact KIND SUBJECT (on OBJECT)" (not escaped).
+pub fn choke_text(g: &AttackGraph, what: &Choke) -> String {
+    let name = |id: &str| g.node_index(id).map(|n| g.node(n).name.clone()).unwrap_or_else(|| id.to_string());
+    match what {
+        Choke::Node { id } => format!("node  {} ({id})", name(id)),
+        Choke::Fact { kind, subject, object } => {
+            format!("fact  {} {} (on {})", serde_json::to_value(kind).unwrap_or_default().as_str().unwrap_or(""), name(subject), name(object))
+        }
+    }
+}
+
+/// The chokepoints as a Markdown table (also the report's "Fix first" section).
+pub fn chokepoints_markdown(g: &AttackGraph, ranked: &[crate::fix::Chokepoint], pairs: usize) -> String {
+    let mut s = format!("Of {pairs} (source, target) pairs, how many easiest paths pass each fact or node:\n\n| Pairs | Chokepoint |\n|---|---|\n");
+    for c in ranked {
+        s.push_str(&format!("| {} | {} |\n", c.pairs, markdown(&choke_text(g, &c.what))));
+    }
+    s
+}
+
