@@ -238,9 +238,10 @@ impl WhatIf {
                 R::KeyVault { access_policies, .. } => {
                     let vault = r.id.as_str();
                     access_policies.retain(|p| {
-                        !self.remove_access_policies.iter().any(|(v, o)| {
-                            v.eq_ignore_ascii_case(vault) && o.eq_ignore_ascii_case(&p.object_id)
-                        })
+                        !self
+                            .remove_access_policies
+                            .iter()
+                            .any(|(v, o)| v.eq_ignore_ascii_case(vault) && o.eq_ignore_ascii_case(&p.object_id))
                     });
                 }
                 _ => {}

@@ -159,7 +159,9 @@ impl Change {
                     "az rest --method put --url \"https://management.azure.com{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{{\"properties\":{{\"requestType\":\"AdminRemove\",\"targetRoleEligibilityScheduleId\":\"{s}\",\"principalId\":\"{o}\"}}}}'"
                 )
             }
-            DirectoryRole => format!("az rest --method delete --url {graph}/roleManagement/directory/roleAssignments/{s}"),
+            DirectoryRole => {
+                format!("az rest --method delete --url {graph}/roleManagement/directory/roleAssignments/{s}")
+            }
             DirectoryRoleEligibility => format!(
                 "az rest --method post --url {graph}/roleManagement/directory/roleEligibilityScheduleRequests --body '{{\"action\":\"adminRemove\",\"principalId\":\"{o}\",\"targetScheduleId\":\"{s}\"}}'"
             ),
@@ -234,7 +236,9 @@ fn change_of(g: &AttackGraph, e: usize, ev: &Evidence) -> Option<(ChangeKind, Fa
         EvidenceKind::GroupEligibility => ChangeKind::GroupEligibility,
         EvidenceKind::Owner => return Some((ChangeKind::Ownership, fact, src, dst)),
         EvidenceKind::AppRoleAssignment | EvidenceKind::OwnedByGrant => ChangeKind::GraphPermission,
-        EvidenceKind::FederatedCredential => return Some((ChangeKind::FederatedCredential, fact, ev.value.clone(), dst)),
+        EvidenceKind::FederatedCredential => {
+            return Some((ChangeKind::FederatedCredential, fact, ev.value.clone(), dst));
+        }
         // The vault's fact is the whole resource; the change is one holder's policy.
         EvidenceKind::AccessPolicy => return Some((ChangeKind::AccessPolicy, fact, src, dst)),
         EvidenceKind::ResourceProperty
@@ -333,7 +337,14 @@ struct Net {
 
 /// Every edge the query's sources can walk toward its targets, as state-network arcs (edge id,
 /// from state, to state), states numbered node * 2 + control.
-fn relevant_arcs(g: &AttackGraph, q: &FixQuery) -> (Vec<(usize, u32, u32)>, Vec<u32>, Vec<bool>) {
+/// Arcs (edge id, from state, to state), the start states, and per state whether it is a target.
+type Arcs = (Vec<(usize, u32, u32)>, Vec<u32>, Vec<bool>);
+
+/// A chokepoint's identity: a change's kind and fact (`None` for a node), and a discriminator
+/// (the access policy holder, or the node id).
+type ChokeKey = (Option<(ChangeKind, FactRef)>, String);
+
+fn relevant_arcs(g: &AttackGraph, q: &FixQuery) -> Arcs {
     let n = g.nodes.len();
     let opts = &q.options;
     let mut avoid = vec![false; n];
@@ -790,9 +801,7 @@ pub fn remaining_without_edges(g: &AttackGraph, q: &FixQuery, cut: &[usize]) -> 
     }
     let edges = g.edges.iter().enumerate().filter(|(i, _)| !gone[*i]).map(|(_, e)| e.clone()).collect();
     let after = AttackGraph::new(g.nodes.clone(), edges);
-    let ids = |v: &[NodeId]| -> Vec<NodeId> {
-        v.iter().filter_map(|&n| after.node_index(&g.node(n).id)).collect()
-    };
+    let ids = |v: &[NodeId]| -> Vec<NodeId> { v.iter().filter_map(|&n| after.node_index(&g.node(n).id)).collect() };
     let q2 = FixQuery { sources: ids(&q.sources), targets: ids(&q.targets), ..q.clone() };
     pair_paths(&after, &q2)
         .into_iter()
@@ -821,9 +830,9 @@ pub struct Chokepoint {
 /// them (not its ends). Path edges must carry their evidence.
 pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
     // Keyed as `build` keys changes: a fact is one chokepoint however many edges it is behind.
-    let mut counts: HashMap<(Option<(ChangeKind, FactRef)>, String), (Choke, usize)> = HashMap::new();
+    let mut counts: HashMap<ChokeKey, (Choke, usize)> = HashMap::new();
     for p in paths {
-        let mut seen: Vec<((Option<(ChangeKind, FactRef)>, String), Choke)> = Vec::new();
+        let mut seen: Vec<(ChokeKey, Choke)> = Vec::new();
         for n in p.nodes(g).into_iter().filter(|&n| n != p.source && n != p.target) {
             let id = g.node(n).id.clone();
             seen.push(((None, id.clone()), Choke::Node { id }));
@@ -1037,7 +1046,12 @@ mod tests {
         // scope -Contains-> t is. Only the AssignRoles edge needs cutting; the Contains hop and the
         // VM identity (RunCodeAs, from the resource's identity) are never changes.
         use EvidenceKind::*;
-        let nodes = vec![node(0, NodeKind::User), node(1, NodeKind::ResourceGroup), node(2, NodeKind::VirtualMachine), node(3, NodeKind::ServicePrincipal)];
+        let nodes = vec![
+            node(0, NodeKind::User),
+            node(1, NodeKind::ResourceGroup),
+            node(2, NodeKind::VirtualMachine),
+            node(3, NodeKind::ServicePrincipal),
+        ];
         let edges = vec![
             edge(0, 1, EdgeKind::ReadData, vec![fact(RoleAssignment, 1)]),
             edge(0, 1, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 2)]),
@@ -1130,7 +1144,8 @@ mod tests {
     fn random_graph(rng: &mut Rng) -> AttackGraph {
         let kinds = [NodeKind::User, NodeKind::Group, NodeKind::ResourceGroup, NodeKind::Subscription];
         let nodes: Vec<Node> = (0..7).map(|i| node(i, kinds[rng.next(kinds.len())])).collect();
-        let edge_kinds = [EdgeKind::MemberOf, EdgeKind::AssignRoles, EdgeKind::Contains, EdgeKind::ReadData, EdgeKind::AddSecret];
+        let edge_kinds =
+            [EdgeKind::MemberOf, EdgeKind::AssignRoles, EdgeKind::Contains, EdgeKind::ReadData, EdgeKind::AddSecret];
         let fact_kind: Vec<EvidenceKind> = (0..9).map(|_| FACT_KINDS[rng.next(FACT_KINDS.len())]).collect();
         let mut edges = Vec::new();
         for _ in 0..(8 + rng.next(8)) {

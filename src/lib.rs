@@ -8,11 +8,11 @@
 pub mod collect;
 pub mod demo;
 pub mod diff;
-pub mod fix;
 pub mod escape;
 pub mod export;
 pub mod facts;
 pub mod files;
+pub mod fix;
 pub mod glob;
 pub mod graph;
 pub mod model;

@@ -4,8 +4,8 @@ use super::Ctx;
 use super::args::{FixFormat, SearchArgs};
 use super::output::{completeness_note, emit, json, load};
 use anyhow::{Context, Result};
-use azpath::export::dot::{DotOptions, paths_dot};
 use azpath::escape::terminal;
+use azpath::export::dot::{DotOptions, paths_dot};
 use azpath::fix::{Costs, pairs_closed};
 use azpath::query::{PathOptions, saved};
 use azpath::report::fix::{Asked, choke_text, chokepoints_markdown, fix_json, fix_markdown, fix_text};
@@ -108,7 +108,13 @@ pub fn chokepoints(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn fix(ctx: &Ctx, args: FixArgs, search: &SearchArgs, format: FixFormat, output: &Option<PathBuf>) -> Result<ExitCode> {
+pub fn fix(
+    ctx: &Ctx,
+    args: FixArgs,
+    search: &SearchArgs,
+    format: FixFormat,
+    output: &Option<PathBuf>,
+) -> Result<ExitCode> {
     let (store, snap, _) = load(ctx.db, &search.snapshot, ctx.verbose)?;
     let ask = fix_ask(&args, search)?;
     let (from, to) = (ask.from.clone(), ask.to.clone());

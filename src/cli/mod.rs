@@ -88,33 +88,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let ask = paths::PathsAsk { from, to, last_edges, k, all_equal, explain };
             paths::paths(&ctx, &ask, &search, &out).map(|n| findings(fail_on_findings && n > 0))
         }
-        Command::Fix {
-            from,
-            to,
-            query,
-            queries,
-            keep,
-            costs,
-            budget,
-            quick_verify,
-            search,
-            format,
-            output,
-        } => {
+        Command::Fix { from, to, query, queries, keep, costs, budget, quick_verify, search, format, output } => {
             let ask = fix::FixArgs { from, to, query, queries, keep, costs, budget, quick_verify };
             fix::fix(&ctx, ask, &search, format, &output)
         }
         Command::Chokepoints { from, to, query, queries, top, search, format, output } => {
-            let ask = fix::FixArgs {
-                from,
-                to,
-                query,
-                queries,
-                keep: vec![],
-                costs: None,
-                budget: 0,
-                quick_verify: true,
-            };
+            let ask =
+                fix::FixArgs { from, to, query, queries, keep: vec![], costs: None, budget: 0, quick_verify: true };
             fix::chokepoints(&ctx, ask, top, &search, format, &output)
         }
         Command::Reach { selector, search, paths, out } => paths::reach(&ctx, &selector, &search, paths, &out, false),

@@ -153,7 +153,11 @@ pub fn report(
             finding.svg = Some(file);
         }
     }
-    let opts = ReportOptions { diagram_max_paths: max_paths, fix_first: Some(fix_first(&store, &snap)?), ..ReportOptions::default() };
+    let opts = ReportOptions {
+        diagram_max_paths: max_paths,
+        fix_first: Some(fix_first(&store, &snap)?),
+        ..ReportOptions::default()
+    };
     let text = markdown::report(&g, &snap, &findings, &opts);
     write_file(output, text.as_bytes())?;
     eprintln!("azpath: wrote {}", output.display());
@@ -179,7 +183,7 @@ fn fix_first(store: &azpath::store::Store, snap: &azpath::model::SnapshotInfo) -
     let mut s = fix_markdown(&out.graph, &asked, &out.plan, &out.before, &closed, &out.check);
     let mut ranked = azpath::fix::chokepoints(&out.graph, &out.before);
     ranked.truncate(10);
-    s.push_str("\n");
+    s.push('\n');
     s.push_str(&chokepoints_markdown(&out.graph, &ranked, out.before.len()));
     s.push_str("\n`azpath fix` and `azpath chokepoints` print these with every command and evidence (docs/fix.md).\n");
     Ok(s)

@@ -235,17 +235,23 @@ pub fn choke_text(g: &AttackGraph, what: &Choke) -> String {
     match what {
         Choke::Node { id } => format!("node  {} ({id})", name(id)),
         Choke::Fact { kind, subject, object } => {
-            format!("fact  {} {} (on {})", serde_json::to_value(kind).unwrap_or_default().as_str().unwrap_or(""), name(subject), name(object))
+            format!(
+                "fact  {} {} (on {})",
+                serde_json::to_value(kind).unwrap_or_default().as_str().unwrap_or(""),
+                name(subject),
+                name(object)
+            )
         }
     }
 }
 
 /// The chokepoints as a Markdown table (also the report's "Fix first" section).
 pub fn chokepoints_markdown(g: &AttackGraph, ranked: &[crate::fix::Chokepoint], pairs: usize) -> String {
-    let mut s = format!("Of {pairs} (source, target) pairs, how many easiest paths pass each fact or node:\n\n| Pairs | Chokepoint |\n|---|---|\n");
+    let mut s = format!(
+        "Of {pairs} (source, target) pairs, how many easiest paths pass each fact or node:\n\n| Pairs | Chokepoint |\n|---|---|\n"
+    );
     for c in ranked {
         s.push_str(&format!("| {} | {} |\n", c.pairs, markdown(&choke_text(g, &c.what))));
     }
     s
 }
-

@@ -84,7 +84,11 @@ fn a_key_setting_is_one_change_for_every_principal_listing_keys() {
     objects.dedup();
     assert_eq!(objects.len(), settings.len());
     assert!(out.check.remaining.is_empty(), "{:?}", out.check.remaining);
-    assert!(WhatIf { disable_keys: objects, ..Default::default() }.apply(&azpath::facts::parse(&azpath::demo::raw()).unwrap()).is_ok());
+    assert!(
+        WhatIf { disable_keys: objects, ..Default::default() }
+            .apply(&azpath::facts::parse(&azpath::demo::raw()).unwrap())
+            .is_ok()
+    );
 }
 
 fn azpath_cli(db: &std::path::Path, args: &[&str]) -> std::process::Output {
