@@ -144,6 +144,15 @@ pub struct WhatIf {
     pub remove: Vec<String>,
     /// Turn these active assignments (Azure or directory) into eligibilities.
     pub make_eligible: Vec<String>,
+    /// Remove the facts with these keys (by hash): role assignments and eligibilities, directory
+    /// roles, group memberships and eligibilities, ownerships, app role assignments, federated
+    /// credentials, Cosmos DB role assignments. Used by `fix` to apply a plan.
+    pub remove_facts: Vec<FactRef>,
+    /// Turn key or local-account authentication off on these resources (by ARM id):
+    /// `allowSharedKeyAccess=false`, `disableLocalAuth=true`, `disableLocalAccounts=true`.
+    pub disable_keys: Vec<String>,
+    /// Remove the access policy of an object (second) from a Key Vault (first), by ids.
+    pub remove_access_policies: Vec<(String, String)>,
 }
 
 impl WhatIf {
@@ -179,6 +188,7 @@ impl WhatIf {
                 a.eligible = false;
             }
         }
+        self.apply_fact_edits(&mut f);
         if self.assume_activated {
             for e in std::mem::take(&mut f.group_eligibilities) {
                 match e.access {
@@ -199,6 +209,44 @@ impl WhatIf {
             }
         }
         Ok(f)
+    }
+
+    /// The fact-level edits (`remove_facts`, `disable_keys`, `remove_access_policies`); facts named
+    /// that do not exist are ignored (a plan names only facts it found).
+    fn apply_fact_edits(&self, f: &mut Facts) {
+        use crate::facts::ResourceDetails as R;
+        if !self.remove_facts.is_empty() {
+            let gone: HashSet<FactRef> = self.remove_facts.iter().copied().collect();
+            let keep = |key: String| !gone.contains(&FactRef::of(&key));
+            f.role_assignments.retain(|a| keep(a.fact_key()));
+            f.directory_role_assignments.retain(|a| keep(a.fact_key()));
+            f.memberships.retain(|m| keep(m.fact_key()));
+            f.group_eligibilities.retain(|e| keep(e.fact_key()));
+            f.ownerships.retain(|o| keep(o.fact_key()));
+            f.app_role_assignments.retain(|a| keep(a.fact_key()));
+            f.federated_credentials.retain(|c| keep(c.fact_key()));
+            f.cosmos_role_assignments.retain(|a| keep(a.fact_key()));
+        }
+        for r in &mut f.resources {
+            let off = self.disable_keys.iter().any(|id| id.eq_ignore_ascii_case(&r.id));
+            match &mut r.details {
+                R::StorageAccount { allow_shared_key_access } if off => *allow_shared_key_access = Some(false),
+                R::CognitiveServices { disable_local_auth, .. } | R::CosmosDb { disable_local_auth } if off => {
+                    *disable_local_auth = Some(true)
+                }
+                R::Aks { disable_local_accounts, .. } if off => *disable_local_accounts = Some(true),
+                R::KeyVault { access_policies, .. } => {
+                    let vault = r.id.as_str();
+                    access_policies.retain(|p| {
+                        !self
+                            .remove_access_policies
+                            .iter()
+                            .any(|(v, o)| v.eq_ignore_ascii_case(vault) && o.eq_ignore_ascii_case(&p.object_id))
+                    });
+                }
+                _ => {}
+            }
+        }
     }
 }
 

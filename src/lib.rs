@@ -12,6 +12,7 @@ pub mod escape;
 pub mod export;
 pub mod facts;
 pub mod files;
+pub mod fix;
 pub mod glob;
 pub mod graph;
 pub mod model;
@@ -175,4 +176,120 @@ fn stored_fact_changes(store: &Store, a: i64, b: i64) -> anyhow::Result<Vec<diff
     let fa = facts::parse(&store.load_raw(a)?)?;
     let fb = facts::parse(&store.load_raw(b)?)?;
     Ok(diff::diff_facts(&fa, &fb))
+}
+
+/// What `fix` is asked of one snapshot.
+#[derive(Debug, Clone)]
+pub struct FixAsk {
+    pub from: String,
+    pub to: String,
+    pub options: query::PathOptions,
+    /// Protected: selectors (their nodes' changes) or `fact:ID` (a change naming that id).
+    pub keep: Vec<String>,
+    pub costs: fix::Costs,
+    pub node_budget: usize,
+    /// Verify by re-deriving the snapshot's facts with the plan applied (the diff's what-if);
+    /// otherwise by removing the plan's edges from the loaded graph.
+    pub rederive: bool,
+}
+
+/// `fix` on a stored snapshot: the plan, the headline paths before it, and its verification.
+pub struct FixOutcome {
+    pub graph: graph::AttackGraph,
+    pub plan: fix::Plan,
+    /// The easiest path of each (source, target) pair before the plan.
+    pub before: Vec<graph::Path>,
+    pub query: fix::FixQuery,
+    pub check: fix::Verification,
+}
+
+/// How many times a plan is extended when re-deriving shows paths the stored edges did not (an
+/// edge the rules derived twice keeps one fact's evidence; removing it lets the other show).
+const FIX_ROUNDS: usize = 3;
+
+pub fn fix_snapshot(store: &Store, snapshot: i64, ask: &FixAsk) -> anyhow::Result<FixOutcome> {
+    for (set, what) in [
+        (ask.options.max_hops.is_some(), "a hop limit"),
+        (!ask.options.last_edge.is_empty(), "a last-edge kind"),
+        (ask.options.only_eligible, "only-eligible"),
+        (ask.options.k.is_some() || ask.options.all_equal, "k paths per pair"),
+    ] {
+        if set {
+            anyhow::bail!("fix cuts every path, so it does not take {what}; drop that option");
+        }
+    }
+    let mut g = load_graph(store, snapshot)?;
+    let q = fix_query(&g, ask)?;
+    let relevant = fix::relevant_edges(&g, &q);
+    explain_edges(store, snapshot, &mut g, &relevant)?;
+    let before = fix::pair_paths(&g, &q);
+    explain_paths(store, snapshot, &mut g, &before)?;
+    let mut plan = fix::solve(&g, &q, &ask.costs);
+    let check = if plan.impossible {
+        fix::Verification { method: "none (no plan)", remaining: pairs_of(&g, &before), extra_rounds: 0 }
+    } else if ask.rederive {
+        let facts = facts::parse(&store.load_raw(snapshot)?)?;
+        let mut extra_rounds = 0;
+        loop {
+            let after = plan.what_if().apply(&facts).map_err(anyhow::Error::msg)?;
+            let ga = graph::AttackGraph::from_facts(&after);
+            let qa = fix_query(&ga, ask)?;
+            let remaining = fix::pair_paths(&ga, &qa);
+            if remaining.is_empty() || extra_rounds == FIX_ROUNDS {
+                break fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
+            }
+            // Paths the stored edges hid: plan again on the re-derived graph and add to the plan.
+            let more = fix::solve(&ga, &qa, &ask.costs);
+            if more.impossible || more.changes.is_empty() {
+                break fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
+            }
+            extra_rounds += 1;
+            plan.exact = false;
+            plan.cost += more.cost;
+            plan.changes.extend(more.changes.into_iter().map(|mut c| {
+                c.edges.clear(); // its edges are the re-derived graph's, not this one's
+                c
+            }));
+        }
+    } else {
+        let remaining = fix::remaining_without_edges(&g, &q, &plan.cut_edges());
+        fix::Verification { method: "edges-removed", remaining, extra_rounds: 0 }
+    };
+    Ok(FixOutcome { graph: g, plan, before, query: q, check })
+}
+
+fn fix_query(g: &graph::AttackGraph, ask: &FixAsk) -> anyhow::Result<fix::FixQuery> {
+    let mut q = fix::FixQuery {
+        sources: query::select_some(g, &ask.from)?,
+        targets: query::select_some(g, &ask.to)?,
+        options: ask.options.search(g)?,
+        node_budget: ask.node_budget,
+        ..Default::default()
+    };
+    for k in &ask.keep {
+        match k.strip_prefix("fact:") {
+            Some(id) => q.keep_facts.push(id.trim().to_string()),
+            None => q.keep_nodes.extend(query::select_some(g, k)?),
+        }
+    }
+    Ok(q)
+}
+
+fn pairs_of(g: &graph::AttackGraph, paths: &[graph::Path]) -> Vec<(String, String)> {
+    paths.iter().map(|p| (g.node(p.source).id.clone(), g.node(p.target).id.clone())).collect()
+}
+
+/// `chokepoints` on a stored snapshot: the easiest path of every (source, target) pair of the ask,
+/// and the facts and nodes ranked by how many of those paths they lie on.
+pub fn chokepoints_snapshot(
+    store: &Store,
+    snapshot: i64,
+    ask: &FixAsk,
+) -> anyhow::Result<(graph::AttackGraph, Vec<graph::Path>, Vec<fix::Chokepoint>)> {
+    let mut g = load_graph(store, snapshot)?;
+    let q = fix_query(&g, ask)?;
+    let paths = fix::pair_paths(&g, &q);
+    explain_paths(store, snapshot, &mut g, &paths)?;
+    let ranked = fix::chokepoints(&g, &paths);
+    Ok((g, paths, ranked))
 }

@@ -61,6 +61,16 @@ impl Format {
     }
 }
 
+/// What `fix` prints.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FixFormat {
+    Table,
+    Json,
+    Markdown,
+    /// The headline paths with the plan's cuts marked.
+    Dot,
+}
+
 /// What `--render` makes of a DOT diagram (with the Graphviz `dot` program).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum RenderArg {
@@ -182,6 +192,69 @@ pub enum Command {
         fail_on_findings: bool,
         #[command(flatten)]
         out: OutputArgs,
+    },
+    /// The cheapest set of changes (role assignments, memberships, owners, permissions, federated
+    /// credentials, access policies, key settings) that cuts every path from the sources to the
+    /// targets, each with its evidence and `az` command, verified by re-deriving the graph.
+    Fix {
+        /// Sources (a selector).
+        #[arg(long, default_value = "pipeline", conflicts_with = "query")]
+        from: String,
+        /// Targets (a selector).
+        #[arg(long, default_value = "crown-jewels", conflicts_with = "query")]
+        to: String,
+        /// Take the sources, targets and options of this saved query instead.
+        #[arg(long)]
+        query: Option<String>,
+        /// The saved-query directory for --query.
+        #[arg(long, env = "AZPATH_QUERIES")]
+        queries: Option<PathBuf>,
+        /// Never change this (repeatable): a selector (the facts of its nodes' edges) or fact:ID (an
+        /// assignment, credential, member, owner or resource id).
+        #[arg(long)]
+        keep: Vec<String>,
+        /// A TOML file of change costs (docs/fix.md lists the keys and defaults).
+        #[arg(long)]
+        costs: Option<PathBuf>,
+        /// Branch-and-bound nodes to search before settling for the best plan found.
+        #[arg(long, default_value_t = azpath::fix::NODE_BUDGET)]
+        budget: usize,
+        /// Verify by removing the plan's edges from the stored graph instead of re-deriving the
+        /// facts with the plan applied (faster on large tenants, blind to edges a rule derived twice).
+        #[arg(long)]
+        quick_verify: bool,
+        #[command(flatten)]
+        search: SearchArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: FixFormat,
+        /// Write the output here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Facts and nodes ranked by how many (source, target) pairs' easiest paths they lie on.
+    Chokepoints {
+        /// Sources (a selector).
+        #[arg(long, default_value = "pipeline", conflicts_with = "query")]
+        from: String,
+        /// Targets (a selector).
+        #[arg(long, default_value = "crown-jewels", conflicts_with = "query")]
+        to: String,
+        /// Take the sources, targets and options of this saved query instead.
+        #[arg(long)]
+        query: Option<String>,
+        /// The saved-query directory for --query.
+        #[arg(long, env = "AZPATH_QUERIES")]
+        queries: Option<PathBuf>,
+        /// Show this many (0 for all).
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        #[command(flatten)]
+        search: SearchArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: FixFormat,
+        /// Write the output here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Blast radius: everything the selected identities can gain, grouped by kind.
     Reach {

@@ -5,6 +5,7 @@
 pub mod args;
 mod collect;
 mod diff;
+mod fix;
 mod interop;
 mod output;
 mod paths;
@@ -88,6 +89,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let ask = paths::PathsAsk { from, to, last_edges, k, all_equal, explain };
             paths::paths(&ctx, &ask, &search, &out).map(|n| findings(fail_on_findings && n > 0))
         }
+        Command::Fix { from, to, query, queries, keep, costs, budget, quick_verify, search, format, output } => {
+            let ask = fix::FixArgs { from, to, query, queries, keep, costs, budget, quick_verify };
+            fix::fix(&ctx, ask, &search, format, &output)
+        }
+        Command::Chokepoints { from, to, query, queries, top, search, format, output } => {
+            let ask =
+                fix::FixArgs { from, to, query, queries, keep: vec![], costs: None, budget: 0, quick_verify: true };
+            fix::chokepoints(&ctx, ask, top, &search, format, &output)
+        }
         Command::Reach { selector, search, paths, out } => paths::reach(&ctx, &selector, &search, paths, &out, false),
         Command::WhoCanReach { selector, search, paths, out } => {
             paths::reach(&ctx, &selector, &search, paths, &out, true)
@@ -129,7 +139,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             format,
             output,
         } => {
-            let what_if = azpath::diff::WhatIf { assume_activated, remove, make_eligible };
+            let what_if = azpath::diff::WhatIf { assume_activated, remove, make_eligible, ..Default::default() };
             if b.is_none() && what_if.is_empty() {
                 anyhow::bail!(
                     "name a second snapshot, or a planned change (--assume-activated, --remove-assignment, --make-eligible)"

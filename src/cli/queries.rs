@@ -172,9 +172,38 @@ pub fn report(
             finding.svg = Some(file);
         }
     }
-    let opts = ReportOptions { diagram_max_paths: max_paths, ..ReportOptions::default() };
+    let opts = ReportOptions {
+        diagram_max_paths: max_paths,
+        fix_first: Some(fix_first(&store, &snap)?),
+        ..ReportOptions::default()
+    };
     let text = markdown::report(&g, &snap, &findings, &opts);
     write_file(output, text.as_bytes())?;
     eprintln!("azpath: wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report's "Fix first" section: `fix` pipeline -> crown-jewels (verified by re-deriving) and
+/// the ten chokepoints its paths share most.
+fn fix_first(store: &azpath::store::Store, snap: &azpath::model::SnapshotInfo) -> Result<String> {
+    use azpath::report::fix::{Asked, chokepoints_markdown, fix_markdown};
+    let ask = azpath::FixAsk {
+        from: "pipeline".into(),
+        to: "crown-jewels".into(),
+        options: azpath::query::PathOptions::default(),
+        keep: vec![],
+        costs: azpath::fix::Costs::default(),
+        node_budget: azpath::fix::NODE_BUDGET,
+        rederive: true,
+    };
+    let out = azpath::fix_snapshot(store, snap.id, &ask)?;
+    let closed = azpath::fix::pairs_closed(&out.plan, &out.before);
+    let asked = Asked { from: &ask.from, to: &ask.to };
+    let mut s = fix_markdown(&out.graph, &asked, &out.plan, &out.before, &closed, &out.check);
+    let mut ranked = azpath::fix::chokepoints(&out.graph, &out.before);
+    ranked.truncate(10);
+    s.push('\n');
+    s.push_str(&chokepoints_markdown(&out.graph, &ranked, out.before.len()));
+    s.push_str("\n`azpath fix` and `azpath chokepoints` print these with every command and evidence (docs/fix.md).\n");
+    Ok(s)
 }

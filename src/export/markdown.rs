@@ -27,11 +27,14 @@ pub struct ReportOptions {
     /// Paths described in words per query (the diagram shows up to `diagram_max_paths`).
     pub max_paths: usize,
     pub diagram_max_paths: usize,
+    /// The "Fix first" section's body (Markdown, escaped by its maker): `fix`'s plan and the
+    /// chokepoints, placed after the summary.
+    pub fix_first: Option<String>,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { max_paths: 20, diagram_max_paths: dot::DEFAULT_MAX_PATHS }
+        ReportOptions { max_paths: 20, diagram_max_paths: dot::DEFAULT_MAX_PATHS, fix_first: None }
     }
 }
 
@@ -262,6 +265,9 @@ pub fn report(g: &AttackGraph, snap: &SnapshotInfo, findings: &[Finding], opts: 
     let _ = writeln!(s, "\n## Summary\n\n| Severity | Query | Paths |\n|---|---|---|");
     for f in &ranked {
         let _ = writeln!(s, "| {:?} | {} | {} |", f.query.severity, escape(&f.query.name), f.paths.len());
+    }
+    if let Some(section) = &opts.fix_first {
+        let _ = writeln!(s, "\n## Fix first\n\n{section}");
     }
     let _ = writeln!(s, "\n## Findings (most severe first)");
     for f in ranked.iter().filter(|f| !f.paths.is_empty()) {

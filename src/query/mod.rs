@@ -86,7 +86,8 @@ impl PathOptions {
         Ok(())
     }
 
-    fn search(&self, g: &AttackGraph) -> Result<SearchOptions, QueryError> {
+    /// The graph-level search options these path options stand for (selectors resolved).
+    pub fn search(&self, g: &AttackGraph) -> Result<SearchOptions, QueryError> {
         self.check()?;
         let avoid = match &self.avoid {
             Some(sel) => select(g, sel)?,

@@ -3,6 +3,7 @@
 //! `escape::terminal` (the JSON documents keep it exact).
 
 pub mod diff;
+pub mod fix;
 
 use crate::escape::{Medium, terminal};
 use crate::graph::{AttackGraph, Path};

@@ -7,6 +7,7 @@ mod diff;
 mod docs;
 mod export;
 mod facts;
+mod fix;
 mod fuzz;
 mod hostile;
 mod interop;

@@ -1,0 +1,1233 @@
+//! `fix`: the cheapest set of changes to the facts that cuts every attack path from the chosen
+//! sources to the chosen targets.
+//!
+//! Pure. Every edge names the facts it comes from in its typed evidence ([`EvidenceKind`] plus the
+//! fact's key); the facts a user can change (a role assignment, a membership, an owner, a Graph
+//! permission, a federated credential, a Key Vault access policy, a key setting) become candidate
+//! [`Change`]s, and removing any one fact behind an edge removes the edge. One change may stand
+//! behind many edges, so the problem is a minimum *label* cut (NP-hard in general), not a plain
+//! min-cut. It is solved over the same (node, controls-scope) states the path search walks, so
+//! `Contains` is only cut where it can be walked:
+//!
+//! 1. a max-flow whose arc capacity is the cheapest change of the arc divided by the number of arcs
+//!    that change stands behind: every plan pays at least this flow, so it is a lower bound (and
+//!    the exact optimum when no change stands behind two arcs);
+//! 2. a max-flow with undivided capacities gives a plan (the cheapest change of each cut arc),
+//!    pruned of changes the rest make redundant: the first incumbent;
+//! 3. branch and bound over the changes of one open path at a time, bounded by (1) at each node.
+//!    Finished within its node budget the plan is exact; otherwise it is the best found, reported
+//!    with the lower bound.
+
+use crate::diff::WhatIf;
+use crate::graph::{AttackGraph, NodeId, PairQuery, Path, SearchOptions};
+use crate::model::{EdgeKind, Evidence, EvidenceKind, FactRef, NodeKind};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+
+/// What kind of change closes an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    /// Delete an active Azure role assignment.
+    RoleAssignment,
+    /// Remove a PIM eligibility for an Azure role.
+    RoleEligibility,
+    /// Delete an active Entra directory role assignment.
+    DirectoryRole,
+    /// Remove a PIM eligibility for a directory role.
+    DirectoryRoleEligibility,
+    /// Remove a member from a group.
+    GroupMembership,
+    /// Remove a PIM for Groups eligibility.
+    GroupEligibility,
+    /// Remove an owner of an app, service principal or group.
+    Ownership,
+    /// Revoke a Microsoft Graph application permission (app role assignment).
+    GraphPermission,
+    /// Delete a federated identity credential.
+    FederatedCredential,
+    /// Remove one object's Key Vault access policy.
+    AccessPolicy,
+    /// Turn key or local-account authentication off on a resource.
+    KeySetting,
+    /// Delete a Cosmos DB data-plane role assignment.
+    CosmosRoleAssignment,
+}
+
+/// What each kind of change costs, in effort and breakage. Relative sizes are what matter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Costs {
+    pub role_assignment: u32,
+    pub role_eligibility: u32,
+    pub directory_role: u32,
+    pub directory_role_eligibility: u32,
+    pub group_membership: u32,
+    pub group_eligibility: u32,
+    pub ownership: u32,
+    pub graph_permission: u32,
+    pub federated_credential: u32,
+    pub access_policy: u32,
+    pub key_setting: u32,
+    pub cosmos_role_assignment: u32,
+    /// A role assignment, directory role or Graph permission held by a pipeline identity: its job
+    /// most likely needs it, so removing it breaks a deployment.
+    pub pipeline_grant: u32,
+}
+
+impl Default for Costs {
+    fn default() -> Self {
+        Costs {
+            role_assignment: 10,
+            role_eligibility: 5,
+            directory_role: 10,
+            directory_role_eligibility: 5,
+            group_membership: 5,
+            group_eligibility: 3,
+            ownership: 3,
+            graph_permission: 20,
+            federated_credential: 40,
+            access_policy: 8,
+            key_setting: 15,
+            cosmos_role_assignment: 10,
+            pipeline_grant: 50,
+        }
+    }
+}
+
+impl Costs {
+    /// Costs from a TOML file's text: any of the keys above, the rest keep their defaults.
+    pub fn from_toml(text: &str) -> Result<Costs, String> {
+        let c: Costs = toml::from_str(text).map_err(|e| e.to_string())?;
+        Ok(c)
+    }
+
+    fn of(&self, kind: ChangeKind, pipeline: bool) -> u32 {
+        use ChangeKind::*;
+        let base = match kind {
+            RoleAssignment => self.role_assignment,
+            RoleEligibility => self.role_eligibility,
+            DirectoryRole => self.directory_role,
+            DirectoryRoleEligibility => self.directory_role_eligibility,
+            GroupMembership => self.group_membership,
+            GroupEligibility => self.group_eligibility,
+            Ownership => self.ownership,
+            GraphPermission => self.graph_permission,
+            FederatedCredential => self.federated_credential,
+            AccessPolicy => self.access_policy,
+            KeySetting => self.key_setting,
+            CosmosRoleAssignment => self.cosmos_role_assignment,
+        };
+        let grant = matches!(kind, RoleAssignment | DirectoryRole | GraphPermission);
+        // A cost of 0 would make a change free and the bound meaningless.
+        if pipeline && grant { self.pipeline_grant.max(1) } else { base.max(1) }
+    }
+}
+
+/// One change to the facts: what it is, the fact it changes, and the edges it removes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub kind: ChangeKind,
+    /// The fact changed (its fact-index key hash).
+    pub fact: FactRef,
+    /// The Azure id the change names: the assignment, credential or policy holder; for a
+    /// membership or ownership, the member or owner.
+    pub subject: String,
+    /// The object changed: the group, app, vault or resource (for kinds where it is not the subject).
+    pub object: String,
+    pub cost: u32,
+    /// The user protected it (`--keep`): never cut.
+    pub protected: bool,
+    /// The evidence of the first edge it removes (role, scope, ...).
+    pub evidence: Vec<Evidence>,
+    /// The edges it removes (indices into the graph's edges).
+    #[serde(skip)]
+    pub edges: Vec<usize>,
+}
+
+impl Change {
+    /// The `az` CLI (or Graph/ARM REST through `az rest`) call that makes the change.
+    pub fn command(&self, g: &AttackGraph) -> String {
+        use ChangeKind::*;
+        let (s, o) = (&self.subject, &self.object);
+        let graph = "https://graph.microsoft.com/v1.0";
+        match self.kind {
+            RoleAssignment => format!("az role assignment delete --ids {s}"),
+            RoleEligibility => {
+                let scope = s.split("/providers/Microsoft.Authorization").next().unwrap_or(s);
+                format!(
+                    "az rest --method put --url \"https://management.azure.com{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{{\"properties\":{{\"requestType\":\"AdminRemove\",\"targetRoleEligibilityScheduleId\":\"{s}\",\"principalId\":\"{o}\"}}}}'"
+                )
+            }
+            DirectoryRole => {
+                format!("az rest --method delete --url {graph}/roleManagement/directory/roleAssignments/{s}")
+            }
+            DirectoryRoleEligibility => format!(
+                "az rest --method post --url {graph}/roleManagement/directory/roleEligibilityScheduleRequests --body '{{\"action\":\"adminRemove\",\"principalId\":\"{o}\",\"targetScheduleId\":\"{s}\"}}'"
+            ),
+            GroupMembership => format!("az ad group member remove --group {o} --member-id {s}"),
+            GroupEligibility => format!(
+                "az rest --method post --url {graph}/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests --body '{{\"action\":\"adminRemove\",\"targetScheduleId\":\"{s}\"}}'"
+            ),
+            Ownership => match g.node_index(o).map(|n| g.node(n).kind) {
+                Some(NodeKind::Application) => format!("az ad app owner remove --id {o} --owner-object-id {s}"),
+                Some(NodeKind::Group) => format!("az ad group owner remove --group {o} --owner-object-id {s}"),
+                _ => format!("az rest --method delete --url '{graph}/servicePrincipals/{o}/owners/{s}/$ref'"),
+            },
+            GraphPermission => {
+                format!("az rest --method delete --url {graph}/servicePrincipals/{o}/appRoleAssignments/{s}")
+            }
+            FederatedCredential => {
+                if s.starts_with('/') {
+                    format!("az resource delete --ids {s}")
+                } else {
+                    format!("az ad app federated-credential delete --id {o} --federated-credential-id {s}")
+                }
+            }
+            AccessPolicy => format!("az keyvault delete-policy --name {} --object-id {s}", last_segment(o)),
+            KeySetting => match g.node_index(o).map(|n| g.node(n).kind) {
+                Some(NodeKind::StorageAccount) => {
+                    format!("az storage account update --ids {o} --allow-shared-key-access false")
+                }
+                Some(NodeKind::AKSCluster) => format!("az aks update --ids {o} --disable-local-accounts"),
+                _ => format!("az resource update --ids {o} --set properties.disableLocalAuth=true"),
+            },
+            CosmosRoleAssignment => format!("az resource delete --ids {s}"),
+        }
+    }
+
+    /// The change in words, for tables and Markdown (ids, not tenant names: callers add names).
+    pub fn summary(&self) -> &'static str {
+        use ChangeKind::*;
+        match self.kind {
+            RoleAssignment => "remove Azure role assignment",
+            RoleEligibility => "remove Azure role eligibility (PIM)",
+            DirectoryRole => "remove directory role assignment",
+            DirectoryRoleEligibility => "remove directory role eligibility (PIM)",
+            GroupMembership => "remove group member",
+            GroupEligibility => "remove group eligibility (PIM)",
+            Ownership => "remove owner",
+            GraphPermission => "revoke Microsoft Graph permission",
+            FederatedCredential => "delete federated credential",
+            AccessPolicy => "remove Key Vault access policy",
+            KeySetting => "turn key / local authentication off",
+            CosmosRoleAssignment => "remove Cosmos DB role assignment",
+        }
+    }
+}
+
+fn last_segment(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or(id)
+}
+
+/// The change an evidence item of edge `e` stands for, if the fact is one a user can change:
+/// (kind, fact, subject, object).
+fn change_of(g: &AttackGraph, e: usize, ev: &Evidence) -> Option<(ChangeKind, FactRef, String, String)> {
+    let fact = ev.fact?;
+    let edge = &g.edges[e];
+    let (src, dst) = (edge.source.to_string(), edge.target.to_string());
+    let kind = match ev.kind {
+        EvidenceKind::RoleAssignment => ChangeKind::RoleAssignment,
+        EvidenceKind::RoleEligibility => ChangeKind::RoleEligibility,
+        EvidenceKind::DirectoryRoleAssignment => ChangeKind::DirectoryRole,
+        EvidenceKind::DirectoryRoleEligibility => ChangeKind::DirectoryRoleEligibility,
+        // A group listing itself is no change anyone can make.
+        EvidenceKind::GroupMembership if src != dst => return Some((ChangeKind::GroupMembership, fact, src, dst)),
+        EvidenceKind::GroupEligibility => ChangeKind::GroupEligibility,
+        EvidenceKind::Owner => return Some((ChangeKind::Ownership, fact, src, dst)),
+        EvidenceKind::AppRoleAssignment | EvidenceKind::OwnedByGrant => ChangeKind::GraphPermission,
+        EvidenceKind::FederatedCredential => {
+            return Some((ChangeKind::FederatedCredential, fact, ev.value.clone(), dst));
+        }
+        // The vault's fact is the whole resource; the change is one holder's policy.
+        EvidenceKind::AccessPolicy => return Some((ChangeKind::AccessPolicy, fact, src, dst)),
+        EvidenceKind::ResourceProperty
+            if edge.kind == EdgeKind::ListKeys
+                && g.node_index(&dst).is_some_and(|n| {
+                    matches!(
+                        g.node(n).kind,
+                        NodeKind::StorageAccount
+                            | NodeKind::CognitiveServicesAccount
+                            | NodeKind::CosmosDBAccount
+                            | NodeKind::AKSCluster
+                    )
+                }) =>
+        {
+            return Some((ChangeKind::KeySetting, fact, dst.clone(), dst));
+        }
+        EvidenceKind::CosmosRoleAssignment => ChangeKind::CosmosRoleAssignment,
+        _ => return None,
+    };
+    // Assignment-like facts: the evidence value is the fact's own id; the holder is the edge's source.
+    Some((kind, fact, ev.value.clone(), src))
+}
+
+/// What `fix` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct FixQuery {
+    pub sources: Vec<NodeId>,
+    pub targets: Vec<NodeId>,
+    pub options: SearchOptions,
+    /// Protected: changes whose edge starts or ends at one of these nodes.
+    pub keep_nodes: Vec<NodeId>,
+    /// Protected: changes whose subject or object is one of these ids (case-insensitive).
+    pub keep_facts: Vec<String>,
+    /// Branch-and-bound nodes before settling for the best plan found.
+    pub node_budget: usize,
+}
+
+/// The answer: which changes, what they cost, and whether the cost is proven minimal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The chosen changes, cheapest first, then by subject.
+    pub changes: Vec<Change>,
+    pub cost: u32,
+    /// No plan costs less than this (equal to `cost` when exact).
+    pub lower_bound: u32,
+    /// The search finished: `cost` is the minimum.
+    pub exact: bool,
+    /// No plan exists: some path is made only of facts that cannot (or, `--keep`, may not) change.
+    pub impossible: bool,
+    /// Without `--keep` a plan would exist.
+    pub blocked_by_protection: bool,
+    /// The candidate changes and the edges (arcs of the state network) the solver worked on.
+    pub candidates: usize,
+    pub arcs: usize,
+    pub search_nodes: usize,
+}
+
+impl Plan {
+    /// The plan as a what-if, to re-derive the facts with it applied.
+    pub fn what_if(&self) -> WhatIf {
+        let mut w = WhatIf::default();
+        for c in &self.changes {
+            match c.kind {
+                ChangeKind::KeySetting => w.disable_keys.push(c.object.clone()),
+                ChangeKind::AccessPolicy => w.remove_access_policies.push((c.object.clone(), c.subject.clone())),
+                _ => w.remove_facts.push(c.fact),
+            }
+        }
+        w
+    }
+
+    /// Every edge the plan removes.
+    pub fn cut_edges(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.changes.iter().flat_map(|c| c.edges.iter().copied()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+/// The state network: arcs between (node, control) states that lie on some path from a source to a
+/// target, each with the candidate changes that remove its edge.
+struct Net {
+    states: usize,
+    from: Vec<u32>,
+    to: Vec<u32>,
+    /// Per arc: the unprotected changes that remove it.
+    changes: Vec<Vec<u32>>,
+    /// Per arc: a protected change would remove it.
+    protected: Vec<bool>,
+    out: Vec<Vec<u32>>,
+    starts: Vec<u32>,
+    is_target: Vec<bool>,
+    cost: Vec<u32>,
+}
+
+/// Every edge the query's sources can walk toward its targets, as state-network arcs (edge id,
+/// from state, to state), states numbered node * 2 + control.
+/// Arcs (edge id, from state, to state), the start states, and per state whether it is a target.
+type Arcs = (Vec<(usize, u32, u32)>, Vec<u32>, Vec<bool>);
+
+/// A chokepoint's identity: a change's kind and fact (`None` for a node), and a discriminator
+/// (the access policy holder, or the node id).
+type ChokeKey = (Option<(ChangeKind, FactRef)>, String);
+
+fn relevant_arcs(g: &AttackGraph, q: &FixQuery) -> Arcs {
+    let n = g.nodes.len();
+    let opts = &q.options;
+    let mut avoid = vec![false; n];
+    for a in &opts.avoid {
+        avoid[a.index()] = true;
+    }
+    let mut is_source = vec![false; n];
+    for s in &q.sources {
+        is_source[s.index()] = true;
+    }
+    // A node that is also a source is not a target of itself (nor of another source's path
+    // through it: the search's own rule, a target is what the sources do not already hold).
+    let mut target_node = vec![false; n];
+    for t in &q.targets {
+        target_node[t.index()] = !is_source[t.index()];
+    }
+    let mut seen = vec![false; n * 2];
+    let mut queue = VecDeque::new();
+    let mut starts = Vec::new();
+    for s in &q.sources {
+        let st = s.0 * 2;
+        if !seen[st as usize] && !avoid[s.index()] {
+            seen[st as usize] = true;
+            queue.push_back(st);
+            starts.push(st);
+        }
+    }
+    let mut arcs = Vec::new();
+    while let Some(st) = queue.pop_front() {
+        let (u, control) = (st / 2, st % 2 == 1);
+        if target_node[u as usize] {
+            continue; // the path ends here; what lies beyond a target is another pair's concern
+        }
+        for e in g.out_edges(NodeId(u)) {
+            let edge = &g.edges[e];
+            let v = g.edge_target(e);
+            if (edge.kind == EdgeKind::Contains && !control)
+                || opts.excluded_kinds.contains(&edge.kind)
+                || (opts.without_eligible && edge.requires_activation)
+                || avoid[v.index()]
+            {
+                continue;
+            }
+            let next = v.0 * 2 + edge.kind.grants_control_of_scope() as u32;
+            arcs.push((e, st, next));
+            if !seen[next as usize] {
+                seen[next as usize] = true;
+                queue.push_back(next);
+            }
+        }
+    }
+    // Keep the arcs that can still reach a target.
+    let mut back: HashMap<u32, Vec<u32>> = HashMap::new();
+    for &(_, a, b) in &arcs {
+        back.entry(b).or_default().push(a);
+    }
+    let mut useful = vec![false; n * 2];
+    let mut queue: VecDeque<u32> = VecDeque::new();
+    for st in 0..(n * 2) as u32 {
+        if seen[st as usize] && target_node[(st / 2) as usize] {
+            useful[st as usize] = true;
+            queue.push_back(st);
+        }
+    }
+    while let Some(st) = queue.pop_front() {
+        for &p in back.get(&st).map(Vec::as_slice).unwrap_or(&[]) {
+            if !useful[p as usize] {
+                useful[p as usize] = true;
+                queue.push_back(p);
+            }
+        }
+    }
+    arcs.retain(|&(_, _, b)| useful[b as usize]);
+    let is_target = (0..n * 2).map(|st| useful[st] && target_node[st / 2]).collect();
+    (arcs, starts, is_target)
+}
+
+/// The edges `fix` needs evidence for: every edge on some path from the sources to the targets.
+pub fn relevant_edges(g: &AttackGraph, q: &FixQuery) -> Vec<usize> {
+    let mut v: Vec<usize> = relevant_arcs(g, q).0.into_iter().map(|a| a.0).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The candidate changes of the relevant edges, and the state network over them.
+fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
+    let (arcs, starts, is_target_full) = relevant_arcs(g, q);
+    // Number the states the arcs use.
+    let mut index: HashMap<u32, u32> = HashMap::new();
+    let mut number = |st: u32| -> u32 {
+        let next = index.len() as u32;
+        *index.entry(st).or_insert(next)
+    };
+    let mut from = Vec::with_capacity(arcs.len());
+    let mut to = Vec::with_capacity(arcs.len());
+    for &(_, a, b) in &arcs {
+        from.push(number(a));
+        to.push(number(b));
+    }
+    let starts: Vec<u32> = starts.iter().filter_map(|s| index.get(s).copied()).collect();
+    let states = index.len();
+    let mut is_target = vec![false; states];
+    for (&st, &i) in &index {
+        is_target[i as usize] = is_target_full[st as usize];
+    }
+    let mut out = vec![Vec::new(); states];
+    for (a, &f) in from.iter().enumerate() {
+        out[f as usize].push(a as u32);
+    }
+    let keep_ids: Vec<String> = q.keep_facts.iter().map(|k| k.to_ascii_lowercase()).collect();
+    let keep_node = |n: NodeId| q.keep_nodes.contains(&n);
+    let mut changes: Vec<Change> = Vec::new();
+    let mut by_key: HashMap<(ChangeKind, FactRef, String), u32> = HashMap::new();
+    let mut edge_changes: HashMap<usize, Vec<u32>> = HashMap::new();
+    for &(e, _, _) in &arcs {
+        if edge_changes.contains_key(&e) {
+            continue;
+        }
+        let mut mine = Vec::new();
+        for ev in &g.edges[e].evidence {
+            let Some((kind, fact, subject, object)) = change_of(g, e, ev) else { continue };
+            let key = (kind, fact, if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() });
+            let id = *by_key.entry(key).or_insert_with(|| {
+                let pipeline = g.node_index(&g.edges[e].source).is_some_and(|n| g.node(n).is_pipeline());
+                let protected = keep_node(g.edge_source(e))
+                    || keep_node(g.edge_target(e))
+                    || keep_ids.iter().any(|k| *k == subject.to_ascii_lowercase() || *k == object.to_ascii_lowercase());
+                changes.push(Change {
+                    kind,
+                    fact,
+                    subject,
+                    object,
+                    cost: costs.of(kind, pipeline),
+                    protected,
+                    evidence: g.edges[e].evidence.clone(),
+                    edges: Vec::new(),
+                });
+                (changes.len() - 1) as u32
+            });
+            if !mine.contains(&id) {
+                mine.push(id);
+                changes[id as usize].edges.push(e);
+            }
+        }
+        edge_changes.insert(e, mine);
+    }
+    let mut arc_changes = Vec::with_capacity(arcs.len());
+    let mut protected = Vec::with_capacity(arcs.len());
+    for &(e, _, _) in &arcs {
+        let all = &edge_changes[&e];
+        arc_changes.push(all.iter().copied().filter(|&c| !changes[c as usize].protected).collect());
+        protected.push(all.iter().any(|&c| changes[c as usize].protected));
+    }
+    let cost = changes.iter().map(|c| c.cost).collect();
+    (Net { states, from, to, changes: arc_changes, protected, out, starts, is_target, cost }, changes)
+}
+
+const INF: f64 = 1e18;
+
+impl Net {
+    fn cut(&self, arc: usize, chosen: &[bool]) -> bool {
+        self.changes[arc].iter().any(|&c| chosen[c as usize])
+    }
+
+    /// An open path (arcs) with the fewest cuttable arcs, by 0-1 BFS, and how many of its arcs a
+    /// change not yet excluded can cut; `None` when every path is cut.
+    fn open_path(&self, chosen: &[bool], excluded: &[bool]) -> Option<(Vec<u32>, usize)> {
+        let mut dist = vec![usize::MAX; self.states];
+        let mut pred = vec![u32::MAX; self.states];
+        let mut dq = VecDeque::new();
+        for &s in &self.starts {
+            dist[s as usize] = 0;
+            dq.push_back(s);
+        }
+        while let Some(u) = dq.pop_front() {
+            if self.is_target[u as usize] {
+                let mut path = Vec::new();
+                let mut at = u;
+                while pred[at as usize] != u32::MAX {
+                    let a = pred[at as usize];
+                    path.push(a);
+                    at = self.from[a as usize];
+                }
+                path.reverse();
+                return Some((path, dist[u as usize]));
+            }
+            for &a in &self.out[u as usize] {
+                if self.cut(a as usize, chosen) {
+                    continue;
+                }
+                let w = self.changes[a as usize].iter().any(|&c| !excluded[c as usize]) as usize;
+                let v = self.to[a as usize] as usize;
+                if dist[u as usize] + w < dist[v] {
+                    dist[v] = dist[u as usize] + w;
+                    pred[v] = a;
+                    if w == 0 { dq.push_front(v as u32) } else { dq.push_back(v as u32) }
+                }
+            }
+        }
+        None
+    }
+
+    /// Max-flow over the arcs not cut by `chosen`, each with capacity `capacity(arc)` (INF for
+    /// arcs no change may cut). Returns the flow and, per state, whether the source side of a
+    /// minimum cut holds it.
+    fn max_flow(&self, chosen: &[bool], capacity: impl Fn(usize) -> f64) -> (f64, Vec<bool>) {
+        // Nodes: states, then the super source and super sink.
+        let (s, t) = (self.states, self.states + 1);
+        let mut dinic = Dinic::new(self.states + 2);
+        for a in 0..self.from.len() {
+            if !self.cut(a, chosen) {
+                dinic.add(self.from[a] as usize, self.to[a] as usize, capacity(a));
+            }
+        }
+        for &st in &self.starts {
+            dinic.add(s, st as usize, INF);
+        }
+        for (st, &target) in self.is_target.iter().enumerate() {
+            if target {
+                dinic.add(st, t, INF);
+            }
+        }
+        let flow = dinic.run(s, t);
+        let side = dinic.source_side(s);
+        (flow, side[..self.states].to_vec())
+    }
+
+    /// A lower bound on what the rest of a plan costs, given `chosen` and `excluded` changes: each
+    /// arc's capacity is its cheapest available change's cost shared among the live arcs that
+    /// change cuts. A plan cutting arcs C pays each change once, which is at least the sum of
+    /// those shares over C, which is at least the max-flow.
+    fn lower_bound(&self, chosen: &[bool], excluded: &[bool]) -> f64 {
+        let mut live_arcs = vec![0u32; self.cost.len()];
+        for a in 0..self.from.len() {
+            if !self.cut(a, chosen) {
+                for &c in &self.changes[a] {
+                    live_arcs[c as usize] += 1;
+                }
+            }
+        }
+        let capacity = |a: usize| {
+            self.changes[a]
+                .iter()
+                .filter(|&&c| !excluded[c as usize])
+                .map(|&c| self.cost[c as usize] as f64 / live_arcs[c as usize].max(1) as f64)
+                .fold(INF, f64::min)
+        };
+        self.max_flow(chosen, capacity).0
+    }
+
+    fn feasible(&self, chosen: &[bool]) -> bool {
+        self.open_path(chosen, &vec![false; self.cost.len()]).is_none()
+    }
+
+    /// A first plan: the cheapest change of each arc of a minimum cut with undivided costs, then
+    /// without the changes that the others make redundant (dearest dropped first).
+    fn greedy(&self) -> Option<Vec<bool>> {
+        let none = vec![false; self.cost.len()];
+        let cheapest = |a: usize| self.changes[a].iter().copied().min_by_key(|&c| (self.cost[c as usize], c));
+        let (flow, side) = self.max_flow(&none, |a| cheapest(a).map_or(INF, |c| self.cost[c as usize] as f64));
+        if flow >= INF / 2.0 {
+            return None;
+        }
+        let mut chosen = none;
+        for a in 0..self.from.len() {
+            if side[self.from[a] as usize]
+                && !side[self.to[a] as usize]
+                && let Some(c) = cheapest(a)
+            {
+                chosen[c as usize] = true;
+            }
+        }
+        if !self.feasible(&chosen) {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..chosen.len()).filter(|&c| chosen[c]).collect();
+        order.sort_by_key(|&c| std::cmp::Reverse((self.cost[c], c)));
+        for c in order {
+            chosen[c] = false;
+            if !self.feasible(&chosen) {
+                chosen[c] = true;
+            }
+        }
+        Some(chosen)
+    }
+}
+
+/// Branch and bound state.
+struct Search<'n> {
+    net: &'n Net,
+    best: Option<(u32, Vec<bool>)>,
+    nodes: usize,
+    budget: usize,
+    finished: bool,
+}
+
+impl Search<'_> {
+    fn total(chosen: &[bool], net: &Net) -> u32 {
+        chosen.iter().zip(&net.cost).filter(|(c, _)| **c).map(|(_, &k)| k).sum()
+    }
+
+    fn run(&mut self, chosen: &mut Vec<bool>, excluded: &mut Vec<bool>, spent: u32) {
+        if self.nodes >= self.budget {
+            self.finished = false;
+            return;
+        }
+        self.nodes += 1;
+        let best = self.best.as_ref().map_or(u32::MAX, |b| b.0);
+        if spent >= best {
+            return;
+        }
+        let Some((path, cuttable)) = self.net.open_path(chosen, excluded) else {
+            self.best = Some((spent, chosen.clone()));
+            return;
+        };
+        if cuttable == 0 {
+            return; // a path no remaining change can cut
+        }
+        let bound = self.net.lower_bound(chosen, excluded);
+        if spent as f64 + bound > best as f64 - 1.0 + 1e-9 {
+            return; // costs are integers: only a plan cheaper by at least 1 is worth finding
+        }
+        let mut options: Vec<u32> = path
+            .iter()
+            .flat_map(|&a| self.net.changes[a as usize].iter().copied())
+            .filter(|&c| !excluded[c as usize])
+            .collect();
+        options.sort_by_key(|&c| (self.net.cost[c as usize], c));
+        options.dedup();
+        // Branch i takes option i and rules out options before it, so no plan is visited twice.
+        for &c in &options {
+            chosen[c as usize] = true;
+            self.run(chosen, excluded, spent + self.net.cost[c as usize]);
+            chosen[c as usize] = false;
+            excluded[c as usize] = true;
+        }
+        for &c in &options {
+            excluded[c as usize] = false;
+        }
+    }
+}
+
+/// The default branch-and-bound budget: search nodes, each one max-flow.
+pub const NODE_BUDGET: usize = 2_000;
+
+/// Finds the cheapest set of changes that leaves no path from the sources to the targets. The
+/// graph's edges on those paths must carry their evidence (the store loads it on demand).
+pub fn solve(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Plan {
+    let (net, changes) = build(g, q, costs);
+    let k = changes.len();
+    let none = vec![false; k];
+    let mut plan = Plan {
+        changes: Vec::new(),
+        cost: 0,
+        lower_bound: 0,
+        exact: true,
+        impossible: false,
+        blocked_by_protection: false,
+        candidates: k,
+        arcs: net.from.len(),
+        search_nodes: 0,
+    };
+    if net.open_path(&none, &none).is_none() {
+        return plan; // nothing to cut
+    }
+    let root_bound = net.lower_bound(&none, &none);
+    if root_bound >= INF / 2.0 {
+        plan.impossible = true;
+        plan.exact = false;
+        // Would the protected changes have made a cut possible? Only if no path is made of arcs
+        // that no change at all, protected or not, removes.
+        plan.blocked_by_protection = !net.path_where(|a| net.changes[a].is_empty() && !net.protected[a]);
+        return plan;
+    }
+    let seed = net.greedy();
+    let mut search = Search {
+        net: &net,
+        best: seed.map(|c| (Search::total(&c, &net), c)),
+        nodes: 0,
+        budget: q.node_budget.max(1),
+        finished: true,
+    };
+    let (mut chosen, mut excluded) = (none.clone(), none.clone());
+    search.run(&mut chosen, &mut excluded, 0);
+    plan.search_nodes = search.nodes;
+    let Some((cost, chosen)) = search.best else {
+        plan.impossible = true;
+        plan.exact = false;
+        return plan;
+    };
+    plan.cost = cost;
+    plan.exact = search.finished;
+    plan.lower_bound = if plan.exact { cost } else { ((root_bound - 1e-6).ceil().max(0.0) as u32).min(cost) };
+    let mut picked: Vec<Change> = changes.into_iter().zip(chosen).filter(|(_, c)| *c).map(|(ch, _)| ch).collect();
+    picked.sort_by(|a, b| (a.cost, a.kind, &a.subject, &a.object).cmp(&(b.cost, b.kind, &b.subject, &b.object)));
+    plan.changes = picked;
+    plan
+}
+
+impl Net {
+    /// Whether some start reaches a target over arcs that `usable` accepts.
+    fn path_where(&self, usable: impl Fn(usize) -> bool) -> bool {
+        let mut seen = vec![false; self.states];
+        let mut queue: VecDeque<u32> = self.starts.iter().copied().collect();
+        for &s in &self.starts {
+            seen[s as usize] = true;
+        }
+        while let Some(u) = queue.pop_front() {
+            if self.is_target[u as usize] {
+                return true;
+            }
+            for &a in &self.out[u as usize] {
+                let v = self.to[a as usize];
+                if usable(a as usize) && !seen[v as usize] {
+                    seen[v as usize] = true;
+                    queue.push_back(v);
+                }
+            }
+        }
+        false
+    }
+}
+
+/// The pairs whose easiest path uses an edge of each change, for "the paths it closes": per
+/// change (in plan order), the (source, target) pairs.
+pub fn pairs_closed(plan: &Plan, before: &[Path]) -> Vec<Vec<(NodeId, NodeId)>> {
+    plan.changes
+        .iter()
+        .map(|c| {
+            let mut v: Vec<(NodeId, NodeId)> = before
+                .iter()
+                .filter(|p| p.edges.iter().any(|e| c.edges.contains(e)))
+                .map(|p| (p.source, p.target))
+                .collect();
+            v.dedup();
+            v
+        })
+        .collect()
+}
+
+/// The easiest path of every (source, target) pair of the query.
+pub fn pair_paths(g: &AttackGraph, q: &FixQuery) -> Vec<Path> {
+    let pq = PairQuery { sources: &q.sources, targets: &q.targets, last_kinds: &[], only_eligible: false };
+    g.easiest_pairs(&pq, &q.options)
+}
+
+/// The paths that remain once the plan's edges are removed from the graph (the check that does not
+/// re-derive: the edges the plan's facts made are gone, nothing else changes).
+pub fn remaining_without_edges(g: &AttackGraph, q: &FixQuery, cut: &[usize]) -> Vec<(String, String)> {
+    let mut gone = vec![false; g.edges.len()];
+    for &e in cut {
+        gone[e] = true;
+    }
+    let edges = g.edges.iter().enumerate().filter(|(i, _)| !gone[*i]).map(|(_, e)| e.clone()).collect();
+    let after = AttackGraph::new(g.nodes.clone(), edges);
+    let ids = |v: &[NodeId]| -> Vec<NodeId> { v.iter().filter_map(|&n| after.node_index(&g.node(n).id)).collect() };
+    let q2 = FixQuery { sources: ids(&q.sources), targets: ids(&q.targets), ..q.clone() };
+    pair_paths(&after, &q2)
+        .into_iter()
+        .map(|p| (after.node(p.source).id.clone(), after.node(p.target).id.clone()))
+        .collect()
+}
+
+/// What a chokepoint is: a node the easiest paths pass through, or a changeable fact behind them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum Choke {
+    Node { id: String },
+    Fact { kind: ChangeKind, subject: String, object: String },
+}
+
+/// A chokepoint and how many (source, target) pairs' easiest paths it lies on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chokepoint {
+    #[serde(flatten)]
+    pub what: Choke,
+    pub pairs: usize,
+}
+
+/// Facts and nodes ranked by how many pairs' easiest paths they lie on (most first, then by id):
+/// where one change or one hardened node closes the most. Nodes count where a path passes through
+/// them (not its ends). Path edges must carry their evidence.
+pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
+    // Keyed as `build` keys changes: a fact is one chokepoint however many edges it is behind.
+    let mut counts: HashMap<ChokeKey, (Choke, usize)> = HashMap::new();
+    for p in paths {
+        let mut seen: Vec<(ChokeKey, Choke)> = Vec::new();
+        for n in p.nodes(g).into_iter().filter(|&n| n != p.source && n != p.target) {
+            let id = g.node(n).id.clone();
+            seen.push(((None, id.clone()), Choke::Node { id }));
+        }
+        for &e in &p.edges {
+            for ev in &g.edges[e].evidence {
+                if let Some((kind, fact, subject, object)) = change_of(g, e, ev) {
+                    let discriminator = if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() };
+                    seen.push(((Some((kind, fact)), discriminator), Choke::Fact { kind, subject, object }));
+                }
+            }
+        }
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        seen.dedup_by(|a, b| a.0 == b.0);
+        for (key, what) in seen {
+            counts.entry(key).or_insert((what, 0)).1 += 1;
+        }
+    }
+    let counts = counts.into_values();
+    let mut v: Vec<Chokepoint> = counts.map(|(what, pairs)| Chokepoint { what, pairs }).collect();
+    v.sort_by(|a, b| b.pairs.cmp(&a.pairs).then_with(|| a.what.cmp(&b.what)));
+    v
+}
+
+/// How a plan was checked, and what it left.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// `re-derived` (the facts with the plan applied, every rule run again) or `edges-removed`
+    /// (the plan's edges taken out of the stored graph).
+    pub method: &'static str,
+    /// Source and target ids of the pairs that still have a path.
+    pub remaining: Vec<(String, String)>,
+    /// Rounds of re-planning on the re-derived graph (0 when the first plan held).
+    pub extra_rounds: usize,
+}
+
+/// Dinic's max-flow on f64 capacities.
+struct Dinic {
+    head: Vec<Vec<usize>>,
+    to: Vec<usize>,
+    cap: Vec<f64>,
+    level: Vec<i32>,
+    it: Vec<usize>,
+}
+
+impl Dinic {
+    fn new(n: usize) -> Dinic {
+        Dinic { head: vec![Vec::new(); n], to: Vec::new(), cap: Vec::new(), level: vec![0; n], it: vec![0; n] }
+    }
+
+    fn add(&mut self, a: usize, b: usize, c: f64) {
+        self.head[a].push(self.to.len());
+        self.to.push(b);
+        self.cap.push(c);
+        self.head[b].push(self.to.len());
+        self.to.push(a);
+        self.cap.push(0.0);
+    }
+
+    fn bfs(&mut self, s: usize) {
+        self.level.iter_mut().for_each(|l| *l = -1);
+        self.level[s] = 0;
+        let mut q = VecDeque::from([s]);
+        while let Some(u) = q.pop_front() {
+            for &e in &self.head[u] {
+                let v = self.to[e];
+                if self.cap[e] > 1e-12 && self.level[v] < 0 {
+                    self.level[v] = self.level[u] + 1;
+                    q.push_back(v);
+                }
+            }
+        }
+    }
+
+    /// One blocking-flow augmentation along level-increasing arcs, iteratively (no recursion depth
+    /// limit on long paths).
+    fn augment(&mut self, s: usize, t: usize) -> f64 {
+        let mut path: Vec<usize> = Vec::new();
+        let mut u = s;
+        loop {
+            if u == t {
+                let f = path.iter().map(|&e| self.cap[e]).fold(INF * 4.0, f64::min);
+                for &e in &path {
+                    self.cap[e] -= f;
+                    self.cap[e ^ 1] += f;
+                }
+                return f;
+            }
+            let mut advanced = false;
+            while self.it[u] < self.head[u].len() {
+                let e = self.head[u][self.it[u]];
+                let v = self.to[e];
+                if self.cap[e] > 1e-12 && self.level[v] == self.level[u] + 1 {
+                    path.push(e);
+                    u = v;
+                    advanced = true;
+                    break;
+                }
+                self.it[u] += 1;
+            }
+            if !advanced {
+                if u == s {
+                    return 0.0;
+                }
+                // Dead end: never enter u again in this phase, retreat.
+                self.level[u] = -1;
+                let e = path.pop().expect("a non-source node was entered by an arc");
+                u = self.to[e ^ 1];
+                self.it[u] += 1;
+            }
+        }
+    }
+
+    fn run(&mut self, s: usize, t: usize) -> f64 {
+        let mut flow = 0.0;
+        loop {
+            self.bfs(s);
+            if self.level[t] < 0 {
+                return flow;
+            }
+            self.it.iter_mut().for_each(|i| *i = 0);
+            loop {
+                let f = self.augment(s, t);
+                if f <= 1e-12 {
+                    break;
+                }
+                flow += f;
+                if flow >= INF / 2.0 {
+                    return flow;
+                }
+            }
+        }
+    }
+
+    /// The nodes reachable from `s` in the residual network: a minimum cut's source side.
+    fn source_side(&self, s: usize) -> Vec<bool> {
+        let mut seen = vec![false; self.head.len()];
+        seen[s] = true;
+        let mut q = VecDeque::from([s]);
+        while let Some(u) = q.pop_front() {
+            for &e in &self.head[u] {
+                let v = self.to[e];
+                if self.cap[e] > 1e-9 && !seen[v] {
+                    seen[v] = true;
+                    q.push_back(v);
+                }
+            }
+        }
+        seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Edge, Node};
+
+    /// Evidence for a changeable fact `f` of the given kind (the fact's key is `kind|f`).
+    fn fact(kind: EvidenceKind, f: usize) -> Evidence {
+        Evidence::new(kind, format!("fact-{f}")).of_fact(&format!("{}|fact-{f}", kind.label()))
+    }
+
+    fn node(i: usize, kind: NodeKind) -> Node {
+        Node::new(format!("n{i:02}"), kind, format!("node {i}"))
+    }
+
+    fn edge(s: usize, t: usize, kind: EdgeKind, evidence: Vec<Evidence>) -> Edge {
+        Edge::new(&format!("n{s:02}"), &format!("n{t:02}"), kind, "test", String::new()).with_evidence(evidence)
+    }
+
+    fn query(g: &AttackGraph, sources: &[usize], targets: &[usize]) -> FixQuery {
+        let ids = |v: &[usize]| v.iter().map(|i| g.node_index(&format!("n{i:02}")).unwrap()).collect();
+        FixQuery { sources: ids(sources), targets: ids(targets), node_budget: 100_000, ..FixQuery::default() }
+    }
+
+    fn closes_all(g: &AttackGraph, q: &FixQuery, plan: &Plan) -> bool {
+        remaining_without_edges(g, q, &plan.cut_edges()).is_empty()
+    }
+
+    #[test]
+    fn one_fact_behind_two_edges_counts_once() {
+        // Two disjoint paths s -> a -> t and s -> b -> t. Assignment 1 stands behind both first
+        // hops (cost 10 once); the second hops are each a separate membership (5 + 5). Also an
+        // ownership (3) on each path's second hop would cost 6: the plan takes the two ownerships.
+        use EvidenceKind::*;
+        let nodes = (0..4).map(|i| node(i, NodeKind::User)).collect();
+        let edges = vec![
+            edge(0, 1, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1)]),
+            edge(0, 2, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1)]),
+            edge(1, 3, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
+            edge(2, 3, EdgeKind::AddSecret, vec![fact(Owner, 3)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        let q = query(&g, &[0], &[3]);
+        let plan = solve(&g, &q, &Costs::default());
+        assert!(plan.exact);
+        assert_eq!(plan.cost, 6);
+        assert_eq!(plan.changes.len(), 2);
+        // With ownerships dear, the one assignment behind both edges is cheaper than two ownerships.
+        let costs = Costs { ownership: 8, ..Costs::default() };
+        let plan = solve(&g, &q, &costs);
+        assert_eq!((plan.cost, plan.changes.len()), (10, 1));
+        assert_eq!(plan.changes[0].kind, ChangeKind::RoleAssignment);
+        assert_eq!(plan.changes[0].edges.len(), 2);
+        assert!(closes_all(&g, &q, &plan));
+    }
+
+    #[test]
+    fn contains_is_cut_only_where_it_can_be_walked() {
+        // s -ListKeys-> scope (data plane: no control) -Contains-> t is no path; s -AssignRoles->
+        // scope -Contains-> t is. Only the AssignRoles edge needs cutting; the Contains hop and the
+        // VM identity (RunCodeAs, from the resource's identity) are never changes.
+        use EvidenceKind::*;
+        let nodes = vec![
+            node(0, NodeKind::User),
+            node(1, NodeKind::ResourceGroup),
+            node(2, NodeKind::VirtualMachine),
+            node(3, NodeKind::ServicePrincipal),
+        ];
+        let edges = vec![
+            edge(0, 1, EdgeKind::ReadData, vec![fact(RoleAssignment, 1)]),
+            edge(0, 1, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 2)]),
+            edge(1, 2, EdgeKind::Contains, vec![Evidence::new(ArmHierarchy, "rg contains vm")]),
+            edge(2, 3, EdgeKind::RunCodeAs, vec![fact(Identity, 9)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        let q = query(&g, &[0], &[3]);
+        let plan = solve(&g, &q, &Costs::default());
+        assert!(plan.exact && !plan.impossible);
+        assert_eq!(plan.changes.iter().map(|c| c.subject.as_str()).collect::<Vec<_>>(), ["fact-2"]);
+        assert!(closes_all(&g, &q, &plan));
+    }
+
+    #[test]
+    fn protected_facts_are_never_cut_and_no_cut_is_reported() {
+        use EvidenceKind::*;
+        let nodes = (0..3).map(|i| node(i, NodeKind::User)).collect();
+        let edges = vec![
+            edge(0, 1, EdgeKind::MemberOf, vec![fact(GroupMembership, 1)]),
+            edge(1, 2, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        let mut q = query(&g, &[0], &[2]);
+        q.keep_facts = vec!["n02".into()]; // the app n02: its ownership is protected
+        let plan = solve(&g, &q, &Costs::default());
+        assert_eq!(plan.changes.iter().map(|c| c.kind).collect::<Vec<_>>(), [ChangeKind::GroupMembership]);
+        q.keep_nodes = vec![g.node_index("n00").unwrap()];
+        let plan = solve(&g, &q, &Costs::default());
+        assert!(plan.impossible && plan.blocked_by_protection && plan.changes.is_empty());
+        // A path of facts nobody can change is impossible whatever is protected.
+        let g2 = AttackGraph::new(
+            (0..2).map(|i| node(i, NodeKind::User)).collect(),
+            vec![edge(0, 1, EdgeKind::RunCodeAs, vec![fact(Identity, 1)])],
+        );
+        let plan = solve(&g2, &query(&g2, &[0], &[1]), &Costs::default());
+        assert!(plan.impossible && !plan.blocked_by_protection);
+    }
+
+    #[test]
+    fn chokepoints_count_pairs_not_edges() {
+        use EvidenceKind::*;
+        // Two sources reach one target through hub n02; assignment 1 is behind both sources' hops.
+        let nodes = (0..4).map(|i| node(i, NodeKind::User)).collect();
+        let edges = vec![
+            edge(0, 2, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1)]),
+            edge(1, 2, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1)]),
+            edge(2, 3, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        let paths = pair_paths(&g, &query(&g, &[0, 1], &[3]));
+        assert_eq!(paths.len(), 2);
+        let c = chokepoints(&g, &paths);
+        assert!(c.iter().all(|c| c.pairs == 2), "{c:?}");
+        assert!(c.iter().any(|c| c.what == Choke::Node { id: "n02".into() }));
+        let facts: Vec<_> = c.iter().filter(|c| matches!(c.what, Choke::Fact { .. })).collect();
+        // The assignment (one fact, two edges) and the ownership.
+        assert_eq!(facts.len(), 2, "{facts:?}");
+    }
+
+    #[test]
+    fn a_group_listing_itself_is_no_change() {
+        let g = AttackGraph::new(vec![node(0, NodeKind::Group)], vec![]);
+        let e = edge(0, 0, EdgeKind::MemberOf, vec![fact(EvidenceKind::GroupMembership, 1)]);
+        let g = AttackGraph::new(g.nodes.clone(), vec![e]);
+        assert!(change_of(&g, 0, &g.edges[0].evidence[0]).is_none());
+    }
+
+    /// xorshift: reproducible randomness without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    const FACT_KINDS: [EvidenceKind; 5] = [
+        EvidenceKind::RoleAssignment,
+        EvidenceKind::GroupMembership,
+        EvidenceKind::Owner,
+        EvidenceKind::AppRoleAssignment,
+        EvidenceKind::Identity, // never a change
+    ];
+
+    /// A random graph of 7 nodes, edges of kinds that exercise `Contains`, each backed by 0 to 2
+    /// facts out of a pool of 9 (facts shared by several edges).
+    fn random_graph(rng: &mut Rng) -> AttackGraph {
+        let kinds = [NodeKind::User, NodeKind::Group, NodeKind::ResourceGroup, NodeKind::Subscription];
+        let nodes: Vec<Node> = (0..7).map(|i| node(i, kinds[rng.next(kinds.len())])).collect();
+        let edge_kinds =
+            [EdgeKind::MemberOf, EdgeKind::AssignRoles, EdgeKind::Contains, EdgeKind::ReadData, EdgeKind::AddSecret];
+        let fact_kind: Vec<EvidenceKind> = (0..9).map(|_| FACT_KINDS[rng.next(FACT_KINDS.len())]).collect();
+        let mut edges = Vec::new();
+        for _ in 0..(8 + rng.next(8)) {
+            let (s, t) = (rng.next(7), rng.next(7));
+            if s == t {
+                continue;
+            }
+            let evidence = (0..rng.next(3))
+                .map(|_| {
+                    let f = rng.next(9);
+                    fact(fact_kind[f], f)
+                })
+                .collect();
+            edges.push(edge(s, t, edge_kinds[rng.next(edge_kinds.len())], evidence));
+        }
+        AttackGraph::new(nodes, edges)
+    }
+
+    /// The true minimum by brute force: every subset of the changeable facts, removing each edge
+    /// that names a chosen fact, checked by the graph's own path search.
+    fn brute_force(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Option<u32> {
+        let mut facts: Vec<(FactRef, u32)> = Vec::new();
+        for e in 0..g.edges.len() {
+            for ev in &g.edges[e].evidence {
+                if let Some((kind, f, ..)) = change_of(g, e, ev)
+                    && !facts.iter().any(|x| x.0 == f)
+                {
+                    facts.push((f, costs.of(kind, false)));
+                }
+            }
+        }
+        let mut best = None;
+        for mask in 0u32..(1 << facts.len()) {
+            let cost: u32 = (0..facts.len()).filter(|i| mask >> i & 1 == 1).map(|i| facts[i].1).sum();
+            if best.is_some_and(|b| cost >= b) {
+                continue;
+            }
+            let chosen: Vec<FactRef> = (0..facts.len()).filter(|i| mask >> i & 1 == 1).map(|i| facts[i].0).collect();
+            let cut: Vec<usize> = (0..g.edges.len())
+                .filter(|&e| {
+                    g.edges[e].evidence.iter().any(|ev| change_of(g, e, ev).is_some_and(|c| chosen.contains(&c.1)))
+                })
+                .collect();
+            if remaining_without_edges(g, q, &cut).is_empty() {
+                best = Some(cost);
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn random_graphs_match_brute_force() {
+        let costs = Costs::default();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut exact, mut bounded, mut with_paths) = (0, 0, 0);
+        for round in 0..300 {
+            let g = random_graph(&mut rng);
+            let mut q = query(&g, &[0, 1], &[5, 6]);
+            // Every fourth round, a tiny budget: the plan is then "best found" with a bound.
+            q.node_budget = if round % 4 == 0 { 1 } else { 100_000 };
+            let plan = solve(&g, &q, &costs);
+            let truth = brute_force(&g, &q, &costs);
+            if !pair_paths(&g, &q).is_empty() {
+                with_paths += 1;
+            }
+            match truth {
+                None => assert!(plan.impossible, "round {round}: no plan exists, yet one was given"),
+                Some(min) => {
+                    assert!(!plan.impossible, "round {round}: a plan of cost {min} exists");
+                    assert!(closes_all(&g, &q, &plan), "round {round}: the plan leaves a path");
+                    assert!(plan.lower_bound <= min, "round {round}: bound {} > minimum {min}", plan.lower_bound);
+                    assert!(plan.cost >= min);
+                    if plan.exact {
+                        assert_eq!(plan.cost, min, "round {round}: an exact plan is not minimal");
+                        exact += 1;
+                    } else {
+                        bounded += 1;
+                    }
+                }
+            }
+        }
+        // The generator must produce real instances of both kinds, not trivial ones.
+        assert!(with_paths > 100 && exact > 50 && bounded > 10, "{with_paths} {exact} {bounded}");
+    }
+}
