@@ -14,6 +14,7 @@ pub mod facts;
 pub mod files;
 pub mod glob;
 pub mod graph;
+pub mod interop;
 pub mod model;
 pub mod query;
 pub mod rbac;
