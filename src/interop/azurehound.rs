@@ -82,6 +82,30 @@ pub struct AzureHoundReader {
     access_policies: Vec<(String, Value)>,
     /// Files whose JSON stopped early: a completeness note each.
     truncated: Vec<(String, String)>,
+    /// Mapped values waiting to be checked, a batch at a time (one parse per batch is several
+    /// times faster than one per record), and the kind of each record they come from.
+    batch: Vec<Pending>,
+    batch_kinds: Vec<String>,
+}
+
+/// How many records are checked together.
+const BATCH: usize = 512;
+
+/// A mapped value, where it goes once checked, and the record (its position in the batch) it
+/// comes from: a record is kept or skipped whole.
+struct Pending {
+    record: usize,
+    target: Target,
+    value: Value,
+}
+
+enum Target {
+    Graph(&'static str),
+    GraphKeyed(&'static str, String),
+    Arm(&'static str),
+    /// `arm.resources` and `arm.roleAssignments`, by lower-cased id.
+    Resource(String),
+    RoleAssignment(String),
 }
 
 /// Why a record was not mapped: a reason that names no object, and the full message.
@@ -128,6 +152,8 @@ impl AzureHoundReader {
             app_credentials: Vec::new(),
             access_policies: Vec::new(),
             truncated: Vec::new(),
+            batch: Vec::new(),
+            batch_kinds: Vec::new(),
         }
     }
 
@@ -216,17 +242,94 @@ impl AzureHoundReader {
             }
             _ => ("(not an object)".to_string(), None),
         };
+        let start = self.batch.len();
         let outcome = match data {
             _ if kind.starts_with('(') => Err(Skip::new("not a record with a `kind` of letters and digits")),
             Some(Value::Object(data)) => self.map(&kind, data),
             _ => Err(Skip::new("its `data` is missing or not an object")),
         };
-        let count = self.report.kinds.entry(kind).or_default();
+        let count = self.report.kinds.entry(kind.clone()).or_default();
         count.read += 1;
         match outcome {
+            // Counted when its batch is checked.
+            Ok(_) if self.batch.len() > start => self.batch_kinds.push(kind),
             Ok(Outcome::Mapped) => count.mapped += 1,
             Ok(Outcome::Later) => {}
-            Err(skip) => add_skip(count, skip),
+            Err(skip) => {
+                self.batch.truncate(start);
+                add_skip(count, skip);
+            }
+        }
+        if self.batch.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Queues a mapped value of the current record for checking.
+    fn defer(&mut self, target: Target, value: Value) {
+        self.batch.push(Pending { record: self.batch_kinds.len(), target, value });
+    }
+
+    /// Checks the queued values and keeps those of records that passed whole.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let kinds = std::mem::take(&mut self.batch_kinds);
+        let (checked, mut failed) = self.validator.check_batch(batch);
+        for p in checked {
+            if !failed.contains_key(&p.record) {
+                self.commit(p.target, p.value);
+            }
+        }
+        for (record, kind) in kinds.into_iter().enumerate() {
+            let count = self.report.kinds.entry(kind).or_default();
+            match failed.remove(&record) {
+                None => count.mapped += 1,
+                Some(skip) => add_skip(count, skip),
+            }
+        }
+    }
+
+    fn commit(&mut self, target: Target, value: Value) {
+        match target {
+            Target::Graph(c) => self.graph_lists.entry(c).or_default().push(value),
+            Target::GraphKeyed(c, parent) => {
+                self.graph_keyed.entry(c).or_default().entry(parent).or_default().push(value)
+            }
+            Target::Arm(c) => self.arm_lists.entry(c).or_default().push(value),
+            Target::RoleAssignment(id) => {
+                self.role_assignments.entry(id).or_insert(value);
+            }
+            Target::Resource(id) => {
+                self.attached_identities(&value);
+                self.resources.entry(id).or_insert(value);
+            }
+        }
+    }
+
+    /// The user-assigned identities a resource names, as resources of their own (AzureHound lists
+    /// them only where they are attached), each once.
+    fn attached_identities(&mut self, resource: &Value) {
+        let attached = resource.pointer("/identity/userAssignedIdentities").and_then(Value::as_object);
+        for (uami, details) in attached.into_iter().flatten() {
+            let uami = uami.to_ascii_lowercase();
+            if uami.is_empty() || uami.len() > MAX_ID_BYTES || self.identities.contains_key(&uami) {
+                continue;
+            }
+            let name = uami.rsplit('/').next().unwrap_or_default().to_string();
+            let mut properties = Map::new();
+            for key in ["principalId", "clientId"] {
+                if let Some(Value::String(v)) = details.get(key) {
+                    properties.insert(key.into(), Value::String(v.to_ascii_lowercase()));
+                }
+            }
+            let identity = json!({"id": uami, "name": name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                                  "properties": properties});
+            if let Ok(identity) = self.validator.check_list("arm", "resources", identity) {
+                self.identities.insert(uami, identity);
+            }
         }
     }
 
@@ -272,13 +375,8 @@ impl AzureHoundReader {
                     d.remove(extra);
                 }
                 lower_ids(&mut d, &["id", "principalId", "resourceId", "appRoleId"]);
-                let value = self.validator.check_keyed("servicePrincipalAppRoleAssignments", &principal, d.into())?;
-                self.graph_keyed
-                    .entry("servicePrincipalAppRoleAssignments")
-                    .or_default()
-                    .entry(principal)
-                    .or_default()
-                    .push(value);
+                self.graph_keyed.entry("servicePrincipalAppRoleAssignments").or_default();
+                self.defer(Target::GraphKeyed("servicePrincipalAppRoleAssignments", principal), d.into());
                 Ok(Outcome::Mapped)
             }
             "AZRole" => {
@@ -287,9 +385,8 @@ impl AzureHoundReader {
                 self.push_graph("directoryRoleDefinitions", d.into())
             }
             "AZRoleAssignment" => {
-                let assignments = array_field(&d, "roleAssignments")?;
-                let mut mapped = Vec::with_capacity(assignments.len());
-                for a in assignments {
+                self.graph_lists.entry("directoryRoleAssignments").or_default();
+                for a in array_field(&d, "roleAssignments")? {
                     let Value::Object(a) = a else { return Err(Skip::new("a role assignment that is not an object")) };
                     let principal = id_field(a, "principalId")?;
                     let role = id_field(a, "roleDefinitionId")?;
@@ -304,9 +401,8 @@ impl AzureHoundReader {
                             value[key] = v.clone();
                         }
                     }
-                    mapped.push(self.validator.check_list("graph", "directoryRoleAssignments", value)?);
+                    self.defer(Target::Graph("directoryRoleAssignments"), value);
                 }
-                self.graph_lists.entry("directoryRoleAssignments").or_default().extend(mapped);
                 Ok(Outcome::Mapped)
             }
             "AZRoleEligibilityScheduleInstance" => {
@@ -404,14 +500,14 @@ impl AzureHoundReader {
     }
 
     fn push_graph(&mut self, collection: &'static str, value: Value) -> Mapped {
-        let value = self.validator.check_list("graph", collection, value)?;
-        self.graph_lists.entry(collection).or_default().push(value);
+        self.graph_lists.entry(collection).or_default();
+        self.defer(Target::Graph(collection), value);
         Ok(Outcome::Mapped)
     }
 
     fn push_arm(&mut self, collection: &'static str, value: Value) -> Mapped {
-        let value = self.validator.check_list("arm", collection, value)?;
-        self.arm_lists.entry(collection).or_default().push(value);
+        self.arm_lists.entry(collection).or_default();
+        self.defer(Target::Arm(collection), value);
         Ok(Outcome::Mapped)
     }
 
@@ -425,16 +521,16 @@ impl AzureHoundReader {
         collection: &'static str,
     ) -> Mapped {
         let parent = id_field(d, parent_key)?;
-        let mut values = Vec::new();
-        for (_, object) in nested(d, list_key, item_key)? {
-            values.push(self.validator.check_keyed(collection, &parent, object.into())?);
+        let objects = nested(d, list_key, item_key)?;
+        // A parent with no entries was read and has none.
+        self.graph_keyed.entry(collection).or_default().entry(parent.clone()).or_default();
+        for (_, object) in objects {
+            self.defer(Target::GraphKeyed(collection, parent.clone()), object.into());
         }
-        self.graph_keyed.entry(collection).or_default().entry(parent).or_default().extend(values);
         Ok(Outcome::Mapped)
     }
 
-    /// An ARM resource record: AzureHound's own fields removed, its user-assigned identities kept
-    /// as resources of their own (AzureHound lists them only where they are attached).
+    /// An ARM resource record, AzureHound's own fields removed.
     fn resource(&mut self, kind: &str, mut d: Map<String, Value>) -> Mapped {
         let id = id_field(&d, "id")?;
         for extra in ["subscriptionId", "resourceGroupId", "resourceGroupName", "resourceGroup", "tenantId"] {
@@ -444,30 +540,12 @@ impl AzureHoundReader {
         if !d.get("type").is_some_and(Value::is_string) {
             d.insert("type".into(), Value::String(resource_type(kind).into()));
         }
-        if self.resources.contains_key(&id) {
+        let queued = self.batch.iter().any(|p| matches!(&p.target, Target::Resource(q) if *q == id));
+        if queued || self.resources.contains_key(&id) {
             return Err(Skip::new("repeats an earlier record of the same resource"));
         }
-        let value = self.validator.check_list("arm", "resources", d.into())?;
-        let attached = value.pointer("/identity/userAssignedIdentities").and_then(Value::as_object);
-        for (uami, details) in attached.into_iter().flatten() {
-            let uami = uami.to_ascii_lowercase();
-            if uami.is_empty() || uami.len() > MAX_ID_BYTES || self.identities.contains_key(&uami) {
-                continue;
-            }
-            let name = uami.rsplit('/').next().unwrap_or_default().to_string();
-            let mut properties = Map::new();
-            for key in ["principalId", "clientId"] {
-                if let Some(Value::String(v)) = details.get(key) {
-                    properties.insert(key.into(), Value::String(v.to_ascii_lowercase()));
-                }
-            }
-            let identity = json!({"id": uami, "name": name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
-                                  "properties": properties});
-            if let Ok(identity) = self.validator.check_list("arm", "resources", identity) {
-                self.identities.insert(uami, identity);
-            }
-        }
-        self.resources.insert(id, value);
+        self.arm_lists.entry("resources").or_default();
+        self.defer(Target::Resource(id), d.into());
         Ok(Outcome::Mapped)
     }
 
@@ -487,6 +565,7 @@ impl AzureHoundReader {
             }
         }
         let mut mapped = Vec::with_capacity(found.len());
+        self.arm_lists.entry("roleAssignments").or_default();
         for a in found {
             let id = id_field(a.as_object().expect("checked above"), "id")?;
             let properties = &a["properties"];
@@ -498,18 +577,18 @@ impl AzureHoundReader {
             }
             let value = json!({"id": id, "type": "Microsoft.Authorization/roleAssignments",
                                "name": a.get("name").cloned().unwrap_or(Value::Null), "properties": props});
-            mapped.push((id, self.validator.check_list("arm", "roleAssignments", value)?));
+            mapped.push((id, value));
         }
         for (id, value) in mapped {
-            self.role_assignments.entry(id).or_insert(value);
+            self.defer(Target::RoleAssignment(id), value);
         }
-        self.arm_lists.entry("roleAssignments").or_default();
         Ok(Outcome::Mapped)
     }
 
     /// The facts of everything read, and the report. `collected_at` is when the collection was
     /// made (RFC 3339): PIM windows are evaluated at it. Fails only when no record names the tenant.
     pub fn finish(mut self, collected_at: &str) -> anyhow::Result<(RawFacts, ImportReport)> {
+        self.flush();
         self.resolve_pending();
         let tenant = match self.collected_tenant.take() {
             Some(t) => t,
@@ -539,7 +618,7 @@ impl AzureHoundReader {
                 Value::Array(std::mem::take(&mut self.role_assignments).into_values().collect()),
             );
         }
-        if !self.resources.is_empty() {
+        if arm.contains_key("resources") {
             for (id, identity) in std::mem::take(&mut self.identities) {
                 self.resources.entry(id).or_insert(identity);
             }
@@ -701,12 +780,11 @@ fn array_field<'a>(d: &'a Map<String, Value>, key: &str) -> Result<&'a [Value], 
     }
 }
 
+/// A list entry and the object it wraps.
+type Wrapped = (Map<String, Value>, Map<String, Value>);
+
 /// `{list: [{item: {...}}]}`: each entry with its inner object (ids lower-cased).
-fn nested(
-    d: &Map<String, Value>,
-    list: &str,
-    item: &str,
-) -> Result<Vec<(Map<String, Value>, Map<String, Value>)>, Skip> {
+fn nested(d: &Map<String, Value>, list: &str, item: &str) -> Result<Vec<Wrapped>, Skip> {
     let mut out = Vec::new();
     for entry in array_field(d, list)? {
         let Value::Object(entry) = entry else {
@@ -875,6 +953,76 @@ impl Validator {
         result.map(|_| value).map_err(parse_skip)
     }
 
+    /// Checks a batch in one parse; when that fails, each value on its own, to name the records
+    /// at fault. Returns the values in order, and the records that failed with why.
+    fn check_batch(&mut self, batch: Vec<Pending>) -> (Vec<Pending>, HashMap<usize, Skip>) {
+        let mut places = Vec::with_capacity(batch.len());
+        for p in batch {
+            let (graph, collection, parent) = p.target.place();
+            let side = if graph { &mut self.raw.graph } else { &mut self.raw.arm };
+            let slot = side.get_mut(collection).expect("every collection is present");
+            match (parent, slot) {
+                (None, Value::Array(list)) => list.push(p.value),
+                (Some(parent), Value::Object(keyed)) => {
+                    let list = keyed.entry(parent.to_string()).or_insert_with(|| json!([]));
+                    list.as_array_mut().expect("lists are arrays").push(p.value);
+                }
+                _ => unreachable!("list collections are arrays and keyed ones objects"),
+            }
+            places.push((p.record, p.target));
+        }
+        let whole = crate::facts::parse(&self.raw).map(|_| ());
+        // Take the values back out, in the order they went in.
+        type Place = (bool, &'static str, Option<String>);
+        let mut drained: HashMap<Place, std::vec::IntoIter<Value>> = HashMap::new();
+        for (_, target) in &places {
+            let (graph, collection, parent) = target.place();
+            let key = (graph, collection, parent.map(str::to_string));
+            if drained.contains_key(&key) {
+                continue;
+            }
+            let side = if graph { &mut self.raw.graph } else { &mut self.raw.arm };
+            let slot = side.get_mut(collection).expect("every collection is present");
+            let list = match (&key.2, slot) {
+                (None, Value::Array(list)) => std::mem::take(list),
+                (Some(parent), Value::Object(keyed)) => match keyed.remove(parent) {
+                    Some(Value::Array(list)) => list,
+                    _ => unreachable!("the parent's list was filled above"),
+                },
+                _ => unreachable!("list collections are arrays and keyed ones objects"),
+            };
+            drained.insert(key, list.into_iter());
+        }
+        let mut out = Vec::with_capacity(places.len());
+        for (record, target) in places {
+            let (graph, collection, parent) = target.place();
+            let key = (graph, collection, parent.map(str::to_string));
+            let value = drained.get_mut(&key).and_then(Iterator::next).expect("one value per place");
+            out.push(Pending { record, target, value });
+        }
+        let mut failed = HashMap::new();
+        if whole.is_err() {
+            for p in &mut out {
+                if failed.contains_key(&p.record) {
+                    continue;
+                }
+                let value = std::mem::take(&mut p.value);
+                let (graph, collection, parent) = p.target.place();
+                let checked = match parent {
+                    Some(parent) => self.check_keyed(collection, parent, value),
+                    None => self.check_list(if graph { "graph" } else { "arm" }, collection, value),
+                };
+                match checked {
+                    Ok(value) => p.value = value,
+                    Err(skip) => {
+                        failed.insert(p.record, skip);
+                    }
+                }
+            }
+        }
+        (out, failed)
+    }
+
     fn check_keyed(&mut self, collection: &str, parent: &str, value: Value) -> Result<Value, Skip> {
         let one = Map::from_iter([(parent.to_string(), Value::Array(vec![value]))]);
         self.raw.graph.insert(collection.into(), Value::Object(one));
@@ -885,6 +1033,19 @@ impl Validator {
         let Some(Value::Array(mut list)) = one.remove(parent) else { unreachable!("the parent was just inserted") };
         let value = list.pop().expect("one value was inserted");
         result.map(|_| value).map_err(parse_skip)
+    }
+}
+
+impl Target {
+    /// Where a value of this target sits in a facts file: Graph or ARM, collection, parent.
+    fn place(&self) -> (bool, &'static str, Option<&str>) {
+        match self {
+            Target::Graph(c) => (true, c, None),
+            Target::GraphKeyed(c, parent) => (true, c, Some(parent)),
+            Target::Arm(c) => (false, c, None),
+            Target::Resource(_) => (false, "resources", None),
+            Target::RoleAssignment(_) => (false, "roleAssignments", None),
+        }
     }
 }
 

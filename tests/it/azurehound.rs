@@ -249,7 +249,8 @@ fn wrong_types_are_counted_skips_that_name_the_field() {
     assert!(report.problems.is_empty(), "meta.count matches: {:?}", report.problems);
     // The good records are there and the result imports.
     assert_eq!(raw.graph["users"].as_array().unwrap().len(), 1);
-    assert!(raw.arm.get("resources").is_none());
+    // Resource records were read, none was valid: read and found empty, not "not collected".
+    assert_eq!(raw.arm["resources"], json!([]));
     azpath::prepare(raw).unwrap();
 }
 
@@ -330,4 +331,12 @@ fn the_cli_imports_an_azurehound_collection_and_reports_per_kind() {
     // A file that is not there is an error (exit 2), not a panic.
     let out = run(&["import", "azurehound", dir.path().join("absent.json").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_documentation_lists_every_mapped_kind() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/azurehound.md")).unwrap();
+    for kind in MAPPED_KINDS {
+        assert!(doc.contains(&format!("`{kind}`")), "docs/azurehound.md does not mention {kind}");
+    }
 }
