@@ -15,6 +15,7 @@ pub mod files;
 pub mod fix;
 pub mod glob;
 pub mod graph;
+pub mod interop;
 pub mod model;
 pub mod query;
 pub mod rbac;

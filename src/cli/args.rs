@@ -146,6 +146,25 @@ impl SearchArgs {
     }
 }
 
+/// Collections of other tools that `import` reads.
+#[derive(Subcommand)]
+pub enum ImportFrom {
+    /// An AzureHound collection (`azurehound list` output: JSON, or a zip of JSON files), as one
+    /// snapshot; see docs/azurehound.md for what maps to what and what AzureHound cannot know.
+    Azurehound {
+        /// The collection's files, all of one tenant.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// A name for the snapshot.
+        #[arg(long)]
+        label: Option<String>,
+        /// When the collection was made (RFC 3339); PIM eligibilities are evaluated at it. Default:
+        /// the newest file's modification time (AzureHound writes its file as it finishes).
+        #[arg(long)]
+        collected_at: Option<String>,
+    },
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Load the built-in demo tenant as a new snapshot and show which pipeline identities reach which crown jewels.
@@ -153,9 +172,14 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
-    /// Import a facts file (Graph/ARM JSON, see docs/facts-format.md) as a new snapshot.
+    /// Import a facts file (Graph/ARM JSON, see docs/facts-format.md) as a new snapshot, or another
+    /// tool's collection (`azpath import azurehound FILE...`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Import {
-        file: PathBuf,
+        #[command(subcommand)]
+        from: Option<ImportFrom>,
+        #[arg(required = true)]
+        file: Option<PathBuf>,
         /// A name for the snapshot, usable wherever a snapshot is asked for.
         #[arg(long)]
         label: Option<String>,

@@ -13,7 +13,7 @@ mod queries;
 mod tenant;
 
 use anyhow::Result;
-use args::{Cli, Command, ExportAction, QueryAction};
+use args::{Cli, Command, ExportAction, ImportFrom, QueryAction};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -68,7 +68,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Ingest(args) => collect::ingest(&ctx, args),
         Command::Rules { id } => tenant::rules(id.as_deref()),
         Command::Demo { out } => tenant::demo(&ctx, &out),
-        Command::Import { file, label } => tenant::import(&ctx, &file, label.as_deref()),
+        Command::Import { from: Some(ImportFrom::Azurehound { files, label, collected_at }), .. } => {
+            tenant::import_azurehound(&ctx, &files, label.as_deref(), collected_at.as_deref())
+        }
+        Command::Import { file: Some(file), label, .. } => tenant::import(&ctx, &file, label.as_deref()),
+        Command::Import { from: None, file: None, .. } => {
+            anyhow::bail!("import needs a FILE (or `import azurehound FILE...`)")
+        }
         Command::Snapshots { out } => tenant::snapshots(&ctx, &out),
         Command::Synth {
             preset,

@@ -1,6 +1,7 @@
 //! One integration-test binary (faster to link than one per file).
 
 mod architecture;
+mod azurehound;
 mod cli;
 mod demo;
 mod diff;
