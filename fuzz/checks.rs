@@ -15,6 +15,18 @@ pub fn facts(data: &[u8]) {
     let _ = azpath::prepare(raw);
 }
 
+/// An AzureHound collection: streamed, mapped, and (when it names a tenant) prepared as a snapshot.
+/// Any input gives counts, messages or an error.
+pub fn azurehound(data: &[u8]) {
+    let mut reader = azpath::interop::azurehound::AzureHoundReader::new();
+    if reader.read_json(data, "fuzz.json").is_err() {
+        return;
+    }
+    if let Ok((raw, _report)) = reader.finish("2026-01-01T00:00:00Z") {
+        let _ = azpath::prepare(raw);
+    }
+}
+
 /// A selector: parsed (errors point inside the input), and matched against every demo node.
 pub fn selector(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };

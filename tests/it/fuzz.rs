@@ -30,6 +30,7 @@ fn kept_fuzz_inputs_pass_their_checks() {
         ("selector", replay("selector", checks::selector)),
         ("saved_query", replay("saved_query", checks::saved_query)),
         ("writers", replay("writers", checks::writers)),
+        ("azurehound", replay("azurehound", checks::azurehound)),
     ];
     for (target, n) in counts {
         assert!(n > 0, "no seeds or regressions for the {target} target");
