@@ -106,9 +106,15 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
     } else {
         String::new()
     };
+    print_imported(ctx, &terminal(&file.display().to_string()), &redacted, &s);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The summary of an import on stderr: the snapshot, its size, and its notes (with `-v`, also what
+/// the parser skipped).
+fn print_imported(ctx: &Ctx, what: &str, suffix: &str, s: &azpath::ImportSummary) {
     eprintln!(
-        "azpath: imported {} as snapshot #{} in {}: {} nodes, {} attack edges{redacted}",
-        terminal(&file.display().to_string()),
+        "azpath: imported {what} as snapshot #{} in {}: {} nodes, {} attack edges{suffix}",
         s.snapshot,
         terminal(&ctx.db.display().to_string()),
         s.nodes,
@@ -118,7 +124,6 @@ pub fn import(ctx: &Ctx, file: &Path, label: Option<&str>) -> Result<ExitCode> {
     for w in s.warnings.iter().chain(skipped) {
         eprintln!("azpath: note: {}", terminal(w));
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `azpath snapshots`: what is stored, and (with -v) what each snapshot could not collect.
@@ -272,18 +277,7 @@ pub fn import_azurehound(
     let prepared = azpath::prepare(raw).with_context(|| format!("cannot import {what}"))?;
     let mut store = super::output::open_store(ctx.db)?;
     let s = prepared.write(&mut store, label).with_context(|| format!("cannot import {what}"))?;
-    eprintln!(
-        "azpath: imported {what} (AzureHound, {} records) as snapshot #{} in {}: {} nodes, {} attack edges",
-        report.records(),
-        s.snapshot,
-        terminal(&ctx.db.display().to_string()),
-        s.nodes,
-        s.edges,
-    );
-    let skipped = if ctx.verbose > 0 { s.skipped.as_slice() } else { &[] };
-    for w in s.warnings.iter().chain(skipped) {
-        eprintln!("azpath: note: {}", terminal(w));
-    }
+    print_imported(ctx, &format!("{what} (AzureHound, {} records)", report.records()), "", &s);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,7 +11,7 @@ mod parse;
 pub mod raw;
 pub mod redact;
 
-pub use parse::{ParseError, parse};
+pub use parse::{ParseError, parse, type_name};
 pub use raw::{CompletenessNote, RawFacts, TenantInfo};
 
 use chrono::{DateTime, Utc};

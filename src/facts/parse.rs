@@ -220,7 +220,8 @@ impl<'a> Obj<'a> {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// How an error names a JSON value's type: "an array", "a string".
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

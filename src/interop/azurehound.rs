@@ -9,7 +9,7 @@
 //! collect is named in the completeness notes. The kinds and what they map to: `docs/azurehound.md`.
 
 use crate::facts::raw::{ARM_COLLECTIONS, FORMAT, GRAPH_COLLECTIONS};
-use crate::facts::{CompletenessNote, RawFacts, TenantInfo};
+use crate::facts::{CompletenessNote, RawFacts, TenantInfo, type_name};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -814,17 +814,6 @@ fn lower_ids(d: &mut Map<String, Value>, keys: &[&str]) {
         if let Some(Value::String(s)) = d.get_mut(*key) {
             s.make_ascii_lowercase();
         }
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -315,6 +315,9 @@ proptest! {
         let mut mutated = demo.clone();
         let target = slot(&mut mutated, path);
         prop_assume!(!same_type(target, &with));
+        // A `null` is "absent": any value in its place may be of the right type and a real change
+        // (`onPremisesSyncEnabled: null` -> `true`), not a wrongly typed one.
+        prop_assume!(!target.is_null());
         *target = with.clone();
         let raw = RawFacts::from_json(&mutated.to_string()).unwrap();
         let at = render(path);
