@@ -173,7 +173,7 @@ pub use crate::model::SnapshotInfo;
 pub struct Store {
     conn: Connection,
     path: String,
-    tightened: Vec<String>,
+    permission_notes: Vec<String>,
 }
 
 impl Store {
@@ -198,42 +198,51 @@ impl Store {
     }
 
     /// Opens a database file that exists: checks it is ours, makes it (and its `-wal` and `-shm`)
-    /// owner-only if others could read it ([`Store::tightened`] says which, for the CLI to warn),
-    /// then migrates it.
+    /// owner-only if others could read it ([`Store::permission_notes`] says what it did, for the
+    /// CLI to warn), then migrates it.
     fn open_file(path: &Path, shown: String) -> Result<Store> {
-        let mut tightened = Vec::new();
-        let tighten = |tightened: &mut Vec<String>| -> Result<()> {
+        let mut notes = Vec::new();
+        // A database someone else owns (a shared copy an auditor reads) cannot be tightened: that
+        // is said, not an error, so it can still be read.
+        let tighten = |notes: &mut Vec<String>| {
             for suffix in ["", "-wal", "-shm"] {
                 let mut file = path.as_os_str().to_owned();
                 file.push(suffix);
                 let file = std::path::PathBuf::from(file);
-                if files::tighten(&file).map_err(|source| StoreError::Io { path: shown.clone(), source })? {
-                    tightened.push(file.display().to_string());
+                match files::tighten(&file) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        notes.push(format!("{} was readable by other users; made it owner-only (0600)", file.display()))
+                    }
+                    Err(e) => notes.push(format!(
+                        "{} is readable by other users and could not be made owner-only: {e}",
+                        file.display()
+                    )),
                 }
             }
-            Ok(())
         };
         // A file marked as ours is made private before SQLite opens it, so the -wal and -shm it
         // creates inherit owner-only permissions. Any other file is checked first: someone else's
         // is refused before anything about it (even its mode) is changed.
         let ours = header_application_id(path) == Some(APPLICATION_ID);
         if ours {
-            tighten(&mut tightened)?;
+            tighten(&mut notes);
         }
         let conn = Connection::open(path).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
         // SQLite opens lazily: the first read tells whether the file is a database at all.
         Store::claim(&conn, &shown)?;
         if !ours {
-            tighten(&mut tightened)?;
+            tighten(&mut notes);
         }
         let mut store = Store::init(conn, shown)?;
-        store.tightened = tightened;
+        store.permission_notes = notes;
         Ok(store)
     }
 
-    /// The files of an existing database that others could read and opening it made owner-only.
-    pub fn tightened(&self) -> &[String] {
-        &self.tightened
+    /// What opening the database did about files others could read: made them owner-only, or
+    /// could not (one sentence each).
+    pub fn permission_notes(&self) -> &[String] {
+        &self.permission_notes
     }
 
     /// Checks that the file is ours (our application id, or an older azpath schema) or empty, and
@@ -295,7 +304,7 @@ impl Store {
         // WAL lets readers query while a collection is being written.
         let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut store = Store { conn, path, tightened: Vec::new() };
+        let mut store = Store { conn, path, permission_notes: Vec::new() };
         store.migrate()?;
         Ok(store)
     }
@@ -871,7 +880,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
-        assert!(store.tightened().is_empty(), "a new database needs no tightening");
+        assert!(store.permission_notes().is_empty(), "a new database needs no tightening");
         let (wal, shm) = (dir.path().join("x.db-wal"), dir.path().join("x.db-shm"));
         assert_eq!((mode(&wal), mode(&shm)), (0o600, 0o600), "SQLite gives its -wal and -shm the database's mode");
         drop(store);
@@ -889,12 +898,15 @@ mod tests {
             std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        assert_eq!(store.tightened(), shown.as_slice());
+        let shown: Vec<String> = files
+            .iter()
+            .map(|f| format!("{} was readable by other users; made it owner-only (0600)", f.display()))
+            .collect();
+        assert_eq!(store.permission_notes(), shown.as_slice());
         for f in &files {
             assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
         }
-        assert!(Store::open(&path).unwrap().tightened().is_empty(), "once private, no more warnings");
+        assert!(Store::open(&path).unwrap().permission_notes().is_empty(), "once private, no more warnings");
         drop((keep_open, store));
     }
 }

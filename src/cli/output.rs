@@ -157,9 +157,8 @@ pub fn open_existing_store(db: &Path) -> Result<Store> {
 }
 
 fn warn_tightened(store: Store) -> Result<Store> {
-    for file in store.tightened() {
-        let file = azpath::escape::terminal(file);
-        eprintln!("azpath: warning: {file} was readable by other users; made it owner-only (0600)");
+    for note in store.permission_notes() {
+        eprintln!("azpath: warning: {}", azpath::escape::terminal(note));
     }
     Ok(store)
 }
