@@ -91,7 +91,13 @@ fn message(g: &AttackGraph, p: &Path) -> String {
 
 fn logical(g: &AttackGraph, n: crate::graph::NodeId) -> Value {
     let node = g.node(n);
-    json!({"name": node.name, "fullyQualifiedName": node.id, "kind": node.kind.as_str()})
+    json!({"name": shown(&node.name), "fullyQualifiedName": shown(&node.id), "kind": node.kind.as_str()})
+}
+
+/// SARIF is read by people (GitHub's code scanning pages), so every piece of tenant or query text
+/// in it is escaped as for a terminal; only the fingerprint hashes the exact ids.
+fn shown(s: &str) -> String {
+    Medium::Terminal.text(s).into_owned()
 }
 
 /// The SARIF log of one run over `rules` (load the paths' evidence first).
@@ -101,8 +107,8 @@ pub fn sarif(g: &AttackGraph, rules: &[RuleFindings]) -> Value {
     for (index, rule) in rules.iter().enumerate() {
         descriptors.push(json!({
             "id": rule.id,
-            "shortDescription": {"text": rule.description},
-            "fullDescription": {"text": format!("{} (azpath saved query {}, severity {}).", rule.description, rule.id, rule.severity)},
+            "shortDescription": {"text": shown(&rule.description)},
+            "fullDescription": {"text": format!("{} (azpath saved query {}, severity {}).", shown(&rule.description), rule.id, rule.severity)},
             "defaultConfiguration": {"level": level(rule.severity)},
             "help": {"text": "Each result is an attack path: whoever controls its first node can, with its rights alone, take the next one. `azpath explain SOURCE TARGET` shows the evidence of every hop."},
             "properties": {"tags": ["security", "azure", "attack-path"], "security-severity": security_severity(rule.severity)},
@@ -115,7 +121,7 @@ pub fn sarif(g: &AttackGraph, rules: &[RuleFindings]) -> Value {
                 "level": level(rule.severity),
                 "message": {"text": message(g, p)},
                 "partialFingerprints": {FINGERPRINT_KEY: fingerprint(&rule.id, &source.id, &target.id)},
-                "properties": {"source": source.id, "target": target.id, "hops": p.hops(), "effort": p.cost},
+                "properties": {"source": shown(&source.id), "target": shown(&target.id), "hops": p.hops(), "effort": p.cost},
             });
             let mut location = json!({"logicalLocations": [logical(g, p.source), logical(g, p.target)]});
             if let Some(file) = &rule.file {

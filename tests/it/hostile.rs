@@ -154,6 +154,24 @@ fn assert_exact_json(what: &str, text: &str) -> bool {
     all.iter().any(|s| s.contains("\u{1b}[2J\u{1b}]0;pwned\u{7}") && s.contains(&format!("\n{FORGED}")))
 }
 
+/// SARIF is JSON that GitHub shows to people: every string in it is inert.
+fn assert_inert_sarif(what: &str, text: &str) {
+    fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}):\n{text}"));
+    let mut all = Vec::new();
+    strings(&v, &mut all);
+    for s in all {
+        assert!(!s.chars().any(azpath::escape::is_unsafe), "{what}: a raw control or format character in {s:?}");
+    }
+}
+
 /// DOT a person renders: inert apart from its own line structure, and it parses.
 fn assert_inert_dot(what: &str, text: &str) {
     assert_inert(what, text);
@@ -213,12 +231,16 @@ fn hostile_tenant_text_is_inert_in_every_human_output() {
         vec!["diff", "1", "2"],
         vec!["diff", "2", "1"],
         vec!["diff", "1", "--assume-activated"],
+        vec!["fix", "--snapshot", "1"],
+        vec!["chokepoints", "--snapshot", "1"],
     ];
     let (mut seen_hostile, mut exact_json) = (0, 0);
     for cmd in &commands {
         let formats: &[&str] = match cmd[0] {
             "snapshots" | "-v" => &["table", "json"],
-            "diff" => &["table", "markdown", "json", "dot"],
+            "diff" | "fix" => &["table", "markdown", "json", "dot"],
+            "chokepoints" => &["table", "markdown", "json"],
+            "paths" | "query" => &["table", "json", "dot", "markdown", "sarif"],
             _ => &["table", "json", "dot"],
         };
         for format in formats {
@@ -229,11 +251,20 @@ fn hostile_tenant_text_is_inert_in_every_human_output() {
             assert_inert(&format!("{what} (stderr)"), &run.stderr);
             match *format {
                 "json" => exact_json += usize::from(assert_exact_json(&what, &run.stdout)),
+                "sarif" => assert_inert_sarif(&what, &run.stdout),
                 "dot" => assert_inert_dot(&what, &run.stdout),
                 "markdown" => assert_inert_markdown(
                     &what,
                     &run.stdout,
-                    &["# azpath diff", "## By query", "## Attack paths", "## Facts"],
+                    &[
+                        "# azpath diff",
+                        "## By query",
+                        "## Attack paths",
+                        "## Facts",
+                        "## azpath: ",
+                        "### paths from ",
+                        "### [",
+                    ],
                 ),
                 _ => assert_inert(&what, &run.stdout),
             }
