@@ -201,7 +201,7 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
     }
 
     let node_kind_codes = read_dictionary(Column::NodeKinds, node_kinds_body, node_count, &corrupt)?;
-    let node_kind_names = parse_names(&node_kind_codes.0, |s| NodeKind::parse(s), Column::NodeKinds, &corrupt)?;
+    let node_kind_names = parse_names(&node_kind_codes.0, NodeKind::parse, Column::NodeKinds, &corrupt)?;
     let mut reader = Reader { bytes: nodes_body, at: 0 };
     let mut nodes = Vec::with_capacity(node_count);
     let bad_nodes = |what: &str| corrupt(Column::Nodes, what);
@@ -225,7 +225,7 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
     }
 
     let (kind_names, kind_codes) = read_dictionary(Column::EdgeKinds, edge_kinds_body, edge_count, &corrupt)?;
-    let edge_kinds = parse_names(&kind_names, |s| EdgeKind::parse(s), Column::EdgeKinds, &corrupt)?;
+    let edge_kinds = parse_names(&kind_names, EdgeKind::parse, Column::EdgeKinds, &corrupt)?;
     let (rule_names, rule_codes) = read_dictionary(Column::EdgeRules, rules_body, edge_count, &corrupt)?;
     let rules: Vec<Arc<str>> = rule_names.iter().map(|r| Arc::from(r.as_str())).collect();
 
