@@ -200,13 +200,41 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
         }
     }
 
-    let node_kind_codes = read_dictionary(Column::NodeKinds, node_kinds_body, node_count, &corrupt)?;
-    let node_kind_names = parse_names(&node_kind_codes.0, NodeKind::parse, Column::NodeKinds, &corrupt)?;
-    let mut reader = Reader { bytes: nodes_body, at: 0 };
-    let mut nodes = Vec::with_capacity(node_count);
+    // Nodes and edges decode on two threads: both are mostly allocation, and neither needs the
+    // other (the edge side scans the node ids for itself).
+    let (nodes, edges) = std::thread::scope(|scope| {
+        let nodes = scope.spawn(|| decode_nodes(nodes_body, node_kinds_body, node_count, &corrupt));
+        let edges = node_ids(nodes_body, node_count).map(|ids| {
+            let columns = EdgeColumns {
+                ends: ends_body,
+                costs: costs_body,
+                kinds: edge_kinds_body,
+                rules: rules_body,
+                flags: flags_body,
+            };
+            decode_edges(&ids, &columns, edge_count, &corrupt)
+        });
+        (nodes.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), edges)
+    });
+    // A node error first: a truncated node blob also stops the id scan.
+    let nodes = nodes?;
+    let (edges, ends) = edges.ok_or_else(|| corrupt(Column::Nodes, "truncated or not UTF-8"))??;
+    Ok(Some((nodes, edges, ends)))
+}
+
+fn decode_nodes(
+    body: &[u8],
+    kinds_body: &[u8],
+    count: usize,
+    corrupt: &impl Fn(Column, &str) -> StoreError,
+) -> Result<Vec<Node>> {
+    let (kind_names, kind_codes) = read_dictionary(Column::NodeKinds, kinds_body, count, corrupt)?;
+    let kinds = parse_names(&kind_names, NodeKind::parse, Column::NodeKinds, corrupt)?;
+    let mut reader = Reader { bytes: body, at: 0 };
+    let mut nodes = Vec::with_capacity(count);
     let bad_nodes = |what: &str| corrupt(Column::Nodes, what);
-    for code in node_kind_codes.1.chunks_exact(2) {
-        let kind = *node_kind_names
+    for code in kind_codes.chunks_exact(2) {
+        let kind = *kinds
             .get(u16::from_le_bytes([code[0], code[1]]) as usize)
             .ok_or_else(|| corrupt(Column::NodeKinds, "a code outside its names"))?;
         let id = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
@@ -220,23 +248,56 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
         }
         nodes.push(Node { id, kind, name, props });
     }
-    if reader.at != nodes_body.len() {
+    if reader.at != body.len() {
         return Err(bad_nodes("bytes after the last node"));
     }
+    Ok(nodes)
+}
 
-    let (kind_names, kind_codes) = read_dictionary(Column::EdgeKinds, edge_kinds_body, edge_count, &corrupt)?;
-    let edge_kinds = parse_names(&kind_names, EdgeKind::parse, Column::EdgeKinds, &corrupt)?;
-    let (rule_names, rule_codes) = read_dictionary(Column::EdgeRules, rules_body, edge_count, &corrupt)?;
+/// Each node's id from the nodes blob, shared: edges name their ends without copying them.
+/// `None` when the blob is truncated or not UTF-8 (the node decoder says so).
+fn node_ids(body: &[u8], count: usize) -> Option<Vec<Arc<str>>> {
+    let mut reader = Reader { bytes: body, at: 0 };
+    let mut ids = Vec::with_capacity(count);
+    for _ in 0..count {
+        ids.push(Arc::from(reader.str()?));
+        reader.str()?; // name
+        for _ in 0..reader.u16()? {
+            reader.str()?;
+            reader.str()?;
+        }
+    }
+    Some(ids)
+}
+
+/// Edges (without reasons and evidence) and each one's ends as node positions.
+type EdgesAndEnds = (Vec<Edge>, Vec<(u32, u32)>);
+
+/// The per-edge blob bodies (headers removed; fixed-width ones already length-checked).
+struct EdgeColumns<'a> {
+    ends: &'a [u8],
+    costs: &'a [u8],
+    kinds: &'a [u8],
+    rules: &'a [u8],
+    flags: &'a [u8],
+}
+
+fn decode_edges(
+    ids: &[Arc<str>],
+    columns: &EdgeColumns,
+    count: usize,
+    corrupt: &impl Fn(Column, &str) -> StoreError,
+) -> Result<EdgesAndEnds> {
+    let (kind_names, kind_codes) = read_dictionary(Column::EdgeKinds, columns.kinds, count, corrupt)?;
+    let edge_kinds = parse_names(&kind_names, EdgeKind::parse, Column::EdgeKinds, corrupt)?;
+    let (rule_names, rule_codes) = read_dictionary(Column::EdgeRules, columns.rules, count, corrupt)?;
     let rules: Vec<Arc<str>> = rule_names.iter().map(|r| Arc::from(r.as_str())).collect();
-
-    // One shared id per node: edges name their ends without copying them.
-    let ids: Vec<Arc<str>> = nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
-    let mut edges = Vec::with_capacity(edge_count);
-    let mut ends = Vec::with_capacity(edge_count);
-    for e in 0..edge_count {
+    let mut edges = Vec::with_capacity(count);
+    let mut ends = Vec::with_capacity(count);
+    for e in 0..count {
         let word =
             |bytes: &[u8], at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-        let (src, dst) = (word(ends_body, e * 8), word(ends_body, e * 8 + 4));
+        let (src, dst) = (word(columns.ends, e * 8), word(columns.ends, e * 8 + 4));
         let (Some(source), Some(target)) = (ids.get(src as usize), ids.get(dst as usize)) else {
             return Err(corrupt(Column::EdgeEnds, &format!("edge {e} names a missing node")));
         };
@@ -244,7 +305,7 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
         let kind =
             *edge_kinds.get(code(kind_codes)).ok_or_else(|| corrupt(Column::EdgeKinds, "a code outside its names"))?;
         let rule = rules.get(code(rule_codes)).ok_or_else(|| corrupt(Column::EdgeRules, "a code outside its names"))?;
-        let flags = flags_body[e];
+        let flags = columns.flags[e];
         ends.push((src, dst));
         edges.push(Edge {
             source: source.clone(),
@@ -255,10 +316,10 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
             evidence: Vec::new(),
             requires_activation: flags & ACTIVATION != 0,
             conditional: flags & CONDITIONAL != 0,
-            cost: word(costs_body, e * 4),
+            cost: word(columns.costs, e * 4),
         });
     }
-    Ok(Some((nodes, edges, ends)))
+    Ok((edges, ends))
 }
 
 /// Reads a dictionary-coded body: its names, and its codes (two bytes per item, length checked).
@@ -307,8 +368,12 @@ impl Reader<'_> {
         self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
     }
 
-    fn string(&mut self) -> Option<String> {
+    fn str(&mut self) -> Option<&str> {
         let len = self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
-        std::str::from_utf8(self.take(len as usize)?).ok().map(str::to_owned)
+        std::str::from_utf8(self.take(len as usize)?).ok()
+    }
+
+    fn string(&mut self) -> Option<String> {
+        self.str().map(str::to_owned)
     }
 }
