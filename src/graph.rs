@@ -131,7 +131,9 @@ pub struct AttackGraph {
     edge_eligible: Vec<bool>,
     /// The largest edge cost: the size of the search's bucket ring.
     max_cost: u32,
-    index: HashMap<String, NodeId>,
+    /// Node lookup by id; `None` when nodes are in strictly increasing id order (as the store
+    /// keeps them), where a binary search finds them without a copy of every id.
+    index: Option<HashMap<String, NodeId>>,
     id_rank: Vec<u32>,
     out: Csr,
     inc: Csr,
@@ -293,30 +295,40 @@ impl AttackGraph {
     /// store has them), skipping a lookup by id per edge end.
     pub fn with_ends(nodes: Vec<Node>, edges: Vec<Edge>, ends: Vec<(u32, u32)>) -> AttackGraph {
         assert_eq!(edges.len(), ends.len(), "one pair of ends per edge");
-        let index = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), NodeId(i as u32))).collect();
         let (edge_source, edge_target): (Vec<u32>, Vec<u32>) = ends.into_iter().unzip();
-        let edge_cost: Vec<u32> = edges.iter().map(|e| e.cost.max(1)).collect();
-        let edge_kind: Vec<EdgeKind> = edges.iter().map(|e| e.kind).collect();
+        // One pass over the (large) edge structs for everything the searches read.
+        let mut edge_cost = Vec::with_capacity(edges.len());
+        let mut edge_kind = Vec::with_capacity(edges.len());
+        let mut edge_eligible = Vec::with_capacity(edges.len());
+        for e in &edges {
+            edge_cost.push(e.cost.max(1));
+            edge_kind.push(e.kind);
+            edge_eligible.push(e.requires_activation);
+        }
+        let max_cost = edge_cost.iter().copied().max().unwrap_or(1);
         let out = Csr::new(nodes.len(), &edge_source, &edge_target, &edge_cost, &edge_kind);
         let inc = Csr::new(nodes.len(), &edge_target, &edge_source, &edge_cost, &edge_kind);
         // The rank of each node in id order, for sorting results by id without comparing strings.
-        // The store keeps nodes in id order already, so this is usually one pass.
-        let id_rank: Vec<u32> = if nodes.is_sorted_by(|a, b| a.id <= b.id) {
-            (0..nodes.len() as u32).collect()
+        // The store keeps nodes in id order already, so this is usually one pass, and then ids
+        // are found by binary search instead of a map.
+        let strictly_sorted = nodes.is_sorted_by(|a, b| a.id < b.id);
+        let (index, id_rank) = if strictly_sorted {
+            (None, (0..nodes.len() as u32).collect())
         } else {
+            let index = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), NodeId(i as u32))).collect();
             let mut order: Vec<u32> = (0..nodes.len() as u32).collect();
             order.sort_by(|&a, &b| nodes[a as usize].id.cmp(&nodes[b as usize].id));
             let mut rank = vec![0; nodes.len()];
             for (r, &n) in order.iter().enumerate() {
                 rank[n as usize] = r as u32;
             }
-            rank
+            (Some(index), rank)
         };
         AttackGraph {
             edge_cost,
             edge_kind,
-            edge_eligible: edges.iter().map(|e| e.requires_activation).collect(),
-            max_cost: edges.iter().map(|e| e.cost.max(1)).max().unwrap_or(1),
+            edge_eligible,
+            max_cost,
             nodes,
             edges,
             edge_source,
@@ -335,7 +347,10 @@ impl AttackGraph {
 
     /// The node with this (normalised Azure) id.
     pub fn node_index(&self, id: &str) -> Option<NodeId> {
-        self.index.get(id).copied()
+        match &self.index {
+            Some(index) => index.get(id).copied(),
+            None => self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)).ok().map(|i| NodeId(i as u32)),
+        }
     }
 
     pub fn node(&self, n: NodeId) -> &Node {
@@ -872,6 +887,26 @@ fn pred(g: &AttackGraph, l: &Labels, key: (State, u32)) -> Option<(u32, (State, 
 mod tests {
     use super::*;
     use crate::model::NodeKind;
+
+    #[test]
+    fn nodes_are_found_by_id_whether_or_not_they_come_in_id_order() {
+        let ids = ["b", "d", "a", "c"];
+        let shuffled: Vec<Node> = ids.iter().map(|id| Node::new(*id, NodeKind::User, *id)).collect();
+        let mut sorted = shuffled.clone();
+        sorted.sort_by(|x, y| x.id.cmp(&y.id));
+        for nodes in [shuffled, sorted] {
+            let edges = vec![e("a", "b", EdgeKind::MemberOf, 1)];
+            let g = AttackGraph::new(nodes, edges);
+            for id in ids {
+                let n = g.node_index(id).unwrap_or_else(|| panic!("{id} is found"));
+                assert_eq!(g.node(n).id, id);
+                // Ranks follow id order in either layout.
+                assert_eq!(g.id_rank(n), ["a", "b", "c", "d"].iter().position(|x| *x == id).unwrap() as u32);
+            }
+            assert_eq!(g.node_index("e"), None);
+            assert_eq!(g.node_index(""), None);
+        }
+    }
 
     fn e(s: &str, t: &str, kind: EdgeKind, cost: u32) -> Edge {
         Edge { cost, ..Edge::new(s, t, kind, "test", String::new()) }

@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+mod graph_blob;
+
 /// `PRAGMA application_id` of an azpath database ("azpt"), so that azpath never writes its tables
 /// into some other program's SQLite file.
 pub const APPLICATION_ID: i32 = 0x617a_7074;
@@ -138,6 +140,21 @@ CREATE TABLE facts (
     PRIMARY KEY (snapshot_id, key_hash, key)
 ) WITHOUT ROWID;
 "#,
+    // v4: each snapshot's search structure as binary blobs (see `graph_blob`), so loading a graph
+    // decodes a few byte strings instead of reading a row per node and edge. Snapshots written
+    // before have none and load from their rows.
+    r#"
+CREATE TABLE graph_blobs (
+    snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id) ON DELETE CASCADE,
+    nodes       BLOB NOT NULL,
+    node_kinds  BLOB NOT NULL,
+    edge_ends   BLOB NOT NULL,
+    edge_costs  BLOB NOT NULL,
+    edge_kinds  BLOB NOT NULL,
+    edge_rules  BLOB NOT NULL,
+    edge_flags  BLOB NOT NULL
+);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +186,10 @@ pub enum StoreError {
 type Result<T> = std::result::Result<T, StoreError>;
 
 pub use crate::model::SnapshotInfo;
+
+/// A graph as path search needs it: nodes, edges (without reasons and evidence), and each edge's
+/// ends as positions in the node list.
+pub type Structure = (Vec<Node>, Vec<Edge>, Vec<(u32, u32)>);
 
 pub struct Store {
     conn: Connection,
@@ -380,6 +401,7 @@ impl Store {
             )?;
             let mut details =
                 tx.prepare("INSERT INTO edge_details (snapshot_id, ix, reason, evidence) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut ends = Vec::with_capacity(derived.edges.len());
             for (ix, e) in derived.edges.iter().enumerate() {
                 let end = |n: &str| {
                     position
@@ -401,6 +423,14 @@ impl Store {
                 ])?;
                 let evidence = evidence_text(&e.evidence);
                 details.execute(params![id, ix as i64, e.reason, evidence])?;
+                ends.push((src as u32, dst as u32));
+            }
+            if let Some(b) = graph_blob::encode(&order, &derived.edges, &ends) {
+                tx.execute(
+                    "INSERT INTO graph_blobs (snapshot_id, nodes, node_kinds, edge_ends, edge_costs, edge_kinds, edge_rules, edge_flags)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![id, b.nodes, b.node_kinds, b.edge_ends, b.edge_costs, b.edge_kinds, b.edge_rules, b.edge_flags],
+                )?;
             }
             write_fact_index(&tx, id, records)?;
         }
@@ -498,9 +528,42 @@ impl Store {
 
     /// Nodes and edges without the edges' reasons and evidence (empty): what path search needs,
     /// read fast. [`load_edge_details`](Self::load_edge_details) fills in the edges shown to a user.
-    /// Also each edge's ends as positions in the node list.
-    #[allow(clippy::type_complexity)]
-    pub fn load_structure(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>, Vec<(u32, u32)>)> {
+    /// Also each edge's ends as positions in the node list. Read from the snapshot's graph blobs;
+    /// from its rows when it has none (written before schema v4, or too large for the format).
+    pub fn load_structure(&self, snapshot: i64) -> Result<Structure> {
+        match self.load_structure_from_blobs(snapshot)? {
+            Some(found) => Ok(found),
+            None => self.load_structure_from_rows(snapshot),
+        }
+    }
+
+    /// The structure decoded from the snapshot's graph blobs; `None` when it has none (or they are
+    /// of a format version this build does not read).
+    pub fn load_structure_from_blobs(&self, snapshot: i64) -> Result<Option<Structure>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT nodes, node_kinds, edge_ends, edge_costs, edge_kinds, edge_rules, edge_flags
+             FROM graph_blobs WHERE snapshot_id = ?1",
+        )?;
+        let mut rows = stmt.query([snapshot])?;
+        let Some(r) = rows.next()? else { return Ok(None) };
+        let blob = |i: usize| -> Result<&[u8]> {
+            r.get_ref(i)?.as_blob().map_err(|e| StoreError::Corrupt(format!("graph blobs of snapshot {snapshot}: {e}")))
+        };
+        let stored = graph_blob::StoredBlobs {
+            nodes: blob(0)?,
+            node_kinds: blob(1)?,
+            edge_ends: blob(2)?,
+            edge_costs: blob(3)?,
+            edge_kinds: blob(4)?,
+            edge_rules: blob(5)?,
+            edge_flags: blob(6)?,
+        };
+        graph_blob::decode(snapshot, &stored)
+    }
+
+    /// The structure read row by row from the `nodes` and `edges` tables: snapshots without graph
+    /// blobs, and a reference the blobs are checked against.
+    pub fn load_structure_from_rows(&self, snapshot: i64) -> Result<Structure> {
         let mut stmt =
             self.conn.prepare("SELECT id, kind, name, props FROM nodes WHERE snapshot_id = ?1 ORDER BY ix")?;
         let mut nodes = Vec::new();

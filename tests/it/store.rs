@@ -93,3 +93,104 @@ fn secrets_never_reach_the_database() {
     assert!(!bytes.windows(needle.len()).any(|w| w == needle));
     assert!(!wal.windows(needle.len()).any(|w| w == needle));
 }
+
+/// A database file holding the demo tenant as one snapshot, and that snapshot's id.
+fn demo_db(dir: &tempfile::TempDir) -> (std::path::PathBuf, i64) {
+    let path = dir.path().join("a.db");
+    let mut store = Store::open(&path).unwrap();
+    let snapshot = azpath::import_facts(&mut store, azpath::demo::raw(), None).unwrap().snapshot;
+    (path, snapshot)
+}
+
+#[test]
+fn the_graph_blobs_load_the_same_structure_as_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, snapshot) = demo_db(&dir);
+    let store = Store::open_existing(&path).unwrap();
+    let from_blobs = store.load_structure_from_blobs(snapshot).unwrap().expect("a new snapshot has graph blobs");
+    let from_rows = store.load_structure_from_rows(snapshot).unwrap();
+    let (nodes, edges, ends) = &from_blobs;
+    // The demo exercises every field the blobs carry, so equality below means something.
+    assert!(nodes.iter().any(|n| !n.props.is_empty()));
+    assert!(edges.iter().any(|e| e.requires_activation) && edges.iter().any(|e| e.conditional));
+    assert!(edges.iter().any(|e| e.cost != edges[0].cost) && edges.iter().any(|e| e.kind != edges[0].kind));
+    assert_eq!(ends.len(), edges.len());
+    assert_eq!(from_blobs, from_rows, "same nodes, edges (kinds, costs, flags, rules) and ends");
+    assert_eq!(store.load_structure(snapshot).unwrap(), from_rows);
+    // And the graph built from them answers the same: its headline is the demo's.
+    let g = azpath::load_graph(&store, snapshot).unwrap();
+    let rows_graph = azpath::graph::AttackGraph::with_ends(from_rows.0, from_rows.1, from_rows.2);
+    let (a, b) = (azpath::demo::headline(&g), azpath::demo::headline(&rows_graph));
+    assert!(!a.pipeline_paths.is_empty());
+    assert_eq!((a.pipeline_paths, a.contained, a.user_paths), (b.pipeline_paths, b.contained, b.user_paths));
+}
+
+#[test]
+fn a_snapshot_without_graph_blobs_loads_from_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, snapshot) = demo_db(&dir);
+    let expected = Store::open_existing(&path).unwrap().load_structure(snapshot).unwrap();
+    // As written by an azpath before schema v4: rows only.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(conn.execute("DELETE FROM graph_blobs WHERE snapshot_id = ?1", [snapshot]).unwrap(), 1);
+    drop(conn);
+    let store = Store::open_existing(&path).unwrap();
+    assert!(store.load_structure_from_blobs(snapshot).unwrap().is_none());
+    assert_eq!(store.load_structure(snapshot).unwrap(), expected);
+}
+
+#[test]
+fn graph_blobs_of_a_future_format_version_are_ignored_for_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, snapshot) = demo_db(&dir);
+    let expected = Store::open_existing(&path).unwrap().load_structure_from_rows(snapshot).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut blob: Vec<u8> = conn.query_row("SELECT edge_costs FROM graph_blobs", [], |r| r.get(0)).unwrap();
+    blob[4] = 99; // the format version
+    conn.execute("UPDATE graph_blobs SET edge_costs = ?1", [blob]).unwrap();
+    drop(conn);
+    let store = Store::open_existing(&path).unwrap();
+    assert!(store.load_structure_from_blobs(snapshot).unwrap().is_none());
+    assert_eq!(store.load_structure(snapshot).unwrap(), expected);
+}
+
+#[test]
+fn truncated_or_corrupt_graph_blobs_are_a_corrupt_store_error_not_a_panic() {
+    type Damage = fn(&mut Vec<u8>);
+    let cases: &[(&str, &str, Damage)] = &[
+        ("edge ends cut short by a byte", "edge_ends", |b| {
+            b.pop();
+        }),
+        ("edge costs with a byte too many", "edge_costs", |b| b.push(0)),
+        ("nodes cut mid-string", "nodes", |b| b.truncate(b.len() - 3)),
+        ("nodes with bytes after the last", "nodes", |b| b.extend_from_slice(b"xx")),
+        ("only half a header", "edge_flags", |b| b.truncate(6)),
+        ("wrong magic", "edge_kinds", |b| b[0] = b'X'),
+        ("another column's tag", "edge_rules", |b| b[6] = 3),
+        ("a count that disagrees", "node_kinds", |b| b[8] = b[8].wrapping_add(1)),
+        ("an edge naming a node past the end", "edge_ends", |b| b[12..16].copy_from_slice(&u32::MAX.to_le_bytes())),
+        ("a kind code outside its names", "edge_kinds", |b| {
+            let n = b.len();
+            b[n - 2..].copy_from_slice(&u16::MAX.to_le_bytes())
+        }),
+        ("a name length past the end", "edge_rules", |b| b[14..18].copy_from_slice(&u32::MAX.to_le_bytes())),
+        ("a kind name this build does not know", "node_kinds", |b| {
+            // The first name's first letter: `kind` names are ASCII letters; make it unknown.
+            b[18] = b'#'
+        }),
+        ("a string that is not UTF-8", "nodes", |b| b[16] = 0xff),
+    ];
+    for (what, column, damage) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, snapshot) = demo_db(&dir);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut blob: Vec<u8> = conn.query_row(&format!("SELECT {column} FROM graph_blobs"), [], |r| r.get(0)).unwrap();
+        damage(&mut blob);
+        conn.execute(&format!("UPDATE graph_blobs SET {column} = ?1"), [blob]).unwrap();
+        drop(conn);
+        let store = Store::open_existing(&path).unwrap();
+        let err = store.load_structure(snapshot).expect_err(what);
+        assert!(matches!(err, azpath::store::StoreError::Corrupt(_)), "{what}: {err}");
+        assert!(azpath::load_graph(&store, snapshot).is_err(), "{what}");
+    }
+}
