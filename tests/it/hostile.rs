@@ -136,37 +136,31 @@ fn without_code_spans(line: &str) -> String {
     out
 }
 
+/// Every string value in a JSON document.
+fn json_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| json_strings(x, out)),
+        _ => {}
+    }
+}
+
 /// JSON stays exact: it parses, and no string in it carries azpath's visible escapes (`\u{1b}`).
 /// Returns whether the raw hostile text is in it.
 fn assert_exact_json(what: &str, text: &str) -> bool {
-    fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-        match v {
-            Value::String(s) => out.push(s),
-            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
-            _ => {}
-        }
-    }
     let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}):\n{text}"));
     let mut all = Vec::new();
-    strings(&v, &mut all);
+    json_strings(&v, &mut all);
     assert!(!all.iter().any(|s| s.contains("\\u{1b}")), "{what}: JSON values were escaped for a terminal");
     all.iter().any(|s| s.contains("\u{1b}[2J\u{1b}]0;pwned\u{7}") && s.contains(&format!("\n{FORGED}")))
 }
 
 /// SARIF is JSON that GitHub shows to people: every string in it is inert.
 fn assert_inert_sarif(what: &str, text: &str) {
-    fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-        match v {
-            Value::String(s) => out.push(s),
-            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
-            _ => {}
-        }
-    }
     let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}):\n{text}"));
     let mut all = Vec::new();
-    strings(&v, &mut all);
+    json_strings(&v, &mut all);
     for s in all {
         assert!(!s.chars().any(azpath::escape::is_unsafe), "{what}: a raw control or format character in {s:?}");
     }
