@@ -208,7 +208,14 @@ pub struct FixOutcome {
 /// edge the rules derived twice keeps one fact's evidence; removing it lets the other show).
 const FIX_ROUNDS: usize = 3;
 
+/// `fix` on a stored snapshot, loading its graph.
 pub fn fix_snapshot(store: &Store, snapshot: i64, ask: &FixAsk) -> anyhow::Result<FixOutcome> {
+    fix_graph(store, snapshot, load_graph(store, snapshot)?, ask)
+}
+
+/// `fix` on a snapshot's graph already loaded by the caller (reasons and evidence are read here
+/// for the edges the plan needs); the graph comes back in the outcome.
+pub fn fix_graph(store: &Store, snapshot: i64, mut g: graph::AttackGraph, ask: &FixAsk) -> anyhow::Result<FixOutcome> {
     for (set, what) in [
         (ask.options.max_hops.is_some(), "a hop limit"),
         (!ask.options.last_edge.is_empty(), "a last-edge kind"),
@@ -219,7 +226,6 @@ pub fn fix_snapshot(store: &Store, snapshot: i64, ask: &FixAsk) -> anyhow::Resul
             anyhow::bail!("fix cuts every path, so it does not take {what}; drop that option");
         }
     }
-    let mut g = load_graph(store, snapshot)?;
     let q = fix_query(&g, ask)?;
     let relevant = fix::relevant_edges(&g, &q);
     explain_edges(store, snapshot, &mut g, &relevant)?;
@@ -285,9 +291,9 @@ fn pairs_of(g: &graph::AttackGraph, paths: &[graph::Path]) -> Vec<(String, Strin
 pub fn chokepoints_snapshot(
     store: &Store,
     snapshot: i64,
+    mut g: graph::AttackGraph,
     ask: &FixAsk,
 ) -> anyhow::Result<(graph::AttackGraph, Vec<graph::Path>, Vec<fix::Chokepoint>)> {
-    let mut g = load_graph(store, snapshot)?;
     let q = fix_query(&g, ask)?;
     let paths = fix::pair_paths(&g, &q);
     explain_paths(store, snapshot, &mut g, &paths)?;

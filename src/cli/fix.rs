@@ -72,9 +72,9 @@ pub fn chokepoints(
     format: FixFormat,
     output: &Option<PathBuf>,
 ) -> Result<ExitCode> {
-    let (store, snap, _) = load(ctx.db, &search.snapshot, ctx.verbose)?;
+    let (store, snap, g) = load(ctx.db, &search.snapshot, ctx.verbose)?;
     let ask = fix_ask(&args, search)?;
-    let (g, paths, mut ranked) = azpath::chokepoints_snapshot(&store, snap.id, &ask)?;
+    let (g, paths, mut ranked) = azpath::chokepoints_snapshot(&store, snap.id, g, &ask)?;
     if top > 0 {
         ranked.truncate(top);
     }
@@ -115,11 +115,11 @@ pub fn fix(
     format: FixFormat,
     output: &Option<PathBuf>,
 ) -> Result<ExitCode> {
-    let (store, snap, _) = load(ctx.db, &search.snapshot, ctx.verbose)?;
+    let (store, snap, g) = load(ctx.db, &search.snapshot, ctx.verbose)?;
     let ask = fix_ask(&args, search)?;
     let (from, to) = (ask.from.clone(), ask.to.clone());
     let started = Instant::now();
-    let outcome = azpath::fix_snapshot(&store, snap.id, &ask)?;
+    let outcome = azpath::fix_graph(&store, snap.id, g, &ask)?;
     if ctx.verbose > 0 {
         eprintln!(
             "azpath: fix: {} candidate changes over {} arcs, {} search nodes, verified ({}) in {:.1} ms total",

@@ -172,11 +172,9 @@ pub fn report(
             finding.svg = Some(file);
         }
     }
-    let opts = ReportOptions {
-        diagram_max_paths: max_paths,
-        fix_first: Some(fix_first(&store, &snap)?),
-        ..ReportOptions::default()
-    };
+    // The fix plan reads more evidence into the same graph and hands it back.
+    let (fix_first, g) = fix_first(&store, &snap, g)?;
+    let opts = ReportOptions { diagram_max_paths: max_paths, fix_first: Some(fix_first), ..ReportOptions::default() };
     let text = markdown::report(&g, &snap, &findings, &opts);
     write_file(output, text.as_bytes())?;
     eprintln!("azpath: wrote {}", output.display());
@@ -185,7 +183,11 @@ pub fn report(
 
 /// The report's "Fix first" section: `fix` pipeline -> crown-jewels (verified by re-deriving) and
 /// the ten chokepoints its paths share most.
-fn fix_first(store: &azpath::store::Store, snap: &azpath::model::SnapshotInfo) -> Result<String> {
+fn fix_first(
+    store: &azpath::store::Store,
+    snap: &azpath::model::SnapshotInfo,
+    g: azpath::graph::AttackGraph,
+) -> Result<(String, azpath::graph::AttackGraph)> {
     use azpath::report::fix::{Asked, chokepoints_markdown, fix_markdown};
     let ask = azpath::FixAsk {
         from: "pipeline".into(),
@@ -196,7 +198,7 @@ fn fix_first(store: &azpath::store::Store, snap: &azpath::model::SnapshotInfo) -
         node_budget: azpath::fix::NODE_BUDGET,
         rederive: true,
     };
-    let out = azpath::fix_snapshot(store, snap.id, &ask)?;
+    let out = azpath::fix_graph(store, snap.id, g, &ask)?;
     let closed = azpath::fix::pairs_closed(&out.plan, &out.before);
     let asked = Asked { from: &ask.from, to: &ask.to };
     let mut s = fix_markdown(&out.graph, &asked, &out.plan, &out.before, &closed, &out.check);
@@ -205,5 +207,5 @@ fn fix_first(store: &azpath::store::Store, snap: &azpath::model::SnapshotInfo) -
     s.push('\n');
     s.push_str(&chokepoints_markdown(&out.graph, &ranked, out.before.len()));
     s.push_str("\n`azpath fix` and `azpath chokepoints` print these with every command and evidence (docs/fix.md).\n");
-    Ok(s)
+    Ok((s, out.graph))
 }
