@@ -1,10 +1,6 @@
 //! The binary as a user runs it: exit codes, errors, and output formats.
 
-use std::process::Command;
-
-fn azpath(db: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_azpath")).arg("--db").arg(db).args(args).env("NO_COLOR", "1").output().unwrap()
-}
+use crate::support::run_azpath as azpath;
 
 #[test]
 fn demo_prints_the_headline_and_how_to_explore() {

@@ -67,13 +67,7 @@ struct Run {
 }
 
 fn azpath(db: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_azpath"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let out = crate::support::run_azpath(db, args);
     let run = Run {
         stdout: String::from_utf8(out.stdout).expect("output is UTF-8"),
         stderr: String::from_utf8(out.stderr).expect("errors are UTF-8"),

@@ -9,13 +9,10 @@ use azpath::model::{Edge, EdgeKind, Evidence, EvidenceKind, Node, NodeKind};
 use azpath::query::saved;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::process::Command;
 
 use crate::support::demo;
 
-fn azpath(db: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_azpath")).arg("--db").arg(db).args(args).env("NO_COLOR", "1").output().unwrap()
-}
+use crate::support::run_azpath as azpath;
 
 /// Text no export may mangle or be broken by: markup of every format, quotes, separators,
 /// a line break, a control character, bidi override.

@@ -149,13 +149,7 @@ fn planted() -> Value {
 }
 
 fn azpath(db: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_azpath"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let out = crate::support::run_azpath(db, args);
     assert!(out.status.success(), "azpath {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
 }

@@ -64,3 +64,14 @@ pub fn reached_jewels(g: &AttackGraph, from: azpath::graph::NodeId) -> Vec<Strin
     out.sort();
     out
 }
+
+/// Runs the azpath binary on `db` with `args` (colour off) and returns what it did.
+pub fn run_azpath(db: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_azpath"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
