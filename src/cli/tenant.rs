@@ -76,11 +76,17 @@ fn read_facts(file: &Path) -> Result<RawFacts> {
     }
     let mut reader = std::io::BufReader::new(f).take(MAX_FACTS_BYTES + 1);
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // The first 64 KiB first: a device or binary file is rejected without reading on.
+    // Read up to the first byte that is not blank: a device or binary file is rejected without
+    // reading on (a pipe may hand over the leading blanks a few bytes at a time).
     let mut head = [0u8; 65536];
-    let n = reader.read(&mut head).with_context(|| format!("cannot read {shown}"))?;
-    bytes.extend_from_slice(&head[..n]);
-    let first = bytes.iter().copied().skip_while(|b| b.is_ascii_whitespace()).find(|_| true);
+    let first = loop {
+        let n = reader.read(&mut head).with_context(|| format!("cannot read {shown}"))?;
+        bytes.extend_from_slice(&head[..n]);
+        let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
+        if n == 0 || first.is_some() || bytes.len() > head.len() {
+            break first;
+        }
+    };
     let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     if !bom && first != Some(b'{') {
         bail!("{shown} is not a valid azpath facts file: it does not start with a JSON object (`{{`)");

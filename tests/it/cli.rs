@@ -290,3 +290,27 @@ fn selector_errors_show_the_column() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("column 24") && err.contains("expected `)`") && err.contains('^'), "{err}");
 }
+
+/// A facts file from a pipe whose first chunk is only blank lines is read, not refused as "not
+/// JSON" (the first-byte check waits for a byte that is not blank).
+#[test]
+fn import_reads_a_pipe_that_starts_with_blank_lines() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azpath"))
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .args(["import", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"  \n").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(azpath::demo::TENANT_JSON.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
