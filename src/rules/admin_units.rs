@@ -161,7 +161,7 @@ fn tenant_wide_roles<'f>(ctx: &Context<'f>, principal: &str) -> Vec<&'f Director
     ctx.facts
         .directory_role_assignments
         .iter()
-        .filter(|a| a.principal_id == principal || groups.is_some_and(|g| g.contains(&a.principal_id)))
+        .filter(|a| a.principal_id == principal || groups.is_some_and(|g| g.contains(a.principal_id.as_str())))
         .filter(|a| a.directory_scope_id.trim_end_matches('/').is_empty())
         .collect()
 }
@@ -375,7 +375,7 @@ impl<'c, 'f> GlobalAdmins<'c, 'f> {
 
     /// Whether `user` holds Global Administrator, and if only as an eligibility.
     fn of(&self, user: &str) -> Option<bool> {
-        let groups = self.ctx.member_of.get(user).into_iter().flatten().map(String::as_str);
+        let groups = self.ctx.member_of.get(user).into_iter().flatten().copied();
         let held: Vec<bool> =
             std::iter::once(user).chain(groups).filter_map(|p| self.holders.get(p).copied()).collect();
         if held.is_empty() { None } else { Some(held.iter().all(|e| *e)) }

@@ -60,6 +60,7 @@ use crate::facts::{AdministrativeUnit, AdministrativeUnitMember, Facts, Lock, Lo
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, Node, NodeKind};
 use crate::rbac::{self, Grant, RoleDefinition};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// A rule: one small, self-describing unit that turns facts into edges of one kind.
 pub struct Rule {
@@ -128,51 +129,86 @@ pub struct Derived {
 }
 
 /// Runs every rule. Pure: the same facts always give the same nodes and edges, in the same order.
+/// Rules only read the context and push edges, so they run on every core, each rule's edges kept
+/// in `RULES` order.
 pub fn derive(facts: &Facts) -> Derived {
     let ctx = Context::new(facts);
-    let mut edges = Vec::new();
-    for rule in RULES {
-        let before = edges.len();
-        (rule.derive)(&ctx, &mut edges);
-        debug_assert!(edges[before..].iter().all(|e| rule.edges.contains(&e.kind) && &*e.rule == rule.id));
-    }
-    finish(ctx, edges)
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, RULES.len());
+    let run_rules = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(rule) = RULES.get(i) else { break done };
+            let mut edges = Vec::new();
+            (rule.derive)(&ctx, &mut edges);
+            debug_assert!(edges.iter().all(|e| rule.edges.contains(&e.kind) && &*e.rule == rule.id));
+            done.push((i, edges));
+        }
+    };
+    let mut per_rule: Vec<Vec<Edge>> = RULES.iter().map(|_| Vec::new()).collect();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(run_rules)).collect();
+        let mut done = run_rules();
+        for h in helpers {
+            // A rule that panics is a bug; carry its panic on rather than lose its edges.
+            done.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        for (i, edges) in done {
+            per_rule[i] = edges;
+        }
+    });
+    finish(ctx, per_rule)
 }
 
 /// Sorts, de-duplicates, drops edges whose ends are unknown, and prunes role nodes that grant
 /// nothing (holding AI Administrator is a fact, not an attack edge).
-fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
-    edges.retain(|e| ctx.nodes.contains_key(&*e.source) && ctx.nodes.contains_key(&*e.target) && e.source != e.target);
+fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
+    // Nodes by their position in id order: edges sort by integer keys in the same order as by ids,
+    // and share one `Arc` per end instead of one per edge.
+    let ids: Vec<Arc<str>> = ctx.nodes.keys().map(|id| Arc::from(id.as_str())).collect();
+    let kinds: Vec<NodeKind> = ctx.nodes.values().map(|n| n.kind).collect();
+    let position: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, id)| (&**id, i as u32)).collect();
+    let rule_rank: HashMap<&str, usize> = RULES.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut edges = Vec::with_capacity(per_rule.iter().map(Vec::len).sum());
+    let mut keys = Vec::with_capacity(edges.capacity());
+    for e in per_rule.into_iter().flatten() {
+        let ends = (position.get(&*e.source), position.get(&*e.target));
+        if let (Some(&src), Some(&dst)) = ends
+            && src != dst
+        {
+            let rank = rule_rank.get(&*e.rule).copied().unwrap_or(usize::MAX);
+            keys.push((src, dst, e.kind, e.requires_activation, e.cost, rank));
+            edges.push(Some(e));
+        }
+    }
     // Cheapest first within a key, then the earlier rule in RULES (the more direct abuse), then the
-    // smallest evidence, so the kept edge is deterministic.
-    let rank = |rule: &str| RULES.iter().position(|r| r.id == rule).unwrap_or(usize::MAX);
-    edges.sort_by(|a, b| {
-        (&a.source, &a.target, a.kind, a.requires_activation, a.cost, rank(&a.rule), &a.evidence, &a.reason).cmp(&(
-            &b.source,
-            &b.target,
-            b.kind,
-            b.requires_activation,
-            b.cost,
-            rank(&b.rule),
-            &b.evidence,
-            &b.reason,
-        ))
-    });
-    edges.dedup_by(|later, first| {
-        later.source == first.source
-            && later.target == first.target
-            && later.kind == first.kind
-            && later.requires_activation == first.requires_activation
-    });
+    // smallest evidence, so the kept edge is deterministic. Sorting positions keeps the edges put.
+    let evidence = |i: usize| edges[i].as_ref().map(|e: &Edge| (&e.evidence, &e.reason));
+    let mut order: Vec<usize> = (0..edges.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| evidence(a).cmp(&evidence(b))));
+    let same_edge = |k: &(u32, u32, EdgeKind, bool, u32, usize)| (k.0, k.1, k.2, k.3);
+    order.dedup_by(|later, first| same_edge(&keys[*later]) == same_edge(&keys[*first]));
     let role_kinds = [NodeKind::DirectoryRole, NodeKind::AppRole];
-    let granting: HashSet<&str> =
-        edges.iter().filter(|e| role_kinds.contains(&ctx.nodes[&*e.source].kind)).map(|e| &*e.source).collect();
-    let granting: HashSet<String> = granting.into_iter().map(str::to_string).collect();
-    edges.retain(|e| !role_kinds.contains(&ctx.nodes[&*e.target].kind) || granting.contains(&*e.target));
-    let mut nodes: Vec<Node> =
-        ctx.nodes.into_values().filter(|n| !role_kinds.contains(&n.kind) || granting.contains(&n.id)).collect();
-    nodes.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut warnings = ctx.warnings.into_inner();
+    let mut granting = vec![false; ids.len()];
+    for &i in &order {
+        let src = keys[i].0 as usize;
+        granting[src] |= role_kinds.contains(&kinds[src]);
+    }
+    let kept = |n: usize| !role_kinds.contains(&kinds[n]) || granting[n];
+    let edges: Vec<Edge> = order
+        .into_iter()
+        .filter(|&i| kept(keys[i].1 as usize))
+        .filter_map(|i| {
+            let mut e = edges[i].take()?;
+            e.source = ids[keys[i].0 as usize].clone();
+            e.target = ids[keys[i].1 as usize].clone();
+            Some(e)
+        })
+        .collect();
+    // `ctx.nodes` iterates in id order, so the kept nodes are already sorted.
+    let nodes: Vec<Node> = ctx.nodes.into_values().enumerate().filter(|(n, _)| kept(*n)).map(|(_, n)| n).collect();
+    let mut warnings = ctx.warnings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     warnings.sort();
     warnings.dedup();
     Derived { nodes, edges, warnings }
@@ -202,7 +238,7 @@ pub struct Context<'f> {
     /// Azure role assignments whose role definition is known.
     pub grants: Vec<RbacGrant<'f>>,
     /// Transitive group memberships: principal -> every group it is in (for deny assignments).
-    member_of: HashMap<String, HashSet<String>>,
+    member_of: HashMap<&'f str, HashSet<&'f str>>,
     /// Service principals of applications owned by another tenant (see [`mark_if_sp_locked`]).
     foreign_sps: HashSet<&'f str>,
     /// Per deny assignment (same order as the facts), the scopes and resources it covers: its scope,
@@ -216,8 +252,9 @@ pub struct Context<'f> {
     /// ARM hierarchy, child -> parent (to tell whether a management group is above a scope).
     parents: HashMap<String, String>,
     /// (principal, lock id) -> the easiest grant (index into `grants`) that deletes the lock.
-    lock_deleters: std::cell::RefCell<HashMap<(String, String), LockDeleter>>,
-    warnings: std::cell::RefCell<Vec<String>>,
+    lock_deleters: std::sync::Mutex<HashMap<(String, String), LockDeleter>>,
+    /// Behind a mutex, like `lock_deleters`: rules run on several threads (see [`derive`]).
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 /// The grant (an index into [`Context::grants`]) by which a principal may delete a lock, and how.
@@ -277,18 +314,18 @@ impl<'f> Context<'f> {
         for m in &facts.memberships {
             direct.entry(m.member_id.as_str()).or_default().push(m.group_id.as_str());
         }
-        let mut member_of = HashMap::new();
+        let mut member_of = HashMap::with_capacity(direct.len());
         for &start in direct.keys() {
             let mut seen = HashSet::new();
             let mut stack = vec![start];
             while let Some(cur) = stack.pop() {
                 for &g in direct.get(cur).into_iter().flatten() {
-                    if seen.insert(g.to_string()) {
+                    if seen.insert(g) {
                         stack.push(g);
                     }
                 }
             }
-            member_of.insert(start.to_string(), seen);
+            member_of.insert(start, seen);
         }
         let foreign_sps = facts
             .service_principals
@@ -330,7 +367,7 @@ impl<'f> Context<'f> {
             read_only_locks,
             parents,
             lock_deleters: Default::default(),
-            warnings: std::cell::RefCell::new(warnings),
+            warnings: std::sync::Mutex::new(warnings),
         }
         .with_deny_covers()
     }
@@ -352,7 +389,7 @@ impl<'f> Context<'f> {
     }
 
     pub fn warn(&self, message: String) {
-        self.warnings.borrow_mut().push(message);
+        self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(message);
     }
 
     pub fn node(&self, id: &str) -> Option<&Node> {
@@ -408,8 +445,8 @@ impl<'f> Context<'f> {
         let groups = self.member_of.get(principal);
         self.facts.deny_assignments.iter().zip(&self.deny_covers).any(|(d, covers)| {
             let applies_here = covers.contains(resource);
-            let covers = |p: &String| p == principal || p == EVERYONE || groups.is_some_and(|g| g.contains(p));
-            let excluded = |p: &String| p == principal || groups.is_some_and(|g| g.contains(p));
+            let covers = |p: &String| p == principal || p == EVERYONE || groups.is_some_and(|g| g.contains(p.as_str()));
+            let excluded = |p: &String| p == principal || groups.is_some_and(|g| g.contains(p.as_str()));
             let blocks_action = d.permissions.iter().any(|b| {
                 let (allow, except) =
                     if data { (&b.data_actions, &b.not_data_actions) } else { (&b.actions, &b.not_actions) };
@@ -494,8 +531,11 @@ impl<'f> Context<'f> {
     /// remembered per principal and lock: many edges sit under one lock.
     fn lock_deleter(&self, principal: &str, lock: &Lock) -> LockDeleter {
         let key = (principal.to_string(), lock.id.clone());
-        if let Some(found) = self.lock_deleters.borrow().get(&key) {
-            return found.clone();
+        let known = |cache: &std::sync::Mutex<HashMap<_, LockDeleter>>| {
+            cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned()
+        };
+        if let Some(found) = known(&self.lock_deleters) {
+            return found;
         }
         let found = if self.denied(principal, &lock.scope, LOCK_DELETE, false) {
             None
@@ -507,7 +547,7 @@ impl<'f> Context<'f> {
                 .filter(|(_, g)| g.via.is_none())
                 .filter(|(_, g)| {
                     let p = &g.assignment.principal_id;
-                    p == principal || groups.is_some_and(|gs| gs.contains(p))
+                    p == principal || groups.is_some_and(|gs| gs.contains(p.as_str()))
                 })
                 .filter_map(|(i, g)| g.role.grants_action(LOCK_DELETE).map(|how| (i, g, how)))
                 .filter(|(_, g, _)| self.is_at_or_above(&g.assignment.scope, &lock.scope))
@@ -516,7 +556,7 @@ impl<'f> Context<'f> {
                 })
                 .map(|(i, _, how)| (i, how))
         };
-        self.lock_deleters.borrow_mut().insert(key, found.clone());
+        self.lock_deleters.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, found.clone());
         found
     }
 

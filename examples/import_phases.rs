@@ -1,0 +1,49 @@
+//! Times the phases of an import and the peak memory after each (a profiling aid, not a test).
+//! Usage: cargo run --release --example import_phases -- FACTS.json DB
+use std::time::Instant;
+
+fn cpu() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let f: Vec<&str> = s.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    (f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0)) / 100.0
+}
+
+fn rss() -> String {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let get =
+        |k: &str| s.lines().find(|l| l.starts_with(k)).map(|l| l[k.len()..].trim().to_string()).unwrap_or_default();
+    format!("cpu {:>7.2} rss {} hwm {}", cpu(), get("VmRSS:"), get("VmHWM:"))
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let t = Instant::now();
+    let text = std::fs::read_to_string(&args[1])?;
+    eprintln!("read      {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
+    let t = Instant::now();
+    let mut raw = azpath::facts::RawFacts::from_json(&text)?;
+    drop(text);
+    eprintln!("json      {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
+    let t = Instant::now();
+    raw.redact_secrets();
+    eprintln!("redact    {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
+    let t = Instant::now();
+    let facts = azpath::facts::parse(&raw)?;
+    eprintln!("parse     {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
+    let t = Instant::now();
+    let records = azpath::facts::index::fact_records(&facts);
+    eprintln!("index     {:>7.2} s  {}  ({} records)", t.elapsed().as_secs_f64(), rss(), records.len());
+    let t = Instant::now();
+    let derived = azpath::rules::derive(&facts);
+    eprintln!("derive    {:>7.2} s  {}  ({} edges)", t.elapsed().as_secs_f64(), rss(), derived.edges.len());
+    drop(facts);
+    let _ = std::fs::remove_file(&args[2]);
+    let mut store = azpath::store::Store::open(std::path::Path::new(&args[2]))?;
+    let t = Instant::now();
+    store.write_snapshot(&raw, &derived, &records, None)?;
+    eprintln!("write     {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
+    Ok(())
+}
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
