@@ -354,6 +354,22 @@ impl Store {
         records: &HashMap<String, FactRecord>,
         label: Option<&str>,
     ) -> Result<i64> {
+        // The rows of a new snapshot only refer to each other, and the writer checks every edge's
+        // ends itself: SQLite's three foreign-key lookups per edge row are left out (the pragma
+        // cannot change inside a transaction, so it is switched around it).
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let written = self.write_snapshot_rows(raw, derived, records, label);
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        written
+    }
+
+    fn write_snapshot_rows(
+        &mut self,
+        raw: &RawFacts,
+        derived: &Derived,
+        records: &HashMap<String, FactRecord>,
+        label: Option<&str>,
+    ) -> Result<i64> {
         let tx = self.conn.transaction()?;
         let completeness = serde_json::to_string(&raw.completeness_with_missing()).expect("serialisable");
         let warnings = serde_json::to_string(&derived.warnings).expect("serialisable");
@@ -971,5 +987,26 @@ mod tests {
         }
         assert!(Store::open(&path).unwrap().permission_notes().is_empty(), "once private, no more warnings");
         drop((keep_open, store));
+    }
+}
+
+#[cfg(test)]
+mod foreign_key_tests {
+    use super::*;
+
+    /// The snapshot writer switches foreign keys off for its own rows; they must be back on after
+    /// it, or deleting a snapshot would leave its nodes and edges behind.
+    #[test]
+    fn foreign_keys_are_enforced_again_after_a_snapshot_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("fk.db")).unwrap();
+        crate::import_facts(&mut store, crate::demo::raw(), None).unwrap();
+        let on: i64 = store.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(on, 1);
+        store.conn.execute("DELETE FROM snapshots WHERE id = 1", []).unwrap();
+        for table in ["nodes", "edges", "edge_details", "facts", "graph_blobs"] {
+            let left: i64 = store.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+            assert_eq!(left, 0, "{table} kept rows of a deleted snapshot");
+        }
     }
 }
