@@ -4,9 +4,10 @@
 //! Objects BloodHound's AzureHound data already has (users, groups, service principals, apps, the
 //! tenant, and the ARM scopes and resources it models) get its node id, the upper-cased object id
 //! or ARM id, and its kind (`AZUser`, `AZKeyVault`, ...), so azpath's edges join the team's existing
-//! graph. Everything else gets an `AZP`-prefixed kind; every edge kind is `AZP` + azpath's edge
-//! kind. Properties azpath adds to BloodHound's own nodes are prefixed `azp_`, so they never
-//! overwrite what AzureHound wrote.
+//! graph. Everything else gets a kind in azpath's namespace, `AZP_` + azpath's kind; every edge kind
+//! is `AZP_` + azpath's edge kind (BloodHound refuses an extension whose kinds lack the namespace and
+//! its underscore). Properties azpath adds to BloodHound's own nodes are prefixed `azp_`, so they
+//! never overwrite what AzureHound wrote.
 
 use super::Selection;
 use crate::graph::AttackGraph;
@@ -14,14 +15,15 @@ use crate::model::{Edge, EdgeKind, Node, NodeKind};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// The namespace of azpath's own kinds.
+/// The namespace of azpath's own kinds; each is `AZP_` + the kind.
 pub const PREFIX: &str = "AZP";
-/// The kind every node azpath defines carries, and the file's `source_kind`.
+/// The kind every node azpath defines carries, and the file's `source_kind`. A source kind is a
+/// reference, not a kind the extension defines, so it is outside the namespace.
 pub const BASE_KIND: &str = "AZPBase";
 /// The kind AzureHound gives every Azure node.
 pub const BLOODHOUND_BASE_KIND: &str = "AZBase";
 /// The third kind of a crown jewel, so BloodHound can select them.
-pub const CROWN_JEWEL_KIND: &str = "AZPCrownJewel";
+pub const CROWN_JEWEL_KIND: &str = "AZP_CrownJewel";
 
 /// BloodHound's kind for the nodes AzureHound collects too; `None` for azpath's own.
 pub fn bloodhound_kind(kind: NodeKind) -> Option<&'static str> {
@@ -47,15 +49,15 @@ pub fn bloodhound_kind(kind: NodeKind) -> Option<&'static str> {
     })
 }
 
-/// The node's primary kind: BloodHound's where it has one, else `AZP` + azpath's kind.
+/// The node's primary kind: BloodHound's where it has one, else `AZP_` + azpath's kind.
 pub fn node_kind(kind: NodeKind) -> String {
-    bloodhound_kind(kind).map_or_else(|| format!("{PREFIX}{kind}"), str::to_string)
+    bloodhound_kind(kind).map_or_else(|| format!("{PREFIX}_{kind}"), str::to_string)
 }
 
-/// The edge's kind: `AZP` + azpath's kind (`AZPListKeys`). Never BloodHound's own edge kinds: these
-/// edges carry azpath's meaning, costs and evidence.
+/// The edge's kind: `AZP_` + azpath's kind (`AZP_ListKeys`). Never BloodHound's own edge kinds:
+/// these edges carry azpath's meaning, costs and evidence.
 pub fn edge_kind(kind: EdgeKind) -> String {
-    format!("{PREFIX}{kind}")
+    format!("{PREFIX}_{kind}")
 }
 
 /// The OpenGraph node id: BloodHound's id for the object, the upper-cased object GUID, tenant id or
@@ -166,42 +168,33 @@ pub fn opengraph(g: &AttackGraph, sel: &Selection) -> OpenGraph {
     }
 }
 
-/// The extension schema BloodHound needs to path-find over azpath's kinds: azpath's node kinds,
-/// its edge kinds (every one traversable: an azpath edge means "control passes"), and which kinds
-/// are principals (where attack paths start).
+/// The extension schema BloodHound needs to path-find over azpath's kinds: azpath's node kinds and
+/// its edge kinds (every one traversable: an azpath edge means "control passes"), all in the `AZP`
+/// namespace. No environment is declared: BloodHound takes an environment's kind and principal
+/// kinds only from the extension's own namespace, while azpath's tenant, users, groups and service
+/// principals are AzureHound's nodes (matched by id so paths join that graph), not copies of them.
 pub fn extension_schema() -> Value {
     let node_kinds: Vec<Value> = NodeKind::ALL
         .iter()
         .filter(|k| bloodhound_kind(**k).is_none())
-        .map(|k| serde_json::json!({"name": node_kind(*k), "display_name": k.as_str(), "is_display_kind": true}))
-        .chain([
-            serde_json::json!({"name": BASE_KIND, "display_name": "azpath object", "is_display_kind": false}),
-            serde_json::json!({"name": CROWN_JEWEL_KIND, "display_name": "azpath crown jewel", "is_display_kind": false}),
-        ])
+        .map(|k| {
+            serde_json::json!({"name": node_kind(*k), "display_name": k.as_str(),
+                "description": format!("azpath {k} (docs/interop.md)"), "is_display_kind": true})
+        })
+        .chain([serde_json::json!({"name": CROWN_JEWEL_KIND, "display_name": "azpath crown jewel",
+            "description": "a node a saved query treats as a crown jewel", "is_display_kind": false})])
         .collect();
     let relationship_kinds: Vec<Value> = EdgeKind::ALL
         .iter()
         .map(|k| serde_json::json!({"name": edge_kind(*k), "description": format!("azpath {k} (docs/rules.md)"), "is_traversable": true}))
         .collect();
-    let principal_kinds: Vec<String> = PRINCIPAL_KINDS.iter().map(|k| node_kind(*k)).collect();
     serde_json::json!({
         "schema": {"name": "azpath", "namespace": PREFIX, "version": env!("CARGO_PKG_VERSION"),
                    "display_name": "azpath: Azure and Entra attack paths"},
         "node_kinds": node_kinds,
         "relationship_kinds": relationship_kinds,
-        "environments": [{"environment_kind": "AZTenant", "source_kind": BASE_KIND, "principal_kinds": principal_kinds}],
     })
 }
-
-/// The kinds an attack path can start from: identities someone can sign in or run code as.
-pub const PRINCIPAL_KINDS: &[NodeKind] = &[
-    NodeKind::User,
-    NodeKind::Group,
-    NodeKind::ServicePrincipal,
-    NodeKind::Application,
-    NodeKind::ExternalIdentity,
-    NodeKind::UserAssignedIdentity,
-];
 
 #[cfg(test)]
 mod tests {
@@ -228,7 +221,7 @@ mod tests {
         .with_prop("crown_jewel", "training-data")
         .with_prop("pipeline", "true");
         let doc = node_doc(&sa);
-        assert_eq!(doc.kinds, ["AZPStorageAccount", "AZPBase", "AZPCrownJewel"]);
+        assert_eq!(doc.kinds, ["AZP_StorageAccount", "AZPBase", "AZP_CrownJewel"]);
         assert_eq!(doc.properties["azp_pipeline"], Value::Bool(true));
         assert_eq!(doc.properties["name"], "st");
     }

@@ -134,7 +134,7 @@ fn opengraph_of_the_demo_follows_every_shape_rule() {
             assert_eq!(id, node.id.to_ascii_uppercase());
             assert_eq!(first_kind, kind);
         } else if opengraph::bloodhound_kind(node.kind).is_none() {
-            assert!(first_kind.starts_with("AZP"), "{first_kind}");
+            assert!(first_kind.starts_with("AZP_"), "{first_kind}");
         }
     }
     assert!(entra > 10, "the demo has users, groups, SPs and apps");
@@ -146,7 +146,8 @@ fn opengraph_of_the_demo_follows_every_shape_rule() {
     for n in doc["graph"]["nodes"].as_array().unwrap() {
         for k in n["kinds"].as_array().unwrap() {
             let k = k.as_str().unwrap();
-            assert!(defined.contains(k) || (k.starts_with("AZ") && !k.starts_with("AZP")), "{k} undefined");
+            let bloodhound_own = k.starts_with("AZ") && !k.starts_with("AZP");
+            assert!(defined.contains(k) || bloodhound_own || k == opengraph::BASE_KIND, "{k} undefined");
         }
     }
     let traversable: HashSet<&str> = schema["relationship_kinds"]
@@ -159,8 +160,45 @@ fn opengraph_of_the_demo_follows_every_shape_rule() {
     for e in doc["graph"]["edges"].as_array().unwrap() {
         assert!(traversable.contains(e["kind"].as_str().unwrap()), "{}", e["kind"]);
     }
-    let principals = schema["environments"][0]["principal_kinds"].as_array().unwrap();
-    assert!(principals.iter().any(|k| k == "AZUser") && principals.iter().any(|k| k == "AZPExternalIdentity"));
+}
+
+/// BloodHound's rules for an extension (its schema service refuses the upload otherwise): a name,
+/// version and namespace (not `Tag`); at least one node kind; every node and edge kind the
+/// namespace, `_`, then something; no kind defined twice, as a node or an edge kind; an
+/// environment's kind and principal kinds are defined node kinds in the namespace, and its source
+/// kind is not a defined kind.
+#[test]
+fn the_extension_schema_passes_bloodhounds_extension_rules() {
+    let schema = opengraph::extension_schema();
+    let head = &schema["schema"];
+    for field in ["name", "version", "namespace"] {
+        assert!(head[field].as_str().is_some_and(|v| !v.is_empty()), "schema.{field}");
+    }
+    let namespace = format!("{}_", head["namespace"].as_str().unwrap());
+    assert_ne!(head["namespace"], "Tag");
+    let in_namespace = |k: &str| k.strip_prefix(&namespace).is_some_and(|rest| !rest.is_empty());
+    let names = |list: &str| -> Vec<String> {
+        schema[list].as_array().into_iter().flatten().map(|k| k["name"].as_str().unwrap().to_string()).collect()
+    };
+    let (nodes, edges) = (names("node_kinds"), names("relationship_kinds"));
+    assert!(!nodes.is_empty());
+    let mut seen = HashSet::new();
+    for k in nodes.iter().chain(&edges) {
+        assert!(in_namespace(k), "{k} lacks the {namespace} prefix");
+        assert!(seen.insert(k.clone()), "{k} defined twice");
+    }
+    for env in schema["environments"].as_array().into_iter().flatten() {
+        let kind = env["environment_kind"].as_str().unwrap();
+        assert!(in_namespace(kind) && nodes.iter().any(|n| n == kind), "environment kind {kind}");
+        let source = env["source_kind"].as_str().unwrap();
+        assert!(!source.is_empty() && !seen.contains(source), "source kind {source}");
+        for p in env["principal_kinds"].as_array().unwrap() {
+            let p = p.as_str().unwrap();
+            assert!(in_namespace(p) && nodes.iter().any(|n| n == p), "principal kind {p}");
+        }
+    }
+    // The data file's source kind is a reference, never a defined kind.
+    assert!(!seen.contains(opengraph::BASE_KIND));
 }
 
 #[test]
@@ -181,7 +219,7 @@ fn opengraph_of_a_query_holds_its_paths_and_keeps_text_exact() {
     let user = &doc["graph"]["nodes"].as_array().unwrap().iter().find(|n| n["kinds"][0] == "AZUser").unwrap();
     assert_eq!(user["id"], "0F8FAD5B-D9CB-469F-A165-70867728950E");
     assert_eq!(user["properties"]["azp_name"], HOSTILE, "JSON keeps tenant text exact");
-    let list_keys = doc["graph"]["edges"].as_array().unwrap().iter().find(|e| e["kind"] == "AZPListKeys").unwrap();
+    let list_keys = doc["graph"]["edges"].as_array().unwrap().iter().find(|e| e["kind"] == "AZP_ListKeys").unwrap();
     assert_eq!(list_keys["properties"]["azp_requires_activation"], true);
     assert_eq!(list_keys["properties"]["azp_cost"], EdgeKind::ListKeys.base_cost() + azpath::model::ACTIVATION_COST);
 }
