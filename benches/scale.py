@@ -377,7 +377,12 @@ def main(argv):
     results = {}
     try:
         for size in sizes:
-            results[size] = one_size(args, size, log)
+            try:
+                results[size] = one_size(args, size, log)
+            except OSError as e:  # a full disk, say: this size fails, the table is still written
+                results[size] = ({"generate": Step(failed=f"failed: {e.strerror}")}, {})
+            if not args.keep:
+                shutil.rmtree(os.path.join(args.work, size), ignore_errors=True)
     finally:
         if not args.keep:
             shutil.rmtree(args.work, ignore_errors=True)
