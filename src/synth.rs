@@ -28,6 +28,11 @@ impl SynthSpec {
         SynthSpec { users: 300, groups: 40, service_principals: 60, subscriptions: 3, resources: 150, seed }
     }
 
+    /// About a hundred thousand attack edges: the 1m preset at a tenth of the size.
+    pub fn hundred_thousand_edges(seed: u64) -> SynthSpec {
+        SynthSpec { users: 20_000, groups: 800, service_principals: 500, subscriptions: 8, resources: 4_000, seed }
+    }
+
     /// About one million attack edges.
     pub fn one_million_edges(seed: u64) -> SynthSpec {
         SynthSpec {
@@ -39,7 +44,34 @@ impl SynthSpec {
             seed,
         }
     }
+
+    /// About ten million attack edges: the 1m preset eight times over (edges grow a little faster
+    /// than the counts, as popular groups gain members).
+    pub fn ten_million_edges(seed: u64) -> SynthSpec {
+        SynthSpec {
+            users: 1_600_000,
+            groups: 64_000,
+            service_principals: 40_000,
+            subscriptions: 640,
+            resources: 320_000,
+            seed,
+        }
+    }
+
+    /// The named size presets of `azpath synth --preset` and benches/scale.py.
+    pub fn preset(name: &str, seed: u64) -> Option<SynthSpec> {
+        match name {
+            "small" => Some(SynthSpec::small(seed)),
+            "100k" => Some(SynthSpec::hundred_thousand_edges(seed)),
+            "1m" => Some(SynthSpec::one_million_edges(seed)),
+            "10m" => Some(SynthSpec::ten_million_edges(seed)),
+            _ => None,
+        }
+    }
 }
+
+/// The names [`SynthSpec::preset`] knows.
+pub const PRESETS: [&str; 4] = ["small", "100k", "1m", "10m"];
 
 /// SplitMix64: small, fast, and stable across versions (unlike a library RNG's stream).
 struct Rng(u64);
@@ -409,5 +441,34 @@ mod tests {
             paths.iter().any(|p| g.node(p.target).crown_jewel() == Some("tier0")),
             "the planted Graph permission reaches tier 0"
         );
+    }
+
+    #[test]
+    fn the_size_presets_are_the_1m_preset_scaled_and_unknown_names_are_none() {
+        let one = SynthSpec::one_million_edges(5);
+        let scaled = |k: f64| SynthSpec {
+            users: (one.users as f64 * k) as usize,
+            groups: (one.groups as f64 * k) as usize,
+            service_principals: (one.service_principals as f64 * k) as usize,
+            subscriptions: (one.subscriptions as f64 * k) as usize,
+            resources: (one.resources as f64 * k) as usize,
+            seed: 5,
+        };
+        assert_eq!(SynthSpec::preset("100k", 5), Some(scaled(0.1)));
+        assert_eq!(SynthSpec::preset("1m", 5), Some(one));
+        assert_eq!(SynthSpec::preset("10m", 5), Some(scaled(8.0)));
+        assert_eq!(SynthSpec::preset("small", 5), Some(SynthSpec::small(5)));
+        assert!(PRESETS.iter().all(|p| SynthSpec::preset(p, 5).is_some()));
+        assert_eq!(SynthSpec::preset("2m", 5), None);
+        assert_eq!(SynthSpec::preset("1M", 5), None, "names are exact");
+    }
+
+    /// The 1m preset gives 1.24M edges (benches/results); its tenth must stay near 100k. The 10m
+    /// preset is too big to derive in a test (see benches/results for its measured size).
+    #[test]
+    fn the_100k_preset_derives_about_a_hundred_thousand_edges() {
+        let raw = generate(&SynthSpec::preset("100k", 42).unwrap());
+        let d = crate::rules::derive(&crate::facts::parse(&raw).unwrap());
+        assert!((80_000..=140_000).contains(&d.edges.len()), "{} edges", d.edges.len());
     }
 }

@@ -351,7 +351,7 @@ pub enum Command {
     Ingest(super::collect::IngestArgs),
     /// Generate a synthetic tenant (deterministic for a seed) as a facts file, or import it directly.
     Synth {
-        /// A size preset: `small` (~2k edges) or `1m` (~1M edges); the counts below override it.
+        /// A size preset: `small` (~2k edges), `100k`, `1m` or `10m` (~100k, 1M, 10M edges); the counts below override it.
         #[arg(long, default_value = "small")]
         preset: String,
         /// Users (at least 1: the planted paths start from users).

@@ -202,10 +202,8 @@ pub fn synth(
     output: Option<PathBuf>,
     import: bool,
 ) -> Result<ExitCode> {
-    let base = match preset {
-        "small" => azpath::synth::SynthSpec::small(seed),
-        "1m" => azpath::synth::SynthSpec::one_million_edges(seed),
-        other => bail!("unknown preset {other:?}; presets are small and 1m"),
+    let Some(base) = azpath::synth::SynthSpec::preset(preset, seed) else {
+        bail!("unknown preset {preset:?}; presets are {}", azpath::synth::PRESETS.join(", "));
     };
     let spec = azpath::synth::SynthSpec {
         users: counts.users.unwrap_or(base.users),

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod azurehound;
+mod bench;
 mod cli;
 mod demo;
 mod diff;
