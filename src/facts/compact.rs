@@ -255,24 +255,30 @@ impl<'de> Visitor<'de> for CollectionSeed<'_> {
     }
 
     /// Each entry is redacted as a one-entry object: by its key (a parent id that looks like a
-    /// credential, or names one, goes) and through its value, as in the whole collection.
+    /// credential, or names one, goes) and through its value, as in the whole collection. Entries
+    /// are written in key order, the last of a repeated key kept, as a JSON value would have them.
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
-        let mut out = vec![b'{'];
+        let mut entries = BTreeMap::new();
         while let Some((key, value)) = map.next_entry::<String, Value>()? {
             let mut entry = Value::Object(Map::from_iter([(key, value)]));
             *self.redacted += redact_value(&mut entry);
             let Value::Object(entry) = entry else { unreachable!("an object stays an object") };
             for (key, value) in entry {
-                if out.len() > 1 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut out, &key).expect("a string serialises to memory");
-                out.push(b':');
-                serde_json::to_writer(&mut out, &value).expect("a JSON value serialises to memory");
+                entries.insert(key, value.to_string());
             }
         }
-        out.push(b'}');
-        Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+        let mut out = String::with_capacity(entries.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>() + 2);
+        out.push('{');
+        for (key, value) in entries {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(&Value::from(key).to_string());
+            out.push(':');
+            out.push_str(&value);
+        }
+        out.push('}');
+        Ok(out)
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
@@ -295,5 +301,134 @@ impl<'de> Visitor<'de> for CollectionSeed<'_> {
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
         self.scalar(Value::String(v.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::parse;
+    use serde_json::json;
+
+    /// What the rules see: every fact record and the derived graph.
+    fn derived(raw: &impl FactSource) -> (Vec<crate::facts::index::FactRecord>, crate::rules::Derived) {
+        let facts = parse(raw).unwrap();
+        let mut records: Vec<_> = crate::facts::index::fact_records(&facts).into_values().collect();
+        records.sort_by(|a, b| a.key.cmp(&b.key));
+        (records, crate::rules::derive(&facts))
+    }
+
+    #[test]
+    fn streaming_the_demo_gives_the_facts_and_edges_of_reading_it_whole() {
+        let mut whole = crate::demo::raw();
+        let redacted = whole.redact_secrets();
+        let streamed = CompactFacts::from_json(crate::demo::TENANT_JSON).unwrap();
+        assert_eq!(streamed.redacted, redacted);
+        let (records, graph) = derived(&streamed);
+        assert!(graph.edges.len() > 50, "the demo: {} edges", graph.edges.len());
+        assert_eq!((records, graph), derived(&whole));
+        assert_eq!(streamed.to_raw().unwrap(), whole, "the same values, redacted the same way");
+        assert_eq!(CompactFacts::from(crate::demo::raw()), streamed, "values turn into the same text");
+    }
+
+    #[test]
+    fn collections_and_header_fields_may_come_in_any_order() {
+        let text = crate::demo::TENANT_JSON;
+        let value: Value = serde_json::from_str(text).unwrap();
+        let Value::Object(map) = value else { panic!("the demo is an object") };
+        // Every top-level field, and every collection of each side, in reverse order.
+        let mut reversed = String::from("{");
+        for (i, (key, value)) in map.iter().rev().enumerate() {
+            let value = match value {
+                Value::Object(side) if key == "graph" || key == "arm" => {
+                    let items: Vec<String> =
+                        side.iter().rev().map(|(k, v)| format!("{}:{v}", Value::from(k.as_str()))).collect();
+                    format!("{{{}}}", items.join(","))
+                }
+                v => v.to_string(),
+            };
+            reversed.push_str(&format!("{}{}:{value}", if i > 0 { "," } else { "" }, Value::from(key.as_str())));
+        }
+        reversed.push('}');
+        assert_ne!(reversed.find("\"format\""), text.find("\"format\""));
+        assert_eq!(CompactFacts::from_json(&reversed).unwrap(), CompactFacts::from_json(text).unwrap());
+    }
+
+    #[test]
+    fn credentials_are_gone_from_the_text_as_it_streams() {
+        let text = json!({"format": "azpath-facts/1", "tenant": {"id": "t", "displayName": "sig=abcdef"},
+            "collectedAt": "2026-01-01T00:00:00Z",
+            "graph": {"servicePrincipals": [{"id": "a", "passwordCredentials": [{"keyId": "k", "secretText": "hunter2"}]}],
+                      "groupMembers": {"g": [{"id": "u", "apiKey": "k-e-y"}], "password": [{"id": "x"}]}},
+            "arm": {"resources": [{"id": "/x", "properties": {"primaryKey": "abc", "allowSharedKeyAccess": true}}],
+                    "locks": "sig=tail"}})
+        .to_string();
+        let facts = CompactFacts::from_json(&text).unwrap();
+        let kept = format!("{facts:?}");
+        for secret in ["hunter2", "k-e-y", "\"abc\"", "sig=abcdef", "sig=tail", "\"password\""] {
+            assert!(!kept.contains(secret), "{secret} survived: {kept}");
+        }
+        assert!(kept.contains("allowSharedKeyAccess") && kept.contains("passwordCredentials"));
+        // As many removals as redacting the whole file's values finds.
+        let mut whole = RawFacts::from_json(&text).unwrap();
+        assert_eq!(facts.redacted, whole.redact_secrets());
+        assert_eq!(facts.to_raw().unwrap(), whole);
+    }
+
+    #[test]
+    fn truncated_or_malformed_input_is_an_error_that_quotes_nothing() {
+        let text = crate::demo::TENANT_JSON;
+        for cut in (0..text.len()).step_by(997).chain([text.trim_end().len() - 1]) {
+            let err = CompactFacts::from_json(&text[..cut]).unwrap_err().to_string();
+            assert!(err.contains("EOF") || err.contains("expected"), "cut at {cut}: {err}");
+        }
+        let bad = r#"{"format": "azpath-facts/1", "tenant": {"id": "t"}, "collectedAt": "now", "graph": {"users": [{"id": "u"}]}, "arm": ["sig=hunter2"]}"#;
+        let err = CompactFacts::from_json(bad).unwrap_err().to_string();
+        assert!(err.contains("invalid type") && !err.contains("hunter2"), "{err}");
+        let err = CompactFacts::from_json(r#"{"tenant": {"id": "t"}, "collectedAt": "now"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            RawFacts::from_json(r#"{"tenant": {"id": "t"}, "collectedAt": "now"}"#).unwrap_err().to_string()
+        );
+        let twice = r#"{"format": "a", "format": "b", "tenant": {"id": "t"}, "collectedAt": "now"}"#;
+        assert!(CompactFacts::from_json(twice).unwrap_err().to_string().contains("duplicate field `format`"));
+        assert!(CompactFacts::from_json(r#"{"format": "a", "tenant": {"id": "t"}, "collectedAt": "now"} {}"#).is_err());
+    }
+
+    #[test]
+    fn wrongly_typed_collections_and_null_parents_read_as_from_values() {
+        let file = |graph: Value| {
+            json!({"format": "azpath-facts/1", "tenant": {"id": "t"}, "collectedAt": "2026-01-01T00:00:00Z", "graph": graph})
+                .to_string()
+        };
+        for graph in [
+            json!({"users": {"id": "u"}}),
+            json!({"groupMembers": [{"id": "u"}]}),
+            json!({"groupMembers": {"g": {"id": "u"}}}),
+            json!({"users": [42]}),
+            json!({"users": [{"id": 7}]}),
+        ] {
+            let text = file(graph.clone());
+            let streamed = parse(&CompactFacts::from_json(&text).unwrap()).unwrap_err().to_string();
+            let whole = parse(&RawFacts::from_json(&text).unwrap()).unwrap_err().to_string();
+            assert_eq!(streamed, whole, "{graph}");
+        }
+        let text =
+            file(json!({"groupMembers": {"g1": null, "g2": [{"id": "u", "@odata.type": "#microsoft.graph.user"}]}}));
+        let streamed = parse(&CompactFacts::from_json(&text).unwrap()).unwrap();
+        assert!(
+            streamed.completeness.iter().any(|n| n.what == "graph.groupMembers" && n.scope.as_deref() == Some("g1"))
+        );
+        assert_eq!(streamed.memberships.len(), 1);
+        assert_eq!(streamed.completeness, parse(&RawFacts::from_json(&text).unwrap()).unwrap().completeness);
+    }
+
+    #[test]
+    fn stored_text_is_re_redacted_with_todays_rules() {
+        let mut facts = CompactFacts::from(crate::demo::raw());
+        assert_eq!(facts.clone().redact_secrets(), 0, "a second pass finds nothing");
+        facts.graph.insert("users".into(), r#"[{"id":"u","clientSecret":"hunter2"}]"#.into());
+        assert_eq!(facts.redact_secrets(), 1);
+        assert!(!facts.graph["users"].contains("hunter2"));
     }
 }
