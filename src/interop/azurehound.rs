@@ -14,7 +14,7 @@ use crate::facts::redact::redact_value;
 use crate::facts::{CompactFacts, CompletenessNote, RawFacts, TenantInfo, type_name};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
@@ -93,6 +93,8 @@ pub struct AzureHoundReader {
     /// times faster than one per record), and the kind of each record they come from.
     batch: Vec<Pending>,
     batch_kinds: Vec<String>,
+    /// The ids of the resources in `batch`, to skip a repeat before it is checked.
+    queued_resources: HashSet<String>,
 }
 
 /// The items of one JSON array as compact text, comma-separated, without the brackets.
@@ -183,6 +185,7 @@ impl AzureHoundReader {
             truncated: Vec::new(),
             batch: Vec::new(),
             batch_kinds: Vec::new(),
+            queued_resources: HashSet::new(),
         }
     }
 
@@ -306,6 +309,7 @@ impl AzureHoundReader {
         }
         let batch = std::mem::take(&mut self.batch);
         let kinds = std::mem::take(&mut self.batch_kinds);
+        self.queued_resources.clear();
         let (checked, mut failed) = self.validator.check_batch(batch);
         for p in checked {
             if !failed.contains_key(&p.record) {
@@ -589,11 +593,11 @@ impl AzureHoundReader {
         if !d.get("type").is_some_and(Value::is_string) {
             d.insert("type".into(), Value::String(resource_type(kind).into()));
         }
-        let queued = self.batch.iter().any(|p| matches!(&p.target, Target::Resource(q) if *q == id));
-        if queued || self.resources.contains_key(&id) {
+        if self.queued_resources.contains(&id) || self.resources.contains_key(&id) {
             return Err(Skip::new("repeats an earlier record of the same resource"));
         }
         self.arm_lists.entry("resources").or_default();
+        self.queued_resources.insert(id.clone());
         self.defer(Target::Resource(id), d.into());
         Ok(Outcome::Mapped)
     }
