@@ -97,24 +97,26 @@ pub struct AzureHoundReader {
     queued_resources: HashSet<String>,
 }
 
-/// The items of one JSON array as compact text, comma-separated, without the brackets.
-#[derive(Default)]
+/// One JSON array as compact text, its items appended in place (no copy when it is closed).
 struct TextList(String);
+
+impl Default for TextList {
+    fn default() -> Self {
+        TextList(String::from("["))
+    }
+}
 
 impl TextList {
     fn push(&mut self, item: &str) {
-        if !self.0.is_empty() {
+        if self.0.len() > 1 {
             self.0.push(',');
         }
         self.0.push_str(item);
     }
 
-    fn into_array(self) -> String {
-        let mut text = String::with_capacity(self.0.len() + 2);
-        text.push('[');
-        text.push_str(&self.0);
-        text.push(']');
-        text
+    fn into_array(mut self) -> String {
+        self.0.push(']');
+        self.0
     }
 }
 
