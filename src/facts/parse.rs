@@ -329,6 +329,9 @@ enum Element<'a> {
     Text(&'a str),
 }
 
+/// The entries of an object, by key (a relationship collection's parents).
+type Entries<'a> = Vec<(Cow<'a, str>, Element<'a>)>;
+
 /// One object of a collection, parsed (when it came as text), with its path in the facts file.
 struct Item<'a> {
     value: Cow<'a, Value>,
@@ -364,7 +367,7 @@ impl<'a> Element<'a> {
     }
 
     /// The element as an object of elements; `None` when it is null.
-    fn map(self, at: &str, expected: &str) -> Result<Option<Vec<(Cow<'a, str>, Element<'a>)>>> {
+    fn map(self, at: &str, expected: &str) -> Result<Option<Entries<'a>>> {
         match self {
             Element::Value(Value::Null) => Ok(None),
             Element::Value(Value::Object(m)) => {
