@@ -56,8 +56,8 @@ pub fn demo(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The largest facts file `import` reads: 8 GiB, several times a 10M-edge tenant's, and below what
-/// parsing it needs in memory on a 24 GiB machine.
+/// The largest facts file `import` reads: 8 GiB, several times a 10M-edge tenant's. It is read as a
+/// stream; what stays in memory is its collections as compact text, at most about its own size.
 pub const MAX_FACTS_BYTES: u64 = 8 << 30;
 
 /// Reads a facts file as a stream (redacting each object as it is read), refusing what cannot be
