@@ -251,6 +251,8 @@ impl<'de> Visitor<'de> for CollectionSeed<'_> {
             self.push(&mut out, item);
         }
         out.push(b']');
+        // Without the slack its growth left: the text is kept until the snapshot is written.
+        out.shrink_to_fit();
         Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
     }
 

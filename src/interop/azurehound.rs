@@ -75,10 +75,10 @@ pub struct AzureHoundReader {
     graph_keyed: BTreeMap<&'static str, BTreeMap<String, TextList>>,
     arm_lists: BTreeMap<&'static str, TextList>,
     /// Resources and role assignments by lower-cased id: first copy wins, later copies are skipped.
-    resources: BTreeMap<String, String>,
-    role_assignments: BTreeMap<String, String>,
+    resources: BTreeMap<String, Box<str>>,
+    role_assignments: BTreeMap<String, Box<str>>,
     /// User-assigned identities named by the resources they are attached to.
-    identities: BTreeMap<String, String>,
+    identities: BTreeMap<String, Box<str>>,
     /// How many values redaction removed or replaced in the mapped objects.
     redacted: usize,
     /// Application client id -> object id, for records that name an application by client id.
@@ -114,8 +114,10 @@ impl TextList {
         self.0.push_str(item);
     }
 
+    /// The array, without the slack its growth left (a large buffer shrinks in place).
     fn into_array(mut self) -> String {
         self.0.push(']');
+        self.0.shrink_to_fit();
         self.0
     }
 }
@@ -344,14 +346,14 @@ impl AzureHoundReader {
             Target::RoleAssignment(id) => {
                 if !self.role_assignments.contains_key(&id) {
                     let text = self.text(value);
-                    self.role_assignments.insert(id, text);
+                    self.role_assignments.insert(id, text.into_boxed_str());
                 }
             }
             Target::Resource(id) => {
                 self.attached_identities(&value);
                 if !self.resources.contains_key(&id) {
                     let text = self.text(value);
-                    self.resources.insert(id, text);
+                    self.resources.insert(id, text.into_boxed_str());
                 }
             }
         }
@@ -383,7 +385,7 @@ impl AzureHoundReader {
                                   "properties": properties});
             if let Ok(identity) = self.validator.check_list("arm", "resources", identity) {
                 let text = self.text(identity);
-                self.identities.insert(uami, text);
+                self.identities.insert(uami, text.into_boxed_str());
             }
         }
     }
@@ -676,7 +678,7 @@ impl AzureHoundReader {
         for (name, list) in std::mem::take(&mut self.arm_lists) {
             arm.insert(name.into(), list.into_array());
         }
-        let array = |items: BTreeMap<String, String>| {
+        let array = |items: BTreeMap<String, Box<str>>| {
             let mut list = TextList::default();
             for item in items.into_values() {
                 list.push(&item);
@@ -767,7 +769,7 @@ impl AzureHoundReader {
                                 }
                             }
                             let text = self.text(v);
-                            self.resources.insert(vault, text);
+                            self.resources.insert(vault, text.into_boxed_str());
                             Ok(())
                         }
                     }
