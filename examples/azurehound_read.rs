@@ -1,6 +1,6 @@
 //! The reading and mapping stage of `azpath import azurehound`, alone: reads AzureHound files
-//! into facts and prints what it read and how fast, without parsing the facts, deriving edges or
-//! writing a snapshot. For the benchmark in docs/azurehound.md:
+//! into facts and prints what it read, how fast and how much text it keeps, without parsing the
+//! facts, deriving edges or writing a snapshot. For the benchmark in docs/azurehound.md:
 //! `/usr/bin/time -f '%e s %M KB' target/release/examples/azurehound_read FILE...`
 
 use azpath::interop::azurehound::AzureHoundReader;
@@ -18,13 +18,18 @@ fn main() -> anyhow::Result<()> {
     let secs = started.elapsed().as_secs_f64();
     let mapped: u64 = report.kinds.values().map(|k| k.mapped).sum();
     let skipped: u64 = report.kinds.values().map(|k| k.skipped_total()).sum();
+    // What the facts keep: each collection's redacted compact text.
+    let kept: usize = raw.graph.values().chain(raw.arm.values()).map(String::len).sum();
     println!(
-        "{:.1} MB, {} records ({mapped} mapped, {skipped} skipped) in {secs:.2} s: {:.0} MB/s; {} graph and {} arm collections",
+        "{:.1} MB, {} records ({mapped} mapped, {skipped} skipped) in {secs:.2} s: {:.0} MB/s; {} graph and {} arm \
+         collections, {:.1} MB of compact text kept ({:.0} bytes per mapped record)",
         report.bytes as f64 / 1e6,
         report.records(),
         report.bytes as f64 / 1e6 / secs,
         raw.graph.len(),
-        raw.arm.len()
+        raw.arm.len(),
+        kept as f64 / 1e6,
+        kept as f64 / mapped.max(1) as f64,
     );
     for p in &report.problems {
         println!("problem: {p}");

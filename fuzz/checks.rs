@@ -8,11 +8,21 @@ use azpath::model::{Edge, Node};
 use azpath::query::{self, PathOptions, Selector};
 use std::sync::OnceLock;
 
-/// A facts file: read, redacted, parsed and derived. Any input gives an error or a graph.
+/// A facts file: read, redacted, parsed and derived, both as `import` streams it and as JSON
+/// values. Any input gives an error or a graph, and both readers accept the same files.
 pub fn facts(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(raw) = azpath::facts::RawFacts::from_json(text) else { return };
-    let _ = azpath::prepare(raw);
+    let streamed = azpath::facts::CompactFacts::read(data);
+    let text = std::str::from_utf8(data);
+    let whole = text.ok().map(azpath::facts::RawFacts::from_json);
+    if let Some(whole) = &whole {
+        assert_eq!(streamed.is_ok(), whole.is_ok(), "the streaming reader and the value reader disagree");
+    }
+    if let Ok(streamed) = streamed {
+        let _ = azpath::prepare(streamed);
+    }
+    if let Some(Ok(raw)) = whole {
+        let _ = azpath::prepare(raw);
+    }
 }
 
 /// An AzureHound collection: streamed, mapped, and (when it names a tenant) prepared as a snapshot.

@@ -24,7 +24,7 @@ pub mod rules;
 pub mod store;
 pub mod synth;
 
-use facts::RawFacts;
+use facts::CompactFacts;
 use store::Store;
 
 /// What an import produced.
@@ -40,23 +40,29 @@ pub struct ImportSummary {
 
 /// The whole offline pipeline for one facts file: redact credentials, parse, derive edges, and
 /// write one snapshot (in one transaction).
-pub fn import_facts(store: &mut Store, raw: RawFacts, label: Option<&str>) -> anyhow::Result<ImportSummary> {
+pub fn import_facts(
+    store: &mut Store,
+    raw: impl Into<CompactFacts>,
+    label: Option<&str>,
+) -> anyhow::Result<ImportSummary> {
     prepare(raw)?.write(store, label)
 }
 
 /// A facts file redacted, parsed and derived, ready to be written as a snapshot. Preparing before
 /// opening the database means bad input fails before anything is created or written.
 pub struct Prepared {
-    raw: RawFacts,
+    raw: CompactFacts,
     derived: rules::Derived,
     records: std::collections::HashMap<String, facts::index::FactRecord>,
     redacted: usize,
     skipped: Vec<String>,
 }
 
-/// Redacts, parses and derives a facts file (see [`Prepared`]).
-pub fn prepare(mut raw: RawFacts) -> anyhow::Result<Prepared> {
-    let redacted = raw.redact_secrets();
+/// Redacts, parses and derives a facts file (see [`Prepared`]). Facts given as JSON values are
+/// redacted and turned into compact text first; a [`CompactFacts`] read from a file already is.
+pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
+    let raw = raw.into();
+    let redacted = raw.redacted;
     let facts = facts::parse(&raw)?;
     // The fact index for diffs is independent of the rules: build it on the other core.
     let (derived, records) = std::thread::scope(|scope| {

@@ -4,7 +4,7 @@
 //! and the derived nodes and edges with their evidence. Writing a snapshot is one transaction: an
 //! interrupted or failed import leaves the database exactly as it was.
 
-use crate::facts::RawFacts;
+use crate::facts::CompactFacts;
 use crate::facts::index::{self, FactRecord};
 use crate::files;
 use crate::model::{Edge, EdgeKind, Evidence, FactRef, Node, NodeKind};
@@ -349,7 +349,7 @@ impl Store {
     /// error nothing is written.
     pub fn write_snapshot(
         &mut self,
-        raw: &RawFacts,
+        raw: &CompactFacts,
         derived: &Derived,
         records: &HashMap<String, FactRecord>,
         label: Option<&str>,
@@ -394,7 +394,7 @@ impl Store {
                 tx.prepare("INSERT INTO raw_facts (snapshot_id, side, collection, body) VALUES (?1, ?2, ?3, ?4)")?;
             for (side, map) in [("graph", &raw.graph), ("arm", &raw.arm)] {
                 for (name, body) in map {
-                    ins.execute(params![id, side, name, body.to_string()])?;
+                    ins.execute(params![id, side, name, body])?;
                 }
             }
             let meta = serde_json::json!({"format": raw.format, "tenant": raw.tenant, "collectedAt": raw.collected_at,
@@ -736,15 +736,37 @@ impl Store {
         Ok(out)
     }
 
-    /// The raw facts a snapshot was built from, to re-derive it with the current rules.
-    pub fn load_raw(&self, snapshot: i64) -> Result<RawFacts> {
+    /// The raw facts a snapshot was built from, to re-derive it with the current rules: each
+    /// collection as the compact text stored, parsed only by the facts parser, an object at a time.
+    pub fn load_raw(&self, snapshot: i64) -> Result<CompactFacts> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Meta {
+            format: String,
+            tenant: crate::facts::TenantInfo,
+            collected_at: String,
+            #[serde(default)]
+            source: Option<String>,
+            #[serde(default)]
+            completeness: Vec<crate::facts::CompletenessNote>,
+        }
         let meta: Option<String> = self
             .conn
             .query_row("SELECT body FROM raw_facts WHERE snapshot_id = ?1 AND side = 'meta'", [snapshot], |r| r.get(0))
             .optional()?;
         let meta = meta.ok_or_else(|| StoreError::NoSnapshot(snapshot.to_string()))?;
-        let mut value: serde_json::Value =
-            serde_json::from_str(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let meta: Meta = serde_json::from_str(&meta)
+            .map_err(|e| StoreError::Corrupt(format!("raw facts of snapshot {snapshot}: {e}")))?;
+        let mut raw = CompactFacts {
+            format: meta.format,
+            tenant: meta.tenant,
+            collected_at: meta.collected_at,
+            source: meta.source,
+            graph: Default::default(),
+            arm: Default::default(),
+            completeness: meta.completeness,
+            redacted: 0,
+        };
         let mut stmt = self
             .conn
             .prepare("SELECT side, collection, body FROM raw_facts WHERE snapshot_id = ?1 AND side != 'meta'")?;
@@ -752,11 +774,14 @@ impl Store {
             .query_map([snapshot], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
         {
             let (side, collection, body) = row?;
-            let body: serde_json::Value =
-                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            value[side.as_str()][collection.as_str()] = body;
+            let map = match side.as_str() {
+                "graph" => &mut raw.graph,
+                "arm" => &mut raw.arm,
+                other => return Err(StoreError::Corrupt(format!("raw facts of snapshot {snapshot}: side {other:?}"))),
+            };
+            map.insert(collection, body);
         }
-        serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("raw facts of snapshot {snapshot}: {e}")))
+        Ok(raw)
     }
 }
 

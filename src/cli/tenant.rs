@@ -7,7 +7,7 @@ use super::output::{dot_text, emit, emit_out, json, style_for};
 use anyhow::{Context as _, Result, bail};
 use azpath::escape::terminal;
 use azpath::model::SnapshotInfo;
-use azpath::{demo as demo_tenant, facts::RawFacts, rules as rule_book};
+use azpath::{demo as demo_tenant, facts::CompactFacts, rules as rule_book};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -56,14 +56,15 @@ pub fn demo(ctx: &Ctx, out: &OutputArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The largest facts file `import` reads: 8 GiB, several times a 10M-edge tenant's, and below what
-/// parsing it needs in memory on a 24 GiB machine.
+/// The largest facts file `import` reads: 8 GiB, several times a 10M-edge tenant's. It is read as a
+/// stream; what stays in memory is its collections as compact text, at most about its own size.
 pub const MAX_FACTS_BYTES: u64 = 8 << 30;
 
-/// Reads and parses a facts file, refusing what cannot be one before reading it all: more than
-/// [`MAX_FACTS_BYTES`], or a first byte that cannot start a JSON object (`/dev/zero`, a binary).
-fn read_facts(file: &Path) -> Result<RawFacts> {
-    use std::io::Read as _;
+/// Reads a facts file as a stream (redacting each object as it is read), refusing what cannot be
+/// one before reading it all: more than [`MAX_FACTS_BYTES`], or a first byte that cannot start a
+/// JSON object (`/dev/zero`, a binary).
+fn read_facts(file: &Path) -> Result<CompactFacts> {
+    use std::io::{BufRead as _, Read as _};
     let shown = file.display();
     let f = std::fs::File::open(file).with_context(|| format!("cannot read {shown}"))?;
     let meta = f.metadata().with_context(|| format!("cannot read {shown}"))?;
@@ -74,30 +75,51 @@ fn read_facts(file: &Path) -> Result<RawFacts> {
     if meta.len() > MAX_FACTS_BYTES {
         return Err(too_big());
     }
-    let mut reader = std::io::BufReader::new(f).take(MAX_FACTS_BYTES + 1);
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // Read up to the first byte that is not blank: a device or binary file is rejected without
+    let read = std::cell::Cell::new(0u64);
+    let counted = CountedRead { inner: f, read: &read };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, counted.take(MAX_FACTS_BYTES + 1));
+    if reader.fill_buf().with_context(|| format!("cannot read {shown}"))?.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    // Skip to the first byte that is not blank: a device or binary file is rejected without
     // reading on (a pipe may hand over the leading blanks a few bytes at a time).
-    let mut head = [0u8; 65536];
+    let mut blanks = 0;
     let first = loop {
-        let n = reader.read(&mut head).with_context(|| format!("cannot read {shown}"))?;
-        bytes.extend_from_slice(&head[..n]);
-        let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
-        if n == 0 || first.is_some() || bytes.len() > head.len() {
-            break first;
+        let buf = reader.fill_buf().with_context(|| format!("cannot read {shown}"))?;
+        if let Some(at) = buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            let first = buf[at];
+            reader.consume(at);
+            break Some(first);
+        }
+        let n = buf.len();
+        reader.consume(n);
+        blanks += n;
+        if n == 0 || blanks > 65536 {
+            break None;
         }
     };
-    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
-    if !bom && first != Some(b'{') {
+    if first != Some(b'{') {
         bail!("{shown} is not a valid azpath facts file: it does not start with a JSON object (`{{`)");
     }
-    reader.read_to_end(&mut bytes).with_context(|| format!("cannot read {shown}"))?;
-    if bytes.len() as u64 > MAX_FACTS_BYTES {
+    let facts = CompactFacts::read(reader);
+    if read.get() > MAX_FACTS_BYTES {
         return Err(too_big());
     }
-    let text = std::str::from_utf8(&bytes).with_context(|| format!("{shown} is not UTF-8 text"))?;
-    RawFacts::from_json(text.trim_start_matches('\u{feff}'))
-        .with_context(|| format!("{shown} is not a valid azpath facts file"))
+    facts.with_context(|| format!("{shown} is not a valid azpath facts file"))
+}
+
+/// A reader that counts the bytes it hands over.
+struct CountedRead<'c, R> {
+    inner: R,
+    read: &'c std::cell::Cell<u64>,
+}
+
+impl<R: std::io::Read> std::io::Read for CountedRead<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
 }
 
 /// `azpath import FILE`: a facts file as a new snapshot.
@@ -231,7 +253,9 @@ pub fn synth(
 pub fn rederive(ctx: &Ctx, snapshot: &str) -> Result<ExitCode> {
     let mut store = super::output::open_existing_store(ctx.db)?;
     let snap = store.resolve(snapshot)?;
-    let raw = store.load_raw(snap.id)?;
+    let mut raw = store.load_raw(snap.id)?;
+    // Today's redaction rules too, should they be stricter than those that stored the facts.
+    raw.redact_secrets();
     let label = format!("rederived-{}", snap.id);
     let s = azpath::import_facts(&mut store, raw, Some(&label))?;
     eprintln!(

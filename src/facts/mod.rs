@@ -5,13 +5,15 @@
 //! present with the wrong JSON type is never read as absent: it is an error naming its path in the
 //! facts file and its object. Nothing here derives edges.
 
+pub mod compact;
 pub mod ids;
 pub mod index;
 mod parse;
 pub mod raw;
 pub mod redact;
 
-pub use parse::{ParseError, parse, type_name};
+pub use compact::CompactFacts;
+pub use parse::{Collections, FactSource, ParseError, parse, type_name};
 pub use raw::{CompletenessNote, RawFacts, TenantInfo};
 
 use chrono::{DateTime, Utc};

@@ -5,7 +5,9 @@ use super::*;
 use crate::glob::ActionPattern;
 use crate::rbac::{Permission, RoleDefinition};
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// A facts file that cannot be read: where (the JSON path of the offending value, and the `id` of
 /// the object holding it) and why.
@@ -280,55 +282,173 @@ impl DirectoryIds {
     }
 }
 
-/// One side of the facts file (`graph` or `arm`), to read its collections with their paths.
-struct Side<'a> {
-    name: &'static str,
-    map: &'a BTreeMap<String, Value>,
+/// The collections of one side of a facts file: JSON values (built in memory), or compact JSON
+/// text per collection (read from a file or the store), whose objects are parsed one at a time so
+/// the whole side never exists as a JSON tree.
+#[derive(Clone, Copy)]
+pub enum Collections<'a> {
+    Values(&'a BTreeMap<String, Value>),
+    Texts(&'a BTreeMap<String, String>),
 }
 
-impl<'a> Side<'a> {
-    /// A top-level collection: an array of objects (absent or null: not collected, none known).
-    fn list(&self, name: &str) -> Result<Vec<Obj<'a>>> {
-        let at = format!("{}.{name}", self.name);
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(vec![]),
-            Some(Value::Array(items)) => {
-                items.iter().enumerate().map(|(i, v)| Obj::new(v, format!("{at}[{i}]"))).collect()
-            }
-            Some(v) => Err(wrong_type(at, None, "an array of objects", v)),
+/// What [`parse`] reads: a facts file's header, its completeness notes, and its two sides.
+pub trait FactSource {
+    fn format(&self) -> &str;
+    fn collected_at(&self) -> &str;
+    fn tenant(&self) -> &TenantInfo;
+    fn completeness_with_missing(&self) -> Vec<CompletenessNote>;
+    fn graph(&self) -> Collections<'_>;
+    fn arm(&self) -> Collections<'_>;
+}
+
+impl FactSource for RawFacts {
+    fn format(&self) -> &str {
+        &self.format
+    }
+    fn collected_at(&self) -> &str {
+        &self.collected_at
+    }
+    fn tenant(&self) -> &TenantInfo {
+        &self.tenant
+    }
+    fn completeness_with_missing(&self) -> Vec<CompletenessNote> {
+        RawFacts::completeness_with_missing(self)
+    }
+    fn graph(&self) -> Collections<'_> {
+        Collections::Values(&self.graph)
+    }
+    fn arm(&self) -> Collections<'_> {
+        Collections::Values(&self.arm)
+    }
+}
+
+/// One element of a collection: a value of the file, or compact text still to be parsed.
+#[derive(Clone, Copy)]
+enum Element<'a> {
+    Value(&'a Value),
+    Text(&'a str),
+}
+
+/// The entries of an object, by key (a relationship collection's parents).
+type Entries<'a> = Vec<(Cow<'a, str>, Element<'a>)>;
+
+/// One object of a collection, parsed (when it came as text), with its path in the facts file.
+struct Item<'a> {
+    value: Cow<'a, Value>,
+    path: String,
+}
+
+impl Item<'_> {
+    fn obj(&self) -> Result<Obj<'_>> {
+        Obj::new(&self.value, self.path.clone())
+    }
+}
+
+impl<'a> Element<'a> {
+    fn load(self, path: String) -> Result<Item<'a>> {
+        let value = match self {
+            Element::Value(v) => Cow::Borrowed(v),
+            Element::Text(t) => Cow::Owned(serde_json::from_str(t).map_err(|e| corrupt(&path, e))?),
+        };
+        Ok(Item { value, path })
+    }
+
+    /// The element as a list of elements; `None` when it is null; an error naming its type otherwise.
+    fn list(self, at: &str, expected: &str) -> Result<Option<Vec<Element<'a>>>> {
+        match self {
+            Element::Value(Value::Null) => Ok(None),
+            Element::Value(Value::Array(items)) => Ok(Some(items.iter().map(Element::Value).collect())),
+            Element::Value(v) => Err(wrong_type(at.to_string(), None, expected, v)),
+            Element::Text(t) => match serde_json::from_str::<Option<Vec<&RawValue>>>(t) {
+                Ok(items) => Ok(items.map(|items| items.into_iter().map(|r| Element::Text(r.get())).collect())),
+                Err(_) => Err(Self::text_type_error(t, at, expected)),
+            },
         }
     }
 
-    /// A relationship collection keyed by parent id: `{ "<parent id>": [objects] }`, as (normalised
-    /// parent id, object). A parent whose list is null was not read: a completeness note, never an
-    /// empty answer.
-    fn keyed(&self, name: &str, notes: &mut Vec<CompletenessNote>) -> Result<Vec<(String, Obj<'a>)>> {
+    /// The element as an object of elements; `None` when it is null.
+    fn map(self, at: &str, expected: &str) -> Result<Option<Entries<'a>>> {
+        match self {
+            Element::Value(Value::Null) => Ok(None),
+            Element::Value(Value::Object(m)) => {
+                Ok(Some(m.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Element::Value(v))).collect()))
+            }
+            Element::Value(v) => Err(wrong_type(at.to_string(), None, expected, v)),
+            // A BTreeMap, as serde_json's own map: keys sorted, the last of a repeated key kept.
+            Element::Text(t) => match serde_json::from_str::<Option<BTreeMap<String, &RawValue>>>(t) {
+                Ok(m) => Ok(m.map(|m| m.into_iter().map(|(k, v)| (Cow::Owned(k), Element::Text(v.get()))).collect())),
+                Err(_) => Err(Self::text_type_error(t, at, expected)),
+            },
+        }
+    }
+
+    /// Text that is not what was expected: its type named as for a value (only this text is parsed).
+    fn text_type_error(t: &str, at: &str, expected: &str) -> ParseError {
+        match serde_json::from_str::<Value>(t) {
+            Ok(v) => wrong_type(at.to_string(), None, expected, &v),
+            Err(e) => corrupt(at, e),
+        }
+    }
+}
+
+/// Stored text that is not JSON (a damaged database): never expected from azpath's own writes.
+fn corrupt(path: &str, e: serde_json::Error) -> ParseError {
+    ParseError { path: path.to_string(), object: None, message: format!("not valid JSON: {e}") }
+}
+
+/// One side of the facts file (`graph` or `arm`), to read its collections with their paths.
+struct Side<'a> {
+    name: &'static str,
+    collections: Collections<'a>,
+}
+
+impl<'a> Side<'a> {
+    fn get(&self, name: &str) -> Option<Element<'a>> {
+        match self.collections {
+            Collections::Values(m) => m.get(name).map(Element::Value),
+            Collections::Texts(m) => m.get(name).map(|t| Element::Text(t.as_str())),
+        }
+    }
+
+    /// A top-level collection: an array of objects (absent or null: not collected, none known),
+    /// read one object at a time.
+    fn list(&self, name: &str) -> Result<impl Iterator<Item = Result<Item<'a>>> + use<'a>> {
         let at = format!("{}.{name}", self.name);
-        let map = match self.map.get(name) {
-            None | Some(Value::Null) => return Ok(vec![]),
-            Some(Value::Object(m)) => m,
-            Some(v) => return Err(wrong_type(at, None, "an object keyed by parent id", v)),
+        let items = match self.get(name) {
+            None => vec![],
+            Some(e) => e.list(&at, "an array of objects")?.unwrap_or_default(),
         };
-        let mut out = Vec::new();
-        for (parent, items) in map {
-            let at = child_path(&at, parent);
-            let items = match items {
-                Value::Null => {
-                    notes.push(CompletenessNote {
-                        what: format!("{}.{name}", self.name),
-                        scope: Some(parent.clone()),
-                        reason: "null in the facts file (not collected)".into(),
-                    });
-                    continue;
-                }
-                Value::Array(items) => items,
-                v => return Err(wrong_type(at, None, "an array of objects", v)),
-            };
-            for (i, v) in items.iter().enumerate() {
-                out.push((norm(parent), Obj::new(v, format!("{at}[{i}]"))?));
+        Ok(items.into_iter().enumerate().map(move |(i, e)| e.load(format!("{at}[{i}]"))))
+    }
+
+    /// A relationship collection keyed by parent id: `{ "<parent id>": [objects] }`, as (normalised
+    /// parent id, object), read one object at a time. A parent whose list is null was not read: a
+    /// completeness note, never an empty answer.
+    fn keyed(
+        &self,
+        name: &str,
+        notes: &mut Vec<CompletenessNote>,
+    ) -> Result<impl Iterator<Item = Result<(String, Item<'a>)>> + use<'a>> {
+        let at = format!("{}.{name}", self.name);
+        let parents = match self.get(name) {
+            None => vec![],
+            Some(e) => e.map(&at, "an object keyed by parent id")?.unwrap_or_default(),
+        };
+        let mut lists = Vec::with_capacity(parents.len());
+        for (parent, items) in parents {
+            let at = child_path(&at, &parent);
+            match items.list(&at, "an array of objects")? {
+                None => notes.push(CompletenessNote {
+                    what: format!("{}.{name}", self.name),
+                    scope: Some(parent.into_owned()),
+                    reason: "null in the facts file (not collected)".into(),
+                }),
+                Some(items) => lists.push((norm(&parent), at, items)),
             }
         }
-        Ok(out)
+        Ok(lists.into_iter().flat_map(|(parent, at, items)| {
+            items.into_iter().enumerate().map(move |(i, e)| Ok((parent.clone(), e.load(format!("{at}[{i}]"))?)))
+        }))
     }
 }
 
@@ -342,28 +462,29 @@ fn object_type(o: &Obj) -> Result<DirectoryObjectType> {
 }
 
 /// Reads a whole facts file. `raw` should already be redacted.
-pub fn parse(raw: &RawFacts) -> Result<Facts> {
-    if raw.format != raw::FORMAT {
+pub fn parse(raw: &impl FactSource) -> Result<Facts> {
+    let (format, collected, tenant) = (raw.format(), raw.collected_at(), raw.tenant());
+    if format != raw::FORMAT {
         return Err(ParseError {
             path: "format".into(),
             object: None,
-            message: format!("unsupported facts format {:?}; this azpath reads {:?}", raw.format, raw::FORMAT),
+            message: format!("unsupported facts format {format:?}; this azpath reads {:?}", raw::FORMAT),
         });
     }
-    let collected_at = parse_time(&raw.collected_at).ok_or_else(|| ParseError {
+    let collected_at = parse_time(collected).ok_or_else(|| ParseError {
         path: "collectedAt".into(),
         object: None,
-        message: format!("not an RFC 3339 time: {:?}", raw.collected_at),
+        message: format!("not an RFC 3339 time: {collected:?}"),
     })?;
     let mut f = Facts {
-        tenant_id: norm(&raw.tenant.id),
-        tenant_name: raw.tenant.display_name.clone().unwrap_or_else(|| raw.tenant.id.clone()),
+        tenant_id: norm(&tenant.id),
+        tenant_name: tenant.display_name.clone().unwrap_or_else(|| tenant.id.clone()),
         collected_at,
         completeness: raw.completeness_with_missing(),
         ..Facts::default()
     };
-    parse_graph(&raw.graph, &mut f)?;
-    parse_arm(&raw.arm, &mut f)?;
+    parse_graph(raw.graph(), &mut f)?;
+    parse_arm(raw.arm(), &mut f)?;
     if let Some(note) = unread_package_settings(&f.resources) {
         f.completeness.push(note);
     }
@@ -405,12 +526,14 @@ fn unread_package_settings(resources: &[super::Resource]) -> Option<Completeness
     })
 }
 
-fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
-    let g = Side { name: "graph", map: g };
+fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
+    let g = Side { name: "graph", collections: g };
     // Users, groups, service principals, applications and units share one id space (object ids).
     let mut directory = DirectoryIds::default();
     let mut seen = Unique::new();
-    for o in g.list("users")? {
+    for item in g.list("users")? {
+        let item = item?;
+        let o = item.obj()?;
         let user = User {
             id: norm(&o.str_req("id")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
@@ -424,7 +547,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in g.list("groups")? {
+    for item in g.list("groups")? {
+        let item = item?;
+        let o = item.obj()?;
         let group_types = o.str_list("groupTypes")?;
         let group = Group {
             id: norm(&o.str_req("id")?),
@@ -443,7 +568,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in g.list("servicePrincipals")? {
+    for item in g.list("servicePrincipals")? {
+        let item = item?;
+        let o = item.obj()?;
         let sp = ServicePrincipal {
             id: norm(&o.str_req("id")?),
             app_id: o.str_opt("appId")?.map(|s| norm(&s)),
@@ -459,7 +586,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in g.list("applications")? {
+    for item in g.list("applications")? {
+        let item = item?;
+        let o = item.obj()?;
         let app = Application {
             id: norm(&o.str_req("id")?),
             app_id: norm(&o.str_req("appId")?),
@@ -471,7 +600,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for (group_id, o) in g.keyed("groupMembers", &mut f.completeness)? {
+    for entry in g.keyed("groupMembers", &mut f.completeness)? {
+        let (group_id, item) = entry?;
+        let o = item.obj()?;
         let m = Membership {
             group_id,
             member_id: norm(&o.str_req("id")?),
@@ -488,7 +619,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         ("servicePrincipalOwners", OwnedKind::ServicePrincipal),
     ] {
         let mut seen = Unique::new();
-        for (owned_id, o) in g.keyed(collection, &mut f.completeness)? {
+        for entry in g.keyed(collection, &mut f.completeness)? {
+            let (owned_id, item) = entry?;
+            let o = item.obj()?;
             let ownership = Ownership {
                 owner_id: norm(&o.str_req("id")?),
                 owner_type: object_type(&o)?,
@@ -502,7 +635,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for (sp_id, o) in g.keyed("servicePrincipalAppRoleAssignments", &mut f.completeness)? {
+    for entry in g.keyed("servicePrincipalAppRoleAssignments", &mut f.completeness)? {
+        let (sp_id, item) = entry?;
+        let o = item.obj()?;
         let principal_id = o.str_opt("principalId")?.map(|s| norm(&s)).unwrap_or(sp_id);
         let assignment = AppRoleAssignment {
             id: o.str_opt("id")?.unwrap_or_default(),
@@ -517,7 +652,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for (app_id, o) in g.keyed("applicationFederatedIdentityCredentials", &mut f.completeness)? {
+    for entry in g.keyed("applicationFederatedIdentityCredentials", &mut f.completeness)? {
+        let (app_id, item) = entry?;
+        let o = item.obj()?;
         let credential = FederatedCredential {
             id: o.str_opt("id")?.unwrap_or_default(),
             parent: FederatedParent::Application(app_id),
@@ -531,7 +668,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in g.list("directoryRoleDefinitions")? {
+    for item in g.list("directoryRoleDefinitions")? {
+        let item = item?;
+        let o = item.obj()?;
         let mut actions = Vec::new();
         for p in o.objects("rolePermissions")? {
             actions.extend(p.str_list("allowedResourceActions")?);
@@ -550,7 +689,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in g.list("directoryRoleAssignments")? {
+    for item in g.list("directoryRoleAssignments")? {
+        let item = item?;
+        let o = item.obj()?;
         let assignment = DirectoryRoleAssignment {
             id: o.str_req("id")?,
             principal_id: norm(&o.id_req("principalId")?),
@@ -564,7 +705,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in g.list("directoryRoleEligibilitySchedules")? {
+    for item in g.list("directoryRoleEligibilitySchedules")? {
+        let item = item?;
+        let o = item.obj()?;
         // Read in full before the window is checked, so a malformed expired item is still an error.
         let eligibility = DirectoryRoleAssignment {
             id: o.str_req("id")?,
@@ -586,7 +729,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         f.directory_role_assignments.push(eligibility);
     }
     let mut seen = Unique::new();
-    for o in g.list("administrativeUnits")? {
+    for item in g.list("administrativeUnits")? {
+        let item = item?;
+        let o = item.obj()?;
         let membership_type = o.str_opt("membershipType")?;
         let unit = AdministrativeUnit {
             id: norm(&o.str_req("id")?),
@@ -602,7 +747,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for (unit_id, o) in g.keyed("administrativeUnitMembers", &mut f.completeness)? {
+    for entry in g.keyed("administrativeUnitMembers", &mut f.completeness)? {
+        let (unit_id, item) = entry?;
+        let o = item.obj()?;
         let member = AdministrativeUnitMember {
             unit_id,
             member_id: norm(&o.str_req("id")?),
@@ -614,7 +761,9 @@ fn parse_graph(g: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in g.list("groupEligibilitySchedules")? {
+    for item in g.list("groupEligibilitySchedules")? {
+        let item = item?;
+        let o = item.obj()?;
         let id = o.str_req("id")?;
         let access = match o.str_req("accessId")?.to_ascii_lowercase().as_str() {
             "member" => GroupAccess::Member,
@@ -740,12 +889,14 @@ fn schedule_active(o: &Obj, window: Window, at: DateTime<Utc>) -> Result<bool> {
     Ok(provisioned && window.contains(at))
 }
 
-fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
-    let a = Side { name: "arm", map: a };
+fn parse_arm(a: Collections, f: &mut Facts) -> Result<()> {
+    let a = Side { name: "arm", collections: a };
     // A management group is listed twice by design (its own GET and its parent's descendants);
     // the copies are merged, but two different parents are an error naming both.
     let mut groups: Vec<(String, ManagementGroup)> = Vec::new();
-    for o in a.list("managementGroups")? {
+    for item in a.list("managementGroups")? {
+        let item = item?;
+        let o = item.obj()?;
         let id = norm(&o.str_req("id")?);
         let parent = o.str_opt("properties.parent.id")?.map(|p| norm(&p));
         let ty = o.str_opt("type")?.unwrap_or_default().to_ascii_lowercase();
@@ -786,7 +937,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
             _ => f.management_groups.push(group),
         }
     }
-    for o in a.list("subscriptions")? {
+    for item in a.list("subscriptions")? {
+        let item = item?;
+        let o = item.obj()?;
         let id = norm(&o.str_req("id")?);
         let display_name = o.str_opt("displayName")?.unwrap_or_default();
         if let Some(existing) = f.subscriptions.iter_mut().find(|s| s.id == id) {
@@ -796,7 +949,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in a.list("resourceGroups")? {
+    for item in a.list("resourceGroups")? {
+        let item = item?;
+        let o = item.obj()?;
         let id = norm(&o.str_req("id")?);
         let group = ResourceGroup {
             name: o.str_opt("name")?.unwrap_or_else(|| last_segment(&id).to_string()),
@@ -808,7 +963,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in a.list("roleDefinitions")? {
+    for item in a.list("roleDefinitions")? {
+        let item = item?;
+        let o = item.obj()?;
         let id = o.str_opt("name")?.unwrap_or(last_segment(&o.str_req("id")?).to_string());
         if o.array("properties.permissions")?.is_none() {
             return Err(o.err_at("properties.permissions", "missing: a role definition needs its permission blocks"));
@@ -834,7 +991,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in a.list("roleAssignments")? {
+    for item in a.list("roleAssignments")? {
+        let item = item?;
+        let o = item.obj()?;
         let assignment = arm_assignment(&o, false)?;
         let canonical = RoleAssignment { id: norm(&assignment.id), ..assignment.clone() };
         if seen.admit(&o, &canonical.id.clone(), canonical)? {
@@ -842,7 +1001,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in a.list("roleEligibilitySchedules")? {
+    for item in a.list("roleEligibilitySchedules")? {
+        let item = item?;
+        let o = item.obj()?;
         let eligibility = arm_assignment(&o, true)?;
         let window =
             Window { start: o.time_opt("properties.startDateTime")?, end: o.time_opt("properties.endDateTime")? };
@@ -858,7 +1019,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         f.role_assignments.push(eligibility);
     }
     let mut seen = Unique::new();
-    for o in a.list("denyAssignments")? {
+    for item in a.list("denyAssignments")? {
+        let item = item?;
+        let o = item.obj()?;
         let id = o.str_req("id")?;
         let ids =
             |rel: &str| -> Result<Vec<String>> { o.objects(rel)?.iter().map(|p| Ok(norm(&p.id_req("id")?))).collect() };
@@ -889,7 +1052,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
         }
     }
     let mut seen = Unique::new();
-    for o in a.list("locks")? {
+    for item in a.list("locks")? {
+        let item = item?;
+        let o = item.obj()?;
         let lock = parse_lock(&o)?;
         if seen.admit(&o, &lock.id, lock.clone())? {
             f.locks.push(lock);
@@ -898,7 +1063,9 @@ fn parse_arm(a: &BTreeMap<String, Value>, f: &mut Facts) -> Result<()> {
     // Basic publishing credentials policies of web apps and slots: (app id, policy name, allow).
     let mut policies: Vec<(String, String, Option<bool>)> = Vec::new();
     let mut seen = Unique::new();
-    for o in a.list("resources")? {
+    for item in a.list("resources")? {
+        let item = item?;
+        let o = item.obj()?;
         let item = parse_arm_item(&o)?;
         let id = match &item {
             ArmItem::Resource(r) => r.id.clone(),

@@ -78,15 +78,20 @@ pub const ARM_COLLECTIONS: &[&str] = &[
     "locks",
 ];
 
+impl FactsFileError {
+    /// serde's message with every quoted string replaced: serde quotes a value of the wrong type
+    /// (`invalid type: string "..."`), which may be a credential.
+    pub(crate) fn of(e: serde_json::Error) -> FactsFileError {
+        static QUOTED: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r#""(?:[^"\\]|\\.)*""#).expect("a valid regex"));
+        FactsFileError(QUOTED.replace_all(&e.to_string(), "\"[redacted]\"").into_owned())
+    }
+}
+
 impl RawFacts {
-    /// Parses a facts file from JSON text. The error never quotes a string of the file: serde
-    /// quotes a value of the wrong type (`invalid type: string "..."`), which may be a credential.
+    /// Parses a facts file from JSON text. The error never quotes a string of the file.
     pub fn from_json(text: &str) -> Result<RawFacts, FactsFileError> {
-        serde_json::from_str(text).map_err(|e| {
-            static QUOTED: std::sync::LazyLock<regex::Regex> =
-                std::sync::LazyLock::new(|| regex::Regex::new(r#""(?:[^"\\]|\\.)*""#).expect("a valid regex"));
-            FactsFileError(QUOTED.replace_all(&e.to_string(), "\"[redacted]\"").into_owned())
-        })
+        serde_json::from_str(text).map_err(FactsFileError::of)
     }
 
     /// Removes every credential (by name, by shape and in value bags: see [`super::redact`]) in
@@ -97,38 +102,58 @@ impl RawFacts {
         for value in self.graph.values_mut().chain(self.arm.values_mut()) {
             removed += redact_value(value);
         }
-        let notes =
-            self.completeness.iter_mut().flat_map(|n| [Some(&mut n.what), n.scope.as_mut(), Some(&mut n.reason)]);
-        let tenant = [self.tenant.display_name.as_mut(), self.tenant.default_domain.as_mut(), self.source.as_mut()];
-        for text in notes.chain(tenant).flatten() {
-            if let Cow::Owned(clean) = scrub_text(text) {
-                *text = clean;
-                removed += 1;
-            }
-        }
-        removed
+        removed + scrub_header(&mut self.tenant, &mut self.source, &mut self.completeness)
     }
 
     /// The completeness notes, plus one for every known collection the file does not contain (or
     /// holds as `null`). A collection that is present but empty (`[]`, `{}`) was read and found
     /// empty: that is a complete answer, and gets no note.
     pub fn completeness_with_missing(&self) -> Vec<CompletenessNote> {
-        let mut notes = self.completeness.clone();
-        for (side, names, present) in [("graph", GRAPH_COLLECTIONS, &self.graph), ("arm", ARM_COLLECTIONS, &self.arm)] {
-            for name in names {
-                if present.get(*name).is_none_or(Value::is_null) {
-                    notes.push(CompletenessNote {
-                        what: format!("{side}.{name}"),
-                        scope: None,
-                        reason: "not in the facts file (not collected)".into(),
-                    });
-                }
+        missing_collections(self.completeness.clone(), |side, name| {
+            let map = if side == "graph" { &self.graph } else { &self.arm };
+            map.get(name).is_some_and(|v| !v.is_null())
+        })
+    }
+}
+
+/// Scrubs credential shapes from the strings of a facts file outside its payloads (tenant names,
+/// source, completeness notes); returns how many were changed.
+pub(crate) fn scrub_header(
+    tenant: &mut TenantInfo,
+    source: &mut Option<String>,
+    completeness: &mut [CompletenessNote],
+) -> usize {
+    let mut removed = 0;
+    let notes = completeness.iter_mut().flat_map(|n| [Some(&mut n.what), n.scope.as_mut(), Some(&mut n.reason)]);
+    let header = [tenant.display_name.as_mut(), tenant.default_domain.as_mut(), source.as_mut()];
+    for text in notes.chain(header).flatten() {
+        if let Cow::Owned(clean) = scrub_text(text) {
+            *text = clean;
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// `notes` plus a "not collected" note for every known collection `present(side, name)` denies.
+pub(crate) fn missing_collections(
+    mut notes: Vec<CompletenessNote>,
+    present: impl Fn(&str, &str) -> bool,
+) -> Vec<CompletenessNote> {
+    for (side, names) in [("graph", GRAPH_COLLECTIONS), ("arm", ARM_COLLECTIONS)] {
+        for name in names {
+            if !present(side, name) {
+                notes.push(CompletenessNote {
+                    what: format!("{side}.{name}"),
+                    scope: None,
+                    reason: "not in the facts file (not collected)".into(),
+                });
             }
         }
-        notes.sort();
-        notes.dedup();
-        notes
     }
+    notes.sort();
+    notes.dedup();
+    notes
 }
 
 #[cfg(test)]

@@ -127,6 +127,32 @@ const VALUE_BAGS: &[&str] = &["appsettings", "environmentvariables"];
 /// `true` when a property called `name` (directly under a property called `parent`) holds a
 /// credential by its name.
 pub fn is_credential_name(name: &str, parent: Option<&str>) -> bool {
+    // The same few property names come back for every object: their answers are remembered (a
+    // bounded number of them, so hostile input cannot grow the table).
+    const REMEMBERED: usize = 4096;
+    thread_local! {
+        static SEEN: std::cell::RefCell<(std::collections::HashMap<String, bool>, String)> = Default::default();
+    }
+    use std::fmt::Write as _;
+    SEEN.with_borrow_mut(|(seen, key)| {
+        // The parent's length first: names may hold any character, so no separator is safe.
+        let parent = parent.map(|p| (p.len(), p));
+        key.clear();
+        let _ = write!(key, "{:?}:", parent.map(|(n, _)| n));
+        key.push_str(parent.map(|(_, p)| p).unwrap_or_default());
+        key.push_str(name);
+        if let Some(&answer) = seen.get(key.as_str()) {
+            return answer;
+        }
+        let answer = judge_name(name, parent.map(|(_, p)| p));
+        if seen.len() < REMEMBERED {
+            seen.insert(key.clone(), answer);
+        }
+        answer
+    })
+}
+
+fn judge_name(name: &str, parent: Option<&str>) -> bool {
     let lower = name.to_ascii_lowercase();
     if ALLOWED.contains(&lower.as_str())
         || parent.is_some_and(|p| ALLOWED.contains(&format!("{}.{lower}", p.to_ascii_lowercase()).as_str()))
@@ -245,13 +271,22 @@ fn is_random_key(run: &str) -> bool {
 /// `text` with every credential-shaped part replaced by [`MARKER`]; borrowed when nothing was.
 /// For anything that quotes input back: error messages, log lines, notes.
 pub fn scrub_text(text: &str) -> Cow<'_, str> {
+    // One pass over the text for every shape at once: almost no string holds any.
+    static ANY_SHAPE: LazyLock<regex::RegexSet> = LazyLock::new(|| {
+        regex::RegexSet::new(SHAPES.iter().map(|(shape, _)| shape.as_str()))
+            .expect("credential shapes are valid regexes")
+    });
     let mut out = Cow::Borrowed(text);
-    for (shape, with) in SHAPES.iter() {
-        if shape.is_match(&out) {
-            out = Cow::Owned(shape.replace_all(&out, with.as_str()).into_owned());
+    if ANY_SHAPE.is_match(text) {
+        for (shape, with) in SHAPES.iter() {
+            if shape.is_match(&out) {
+                out = Cow::Owned(shape.replace_all(&out, with.as_str()).into_owned());
+            }
         }
     }
-    if BASE64_RUN.find_iter(&out).any(|m| is_random_key(m.as_str())) {
+    // A random key (see `is_random_key`) is padded with `=` or holds a `+`: ids and names, which
+    // are most strings, have neither and need no search for one.
+    if out.contains(['+', '=']) && BASE64_RUN.find_iter(&out).any(|m| is_random_key(m.as_str())) {
         let replaced =
             BASE64_RUN.replace_all(
                 &out,
@@ -534,5 +569,24 @@ mod tests {
         );
         assert_eq!(removed, 6);
         assert_eq!(redact_value(&mut v), 0, "a second pass finds nothing");
+    }
+
+    #[test]
+    fn remembered_answers_are_the_answers_whatever_the_names_hold() {
+        let pairs = [
+            (Some("permissions"), "keys"),
+            (None, "keys"),
+            (Some("permissions\0"), "keys"),
+            (Some("permission"), "s\0keys"),
+            (Some("a\0b"), "password"),
+            (Some("a"), "b\0password"),
+            (Some("optionalClaims"), "accessToken"),
+            (Some("optionalclaims\0accesstoken"), ""),
+        ];
+        // Twice over, in both orders, so every answer is also read back from the table.
+        for (parent, name) in pairs.iter().chain(pairs.iter().rev()).chain(&pairs) {
+            assert_eq!(is_credential_name(name, *parent), judge_name(name, *parent), "{parent:?} {name:?}");
+        }
+        assert!(!is_credential_name("keys", Some("permissions")) && is_credential_name("keys", None));
     }
 }

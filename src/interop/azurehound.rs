@@ -8,11 +8,13 @@
 //! wrongly typed record is a counted skip instead of a failed import. What AzureHound does not
 //! collect is named in the completeness notes. The kinds and what they map to: `docs/azurehound.md`.
 
+use crate::facts::raw::scrub_header;
 use crate::facts::raw::{ARM_COLLECTIONS, FORMAT, GRAPH_COLLECTIONS};
-use crate::facts::{CompletenessNote, RawFacts, TenantInfo, type_name};
+use crate::facts::redact::redact_value;
+use crate::facts::{CompactFacts, CompletenessNote, RawFacts, TenantInfo, type_name};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
@@ -66,14 +68,19 @@ pub struct AzureHoundReader {
     collected_tenant: Option<TenantInfo>,
     /// Every `tenantId` the records carry, with how often: the tenant when no `AZTenant` says.
     tenant_ids: BTreeMap<String, u64>,
-    graph_lists: BTreeMap<&'static str, Vec<Value>>,
-    graph_keyed: BTreeMap<&'static str, BTreeMap<String, Vec<Value>>>,
-    arm_lists: BTreeMap<&'static str, Vec<Value>>,
+    /// The mapped objects, each redacted and kept as compact JSON text (comma-separated items of
+    /// a collection, or of one parent's list), never as JSON values: those take several times the
+    /// room.
+    graph_lists: BTreeMap<&'static str, TextList>,
+    graph_keyed: BTreeMap<&'static str, BTreeMap<String, TextList>>,
+    arm_lists: BTreeMap<&'static str, TextList>,
     /// Resources and role assignments by lower-cased id: first copy wins, later copies are skipped.
-    resources: BTreeMap<String, Value>,
-    role_assignments: BTreeMap<String, Value>,
+    resources: BTreeMap<String, Box<str>>,
+    role_assignments: BTreeMap<String, Box<str>>,
     /// User-assigned identities named by the resources they are attached to.
-    identities: BTreeMap<String, Value>,
+    identities: BTreeMap<String, Box<str>>,
+    /// How many values redaction removed or replaced in the mapped objects.
+    redacted: usize,
     /// Application client id -> object id, for records that name an application by client id.
     app_by_client_id: HashMap<String, String>,
     /// Records that need other records first: resolved in `finish`.
@@ -86,6 +93,33 @@ pub struct AzureHoundReader {
     /// times faster than one per record), and the kind of each record they come from.
     batch: Vec<Pending>,
     batch_kinds: Vec<String>,
+    /// The ids of the resources in `batch`, to skip a repeat before it is checked.
+    queued_resources: HashSet<String>,
+}
+
+/// One JSON array as compact text, its items appended in place (no copy when it is closed).
+struct TextList(String);
+
+impl Default for TextList {
+    fn default() -> Self {
+        TextList(String::from("["))
+    }
+}
+
+impl TextList {
+    fn push(&mut self, item: &str) {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        self.0.push_str(item);
+    }
+
+    /// The array, without the slack its growth left (a large buffer shrinks in place).
+    fn into_array(mut self) -> String {
+        self.0.push(']');
+        self.0.shrink_to_fit();
+        self.0
+    }
 }
 
 /// How many records are checked together.
@@ -147,6 +181,7 @@ impl AzureHoundReader {
             resources: BTreeMap::new(),
             role_assignments: BTreeMap::new(),
             identities: BTreeMap::new(),
+            redacted: 0,
             app_by_client_id: HashMap::new(),
             app_owners: Vec::new(),
             app_credentials: Vec::new(),
@@ -154,6 +189,7 @@ impl AzureHoundReader {
             truncated: Vec::new(),
             batch: Vec::new(),
             batch_kinds: Vec::new(),
+            queued_resources: HashSet::new(),
         }
     }
 
@@ -277,6 +313,7 @@ impl AzureHoundReader {
         }
         let batch = std::mem::take(&mut self.batch);
         let kinds = std::mem::take(&mut self.batch_kinds);
+        self.queued_resources.clear();
         let (checked, mut failed) = self.validator.check_batch(batch);
         for p in checked {
             if !failed.contains_key(&p.record) {
@@ -294,19 +331,38 @@ impl AzureHoundReader {
 
     fn commit(&mut self, target: Target, value: Value) {
         match target {
-            Target::Graph(c) => self.graph_lists.entry(c).or_default().push(value),
-            Target::GraphKeyed(c, parent) => {
-                self.graph_keyed.entry(c).or_default().entry(parent).or_default().push(value)
+            Target::Graph(c) => {
+                let text = self.text(value);
+                self.graph_lists.entry(c).or_default().push(&text)
             }
-            Target::Arm(c) => self.arm_lists.entry(c).or_default().push(value),
+            Target::GraphKeyed(c, parent) => {
+                let text = self.text(value);
+                self.graph_keyed.entry(c).or_default().entry(parent).or_default().push(&text)
+            }
+            Target::Arm(c) => {
+                let text = self.text(value);
+                self.arm_lists.entry(c).or_default().push(&text)
+            }
             Target::RoleAssignment(id) => {
-                self.role_assignments.entry(id).or_insert(value);
+                if !self.role_assignments.contains_key(&id) {
+                    let text = self.text(value);
+                    self.role_assignments.insert(id, text.into_boxed_str());
+                }
             }
             Target::Resource(id) => {
                 self.attached_identities(&value);
-                self.resources.entry(id).or_insert(value);
+                if !self.resources.contains_key(&id) {
+                    let text = self.text(value);
+                    self.resources.insert(id, text.into_boxed_str());
+                }
             }
         }
+    }
+
+    /// A mapped object as it is kept: redacted, as compact JSON text.
+    fn text(&mut self, mut value: Value) -> String {
+        self.redacted += redact_value(&mut value);
+        value.to_string()
     }
 
     /// The user-assigned identities a resource names, as resources of their own (AzureHound lists
@@ -328,7 +384,8 @@ impl AzureHoundReader {
             let identity = json!({"id": uami, "name": name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
                                   "properties": properties});
             if let Ok(identity) = self.validator.check_list("arm", "resources", identity) {
-                self.identities.insert(uami, identity);
+                let text = self.text(identity);
+                self.identities.insert(uami, text.into_boxed_str());
             }
         }
     }
@@ -540,11 +597,11 @@ impl AzureHoundReader {
         if !d.get("type").is_some_and(Value::is_string) {
             d.insert("type".into(), Value::String(resource_type(kind).into()));
         }
-        let queued = self.batch.iter().any(|p| matches!(&p.target, Target::Resource(q) if *q == id));
-        if queued || self.resources.contains_key(&id) {
+        if self.queued_resources.contains(&id) || self.resources.contains_key(&id) {
             return Err(Skip::new("repeats an earlier record of the same resource"));
         }
         self.arm_lists.entry("resources").or_default();
+        self.queued_resources.insert(id.clone());
         self.defer(Target::Resource(id), d.into());
         Ok(Outcome::Mapped)
     }
@@ -587,7 +644,7 @@ impl AzureHoundReader {
 
     /// The facts of everything read, and the report. `collected_at` is when the collection was
     /// made (RFC 3339): PIM windows are evaluated at it. Fails only when no record names the tenant.
-    pub fn finish(mut self, collected_at: &str) -> anyhow::Result<(RawFacts, ImportReport)> {
+    pub fn finish(mut self, collected_at: &str) -> anyhow::Result<(CompactFacts, ImportReport)> {
         self.flush();
         self.resolve_pending();
         let tenant = match self.collected_tenant.take() {
@@ -600,29 +657,42 @@ impl AzureHoundReader {
                 ),
             },
         };
-        let mut graph: BTreeMap<String, Value> = BTreeMap::new();
+        let mut graph: BTreeMap<String, String> = BTreeMap::new();
         for (name, list) in std::mem::take(&mut self.graph_lists) {
-            graph.insert(name.into(), Value::Array(list));
+            graph.insert(name.into(), list.into_array());
         }
         for (name, keyed) in std::mem::take(&mut self.graph_keyed) {
-            let keyed: Map<String, Value> = keyed.into_iter().map(|(k, v)| (k, Value::Array(v))).collect();
-            graph.insert(name.into(), Value::Object(keyed));
+            let mut text = String::from("{");
+            for (parent, list) in keyed {
+                if text.len() > 1 {
+                    text.push(',');
+                }
+                text.push_str(&Value::from(parent).to_string());
+                text.push(':');
+                text.push_str(&list.into_array());
+            }
+            text.push('}');
+            graph.insert(name.into(), text);
         }
-        let mut arm: BTreeMap<String, Value> = BTreeMap::new();
+        let mut arm: BTreeMap<String, String> = BTreeMap::new();
         for (name, list) in std::mem::take(&mut self.arm_lists) {
-            arm.insert(name.into(), Value::Array(list));
+            arm.insert(name.into(), list.into_array());
         }
+        let array = |items: BTreeMap<String, Box<str>>| {
+            let mut list = TextList::default();
+            for item in items.into_values() {
+                list.push(&item);
+            }
+            list.into_array()
+        };
         if arm.contains_key("roleAssignments") {
-            arm.insert(
-                "roleAssignments".into(),
-                Value::Array(std::mem::take(&mut self.role_assignments).into_values().collect()),
-            );
+            arm.insert("roleAssignments".into(), array(std::mem::take(&mut self.role_assignments)));
         }
         if arm.contains_key("resources") {
             for (id, identity) in std::mem::take(&mut self.identities) {
                 self.resources.entry(id).or_insert(identity);
             }
-            arm.insert("resources".into(), Value::Array(std::mem::take(&mut self.resources).into_values().collect()));
+            arm.insert("resources".into(), array(std::mem::take(&mut self.resources)));
         }
         let mut completeness = what_azurehound_lacks();
         for (file, message) in &self.truncated {
@@ -634,7 +704,7 @@ impl AzureHoundReader {
                 ),
             });
         }
-        let raw = RawFacts {
+        let mut raw = CompactFacts {
             format: FORMAT.into(),
             tenant,
             collected_at: collected_at.into(),
@@ -642,7 +712,9 @@ impl AzureHoundReader {
             graph,
             arm,
             completeness,
+            redacted: self.redacted,
         };
+        raw.redacted += scrub_header(&mut raw.tenant, &mut raw.source, &mut raw.completeness);
         Ok((raw, self.report))
     }
 
@@ -653,7 +725,8 @@ impl AzureHoundReader {
             let app = object.or_else(|| self.app_by_client_id.get(&client).cloned());
             let outcome = match app {
                 Some(app) => self.validator.check_keyed("applicationOwners", &app, owner).map(|owner| {
-                    self.graph_keyed.entry("applicationOwners").or_default().entry(app).or_default().push(owner);
+                    let owner = self.text(owner);
+                    self.graph_keyed.entry("applicationOwners").or_default().entry(app).or_default().push(&owner);
                 }),
                 None => Err(Skip::new("its application is not in the collection")),
             };
@@ -663,8 +736,9 @@ impl AzureHoundReader {
             let outcome = match self.app_by_client_id.get(&client).cloned() {
                 Some(app) => {
                     self.validator.check_keyed("applicationFederatedIdentityCredentials", &app, credential).map(|c| {
+                        let c = self.text(c);
                         let keyed = self.graph_keyed.entry("applicationFederatedIdentityCredentials").or_default();
-                        keyed.entry(app).or_default().push(c);
+                        keyed.entry(app).or_default().push(&c);
                     })
                 }
                 None => Err(Skip::new("its application is not in the collection (credentials name it by client id)")),
@@ -672,9 +746,10 @@ impl AzureHoundReader {
             self.count_later("AZFederatedIdentityCredential", outcome);
         }
         for (vault, policy) in std::mem::take(&mut self.access_policies) {
-            let outcome = match self.resources.get_mut(&vault) {
+            let outcome = match self.resources.get(&vault) {
                 None => Err(Skip::new("its key vault is not in the collection")),
-                Some(v) => {
+                Some(text) => {
+                    let mut v: Value = serde_json::from_str(text).expect("kept resources are JSON text");
                     let probe = json!({"id": vault, "type": "Microsoft.KeyVault/vaults",
                                        "properties": {"accessPolicies": [policy.clone()]}});
                     match self.validator.check_list("arm", "resources", probe) {
@@ -693,6 +768,8 @@ impl AzureHoundReader {
                                     list.push(policy);
                                 }
                             }
+                            let text = self.text(v);
+                            self.resources.insert(vault, text.into_boxed_str());
                             Ok(())
                         }
                     }

@@ -333,3 +333,80 @@ proptest! {
         }
     }
 }
+
+// The streaming reader `azpath import` uses (`facts::CompactFacts`) against the value reader.
+
+/// What the rules see: every fact record and the derived graph.
+fn derived(raw: &impl facts::FactSource) -> (Vec<azpath::facts::index::FactRecord>, azpath::rules::Derived) {
+    let parsed = facts::parse(raw).unwrap();
+    let mut records: Vec<_> = azpath::facts::index::fact_records(&parsed).into_values().collect();
+    records.sort_by(|a, b| a.key.cmp(&b.key));
+    (records, azpath::rules::derive(&parsed))
+}
+
+#[test]
+fn streaming_the_demo_gives_the_facts_and_edges_of_reading_it_whole() {
+    let mut whole = azpath::demo::raw();
+    let redacted = whole.redact_secrets();
+    let streamed = facts::CompactFacts::from_json(azpath::demo::TENANT_JSON).unwrap();
+    assert_eq!(streamed.redacted, redacted);
+    let (records, graph) = derived(&streamed);
+    assert!(graph.edges.len() > 50, "the demo: {} edges", graph.edges.len());
+    assert_eq!((records, graph), derived(&whole));
+    assert_eq!(streamed.to_raw().unwrap(), whole, "the same values, redacted the same way");
+    assert_eq!(facts::CompactFacts::from(azpath::demo::raw()), streamed, "values turn into the same text");
+}
+
+#[test]
+fn collections_and_header_fields_may_come_in_any_order() {
+    let text = azpath::demo::TENANT_JSON;
+    let value: Value = serde_json::from_str(text).unwrap();
+    let Value::Object(map) = value else { panic!("the demo is an object") };
+    // Every top-level field, and every collection of each side, in reverse order.
+    let mut reversed = String::from("{");
+    for (i, (key, value)) in map.iter().rev().enumerate() {
+        let value = match value {
+            Value::Object(side) if key == "graph" || key == "arm" => {
+                let items: Vec<String> =
+                    side.iter().rev().map(|(k, v)| format!("{}:{v}", Value::from(k.as_str()))).collect();
+                format!("{{{}}}", items.join(","))
+            }
+            v => v.to_string(),
+        };
+        reversed.push_str(&format!("{}{}:{value}", if i > 0 { "," } else { "" }, Value::from(key.as_str())));
+    }
+    reversed.push('}');
+    assert_ne!(reversed.find("\"format\""), text.find("\"format\""));
+    assert_eq!(facts::CompactFacts::from_json(&reversed).unwrap(), facts::CompactFacts::from_json(text).unwrap());
+}
+
+#[test]
+fn truncated_or_malformed_input_is_an_error_that_quotes_nothing() {
+    let text = azpath::demo::TENANT_JSON;
+    for cut in (0..text.len()).step_by(997).chain([text.trim_end().len() - 1]) {
+        let err = facts::CompactFacts::from_json(&text[..cut]).unwrap_err().to_string();
+        assert!(err.contains("EOF") || err.contains("expected"), "cut at {cut}: {err}");
+    }
+    let bad = r#"{"format": "azpath-facts/1", "tenant": {"id": "t"}, "collectedAt": "now", "graph": {"users": [{"id": "u"}]}, "arm": ["sig=hunter2"]}"#;
+    let err = facts::CompactFacts::from_json(bad).unwrap_err().to_string();
+    assert!(err.contains("invalid type") && !err.contains("hunter2"), "{err}");
+    let err = facts::CompactFacts::from_json(r#"{"tenant": {"id": "t"}, "collectedAt": "now"}"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        RawFacts::from_json(r#"{"tenant": {"id": "t"}, "collectedAt": "now"}"#).unwrap_err().to_string()
+    );
+    let twice = r#"{"format": "a", "format": "b", "tenant": {"id": "t"}, "collectedAt": "now"}"#;
+    assert!(facts::CompactFacts::from_json(twice).unwrap_err().to_string().contains("duplicate field `format`"));
+    assert!(
+        facts::CompactFacts::from_json(r#"{"format": "a", "tenant": {"id": "t"}, "collectedAt": "now"} {}"#).is_err()
+    );
+}
+
+#[test]
+fn stored_text_is_re_redacted_with_todays_rules() {
+    let mut stored = facts::CompactFacts::from(azpath::demo::raw());
+    assert_eq!(stored.clone().redact_secrets(), 0, "a second pass finds nothing");
+    stored.graph.insert("users".into(), r#"[{"id":"u","clientSecret":"hunter2"}]"#.into());
+    assert_eq!(stored.redact_secrets(), 1);
+    assert!(!stored.graph["users"].contains("hunter2"));
+}

@@ -55,7 +55,7 @@ fn a_failure_mid_write_leaves_the_database_as_it_was() {
         conditional: false,
         cost: 1,
     });
-    assert!(store.write_snapshot(&azpath::demo::raw(), &derived, &Default::default(), None).is_err());
+    assert!(store.write_snapshot(&azpath::demo::raw().into(), &derived, &Default::default(), None).is_err());
     drop(store);
     let store = Store::open(&path).unwrap();
     assert_eq!(store.snapshots().unwrap(), before);
