@@ -18,15 +18,9 @@ fn rss() -> String {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let t = Instant::now();
-    let text = std::fs::read_to_string(&args[1])?;
-    eprintln!("read      {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
-    let t = Instant::now();
-    let mut raw = azpath::facts::RawFacts::from_json(&text)?;
-    drop(text);
-    eprintln!("json      {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
-    let t = Instant::now();
-    raw.redact_secrets();
-    eprintln!("redact    {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
+    let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&args[1])?);
+    let raw = azpath::facts::CompactFacts::read(file)?;
+    eprintln!("read      {:>7.2} s  {}  (streamed, redacted: {})", t.elapsed().as_secs_f64(), rss(), raw.redacted);
     let t = Instant::now();
     let facts = azpath::facts::parse(&raw)?;
     eprintln!("parse     {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());

@@ -365,7 +365,7 @@ impl Store {
 
     fn write_snapshot_rows(
         &mut self,
-        raw: &RawFacts,
+        raw: &CompactFacts,
         derived: &Derived,
         records: &HashMap<String, FactRecord>,
         label: Option<&str>,
