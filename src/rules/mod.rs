@@ -145,24 +145,23 @@ fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
     edges.retain(|e| ctx.nodes.contains_key(&*e.source) && ctx.nodes.contains_key(&*e.target) && e.source != e.target);
     // Cheapest first within a key, then the earlier rule in RULES (the more direct abuse), then the
     // smallest evidence, so the kept edge is deterministic.
+    // The rule's rank and the evidence are compared only on ties, not computed for every comparison.
     let rank = |rule: &str| RULES.iter().position(|r| r.id == rule).unwrap_or(usize::MAX);
     edges.sort_by(|a, b| {
-        (&a.source, &a.target, a.kind, a.requires_activation, a.cost, rank(&a.rule), &a.evidence, &a.reason).cmp(&(
-            &b.source,
-            &b.target,
-            b.kind,
-            b.requires_activation,
-            b.cost,
-            rank(&b.rule),
-            &b.evidence,
-            &b.reason,
-        ))
+        (&a.source, &a.target, a.kind, a.requires_activation, a.cost)
+            .cmp(&(&b.source, &b.target, b.kind, b.requires_activation, b.cost))
+            .then_with(|| rank(&a.rule).cmp(&rank(&b.rule)))
+            .then_with(|| (&a.evidence, &a.reason).cmp(&(&b.evidence, &b.reason)))
     });
     edges.dedup_by(|later, first| {
-        later.source == first.source
+        let same = later.source == first.source
             && later.target == first.target
             && later.kind == first.kind
-            && later.requires_activation == first.requires_activation
+            && later.requires_activation == first.requires_activation;
+        if same {
+            add_alternative(first, std::mem::take(&mut later.evidence));
+        }
+        same
     });
     let role_kinds = [NodeKind::DirectoryRole, NodeKind::AppRole];
     let granting: HashSet<&str> =
@@ -176,6 +175,25 @@ fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
     warnings.sort();
     warnings.dedup();
     Derived { nodes, edges, warnings }
+}
+
+/// Keeps another derivation of `edge`'s hop (its evidence) among the edge's alternatives, unless
+/// cutting a derivation already kept would cut it too (its facts include all of that one's).
+fn add_alternative(edge: &mut Edge, evidence: Vec<Evidence>) {
+    let facts = |ev: &[Evidence]| -> Vec<crate::model::FactRef> {
+        let mut v: Vec<_> = ev.iter().filter_map(|e| e.fact).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let mine = facts(&evidence);
+    let falls_with = |kept: &[Evidence]| facts(kept).iter().all(|f| mine.binary_search(f).is_ok());
+    if falls_with(&edge.evidence) || edge.alternatives.iter().any(|a| falls_with(a)) {
+        return;
+    }
+    // Only what names a fact matters to a cut; an empty list is a derivation no change removes.
+    let named = evidence.into_iter().filter(|e| e.fact.is_some()).map(|e| Evidence { name: None, ..e }).collect();
+    edge.alternatives.push(named);
 }
 
 /// An Azure role assignment (active or eligible) with its role definition resolved.
@@ -686,6 +704,7 @@ pub fn rbac_edge(
         rule: rule.id.into(),
         reason,
         evidence,
+        alternatives: Vec::new(),
         requires_activation,
         conditional,
         cost: 0,
@@ -790,15 +809,15 @@ mod tests {
             let mut t = T::new();
             let (rg, sa) = locked_account(&mut t);
             t.lock(SUB, "sub-freeze", "ReadOnly");
-            let (rg_owner, sub_owner, denied) = (t.sp("rg-owner"), t.sp("sub-owner"), t.sp("denied"));
+            let (rg_owner, uaa, denied) = (t.sp("rg-owner"), t.sp("sub-owner"), t.sp("denied"));
             t.assign(&rg_owner, "Owner", &rg);
-            t.assign(&sub_owner, "Owner", SUB);
+            t.assign(&uaa, "Owner", SUB);
             t.assign(&denied, "Owner", SUB);
             t.deny(SUB, &denied, &["Microsoft.Authorization/locks/delete"]);
             let d = t.derive();
             assert!(!has(&d, &rg_owner, &sa, ListKeys), "it cannot delete the subscription's lock");
             assert!(!has(&d, &denied, &sa, ListKeys));
-            let e = edge(&d, &sub_owner, &sa, ListKeys).unwrap();
+            let e = edge(&d, &uaa, &sa, ListKeys).unwrap();
             assert_eq!(e.evidence.iter().filter(|ev| ev.kind == EvidenceKind::ReadOnlyLock).count(), 2);
             assert_eq!(e.cost, ListKeys.base_cost() + LOCK_REMOVAL_COST, "one lock removal step, however many locks");
         }
@@ -819,6 +838,44 @@ mod tests {
             assert!(a.completeness.iter().any(|n| n.what == "arm.locks"), "the gap is recorded");
             assert!(!b.completeness.iter().any(|n| n.what == "arm.locks"), "an empty list is a complete answer");
         }
+    }
+
+    #[test]
+    fn a_hop_derived_twice_keeps_the_other_derivation_for_fix() {
+        use crate::model::EdgeKind::AssignRoles;
+        use crate::rules::testkit::*;
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let (c, solo) = (t.sp("c"), t.sp("solo"));
+        // Two grants of the same hop: Owner and User Access Administrator on the resource group.
+        let uaa = t.assign(&c, "User Access Administrator", &rg);
+        let rg_owner = t.assign(&c, "Owner", &rg);
+        t.assign(&solo, "Owner", &rg);
+        let d = t.derive();
+        let e = edge(&d, &c, &rg, AssignRoles).unwrap();
+        let named = |ev: &[Evidence]| ev.iter().any(|x| x.value == uaa) || ev.iter().any(|x| x.value == rg_owner);
+        assert!(named(&e.evidence));
+        assert_eq!(e.alternatives.len(), 1, "{:?}", e.alternatives);
+        assert!(named(&e.alternatives[0]) && e.alternatives[0].iter().all(|x| x.fact.is_some()));
+        let (a, b) = (&e.evidence, &e.alternatives[0]);
+        assert!(a.iter().any(|x| x.value == uaa) != b.iter().any(|x| x.value == uaa), "one grant each");
+        // One grant: nothing merged.
+        assert!(edge(&d, &solo, &rg, AssignRoles).unwrap().alternatives.is_empty());
+    }
+
+    #[test]
+    fn an_alternative_that_falls_with_a_kept_derivation_is_not_kept() {
+        let ev = |v: &str| Evidence::new(EvidenceKind::RoleAssignment, v).of_fact(&format!("ra|{v}"));
+        let mut e = Edge::new("a", "b", EdgeKind::AssignRoles, "test", String::new()).with_evidence(vec![ev("1")]);
+        add_alternative(&mut e, vec![ev("1"), ev("2")]); // cutting 1 cuts it too
+        assert!(e.alternatives.is_empty());
+        add_alternative(&mut e, vec![ev("2")]);
+        add_alternative(&mut e, vec![ev("2"), ev("3")]);
+        assert_eq!(e.alternatives, vec![vec![ev("2")]]);
+        // A derivation that names no fact can be cut by nothing: kept, as an empty list.
+        add_alternative(&mut e, vec![Evidence::new(EvidenceKind::ArmHierarchy, "x")]);
+        assert_eq!(e.alternatives.len(), 2);
+        assert!(e.alternatives[1].is_empty());
     }
 
     #[test]
