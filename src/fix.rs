@@ -263,6 +263,30 @@ fn change_of(g: &AttackGraph, e: usize, ev: &Evidence) -> Option<(ChangeKind, Fa
     Some((kind, fact, ev.value.clone(), src))
 }
 
+/// The changes that remove each derivation of edge `e`: its own evidence's first, then each merged
+/// alternative's ([`crate::model::Edge::alternatives`]), in evidence order, at default costs. The
+/// hop goes only when one change of every derivation is made. The report's suggested fixes name
+/// these, through the same typed link (evidence kind and fact) that `fix` plans with.
+pub fn edge_changes(g: &AttackGraph, e: usize) -> Vec<Vec<Change>> {
+    let edge = &g.edges[e];
+    let pipeline = g.node_index(&edge.source).is_some_and(|n| g.node(n).is_pipeline());
+    derivations(edge)
+        .map(|derivation| {
+            let mut mine: Vec<Change> = Vec::new();
+            for ev in derivation {
+                let Some((kind, fact, subject, object)) = change_of(g, e, ev) else { continue };
+                if mine.iter().any(|c| c.kind == kind && c.fact == fact && c.subject == subject) {
+                    continue;
+                }
+                let cost = Costs::default().of(kind, pipeline);
+                let evidence = derivation.to_vec();
+                mine.push(Change { kind, fact, subject, object, cost, protected: false, evidence, edges: vec![e] });
+            }
+            mine
+        })
+        .collect()
+}
+
 /// What `fix` is asked.
 #[derive(Debug, Clone, Default)]
 pub struct FixQuery {
