@@ -189,12 +189,19 @@ fn commands(g: &AttackGraph, e: usize) -> String {
     if per_derivation.iter().any(Vec::is_empty) {
         return String::new(); // a derivation no change removes: no command closes the hop
     }
-    let first: Vec<String> = per_derivation.iter().map(|d| code(&d[0].command(g))).collect();
-    match first.as_slice() {
+    // A derivation that names a change already picked falls with it.
+    let mut picked: Vec<&crate::fix::Change> = Vec::new();
+    for d in &per_derivation {
+        if !d.iter().any(|c| picked.iter().any(|p| p.kind == c.kind && p.fact == c.fact && p.subject == c.subject)) {
+            picked.push(&d[0]);
+        }
+    }
+    let runs: Vec<String> = picked.iter().map(|c| code(&c.command(g))).collect();
+    match runs.as_slice() {
         [one] => format!("Run: {one}\n"),
         all => format!(
-            "The hop has {} derivations; run all of: {}\n",
-            all.len(),
+            "The rules derived this hop {} ways; run all of: {}\n",
+            per_derivation.len(),
             all.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
         ),
     }

@@ -160,6 +160,9 @@ fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
             && later.requires_activation == first.requires_activation;
         if same {
             add_alternative(first, std::mem::take(&mut later.evidence));
+            for derivation in std::mem::take(&mut later.alternatives) {
+                add_alternative(first, derivation);
+            }
         }
         same
     });
@@ -179,7 +182,7 @@ fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
 
 /// Keeps another derivation of `edge`'s hop (its evidence) among the edge's alternatives, unless
 /// cutting a derivation already kept would cut it too (its facts include all of that one's).
-fn add_alternative(edge: &mut Edge, evidence: Vec<Evidence>) {
+pub(crate) fn add_alternative(edge: &mut Edge, evidence: Vec<Evidence>) {
     let facts = |ev: &[Evidence]| -> Vec<crate::model::FactRef> {
         let mut v: Vec<_> = ev.iter().filter_map(|e| e.fact).collect();
         v.sort_unstable();
