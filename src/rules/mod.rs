@@ -142,7 +142,9 @@ pub fn derive(facts: &Facts) -> Derived {
 /// Sorts, de-duplicates, drops edges whose ends are unknown, and prunes role nodes that grant
 /// nothing (holding AI Administrator is a fact, not an attack edge).
 fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
-    edges.retain(|e| ctx.nodes.contains_key(&*e.source) && ctx.nodes.contains_key(&*e.target) && e.source != e.target);
+    // Hashed, not the ordered map's string comparisons: this runs twice per edge.
+    let kinds: HashMap<&str, NodeKind> = ctx.nodes.iter().map(|(id, n)| (id.as_str(), n.kind)).collect();
+    edges.retain(|e| kinds.contains_key(&*e.source) && kinds.contains_key(&*e.target) && e.source != e.target);
     // Cheapest first within a key, then the earlier rule in RULES (the more direct abuse), then the
     // smallest evidence, so the kept edge is deterministic.
     // The rule's rank and the evidence are compared only on ties, not computed for every comparison.
@@ -168,9 +170,10 @@ fn finish(ctx: Context, mut edges: Vec<Edge>) -> Derived {
     });
     let role_kinds = [NodeKind::DirectoryRole, NodeKind::AppRole];
     let granting: HashSet<&str> =
-        edges.iter().filter(|e| role_kinds.contains(&ctx.nodes[&*e.source].kind)).map(|e| &*e.source).collect();
+        edges.iter().filter(|e| role_kinds.contains(&kinds[&*e.source])).map(|e| &*e.source).collect();
     let granting: HashSet<String> = granting.into_iter().map(str::to_string).collect();
-    edges.retain(|e| !role_kinds.contains(&ctx.nodes[&*e.target].kind) || granting.contains(&*e.target));
+    edges.retain(|e| !role_kinds.contains(&kinds[&*e.target]) || granting.contains(&*e.target));
+    drop(kinds);
     let mut nodes: Vec<Node> =
         ctx.nodes.into_values().filter(|n| !role_kinds.contains(&n.kind) || granting.contains(&n.id)).collect();
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
