@@ -52,6 +52,9 @@ pub enum ChangeKind {
     KeySetting,
     /// Delete a Cosmos DB data-plane role assignment.
     CosmosRoleAssignment,
+    /// Turn an active Azure or directory role assignment into a PIM eligibility. Offered only when
+    /// the query leaves eligible hops out (`--without-eligible`): otherwise the hop stays a path.
+    MakeEligible,
 }
 
 /// What each kind of change costs, in effort and breakage. Relative sizes are what matter.
@@ -70,6 +73,7 @@ pub struct Costs {
     pub access_policy: u32,
     pub key_setting: u32,
     pub cosmos_role_assignment: u32,
+    pub make_eligible: u32,
     /// A role assignment, directory role or Graph permission held by a pipeline identity: its job
     /// most likely needs it, so removing it breaks a deployment.
     pub pipeline_grant: u32,
@@ -90,6 +94,7 @@ impl Default for Costs {
             access_policy: 8,
             key_setting: 15,
             cosmos_role_assignment: 10,
+            make_eligible: 4,
             pipeline_grant: 50,
         }
     }
@@ -117,8 +122,10 @@ impl Costs {
             AccessPolicy => self.access_policy,
             KeySetting => self.key_setting,
             CosmosRoleAssignment => self.cosmos_role_assignment,
+            MakeEligible => self.make_eligible,
         };
-        let grant = matches!(kind, RoleAssignment | DirectoryRole | GraphPermission);
+        // A pipeline cannot activate PIM in the middle of a job either.
+        let grant = matches!(kind, RoleAssignment | DirectoryRole | GraphPermission | MakeEligible);
         // A cost of 0 would make a change free and the bound meaningless.
         if pipeline && grant { self.pipeline_grant.max(1) } else { base.max(1) }
     }
@@ -194,6 +201,32 @@ impl Change {
                 _ => format!("az resource update --ids {o} --set properties.disableLocalAuth=true"),
             },
             CosmosRoleAssignment => format!("az resource delete --ids {s}"),
+            MakeEligible => self.make_eligible_command(),
+        }
+    }
+
+    /// Creates the eligibility (same principal, role and scope), then deletes the active assignment.
+    fn make_eligible_command(&self) -> String {
+        let (s, o) = (&self.subject, &self.object);
+        let role = |kind: EvidenceKind| {
+            let ev = self.evidence.iter().find(|e| e.kind == kind)?;
+            let inner = ev.value.rsplit_once('(')?.1.strip_suffix(')')?;
+            Some(inner.rsplit('/').next().unwrap_or(inner).to_string())
+        };
+        if s.starts_with('/') {
+            let scope = s.split("/providers/Microsoft.Authorization").next().unwrap_or(s);
+            let sub = scope.split('/').nth(2).filter(|_| scope.starts_with("/subscriptions/"));
+            let defs = sub.map(|sub| format!("/subscriptions/{sub}")).unwrap_or_default();
+            let role = role(EvidenceKind::Role).unwrap_or_else(|| "<role definition id>".into());
+            format!(
+                "az rest --method put --url \"https://management.azure.com{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{{\"properties\":{{\"requestType\":\"AdminAssign\",\"principalId\":\"{o}\",\"roleDefinitionId\":\"{defs}/providers/Microsoft.Authorization/roleDefinitions/{role}\",\"scheduleInfo\":{{\"expiration\":{{\"type\":\"NoExpiration\"}}}}}}}}' && az role assignment delete --ids {s}"
+            )
+        } else {
+            let graph = "https://graph.microsoft.com/v1.0";
+            let role = role(EvidenceKind::DirectoryRole).unwrap_or_else(|| "<role template id>".into());
+            format!(
+                "az rest --method post --url {graph}/roleManagement/directory/roleEligibilityScheduleRequests --body '{{\"action\":\"adminAssign\",\"principalId\":\"{o}\",\"roleDefinitionId\":\"{role}\",\"directoryScopeId\":\"/\",\"justification\":\"azpath fix\",\"scheduleInfo\":{{\"startDateTime\":\"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'\",\"expiration\":{{\"type\":\"noExpiration\"}}}}}}' && az rest --method delete --url {graph}/roleManagement/directory/roleAssignments/{s}"
+            )
         }
     }
 
@@ -213,6 +246,7 @@ impl Change {
             AccessPolicy => "remove Key Vault access policy",
             KeySetting => "turn key / local authentication off",
             CosmosRoleAssignment => "remove Cosmos DB role assignment",
+            MakeEligible => "make the role assignment PIM-eligible instead of active",
         }
     }
 }
@@ -257,6 +291,12 @@ fn change_of(g: &AttackGraph, e: usize, ev: &Evidence) -> Option<(ChangeKind, Fa
             return Some((ChangeKind::KeySetting, fact, dst.clone(), dst));
         }
         EvidenceKind::CosmosRoleAssignment => ChangeKind::CosmosRoleAssignment,
+        // The grant that lists keys when another one writes the account ("id (role)"): the same
+        // fact, so the same change, as that assignment's own evidence.
+        EvidenceKind::ListKeysGrantedBy => {
+            let id = ev.value.rsplit_once(" (").map_or(ev.value.as_str(), |(id, _)| id);
+            return Some((ChangeKind::RoleAssignment, fact, id.to_string(), src));
+        }
         _ => return None,
     };
     // Assignment-like facts: the evidence value is the fact's own id; the holder is the edge's source.
@@ -331,6 +371,7 @@ impl Plan {
         for c in &self.changes {
             match c.kind {
                 ChangeKind::KeySetting => w.disable_keys.push(c.object.clone()),
+                ChangeKind::MakeEligible => w.make_eligible.push(c.subject.clone()),
                 ChangeKind::AccessPolicy => w.remove_access_policies.push((c.object.clone(), c.subject.clone())),
                 _ => w.remove_facts.push(c.fact),
             }
@@ -480,8 +521,18 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
         let mut per_derivation = Vec::new();
         for derivation in derivations(&g.edges[e]) {
             let mut mine = Vec::new();
-            for ev in derivation {
-                let Some((kind, fact, subject, object)) = change_of(g, e, ev) else { continue };
+            for (kind, fact, subject, object) in derivation.iter().flat_map(|ev| {
+                let removal = change_of(g, e, ev);
+                // Where eligible hops do not count, an active assignment can also become eligible.
+                let eligible = removal
+                    .as_ref()
+                    .filter(|r| {
+                        q.options.without_eligible
+                            && matches!(r.0, ChangeKind::RoleAssignment | ChangeKind::DirectoryRole)
+                    })
+                    .map(|r| (ChangeKind::MakeEligible, r.1, r.2.clone(), r.3.clone()));
+                removal.into_iter().chain(eligible)
+            }) {
                 let key = (kind, fact, if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() });
                 let id = *by_key.entry(key).or_insert_with(|| {
                     let pipeline = g.node_index(&g.edges[e].source).is_some_and(|n| g.node(n).is_pipeline());
@@ -1123,6 +1174,32 @@ mod tests {
     }
 
     #[test]
+    fn make_eligible_is_offered_only_where_eligible_hops_do_not_count() {
+        use EvidenceKind::*;
+        let nodes = (0..3).map(|i| node(i, NodeKind::User)).collect();
+        let edges = vec![
+            edge(0, 1, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 1)]),
+            edge(1, 2, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        let costs = Costs { ownership: 50, ..Costs::default() };
+        let mut q = query(&g, &[0], &[2]);
+        let plan = solve(&g, &q, &costs);
+        assert_eq!(
+            plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(),
+            [(ChangeKind::RoleAssignment, 10)]
+        );
+        assert_eq!(plan.what_if().remove_facts.len(), 1);
+        q.options.without_eligible = true;
+        let plan = solve(&g, &q, &costs);
+        assert!(plan.exact);
+        assert_eq!(plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(), [(ChangeKind::MakeEligible, 4)]);
+        assert_eq!(plan.what_if().make_eligible, ["fact-1"]);
+        assert!(plan.what_if().remove_facts.is_empty());
+        assert!(plan.changes[0].command(&g).contains("roleEligibilityScheduleRequests"));
+    }
+
+    #[test]
     fn contains_is_cut_only_where_it_can_be_walked() {
         // s -ListKeys-> scope (data plane: no control) -Contains-> t is no path; s -AssignRoles->
         // scope -Contains-> t is. Only the AssignRoles edge needs cutting; the Contains hop and the
@@ -1262,7 +1339,11 @@ mod tests {
                 if let Some((kind, f, ..)) = change_of(g, e, ev)
                     && !facts.iter().any(|x| x.0 == f)
                 {
-                    facts.push((f, costs.of(kind, false)));
+                    // Both cut the same hops: the cheaper counts.
+                    let eligible = q.options.without_eligible
+                        && matches!(kind, ChangeKind::RoleAssignment | ChangeKind::DirectoryRole);
+                    let cost = costs.of(kind, false);
+                    facts.push((f, if eligible { cost.min(costs.of(ChangeKind::MakeEligible, false)) } else { cost }));
                 }
             }
         }
@@ -1296,6 +1377,8 @@ mod tests {
             let mut q = query(&g, &[0, 1], &[5, 6]);
             // Every other round, a tiny budget: the plan is then often "best found" with a bound.
             q.node_budget = if round % 2 == 0 { 1 } else { 100_000 };
+            // Every third round leaves eligible hops out: active assignments may become eligible.
+            q.options.without_eligible = round % 3 == 0;
             let plan = solve(&g, &q, &costs);
             let truth = brute_force(&g, &q, &costs);
             if !pair_paths(&g, &q).is_empty() {
