@@ -207,8 +207,9 @@ pub struct FixOutcome {
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
-/// How many times a plan is extended when re-deriving shows paths the stored edges did not (an
-/// edge the rules derived twice keeps one fact's evidence; removing it lets the other show).
+/// How many times a plan is extended when re-deriving shows paths the stored edges did not
+/// foresee: an effect of a change that the rules do not record as an alternative derivation, or
+/// a snapshot stored before alternatives were (then a hop derived twice keeps one fact's evidence).
 const FIX_ROUNDS: usize = 3;
 
 /// `fix` on a stored snapshot, loading its graph.
@@ -263,7 +264,7 @@ pub fn fix_graph(store: &Store, snapshot: i64, mut g: graph::AttackGraph, ask: &
             if remaining.is_empty() || extra_rounds == FIX_ROUNDS {
                 break fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
             }
-            // Paths the stored edges hid: plan again on the re-derived graph and add to the plan.
+            // Paths the stored edges did not foresee: plan again on the re-derived graph and add.
             let more = fix::solve(&ga, &qa, &ask.costs);
             lap("plan again", &mut timings);
             if more.impossible || more.changes.is_empty() {
