@@ -139,6 +139,9 @@ fn main() {
             out.plan.search_nodes,
             out.check.remaining.len()
         );
+        let phases: Vec<String> =
+            out.timings.iter().map(|(what, t)| format!("{what} {:.0} ms", t.as_secs_f64() * 1000.0)).collect();
+        println!("  ... phases: {}", phases.join(", "));
     }
 
     // The pipeline identity with the largest blast radius.

@@ -426,16 +426,23 @@ fn has_edge(g: &AttackGraph, e: usize, other: &AttackGraph) -> bool {
     })
 }
 
-/// The fact changes behind an edge: those its evidence names by key, and those of its two ends
-/// (a principal or resource that came or went). These are the facts that made or unmade it.
+/// The fact changes behind an edge: those its evidence, or the evidence of another derivation
+/// merged into it ([`crate::model::Edge::alternatives`]), names by key, and those of its two ends
+/// (a principal or resource that came or went). These are the facts that made or unmade it: a hop
+/// derived from two grants closes only when both go, and both are its causes.
 fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Change]) -> Vec<Cause> {
     let edge = &g.edges[e];
     let ends = [&edge.source, &edge.target].map(|id| {
         let n = g.node_index(id).map(|ix| g.node(ix));
         n.and_then(|n| crate::facts::index::node_fact_key(n.kind, &n.id.to_ascii_lowercase())).map(|k| FactRef::of(&k))
     });
-    let named: HashSet<FactRef> =
-        edge.evidence.iter().filter_map(|ev| ev.fact).chain(ends.into_iter().flatten()).collect();
+    let named: HashSet<FactRef> = edge
+        .evidence
+        .iter()
+        .chain(edge.alternatives.iter().flatten())
+        .filter_map(|ev| ev.fact)
+        .chain(ends.into_iter().flatten())
+        .collect();
     let mut out: Vec<Cause> = facts
         .iter()
         .filter(|c| wanted.contains(&c.change) && named.contains(&FactRef::of(&c.key)))
@@ -660,6 +667,31 @@ mod tests {
         assert!(d.iter().any(|p| p.target == crate::facts::ids::norm(&sa)));
         let removed_it = |c: &Cause| matches!(c, Cause::Fact(f) if f.change == Change::Removed && f.text.contains(&id));
         assert!(d.iter().all(|p| p.causes.iter().any(removed_it)), "{d:?}");
+    }
+
+    #[test]
+    fn a_hop_from_two_grants_closes_when_both_go_and_names_both() {
+        // Owner and User Access Administrator on one resource group: one AssignRoles hop, two
+        // derivations. Removing one changes nothing; removing both closes it, caused by both.
+        let (mut t, rg, _, u) = tenant();
+        let owner = t.assign(&u, "Owner", &rg);
+        let uaa = t.assign(&u, "User Access Administrator", &rg);
+        let a = crate::facts::parse(&t.raw()).unwrap();
+        let ga = graph(&a);
+        let query = [q("kind:User", "kind:ResourceGroup")];
+        for one in [&owner, &uaa] {
+            let b = WhatIf { remove: vec![one.clone()], ..Default::default() }.apply(&a).unwrap();
+            let d = diff_paths(&ga, &graph(&b), &query, &diff_facts(&a, &b)).unwrap();
+            assert!(!d.iter().any(|p| p.change == PathChange::Closed), "{d:?}");
+        }
+        let b = WhatIf { remove: vec![owner.clone(), uaa.clone()], ..Default::default() }.apply(&a).unwrap();
+        let d = diff_paths(&ga, &graph(&b), &query, &diff_facts(&a, &b)).unwrap();
+        let closed = d.iter().find(|p| p.change == PathChange::Closed).expect("the hop closes");
+        for id in [&owner, &uaa] {
+            let removed =
+                |c: &Cause| matches!(c, Cause::Fact(f) if f.change == Change::Removed && f.text.contains(id.as_str()));
+            assert!(closed.causes.iter().any(removed), "{id} is a cause: {:?}", closed.causes);
+        }
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub enum ChangeKind {
     KeySetting,
     /// Delete a Cosmos DB data-plane role assignment.
     CosmosRoleAssignment,
+    /// Turn an active Azure or directory role assignment into a PIM eligibility. Offered only when
+    /// the query leaves eligible hops out (`--without-eligible`): otherwise the hop stays a path.
+    MakeEligible,
 }
 
 /// What each kind of change costs, in effort and breakage. Relative sizes are what matter.
@@ -70,6 +73,7 @@ pub struct Costs {
     pub access_policy: u32,
     pub key_setting: u32,
     pub cosmos_role_assignment: u32,
+    pub make_eligible: u32,
     /// A role assignment, directory role or Graph permission held by a pipeline identity: its job
     /// most likely needs it, so removing it breaks a deployment.
     pub pipeline_grant: u32,
@@ -90,6 +94,7 @@ impl Default for Costs {
             access_policy: 8,
             key_setting: 15,
             cosmos_role_assignment: 10,
+            make_eligible: 4,
             pipeline_grant: 50,
         }
     }
@@ -117,8 +122,10 @@ impl Costs {
             AccessPolicy => self.access_policy,
             KeySetting => self.key_setting,
             CosmosRoleAssignment => self.cosmos_role_assignment,
+            MakeEligible => self.make_eligible,
         };
-        let grant = matches!(kind, RoleAssignment | DirectoryRole | GraphPermission);
+        // A pipeline cannot activate PIM in the middle of a job either.
+        let grant = matches!(kind, RoleAssignment | DirectoryRole | GraphPermission | MakeEligible);
         // A cost of 0 would make a change free and the bound meaningless.
         if pipeline && grant { self.pipeline_grant.max(1) } else { base.max(1) }
     }
@@ -140,7 +147,8 @@ pub struct Change {
     pub protected: bool,
     /// The evidence of the first edge it removes (role, scope, ...).
     pub evidence: Vec<Evidence>,
-    /// The edges it removes (indices into the graph's edges).
+    /// The edges with a derivation it removes (indices into the graph's edges); an edge with
+    /// alternatives ([`crate::model::Edge::alternatives`]) goes only once each derivation is cut.
     #[serde(skip)]
     pub edges: Vec<usize>,
 }
@@ -193,6 +201,32 @@ impl Change {
                 _ => format!("az resource update --ids {o} --set properties.disableLocalAuth=true"),
             },
             CosmosRoleAssignment => format!("az resource delete --ids {s}"),
+            MakeEligible => self.make_eligible_command(),
+        }
+    }
+
+    /// Creates the eligibility (same principal, role and scope), then deletes the active assignment.
+    fn make_eligible_command(&self) -> String {
+        let (s, o) = (&self.subject, &self.object);
+        let role = |kind: EvidenceKind| {
+            let ev = self.evidence.iter().find(|e| e.kind == kind)?;
+            let inner = ev.value.rsplit_once('(')?.1.strip_suffix(')')?;
+            Some(inner.rsplit('/').next().unwrap_or(inner).to_string())
+        };
+        if s.starts_with('/') {
+            let scope = s.split("/providers/Microsoft.Authorization").next().unwrap_or(s);
+            let sub = scope.split('/').nth(2).filter(|_| scope.starts_with("/subscriptions/"));
+            let defs = sub.map(|sub| format!("/subscriptions/{sub}")).unwrap_or_default();
+            let role = role(EvidenceKind::Role).unwrap_or_else(|| "<role definition id>".into());
+            format!(
+                "az rest --method put --url \"https://management.azure.com{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{{\"properties\":{{\"requestType\":\"AdminAssign\",\"principalId\":\"{o}\",\"roleDefinitionId\":\"{defs}/providers/Microsoft.Authorization/roleDefinitions/{role}\",\"scheduleInfo\":{{\"expiration\":{{\"type\":\"NoExpiration\"}}}}}}}}' && az role assignment delete --ids {s}"
+            )
+        } else {
+            let graph = "https://graph.microsoft.com/v1.0";
+            let role = role(EvidenceKind::DirectoryRole).unwrap_or_else(|| "<role template id>".into());
+            format!(
+                "az rest --method post --url {graph}/roleManagement/directory/roleEligibilityScheduleRequests --body '{{\"action\":\"adminAssign\",\"principalId\":\"{o}\",\"roleDefinitionId\":\"{role}\",\"directoryScopeId\":\"/\",\"justification\":\"azpath fix\",\"scheduleInfo\":{{\"startDateTime\":\"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'\",\"expiration\":{{\"type\":\"noExpiration\"}}}}}}' && az rest --method delete --url {graph}/roleManagement/directory/roleAssignments/{s}"
+            )
         }
     }
 
@@ -212,6 +246,7 @@ impl Change {
             AccessPolicy => "remove Key Vault access policy",
             KeySetting => "turn key / local authentication off",
             CosmosRoleAssignment => "remove Cosmos DB role assignment",
+            MakeEligible => "make the role assignment PIM-eligible instead of active",
         }
     }
 }
@@ -256,10 +291,40 @@ fn change_of(g: &AttackGraph, e: usize, ev: &Evidence) -> Option<(ChangeKind, Fa
             return Some((ChangeKind::KeySetting, fact, dst.clone(), dst));
         }
         EvidenceKind::CosmosRoleAssignment => ChangeKind::CosmosRoleAssignment,
+        // The grant that lists keys when another one writes the account ("id (role)"): the same
+        // fact, so the same change, as that assignment's own evidence.
+        EvidenceKind::ListKeysGrantedBy => {
+            let id = ev.value.rsplit_once(" (").map_or(ev.value.as_str(), |(id, _)| id);
+            return Some((ChangeKind::RoleAssignment, fact, id.to_string(), src));
+        }
         _ => return None,
     };
     // Assignment-like facts: the evidence value is the fact's own id; the holder is the edge's source.
     Some((kind, fact, ev.value.clone(), src))
+}
+
+/// The changes that remove each derivation of edge `e`: its own evidence's first, then each merged
+/// alternative's ([`crate::model::Edge::alternatives`]), in evidence order, at default costs. The
+/// hop goes only when one change of every derivation is made. The report's suggested fixes name
+/// these, through the same typed link (evidence kind and fact) that `fix` plans with.
+pub fn edge_changes(g: &AttackGraph, e: usize) -> Vec<Vec<Change>> {
+    let edge = &g.edges[e];
+    let pipeline = g.node_index(&edge.source).is_some_and(|n| g.node(n).is_pipeline());
+    derivations(edge)
+        .map(|derivation| {
+            let mut mine: Vec<Change> = Vec::new();
+            for ev in derivation {
+                let Some((kind, fact, subject, object)) = change_of(g, e, ev) else { continue };
+                if mine.iter().any(|c| c.kind == kind && c.fact == fact && c.subject == subject) {
+                    continue;
+                }
+                let cost = Costs::default().of(kind, pipeline);
+                let evidence = derivation.to_vec();
+                mine.push(Change { kind, fact, subject, object, cost, protected: false, evidence, edges: vec![e] });
+            }
+            mine
+        })
+        .collect()
 }
 
 /// What `fix` is asked.
@@ -294,6 +359,9 @@ pub struct Plan {
     pub candidates: usize,
     pub arcs: usize,
     pub search_nodes: usize,
+    /// The edges the plan removes: every derivation of each is cut.
+    #[serde(skip)]
+    pub removed_edges: Vec<usize>,
 }
 
 impl Plan {
@@ -303,6 +371,7 @@ impl Plan {
         for c in &self.changes {
             match c.kind {
                 ChangeKind::KeySetting => w.disable_keys.push(c.object.clone()),
+                ChangeKind::MakeEligible => w.make_eligible.push(c.subject.clone()),
                 ChangeKind::AccessPolicy => w.remove_access_policies.push((c.object.clone(), c.subject.clone())),
                 _ => w.remove_facts.push(c.fact),
             }
@@ -310,12 +379,9 @@ impl Plan {
         w
     }
 
-    /// Every edge the plan removes.
+    /// Every edge the plan removes (sorted).
     pub fn cut_edges(&self) -> Vec<usize> {
-        let mut v: Vec<usize> = self.changes.iter().flat_map(|c| c.edges.iter().copied()).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
+        self.removed_edges.clone()
     }
 }
 
@@ -323,6 +389,9 @@ impl Plan {
 /// target, each with the candidate changes that remove its edge.
 struct Net {
     states: usize,
+    /// Per arc: the graph edge it is a derivation of (an edge with alternatives has one arc per
+    /// derivation between the same states: the hop stays while any of them is uncut).
+    edge: Vec<usize>,
     from: Vec<u32>,
     to: Vec<u32>,
     /// Per arc: the unprotected changes that remove it.
@@ -439,11 +508,73 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
         let next = index.len() as u32;
         *index.entry(st).or_insert(next)
     };
-    let mut from = Vec::with_capacity(arcs.len());
-    let mut to = Vec::with_capacity(arcs.len());
-    for &(_, a, b) in &arcs {
-        from.push(number(a));
-        to.push(number(b));
+    let keep_ids: Vec<String> = q.keep_facts.iter().map(|k| k.to_ascii_lowercase()).collect();
+    let keep_node = |n: NodeId| q.keep_nodes.contains(&n);
+    let mut changes: Vec<Change> = Vec::new();
+    let mut by_key: HashMap<(ChangeKind, FactRef, String), u32> = HashMap::new();
+    // Per edge, per derivation: the changes that cut it.
+    let mut edge_changes: HashMap<usize, Vec<Vec<u32>>> = HashMap::new();
+    for &(e, _, _) in &arcs {
+        if edge_changes.contains_key(&e) {
+            continue;
+        }
+        let mut per_derivation = Vec::new();
+        for derivation in derivations(&g.edges[e]) {
+            let mut mine = Vec::new();
+            for (kind, fact, subject, object) in derivation.iter().flat_map(|ev| {
+                let removal = change_of(g, e, ev);
+                // Where eligible hops do not count, an active assignment can also become eligible.
+                let eligible = removal
+                    .as_ref()
+                    .filter(|r| {
+                        q.options.without_eligible
+                            && matches!(r.0, ChangeKind::RoleAssignment | ChangeKind::DirectoryRole)
+                    })
+                    .map(|r| (ChangeKind::MakeEligible, r.1, r.2.clone(), r.3.clone()));
+                removal.into_iter().chain(eligible)
+            }) {
+                let key = (kind, fact, if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() });
+                let id = *by_key.entry(key).or_insert_with(|| {
+                    let pipeline = g.node_index(&g.edges[e].source).is_some_and(|n| g.node(n).is_pipeline());
+                    let protected = keep_node(g.edge_source(e))
+                        || keep_node(g.edge_target(e))
+                        || keep_ids
+                            .iter()
+                            .any(|k| *k == subject.to_ascii_lowercase() || *k == object.to_ascii_lowercase());
+                    changes.push(Change {
+                        kind,
+                        fact,
+                        subject,
+                        object,
+                        cost: costs.of(kind, pipeline),
+                        protected,
+                        evidence: g.edges[e].evidence.clone(),
+                        edges: Vec::new(),
+                    });
+                    (changes.len() - 1) as u32
+                });
+                if !mine.contains(&id) {
+                    mine.push(id);
+                    let edges = &mut changes[id as usize].edges;
+                    if edges.last() != Some(&e) {
+                        edges.push(e);
+                    }
+                }
+            }
+            per_derivation.push(mine);
+        }
+        edge_changes.insert(e, per_derivation);
+    }
+    let (mut edge, mut from, mut to) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut arc_changes, mut protected) = (Vec::new(), Vec::new());
+    for &(e, a, b) in &arcs {
+        for all in &edge_changes[&e] {
+            edge.push(e);
+            from.push(number(a));
+            to.push(number(b));
+            arc_changes.push(all.iter().copied().filter(|&c| !changes[c as usize].protected).collect());
+            protected.push(all.iter().any(|&c| changes[c as usize].protected));
+        }
     }
     let starts: Vec<u32> = starts.iter().filter_map(|s| index.get(s).copied()).collect();
     let states = index.len();
@@ -455,52 +586,13 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
     for (a, &f) in from.iter().enumerate() {
         out[f as usize].push(a as u32);
     }
-    let keep_ids: Vec<String> = q.keep_facts.iter().map(|k| k.to_ascii_lowercase()).collect();
-    let keep_node = |n: NodeId| q.keep_nodes.contains(&n);
-    let mut changes: Vec<Change> = Vec::new();
-    let mut by_key: HashMap<(ChangeKind, FactRef, String), u32> = HashMap::new();
-    let mut edge_changes: HashMap<usize, Vec<u32>> = HashMap::new();
-    for &(e, _, _) in &arcs {
-        if edge_changes.contains_key(&e) {
-            continue;
-        }
-        let mut mine = Vec::new();
-        for ev in &g.edges[e].evidence {
-            let Some((kind, fact, subject, object)) = change_of(g, e, ev) else { continue };
-            let key = (kind, fact, if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() });
-            let id = *by_key.entry(key).or_insert_with(|| {
-                let pipeline = g.node_index(&g.edges[e].source).is_some_and(|n| g.node(n).is_pipeline());
-                let protected = keep_node(g.edge_source(e))
-                    || keep_node(g.edge_target(e))
-                    || keep_ids.iter().any(|k| *k == subject.to_ascii_lowercase() || *k == object.to_ascii_lowercase());
-                changes.push(Change {
-                    kind,
-                    fact,
-                    subject,
-                    object,
-                    cost: costs.of(kind, pipeline),
-                    protected,
-                    evidence: g.edges[e].evidence.clone(),
-                    edges: Vec::new(),
-                });
-                (changes.len() - 1) as u32
-            });
-            if !mine.contains(&id) {
-                mine.push(id);
-                changes[id as usize].edges.push(e);
-            }
-        }
-        edge_changes.insert(e, mine);
-    }
-    let mut arc_changes = Vec::with_capacity(arcs.len());
-    let mut protected = Vec::with_capacity(arcs.len());
-    for &(e, _, _) in &arcs {
-        let all = &edge_changes[&e];
-        arc_changes.push(all.iter().copied().filter(|&c| !changes[c as usize].protected).collect());
-        protected.push(all.iter().any(|&c| changes[c as usize].protected));
-    }
     let cost = changes.iter().map(|c| c.cost).collect();
-    (Net { states, from, to, changes: arc_changes, protected, out, starts, is_target, cost }, changes)
+    (Net { states, edge, from, to, changes: arc_changes, protected, out, starts, is_target, cost }, changes)
+}
+
+/// The derivations of an edge: its own evidence, then each merged alternative's.
+fn derivations(edge: &crate::model::Edge) -> impl Iterator<Item = &[Evidence]> {
+    std::iter::once(edge.evidence.as_slice()).chain(edge.alternatives.iter().map(Vec::as_slice))
 }
 
 const INF: f64 = 1e18;
@@ -707,6 +799,7 @@ pub fn solve(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Plan {
         candidates: k,
         arcs: net.from.len(),
         search_nodes: 0,
+        removed_edges: Vec::new(),
     };
     if net.open_path(&none, &none).is_none() {
         return plan; // nothing to cut
@@ -739,6 +832,7 @@ pub fn solve(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Plan {
     plan.cost = cost;
     plan.exact = search.finished;
     plan.lower_bound = if plan.exact { cost } else { ((root_bound - 1e-6).ceil().max(0.0) as u32).min(cost) };
+    plan.removed_edges = net.removed_edges(&chosen);
     let mut picked: Vec<Change> = changes.into_iter().zip(chosen).filter(|(_, c)| *c).map(|(ch, _)| ch).collect();
     picked.sort_by(|a, b| (a.cost, a.kind, &a.subject, &a.object).cmp(&(b.cost, b.kind, &b.subject, &b.object)));
     plan.changes = picked;
@@ -746,6 +840,17 @@ pub fn solve(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Plan {
 }
 
 impl Net {
+    /// The edges whose every derivation (arc) `chosen` cuts, sorted.
+    fn removed_edges(&self, chosen: &[bool]) -> Vec<usize> {
+        let mut standing: HashMap<usize, bool> = HashMap::new();
+        for a in 0..self.from.len() {
+            *standing.entry(self.edge[a]).or_default() |= !self.cut(a, chosen);
+        }
+        let mut v: Vec<usize> = standing.into_iter().filter(|&(_, up)| !up).map(|(e, _)| e).collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Whether some start reaches a target over arcs that `usable` accepts.
     fn path_where(&self, usable: impl Fn(usize) -> bool) -> bool {
         let mut seen = vec![false; self.states];
@@ -769,15 +874,15 @@ impl Net {
     }
 }
 
-/// The pairs whose easiest path uses an edge of each change, for "the paths it closes": per
-/// change (in plan order), the (source, target) pairs.
+/// The pairs whose easiest path uses an edge that each change helps remove (one the plan removes),
+/// for "the paths it closes": per change (in plan order), the (source, target) pairs.
 pub fn pairs_closed(plan: &Plan, before: &[Path]) -> Vec<Vec<(NodeId, NodeId)>> {
     plan.changes
         .iter()
         .map(|c| {
             let mut v: Vec<(NodeId, NodeId)> = before
                 .iter()
-                .filter(|p| p.edges.iter().any(|e| c.edges.contains(e)))
+                .filter(|p| p.edges.iter().any(|e| c.edges.contains(e) && plan.removed_edges.binary_search(e).is_ok()))
                 .map(|p| (p.source, p.target))
                 .collect();
             v.dedup();
@@ -1041,6 +1146,60 @@ mod tests {
     }
 
     #[test]
+    fn a_hop_derived_twice_is_cut_only_when_both_derivations_are() {
+        // s -> t derived from assignment 1 and, merged into it, from assignment 2 (parallel grants).
+        // Cutting 1 alone leaves the hop; a plan must cut both (20), unless the membership behind
+        // the only way to s's hop is cheaper: here there is none, so the plan is both assignments.
+        use EvidenceKind::*;
+        let nodes = (0..2).map(|i| node(i, NodeKind::User)).collect();
+        let mut e = edge(0, 1, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 1)]);
+        e.alternatives = vec![vec![fact(RoleAssignment, 2)]];
+        let g = AttackGraph::new(nodes, vec![e.clone()]);
+        let q = query(&g, &[0], &[1]);
+        let plan = solve(&g, &q, &Costs::default());
+        assert!(plan.exact);
+        assert_eq!((plan.cost, plan.changes.len()), (20, 2));
+        assert_eq!(plan.cut_edges(), [0]);
+        assert!(closes_all(&g, &q, &plan));
+        // Keeping assignment 2 leaves no cut: the hop stands on it whatever else goes.
+        let mut kept = q.clone();
+        kept.keep_facts = vec!["fact-2".into()];
+        let plan = solve(&g, &kept, &Costs::default());
+        assert!(plan.impossible && plan.blocked_by_protection);
+        // A derivation that names no changeable fact makes the hop uncuttable.
+        e.alternatives = vec![vec![fact(Identity, 9)]];
+        let g = AttackGraph::new(g.nodes.clone(), vec![e]);
+        let plan = solve(&g, &q, &Costs::default());
+        assert!(plan.impossible && !plan.blocked_by_protection);
+    }
+
+    #[test]
+    fn make_eligible_is_offered_only_where_eligible_hops_do_not_count() {
+        use EvidenceKind::*;
+        let nodes = (0..3).map(|i| node(i, NodeKind::User)).collect();
+        let edges = vec![
+            edge(0, 1, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 1)]),
+            edge(1, 2, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        let costs = Costs { ownership: 50, ..Costs::default() };
+        let mut q = query(&g, &[0], &[2]);
+        let plan = solve(&g, &q, &costs);
+        assert_eq!(
+            plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(),
+            [(ChangeKind::RoleAssignment, 10)]
+        );
+        assert_eq!(plan.what_if().remove_facts.len(), 1);
+        q.options.without_eligible = true;
+        let plan = solve(&g, &q, &costs);
+        assert!(plan.exact);
+        assert_eq!(plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(), [(ChangeKind::MakeEligible, 4)]);
+        assert_eq!(plan.what_if().make_eligible, ["fact-1"]);
+        assert!(plan.what_if().remove_facts.is_empty());
+        assert!(plan.changes[0].command(&g).contains("roleEligibilityScheduleRequests"));
+    }
+
+    #[test]
     fn contains_is_cut_only_where_it_can_be_walked() {
         // s -ListKeys-> scope (data plane: no control) -Contains-> t is no path; s -AssignRoles->
         // scope -Contains-> t is. Only the AssignRoles edge needs cutting; the Contains hop and the
@@ -1153,27 +1312,38 @@ mod tests {
             if s == t {
                 continue;
             }
-            let evidence = (0..rng.next(3))
-                .map(|_| {
-                    let f = rng.next(9);
-                    fact(fact_kind[f], f)
-                })
-                .collect();
-            edges.push(edge(s, t, edge_kinds[rng.next(edge_kinds.len())], evidence));
+            let derivation = |rng: &mut Rng| -> Vec<Evidence> {
+                (0..rng.next(3))
+                    .map(|_| {
+                        let f = rng.next(9);
+                        fact(fact_kind[f], f)
+                    })
+                    .collect()
+            };
+            let evidence = derivation(rng);
+            // Every third edge was derived twice (the rules merged parallel grants).
+            let alternatives = if rng.next(3) == 0 { vec![derivation(rng)] } else { vec![] };
+            let mut e = edge(s, t, edge_kinds[rng.next(edge_kinds.len())], evidence);
+            e.alternatives = alternatives;
+            edges.push(e);
         }
         AttackGraph::new(nodes, edges)
     }
 
     /// The true minimum by brute force: every subset of the changeable facts, removing each edge
-    /// that names a chosen fact, checked by the graph's own path search.
+    /// each of whose derivations names a chosen fact, checked by the graph's own path search.
     fn brute_force(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Option<u32> {
         let mut facts: Vec<(FactRef, u32)> = Vec::new();
         for e in 0..g.edges.len() {
-            for ev in &g.edges[e].evidence {
+            for ev in derivations(&g.edges[e]).flatten() {
                 if let Some((kind, f, ..)) = change_of(g, e, ev)
                     && !facts.iter().any(|x| x.0 == f)
                 {
-                    facts.push((f, costs.of(kind, false)));
+                    // Both cut the same hops: the cheaper counts.
+                    let eligible = q.options.without_eligible
+                        && matches!(kind, ChangeKind::RoleAssignment | ChangeKind::DirectoryRole);
+                    let cost = costs.of(kind, false);
+                    facts.push((f, if eligible { cost.min(costs.of(ChangeKind::MakeEligible, false)) } else { cost }));
                 }
             }
         }
@@ -1186,7 +1356,8 @@ mod tests {
             let chosen: Vec<FactRef> = (0..facts.len()).filter(|i| mask >> i & 1 == 1).map(|i| facts[i].0).collect();
             let cut: Vec<usize> = (0..g.edges.len())
                 .filter(|&e| {
-                    g.edges[e].evidence.iter().any(|ev| change_of(g, e, ev).is_some_and(|c| chosen.contains(&c.1)))
+                    derivations(&g.edges[e])
+                        .all(|d| d.iter().any(|ev| change_of(g, e, ev).is_some_and(|c| chosen.contains(&c.1))))
                 })
                 .collect();
             if remaining_without_edges(g, q, &cut).is_empty() {
@@ -1204,8 +1375,10 @@ mod tests {
         for round in 0..300 {
             let g = random_graph(&mut rng);
             let mut q = query(&g, &[0, 1], &[5, 6]);
-            // Every fourth round, a tiny budget: the plan is then "best found" with a bound.
-            q.node_budget = if round % 4 == 0 { 1 } else { 100_000 };
+            // Every other round, a tiny budget: the plan is then often "best found" with a bound.
+            q.node_budget = if round % 2 == 0 { 1 } else { 100_000 };
+            // Every third round leaves eligible hops out: active assignments may become eligible.
+            q.options.without_eligible = round % 3 == 0;
             let plan = solve(&g, &q, &costs);
             let truth = brute_force(&g, &q, &costs);
             if !pair_paths(&g, &q).is_empty() {

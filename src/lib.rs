@@ -112,9 +112,10 @@ pub fn explain_edges(store: &Store, snapshot: i64, g: &mut graph::AttackGraph, e
     wanted.sort_unstable();
     wanted.dedup();
     wanted.retain(|&e| g.edges[e].reason.is_empty());
-    for (e, (reason, evidence)) in wanted.iter().zip(store.load_edge_details(snapshot, &wanted)?) {
-        g.edges[*e].reason = reason;
-        g.edges[*e].evidence = evidence;
+    for (e, d) in wanted.iter().zip(store.load_edge_details(snapshot, &wanted)?) {
+        g.edges[*e].reason = d.reason;
+        g.edges[*e].evidence = d.evidence;
+        g.edges[*e].alternatives = d.alternatives;
     }
     Ok(())
 }
@@ -208,10 +209,13 @@ pub struct FixOutcome {
     pub before: Vec<graph::Path>,
     pub query: fix::FixQuery,
     pub check: fix::Verification,
+    /// Wall time of each phase (`-v` prints them): where a slow `fix` spends it.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
-/// How many times a plan is extended when re-deriving shows paths the stored edges did not (an
-/// edge the rules derived twice keeps one fact's evidence; removing it lets the other show).
+/// How many times a plan is extended when re-deriving shows paths the stored edges did not
+/// foresee: an effect of a change that the rules do not record as an alternative derivation, or
+/// a snapshot stored before alternatives were (then a hop derived twice keeps one fact's evidence).
 const FIX_ROUNDS: usize = 3;
 
 /// `fix` on a stored snapshot, loading its graph.
@@ -232,27 +236,43 @@ pub fn fix_graph(store: &Store, snapshot: i64, mut g: graph::AttackGraph, ask: &
             anyhow::bail!("fix cuts every path, so it does not take {what}; drop that option");
         }
     }
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |what: &'static str, timings: &mut Vec<(&'static str, std::time::Duration)>| {
+        timings.push((what, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let q = fix_query(&g, ask)?;
     let relevant = fix::relevant_edges(&g, &q);
     explain_edges(store, snapshot, &mut g, &relevant)?;
     let before = fix::pair_paths(&g, &q);
     explain_paths(store, snapshot, &mut g, &before)?;
+    lap("evidence", &mut timings);
     let mut plan = fix::solve(&g, &q, &ask.costs);
+    lap("plan", &mut timings);
     let check = if plan.impossible {
         fix::Verification { method: "none (no plan)", remaining: pairs_of(&g, &before), extra_rounds: 0 }
     } else if ask.rederive {
-        let facts = facts::parse(&store.load_raw(snapshot)?)?;
+        let raw = store.load_raw(snapshot)?;
+        lap("load raw facts", &mut timings);
+        let facts = facts::parse(&raw)?;
+        drop(raw);
+        lap("parse facts", &mut timings);
         let mut extra_rounds = 0;
         loop {
             let after = plan.what_if().apply(&facts).map_err(anyhow::Error::msg)?;
+            lap("apply what-if", &mut timings);
             let ga = graph::AttackGraph::from_facts(&after);
+            lap("re-derive", &mut timings);
             let qa = fix_query(&ga, ask)?;
             let remaining = fix::pair_paths(&ga, &qa);
+            lap("search again", &mut timings);
             if remaining.is_empty() || extra_rounds == FIX_ROUNDS {
                 break fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
             }
-            // Paths the stored edges hid: plan again on the re-derived graph and add to the plan.
+            // Paths the stored edges did not foresee: plan again on the re-derived graph and add.
             let more = fix::solve(&ga, &qa, &ask.costs);
+            lap("plan again", &mut timings);
             if more.impossible || more.changes.is_empty() {
                 break fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
             }
@@ -266,9 +286,10 @@ pub fn fix_graph(store: &Store, snapshot: i64, mut g: graph::AttackGraph, ask: &
         }
     } else {
         let remaining = fix::remaining_without_edges(&g, &q, &plan.cut_edges());
+        lap("remove edges and search", &mut timings);
         fix::Verification { method: "edges-removed", remaining, extra_rounds: 0 }
     };
-    Ok(FixOutcome { graph: g, plan, before, query: q, check })
+    Ok(FixOutcome { graph: g, plan, before, query: q, check, timings })
 }
 
 fn fix_query(g: &graph::AttackGraph, ask: &FixAsk) -> anyhow::Result<fix::FixQuery> {

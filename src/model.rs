@@ -370,6 +370,12 @@ pub struct Edge {
     pub rule: Arc<str>,
     pub reason: String,
     pub evidence: Vec<Evidence>,
+    /// The fact-naming evidence of the other derivations of this hop that `rules::finish` merged
+    /// into it (same ends, kind and activation): the hop stays while any derivation holds, so
+    /// `fix` must cut each one. Only derivations that removing `evidence`'s facts would not also
+    /// remove are kept. Not part of exports.
+    #[serde(skip)]
+    pub alternatives: Vec<Vec<Evidence>>,
     /// The hop needs a PIM activation first (an eligible, not active, assignment).
     pub requires_activation: bool,
     /// The hop depends on a role-assignment or role-definition condition that azpath does not
@@ -388,6 +394,7 @@ impl Edge {
             rule: rule.into(),
             reason,
             evidence: Vec::new(),
+            alternatives: Vec::new(),
             requires_activation: false,
             conditional: false,
             cost: Edge::compute_cost(kind, false, false),

@@ -437,7 +437,7 @@ impl Store {
                     e.conditional,
                     e.cost
                 ])?;
-                let evidence = evidence_text(&e.evidence);
+                let evidence = evidence_text(&e.evidence, &e.alternatives);
                 details.execute(params![id, ix as i64, e.reason, evidence])?;
                 ends.push((src as u32, dst as u32));
             }
@@ -535,9 +535,10 @@ impl Store {
     pub fn load_graph(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>)> {
         let (nodes, mut edges, _) = self.load_structure(snapshot)?;
         let all: Vec<usize> = (0..edges.len()).collect();
-        for (ix, (reason, evidence)) in all.iter().zip(self.load_edge_details(snapshot, &all)?) {
-            edges[*ix].reason = reason;
-            edges[*ix].evidence = evidence;
+        for (ix, d) in all.iter().zip(self.load_edge_details(snapshot, &all)?) {
+            edges[*ix].reason = d.reason;
+            edges[*ix].evidence = d.evidence;
+            edges[*ix].alternatives = d.alternatives;
         }
         Ok((nodes, edges))
     }
@@ -627,6 +628,7 @@ impl Store {
                 rule,
                 reason: String::new(),
                 evidence: Vec::new(),
+                alternatives: Vec::new(),
                 requires_activation: r.get(4)?,
                 conditional: r.get(5)?,
                 cost: r.get(6)?,
@@ -636,7 +638,7 @@ impl Store {
     }
 
     /// The reason and evidence of the given edges (positions in the snapshot's edge list), in order.
-    pub fn load_edge_details(&self, snapshot: i64, edges: &[usize]) -> Result<Vec<(String, Vec<Evidence>)>> {
+    pub fn load_edge_details(&self, snapshot: i64, edges: &[usize]) -> Result<Vec<EdgeDetails>> {
         let mut out = Vec::with_capacity(edges.len());
         if edges.len() > 200_000 {
             // Many edges: one pass over the table beats a lookup each.
@@ -655,7 +657,7 @@ impl Store {
             for ix in edges {
                 let (reason, evidence) =
                     all.remove(ix).ok_or_else(|| StoreError::Corrupt(format!("edge {ix} has no details")))?;
-                out.push((reason, parse_evidence(*ix, &evidence)?));
+                out.push(parse_details(*ix, reason, &evidence)?);
             }
         } else {
             let mut stmt = self
@@ -671,7 +673,7 @@ impl Store {
                     .query_row(params![snapshot, ix as i64], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?
                     .ok_or_else(|| StoreError::Corrupt(format!("edge {ix} has no details")))?;
-                found[i] = Some((reason, parse_evidence(ix, &evidence)?));
+                found[i] = Some(parse_details(ix, reason, &evidence)?);
             }
             out.extend(found.into_iter().map(|f| f.expect("every position was looked up")));
         }
@@ -811,26 +813,59 @@ fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &HashMap<Strin
     Ok(())
 }
 
-fn parse_evidence(ix: usize, text: &str) -> Result<Vec<Evidence>> {
+/// An edge's reason, evidence and the evidence of the other derivations merged into it
+/// ([`Edge::alternatives`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeDetails {
+    pub reason: String,
+    pub evidence: Vec<Evidence>,
+    pub alternatives: Vec<Vec<Evidence>>,
+}
+
+/// The evidence column: a list of evidence, or, for an edge with alternatives,
+/// `{"evidence": [...], "alternatives": [[...], ...]}`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum StoredDetails {
+    Plain(Vec<StoredEvidence>),
+    Merged { evidence: Vec<StoredEvidence>, alternatives: Vec<Vec<StoredEvidence>> },
+}
+
+fn parse_details(ix: usize, reason: String, text: &str) -> Result<EdgeDetails> {
     let corrupt = |e: String| StoreError::Corrupt(format!("edge {ix} evidence: {e}"));
-    let list: Vec<StoredEvidence> = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-    list.into_iter().map(|e| e.into_evidence().map_err(corrupt)).collect()
+    let typed = |list: Vec<StoredEvidence>| -> Result<Vec<Evidence>> {
+        list.into_iter().map(|e| e.into_evidence().map_err(corrupt)).collect()
+    };
+    let (evidence, alternatives) = match serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))? {
+        StoredDetails::Plain(list) => (typed(list)?, Vec::new()),
+        StoredDetails::Merged { evidence, alternatives } => {
+            (typed(evidence)?, alternatives.into_iter().map(typed).collect::<Result<_>>()?)
+        }
+    };
+    Ok(EdgeDetails { reason, evidence, alternatives })
 }
 
 /// Evidence as stored: typed, without the fact keys its kind and value imply (an assignment's
-/// evidence names its own fact), which are restored on reading.
-fn evidence_text(evidence: &[Evidence]) -> String {
-    let stored: Vec<Evidence> = evidence
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            if e.fact.is_some() && e.fact == index::implied_fact_key(e.kind, &e.value).map(|k| FactRef::of(&k)) {
-                e.fact = None;
-            }
-            e
-        })
-        .collect();
-    serde_json::to_string(&stored).expect("serialisable")
+/// evidence names its own fact), which are restored on reading. The list alone when the edge has
+/// no alternatives, so such edges are stored as before.
+fn evidence_text(evidence: &[Evidence], alternatives: &[Vec<Evidence>]) -> String {
+    let stored = |list: &[Evidence]| -> Vec<Evidence> {
+        list.iter()
+            .map(|e| {
+                let mut e = e.clone();
+                if e.fact.is_some() && e.fact == index::implied_fact_key(e.kind, &e.value).map(|k| FactRef::of(&k)) {
+                    e.fact = None;
+                }
+                e
+            })
+            .collect()
+    };
+    if alternatives.is_empty() {
+        return serde_json::to_string(&stored(evidence)).expect("serialisable");
+    }
+    let alternatives: Vec<Vec<Evidence>> = alternatives.iter().map(|a| stored(a)).collect();
+    serde_json::to_string(&serde_json::json!({ "evidence": stored(evidence), "alternatives": alternatives }))
+        .expect("serialisable")
 }
 
 /// Evidence as read back: typed (`kind`, with the fact's key), or `label`/`value` text as azpath wrote
@@ -907,6 +942,23 @@ mod tests {
         let info = &store.snapshots().unwrap()[0];
         assert_eq!((info.nodes, info.edges), (2, 1), "v3 counts existing snapshots");
         assert_eq!(store.fact_digest(1).unwrap(), None, "no fact index: a diff reads the raw facts");
+    }
+
+    #[test]
+    fn alternatives_round_trip_and_plain_evidence_is_stored_as_before() {
+        use crate::model::EvidenceKind::{Role, RoleAssignment};
+        let ra = |id: &str| Evidence::new(RoleAssignment, id).of_fact(&format!("role assignment|{id}"));
+        let evidence = vec![ra("/x/ra1"), Evidence::new(Role, "Owner")];
+        let plain = evidence_text(&evidence, &[]);
+        assert!(plain.starts_with('['), "{plain}");
+        assert_eq!(parse_details(0, "r".into(), &plain).unwrap().evidence, evidence);
+        let alternatives = vec![vec![ra("/x/ra2")], vec![]];
+        let merged = evidence_text(&evidence, &alternatives);
+        let back = parse_details(0, "r".into(), &merged).unwrap();
+        assert_eq!((back.evidence, back.alternatives), (evidence, alternatives));
+        assert!(
+            matches!(parse_details(7, String::new(), "{\"evidence\": 1}"), Err(StoreError::Corrupt(m)) if m.contains("edge 7"))
+        );
     }
 
     #[test]

@@ -129,6 +129,9 @@ pub fn fix(
             outcome.check.method,
             started.elapsed().as_secs_f64() * 1000.0
         );
+        let phases: Vec<String> =
+            outcome.timings.iter().map(|(what, t)| format!("{what} {:.1} ms", t.as_secs_f64() * 1000.0)).collect();
+        eprintln!("azpath: fix: phases: {}", phases.join(", "));
     }
     let g = &outcome.graph;
     let closed = pairs_closed(&outcome.plan, &outcome.before);

@@ -181,6 +181,32 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
     })
 }
 
+/// The command that makes the first change of each derivation of hop `e` (one line; several when
+/// the rules derived the hop from several facts, all of which must go), from `fix`'s typed link
+/// between the hop's evidence and the facts; empty when no fact behind it is one a user changes.
+fn commands(g: &AttackGraph, e: usize) -> String {
+    let per_derivation = crate::fix::edge_changes(g, e);
+    if per_derivation.iter().any(Vec::is_empty) {
+        return String::new(); // a derivation no change removes: no command closes the hop
+    }
+    // A derivation that names a change already picked falls with it.
+    let mut picked: Vec<&crate::fix::Change> = Vec::new();
+    for d in &per_derivation {
+        if !d.iter().any(|c| picked.iter().any(|p| p.kind == c.kind && p.fact == c.fact && p.subject == c.subject)) {
+            picked.push(&d[0]);
+        }
+    }
+    let runs: Vec<String> = picked.iter().map(|c| code(&c.command(g))).collect();
+    match runs.as_slice() {
+        [one] => format!("Run: {one}\n"),
+        all => format!(
+            "The rules derived this hop {} ways; run all of: {}\n",
+            per_derivation.len(),
+            all.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 /// The decisive hop of a path: the last one a fix applies to (fixing it cuts this path closest to
 /// the target); and its fix.
 pub fn decisive(g: &AttackGraph, p: &Path) -> Option<(usize, String)> {
@@ -293,6 +319,7 @@ pub fn report(g: &AttackGraph, snap: &SnapshotInfo, findings: &[Finding], opts: 
             match decisive(g, p) {
                 Some((hop, fix)) => {
                     let _ = writeln!(s, "\n**Suggested fix** (hop {}): {fix}", hop + 1);
+                    s.push_str(&commands(g, p.edges[hop]));
                     if !fixes.contains(&fix) {
                         fixes.push(fix);
                     }

@@ -137,7 +137,7 @@ fn verdict(check: &Verification) -> String {
         m => m,
     };
     let rounds = if check.extra_rounds > 0 {
-        format!(" after {} extra round(s) of planning for paths the stored edges hid", check.extra_rounds)
+        format!(" after {} extra round(s) of planning for paths only the re-derivation showed", check.extra_rounds)
     } else {
         String::new()
     };

@@ -34,6 +34,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 ctx.name(&e.group_id)
             ),
             evidence: vec![Evidence::new(EvidenceKind::GroupEligibility, e.id.clone()).of_fact(&e.fact_key())],
+            alternatives: Vec::new(),
             requires_activation: true,
             conditional: false,
             cost: Edge::compute_cost(EdgeKind::EligibleMemberOf, true, false),

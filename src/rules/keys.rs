@@ -249,7 +249,41 @@ fn derive_list(ctx: &Context, out: &mut Vec<Edge>) {
 
 fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
     for t in TYPES {
-        let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(false);
+        re_enable_edges(ctx, t, false, out);
+    }
+    // With key auth on, the same principals could undo turning it off: their ListKeys hop would
+    // become this rule's hop. Each such ListKeys edge keeps that derivation, without the setting's
+    // fact, as an alternative, so `fix` knows turning keys off does not cut it (only removing the
+    // write or the list grant does) and plans right the first time.
+    let mut would_be = Vec::new();
+    for t in TYPES {
+        re_enable_edges(ctx, t, true, &mut would_be);
+    }
+    if would_be.is_empty() {
+        return;
+    }
+    let mut by_hop: std::collections::HashMap<(&str, &str, bool), Vec<Vec<Evidence>>> =
+        std::collections::HashMap::new();
+    for e in &would_be {
+        let without_setting =
+            e.evidence.iter().filter(|ev| ev.kind != EvidenceKind::ResourceProperty).cloned().collect();
+        by_hop.entry((&e.source, &e.target, e.requires_activation)).or_default().push(without_setting);
+    }
+    for e in out.iter_mut().filter(|e| e.kind == EdgeKind::ListKeys) {
+        let (source, target) = (e.source.clone(), e.target.clone());
+        if let Some(derivations) = by_hop.get(&(&*source, &*target, e.requires_activation)) {
+            for d in derivations {
+                super::add_alternative(e, d.clone());
+            }
+        }
+    }
+}
+
+/// The ReEnableKeys edges of resources of type `t` whose key auth is off, or, with `keys_on`,
+/// those there would be if it were turned off.
+fn re_enable_edges(ctx: &Context, t: &KeyedType, keys_on: bool, out: &mut Vec<Edge>) {
+    {
+        let accept = |r: &Resource| r.resource_type == t.resource_type && (t.keys_enabled)(r) == Some(keys_on);
         // (principal, resource) -> the grant that lists keys (or a SAS signed with them) and the
         // action, possibly from another role than the one that writes.
         let mut listers: BTreeMap<(&str, &str), (&RbacGrant, crate::rbac::Grant, &str)> = BTreeMap::new();
@@ -360,6 +394,27 @@ mod tests {
         let e = edge(&d, &ci, &off, ReEnableKeys).unwrap();
         assert!(e.cost > ListKeys.base_cost());
         assert!(e.reason.contains("configuration change"));
+    }
+
+    #[test]
+    fn a_list_keys_hop_that_could_re_enable_keys_keeps_that_derivation_without_the_setting() {
+        // Contributor could turn keys back on: its ListKeys hop also stands on its grant alone.
+        // The key operator cannot write the account: turning keys off cuts its hop, no alternative.
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let on = storage(&mut t, &rg, "on", Some(true));
+        let (ci, op) = (t.sp("ci"), t.sp("backup"));
+        let contributor = t.assign(&ci, "Contributor", &rg);
+        t.assign(&op, "Storage Account Key Operator Service Role", &on);
+        let d = t.derive();
+        let e = edge(&d, &ci, &on, ListKeys).unwrap();
+        assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ResourceProperty && ev.fact.is_some()));
+        assert_eq!(e.alternatives.len(), 1, "{:?}", e.alternatives);
+        let alt = &e.alternatives[0];
+        assert!(alt.iter().any(|ev| ev.kind == EvidenceKind::RoleAssignment && ev.value == contributor));
+        assert!(!alt.iter().any(|ev| ev.kind == EvidenceKind::ResourceProperty), "{alt:?}");
+        assert!(edge(&d, &op, &on, ListKeys).unwrap().alternatives.is_empty());
+        assert!(!has(&d, &ci, &on, ReEnableKeys), "the graph itself is unchanged");
     }
 
     #[test]

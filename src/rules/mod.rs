@@ -187,8 +187,24 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
     let evidence = |i: usize| edges[i].as_ref().map(|e: &Edge| (&e.evidence, &e.reason));
     let mut order: Vec<usize> = (0..edges.len()).collect();
     order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| evidence(a).cmp(&evidence(b))));
+    // One edge per (source, target, kind, activation); the other derivations of the hop are kept
+    // as its alternatives, so `fix` cuts each one.
     let same_edge = |k: &(u32, u32, EdgeKind, bool, u32, usize)| (k.0, k.1, k.2, k.3);
-    order.dedup_by(|later, first| same_edge(&keys[*later]) == same_edge(&keys[*first]));
+    let mut deduped: Vec<usize> = Vec::with_capacity(order.len());
+    for i in order {
+        match deduped.last() {
+            Some(&first) if same_edge(&keys[i]) == same_edge(&keys[first]) => {
+                let later = edges[i].take().expect("each edge is taken once");
+                let kept = edges[first].as_mut().expect("a kept edge stays until collected");
+                add_alternative(kept, later.evidence);
+                for derivation in later.alternatives {
+                    add_alternative(kept, derivation);
+                }
+            }
+            _ => deduped.push(i),
+        }
+    }
+    let order = deduped;
     let role_kinds = [NodeKind::DirectoryRole, NodeKind::AppRole];
     let mut granting = vec![false; ids.len()];
     for &i in &order {
@@ -212,6 +228,25 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
     warnings.sort();
     warnings.dedup();
     Derived { nodes, edges, warnings }
+}
+
+/// Keeps another derivation of `edge`'s hop (its evidence) among the edge's alternatives, unless
+/// cutting a derivation already kept would cut it too (its facts include all of that one's).
+pub(crate) fn add_alternative(edge: &mut Edge, evidence: Vec<Evidence>) {
+    let facts = |ev: &[Evidence]| -> Vec<crate::model::FactRef> {
+        let mut v: Vec<_> = ev.iter().filter_map(|e| e.fact).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let mine = facts(&evidence);
+    let falls_with = |kept: &[Evidence]| facts(kept).iter().all(|f| mine.binary_search(f).is_ok());
+    if falls_with(&edge.evidence) || edge.alternatives.iter().any(|a| falls_with(a)) {
+        return;
+    }
+    // Only what names a fact matters to a cut; an empty list is a derivation no change removes.
+    let named = evidence.into_iter().filter(|e| e.fact.is_some()).map(|e| Evidence { name: None, ..e }).collect();
+    edge.alternatives.push(named);
 }
 
 /// An Azure role assignment (active or eligible) with its role definition resolved.
@@ -726,6 +761,7 @@ pub fn rbac_edge(
         rule: rule.id.into(),
         reason,
         evidence,
+        alternatives: Vec::new(),
         requires_activation,
         conditional,
         cost: 0,
@@ -830,15 +866,15 @@ mod tests {
             let mut t = T::new();
             let (rg, sa) = locked_account(&mut t);
             t.lock(SUB, "sub-freeze", "ReadOnly");
-            let (rg_owner, sub_owner, denied) = (t.sp("rg-owner"), t.sp("sub-owner"), t.sp("denied"));
+            let (rg_owner, uaa, denied) = (t.sp("rg-owner"), t.sp("sub-owner"), t.sp("denied"));
             t.assign(&rg_owner, "Owner", &rg);
-            t.assign(&sub_owner, "Owner", SUB);
+            t.assign(&uaa, "Owner", SUB);
             t.assign(&denied, "Owner", SUB);
             t.deny(SUB, &denied, &["Microsoft.Authorization/locks/delete"]);
             let d = t.derive();
             assert!(!has(&d, &rg_owner, &sa, ListKeys), "it cannot delete the subscription's lock");
             assert!(!has(&d, &denied, &sa, ListKeys));
-            let e = edge(&d, &sub_owner, &sa, ListKeys).unwrap();
+            let e = edge(&d, &uaa, &sa, ListKeys).unwrap();
             assert_eq!(e.evidence.iter().filter(|ev| ev.kind == EvidenceKind::ReadOnlyLock).count(), 2);
             assert_eq!(e.cost, ListKeys.base_cost() + LOCK_REMOVAL_COST, "one lock removal step, however many locks");
         }
@@ -859,6 +895,44 @@ mod tests {
             assert!(a.completeness.iter().any(|n| n.what == "arm.locks"), "the gap is recorded");
             assert!(!b.completeness.iter().any(|n| n.what == "arm.locks"), "an empty list is a complete answer");
         }
+    }
+
+    #[test]
+    fn a_hop_derived_twice_keeps_the_other_derivation_for_fix() {
+        use crate::model::EdgeKind::AssignRoles;
+        use crate::rules::testkit::*;
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let (c, solo) = (t.sp("c"), t.sp("solo"));
+        // Two grants of the same hop: Owner and User Access Administrator on the resource group.
+        let uaa = t.assign(&c, "User Access Administrator", &rg);
+        let rg_owner = t.assign(&c, "Owner", &rg);
+        t.assign(&solo, "Owner", &rg);
+        let d = t.derive();
+        let e = edge(&d, &c, &rg, AssignRoles).unwrap();
+        let named = |ev: &[Evidence]| ev.iter().any(|x| x.value == uaa) || ev.iter().any(|x| x.value == rg_owner);
+        assert!(named(&e.evidence));
+        assert_eq!(e.alternatives.len(), 1, "{:?}", e.alternatives);
+        assert!(named(&e.alternatives[0]) && e.alternatives[0].iter().all(|x| x.fact.is_some()));
+        let (a, b) = (&e.evidence, &e.alternatives[0]);
+        assert!(a.iter().any(|x| x.value == uaa) != b.iter().any(|x| x.value == uaa), "one grant each");
+        // One grant: nothing merged.
+        assert!(edge(&d, &solo, &rg, AssignRoles).unwrap().alternatives.is_empty());
+    }
+
+    #[test]
+    fn an_alternative_that_falls_with_a_kept_derivation_is_not_kept() {
+        let ev = |v: &str| Evidence::new(EvidenceKind::RoleAssignment, v).of_fact(&format!("ra|{v}"));
+        let mut e = Edge::new("a", "b", EdgeKind::AssignRoles, "test", String::new()).with_evidence(vec![ev("1")]);
+        add_alternative(&mut e, vec![ev("1"), ev("2")]); // cutting 1 cuts it too
+        assert!(e.alternatives.is_empty());
+        add_alternative(&mut e, vec![ev("2")]);
+        add_alternative(&mut e, vec![ev("2"), ev("3")]);
+        assert_eq!(e.alternatives, vec![vec![ev("2")]]);
+        // A derivation that names no fact can be cut by nothing: kept, as an empty list.
+        add_alternative(&mut e, vec![Evidence::new(EvidenceKind::ArmHierarchy, "x")]);
+        assert_eq!(e.alternatives.len(), 2);
+        assert!(e.alternatives[1].is_empty());
     }
 
     #[test]

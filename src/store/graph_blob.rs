@@ -314,6 +314,7 @@ fn decode_edges(
             rule: rule.clone(),
             reason: String::new(),
             evidence: Vec::new(),
+            alternatives: Vec::new(),
             requires_activation: flags & ACTIVATION != 0,
             conditional: flags & CONDITIONAL != 0,
             cost: word(columns.costs, e * 4),

@@ -91,6 +91,27 @@ fn a_key_setting_is_one_change_for_every_principal_listing_keys() {
     );
 }
 
+#[test]
+fn without_eligible_hops_a_standing_assignment_may_become_eligible_and_the_re_derivation_agrees() {
+    // Removal dear, making eligible cheap: where eligible hops do not count, the plan makes
+    // standing assignments eligible, and re-deriving the facts with them eligible leaves no path.
+    let (store, snap) = demo_store();
+    let mut a = ask(&[]);
+    a.options.without_eligible = true;
+    a.costs = Costs { role_assignment: 100, make_eligible: 1, ..Costs::default() };
+    let out = azpath::fix_snapshot(&store, snap, &a).unwrap();
+    let eligible: Vec<_> = out.plan.changes.iter().filter(|c| c.kind == ChangeKind::MakeEligible).collect();
+    assert!(!eligible.is_empty(), "{:?}", out.plan.changes);
+    assert_eq!(out.check.method, "re-derived");
+    assert!(out.check.remaining.is_empty(), "left open: {:?}", out.check.remaining);
+    assert_eq!(out.plan.what_if().make_eligible.len(), eligible.len());
+    // With eligible hops counted, making eligible closes nothing: it is never offered.
+    let mut counted = a.clone();
+    counted.options.without_eligible = false;
+    let out = azpath::fix_snapshot(&store, snap, &counted).unwrap();
+    assert!(!out.plan.changes.iter().any(|c| c.kind == ChangeKind::MakeEligible));
+}
+
 fn azpath_cli(db: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_azpath")).arg("--db").arg(db).args(args).env("NO_COLOR", "1").output().unwrap()
 }

@@ -51,6 +51,7 @@ fn a_failure_mid_write_leaves_the_database_as_it_was() {
         rule: "test".into(),
         reason: String::new(),
         evidence: vec![],
+        alternatives: vec![],
         requires_activation: false,
         conditional: false,
         cost: 1,
