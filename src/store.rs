@@ -1077,7 +1077,10 @@ mod foreign_key_tests {
     fn foreign_keys_are_enforced_again_after_a_snapshot_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("fk.db")).unwrap();
-        crate::import_facts(&mut store, crate::demo::raw(), None).unwrap();
+        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
+        let facts = crate::facts::parse(&raw).unwrap();
+        let records = crate::facts::index::fact_records(&facts);
+        store.write_snapshot(&raw, &crate::rules::derive(&facts), &records, None).unwrap();
         let on: i64 = store.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(on, 1);
         store.conn.execute("DELETE FROM snapshots WHERE id = 1", []).unwrap();

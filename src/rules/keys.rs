@@ -251,10 +251,14 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
     for t in TYPES {
         re_enable_edges(ctx, t, false, out);
     }
-    // With key auth on, the same principals could undo turning it off: their ListKeys hop would
-    // become this rule's hop. Each such ListKeys edge keeps that derivation, without the setting's
-    // fact, as an alternative, so `fix` knows turning keys off does not cut it (only removing the
-    // write or the list grant does) and plans right the first time.
+}
+
+/// With key auth on, the principals that could turn it back on could undo turning it off: their
+/// ListKeys hop would become a ReEnableKeys hop. Each such ListKeys edge keeps that derivation,
+/// without the setting's fact, as an alternative, so `fix` knows turning keys off does not cut it
+/// (only removing the write or the list grant does) and plans right the first time. It reads other
+/// rules' edges, so `derive` runs it once every rule has run.
+pub(super) fn add_re_enable_alternatives(ctx: &Context, edges: &mut [Vec<Edge>]) {
     let mut would_be = Vec::new();
     for t in TYPES {
         re_enable_edges(ctx, t, true, &mut would_be);
@@ -269,7 +273,7 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
             e.evidence.iter().filter(|ev| ev.kind != EvidenceKind::ResourceProperty).cloned().collect();
         by_hop.entry((&e.source, &e.target, e.requires_activation)).or_default().push(without_setting);
     }
-    for e in out.iter_mut().filter(|e| e.kind == EdgeKind::ListKeys) {
+    for e in edges.iter_mut().flatten().filter(|e| e.kind == EdgeKind::ListKeys) {
         let (source, target) = (e.source.clone(), e.target.clone());
         if let Some(derivations) = by_hop.get(&(&*source, &*target, e.requires_activation)) {
             for d in derivations {

@@ -129,8 +129,8 @@ pub struct Derived {
 }
 
 /// Runs every rule. Pure: the same facts always give the same nodes and edges, in the same order.
-/// Rules only read the context and push edges, so they run on every core, each rule's edges kept
-/// in `RULES` order.
+/// Rules only read the context and push their own edges, so they run on every core, each rule's
+/// edges kept in `RULES` order; a step that reads other rules' edges runs after them all.
 pub fn derive(facts: &Facts) -> Derived {
     let ctx = Context::new(facts);
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -158,6 +158,7 @@ pub fn derive(facts: &Facts) -> Derived {
             per_rule[i] = edges;
         }
     });
+    keys::add_re_enable_alternatives(&ctx, &mut per_rule);
     finish(ctx, per_rule)
 }
 

@@ -341,3 +341,28 @@ fn the_demo_is_big_enough_and_every_rule_fires_on_it() {
         assert!(derived.edges.iter().any(|e| &*e.rule == rule.id), "rule {} never fires on the demo tenant", rule.id);
     }
 }
+
+/// Rules run on every core, each into its own list (`rules::derive`), so a rule may only push its
+/// own edges: run after every other rule's edges, each rule must add the same edges it adds alone
+/// and leave the others untouched.
+#[test]
+fn each_rule_adds_the_same_edges_whatever_ran_before_it() {
+    let facts = azpath::facts::parse(&azpath::demo::raw()).unwrap();
+    let ctx = azpath::rules::Context::new(&facts);
+    let alone: Vec<Vec<azpath::model::Edge>> = azpath::rules::RULES
+        .iter()
+        .map(|r| {
+            let mut own = Vec::new();
+            (r.derive)(&ctx, &mut own);
+            own
+        })
+        .collect();
+    let all = alone.concat();
+    assert!(all.len() > 100, "the demo derives edges");
+    for (r, own) in azpath::rules::RULES.iter().zip(&alone) {
+        let mut after_all = all.clone();
+        (r.derive)(&ctx, &mut after_all);
+        assert!(after_all[..all.len()] == all[..], "{} changed other rules' edges", r.id);
+        assert!(after_all[all.len()..] == own[..], "{} added different edges after the others", r.id);
+    }
+}
