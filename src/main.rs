@@ -7,11 +7,23 @@ use clap::Parser;
 use std::process::ExitCode;
 
 /// mimalloc: import allocates millions of small strings on two threads; the system allocator spent
-/// a fifth of the import's CPU time there and kept freed memory per thread.
+/// a fifth of the import's CPU time there. See [`return_freed_memory_at_once`].
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`, mimalloc.h v3, the version the
+/// locked libmimalloc-sys builds; the crate names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory goes back to the OS at once instead of after a second: on the 1M-edge import that
+/// lowers the peak from 3.5 to 2.8 GB (below the system allocator's 3.0 GB) at the same speed.
+fn return_freed_memory_at_once() {
+    // SAFETY: setting an option is a plain store in mimalloc, valid at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+}
+
 fn main() -> ExitCode {
+    return_freed_memory_at_once();
     let args = cli::args::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,
@@ -20,5 +32,21 @@ fn main() -> ExitCode {
             eprintln!("azpath: error: {}", azpath::escape::terminal_lines(&cli::error_text(&e)));
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The option at that place is the purge delay: its default in mimalloc v3 (`options.c`) is
+    /// 1000 ms, which no neighbouring option has, and setting it sticks.
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        // SAFETY: reading an option is a plain load in mimalloc.
+        let before = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert!(before == 1000 || before == 0, "{before}");
+        return_freed_memory_at_once();
+        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) }, 0);
     }
 }
