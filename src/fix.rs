@@ -153,7 +153,19 @@ pub struct Change {
     pub edges: Vec<usize>,
 }
 
+/// What makes two candidate changes the same change: the kind and the fact, plus the holder for
+/// an access policy (removing one holder's policy is a change of its own). The solver and the
+/// report's commands both count changes by it.
+fn change_key(kind: ChangeKind, fact: FactRef, subject: &str) -> (ChangeKind, FactRef, String) {
+    (kind, fact, if kind == ChangeKind::AccessPolicy { subject.to_string() } else { String::new() })
+}
+
 impl Change {
+    /// Whether `other` is the same change (see [`change_key`]), however it was reached.
+    pub fn same_as(&self, other: &Change) -> bool {
+        change_key(self.kind, self.fact, &self.subject) == change_key(other.kind, other.fact, &other.subject)
+    }
+
     /// The `az` CLI (or Graph/ARM REST through `az rest`) call that makes the change.
     pub fn command(&self, g: &AttackGraph) -> String {
         use ChangeKind::*;
@@ -533,8 +545,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                     .map(|r| (ChangeKind::MakeEligible, r.1, r.2.clone(), r.3.clone()));
                 removal.into_iter().chain(eligible)
             }) {
-                let key = (kind, fact, if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() });
-                let id = *by_key.entry(key).or_insert_with(|| {
+                let id = *by_key.entry(change_key(kind, fact, &subject)).or_insert_with(|| {
                     let pipeline = g.node_index(&g.edges[e].source).is_some_and(|n| g.node(n).is_pipeline());
                     let protected = keep_node(g.edge_source(e))
                         || keep_node(g.edge_target(e))

@@ -192,7 +192,7 @@ fn commands(g: &AttackGraph, e: usize) -> String {
     // A derivation that names a change already picked falls with it.
     let mut picked: Vec<&crate::fix::Change> = Vec::new();
     for d in &per_derivation {
-        if !d.iter().any(|c| picked.iter().any(|p| p.kind == c.kind && p.fact == c.fact && p.subject == c.subject)) {
+        if !d.iter().any(|c| picked.iter().any(|p| p.same_as(c))) {
             picked.push(&d[0]);
         }
     }

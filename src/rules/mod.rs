@@ -567,10 +567,8 @@ impl<'f> Context<'f> {
     /// remembered per principal and lock: many edges sit under one lock.
     fn lock_deleter(&self, principal: &str, lock: &Lock) -> LockDeleter {
         let key = (principal.to_string(), lock.id.clone());
-        let known = |cache: &std::sync::Mutex<HashMap<_, LockDeleter>>| {
-            cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned()
-        };
-        if let Some(found) = known(&self.lock_deleters) {
+        let known = self.lock_deleters.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
+        if let Some(found) = known {
             return found;
         }
         let found = if self.denied(principal, &lock.scope, LOCK_DELETE, false) {
