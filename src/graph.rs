@@ -275,7 +275,8 @@ impl AttackGraph {
 
     /// Builds the graph. Edges whose ends are not among `nodes` are dropped (the store never has any).
     pub fn new(nodes: Vec<Node>, edges: Vec<Edge>) -> AttackGraph {
-        let index: HashMap<&str, u32> = nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i as u32)).collect();
+        let index: crate::model::FastMap<&str, u32> =
+            nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i as u32)).collect();
         let mut ends = Vec::with_capacity(edges.len());
         let edges: Vec<Edge> = edges
             .into_iter()

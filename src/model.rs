@@ -9,6 +9,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+/// Hash maps and sets for the hot lookups of import and derive (ids, fact keys): foldhash is several
+/// times faster than the standard SipHash on short strings and still seeded per process, so tenant
+/// text cannot be chosen to collide.
+pub type FastMap<K, V> = foldhash::HashMap<K, V>;
+pub type FastSet<T> = foldhash::HashSet<T>;
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*

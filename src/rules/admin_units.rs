@@ -157,7 +157,8 @@ pub(super) fn assignment_evidence(a: &DirectoryRoleAssignment) -> Evidence {
 /// Directory roles `principal` holds tenant-wide (`/`), directly or through a group it is in, with
 /// whether the holding is only an eligibility.
 fn tenant_wide_roles<'f>(ctx: &Context<'f>, principal: &str) -> Vec<&'f DirectoryRoleAssignment> {
-    let groups = ctx.member_of.get(principal);
+    let groups = ctx.member_of(principal);
+    let groups = groups.as_deref();
     ctx.facts
         .directory_role_assignments
         .iter()
@@ -375,7 +376,8 @@ impl<'c, 'f> GlobalAdmins<'c, 'f> {
 
     /// Whether `user` holds Global Administrator, and if only as an eligibility.
     fn of(&self, user: &str) -> Option<bool> {
-        let groups = self.ctx.member_of.get(user).into_iter().flatten().copied();
+        let groups = self.ctx.member_of(user);
+        let groups = groups.iter().flat_map(|g| g.iter()).copied();
         let held: Vec<bool> =
             std::iter::once(user).chain(groups).filter_map(|p| self.holders.get(p).copied()).collect();
         if held.is_empty() { None } else { Some(held.iter().all(|e| *e)) }

@@ -57,7 +57,7 @@ mod uami_attach;
 mod uami_federation;
 
 use crate::facts::{AdministrativeUnit, AdministrativeUnitMember, Facts, Lock, LockLevel, Resource, RoleAssignment};
-use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, Node, NodeKind};
+use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, FastMap, FastSet, Node, NodeKind};
 use crate::rbac::{self, Grant, RoleDefinition};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -167,10 +167,10 @@ pub fn derive(facts: &Facts) -> Derived {
 fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
     // Nodes by their position in id order: edges sort by integer keys in the same order as by ids,
     // and share one `Arc` per end instead of one per edge.
-    let ids: Vec<Arc<str>> = ctx.nodes.keys().map(|id| Arc::from(id.as_str())).collect();
-    let kinds: Vec<NodeKind> = ctx.nodes.values().map(|n| n.kind).collect();
-    let position: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, id)| (&**id, i as u32)).collect();
-    let rule_rank: HashMap<&str, usize> = RULES.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let ids: Vec<Arc<str>> = ctx.nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
+    let kinds: Vec<NodeKind> = ctx.nodes.iter().map(|n| n.kind).collect();
+    let position: FastMap<&str, u32> = ids.iter().enumerate().map(|(i, id)| (&**id, i as u32)).collect();
+    let rule_rank: FastMap<&str, usize> = RULES.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     let mut edges = Vec::with_capacity(per_rule.iter().map(Vec::len).sum());
     let mut keys = Vec::with_capacity(edges.capacity());
     for e in per_rule.into_iter().flatten() {
@@ -184,14 +184,16 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
         }
     }
     // Cheapest first within a key, then the earlier rule in RULES (the more direct abuse), then the
-    // smallest evidence, so the kept edge is deterministic. Sorting positions keeps the edges put.
-    let evidence = |i: usize| edges[i].as_ref().map(|e: &Edge| (&e.evidence, &e.reason));
-    let mut order: Vec<usize> = (0..edges.len()).collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| evidence(a).cmp(&evidence(b))));
+    // smallest evidence, then the first made, so the kept edge is deterministic. Sorting positions
+    // keeps the edges put; the keys sort by value, not through the positions.
+    let evidence = |i: u32| edges[i as usize].as_ref().map(|e: &Edge| (&e.evidence, &e.reason));
+    let mut order: Vec<(_, u32)> = keys.iter().enumerate().map(|(i, k)| (*k, i as u32)).collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| evidence(a.1).cmp(&evidence(b.1))).then(a.1.cmp(&b.1)));
+    let order = order.into_iter().map(|(_, i)| i as usize);
     // One edge per (source, target, kind, activation); the other derivations of the hop are kept
     // as its alternatives, so `fix` cuts each one.
     let same_edge = |k: &(u32, u32, EdgeKind, bool, u32, usize)| (k.0, k.1, k.2, k.3);
-    let mut deduped: Vec<usize> = Vec::with_capacity(order.len());
+    let mut deduped: Vec<usize> = Vec::with_capacity(keys.len());
     for i in order {
         match deduped.last() {
             Some(&first) if same_edge(&keys[i]) == same_edge(&keys[first]) => {
@@ -213,18 +215,22 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
         granting[src] |= role_kinds.contains(&kinds[src]);
     }
     let kept = |n: usize| !role_kinds.contains(&kinds[n]) || granting[n];
-    let edges: Vec<Edge> = order
-        .into_iter()
-        .filter(|&i| kept(keys[i].1 as usize))
-        .filter_map(|i| {
-            let mut e = edges[i].take()?;
+    // One shared `Arc` per rule id too.
+    let rule_ids: Vec<Arc<str>> = RULES.iter().map(|r| Arc::from(r.id)).collect();
+    let mut kept_edges = Vec::with_capacity(order.len());
+    for i in order.into_iter().filter(|&i| kept(keys[i].1 as usize)) {
+        if let Some(mut e) = edges[i].take() {
             e.source = ids[keys[i].0 as usize].clone();
             e.target = ids[keys[i].1 as usize].clone();
-            Some(e)
-        })
-        .collect();
+            if let Some(rule) = rule_ids.get(keys[i].5) {
+                e.rule = rule.clone();
+            }
+            kept_edges.push(e);
+        }
+    }
+    let edges = kept_edges;
     // `ctx.nodes` iterates in id order, so the kept nodes are already sorted.
-    let nodes: Vec<Node> = ctx.nodes.into_values().enumerate().filter(|(n, _)| kept(*n)).map(|(_, n)| n).collect();
+    let nodes: Vec<Node> = ctx.nodes.into_iter().enumerate().filter(|(n, _)| kept(*n)).map(|(_, n)| n).collect();
     let mut warnings = ctx.warnings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     warnings.sort();
     warnings.dedup();
@@ -266,15 +272,19 @@ pub struct RbacGrant<'f> {
 /// Everything a rule may look at: the facts, the nodes, and indexes over both.
 pub struct Context<'f> {
     pub facts: &'f Facts,
-    /// Every node, by id, built from the facts before any rule runs.
-    pub nodes: BTreeMap<String, Node>,
+    /// Every node, sorted by id, built from the facts before any rule runs.
+    nodes: Vec<Node>,
+    /// Node ids -> position in `nodes` (rules look nodes up by id for every edge they make).
+    node_index: FastMap<Box<str>, u32>,
     /// ARM hierarchy: parent -> children (scopes and resources), sorted.
     pub children: BTreeMap<String, Vec<String>>,
     pub resources: HashMap<&'f str, &'f Resource>,
     /// Azure role assignments whose role definition is known.
     pub grants: Vec<RbacGrant<'f>>,
-    /// Transitive group memberships: principal -> every group it is in (for deny assignments).
-    member_of: HashMap<&'f str, HashSet<&'f str>>,
+    /// Direct group memberships: member -> the groups that list it.
+    direct_groups: FastMap<&'f str, Vec<&'f str>>,
+    /// Transitive group memberships, computed when first asked (see [`Context::member_of`]).
+    member_of: std::sync::Mutex<FastMap<&'f str, Arc<FastSet<&'f str>>>>,
     /// Service principals of applications owned by another tenant (see [`mark_if_sp_locked`]).
     foreign_sps: HashSet<&'f str>,
     /// Per deny assignment (same order as the facts), the scopes and resources it covers: its scope,
@@ -346,22 +356,9 @@ impl<'f> Context<'f> {
                 )),
             }
         }
-        let mut direct: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut direct_groups: FastMap<&str, Vec<&str>> = FastMap::default();
         for m in &facts.memberships {
-            direct.entry(m.member_id.as_str()).or_default().push(m.group_id.as_str());
-        }
-        let mut member_of = HashMap::with_capacity(direct.len());
-        for &start in direct.keys() {
-            let mut seen = HashSet::new();
-            let mut stack = vec![start];
-            while let Some(cur) = stack.pop() {
-                for &g in direct.get(cur).into_iter().flatten() {
-                    if seen.insert(g) {
-                        stack.push(g);
-                    }
-                }
-            }
-            member_of.insert(start, seen);
+            direct_groups.entry(m.member_id.as_str()).or_default().push(m.group_id.as_str());
         }
         let foreign_sps = facts
             .service_principals
@@ -389,14 +386,17 @@ impl<'f> Context<'f> {
         for l in facts.locks.iter().filter(|l| l.level == LockLevel::ReadOnly) {
             read_only_locks.entry(l.scope.as_str()).or_default().push(l);
         }
+        let node_index = nodes.iter().enumerate().map(|(i, n)| (Box::from(n.id.as_str()), i as u32)).collect();
         let parents = children.iter().flat_map(|(p, kids)| kids.iter().map(move |k| (k.clone(), p.clone()))).collect();
         Context {
             facts,
             nodes,
+            node_index,
             children,
             resources,
             grants,
-            member_of,
+            direct_groups,
+            member_of: Default::default(),
             foreign_sps,
             deny_covers: Vec::new(),
             units_of,
@@ -429,7 +429,29 @@ impl<'f> Context<'f> {
     }
 
     pub fn node(&self, id: &str) -> Option<&Node> {
-        self.nodes.get(id)
+        self.node_index.get(id).map(|&i| &self.nodes[i as usize])
+    }
+
+    /// Every group `principal` is in, directly or through nested groups (for deny assignments,
+    /// directory roles held through groups). Computed once per principal, when first asked.
+    pub fn member_of(&self, principal: &str) -> Option<Arc<FastSet<&'f str>>> {
+        let (&start, _) = self.direct_groups.get_key_value(principal)?;
+        let cache = || self.member_of.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(known) = cache().get(start) {
+            return Some(known.clone());
+        }
+        let mut seen = FastSet::default();
+        let mut stack = vec![start];
+        while let Some(cur) = stack.pop() {
+            for &g in self.direct_groups.get(cur).into_iter().flatten() {
+                if seen.insert(g) {
+                    stack.push(g);
+                }
+            }
+        }
+        let seen = Arc::new(seen);
+        cache().insert(start, seen.clone());
+        Some(seen)
     }
 
     /// The node id an ARM scope maps to: `/` is the tenant root management group.
@@ -440,8 +462,8 @@ impl<'f> Context<'f> {
     /// The scope itself and every scope and resource beneath it, in sorted order.
     pub fn scope_and_descendants(&self, scope: &str) -> Vec<&str> {
         let root = self.scope_node(scope);
-        let Some((root, _)) = self.nodes.get_key_value(&root) else { return vec![] };
-        let mut out = vec![root.as_str()];
+        let Some(root) = self.node(&root) else { return vec![] };
+        let mut out = vec![root.id.as_str()];
         let mut i = 0;
         while i < out.len() {
             if let Some(kids) = self.children.get(out[i]) {
@@ -478,7 +500,11 @@ impl<'f> Context<'f> {
     /// Does a deny assignment remove `action` for `principal` on `resource`?
     pub fn denied(&self, principal: &str, resource: &str, action: &str, data: bool) -> bool {
         const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
-        let groups = self.member_of.get(principal);
+        if self.facts.deny_assignments.is_empty() {
+            return false;
+        }
+        let groups = self.member_of(principal);
+        let groups = groups.as_deref();
         self.facts.deny_assignments.iter().zip(&self.deny_covers).any(|(d, covers)| {
             let applies_here = covers.contains(resource);
             let covers = |p: &String| p == principal || p == EVERYONE || groups.is_some_and(|g| g.contains(p.as_str()));
@@ -574,7 +600,8 @@ impl<'f> Context<'f> {
         let found = if self.denied(principal, &lock.scope, LOCK_DELETE, false) {
             None
         } else {
-            let groups = self.member_of.get(principal);
+            let groups = self.member_of(principal);
+            let groups = groups.as_deref();
             self.grants
                 .iter()
                 .enumerate()
@@ -634,8 +661,8 @@ impl<'f> Context<'f> {
     }
 
     /// The display name of a node, or its id.
-    pub fn name(&self, id: &str) -> String {
-        self.nodes.get(id).map(|n| n.name.clone()).unwrap_or_else(|| id.to_string())
+    pub fn name(&self, id: &str) -> std::borrow::Cow<'_, str> {
+        self.node(id).map_or_else(|| id.to_string().into(), |n| n.name.as_str().into())
     }
 }
 

@@ -6,9 +6,12 @@ use crate::facts::ids::{
     app_role_node_id, arm_parent, directory_role_node_id, external_identity_id, root_mg_id, tenant_node_id,
 };
 use crate::facts::{DirectoryObjectType, Facts, FederatedParent, Resource, ResourceDetails};
-use crate::model::{Node, NodeKind};
+use crate::model::{FastMap, Node, NodeKind};
 use crate::rbac;
 use std::collections::{BTreeMap, HashMap};
+
+/// Nodes by id while they are built (sorted by id once complete).
+type NodeMap = FastMap<String, Node>;
 
 /// The CI/CD platform behind an OIDC issuer, and whether its subjects are pipeline identities.
 pub fn issuer_platform(issuer: &str) -> (&'static str, bool) {
@@ -62,13 +65,10 @@ pub use crate::facts::is_function_app;
 /// Tag values that mark data as sensitive (`data-classification`), case-insensitive.
 const SENSITIVE: &[&str] = &["confidential", "highly-confidential", "restricted", "secret", "sensitive"];
 
-pub(super) fn build(
-    facts: &Facts,
-    warnings: &mut Vec<String>,
-) -> (BTreeMap<String, Node>, BTreeMap<String, Vec<String>>) {
+pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, BTreeMap<String, Vec<String>>) {
     let names = crate::facts::index::Names::new(facts);
-    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    let add = |n: Node, nodes: &mut BTreeMap<String, Node>| {
+    let mut nodes: NodeMap = NodeMap::default();
+    let add = |n: Node, nodes: &mut NodeMap| {
         nodes.entry(n.id.clone()).or_insert(n);
     };
 
@@ -328,6 +328,8 @@ pub(super) fn build(
 
     classify_crown_jewels(facts, &mut nodes);
     let children = hierarchy(facts, &nodes, warnings);
+    let mut nodes: Vec<Node> = nodes.into_values().collect();
+    nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     (nodes, children)
 }
 
@@ -367,7 +369,7 @@ pub(super) fn build_agent(r: &Resource) -> Option<String> {
 }
 
 /// A principal that some fact names but that is not in the user/group/SP lists.
-fn placeholder(nodes: &mut BTreeMap<String, Node>, id: &str, ty: DirectoryObjectType, name: Option<&str>) {
+fn placeholder(nodes: &mut NodeMap, id: &str, ty: DirectoryObjectType, name: Option<&str>) {
     if nodes.contains_key(id) {
         return;
     }
@@ -384,7 +386,7 @@ fn placeholder(nodes: &mut BTreeMap<String, Node>, id: &str, ty: DirectoryObject
     nodes.insert(id.to_string(), n);
 }
 
-fn mi_placeholder(nodes: &mut BTreeMap<String, Node>, principal: &str, name: &str, resource: &str) {
+fn mi_placeholder(nodes: &mut NodeMap, principal: &str, name: &str, resource: &str) {
     let n = nodes.entry(principal.to_string()).or_insert_with(|| {
         Node::new(principal, NodeKind::ServicePrincipal, name)
             .with_prop("sp_type", "ManagedIdentity")
@@ -394,7 +396,7 @@ fn mi_placeholder(nodes: &mut BTreeMap<String, Node>, principal: &str, name: &st
 }
 
 /// Creates resource-group and subscription nodes implied by a resource id when the facts lack them.
-fn ensure_ancestors(nodes: &mut BTreeMap<String, Node>, id: &str) {
+fn ensure_ancestors(nodes: &mut NodeMap, id: &str) {
     let mut cur = arm_parent(id);
     while let Some(p) = cur {
         if !nodes.contains_key(&p) {
@@ -415,11 +417,7 @@ fn ensure_ancestors(nodes: &mut BTreeMap<String, Node>, id: &str) {
 
 /// Parent -> children for every ARM node: MG tree, subscriptions, resource groups, resources and
 /// child resources (a resource's parent is its nearest ancestor that is a node).
-fn hierarchy(
-    facts: &Facts,
-    nodes: &BTreeMap<String, Node>,
-    warnings: &mut Vec<String>,
-) -> BTreeMap<String, Vec<String>> {
+fn hierarchy(facts: &Facts, nodes: &NodeMap, warnings: &mut Vec<String>) -> BTreeMap<String, Vec<String>> {
     let mut parent: HashMap<&str, String> = HashMap::new();
     for mg in &facts.management_groups {
         if let Some(p) = &mg.parent {
@@ -516,7 +514,7 @@ fn parent_cycles(parent: &HashMap<&str, String>) -> Vec<Vec<String>> {
 }
 
 /// Marks the targets users care about: training data, models, their secrets, and tier 0.
-fn classify_crown_jewels(facts: &Facts, nodes: &mut BTreeMap<String, Node>) {
+fn classify_crown_jewels(facts: &Facts, nodes: &mut NodeMap) {
     let mut mark = |id: &str, category: &str, reason: String| {
         if let Some(n) = nodes.get_mut(id)
             && n.crown_jewel().is_none()

@@ -133,7 +133,7 @@ fn places<'c>(ctx: &'c Context) -> Vec<Place<'c>> {
 /// accepts: where a new compute could be created. Walks management groups and subscriptions only.
 fn first_resource_group<'c>(ctx: &'c Context, scope: &str, ok: impl Fn(&str) -> bool) -> Option<&'c str> {
     let root = ctx.scope_node(scope);
-    let (root, _) = ctx.nodes.get_key_value(&root)?;
+    let root = &ctx.node(&root)?.id;
     let mut queue = std::collections::VecDeque::from([root.as_str()]);
     while let Some(id) = queue.pop_front() {
         match ctx.node(id).map(|n| n.kind) {
