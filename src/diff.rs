@@ -153,6 +153,12 @@ pub struct WhatIf {
     pub disable_keys: Vec<String>,
     /// Remove the access policy of an object (second) from a Key Vault (first), by ids.
     pub remove_access_policies: Vec<(String, String)>,
+    /// Delete these objects (object ids, or ARM ids for user-assigned identities), and every fact
+    /// that names them: their memberships, ownerships (either side), Graph permissions (held or
+    /// granted), federated credentials, directory and Azure role assignments, eligibilities,
+    /// Cosmos DB role assignments, Key Vault access policies, and their attachment to compute.
+    /// Used by `fix` to apply a deletion (an application is named with its service principal).
+    pub delete_objects: Vec<String>,
 }
 
 impl WhatIf {
@@ -215,6 +221,9 @@ impl WhatIf {
     /// that do not exist are ignored (a plan names only facts it found).
     fn apply_fact_edits(&self, f: &mut Facts) {
         use crate::facts::ResourceDetails as R;
+        if !self.delete_objects.is_empty() {
+            self.delete(f);
+        }
         if !self.remove_facts.is_empty() {
             let gone: HashSet<FactRef> = self.remove_facts.iter().copied().collect();
             let keep = |key: String| !gone.contains(&FactRef::of(&key));
@@ -243,6 +252,40 @@ impl WhatIf {
                             .iter()
                             .any(|(v, o)| v.eq_ignore_ascii_case(vault) && o.eq_ignore_ascii_case(&p.object_id))
                     });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl WhatIf {
+    /// `delete_objects`: the objects and every fact that names them.
+    fn delete(&self, f: &mut Facts) {
+        use crate::facts::{FederatedParent, ResourceDetails as R};
+        let gone: HashSet<String> = self.delete_objects.iter().map(|id| id.to_ascii_lowercase()).collect();
+        let g = |id: &str| gone.contains(&id.to_ascii_lowercase());
+        f.users.retain(|u| !g(&u.id));
+        f.service_principals.retain(|s| !g(&s.id));
+        f.applications.retain(|a| !g(&a.id));
+        f.memberships.retain(|m| !g(&m.group_id) && !g(&m.member_id));
+        f.ownerships.retain(|o| !g(&o.owner_id) && !g(&o.owned_id));
+        f.app_role_assignments.retain(|a| !g(&a.principal_id) && !g(&a.resource_id));
+        f.federated_credentials.retain(|c| match &c.parent {
+            FederatedParent::Application(id) | FederatedParent::UserAssignedIdentity(id) => !g(id),
+        });
+        f.directory_role_assignments.retain(|a| !g(&a.principal_id));
+        f.group_eligibilities.retain(|e| !g(&e.principal_id) && !g(&e.group_id));
+        f.administrative_unit_members.retain(|m| !g(&m.member_id));
+        f.role_assignments.retain(|a| !g(&a.principal_id));
+        f.cosmos_role_assignments.retain(|a| !g(&a.principal_id));
+        f.resources.retain(|r| !g(&r.id));
+        for r in &mut f.resources {
+            r.identity.user_assigned.retain(|(uami, principal)| !g(uami) && !principal.as_deref().is_some_and(g));
+            match &mut r.details {
+                R::KeyVault { access_policies, .. } => access_policies.retain(|p| !g(&p.object_id)),
+                R::Aks { kubelet_identity, .. } if kubelet_identity.as_ref().is_some_and(|(uami, _)| g(uami)) => {
+                    *kubelet_identity = None;
                 }
                 _ => {}
             }

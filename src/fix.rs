@@ -55,6 +55,15 @@ pub enum ChangeKind {
     /// Turn an active Azure or directory role assignment into a PIM eligibility. Offered only when
     /// the query leaves eligible hops out (`--without-eligible`): otherwise the hop stays a path.
     MakeEligible,
+    /// Delete an application registration of this tenant and its service principal here, for good
+    /// (then purged from deleted items so nobody restores it): every edge into and out of both goes.
+    DeleteApplication,
+    /// Delete a service principal whose application is registered in this tenant (not a managed
+    /// identity, not another tenant's or Microsoft's app), for good: every edge into and out of it goes.
+    DeleteServicePrincipal,
+    /// Delete a user-assigned managed identity (the ARM resource; Azure deletes its service
+    /// principal): every edge into and out of both goes.
+    DeleteManagedIdentity,
 }
 
 /// What each kind of change costs, in effort and breakage. Relative sizes are what matter.
@@ -74,6 +83,10 @@ pub struct Costs {
     pub key_setting: u32,
     pub cosmos_role_assignment: u32,
     pub make_eligible: u32,
+    /// Deleting an object breaks whatever uses it, so each costs more than removing one grant.
+    pub delete_application: u32,
+    pub delete_service_principal: u32,
+    pub delete_managed_identity: u32,
     /// A role assignment, directory role or Graph permission held by a pipeline identity: its job
     /// most likely needs it, so removing it breaks a deployment.
     pub pipeline_grant: u32,
@@ -95,6 +108,9 @@ impl Default for Costs {
             key_setting: 15,
             cosmos_role_assignment: 10,
             make_eligible: 4,
+            delete_application: 30,
+            delete_service_principal: 25,
+            delete_managed_identity: 30,
             pipeline_grant: 50,
         }
     }
@@ -123,8 +139,15 @@ impl Costs {
             KeySetting => self.key_setting,
             CosmosRoleAssignment => self.cosmos_role_assignment,
             MakeEligible => self.make_eligible,
+            DeleteApplication => self.delete_application,
+            DeleteServicePrincipal => self.delete_service_principal,
+            DeleteManagedIdentity => self.delete_managed_identity,
         };
-        // A pipeline cannot activate PIM in the middle of a job either.
+        // A pipeline cannot activate PIM in the middle of a job either; deleting a pipeline's
+        // identity stops the pipeline outright, so it costs at least what its grant does.
+        if pipeline && matches!(kind, DeleteApplication | DeleteServicePrincipal | DeleteManagedIdentity) {
+            return base.max(self.pipeline_grant).max(1);
+        }
         let grant = matches!(kind, RoleAssignment | DirectoryRole | GraphPermission | MakeEligible);
         // A cost of 0 would make a change free and the bound meaningless.
         if pipeline && grant { self.pipeline_grant.max(1) } else { base.max(1) }
@@ -147,6 +170,10 @@ pub struct Change {
     pub protected: bool,
     /// The evidence of the first edge it removes (role, scope, ...).
     pub evidence: Vec<Evidence>,
+    /// For a deletion: every object it deletes (the application and its service principal, the
+    /// identity and its service principal), first the one named by `subject`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deletes: Vec<String>,
     /// The edges with a derivation it removes (indices into the graph's edges); an edge with
     /// alternatives ([`crate::model::Edge::alternatives`]) goes only once each derivation is cut.
     #[serde(skip)]
@@ -214,6 +241,22 @@ impl Change {
             },
             CosmosRoleAssignment => format!("az resource delete --ids {s}"),
             MakeEligible => self.make_eligible_command(),
+            // A deleted application or service principal can be restored for 30 days (by an
+            // Application Administrator or the object's owner): purge it from deleted items too.
+            DeleteApplication => {
+                let sps: Vec<&String> = self.deletes.iter().filter(|d| *d != s).collect();
+                let mut steps: Vec<String> = sps.iter().map(|sp| format!("az ad sp delete --id {sp}")).collect();
+                steps.push(format!("az ad app delete --id {s}"));
+                steps.push(format!("az rest --method delete --url {graph}/directory/deletedItems/{s}"));
+                steps.extend(
+                    sps.iter().map(|sp| format!("az rest --method delete --url {graph}/directory/deletedItems/{sp}")),
+                );
+                steps.join(" && ")
+            }
+            DeleteServicePrincipal => {
+                format!("az ad sp delete --id {s} && az rest --method delete --url {graph}/directory/deletedItems/{s}")
+            }
+            DeleteManagedIdentity => format!("az identity delete --ids {s}"),
         }
     }
 
@@ -259,6 +302,9 @@ impl Change {
             KeySetting => "turn key / local authentication off",
             CosmosRoleAssignment => "remove Cosmos DB role assignment",
             MakeEligible => "make the role assignment PIM-eligible instead of active",
+            DeleteApplication => "delete the application and its service principal",
+            DeleteServicePrincipal => "delete the service principal",
+            DeleteManagedIdentity => "delete the user-assigned managed identity",
         }
     }
 }
@@ -332,7 +378,18 @@ pub fn edge_changes(g: &AttackGraph, e: usize) -> Vec<Vec<Change>> {
                 }
                 let cost = Costs::default().of(kind, pipeline);
                 let evidence = derivation.to_vec();
-                mine.push(Change { kind, fact, subject, object, cost, protected: false, evidence, edges: vec![e] });
+                let edges = vec![e];
+                mine.push(Change {
+                    kind,
+                    fact,
+                    subject,
+                    object,
+                    cost,
+                    protected: false,
+                    evidence,
+                    deletes: vec![],
+                    edges,
+                });
             }
             mine
         })
@@ -385,6 +442,9 @@ impl Plan {
                 ChangeKind::KeySetting => w.disable_keys.push(c.object.clone()),
                 ChangeKind::MakeEligible => w.make_eligible.push(c.subject.clone()),
                 ChangeKind::AccessPolicy => w.remove_access_policies.push((c.object.clone(), c.subject.clone())),
+                ChangeKind::DeleteApplication
+                | ChangeKind::DeleteServicePrincipal
+                | ChangeKind::DeleteManagedIdentity => w.delete_objects.extend(c.deletes.iter().cloned()),
                 _ => w.remove_facts.push(c.fact),
             }
         }
@@ -560,6 +620,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                         cost: costs.of(kind, pipeline),
                         protected,
                         evidence: g.edges[e].evidence.clone(),
+                        deletes: Vec::new(),
                         edges: Vec::new(),
                     });
                     (changes.len() - 1) as u32
@@ -575,6 +636,41 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
             per_derivation.push(mine);
         }
         edge_changes.insert(e, per_derivation);
+    }
+    // Deleting an object cuts every derivation of every edge into and out of what it deletes.
+    for (kind, gone) in deletions(g, q, &arcs) {
+        let mut incident: Vec<usize> = arcs
+            .iter()
+            .map(|a| a.0)
+            .filter(|&e| gone.contains(&g.edge_source(e)) || gone.contains(&g.edge_target(e)))
+            .collect();
+        incident.sort_unstable();
+        incident.dedup();
+        let Some(&first) = incident.first() else { continue };
+        let ids: Vec<String> = gone.iter().map(|&n| g.node(n).id.clone()).collect();
+        let protected = incident.iter().any(|&e| keep_node(g.edge_source(e)) || keep_node(g.edge_target(e)))
+            || ids.iter().any(|id| keep_ids.iter().any(|k| k.eq_ignore_ascii_case(id)));
+        let pipeline = gone.iter().any(|&n| g.node(n).is_pipeline());
+        let fact = FactRef::of(&format!("delete|{}", ids[0]));
+        let id = *by_key.entry(change_key(kind, fact, &ids[0])).or_insert_with(|| {
+            changes.push(Change {
+                kind,
+                fact,
+                subject: ids[0].clone(),
+                object: ids[0].clone(),
+                cost: costs.of(kind, pipeline),
+                protected,
+                evidence: g.edges[first].evidence.clone(),
+                deletes: ids.clone(),
+                edges: incident.clone(),
+            });
+            (changes.len() - 1) as u32
+        });
+        for e in incident {
+            for derivation in edge_changes.get_mut(&e).expect("every arc's edge has its changes") {
+                derivation.push(id);
+            }
+        }
     }
     let (mut edge, mut from, mut to) = (Vec::new(), Vec::new(), Vec::new());
     let (mut arc_changes, mut protected) = (Vec::new(), Vec::new());
@@ -599,6 +695,76 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
     }
     let cost = changes.iter().map(|c| c.cost).collect();
     (Net { states, edge, from, to, changes: arc_changes, protected, out, starts, is_target, cost }, changes)
+}
+
+/// The objects whose deletion a plan may propose, among those the relevant arcs touch: (kind, the
+/// nodes it deletes, the named object first). An application deletes its service principal here
+/// too (Microsoft: deleting an app registration in its home tenant deletes its enterprise app);
+/// a user-assigned identity deletes its service principal. A service principal is deletable only
+/// when an application registered in this tenant backs it (never another tenant's or Microsoft's
+/// app, never a managed identity: a system-assigned identity is part of its resource). Never a
+/// node the facts do not hold (`unresolved`), never one that is a source or a target of the query.
+fn deletions(g: &AttackGraph, q: &FixQuery, arcs: &[(usize, u32, u32)]) -> Vec<(ChangeKind, Vec<NodeId>)> {
+    let mut touched: Vec<u32> = arcs.iter().flat_map(|&(_, a, b)| [a / 2, b / 2]).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    if touched.is_empty() {
+        return Vec::new();
+    }
+    // Who backs whom: application or user-assigned identity -> its service principal.
+    let mut backs: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    let mut backed_by: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    for (e, edge) in g.edges.iter().enumerate() {
+        if edge.kind != EdgeKind::AuthenticatesAs {
+            continue;
+        }
+        let (s, t) = (g.edge_source(e), g.edge_target(e));
+        if matches!(g.node(s).kind, NodeKind::Application | NodeKind::UserAssignedIdentity)
+            && g.node(t).kind == NodeKind::ServicePrincipal
+        {
+            backs.entry(s).or_default().push(t);
+            backed_by.entry(t).or_default().push(s);
+        }
+    }
+    let mut candidates: Vec<(ChangeKind, NodeId)> = Vec::new();
+    for n in touched.into_iter().map(NodeId) {
+        let node = g.node(n);
+        match node.kind {
+            NodeKind::Application => candidates.push((ChangeKind::DeleteApplication, n)),
+            NodeKind::UserAssignedIdentity => candidates.push((ChangeKind::DeleteManagedIdentity, n)),
+            NodeKind::ServicePrincipal => {
+                for &b in backed_by.get(&n).map(Vec::as_slice).unwrap_or(&[]) {
+                    match g.node(b).kind {
+                        NodeKind::Application => {
+                            candidates.push((ChangeKind::DeleteApplication, b));
+                            let managed =
+                                node.prop("sp_type").is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity"))
+                                    || node.prop("managed_identity_of").is_some();
+                            if !managed {
+                                candidates.push((ChangeKind::DeleteServicePrincipal, n));
+                            }
+                        }
+                        _ => candidates.push((ChangeKind::DeleteManagedIdentity, b)),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let end = |n: NodeId| q.sources.contains(&n) || q.targets.contains(&n);
+    candidates
+        .into_iter()
+        .filter_map(|(kind, n)| {
+            let mut gone = vec![n];
+            if kind != ChangeKind::DeleteServicePrincipal {
+                gone.extend(backs.get(&n).map(Vec::as_slice).unwrap_or(&[]));
+            }
+            let ok = gone.iter().all(|&m| !end(m) && g.node(m).prop("unresolved").is_none());
+            ok.then_some((kind, gone))
+        })
+        .collect()
 }
 
 /// The derivations of an edge: its own evidence, then each merged alternative's.
@@ -1282,6 +1448,158 @@ mod tests {
         assert_eq!(facts.len(), 2, "{facts:?}");
     }
 
+    /// Sources n00..n02 each own application n03 (ownerships 1..3); n03 backs service principal n04;
+    /// n04 holds two assignments (4 and 5, the same hop derived twice) over target n05.
+    fn stale_app() -> AttackGraph {
+        use EvidenceKind::*;
+        let kinds = [
+            NodeKind::User,
+            NodeKind::User,
+            NodeKind::User,
+            NodeKind::Application,
+            NodeKind::ServicePrincipal,
+            NodeKind::Subscription,
+        ];
+        let nodes = kinds.iter().enumerate().map(|(i, &k)| node(i, k)).collect();
+        let mut grant = edge(4, 5, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 4)]);
+        grant.alternatives = vec![vec![fact(RoleAssignment, 5)]];
+        let edges = vec![
+            edge(0, 3, EdgeKind::AddSecret, vec![fact(Owner, 1)]),
+            edge(1, 3, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
+            edge(2, 3, EdgeKind::AddSecret, vec![fact(Owner, 3)]),
+            edge(3, 4, EdgeKind::AuthenticatesAs, vec![Evidence::new(AppId, "appid-3")]),
+            grant,
+        ];
+        AttackGraph::new(nodes, edges)
+    }
+
+    #[test]
+    fn deleting_an_object_is_one_change_that_cuts_every_edge_of_it() {
+        let g = stale_app();
+        let q = query(&g, &[0, 1, 2], &[5]);
+        // Three ownerships (45) or two assignments (40) cost more than deleting the SP (25).
+        let costs = Costs { ownership: 15, role_assignment: 20, ..Costs::default() };
+        let plan = solve(&g, &q, &costs);
+        assert!(plan.exact);
+        assert_eq!(
+            plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(),
+            [(ChangeKind::DeleteServicePrincipal, 25)]
+        );
+        assert_eq!(plan.changes[0].deletes, ["n04"]);
+        assert_eq!(plan.what_if().delete_objects, ["n04"]);
+        assert!(plan.what_if().remove_facts.is_empty());
+        assert!(closes_all(&g, &q, &plan));
+        assert!(plan.changes[0].command(&g).starts_with("az ad sp delete --id n04 && az rest --method delete"));
+        // The application deletes its service principal too: one change, both nodes' edges.
+        let costs = Costs { delete_service_principal: 100, ..costs };
+        let plan = solve(&g, &q, &costs);
+        assert_eq!(
+            plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(),
+            [(ChangeKind::DeleteApplication, 30)]
+        );
+        assert_eq!(plan.changes[0].deletes, ["n03", "n04"]);
+        assert_eq!(plan.removed_edges, [0, 1, 2, 3, 4]);
+        let command = plan.changes[0].command(&g);
+        assert!(command.starts_with("az ad sp delete --id n04 && az ad app delete --id n03 && "), "{command}");
+        assert!(command.contains("/directory/deletedItems/n03") && command.contains("/directory/deletedItems/n04"));
+        // At default costs the three ownerships (9) win.
+        let plan = solve(&g, &q, &Costs::default());
+        assert!(plan.changes.iter().all(|c| c.kind == ChangeKind::Ownership));
+    }
+
+    #[test]
+    fn never_deleted_a_source_a_target_a_protected_node_or_what_the_facts_do_not_hold() {
+        let g = stale_app();
+        let costs = Costs { ownership: 15, role_assignment: 20, ..Costs::default() };
+        let kinds = |plan: &Plan| plan.changes.iter().map(|c| c.kind).collect::<Vec<_>>();
+        // The application and its service principal as sources: neither is deleted. The
+        // application alone: not it, but its service principal may go.
+        let plan = solve(&g, &query(&g, &[3, 4], &[5]), &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::RoleAssignment, ChangeKind::RoleAssignment]);
+        let plan = solve(&g, &query(&g, &[3], &[5]), &Costs { delete_service_principal: 100, ..costs.clone() });
+        assert_eq!(kinds(&plan), [ChangeKind::RoleAssignment, ChangeKind::RoleAssignment]);
+        let plan = solve(&g, &query(&g, &[3], &[5]), &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::DeleteServicePrincipal]);
+        // The service principal as a target: neither is deleted (the app's deletion would delete it).
+        let plan = solve(&g, &query(&g, &[0, 1, 2], &[4]), &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::Ownership; 3]);
+        // Kept: the node itself, a neighbour (the target), or its id.
+        for keep in [vec!["n04"], vec!["n05"]] {
+            let mut q = query(&g, &[0, 1, 2], &[5]);
+            q.keep_nodes = keep.iter().map(|id| g.node_index(id).unwrap()).collect();
+            let plan = solve(&g, &q, &costs);
+            assert!(plan.changes.iter().all(|c| c.kind != ChangeKind::DeleteServicePrincipal), "{keep:?}");
+        }
+        let mut q = query(&g, &[0, 1, 2], &[5]);
+        // Keeping the service principal (case-insensitively) keeps the application's deletion too,
+        // and its assignments; keeping the application keeps its ownerships, not its SP's deletion.
+        q.keep_facts = vec!["N04".into()];
+        let plan = solve(&g, &q, &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::Ownership; 3]);
+        q.keep_facts = vec!["n03".into()];
+        let plan = solve(&g, &q, &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::DeleteServicePrincipal]);
+        // A service principal no application of this tenant backs (another tenant's or Microsoft's
+        // app), or one the facts only name (unresolved): never deleted.
+        let mut g2 = stale_app();
+        g2.edges.retain(|e| e.kind != EdgeKind::AuthenticatesAs);
+        g2.edges.push(edge(0, 4, EdgeKind::AddSecret, vec![fact(EvidenceKind::Owner, 6)]));
+        let g2 = AttackGraph::new(g2.nodes.clone(), g2.edges.clone());
+        let plan = solve(&g2, &query(&g2, &[0], &[5]), &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::Ownership]);
+        let mut g3 = stale_app();
+        g3.nodes[4] = g3.nodes[4].clone().with_prop("unresolved", "true");
+        let g3 = AttackGraph::new(g3.nodes.clone(), g3.edges.clone());
+        let plan = solve(&g3, &query(&g3, &[0, 1, 2], &[5]), &Costs { delete_service_principal: 1, ..costs });
+        assert!(plan.changes.iter().all(|c| c.kind != ChangeKind::DeleteServicePrincipal && c.deletes.is_empty()));
+    }
+
+    #[test]
+    fn a_user_assigned_identity_is_deleted_with_its_principal_and_a_system_assigned_one_never() {
+        use EvidenceKind::*;
+        // n00 -ExecuteOn-> VM n01 -RunCodeAs-> UAMI n02 -AuthenticatesAs-> its SP n03 -> target n05;
+        // VM n01 -RunCodeAs-> its system-assigned SP n04 -> target n05.
+        let nodes = vec![
+            node(0, NodeKind::User),
+            node(1, NodeKind::VirtualMachine),
+            node(2, NodeKind::UserAssignedIdentity),
+            node(3, NodeKind::ServicePrincipal)
+                .with_prop("sp_type", "ManagedIdentity")
+                .with_prop("managed_identity_of", "n02"),
+            node(4, NodeKind::ServicePrincipal)
+                .with_prop("sp_type", "ManagedIdentity")
+                .with_prop("managed_identity_of", "n01"),
+            node(5, NodeKind::KeyVault),
+        ];
+        let edges = vec![
+            edge(0, 1, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1)]),
+            edge(1, 2, EdgeKind::RunCodeAs, vec![fact(Identity, 2)]),
+            edge(2, 3, EdgeKind::AuthenticatesAs, vec![Evidence::new(Identity, "principal")]),
+            edge(3, 5, EdgeKind::ReadSecrets, vec![fact(RoleAssignment, 3)]),
+            edge(1, 4, EdgeKind::RunCodeAs, vec![fact(Identity, 4)]),
+            edge(4, 5, EdgeKind::ReadSecrets, vec![fact(RoleAssignment, 5)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        // The VM's code path: the two identities' grants (cost 40 at 20 each) or the VM's grant.
+        let q = query(&g, &[1], &[5]);
+        let costs = Costs { role_assignment: 20, delete_managed_identity: 5, ..Costs::default() };
+        let plan = solve(&g, &q, &costs);
+        let picked: Vec<_> = plan.changes.iter().map(|c| (c.kind, c.deletes.clone())).collect();
+        assert_eq!(
+            picked,
+            [
+                (ChangeKind::DeleteManagedIdentity, vec!["n02".to_string(), "n03".to_string()]),
+                (ChangeKind::RoleAssignment, vec![])
+            ]
+        );
+        assert_eq!(plan.changes[0].command(&g), "az identity delete --ids n02");
+        assert!(closes_all(&g, &q, &plan));
+        // No change deletes the system-assigned identity's principal or the VM.
+        let (net, changes) = build(&g, &q, &costs);
+        assert!(net.from.len() >= 5);
+        assert!(changes.iter().all(|c| !c.deletes.iter().any(|d| d == "n04" || d == "n01")));
+    }
+
     #[test]
     fn a_group_listing_itself_is_no_change() {
         let g = AttackGraph::new(vec![node(0, NodeKind::Group)], vec![]);
@@ -1312,10 +1630,26 @@ mod tests {
     /// A random graph of 7 nodes, edges of kinds that exercise `Contains`, each backed by 0 to 2
     /// facts out of a pool of 9 (facts shared by several edges).
     fn random_graph(rng: &mut Rng) -> AttackGraph {
-        let kinds = [NodeKind::User, NodeKind::Group, NodeKind::ResourceGroup, NodeKind::Subscription];
+        // Applications, service principals and user-assigned identities are deletable (an
+        // `AuthenticatesAs` edge from an application or identity to a service principal backs it).
+        let kinds = [
+            NodeKind::User,
+            NodeKind::Group,
+            NodeKind::ResourceGroup,
+            NodeKind::Subscription,
+            NodeKind::Application,
+            NodeKind::ServicePrincipal,
+            NodeKind::UserAssignedIdentity,
+        ];
         let nodes: Vec<Node> = (0..7).map(|i| node(i, kinds[rng.next(kinds.len())])).collect();
-        let edge_kinds =
-            [EdgeKind::MemberOf, EdgeKind::AssignRoles, EdgeKind::Contains, EdgeKind::ReadData, EdgeKind::AddSecret];
+        let edge_kinds = [
+            EdgeKind::MemberOf,
+            EdgeKind::AssignRoles,
+            EdgeKind::Contains,
+            EdgeKind::ReadData,
+            EdgeKind::AddSecret,
+            EdgeKind::AuthenticatesAs,
+        ];
         let fact_kind: Vec<EvidenceKind> = (0..9).map(|_| FACT_KINDS[rng.next(FACT_KINDS.len())]).collect();
         let mut edges = Vec::new();
         for _ in 0..(8 + rng.next(8)) {
@@ -1341,8 +1675,9 @@ mod tests {
         AttackGraph::new(nodes, edges)
     }
 
-    /// The true minimum by brute force: every subset of the changeable facts, removing each edge
-    /// each of whose derivations names a chosen fact, checked by the graph's own path search.
+    /// The true minimum by brute force: every subset of the changeable facts and deletable objects,
+    /// removing each edge each of whose derivations names a chosen fact and each edge into or out
+    /// of a deleted object, checked by the graph's own path search.
     fn brute_force(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Option<u32> {
         let mut facts: Vec<(FactRef, u32)> = Vec::new();
         for e in 0..g.edges.len() {
@@ -1358,17 +1693,29 @@ mod tests {
                 }
             }
         }
+        let objects: Vec<(Vec<NodeId>, u32)> =
+            deletions(g, q, &relevant_arcs(g, q).0).into_iter().map(|(k, gone)| (gone, costs.of(k, false))).collect();
+        let n = facts.len() + objects.len();
         let mut best = None;
-        for mask in 0u32..(1 << facts.len()) {
-            let cost: u32 = (0..facts.len()).filter(|i| mask >> i & 1 == 1).map(|i| facts[i].1).sum();
+        for mask in 0u32..(1 << n) {
+            let cost: u32 = (0..n)
+                .filter(|i| mask >> i & 1 == 1)
+                .map(|i| if i < facts.len() { facts[i].1 } else { objects[i - facts.len()].1 })
+                .sum();
             if best.is_some_and(|b| cost >= b) {
                 continue;
             }
             let chosen: Vec<FactRef> = (0..facts.len()).filter(|i| mask >> i & 1 == 1).map(|i| facts[i].0).collect();
+            let deleted: Vec<NodeId> = (facts.len()..n)
+                .filter(|i| mask >> i & 1 == 1)
+                .flat_map(|i| objects[i - facts.len()].0.iter().copied())
+                .collect();
             let cut: Vec<usize> = (0..g.edges.len())
                 .filter(|&e| {
-                    derivations(&g.edges[e])
-                        .all(|d| d.iter().any(|ev| change_of(g, e, ev).is_some_and(|c| chosen.contains(&c.1))))
+                    deleted.contains(&g.edge_source(e))
+                        || deleted.contains(&g.edge_target(e))
+                        || derivations(&g.edges[e])
+                            .all(|d| d.iter().any(|ev| change_of(g, e, ev).is_some_and(|c| chosen.contains(&c.1))))
                 })
                 .collect();
             if remaining_without_edges(g, q, &cut).is_empty() {
@@ -1380,11 +1727,18 @@ mod tests {
 
     #[test]
     fn random_graphs_match_brute_force() {
-        let costs = Costs::default();
+        // Half the rounds make deleting an object cheap, so plans delete often.
+        let cheap_deletes = Costs {
+            delete_application: 7,
+            delete_service_principal: 6,
+            delete_managed_identity: 4,
+            ..Costs::default()
+        };
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let (mut exact, mut bounded, mut with_paths) = (0, 0, 0);
+        let (mut exact, mut bounded, mut with_paths, mut deleting) = (0, 0, 0, 0);
         for round in 0..300 {
             let g = random_graph(&mut rng);
+            let costs = if round % 4 < 2 { Costs::default() } else { cheap_deletes.clone() };
             let mut q = query(&g, &[0, 1], &[5, 6]);
             // Every other round, a tiny budget: the plan is then often "best found" with a bound.
             q.node_budget = if round % 2 == 0 { 1 } else { 100_000 };
@@ -1400,6 +1754,17 @@ mod tests {
                 Some(min) => {
                     assert!(!plan.impossible, "round {round}: a plan of cost {min} exists");
                     assert!(closes_all(&g, &q, &plan), "round {round}: the plan leaves a path");
+                    deleting += plan.changes.iter().any(|c| !c.deletes.is_empty()) as usize;
+                    // Never a source or target deleted.
+                    for c in &plan.changes {
+                        assert!(
+                            c.deletes.iter().all(|id| !q
+                                .sources
+                                .iter()
+                                .chain(&q.targets)
+                                .any(|&n| g.node(n).id == *id))
+                        );
+                    }
                     assert!(plan.lower_bound <= min, "round {round}: bound {} > minimum {min}", plan.lower_bound);
                     assert!(plan.cost >= min);
                     if plan.exact {
@@ -1412,6 +1777,9 @@ mod tests {
             }
         }
         // The generator must produce real instances of both kinds, not trivial ones.
-        assert!(with_paths > 100 && exact > 50 && bounded > 10, "{with_paths} {exact} {bounded}");
+        assert!(
+            with_paths > 100 && exact > 50 && bounded > 10 && deleting > 10,
+            "{with_paths} {exact} {bounded} {deleting}"
+        );
     }
 }

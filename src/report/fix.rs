@@ -26,6 +26,10 @@ pub struct ChangeJson<'a> {
     pub object_name: Option<&'a str>,
     pub cost: u32,
     pub evidence: &'a [Evidence],
+    /// For a deletion: every object it deletes (an application with its service principal, an
+    /// identity with its service principal).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub deletes: &'a [String],
     pub command: String,
     /// The (source, target) pairs whose easiest path this change cuts.
     pub closes: Vec<(&'a str, &'a str)>,
@@ -84,6 +88,7 @@ pub fn fix_json<'a>(
             object_name: name(g, &c.object),
             cost: c.cost,
             evidence: &c.evidence,
+            deletes: &c.deletes,
             command: c.command(g),
             closes: pairs.iter().map(|&(s, t)| (g.node(s).id.as_str(), g.node(t).id.as_str())).collect(),
         })
