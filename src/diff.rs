@@ -159,6 +159,9 @@ pub struct WhatIf {
     /// Cosmos DB role assignments, Key Vault access policies, and their attachment to compute.
     /// Used by `fix` to apply a deletion (an application is named with its service principal).
     pub delete_objects: Vec<String>,
+    /// Re-create these Azure role assignments or eligibilities (by id) at these scopes instead of
+    /// their own (same principal, role, condition and state), by `fix` narrowing their scope.
+    pub narrow_scopes: Vec<(String, Vec<String>)>,
 }
 
 impl WhatIf {
@@ -176,6 +179,20 @@ impl WhatIf {
         for id in self.remove.iter().chain(&self.make_eligible) {
             if !known(id) {
                 return Err(format!("no role assignment or eligibility with id {id:?} in this snapshot"));
+            }
+        }
+        for (id, scopes) in &self.narrow_scopes {
+            let Some(i) = f.role_assignments.iter().position(|a| a.id.eq_ignore_ascii_case(id)) else {
+                return Err(format!("no role assignment or eligibility with id {id:?} in this snapshot"));
+            };
+            let a = f.role_assignments.remove(i);
+            let name = a.id.rsplit('/').next().unwrap_or_default().to_string();
+            let kind = if a.eligible { "roleEligibilitySchedules" } else { "roleAssignments" };
+            for (n, scope) in scopes.iter().enumerate() {
+                let mut b = a.clone();
+                b.id = format!("{scope}/providers/Microsoft.Authorization/{kind}/{name}-narrowed-{n}");
+                b.scope = scope.clone();
+                f.role_assignments.push(b);
             }
         }
         f.role_assignments.retain(|a| !self.remove.iter().any(|r| r.eq_ignore_ascii_case(&a.id)));
@@ -818,5 +835,31 @@ mod tests {
         let (t, ..) = tenant();
         let a = crate::facts::parse(&t.raw()).unwrap();
         assert!(WhatIf { remove: vec!["nope".into()], ..Default::default() }.apply(&a).unwrap_err().contains("nope"));
+        let narrow = WhatIf { narrow_scopes: vec![("nope".into(), vec![SUB.into()])], ..Default::default() };
+        assert!(narrow.apply(&a).unwrap_err().contains("nope"));
+    }
+
+    #[test]
+    fn narrowing_re_creates_an_eligibility_at_each_scope_and_deleting_removes_what_names_the_object() {
+        let mut t = T::new();
+        let (app, sp) = t.app("stale");
+        let user = t.user("u");
+        t.owner("applicationOwners", &app, &user);
+        let (rg1, rg2) = (t.rg("one"), t.rg("two"));
+        let es = t.eligible(&sp, "Contributor", SUB, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+        let a = crate::facts::parse(&t.raw()).unwrap();
+        let scopes = vec![rg1.to_ascii_lowercase(), rg2.to_ascii_lowercase()];
+        let b = WhatIf { narrow_scopes: vec![(es.clone(), scopes.clone())], ..Default::default() }.apply(&a).unwrap();
+        let mine: Vec<_> = b.role_assignments.iter().filter(|r| r.principal_id == sp).collect();
+        assert_eq!(mine.iter().map(|r| r.scope.clone()).collect::<Vec<_>>(), scopes);
+        assert!(mine.iter().all(|r| r.eligible && r.role_definition_id == a.role_assignments[0].role_definition_id));
+        assert!(!b.role_assignments.iter().any(|r| r.id.eq_ignore_ascii_case(&es)));
+        // Deleting the application and its service principal: their facts and what names them go.
+        let c = WhatIf { delete_objects: vec![app.clone(), sp.clone()], ..Default::default() }.apply(&a).unwrap();
+        assert!(c.applications.is_empty() && !c.service_principals.iter().any(|s| s.id == sp));
+        assert!(c.ownerships.iter().all(|o| o.owned_id != app));
+        assert!(c.role_assignments.iter().all(|r| r.principal_id != sp));
+        let g = crate::graph::AttackGraph::from_facts(&c);
+        assert!(g.node_index(&app).is_none() && g.node_index(&sp).is_none());
     }
 }
