@@ -153,6 +153,15 @@ pub struct WhatIf {
     pub disable_keys: Vec<String>,
     /// Remove the access policy of an object (second) from a Key Vault (first), by ids.
     pub remove_access_policies: Vec<(String, String)>,
+    /// Delete these objects (object ids, or ARM ids for user-assigned identities), and every fact
+    /// that names them: their memberships, ownerships (either side), Graph permissions (held or
+    /// granted), federated credentials, directory and Azure role assignments, eligibilities,
+    /// Cosmos DB role assignments, Key Vault access policies, and their attachment to compute.
+    /// Used by `fix` to apply a deletion (an application is named with its service principal).
+    pub delete_objects: Vec<String>,
+    /// Re-create these Azure role assignments or eligibilities (by id) at these scopes instead of
+    /// their own (same principal, role, condition and state), by `fix` narrowing their scope.
+    pub narrow_scopes: Vec<(String, Vec<String>)>,
 }
 
 impl WhatIf {
@@ -170,6 +179,20 @@ impl WhatIf {
         for id in self.remove.iter().chain(&self.make_eligible) {
             if !known(id) {
                 return Err(format!("no role assignment or eligibility with id {id:?} in this snapshot"));
+            }
+        }
+        for (id, scopes) in &self.narrow_scopes {
+            let Some(i) = f.role_assignments.iter().position(|a| a.id.eq_ignore_ascii_case(id)) else {
+                return Err(format!("no role assignment or eligibility with id {id:?} in this snapshot"));
+            };
+            let a = f.role_assignments.remove(i);
+            let name = a.id.rsplit('/').next().unwrap_or_default().to_string();
+            let kind = if a.eligible { "roleEligibilitySchedules" } else { "roleAssignments" };
+            for (n, scope) in scopes.iter().enumerate() {
+                let mut b = a.clone();
+                b.id = format!("{scope}/providers/Microsoft.Authorization/{kind}/{name}-narrowed-{n}");
+                b.scope = scope.clone();
+                f.role_assignments.push(b);
             }
         }
         f.role_assignments.retain(|a| !self.remove.iter().any(|r| r.eq_ignore_ascii_case(&a.id)));
@@ -215,6 +238,9 @@ impl WhatIf {
     /// that do not exist are ignored (a plan names only facts it found).
     fn apply_fact_edits(&self, f: &mut Facts) {
         use crate::facts::ResourceDetails as R;
+        if !self.delete_objects.is_empty() {
+            self.delete(f);
+        }
         if !self.remove_facts.is_empty() {
             let gone: HashSet<FactRef> = self.remove_facts.iter().copied().collect();
             let keep = |key: String| !gone.contains(&FactRef::of(&key));
@@ -243,6 +269,40 @@ impl WhatIf {
                             .iter()
                             .any(|(v, o)| v.eq_ignore_ascii_case(vault) && o.eq_ignore_ascii_case(&p.object_id))
                     });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl WhatIf {
+    /// `delete_objects`: the objects and every fact that names them.
+    fn delete(&self, f: &mut Facts) {
+        use crate::facts::{FederatedParent, ResourceDetails as R};
+        let gone: HashSet<String> = self.delete_objects.iter().map(|id| id.to_ascii_lowercase()).collect();
+        let g = |id: &str| gone.contains(&id.to_ascii_lowercase());
+        f.users.retain(|u| !g(&u.id));
+        f.service_principals.retain(|s| !g(&s.id));
+        f.applications.retain(|a| !g(&a.id));
+        f.memberships.retain(|m| !g(&m.group_id) && !g(&m.member_id));
+        f.ownerships.retain(|o| !g(&o.owner_id) && !g(&o.owned_id));
+        f.app_role_assignments.retain(|a| !g(&a.principal_id) && !g(&a.resource_id));
+        f.federated_credentials.retain(|c| match &c.parent {
+            FederatedParent::Application(id) | FederatedParent::UserAssignedIdentity(id) => !g(id),
+        });
+        f.directory_role_assignments.retain(|a| !g(&a.principal_id));
+        f.group_eligibilities.retain(|e| !g(&e.principal_id) && !g(&e.group_id));
+        f.administrative_unit_members.retain(|m| !g(&m.member_id));
+        f.role_assignments.retain(|a| !g(&a.principal_id));
+        f.cosmos_role_assignments.retain(|a| !g(&a.principal_id));
+        f.resources.retain(|r| !g(&r.id));
+        for r in &mut f.resources {
+            r.identity.user_assigned.retain(|(uami, principal)| !g(uami) && !principal.as_deref().is_some_and(g));
+            match &mut r.details {
+                R::KeyVault { access_policies, .. } => access_policies.retain(|p| !g(&p.object_id)),
+                R::Aks { kubelet_identity, .. } if kubelet_identity.as_ref().is_some_and(|(uami, _)| g(uami)) => {
+                    *kubelet_identity = None;
                 }
                 _ => {}
             }
@@ -775,5 +835,31 @@ mod tests {
         let (t, ..) = tenant();
         let a = crate::facts::parse(&t.raw()).unwrap();
         assert!(WhatIf { remove: vec!["nope".into()], ..Default::default() }.apply(&a).unwrap_err().contains("nope"));
+        let narrow = WhatIf { narrow_scopes: vec![("nope".into(), vec![SUB.into()])], ..Default::default() };
+        assert!(narrow.apply(&a).unwrap_err().contains("nope"));
+    }
+
+    #[test]
+    fn narrowing_re_creates_an_eligibility_at_each_scope_and_deleting_removes_what_names_the_object() {
+        let mut t = T::new();
+        let (app, sp) = t.app("stale");
+        let user = t.user("u");
+        t.owner("applicationOwners", &app, &user);
+        let (rg1, rg2) = (t.rg("one"), t.rg("two"));
+        let es = t.eligible(&sp, "Contributor", SUB, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+        let a = crate::facts::parse(&t.raw()).unwrap();
+        let scopes = vec![rg1.to_ascii_lowercase(), rg2.to_ascii_lowercase()];
+        let b = WhatIf { narrow_scopes: vec![(es.clone(), scopes.clone())], ..Default::default() }.apply(&a).unwrap();
+        let mine: Vec<_> = b.role_assignments.iter().filter(|r| r.principal_id == sp).collect();
+        assert_eq!(mine.iter().map(|r| r.scope.clone()).collect::<Vec<_>>(), scopes);
+        assert!(mine.iter().all(|r| r.eligible && r.role_definition_id == a.role_assignments[0].role_definition_id));
+        assert!(!b.role_assignments.iter().any(|r| r.id.eq_ignore_ascii_case(&es)));
+        // Deleting the application and its service principal: their facts and what names them go.
+        let c = WhatIf { delete_objects: vec![app.clone(), sp.clone()], ..Default::default() }.apply(&a).unwrap();
+        assert!(c.applications.is_empty() && !c.service_principals.iter().any(|s| s.id == sp));
+        assert!(c.ownerships.iter().all(|o| o.owned_id != app));
+        assert!(c.role_assignments.iter().all(|r| r.principal_id != sp));
+        let g = crate::graph::AttackGraph::from_facts(&c);
+        assert!(g.node_index(&app).is_none() && g.node_index(&sp).is_none());
     }
 }

@@ -55,6 +55,19 @@ pub enum ChangeKind {
     /// Turn an active Azure or directory role assignment into a PIM eligibility. Offered only when
     /// the query leaves eligible hops out (`--without-eligible`): otherwise the hop stays a path.
     MakeEligible,
+    /// Delete an application registration of this tenant and its service principal here, for good
+    /// (then purged from deleted items so nobody restores it): every edge into and out of both goes.
+    DeleteApplication,
+    /// Delete a service principal whose application is registered in this tenant (not a managed
+    /// identity, not another tenant's or Microsoft's app), for good: every edge into and out of it goes.
+    DeleteServicePrincipal,
+    /// Delete a user-assigned managed identity (the ARM resource; Azure deletes its service
+    /// principal): every edge into and out of both goes.
+    DeleteManagedIdentity,
+    /// Re-create an Azure role assignment or eligibility at the largest scopes beneath its scope
+    /// that hold none of the resources it must stop reaching (`scopes`), and delete it: the holder
+    /// keeps the role everywhere else.
+    NarrowScope,
 }
 
 /// What each kind of change costs, in effort and breakage. Relative sizes are what matter.
@@ -74,6 +87,15 @@ pub struct Costs {
     pub key_setting: u32,
     pub cosmos_role_assignment: u32,
     pub make_eligible: u32,
+    /// Deleting an object breaks whatever uses it, so each costs more than removing one grant.
+    pub delete_application: u32,
+    pub delete_service_principal: u32,
+    pub delete_managed_identity: u32,
+    /// Narrowing an active assignment's scope (the job keeps working): below removing it, and
+    /// below `pipeline-grant` for a pipeline's grant.
+    pub narrow_scope: u32,
+    /// Narrowing an eligibility's scope: below removing it.
+    pub narrow_eligibility_scope: u32,
     /// A role assignment, directory role or Graph permission held by a pipeline identity: its job
     /// most likely needs it, so removing it breaks a deployment.
     pub pipeline_grant: u32,
@@ -95,6 +117,11 @@ impl Default for Costs {
             key_setting: 15,
             cosmos_role_assignment: 10,
             make_eligible: 4,
+            delete_application: 30,
+            delete_service_principal: 25,
+            delete_managed_identity: 30,
+            narrow_scope: 8,
+            narrow_eligibility_scope: 4,
             pipeline_grant: 50,
         }
     }
@@ -123,11 +150,26 @@ impl Costs {
             KeySetting => self.key_setting,
             CosmosRoleAssignment => self.cosmos_role_assignment,
             MakeEligible => self.make_eligible,
+            DeleteApplication => self.delete_application,
+            DeleteServicePrincipal => self.delete_service_principal,
+            DeleteManagedIdentity => self.delete_managed_identity,
+            // The caller prices an eligibility's narrowing (`of_narrowing`).
+            NarrowScope => self.narrow_scope,
         };
-        // A pipeline cannot activate PIM in the middle of a job either.
+        // A pipeline cannot activate PIM in the middle of a job either; deleting a pipeline's
+        // identity stops the pipeline outright, so it costs at least what its grant does.
+        if pipeline && matches!(kind, DeleteApplication | DeleteServicePrincipal | DeleteManagedIdentity) {
+            return base.max(self.pipeline_grant).max(1);
+        }
         let grant = matches!(kind, RoleAssignment | DirectoryRole | GraphPermission | MakeEligible);
         // A cost of 0 would make a change free and the bound meaningless.
         if pipeline && grant { self.pipeline_grant.max(1) } else { base.max(1) }
+    }
+
+    /// What narrowing an assignment (or an eligibility) costs: the same for a pipeline's grant,
+    /// whose job keeps the role where it deploys.
+    fn of_narrowing(&self, eligible: bool) -> u32 {
+        if eligible { self.narrow_eligibility_scope.max(1) } else { self.narrow_scope.max(1) }
     }
 }
 
@@ -147,6 +189,13 @@ pub struct Change {
     pub protected: bool,
     /// The evidence of the first edge it removes (role, scope, ...).
     pub evidence: Vec<Evidence>,
+    /// For a deletion: every object it deletes (the application and its service principal, the
+    /// identity and its service principal), first the one named by `subject`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deletes: Vec<String>,
+    /// For a narrowing: the scopes the assignment is re-created at (sorted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
     /// The edges with a derivation it removes (indices into the graph's edges); an edge with
     /// alternatives ([`crate::model::Edge::alternatives`]) goes only once each derivation is cut.
     #[serde(skip)]
@@ -214,7 +263,62 @@ impl Change {
             },
             CosmosRoleAssignment => format!("az resource delete --ids {s}"),
             MakeEligible => self.make_eligible_command(),
+            // A deleted application or service principal can be restored for 30 days (by an
+            // Application Administrator or the object's owner): purge it from deleted items too.
+            DeleteApplication => {
+                let sps: Vec<&String> = self.deletes.iter().filter(|d| *d != s).collect();
+                let mut steps: Vec<String> = sps.iter().map(|sp| format!("az ad sp delete --id {sp}")).collect();
+                steps.push(format!("az ad app delete --id {s}"));
+                steps.push(format!("az rest --method delete --url {graph}/directory/deletedItems/{s}"));
+                steps.extend(
+                    sps.iter().map(|sp| format!("az rest --method delete --url {graph}/directory/deletedItems/{sp}")),
+                );
+                steps.join(" && ")
+            }
+            DeleteServicePrincipal => {
+                format!("az ad sp delete --id {s} && az rest --method delete --url {graph}/directory/deletedItems/{s}")
+            }
+            DeleteManagedIdentity => format!("az identity delete --ids {s}"),
+            NarrowScope => self.narrow_command(g),
         }
+    }
+
+    /// The role definition id (its last segment) an evidence of `kind` names as "name (id)".
+    fn role_named(&self, kind: EvidenceKind) -> Option<String> {
+        let ev = self.evidence.iter().find(|e| e.kind == kind)?;
+        let inner = ev.value.rsplit_once('(')?.1.strip_suffix(')')?;
+        Some(inner.rsplit('/').next().unwrap_or(inner).to_string())
+    }
+
+    /// Deletes the assignment (or removes the eligibility), then creates it at each new scope.
+    fn narrow_command(&self, g: &AttackGraph) -> String {
+        let (s, o) = (&self.subject, &self.object);
+        let role = self.role_named(EvidenceKind::Role).unwrap_or_else(|| "<role definition id>".into());
+        let scopes = self.scopes.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(" ");
+        let eligible = self.evidence.iter().any(|e| e.kind == EvidenceKind::RoleEligibility);
+        if !eligible {
+            let ty = match g.node_index(o).map(|n| g.node(n).kind) {
+                Some(NodeKind::User) => "User",
+                Some(NodeKind::Group) => "Group",
+                _ => "ServicePrincipal",
+            };
+            return format!(
+                "az role assignment delete --ids {s} && for scope in {scopes}; do az role assignment create --assignee-object-id {o} --assignee-principal-type {ty} --role {role} --scope \"$scope\"; done"
+            );
+        }
+        let old = s.split("/providers/Microsoft.Authorization").next().unwrap_or(s);
+        let url = |scope: &str| {
+            format!(
+                "\"https://management.azure.com{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/$(uuidgen)?api-version=2020-10-01\""
+            )
+        };
+        let sub = old.split('/').nth(2).filter(|_| old.starts_with("/subscriptions/"));
+        let defs = sub.map(|sub| format!("/subscriptions/{sub}")).unwrap_or_default();
+        format!(
+            "az rest --method put --url {} --body '{{\"properties\":{{\"requestType\":\"AdminRemove\",\"targetRoleEligibilityScheduleId\":\"{s}\",\"principalId\":\"{o}\"}}}}' && for scope in {scopes}; do az rest --method put --url {} --body '{{\"properties\":{{\"requestType\":\"AdminAssign\",\"principalId\":\"{o}\",\"roleDefinitionId\":\"{defs}/providers/Microsoft.Authorization/roleDefinitions/{role}\",\"scheduleInfo\":{{\"expiration\":{{\"type\":\"NoExpiration\"}}}}}}}}'; done",
+            url(old),
+            url("$scope")
+        )
     }
 
     /// Creates the eligibility (same principal, role and scope), then deletes the active assignment.
@@ -259,6 +363,10 @@ impl Change {
             KeySetting => "turn key / local authentication off",
             CosmosRoleAssignment => "remove Cosmos DB role assignment",
             MakeEligible => "make the role assignment PIM-eligible instead of active",
+            DeleteApplication => "delete the application and its service principal",
+            DeleteServicePrincipal => "delete the service principal",
+            DeleteManagedIdentity => "delete the user-assigned managed identity",
+            NarrowScope => "narrow the Azure role assignment's scope",
         }
     }
 }
@@ -332,7 +440,19 @@ pub fn edge_changes(g: &AttackGraph, e: usize) -> Vec<Vec<Change>> {
                 }
                 let cost = Costs::default().of(kind, pipeline);
                 let evidence = derivation.to_vec();
-                mine.push(Change { kind, fact, subject, object, cost, protected: false, evidence, edges: vec![e] });
+                let edges = vec![e];
+                mine.push(Change {
+                    kind,
+                    fact,
+                    subject,
+                    object,
+                    cost,
+                    protected: false,
+                    evidence,
+                    deletes: vec![],
+                    scopes: vec![],
+                    edges,
+                });
             }
             mine
         })
@@ -385,6 +505,10 @@ impl Plan {
                 ChangeKind::KeySetting => w.disable_keys.push(c.object.clone()),
                 ChangeKind::MakeEligible => w.make_eligible.push(c.subject.clone()),
                 ChangeKind::AccessPolicy => w.remove_access_policies.push((c.object.clone(), c.subject.clone())),
+                ChangeKind::DeleteApplication
+                | ChangeKind::DeleteServicePrincipal
+                | ChangeKind::DeleteManagedIdentity => w.delete_objects.extend(c.deletes.iter().cloned()),
+                ChangeKind::NarrowScope => w.narrow_scopes.push((c.subject.clone(), c.scopes.clone())),
                 _ => w.remove_facts.push(c.fact),
             }
         }
@@ -560,6 +684,8 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                         cost: costs.of(kind, pipeline),
                         protected,
                         evidence: g.edges[e].evidence.clone(),
+                        deletes: Vec::new(),
+                        scopes: Vec::new(),
                         edges: Vec::new(),
                     });
                     (changes.len() - 1) as u32
@@ -575,6 +701,69 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
             per_derivation.push(mine);
         }
         edge_changes.insert(e, per_derivation);
+    }
+    // Narrowing an assignment's scope cuts its own (first) derivation of the edges it must stop.
+    for n in narrowings(g, &arcs) {
+        let holder = g.edges[n.edges[0]].source.to_string();
+        let protected = n.edges.iter().any(|&e| keep_node(g.edge_source(e)) || keep_node(g.edge_target(e)))
+            || keep_ids.iter().any(|k| k.eq_ignore_ascii_case(&n.assignment) || k.eq_ignore_ascii_case(&holder));
+        let id = *by_key.entry(change_key(ChangeKind::NarrowScope, n.fact, &n.assignment)).or_insert_with(|| {
+            changes.push(Change {
+                kind: ChangeKind::NarrowScope,
+                fact: n.fact,
+                subject: n.assignment.clone(),
+                object: holder.clone(),
+                cost: costs.of_narrowing(n.eligible),
+                protected,
+                evidence: g.edges[n.edges[0]].evidence.clone(),
+                deletes: Vec::new(),
+                scopes: n.scopes.clone(),
+                edges: n.edges.clone(),
+            });
+            (changes.len() - 1) as u32
+        });
+        for &e in &n.edges {
+            let first = &mut edge_changes.get_mut(&e).expect("every arc's edge has its changes")[0];
+            if !first.contains(&id) {
+                first.push(id);
+            }
+        }
+    }
+    // Deleting an object cuts every derivation of every edge into and out of what it deletes.
+    for (kind, gone) in deletions(g, q, &arcs) {
+        let mut incident: Vec<usize> = arcs
+            .iter()
+            .map(|a| a.0)
+            .filter(|&e| gone.contains(&g.edge_source(e)) || gone.contains(&g.edge_target(e)))
+            .collect();
+        incident.sort_unstable();
+        incident.dedup();
+        let Some(&first) = incident.first() else { continue };
+        let ids: Vec<String> = gone.iter().map(|&n| g.node(n).id.clone()).collect();
+        let protected = incident.iter().any(|&e| keep_node(g.edge_source(e)) || keep_node(g.edge_target(e)))
+            || ids.iter().any(|id| keep_ids.iter().any(|k| k.eq_ignore_ascii_case(id)));
+        let pipeline = gone.iter().any(|&n| g.node(n).is_pipeline());
+        let fact = FactRef::of(&format!("delete|{}", ids[0]));
+        let id = *by_key.entry(change_key(kind, fact, &ids[0])).or_insert_with(|| {
+            changes.push(Change {
+                kind,
+                fact,
+                subject: ids[0].clone(),
+                object: ids[0].clone(),
+                cost: costs.of(kind, pipeline),
+                protected,
+                evidence: g.edges[first].evidence.clone(),
+                deletes: ids.clone(),
+                scopes: Vec::new(),
+                edges: incident.clone(),
+            });
+            (changes.len() - 1) as u32
+        });
+        for e in incident {
+            for derivation in edge_changes.get_mut(&e).expect("every arc's edge has its changes") {
+                derivation.push(id);
+            }
+        }
     }
     let (mut edge, mut from, mut to) = (Vec::new(), Vec::new(), Vec::new());
     let (mut arc_changes, mut protected) = (Vec::new(), Vec::new());
@@ -599,6 +788,221 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
     }
     let cost = changes.iter().map(|c| c.cost).collect();
     (Net { states, edge, from, to, changes: arc_changes, protected, out, starts, is_target, cost }, changes)
+}
+
+/// The rules whose every Azure grant behind an edge is checked on the edge's target or on an ARM
+/// ancestor of it (the grant's resource is the target, or contains it), so an assignment re-created
+/// only at scopes that do not contain the target no longer derives that edge. Only their edges'
+/// own derivations are narrowed (a merged alternative does not say which rule made it).
+pub const NARROWABLE_RULES: &[&str] = &[
+    "acr-pull",
+    "acr-push",
+    "aks-azure-rbac",
+    "rbac-function-master-key",
+    "rbac-publishing-credentials",
+    "cosmos-sql-assign",
+    "rbac-execute-on-compute",
+    "key-vault-read-secrets",
+    "key-vault-set-access-policy",
+    "rbac-list-keys",
+    "rbac-re-enable-keys",
+    "rbac-list-sas",
+    "cosmos-read-only-keys",
+    "rbac-assign-roles",
+    "rbac-read-data",
+    "rbac-write-data",
+    "uami-add-federated-credential",
+];
+
+/// Rules with Azure grants behind their edges that are checked elsewhere than on the target (a
+/// write on the storage a function or ML compute loads code from, a workspace's secrets about
+/// another resource, a write on the compute an identity is attached to): narrowing cannot be
+/// judged from the edge, so it is never offered for them.
+pub const NOT_NARROWABLE_RULES: &[&str] = &[
+    "function-package-storage",
+    "ml-code-in-storage",
+    "ml-connection-list-secrets",
+    "ml-datastore-list-secrets",
+    "rbac-attach-identity",
+];
+
+/// A candidate narrowing: the assignment, the edges it stops (each with its target strictly
+/// beneath the assignment's scope), and the new scopes.
+struct Narrowing {
+    fact: FactRef,
+    assignment: String,
+    eligible: bool,
+    edges: Vec<usize>,
+    scopes: Vec<String>,
+}
+
+/// The scope an Azure role assignment or eligibility id is at (lower case), if it names one below
+/// the tenant root.
+fn assignment_scope(id: &str) -> Option<String> {
+    let lower = id.to_ascii_lowercase();
+    let scope = &lower[..lower.find("/providers/microsoft.authorization/")?];
+    (!scope.is_empty()).then(|| scope.to_string())
+}
+
+/// The narrowings the relevant arcs allow: per Azure role assignment (or eligibility) behind the
+/// own derivation of an edge of a [`NARROWABLE_RULES`] rule, the edges whose target lies strictly
+/// beneath its scope S (by `Contains`, the hierarchy the rules apply inheritance by). Those
+/// targets form K; the new scopes are the largest scopes beneath S whose subtree holds no node of
+/// K (a node of K itself is never a new scope, nor is anything beneath it). Every edge the
+/// re-created assignments derive was derived by the original (inheritance), and none reaches K.
+/// Not offered when no scope remains (that is removing it) or for a root-scope assignment. An
+/// edge to S itself is not stopped: the holder still gets the role at the new scopes, and a
+/// control-of-scope state at S walks `Contains` to all of them.
+fn narrowings(g: &AttackGraph, arcs: &[(usize, u32, u32)]) -> Vec<Narrowing> {
+    use std::collections::{BTreeMap, HashSet};
+    let mut by_fact: BTreeMap<(String, u128), (FactRef, bool, Vec<usize>)> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for &(e, _, _) in arcs {
+        if !seen.insert(e) || !NARROWABLE_RULES.contains(&&*g.edges[e].rule) {
+            continue;
+        }
+        for ev in &g.edges[e].evidence {
+            let eligible = match ev.kind {
+                EvidenceKind::RoleAssignment => false,
+                EvidenceKind::RoleEligibility => true,
+                _ => continue,
+            };
+            let Some(fact) = ev.fact else { continue };
+            let entry = by_fact.entry((ev.value.clone(), fact.0)).or_insert((fact, eligible, Vec::new()));
+            if entry.2.last() != Some(&e) {
+                entry.2.push(e);
+            }
+        }
+    }
+    if by_fact.is_empty() {
+        return Vec::new();
+    }
+    let kids = |n: NodeId| -> Vec<NodeId> {
+        g.out_edges(n).filter(|&e| g.edges[e].kind == EdgeKind::Contains).map(|e| g.edge_target(e)).collect()
+    };
+    // Parents by `Contains` (one each in ARM; any number, even a cycle, is handled).
+    let mut parents: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    for (e, edge) in g.edges.iter().enumerate() {
+        if edge.kind == EdgeKind::Contains {
+            parents.entry(g.edge_target(e)).or_default().push(g.edge_source(e));
+        }
+    }
+    // Every proper ancestor of n.
+    let ancestors = |n: NodeId| -> HashSet<NodeId> {
+        let mut seen = HashSet::new();
+        let mut stack: Vec<NodeId> = parents.get(&n).cloned().unwrap_or_default();
+        while let Some(p) = stack.pop() {
+            if seen.insert(p) {
+                stack.extend(parents.get(&p).map(Vec::as_slice).unwrap_or(&[]));
+            }
+        }
+        seen
+    };
+    let mut above: HashMap<NodeId, HashSet<NodeId>> = HashMap::new();
+    let mut out = Vec::new();
+    for ((assignment, _), (fact, eligible, edges)) in by_fact {
+        let Some(s) = assignment_scope(&assignment).and_then(|scope| g.node_index(&scope)) else { continue };
+        let mut beneath = |t: NodeId| t != s && above.entry(t).or_insert_with(|| ancestors(t)).contains(&s);
+        let edges: Vec<usize> = edges.into_iter().filter(|&e| beneath(g.edge_target(e))).collect();
+        if edges.is_empty() {
+            continue;
+        }
+        let k: HashSet<NodeId> = edges.iter().map(|&e| g.edge_target(e)).collect();
+        // A node whose subtree holds a node of K: K's ancestors.
+        let holds: HashSet<NodeId> = k.iter().flat_map(|t| above[t].iter().copied()).collect();
+        let mut scopes = Vec::new();
+        let mut stack = vec![s];
+        let mut walked = HashSet::from([s]);
+        while let Some(n) = stack.pop() {
+            for c in kids(n) {
+                if !walked.insert(c) || k.contains(&c) {
+                    continue;
+                }
+                if holds.contains(&c) {
+                    stack.push(c);
+                } else {
+                    scopes.push(g.node(c).id.clone());
+                }
+            }
+        }
+        if scopes.is_empty() {
+            continue;
+        }
+        scopes.sort();
+        scopes.dedup();
+        out.push(Narrowing { fact, assignment, eligible, edges, scopes });
+    }
+    out
+}
+
+/// The objects whose deletion a plan may propose, among those the relevant arcs touch: (kind, the
+/// nodes it deletes, the named object first). An application deletes its service principal here
+/// too (Microsoft: deleting an app registration in its home tenant deletes its enterprise app);
+/// a user-assigned identity deletes its service principal. A service principal is deletable only
+/// when an application registered in this tenant backs it (never another tenant's or Microsoft's
+/// app, never a managed identity: a system-assigned identity is part of its resource). Never a
+/// node the facts do not hold (`unresolved`), never one that is a source or a target of the query.
+fn deletions(g: &AttackGraph, q: &FixQuery, arcs: &[(usize, u32, u32)]) -> Vec<(ChangeKind, Vec<NodeId>)> {
+    let mut touched: Vec<u32> = arcs.iter().flat_map(|&(_, a, b)| [a / 2, b / 2]).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    if touched.is_empty() {
+        return Vec::new();
+    }
+    // Who backs whom: application or user-assigned identity -> its service principal.
+    let mut backs: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    let mut backed_by: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    for (e, edge) in g.edges.iter().enumerate() {
+        if edge.kind != EdgeKind::AuthenticatesAs {
+            continue;
+        }
+        let (s, t) = (g.edge_source(e), g.edge_target(e));
+        if matches!(g.node(s).kind, NodeKind::Application | NodeKind::UserAssignedIdentity)
+            && g.node(t).kind == NodeKind::ServicePrincipal
+        {
+            backs.entry(s).or_default().push(t);
+            backed_by.entry(t).or_default().push(s);
+        }
+    }
+    let mut candidates: Vec<(ChangeKind, NodeId)> = Vec::new();
+    for n in touched.into_iter().map(NodeId) {
+        let node = g.node(n);
+        match node.kind {
+            NodeKind::Application => candidates.push((ChangeKind::DeleteApplication, n)),
+            NodeKind::UserAssignedIdentity => candidates.push((ChangeKind::DeleteManagedIdentity, n)),
+            NodeKind::ServicePrincipal => {
+                for &b in backed_by.get(&n).map(Vec::as_slice).unwrap_or(&[]) {
+                    match g.node(b).kind {
+                        NodeKind::Application => {
+                            candidates.push((ChangeKind::DeleteApplication, b));
+                            let managed =
+                                node.prop("sp_type").is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity"))
+                                    || node.prop("managed_identity_of").is_some();
+                            if !managed {
+                                candidates.push((ChangeKind::DeleteServicePrincipal, n));
+                            }
+                        }
+                        _ => candidates.push((ChangeKind::DeleteManagedIdentity, b)),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let end = |n: NodeId| q.sources.contains(&n) || q.targets.contains(&n);
+    candidates
+        .into_iter()
+        .filter_map(|(kind, n)| {
+            let mut gone = vec![n];
+            if kind != ChangeKind::DeleteServicePrincipal {
+                gone.extend(backs.get(&n).map(Vec::as_slice).unwrap_or(&[]));
+            }
+            let ok = gone.iter().all(|&m| !end(m) && g.node(m).prop("unresolved").is_none());
+            ok.then_some((kind, gone))
+        })
+        .collect()
 }
 
 /// The derivations of an edge: its own evidence, then each merged alternative's.
@@ -1282,6 +1686,269 @@ mod tests {
         assert_eq!(facts.len(), 2, "{facts:?}");
     }
 
+    /// Sources n00..n02 each own application n03 (ownerships 1..3); n03 backs service principal n04;
+    /// n04 holds two assignments (4 and 5, the same hop derived twice) over target n05.
+    fn stale_app() -> AttackGraph {
+        use EvidenceKind::*;
+        let kinds = [
+            NodeKind::User,
+            NodeKind::User,
+            NodeKind::User,
+            NodeKind::Application,
+            NodeKind::ServicePrincipal,
+            NodeKind::Subscription,
+        ];
+        let nodes = kinds.iter().enumerate().map(|(i, &k)| node(i, k)).collect();
+        let mut grant = edge(4, 5, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 4)]);
+        grant.alternatives = vec![vec![fact(RoleAssignment, 5)]];
+        let edges = vec![
+            edge(0, 3, EdgeKind::AddSecret, vec![fact(Owner, 1)]),
+            edge(1, 3, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
+            edge(2, 3, EdgeKind::AddSecret, vec![fact(Owner, 3)]),
+            edge(3, 4, EdgeKind::AuthenticatesAs, vec![Evidence::new(AppId, "appid-3")]),
+            grant,
+        ];
+        AttackGraph::new(nodes, edges)
+    }
+
+    #[test]
+    fn deleting_an_object_is_one_change_that_cuts_every_edge_of_it() {
+        let g = stale_app();
+        let q = query(&g, &[0, 1, 2], &[5]);
+        // Three ownerships (45) or two assignments (40) cost more than deleting the SP (25).
+        let costs = Costs { ownership: 15, role_assignment: 20, ..Costs::default() };
+        let plan = solve(&g, &q, &costs);
+        assert!(plan.exact);
+        assert_eq!(
+            plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(),
+            [(ChangeKind::DeleteServicePrincipal, 25)]
+        );
+        assert_eq!(plan.changes[0].deletes, ["n04"]);
+        assert_eq!(plan.what_if().delete_objects, ["n04"]);
+        assert!(plan.what_if().remove_facts.is_empty());
+        assert!(closes_all(&g, &q, &plan));
+        assert!(plan.changes[0].command(&g).starts_with("az ad sp delete --id n04 && az rest --method delete"));
+        // The application deletes its service principal too: one change, both nodes' edges.
+        let costs = Costs { delete_service_principal: 100, ..costs };
+        let plan = solve(&g, &q, &costs);
+        assert_eq!(
+            plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(),
+            [(ChangeKind::DeleteApplication, 30)]
+        );
+        assert_eq!(plan.changes[0].deletes, ["n03", "n04"]);
+        assert_eq!(plan.removed_edges, [0, 1, 2, 3, 4]);
+        let command = plan.changes[0].command(&g);
+        assert!(command.starts_with("az ad sp delete --id n04 && az ad app delete --id n03 && "), "{command}");
+        assert!(command.contains("/directory/deletedItems/n03") && command.contains("/directory/deletedItems/n04"));
+        // At default costs the three ownerships (9) win.
+        let plan = solve(&g, &q, &Costs::default());
+        assert!(plan.changes.iter().all(|c| c.kind == ChangeKind::Ownership));
+    }
+
+    #[test]
+    fn never_deleted_a_source_a_target_a_protected_node_or_what_the_facts_do_not_hold() {
+        let g = stale_app();
+        let costs = Costs { ownership: 15, role_assignment: 20, ..Costs::default() };
+        let kinds = |plan: &Plan| plan.changes.iter().map(|c| c.kind).collect::<Vec<_>>();
+        // The application and its service principal as sources: neither is deleted. The
+        // application alone: not it, but its service principal may go.
+        let plan = solve(&g, &query(&g, &[3, 4], &[5]), &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::RoleAssignment, ChangeKind::RoleAssignment]);
+        let plan = solve(&g, &query(&g, &[3], &[5]), &Costs { delete_service_principal: 100, ..costs.clone() });
+        assert_eq!(kinds(&plan), [ChangeKind::RoleAssignment, ChangeKind::RoleAssignment]);
+        let plan = solve(&g, &query(&g, &[3], &[5]), &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::DeleteServicePrincipal]);
+        // The service principal as a target: neither is deleted (the app's deletion would delete it).
+        let plan = solve(&g, &query(&g, &[0, 1, 2], &[4]), &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::Ownership; 3]);
+        // Kept: the node itself, a neighbour (the target), or its id.
+        for keep in [vec!["n04"], vec!["n05"]] {
+            let mut q = query(&g, &[0, 1, 2], &[5]);
+            q.keep_nodes = keep.iter().map(|id| g.node_index(id).unwrap()).collect();
+            let plan = solve(&g, &q, &costs);
+            assert!(plan.changes.iter().all(|c| c.kind != ChangeKind::DeleteServicePrincipal), "{keep:?}");
+        }
+        let mut q = query(&g, &[0, 1, 2], &[5]);
+        // Keeping the service principal (case-insensitively) keeps the application's deletion too,
+        // and its assignments; keeping the application keeps its ownerships, not its SP's deletion.
+        q.keep_facts = vec!["N04".into()];
+        let plan = solve(&g, &q, &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::Ownership; 3]);
+        q.keep_facts = vec!["n03".into()];
+        let plan = solve(&g, &q, &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::DeleteServicePrincipal]);
+        // A service principal no application of this tenant backs (another tenant's or Microsoft's
+        // app), or one the facts only name (unresolved): never deleted.
+        let mut g2 = stale_app();
+        g2.edges.retain(|e| e.kind != EdgeKind::AuthenticatesAs);
+        g2.edges.push(edge(0, 4, EdgeKind::AddSecret, vec![fact(EvidenceKind::Owner, 6)]));
+        let g2 = AttackGraph::new(g2.nodes.clone(), g2.edges.clone());
+        let plan = solve(&g2, &query(&g2, &[0], &[5]), &costs);
+        assert_eq!(kinds(&plan), [ChangeKind::Ownership]);
+        let mut g3 = stale_app();
+        g3.nodes[4] = g3.nodes[4].clone().with_prop("unresolved", "true");
+        let g3 = AttackGraph::new(g3.nodes.clone(), g3.edges.clone());
+        let plan = solve(&g3, &query(&g3, &[0, 1, 2], &[5]), &Costs { delete_service_principal: 1, ..costs });
+        assert!(plan.changes.iter().all(|c| c.kind != ChangeKind::DeleteServicePrincipal && c.deletes.is_empty()));
+    }
+
+    #[test]
+    fn a_user_assigned_identity_is_deleted_with_its_principal_and_a_system_assigned_one_never() {
+        use EvidenceKind::*;
+        // n00 -ExecuteOn-> VM n01 -RunCodeAs-> UAMI n02 -AuthenticatesAs-> its SP n03 -> target n05;
+        // VM n01 -RunCodeAs-> its system-assigned SP n04 -> target n05.
+        let nodes = vec![
+            node(0, NodeKind::User),
+            node(1, NodeKind::VirtualMachine),
+            node(2, NodeKind::UserAssignedIdentity),
+            node(3, NodeKind::ServicePrincipal)
+                .with_prop("sp_type", "ManagedIdentity")
+                .with_prop("managed_identity_of", "n02"),
+            node(4, NodeKind::ServicePrincipal)
+                .with_prop("sp_type", "ManagedIdentity")
+                .with_prop("managed_identity_of", "n01"),
+            node(5, NodeKind::KeyVault),
+        ];
+        let edges = vec![
+            edge(0, 1, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1)]),
+            edge(1, 2, EdgeKind::RunCodeAs, vec![fact(Identity, 2)]),
+            edge(2, 3, EdgeKind::AuthenticatesAs, vec![Evidence::new(Identity, "principal")]),
+            edge(3, 5, EdgeKind::ReadSecrets, vec![fact(RoleAssignment, 3)]),
+            edge(1, 4, EdgeKind::RunCodeAs, vec![fact(Identity, 4)]),
+            edge(4, 5, EdgeKind::ReadSecrets, vec![fact(RoleAssignment, 5)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        // The VM's code path: the two identities' grants (cost 40 at 20 each) or the VM's grant.
+        let q = query(&g, &[1], &[5]);
+        let costs = Costs { role_assignment: 20, delete_managed_identity: 5, ..Costs::default() };
+        let plan = solve(&g, &q, &costs);
+        let picked: Vec<_> = plan.changes.iter().map(|c| (c.kind, c.deletes.clone())).collect();
+        assert_eq!(
+            picked,
+            [
+                (ChangeKind::DeleteManagedIdentity, vec!["n02".to_string(), "n03".to_string()]),
+                (ChangeKind::RoleAssignment, vec![])
+            ]
+        );
+        assert_eq!(plan.changes[0].command(&g), "az identity delete --ids n02");
+        assert!(closes_all(&g, &q, &plan));
+        // No change deletes the system-assigned identity's principal or the VM.
+        let (net, changes) = build(&g, &q, &costs);
+        assert!(net.from.len() >= 5);
+        assert!(changes.iter().all(|c| !c.deletes.iter().any(|d| d == "n04" || d == "n01")));
+    }
+
+    /// Subscription n00 holds resource groups n01, n02, n03; vault n04 is in n01, storage n05 in
+    /// n02. Pipeline n06 reads n04's secrets through assignment `ra` at the subscription.
+    fn narrowable(rule: &str) -> (AttackGraph, String) {
+        let kinds = [
+            NodeKind::Subscription,
+            NodeKind::ResourceGroup,
+            NodeKind::ResourceGroup,
+            NodeKind::ResourceGroup,
+            NodeKind::KeyVault,
+            NodeKind::StorageAccount,
+            NodeKind::ServicePrincipal,
+        ];
+        let mut nodes: Vec<Node> = kinds.iter().enumerate().map(|(i, &k)| node(i, k)).collect();
+        nodes[6] = nodes[6].clone().with_prop("pipeline", "tagged azpath:pipeline");
+        let ra = "n00/providers/Microsoft.Authorization/roleAssignments/ra".to_string();
+        let grant = Evidence::new(EvidenceKind::RoleAssignment, ra.clone()).of_fact("role assignment|ra");
+        let role = Evidence::new(EvidenceKind::Role, "Key Vault Secrets User (4633458b-17de-408a-b874-0445c86b69e6)");
+        let mut read = edge(6, 4, EdgeKind::ReadSecrets, vec![grant.clone(), role]);
+        read.rule = rule.into();
+        let arm = |p, c| edge(p, c, EdgeKind::Contains, vec![Evidence::new(EvidenceKind::ArmHierarchy, "")]);
+        let edges = vec![arm(0, 1), arm(0, 2), arm(0, 3), arm(1, 4), arm(2, 5), read];
+        (AttackGraph::new(nodes, edges), ra)
+    }
+
+    #[test]
+    fn narrowing_keeps_the_role_on_the_scopes_without_a_target() {
+        let (g, ra) = narrowable("key-vault-read-secrets");
+        let q = query(&g, &[6], &[4]);
+        // A pipeline's grant: removing it costs 50, narrowing 8.
+        let plan = solve(&g, &q, &Costs::default());
+        assert!(plan.exact);
+        assert_eq!(plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(), [(ChangeKind::NarrowScope, 8)]);
+        let c = &plan.changes[0];
+        assert_eq!((c.subject.as_str(), c.object.as_str()), (ra.as_str(), "n06"));
+        // n01 holds the vault (and the vault itself is never a scope); n02 and n03 do not.
+        assert_eq!(c.scopes, ["n02", "n03"]);
+        assert_eq!(plan.what_if().narrow_scopes, [(ra.clone(), vec!["n02".to_string(), "n03".to_string()])]);
+        assert!(plan.what_if().remove_facts.is_empty());
+        assert!(closes_all(&g, &q, &plan));
+        let command = c.command(&g);
+        assert!(command.starts_with(&format!("az role assignment delete --ids {ra} && for scope in 'n02' 'n03'; do ")));
+        assert!(command.contains(
+            "az role assignment create --assignee-object-id n06 --assignee-principal-type ServicePrincipal --role 4633458b-17de-408a-b874-0445c86b69e6 --scope \"$scope\""
+        ));
+        // Narrowing dear: removing wins.
+        let plan = solve(&g, &q, &Costs { narrow_scope: 60, ..Costs::default() });
+        assert_eq!(plan.changes.iter().map(|c| c.kind).collect::<Vec<_>>(), [ChangeKind::RoleAssignment]);
+    }
+
+    #[test]
+    fn narrowing_is_never_offered_where_it_cannot_be_judged_or_is_protected() {
+        let kinds = |plan: &Plan| plan.changes.iter().map(|c| c.kind).collect::<Vec<_>>();
+        // A rule whose grant is checked elsewhere than on the target.
+        let (g, _) = narrowable("function-package-storage");
+        assert_eq!(kinds(&solve(&g, &query(&g, &[6], &[4]), &Costs::default())), [ChangeKind::RoleAssignment]);
+        // An edge to the assignment's own scope (here the target is the subscription itself).
+        let (mut g, _) = narrowable("rbac-assign-roles");
+        g.edges[5] = {
+            let mut e = edge(6, 0, EdgeKind::AssignRoles, g.edges[5].evidence.clone());
+            e.rule = "rbac-assign-roles".into();
+            e
+        };
+        let g = AttackGraph::new(g.nodes.clone(), g.edges.clone());
+        assert_eq!(kinds(&solve(&g, &query(&g, &[6], &[0]), &Costs::default())), [ChangeKind::RoleAssignment]);
+        // Every child of the scope holds a target: nothing would remain (that is removing it).
+        let (g, _) = narrowable("key-vault-read-secrets");
+        let mut edges = g.edges.clone();
+        for (t, f) in [(5, "b"), (3, "c")] {
+            let id = format!("n00/providers/Microsoft.Authorization/roleAssignments/ra-{f}");
+            let ev = Evidence::new(EvidenceKind::RoleAssignment, id.clone()).of_fact(&format!("role assignment|{f}"));
+            let mut e = edge(6, t, EdgeKind::ReadData, vec![ev]);
+            e.rule = "rbac-read-data".into();
+            edges.push(e);
+        }
+        // The same assignment `ra` behind all three: re-point the two new edges to it.
+        let ra = g.edges[5].evidence[0].clone();
+        edges[6].evidence = vec![ra.clone()];
+        edges[7].evidence = vec![ra];
+        let g = AttackGraph::new(g.nodes.clone(), edges);
+        let plan = solve(&g, &query(&g, &[6], &[3, 4, 5]), &Costs::default());
+        assert_eq!(kinds(&plan), [ChangeKind::RoleAssignment]);
+        // In a merged alternative derivation: the rule that made it is unknown, so no narrowing.
+        let (g, ra) = {
+            let (g, ra) = narrowable("key-vault-read-secrets");
+            let mut edges = g.edges.clone();
+            let primary = Evidence::new(
+                EvidenceKind::RoleAssignment,
+                "n01/providers/Microsoft.Authorization/roleAssignments/other",
+            )
+            .of_fact("role assignment|other");
+            edges[5].alternatives = vec![edges[5].evidence.clone()];
+            edges[5].evidence = vec![primary];
+            (AttackGraph::new(g.nodes.clone(), edges), ra)
+        };
+        let (net, changes) = build(&g, &query(&g, &[6], &[4]), &Costs::default());
+        assert!(net.from.len() == 2);
+        let narrowed: Vec<_> = changes.iter().filter(|c| c.kind == ChangeKind::NarrowScope).collect();
+        assert!(narrowed.iter().all(|c| c.subject != ra), "{narrowed:?}");
+        // Protected: the assignment, the holder, or a kept node at the end of its edge.
+        let (g, ra) = narrowable("key-vault-read-secrets");
+        for keep in [format!("fact:{ra}"), "fact:N06".into(), "node:n04".into()] {
+            let mut q = query(&g, &[6], &[4]);
+            match keep.strip_prefix("fact:") {
+                Some(id) => q.keep_facts = vec![id.to_string()],
+                None => q.keep_nodes = vec![g.node_index("n04").unwrap()],
+            }
+            let plan = solve(&g, &q, &Costs::default());
+            assert!(plan.impossible && plan.blocked_by_protection, "{keep}: {:?}", plan.changes);
+        }
+    }
+
     #[test]
     fn a_group_listing_itself_is_no_change() {
         let g = AttackGraph::new(vec![node(0, NodeKind::Group)], vec![]);
@@ -1312,37 +1979,83 @@ mod tests {
     /// A random graph of 7 nodes, edges of kinds that exercise `Contains`, each backed by 0 to 2
     /// facts out of a pool of 9 (facts shared by several edges).
     fn random_graph(rng: &mut Rng) -> AttackGraph {
-        let kinds = [NodeKind::User, NodeKind::Group, NodeKind::ResourceGroup, NodeKind::Subscription];
+        // Applications, service principals and user-assigned identities are deletable (an
+        // `AuthenticatesAs` edge from an application or identity to a service principal backs it).
+        let kinds = [
+            NodeKind::User,
+            NodeKind::Group,
+            NodeKind::ResourceGroup,
+            NodeKind::Subscription,
+            NodeKind::Application,
+            NodeKind::ServicePrincipal,
+            NodeKind::UserAssignedIdentity,
+        ];
         let nodes: Vec<Node> = (0..7).map(|i| node(i, kinds[rng.next(kinds.len())])).collect();
-        let edge_kinds =
-            [EdgeKind::MemberOf, EdgeKind::AssignRoles, EdgeKind::Contains, EdgeKind::ReadData, EdgeKind::AddSecret];
+        let edge_kinds = [
+            EdgeKind::MemberOf,
+            EdgeKind::AssignRoles,
+            EdgeKind::Contains,
+            EdgeKind::ReadData,
+            EdgeKind::AddSecret,
+            EdgeKind::AuthenticatesAs,
+        ];
         let fact_kind: Vec<EvidenceKind> = (0..9).map(|_| FACT_KINDS[rng.next(FACT_KINDS.len())]).collect();
+        // Each role assignment is at the scope of a random node (its id says so), and narrowable
+        // where it backs an edge of a narrowable rule whose target lies beneath that node.
+        let scope_of: Vec<usize> = (0..9).map(|_| 2 + rng.next(3)).collect();
+        let evidence_of = |f: usize| {
+            if fact_kind[f] == EvidenceKind::RoleAssignment {
+                let id = format!("n{:02}/providers/Microsoft.Authorization/roleAssignments/fact-{f}", scope_of[f]);
+                Evidence::new(EvidenceKind::RoleAssignment, id).of_fact(&format!("role assignment|fact-{f}"))
+            } else {
+                fact(fact_kind[f], f)
+            }
+        };
         let mut edges = Vec::new();
         for _ in 0..(8 + rng.next(8)) {
             let (s, t) = (rng.next(7), rng.next(7));
             if s == t {
                 continue;
             }
-            let derivation = |rng: &mut Rng| -> Vec<Evidence> {
-                (0..rng.next(3))
-                    .map(|_| {
-                        let f = rng.next(9);
-                        fact(fact_kind[f], f)
-                    })
-                    .collect()
-            };
+            let derivation =
+                |rng: &mut Rng| -> Vec<Evidence> { (0..rng.next(3)).map(|_| evidence_of(rng.next(9))).collect() };
             let evidence = derivation(rng);
             // Every third edge was derived twice (the rules merged parallel grants).
             let alternatives = if rng.next(3) == 0 { vec![derivation(rng)] } else { vec![] };
             let mut e = edge(s, t, edge_kinds[rng.next(edge_kinds.len())], evidence);
             e.alternatives = alternatives;
+            if rng.next(2) == 0 {
+                e.rule = "rbac-list-keys".into();
+            }
             edges.push(e);
+        }
+        // Half the graphs also have a hierarchy over n02..n06 (as the ARM one, a tree of `Contains`
+        // naming no fact), where assignments can be narrowed.
+        if rng.next(2) == 0 {
+            for child in 3..7 {
+                let parent = 2 + rng.next(child - 2);
+                edges.push(edge(
+                    parent,
+                    child,
+                    EdgeKind::Contains,
+                    vec![Evidence::new(EvidenceKind::ArmHierarchy, "")],
+                ));
+            }
+            // And a grant or two at its root (n02) into it, as a narrowable rule derives them.
+            for f in 9..(10 + rng.next(2)) {
+                let id = format!("n02/providers/Microsoft.Authorization/roleAssignments/fact-{f}");
+                let ev = Evidence::new(EvidenceKind::RoleAssignment, id).of_fact(&format!("role assignment|fact-{f}"));
+                let mut e = edge(rng.next(3), 3 + rng.next(4), EdgeKind::ReadData, vec![ev]);
+                e.rule = "rbac-list-keys".into();
+                edges.push(e);
+            }
         }
         AttackGraph::new(nodes, edges)
     }
 
-    /// The true minimum by brute force: every subset of the changeable facts, removing each edge
-    /// each of whose derivations names a chosen fact, checked by the graph's own path search.
+    /// The true minimum by brute force: every subset of the changeable facts and deletable objects,
+    /// removing each edge each of whose derivations names a chosen fact and each edge into or out
+    /// of a deleted object, checked by the graph's own path search.
     fn brute_force(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Option<u32> {
         let mut facts: Vec<(FactRef, u32)> = Vec::new();
         for e in 0..g.edges.len() {
@@ -1358,17 +2071,44 @@ mod tests {
                 }
             }
         }
+        let arcs = relevant_arcs(g, q).0;
+        let objects: Vec<(Vec<NodeId>, u32)> =
+            deletions(g, q, &arcs).into_iter().map(|(k, gone)| (gone, costs.of(k, false))).collect();
+        // A narrowing cuts the own derivation of the edges it stops.
+        let narrow: Vec<(Vec<usize>, u32)> =
+            narrowings(g, &arcs).into_iter().map(|n| (n.edges, costs.of_narrowing(n.eligible))).collect();
+        let (nf, no) = (facts.len(), facts.len() + objects.len());
+        let n = no + narrow.len();
         let mut best = None;
-        for mask in 0u32..(1 << facts.len()) {
-            let cost: u32 = (0..facts.len()).filter(|i| mask >> i & 1 == 1).map(|i| facts[i].1).sum();
+        for mask in 0u32..(1 << n) {
+            let cost: u32 = (0..n)
+                .filter(|i| mask >> i & 1 == 1)
+                .map(|i| {
+                    if i < nf {
+                        facts[i].1
+                    } else if i < no {
+                        objects[i - nf].1
+                    } else {
+                        narrow[i - no].1
+                    }
+                })
+                .sum();
             if best.is_some_and(|b| cost >= b) {
                 continue;
             }
             let chosen: Vec<FactRef> = (0..facts.len()).filter(|i| mask >> i & 1 == 1).map(|i| facts[i].0).collect();
+            let deleted: Vec<NodeId> =
+                (nf..no).filter(|i| mask >> i & 1 == 1).flat_map(|i| objects[i - nf].0.iter().copied()).collect();
+            let narrowed: Vec<usize> =
+                (no..n).filter(|i| mask >> i & 1 == 1).flat_map(|i| narrow[i - no].0.iter().copied()).collect();
             let cut: Vec<usize> = (0..g.edges.len())
                 .filter(|&e| {
-                    derivations(&g.edges[e])
-                        .all(|d| d.iter().any(|ev| change_of(g, e, ev).is_some_and(|c| chosen.contains(&c.1))))
+                    deleted.contains(&g.edge_source(e))
+                        || deleted.contains(&g.edge_target(e))
+                        || derivations(&g.edges[e]).enumerate().all(|(i, d)| {
+                            (i == 0 && narrowed.contains(&e))
+                                || d.iter().any(|ev| change_of(g, e, ev).is_some_and(|c| chosen.contains(&c.1)))
+                        })
                 })
                 .collect();
             if remaining_without_edges(g, q, &cut).is_empty() {
@@ -1380,11 +2120,18 @@ mod tests {
 
     #[test]
     fn random_graphs_match_brute_force() {
-        let costs = Costs::default();
+        // Half the rounds make deleting an object cheap, so plans delete often.
+        let cheap_deletes = Costs {
+            delete_application: 7,
+            delete_service_principal: 6,
+            delete_managed_identity: 4,
+            ..Costs::default()
+        };
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let (mut exact, mut bounded, mut with_paths) = (0, 0, 0);
+        let (mut exact, mut bounded, mut with_paths, mut deleting, mut narrowing) = (0, 0, 0, 0, 0);
         for round in 0..300 {
             let g = random_graph(&mut rng);
+            let costs = if round % 4 < 2 { Costs::default() } else { cheap_deletes.clone() };
             let mut q = query(&g, &[0, 1], &[5, 6]);
             // Every other round, a tiny budget: the plan is then often "best found" with a bound.
             q.node_budget = if round % 2 == 0 { 1 } else { 100_000 };
@@ -1400,6 +2147,18 @@ mod tests {
                 Some(min) => {
                     assert!(!plan.impossible, "round {round}: a plan of cost {min} exists");
                     assert!(closes_all(&g, &q, &plan), "round {round}: the plan leaves a path");
+                    deleting += plan.changes.iter().any(|c| !c.deletes.is_empty()) as usize;
+                    narrowing += plan.changes.iter().any(|c| c.kind == ChangeKind::NarrowScope) as usize;
+                    // Never a source or target deleted.
+                    for c in &plan.changes {
+                        assert!(
+                            c.deletes.iter().all(|id| !q
+                                .sources
+                                .iter()
+                                .chain(&q.targets)
+                                .any(|&n| g.node(n).id == *id))
+                        );
+                    }
                     assert!(plan.lower_bound <= min, "round {round}: bound {} > minimum {min}", plan.lower_bound);
                     assert!(plan.cost >= min);
                     if plan.exact {
@@ -1412,6 +2171,9 @@ mod tests {
             }
         }
         // The generator must produce real instances of both kinds, not trivial ones.
-        assert!(with_paths > 100 && exact > 50 && bounded > 10, "{with_paths} {exact} {bounded}");
+        assert!(
+            with_paths > 100 && exact > 50 && bounded > 10 && deleting > 10 && narrowing > 10,
+            "{with_paths} {exact} {bounded} {deleting} {narrowing}"
+        );
     }
 }

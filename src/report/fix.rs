@@ -26,6 +26,13 @@ pub struct ChangeJson<'a> {
     pub object_name: Option<&'a str>,
     pub cost: u32,
     pub evidence: &'a [Evidence],
+    /// For a deletion: every object it deletes (an application with its service principal, an
+    /// identity with its service principal).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub deletes: &'a [String],
+    /// For a narrowing: every scope the assignment is re-created at.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub scopes: &'a [String],
     pub command: String,
     /// The (source, target) pairs whose easiest path this change cuts.
     pub closes: Vec<(&'a str, &'a str)>,
@@ -84,6 +91,8 @@ pub fn fix_json<'a>(
             object_name: name(g, &c.object),
             cost: c.cost,
             evidence: &c.evidence,
+            deletes: &c.deletes,
+            scopes: &c.scopes,
             command: c.command(g),
             closes: pairs.iter().map(|&(s, t)| (g.node(s).id.as_str(), g.node(t).id.as_str())).collect(),
         })
@@ -152,6 +161,19 @@ fn evidence_line(ev: &[Evidence]) -> String {
     ev.iter().map(|e| format!("{}: {}", e.label(), e.value)).collect::<Vec<_>>().join("; ")
 }
 
+/// How many new scopes a narrowing names in words before counting the rest.
+const SCOPES_SHOWN: usize = 5;
+
+/// A narrowing's new scopes, the first few by name, then how many more.
+fn scope_names(g: &AttackGraph, scopes: &[String]) -> String {
+    let shown: Vec<String> = scopes.iter().take(SCOPES_SHOWN).map(|c| who(g, c)).collect();
+    let more = match scopes.len().saturating_sub(SCOPES_SHOWN) {
+        0 => String::new(),
+        n => format!(", and {n} more"),
+    };
+    format!("{}{more}", shown.join(", "))
+}
+
 fn pair_names(g: &AttackGraph, pairs: &[(NodeId, NodeId)]) -> String {
     let shown: Vec<String> =
         pairs.iter().take(5).map(|&(s, t)| format!("{} -> {}", g.node(s).name, g.node(t).name)).collect();
@@ -177,6 +199,16 @@ pub fn fix_text(
             let _ = writeln!(s, "     on:       {}", terminal(&who(g, &c.object)));
         }
         let _ = writeln!(s, "     evidence: {}", terminal(&evidence_line(&c.evidence)));
+        if !c.scopes.is_empty() {
+            let _ = writeln!(s, "     keeps it at: {}", terminal(&scope_names(g, &c.scopes)));
+        }
+        if c.deletes.len() > 1 {
+            let _ = writeln!(
+                s,
+                "     deletes:  {}",
+                terminal(&c.deletes.iter().map(|d| who(g, d)).collect::<Vec<_>>().join(", "))
+            );
+        }
         if !pairs.is_empty() {
             let _ = writeln!(s, "     closes:   {}", terminal(&pair_names(g, pairs)));
         }
@@ -213,11 +245,16 @@ pub fn fix_markdown(
     }
     let _ = writeln!(s, "| # | Change | Subject | On | Cost | Closes | Command |\n|---|---|---|---|---|---|---|");
     for (i, (c, pairs)) in plan.changes.iter().zip(closed).enumerate() {
+        let summary = if c.scopes.is_empty() {
+            c.summary().to_string()
+        } else {
+            format!("{} (keeps it at {})", c.summary(), markdown(&scope_names(g, &c.scopes)))
+        };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} |",
             i + 1,
-            c.summary(),
+            summary,
             markdown(&who(g, &c.subject)),
             markdown(&who(g, &c.object)),
             c.cost,
