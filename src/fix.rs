@@ -96,6 +96,9 @@ pub struct Costs {
     pub narrow_scope: u32,
     /// Narrowing an eligibility's scope: below removing it.
     pub narrow_eligibility_scope: u32,
+    /// Each assignment a narrowing re-creates beyond the first: sixteen new assignments are more
+    /// work, and more to audit, than one deletion.
+    pub narrow_scope_each: u32,
     /// A role assignment, directory role or Graph permission held by a pipeline identity: its job
     /// most likely needs it, so removing it breaks a deployment.
     pub pipeline_grant: u32,
@@ -122,6 +125,7 @@ impl Default for Costs {
             delete_managed_identity: 30,
             narrow_scope: 8,
             narrow_eligibility_scope: 4,
+            narrow_scope_each: 1,
             pipeline_grant: 50,
         }
     }
@@ -166,10 +170,12 @@ impl Costs {
         if pipeline && grant { self.pipeline_grant.max(1) } else { base.max(1) }
     }
 
-    /// What narrowing an assignment (or an eligibility) costs: the same for a pipeline's grant,
-    /// whose job keeps the role where it deploys.
-    fn of_narrowing(&self, eligible: bool) -> u32 {
-        if eligible { self.narrow_eligibility_scope.max(1) } else { self.narrow_scope.max(1) }
+    /// What narrowing an assignment (or an eligibility) to `scopes` scopes costs: the same for a
+    /// pipeline's grant, whose job keeps the role where it deploys.
+    fn of_narrowing(&self, eligible: bool, scopes: usize) -> u32 {
+        let base = if eligible { self.narrow_eligibility_scope } else { self.narrow_scope };
+        let extra = self.narrow_scope_each.saturating_mul(scopes.saturating_sub(1).try_into().unwrap_or(u32::MAX));
+        base.saturating_add(extra).max(1)
     }
 }
 
@@ -713,7 +719,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                 fact: n.fact,
                 subject: n.assignment.clone(),
                 object: holder.clone(),
-                cost: costs.of_narrowing(n.eligible),
+                cost: costs.of_narrowing(n.eligible, n.scopes.len()),
                 protected,
                 evidence: g.edges[n.edges[0]].evidence.clone(),
                 deletes: Vec::new(),
@@ -1866,10 +1872,10 @@ mod tests {
     fn narrowing_keeps_the_role_on_the_scopes_without_a_target() {
         let (g, ra) = narrowable("key-vault-read-secrets");
         let q = query(&g, &[6], &[4]);
-        // A pipeline's grant: removing it costs 50, narrowing 8.
+        // A pipeline's grant: removing it costs 50, narrowing to two scopes 8 + 1.
         let plan = solve(&g, &q, &Costs::default());
         assert!(plan.exact);
-        assert_eq!(plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(), [(ChangeKind::NarrowScope, 8)]);
+        assert_eq!(plan.changes.iter().map(|c| (c.kind, c.cost)).collect::<Vec<_>>(), [(ChangeKind::NarrowScope, 9)]);
         let c = &plan.changes[0];
         assert_eq!((c.subject.as_str(), c.object.as_str()), (ra.as_str(), "n06"));
         // n01 holds the vault (and the vault itself is never a scope); n02 and n03 do not.
@@ -2075,8 +2081,10 @@ mod tests {
         let objects: Vec<(Vec<NodeId>, u32)> =
             deletions(g, q, &arcs).into_iter().map(|(k, gone)| (gone, costs.of(k, false))).collect();
         // A narrowing cuts the own derivation of the edges it stops.
-        let narrow: Vec<(Vec<usize>, u32)> =
-            narrowings(g, &arcs).into_iter().map(|n| (n.edges, costs.of_narrowing(n.eligible))).collect();
+        let narrow: Vec<(Vec<usize>, u32)> = narrowings(g, &arcs)
+            .into_iter()
+            .map(|n| (n.edges, costs.of_narrowing(n.eligible, n.scopes.len())))
+            .collect();
         let (nf, no) = (facts.len(), facts.len() + objects.len());
         let n = no + narrow.len();
         let mut best = None;

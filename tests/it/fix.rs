@@ -319,7 +319,7 @@ fn narrowing_a_pipelines_only_role_is_chosen_over_removing_it_and_verified() {
     };
     let (v, code) = run(&[]);
     assert_eq!(code, Some(0));
-    assert_eq!((v["status"].as_str(), v["cost"].as_u64()), (Some("exact"), Some(8)), "{v}");
+    assert_eq!((v["status"].as_str(), v["cost"].as_u64()), (Some("exact"), Some(9)), "{v}");
     let changes = v["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{v}");
     let c = &changes[0];
