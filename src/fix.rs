@@ -1353,7 +1353,8 @@ pub struct Chokepoint {
 
 /// Facts and nodes ranked by how many pairs' easiest paths they lie on (most first, then by id):
 /// where one change or one hardened node closes the most. Nodes count where a path passes through
-/// them (not its ends). Path edges must carry their evidence.
+/// them (not its ends); a fact counts for a hop only when each of the hop's derivations names it
+/// (otherwise changing it leaves the hop). Path edges must carry their evidence and alternatives.
 pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
     // Keyed as `build` keys changes: a fact is one chokepoint however many edges it is behind.
     let mut counts: HashMap<ChokeKey, (Choke, usize)> = HashMap::new();
@@ -1364,12 +1365,24 @@ pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
             seen.push(((None, id.clone()), Choke::Node { id }));
         }
         for &e in &p.edges {
-            for ev in &g.edges[e].evidence {
-                if let Some((kind, fact, subject, object)) = change_of(g, e, ev) {
-                    let discriminator = if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() };
-                    seen.push(((Some((kind, fact)), discriminator), Choke::Fact { kind, subject, object }));
-                }
+            // A fact closes the hop only if every derivation of it names the fact.
+            let mut common: Option<Vec<(ChokeKey, Choke)>> = None;
+            for derivation in derivations(&g.edges[e]) {
+                let mine: Vec<(ChokeKey, Choke)> = derivation
+                    .iter()
+                    .filter_map(|ev| change_of(g, e, ev))
+                    .map(|(kind, fact, subject, object)| {
+                        let discriminator =
+                            if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() };
+                        ((Some((kind, fact)), discriminator), Choke::Fact { kind, subject, object })
+                    })
+                    .collect();
+                common = Some(match common {
+                    None => mine,
+                    Some(before) => before.into_iter().filter(|(k, _)| mine.iter().any(|(m, _)| m == k)).collect(),
+                });
             }
+            seen.extend(common.unwrap_or_default());
         }
         seen.sort_by(|a, b| a.0.cmp(&b.0));
         seen.dedup_by(|a, b| a.0 == b.0);
@@ -1690,6 +1703,22 @@ mod tests {
         let facts: Vec<_> = c.iter().filter(|c| matches!(c.what, Choke::Fact { .. })).collect();
         // The assignment (one fact, two edges) and the ownership.
         assert_eq!(facts.len(), 2, "{facts:?}");
+    }
+
+    #[test]
+    fn a_fact_of_one_derivation_only_is_no_chokepoint() {
+        use EvidenceKind::*;
+        // The hop n00 -> n01 is derived twice, through assignment 1 and through assignment 2, both
+        // by way of membership 3: only the membership closes it.
+        let nodes = (0..2).map(|i| node(i, NodeKind::User)).collect();
+        let mut hop = edge(0, 1, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1), fact(GroupMembership, 3)]);
+        hop.alternatives = vec![vec![fact(RoleAssignment, 2), fact(GroupMembership, 3)]];
+        let g = AttackGraph::new(nodes, vec![hop]);
+        let paths = pair_paths(&g, &query(&g, &[0], &[1]));
+        let c = chokepoints(&g, &paths);
+        let facts: Vec<_> = c.iter().filter(|c| matches!(c.what, Choke::Fact { .. })).collect();
+        assert_eq!(facts.len(), 1, "{facts:?}");
+        assert!(matches!(facts[0].what, Choke::Fact { kind: ChangeKind::GroupMembership, .. }), "{facts:?}");
     }
 
     /// Sources n00..n02 each own application n03 (ownerships 1..3); n03 backs service principal n04;

@@ -186,9 +186,22 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
     // Cheapest first within a key, then the earlier rule in RULES (the more direct abuse), then the
     // smallest evidence, then the first made, so the kept edge is deterministic. Sorting positions
     // keeps the edges put; the keys sort by value, not through the positions.
+    // The key packed into one integer in the same order (source, target, kind, activation, cost,
+    // rule), so the sort compares integers; only ties compare evidence.
+    let packed = |k: &(u32, u32, EdgeKind, bool, u32, usize)| -> u128 {
+        (k.0 as u128) << 96
+            | (k.1 as u128) << 64
+            | (k.2 as u8 as u128) << 56
+            | (k.3 as u128) << 55
+            | (k.4 as u128) << 16
+            | k.5.min(0xFFFF) as u128
+    };
     let evidence = |i: u32| edges[i as usize].as_ref().map(|e: &Edge| (&e.evidence, &e.reason));
-    let mut order: Vec<(_, u32)> = keys.iter().enumerate().map(|(i, k)| (*k, i as u32)).collect();
-    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| evidence(a.1).cmp(&evidence(b.1))).then(a.1.cmp(&b.1)));
+    let mut order: Vec<(u128, u32)> = keys.iter().enumerate().map(|(i, k)| (packed(k), i as u32)).collect();
+    order.sort_unstable();
+    for tied in order.chunk_by_mut(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        tied.sort_by(|a, b| evidence(a.1).cmp(&evidence(b.1)).then(a.1.cmp(&b.1)));
+    }
     let order = order.into_iter().map(|(_, i)| i as usize);
     // One edge per (source, target, kind, activation); the other derivations of the hop are kept
     // as its alternatives, so `fix` cuts each one.
@@ -484,8 +497,12 @@ impl<'f> Context<'f> {
         accept: impl Fn(&Resource) -> bool,
     ) -> Vec<(&RbacGrant<'f>, &'f Resource, Grant)> {
         let mut out = Vec::new();
+        // Thousands of assignments share a few roles: match each role's patterns once.
+        let mut by_role: FastMap<*const RoleDefinition, Option<Grant>> = FastMap::default();
         for g in &self.grants {
-            let how = if data { g.role.grants_data_action(action) } else { g.role.grants_action(action) };
+            let how = by_role
+                .entry(std::ptr::from_ref(g.role))
+                .or_insert_with(|| if data { g.role.grants_data_action(action) } else { g.role.grants_action(action) });
             let Some(how) = how else { continue };
             for id in self.scope_and_descendants(&g.assignment.scope) {
                 let Some(&r) = self.resources.get(id) else { continue };
