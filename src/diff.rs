@@ -171,7 +171,12 @@ impl WhatIf {
 
     /// Applies the plan to a copy of the facts. Every id named must exist.
     pub fn apply(&self, facts: &Facts) -> Result<Facts, String> {
-        let mut f = facts.clone();
+        self.apply_owned(facts.clone())
+    }
+
+    /// Applies the plan to the facts themselves (no copy of a large tenant).
+    pub fn apply_owned(&self, facts: Facts) -> Result<Facts, String> {
+        let mut f = facts;
         let known = |id: &str| {
             f.role_assignments.iter().any(|a| a.id.eq_ignore_ascii_case(id))
                 || f.directory_role_assignments.iter().any(|a| a.id.eq_ignore_ascii_case(id))

@@ -255,12 +255,17 @@ pub fn fix_graph(store: &Store, snapshot: i64, mut g: graph::AttackGraph, ask: &
     } else if ask.rederive {
         let raw = store.load_raw(snapshot)?;
         lap("load raw facts", &mut timings);
-        let facts = facts::parse(&raw)?;
+        // The first round changes the parsed facts in place; a further round (rare) reads them again.
+        let mut facts = Some(facts::parse(&raw)?);
         drop(raw);
         lap("parse facts", &mut timings);
         let mut extra_rounds = 0;
         loop {
-            let after = plan.what_if().apply(&facts).map_err(anyhow::Error::msg)?;
+            let original = match facts.take() {
+                Some(f) => f,
+                None => facts::parse(&store.load_raw(snapshot)?)?,
+            };
+            let after = plan.what_if().apply_owned(original).map_err(anyhow::Error::msg)?;
             lap("apply what-if", &mut timings);
             let ga = graph::AttackGraph::from_facts(&after);
             lap("re-derive", &mut timings);

@@ -395,3 +395,55 @@ fn every_rule_behind_azure_grants_is_judged_narrowable_or_not() {
     unjudged.dedup();
     assert!(unjudged.is_empty(), "rules with Azure grants not judged for narrowing: {unjudged:?}");
 }
+
+/// The stored graph can lag its facts (a snapshot derived by an older azpath, say): the plan cuts
+/// the stored paths, the re-derivation finds one they did not show, and `fix` plans again on the
+/// re-derived graph (reading the facts a second time) until no path remains.
+#[test]
+fn a_path_the_stored_graph_did_not_show_is_planned_in_a_further_round() {
+    use azpath::rules::testkit::T;
+    let tenant = |second_grant: bool| {
+        let mut t = T::new();
+        let (app, sp) = t.app("gh-deploy");
+        t.fic(&app, "https://token.actions.githubusercontent.com", "repo:contoso/web:ref:refs/heads/main");
+        let rg = t.rg("rg-secrets");
+        let vault = t.resource(
+            &rg,
+            "Microsoft.KeyVault/vaults",
+            "kv-prod",
+            serde_json::json!({"properties": {"enableRbacAuthorization": true}}),
+        );
+        t.assign(&sp, "Key Vault Secrets User", &vault);
+        if second_grant {
+            t.assign(&sp, "Key Vault Secrets Officer", &rg);
+        }
+        t
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let snapshot = {
+        let mut store = Store::open(&db).unwrap();
+        azpath::import_facts(&mut store, tenant(false).raw(), None).unwrap().snapshot
+    };
+    // The stored facts gain the second grant; the stored edges do not.
+    let later = azpath::facts::CompactFacts::from(tenant(true).raw());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE raw_facts SET body = ?1 WHERE snapshot_id = ?2 AND side = 'arm' AND collection = 'roleAssignments'",
+            rusqlite::params![later.arm["roleAssignments"], snapshot],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+    let store = Store::open(&db).unwrap();
+    let mut asked = ask(&[]);
+    asked.to = "kind:KeyVault".into();
+    let out = azpath::fix_snapshot(&store, snapshot, &asked).unwrap();
+    assert_eq!(out.check.method, "re-derived");
+    assert_eq!(out.check.extra_rounds, 1, "{:?}", out.plan.changes);
+    assert!(out.check.remaining.is_empty(), "{:?}", out.check.remaining);
+    assert!(!out.plan.exact, "a plan grown by rounds is not claimed minimal");
+    let removed: Vec<&str> = out.plan.changes.iter().map(|c| c.subject.as_str()).collect();
+    assert_eq!(removed.len(), 2, "both grants go: {removed:?}");
+}
