@@ -39,8 +39,26 @@ fn child_path(parent: &str, key: &str) -> String {
 }
 
 /// The keys of a dotted field path relative to an object. `@odata.type` is one key.
-fn keys(rel: &str) -> Vec<&str> {
-    if rel.starts_with('@') { vec![rel] } else { rel.split('.').collect() }
+fn keys(rel: &str) -> impl Iterator<Item = &str> {
+    let whole = rel.starts_with('@');
+    rel.split(move |c| !whole && c == '.')
+}
+
+/// Where an object is in the facts file, formatted only when an error names it: a path, or the
+/// `i`th element of the array at a shared path (most objects are such elements).
+#[derive(Clone, Debug)]
+enum Path {
+    Text(String),
+    Element(std::rc::Rc<str>, usize),
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Text(at) => f.write_str(at),
+            Path::Element(at, i) => write!(f, "{at}[{i}]"),
+        }
+    }
 }
 
 fn wrong_type(path: String, object: Option<String>, expected: &str, found: &Value) -> ParseError {
@@ -52,59 +70,68 @@ fn wrong_type(path: String, object: Option<String>, expected: &str, found: &Valu
 /// with the wrong type" (an error naming the path): a wrong guess would add or remove paths.
 struct Obj<'a> {
     map: &'a Map<String, Value>,
-    path: String,
-    id: Option<String>,
+    path: Path,
+    id: Option<&'a str>,
 }
 
 impl<'a> Obj<'a> {
-    fn new(value: &'a Value, path: String) -> Result<Obj<'a>> {
-        let map = value.as_object().ok_or_else(|| wrong_type(path.clone(), None, "an object", value))?;
-        let id = map.get("id").and_then(Value::as_str).map(str::to_string);
+    fn new(value: &'a Value, path: Path) -> Result<Obj<'a>> {
+        let map = value.as_object().ok_or_else(|| wrong_type(path.to_string(), None, "an object", value))?;
+        let id = map.get("id").and_then(Value::as_str);
         Ok(Obj { map, path, id })
     }
 
     /// An object nested in this one, named in errors by its own `id` or else by this object's.
-    fn nested(&self, value: &'a Value, path: String) -> Result<Obj<'a>> {
-        let map = value.as_object().ok_or_else(|| wrong_type(path.clone(), self.id.clone(), "an object", value))?;
-        let id = map.get("id").and_then(Value::as_str).map(str::to_string).or_else(|| self.id.clone());
+    fn nested(&self, value: &'a Value, path: Path) -> Result<Obj<'a>> {
+        let map = value.as_object().ok_or_else(|| wrong_type(path.to_string(), self.object(), "an object", value))?;
+        let id = map.get("id").and_then(Value::as_str).or(self.id);
         Ok(Obj { map, path, id })
+    }
+
+    /// The `id` naming this object in errors.
+    fn object(&self) -> Option<String> {
+        self.id.map(str::to_string)
     }
 
     /// The full path of a field given relative to this object (`properties.accessPolicies`).
     fn path_of(&self, rel: &str) -> String {
-        keys(rel).into_iter().fold(self.path.clone(), |at, k| child_path(&at, k))
+        keys(rel).fold(self.path.to_string(), |at, k| child_path(&at, k))
     }
 
     /// An error about this object as a whole.
     fn err(&self, message: impl Into<String>) -> ParseError {
-        ParseError { path: self.path.clone(), object: self.id.clone(), message: message.into() }
+        ParseError { path: self.path.to_string(), object: self.object(), message: message.into() }
     }
 
     /// An error about the field at `rel`.
     fn err_at(&self, rel: &str, message: impl Into<String>) -> ParseError {
-        ParseError { path: self.path_of(rel), object: self.id.clone(), message: message.into() }
+        ParseError { path: self.path_of(rel), object: self.object(), message: message.into() }
     }
 
     fn wrong(&self, rel: &str, expected: &str, found: &Value) -> ParseError {
-        wrong_type(self.path_of(rel), self.id.clone(), expected, found)
+        wrong_type(self.path_of(rel), self.object(), expected, found)
     }
 
     /// The value at `rel`; `None` when it, or an object on the way to it, is absent or null. An
     /// object on the way that is something else (`"expiration": "2026-01-01"`) is an error.
     fn get(&self, rel: &str) -> Result<Option<&'a Value>> {
-        let keys = keys(rel);
         let mut map = self.map;
-        let mut at = self.path.clone();
-        for (i, key) in keys.iter().enumerate() {
-            let value = match map.get(*key) {
+        let mut rest = keys(rel).peekable();
+        let mut depth = 0;
+        while let Some(key) = rest.next() {
+            let value = match map.get(key) {
                 None | Some(Value::Null) => return Ok(None),
                 Some(v) => v,
             };
-            at = child_path(&at, key);
-            if i + 1 == keys.len() {
+            depth += 1;
+            if rest.peek().is_none() {
                 return Ok(Some(value));
             }
-            map = value.as_object().ok_or_else(|| wrong_type(at.clone(), self.id.clone(), "an object", value))?;
+            map = value.as_object().ok_or_else(|| {
+                // The path is only written out for an error.
+                let at = keys(rel).take(depth).fold(self.path.to_string(), |at, k| child_path(&at, k));
+                wrong_type(at, self.object(), "an object", value)
+            })?;
         }
         Ok(None)
     }
@@ -155,14 +182,13 @@ impl<'a> Obj<'a> {
     /// `notActions` entry would grant more).
     fn str_list(&self, rel: &str) -> Result<Vec<String>> {
         let Some(items) = self.array(rel)? else { return Ok(vec![]) };
-        let at = self.path_of(rel);
         items
             .iter()
             .enumerate()
             .map(|(i, v)| {
                 v.as_str()
                     .map(str::to_string)
-                    .ok_or_else(|| wrong_type(format!("{at}[{i}]"), self.id.clone(), "a string", v))
+                    .ok_or_else(|| wrong_type(format!("{}[{i}]", self.path_of(rel)), self.object(), "a string", v))
             })
             .collect()
     }
@@ -178,9 +204,12 @@ impl<'a> Obj<'a> {
 
     /// An array of objects at `rel` (absent or null: none), each read with its own path.
     fn objects(&self, rel: &str) -> Result<Vec<Obj<'a>>> {
-        let at = self.path_of(rel);
         let items = self.array(rel)?.map(Vec::as_slice).unwrap_or_default();
-        items.iter().enumerate().map(|(i, v)| self.nested(v, format!("{at}[{i}]"))).collect()
+        if items.is_empty() {
+            return Ok(vec![]);
+        }
+        let at: std::rc::Rc<str> = self.path_of(rel).into();
+        items.iter().enumerate().map(|(i, v)| self.nested(v, Path::Element(at.clone(), i))).collect()
     }
 
     /// An object used as a map at `rel` (absent or null: empty): its keys, and each value as an
@@ -193,7 +222,9 @@ impl<'a> Obj<'a> {
         };
         let at = self.path_of(rel);
         map.iter()
-            .map(|(k, v)| Ok((k.as_str(), if v.is_null() { None } else { Some(self.nested(v, child_path(&at, k))?) })))
+            .map(|(k, v)| {
+                Ok((k.as_str(), if v.is_null() { None } else { Some(self.nested(v, Path::Text(child_path(&at, k)))?) }))
+            })
             .collect()
     }
 
@@ -208,7 +239,7 @@ impl<'a> Obj<'a> {
         for (k, v) in map {
             let v = v
                 .as_str()
-                .ok_or_else(|| wrong_type(child_path(&self.path_of("tags"), k), self.id.clone(), "a string", v))?;
+                .ok_or_else(|| wrong_type(child_path(&self.path_of("tags"), k), self.object(), "a string", v))?;
             tags.insert(k.clone(), v.to_string());
         }
         Ok(tags)
@@ -243,34 +274,76 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// inherited role assignment listed at every scope below it) is dropped; two different objects
 /// under one id are an error naming both, never a merge of one copy's properties with the other's.
 struct Unique<T> {
-    seen: std::collections::HashMap<String, (String, T)>,
+    seen: Seen,
+    values: Vec<T>,
 }
 
 impl<T: PartialEq> Unique<T> {
     fn new() -> Self {
-        Unique { seen: std::collections::HashMap::new() }
+        Unique { seen: Seen::default(), values: Vec::new() }
     }
 
     /// Whether the object read at `o` is new: `canonical` is its parsed value with its ids normalised.
     fn admit(&mut self, o: &Obj, key: &str, canonical: T) -> Result<bool> {
-        match self.seen.get(key) {
-            None => {
-                self.seen.insert(key.to_string(), (o.path.clone(), canonical));
-                Ok(true)
-            }
-            Some((_, first)) if *first == canonical => Ok(false),
-            Some((first, _)) => Err(o.err(format!(
-                "the same id as {first} (ids compare case-insensitively), with different content; \
-                 azpath will not choose between them"
-            ))),
+        let values = &self.values;
+        let new =
+            self.seen.admit(Cow::Borrowed(key), &o.path, values.len(), |i| values[i] == canonical, |m| o.err(m))?;
+        if new {
+            self.values.push(canonical);
         }
+        Ok(new)
+    }
+}
+
+/// The keys of a collection's objects read so far, each with where its first copy is and which
+/// value holds it (its position in the facts' list, or in a [`Unique`]'s), so that a repeat is
+/// compared with the first copy without keeping a second one.
+#[derive(Default)]
+struct Seen(foldhash::HashMap<String, (Path, usize)>);
+
+impl Seen {
+    /// Whether the object at `path` with `key` is new; if so it is recorded as value `next`. A
+    /// repeat is dropped when `same(first)` (its first copy is value `first`, and says the same),
+    /// and is an error made by `err` from a message naming the first copy otherwise.
+    fn admit(
+        &mut self,
+        key: Cow<str>,
+        path: &Path,
+        next: usize,
+        same: impl FnOnce(usize) -> bool,
+        err: impl FnOnce(String) -> ParseError,
+    ) -> Result<bool> {
+        let first = match key {
+            Cow::Borrowed(key) => match self.0.get(key) {
+                None => {
+                    self.0.insert(key.to_string(), (path.clone(), next));
+                    return Ok(true);
+                }
+                Some(first) => first,
+            },
+            Cow::Owned(key) => match self.0.entry(key) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((path.clone(), next));
+                    return Ok(true);
+                }
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            },
+        };
+        if same(first.1) {
+            return Ok(false);
+        }
+        Err(err(format!(
+            "the same id as {} (ids compare case-insensitively), with different content; \
+             azpath will not choose between them",
+            first.0
+        )))
     }
 }
 
 /// Object ids already taken by a user, group, service principal, application or administrative
 /// unit (one id space in Entra), with where: the same id on two kinds of object is an error.
 #[derive(Default)]
-struct DirectoryIds(std::collections::HashMap<String, String>);
+struct DirectoryIds(foldhash::HashMap<String, Path>);
 
 impl DirectoryIds {
     fn claim(&mut self, o: &Obj, id: &str) -> Result<()> {
@@ -335,7 +408,7 @@ type Entries<'a> = Vec<(Cow<'a, str>, Element<'a>)>;
 /// One object of a collection, parsed (when it came as text), with its path in the facts file.
 struct Item<'a> {
     value: Cow<'a, Value>,
-    path: String,
+    path: Path,
 }
 
 impl Item<'_> {
@@ -345,10 +418,10 @@ impl Item<'_> {
 }
 
 impl<'a> Element<'a> {
-    fn load(self, path: String) -> Result<Item<'a>> {
+    fn load(self, path: Path) -> Result<Item<'a>> {
         let value = match self {
             Element::Value(v) => Cow::Borrowed(v),
-            Element::Text(t) => Cow::Owned(serde_json::from_str(t).map_err(|e| corrupt(&path, e))?),
+            Element::Text(t) => Cow::Owned(serde_json::from_str(t).map_err(|e| corrupt(&path.to_string(), e))?),
         };
         Ok(Item { value, path })
     }
@@ -418,7 +491,8 @@ impl<'a> Side<'a> {
             None => vec![],
             Some(e) => e.list(&at, "an array of objects")?.unwrap_or_default(),
         };
-        Ok(items.into_iter().enumerate().map(move |(i, e)| e.load(format!("{at}[{i}]"))))
+        let at: std::rc::Rc<str> = at.into();
+        Ok(items.into_iter().enumerate().map(move |(i, e)| e.load(Path::Element(at.clone(), i))))
     }
 
     /// A relationship collection keyed by parent id: `{ "<parent id>": [objects] }`, as (normalised
@@ -429,6 +503,15 @@ impl<'a> Side<'a> {
         name: &str,
         notes: &mut Vec<CompletenessNote>,
     ) -> Result<impl Iterator<Item = Result<(String, Item<'a>)>> + use<'a>> {
+        Ok(self.keyed_elements(name, notes)?.map(|(parent, e, path)| Ok((parent, e.load(path)?))))
+    }
+
+    /// [`Self::keyed`], each object not yet loaded: (normalised parent id, element, its path).
+    fn keyed_elements(
+        &self,
+        name: &str,
+        notes: &mut Vec<CompletenessNote>,
+    ) -> Result<impl Iterator<Item = (String, Element<'a>, Path)> + use<'a>> {
         let at = format!("{}.{name}", self.name);
         let parents = match self.get(name) {
             None => vec![],
@@ -443,12 +526,131 @@ impl<'a> Side<'a> {
                     scope: Some(parent.into_owned()),
                     reason: "null in the facts file (not collected)".into(),
                 }),
-                Some(items) => lists.push((norm(&parent), at, items)),
+                Some(items) => lists.push((norm(&parent), std::rc::Rc::<str>::from(at), items)),
             }
         }
         Ok(lists.into_iter().flat_map(|(parent, at, items)| {
-            items.into_iter().enumerate().map(move |(i, e)| Ok((parent.clone(), e.load(format!("{at}[{i}]"))?)))
+            items.into_iter().enumerate().map(move |(i, e)| (parent.clone(), e, Path::Element(at.clone(), i)))
         }))
+    }
+}
+
+/// An error about the object `e` at `path` as a whole (as [`Obj::err`]), for an object read
+/// without an [`Obj`]: it is loaded again to name it.
+fn object_err(e: Element, path: &Path, message: String) -> ParseError {
+    match e.load(path.clone()) {
+        Ok(item) => match item.obj() {
+            Ok(o) => o.err(message),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    }
+}
+
+/// The fields of a member or owner (`id`, required; `@odata.type`; `displayName`): the
+/// normalised id, the object type and the name. Objects given as text that are plainly
+/// well-formed (an object whose `id` is a string and whose other two fields are strings or null)
+/// are read straight from the text; anything else is read as a value, so each error is the same.
+fn member_fields(e: Element, path: &Path) -> Result<(String, DirectoryObjectType, Option<String>)> {
+    if let Element::Text(t) = e
+        && let Some(m) = member::read(t)
+    {
+        return Ok((norm(&m.id), member::object_type(m.odata_type.as_deref()), m.display_name.map(Cow::into_owned)));
+    }
+    let item = e.load(path.clone())?;
+    let o = item.obj()?;
+    Ok((norm(&o.str_req("id")?), object_type(&o)?, o.str_opt("displayName")?))
+}
+
+/// Reading member-shaped objects straight from their compact text (memberships are most of a
+/// tenant's objects), without building a JSON value.
+mod member {
+    use super::DirectoryObjectType;
+    use serde::de::{DeserializeSeed, MapAccess, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    pub struct Member<'a> {
+        pub id: Cow<'a, str>,
+        pub odata_type: Option<Cow<'a, str>>,
+        pub display_name: Option<Cow<'a, str>>,
+    }
+
+    /// The object in `text`, or `None` when `text` is not a JSON object whose `id` is a string and
+    /// whose `@odata.type` and `displayName` are strings, null or absent. Other fields are read as
+    /// JSON values and dropped, so any text a value cannot be read from is `None` too; a key given
+    /// twice keeps its last value, as in a value's map.
+    pub fn read(text: &str) -> Option<Member<'_>> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let member = serde::Deserializer::deserialize_map(&mut de, MemberVisitor).ok()?;
+        de.end().ok()?;
+        member
+    }
+
+    /// As [`super::object_type`], for the value of `@odata.type`.
+    pub fn object_type(odata_type: Option<&str>) -> DirectoryObjectType {
+        match odata_type {
+            Some(t) if t.eq_ignore_ascii_case("#microsoft.graph.user") => DirectoryObjectType::User,
+            Some(t) if t.eq_ignore_ascii_case("#microsoft.graph.group") => DirectoryObjectType::Group,
+            Some(t) if t.eq_ignore_ascii_case("#microsoft.graph.serviceprincipal") => {
+                DirectoryObjectType::ServicePrincipal
+            }
+            _ => DirectoryObjectType::Other,
+        }
+    }
+
+    struct MemberVisitor;
+
+    impl<'de> Visitor<'de> for MemberVisitor {
+        type Value = Option<Member<'de>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut id, mut odata_type, mut display_name) = (None, None, None);
+            while let Some(key) = map.next_key_seed(Text)? {
+                let Some(key) = key else { return Ok(None) };
+                match key.as_ref() {
+                    "id" => id = map.next_value_seed(Text)?,
+                    "@odata.type" => odata_type = map.next_value_seed(Text)?,
+                    "displayName" => display_name = map.next_value_seed(Text)?,
+                    _ => {
+                        map.next_value::<serde_json::Value>()?;
+                    }
+                }
+            }
+            Ok(id.map(|id| Member { id, odata_type, display_name }))
+        }
+    }
+
+    /// A string (borrowed from the text when it has no escapes), or `None` for null; any other
+    /// type is an error.
+    struct Text;
+
+    impl<'de> DeserializeSeed<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_string())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
 }
 
@@ -530,7 +732,7 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
     let g = Side { name: "graph", collections: g };
     // Users, groups, service principals, applications and units share one id space (object ids).
     let mut directory = DirectoryIds::default();
-    let mut seen = Unique::new();
+    let mut seen = Seen::default();
     for item in g.list("users")? {
         let item = item?;
         let o = item.obj()?;
@@ -541,12 +743,13 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             account_enabled: o.bool_strict("accountEnabled")?,
             user_type: o.str_opt("userType")?,
         };
-        if seen.admit(&o, &user.id, user.clone())? {
+        let (list, key) = (&f.users, Cow::Borrowed(user.id.as_str()));
+        if seen.admit(key, &o.path, list.len(), |i| list[i] == user, |m| o.err(m))? {
             directory.claim(&o, &user.id)?;
             f.users.push(user);
         }
     }
-    let mut seen = Unique::new();
+    let mut seen = Seen::default();
     for item in g.list("groups")? {
         let item = item?;
         let o = item.obj()?;
@@ -562,12 +765,13 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             membership_rule: o.str_opt("membershipRule")?.filter(|r| !r.trim().is_empty()),
             rule_paused: rule_paused(&o)?,
         };
-        if seen.admit(&o, &group.id, group.clone())? {
+        let (list, key) = (&f.groups, Cow::Borrowed(group.id.as_str()));
+        if seen.admit(key, &o.path, list.len(), |i| list[i] == group, |m| o.err(m))? {
             directory.claim(&o, &group.id)?;
             f.groups.push(group);
         }
     }
-    let mut seen = Unique::new();
+    let mut seen = Seen::default();
     for item in g.list("servicePrincipals")? {
         let item = item?;
         let o = item.obj()?;
@@ -580,12 +784,13 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             alternative_names: o.str_list("alternativeNames")?,
             tags: o.str_list("tags")?,
         };
-        if seen.admit(&o, &sp.id, sp.clone())? {
+        let (list, key) = (&f.service_principals, Cow::Borrowed(sp.id.as_str()));
+        if seen.admit(key, &o.path, list.len(), |i| list[i] == sp, |m| o.err(m))? {
             directory.claim(&o, &sp.id)?;
             f.service_principals.push(sp);
         }
     }
-    let mut seen = Unique::new();
+    let mut seen = Seen::default();
     for item in g.list("applications")? {
         let item = item?;
         let o = item.obj()?;
@@ -594,22 +799,18 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             app_id: norm(&o.str_req("appId")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
         };
-        if seen.admit(&o, &app.id, app.clone())? {
+        let (list, key) = (&f.applications, Cow::Borrowed(app.id.as_str()));
+        if seen.admit(key, &o.path, list.len(), |i| list[i] == app, |m| o.err(m))? {
             directory.claim(&o, &app.id)?;
             f.applications.push(app);
         }
     }
-    let mut seen = Unique::new();
-    for entry in g.keyed("groupMembers", &mut f.completeness)? {
-        let (group_id, item) = entry?;
-        let o = item.obj()?;
-        let m = Membership {
-            group_id,
-            member_id: norm(&o.str_req("id")?),
-            member_type: object_type(&o)?,
-            member_name: o.str_opt("displayName")?,
-        };
-        if seen.admit(&o, &format!("{}|{}", m.group_id, m.member_id), m.clone())? {
+    let mut seen = Seen::default();
+    for (group_id, e, path) in g.keyed_elements("groupMembers", &mut f.completeness)? {
+        let (member_id, member_type, member_name) = member_fields(e, &path)?;
+        let m = Membership { group_id, member_id, member_type, member_name };
+        let (list, key) = (&f.memberships, Cow::Owned(format!("{}|{}", m.group_id, m.member_id)));
+        if seen.admit(key, &path, list.len(), |i| list[i] == m, |msg| object_err(e, &path, msg))? {
             f.memberships.push(m);
         }
     }
@@ -618,18 +819,12 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
         ("applicationOwners", OwnedKind::Application),
         ("servicePrincipalOwners", OwnedKind::ServicePrincipal),
     ] {
-        let mut seen = Unique::new();
-        for entry in g.keyed(collection, &mut f.completeness)? {
-            let (owned_id, item) = entry?;
-            let o = item.obj()?;
-            let ownership = Ownership {
-                owner_id: norm(&o.str_req("id")?),
-                owner_type: object_type(&o)?,
-                owner_name: o.str_opt("displayName")?,
-                owned_id,
-                owned_kind,
-            };
-            if seen.admit(&o, &format!("{}|{}", ownership.owned_id, ownership.owner_id), ownership.clone())? {
+        let mut seen = Seen::default();
+        for (owned_id, e, path) in g.keyed_elements(collection, &mut f.completeness)? {
+            let (owner_id, owner_type, owner_name) = member_fields(e, &path)?;
+            let ownership = Ownership { owner_id, owner_type, owner_name, owned_id, owned_kind };
+            let (list, key) = (&f.ownerships, Cow::Owned(format!("{}|{}", ownership.owned_id, ownership.owner_id)));
+            if seen.admit(key, &path, list.len(), |i| list[i] == ownership, |m| object_err(e, &path, m))? {
                 f.ownerships.push(ownership);
             }
         }
@@ -746,17 +941,13 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             f.administrative_units.push(unit);
         }
     }
-    let mut seen = Unique::new();
-    for entry in g.keyed("administrativeUnitMembers", &mut f.completeness)? {
-        let (unit_id, item) = entry?;
-        let o = item.obj()?;
-        let member = AdministrativeUnitMember {
-            unit_id,
-            member_id: norm(&o.str_req("id")?),
-            member_type: object_type(&o)?,
-            member_name: o.str_opt("displayName")?,
-        };
-        if seen.admit(&o, &format!("{}|{}", member.unit_id, member.member_id), member.clone())? {
+    let mut seen = Seen::default();
+    for (unit_id, e, path) in g.keyed_elements("administrativeUnitMembers", &mut f.completeness)? {
+        let (member_id, member_type, member_name) = member_fields(e, &path)?;
+        let member = AdministrativeUnitMember { unit_id, member_id, member_type, member_name };
+        let (list, key) =
+            (&f.administrative_unit_members, Cow::Owned(format!("{}|{}", member.unit_id, member.member_id)));
+        if seen.admit(key, &path, list.len(), |i| list[i] == member, |m| object_err(e, &path, m))? {
             f.administrative_unit_members.push(member);
         }
     }
@@ -918,7 +1109,7 @@ fn parse_arm(a: Collections, f: &mut Facts) -> Result<()> {
             name,
             parent,
         };
-        groups.push((o.path.clone(), group));
+        groups.push((o.path.to_string(), group));
     }
     groups.sort_by(|x, y| x.1.id.cmp(&y.1.id));
     for (at, group) in groups {
@@ -1087,8 +1278,7 @@ fn parse_arm(a: Collections, f: &mut Facts) -> Result<()> {
             ArmItem::CosmosDefinition(c) => f.cosmos_role_definitions.push(c),
         }
     }
-    let at: std::collections::HashMap<String, usize> =
-        f.resources.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+    let at: foldhash::HashMap<String, usize> = f.resources.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
     for (app, name, allow) in policies {
         let details = at.get(&app).map(|&i| &mut f.resources[i].details);
         match (details, name.as_str()) {
@@ -1389,6 +1579,56 @@ mod tests {
         .unwrap();
         raw.redact_secrets();
         raw
+    }
+
+    /// Member-shaped objects read straight from compact text give the facts, or the error, of
+    /// reading them as values, whatever their shape.
+    #[test]
+    fn members_read_from_text_are_read_as_from_values() {
+        let objects = [
+            r##"{"id":"U1","@odata.type":"#microsoft.graph.User","displayName":"A"}"##,
+            r##"{"@odata.type":"#MICROSOFT.GRAPH.SERVICEPRINCIPAL","id":" S1/ "}"##,
+            r##"{"id":"G1","@odata.type":"#microsoft.graph.group","displayName":null,"@odata.type":null}"##,
+            r##"{"\u0069d":"U\u0031","displayName":"a\"b\u00e9","@odata.type":"#microsoft.graph.device"}"##,
+            r##"{"id":"x","id":"y"}"##,
+            r##"{"id":5,"id":"y"}"##,
+            r##"{"id":"y","id":5}"##,
+            r##"{"id":7}"##,
+            r##"{"id":"u","@odata.type":3}"##,
+            r##"{"id":"u","displayName":[1]}"##,
+            r##"{"id":"u","displayName":{"a":1}}"##,
+            r##"{"id":"u","displayName":true}"##,
+            r##"{"id":null}"##,
+            r##"{}"##,
+            r##"[]"##,
+            r##"["u","#microsoft.graph.user","n"]"##,
+            r##""u""##,
+            r##"null"##,
+            r##"12"##,
+            r##"{"id":"u","extra":{"deep":[1,2.5,{"a":null}],"more":-3e5}}"##,
+            r##"{"id":"U1","@odata.type":"#microsoft.graph.user","displayName":"B"}"##,
+            r##"{"id":"u1","@odata.type":"#microsoft.graph.user","displayName":"A"}"##,
+        ];
+        let base = raw_with(json!({}), json!({}));
+        for collection in ["groupMembers", "groupOwners", "administrativeUnitMembers"] {
+            // Each object alone, and each after a first copy of user U1 (a repeat, same or not).
+            let lists =
+                objects.iter().map(|o| format!("[{o}]")).chain(objects.iter().map(|o| format!("[{},{o}]", objects[0])));
+            for list in lists {
+                let mut compact = CompactFacts::from(base.clone());
+                compact.graph.insert(collection.into(), format!(r#"{{"P1":{list}}}"#));
+                let raw = compact.to_raw().unwrap();
+                let streamed = parse(&compact).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+                let whole = parse(&raw).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+                assert_eq!(streamed, whole, "{collection}: {list}");
+            }
+        }
+        // A number no value holds: an error about that object, as before it was read from text.
+        let mut compact = CompactFacts::from(base);
+        compact.graph.insert("groupMembers".into(), r#"{"P1":[{"id":"u"},{"id":"v","n":1e400}]}"#.into());
+        let err = parse(&compact).unwrap_err();
+        assert_eq!(err.path, "graph.groupMembers.P1[1]");
+        assert!(err.message.starts_with("not valid JSON: number out of range"), "{err}");
     }
 
     #[test]
