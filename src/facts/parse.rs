@@ -275,69 +275,119 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// under one id are an error naming both, never a merge of one copy's properties with the other's.
 struct Unique<T> {
     seen: Seen,
+    keys: Vec<String>,
     values: Vec<T>,
 }
 
 impl<T: PartialEq> Unique<T> {
     fn new() -> Self {
-        Unique { seen: Seen::default(), values: Vec::new() }
+        Unique { seen: Seen::with_capacity(0), keys: Vec::new(), values: Vec::new() }
     }
 
     /// Whether the object read at `o` is new: `canonical` is its parsed value with its ids normalised.
     fn admit(&mut self, o: &Obj, key: &str, canonical: T) -> Result<bool> {
-        let values = &self.values;
-        let new =
-            self.seen.admit(Cow::Borrowed(key), &o.path, values.len(), |i| values[i] == canonical, |m| o.err(m))?;
+        let (keys, values) = (&self.keys, &self.values);
+        let new = self.seen.admit(
+            key,
+            &o.path,
+            values.len(),
+            |i| keys[i] == key,
+            |i| values[i] == canonical,
+            |m| o.err(m),
+        )?;
         if new {
+            self.keys.push(key.to_string());
             self.values.push(canonical);
         }
         Ok(new)
     }
 }
 
-/// The keys of a collection's objects read so far, each with where its first copy is and which
-/// value holds it (its position in the facts' list, or in a [`Unique`]'s), so that a repeat is
-/// compared with the first copy without keeping a second one.
-#[derive(Default)]
-struct Seen(foldhash::HashMap<String, (Path, usize)>);
+/// The keys of a collection's objects read so far, to find a repeat and compare it with its
+/// first copy where that is kept (at its position in the facts' list, or in a [`Unique`]), so
+/// that no second copy of each object or of its key is kept. Keys are found by a hash of their
+/// text and told apart by the first copies' own keys (`has_key`), so a collision of hashes is
+/// only a slower lookup.
+struct Seen<S = foldhash::fast::RandomState> {
+    hash: S,
+    /// Key hash -> (position of the first copy, its entry in `paths`), for the first key with that hash.
+    first: foldhash::HashMap<u64, (u32, u32)>,
+    /// The keys whose hash an earlier, different key has.
+    collided: foldhash::HashMap<String, (u32, u32)>,
+    /// Where each first copy is, in the order they were read.
+    paths: Vec<Path>,
+}
 
 impl Seen {
-    /// Whether the object at `path` with `key` is new; if so it is recorded as value `next`. A
-    /// repeat is dropped when `same(first)` (its first copy is value `first`, and says the same),
-    /// and is an error made by `err` from a message naming the first copy otherwise.
+    /// For a collection of about `n` objects.
+    fn with_capacity(n: usize) -> Seen {
+        Seen::with_hasher_and_capacity(n)
+    }
+}
+
+impl<S: std::hash::BuildHasher + Default> Seen<S> {
+    fn with_hasher_and_capacity(n: usize) -> Self {
+        Seen {
+            hash: Default::default(),
+            first: foldhash::HashMap::with_capacity_and_hasher(n, Default::default()),
+            collided: Default::default(),
+            paths: Vec::with_capacity(n),
+        }
+    }
+
+    /// Whether the object at `path` with `key` is new; if so it is recorded as the value at
+    /// position `next`. `has_key(i)`: whether the value at `i` has the key `key`. A repeat is
+    /// dropped when `same(first)` (its first copy is at `first`, and says the same), and is an
+    /// error made by `err` from a message naming the first copy otherwise.
     fn admit(
         &mut self,
-        key: Cow<str>,
+        key: &str,
         path: &Path,
         next: usize,
+        has_key: impl Fn(usize) -> bool,
         same: impl FnOnce(usize) -> bool,
         err: impl FnOnce(String) -> ParseError,
     ) -> Result<bool> {
-        let first = match key {
-            Cow::Borrowed(key) => match self.0.get(key) {
+        let new = (u32::try_from(next).expect("fewer than 2^32 objects"), self.paths.len() as u32);
+        let (at, n) = match self.first.entry(std::hash::BuildHasher::hash_one(&self.hash, key)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(new);
+                self.paths.push(path.clone());
+                return Ok(true);
+            }
+            std::collections::hash_map::Entry::Occupied(o) if has_key(o.get().0 as usize) => *o.get(),
+            std::collections::hash_map::Entry::Occupied(_) => match self.collided.get(key) {
+                Some(first) => *first,
                 None => {
-                    self.0.insert(key.to_string(), (path.clone(), next));
+                    self.collided.insert(key.to_string(), new);
+                    self.paths.push(path.clone());
                     return Ok(true);
                 }
-                Some(first) => first,
-            },
-            Cow::Owned(key) => match self.0.entry(key) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert((path.clone(), next));
-                    return Ok(true);
-                }
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             },
         };
-        if same(first.1) {
+        if same(at as usize) {
             return Ok(false);
         }
         Err(err(format!(
             "the same id as {} (ids compare case-insensitively), with different content; \
              azpath will not choose between them",
-            first.0
+            self.paths[n as usize]
         )))
     }
+}
+
+/// Whether `key` is `a|b`, the key of a relationship between `a` and `b`.
+fn is_pair(key: &str, a: &str, b: &str) -> bool {
+    key.len() == a.len() + 1 + b.len() && key.starts_with(a) && key.as_bytes()[a.len()] == b'|' && key.ends_with(b)
+}
+
+/// `key` set to `a|b`, the key of a relationship between `a` and `b` (one buffer for all).
+fn pair<'k>(key: &'k mut String, a: &str, b: &str) -> &'k str {
+    key.clear();
+    key.push_str(a);
+    key.push('|');
+    key.push_str(b);
+    key
 }
 
 /// Object ids already taken by a user, group, service principal, application or administrative
@@ -485,7 +535,7 @@ impl<'a> Side<'a> {
 
     /// A top-level collection: an array of objects (absent or null: not collected, none known),
     /// read one object at a time.
-    fn list(&self, name: &str) -> Result<impl Iterator<Item = Result<Item<'a>>> + use<'a>> {
+    fn list(&self, name: &str) -> Result<impl ExactSizeIterator<Item = Result<Item<'a>>> + use<'a>> {
         let at = format!("{}.{name}", self.name);
         let items = match self.get(name) {
             None => vec![],
@@ -503,15 +553,16 @@ impl<'a> Side<'a> {
         name: &str,
         notes: &mut Vec<CompletenessNote>,
     ) -> Result<impl Iterator<Item = Result<(String, Item<'a>)>> + use<'a>> {
-        Ok(self.keyed_elements(name, notes)?.map(|(parent, e, path)| Ok((parent, e.load(path)?))))
+        Ok(self.keyed_elements(name, notes)?.1.map(|(parent, e, path)| Ok((parent, e.load(path)?))))
     }
 
-    /// [`Self::keyed`], each object not yet loaded: (normalised parent id, element, its path).
+    /// [`Self::keyed`], each object not yet loaded: (normalised parent id, element, its path),
+    /// after how many objects there are.
     fn keyed_elements(
         &self,
         name: &str,
         notes: &mut Vec<CompletenessNote>,
-    ) -> Result<impl Iterator<Item = (String, Element<'a>, Path)> + use<'a>> {
+    ) -> Result<(usize, impl Iterator<Item = (String, Element<'a>, Path)> + use<'a>)> {
         let at = format!("{}.{name}", self.name);
         let parents = match self.get(name) {
             None => vec![],
@@ -529,9 +580,13 @@ impl<'a> Side<'a> {
                 Some(items) => lists.push((norm(&parent), std::rc::Rc::<str>::from(at), items)),
             }
         }
-        Ok(lists.into_iter().flat_map(|(parent, at, items)| {
-            items.into_iter().enumerate().map(move |(i, e)| (parent.clone(), e, Path::Element(at.clone(), i)))
-        }))
+        let n = lists.iter().map(|(_, _, items)| items.len()).sum();
+        Ok((
+            n,
+            lists.into_iter().flat_map(|(parent, at, items)| {
+                items.into_iter().enumerate().map(move |(i, e)| (parent.clone(), e, Path::Element(at.clone(), i)))
+            }),
+        ))
     }
 }
 
@@ -732,8 +787,9 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
     let g = Side { name: "graph", collections: g };
     // Users, groups, service principals, applications and units share one id space (object ids).
     let mut directory = DirectoryIds::default();
-    let mut seen = Seen::default();
-    for item in g.list("users")? {
+    let items = g.list("users")?;
+    let mut seen = Seen::with_capacity(items.len());
+    for item in items {
         let item = item?;
         let o = item.obj()?;
         let user = User {
@@ -743,14 +799,15 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             account_enabled: o.bool_strict("accountEnabled")?,
             user_type: o.str_opt("userType")?,
         };
-        let (list, key) = (&f.users, Cow::Borrowed(user.id.as_str()));
-        if seen.admit(key, &o.path, list.len(), |i| list[i] == user, |m| o.err(m))? {
+        let list = &f.users;
+        if seen.admit(&user.id, &o.path, list.len(), |i| list[i].id == user.id, |i| list[i] == user, |m| o.err(m))? {
             directory.claim(&o, &user.id)?;
             f.users.push(user);
         }
     }
-    let mut seen = Seen::default();
-    for item in g.list("groups")? {
+    let items = g.list("groups")?;
+    let mut seen = Seen::with_capacity(items.len());
+    for item in items {
         let item = item?;
         let o = item.obj()?;
         let group_types = o.str_list("groupTypes")?;
@@ -765,14 +822,15 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             membership_rule: o.str_opt("membershipRule")?.filter(|r| !r.trim().is_empty()),
             rule_paused: rule_paused(&o)?,
         };
-        let (list, key) = (&f.groups, Cow::Borrowed(group.id.as_str()));
-        if seen.admit(key, &o.path, list.len(), |i| list[i] == group, |m| o.err(m))? {
+        let list = &f.groups;
+        if seen.admit(&group.id, &o.path, list.len(), |i| list[i].id == group.id, |i| list[i] == group, |m| o.err(m))? {
             directory.claim(&o, &group.id)?;
             f.groups.push(group);
         }
     }
-    let mut seen = Seen::default();
-    for item in g.list("servicePrincipals")? {
+    let items = g.list("servicePrincipals")?;
+    let mut seen = Seen::with_capacity(items.len());
+    for item in items {
         let item = item?;
         let o = item.obj()?;
         let sp = ServicePrincipal {
@@ -784,14 +842,15 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             alternative_names: o.str_list("alternativeNames")?,
             tags: o.str_list("tags")?,
         };
-        let (list, key) = (&f.service_principals, Cow::Borrowed(sp.id.as_str()));
-        if seen.admit(key, &o.path, list.len(), |i| list[i] == sp, |m| o.err(m))? {
+        let list = &f.service_principals;
+        if seen.admit(&sp.id, &o.path, list.len(), |i| list[i].id == sp.id, |i| list[i] == sp, |m| o.err(m))? {
             directory.claim(&o, &sp.id)?;
             f.service_principals.push(sp);
         }
     }
-    let mut seen = Seen::default();
-    for item in g.list("applications")? {
+    let items = g.list("applications")?;
+    let mut seen = Seen::with_capacity(items.len());
+    for item in items {
         let item = item?;
         let o = item.obj()?;
         let app = Application {
@@ -799,18 +858,21 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             app_id: norm(&o.str_req("appId")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
         };
-        let (list, key) = (&f.applications, Cow::Borrowed(app.id.as_str()));
-        if seen.admit(key, &o.path, list.len(), |i| list[i] == app, |m| o.err(m))? {
+        let list = &f.applications;
+        if seen.admit(&app.id, &o.path, list.len(), |i| list[i].id == app.id, |i| list[i] == app, |m| o.err(m))? {
             directory.claim(&o, &app.id)?;
             f.applications.push(app);
         }
     }
-    let mut seen = Seen::default();
-    for (group_id, e, path) in g.keyed_elements("groupMembers", &mut f.completeness)? {
+    let (n, items) = g.keyed_elements("groupMembers", &mut f.completeness)?;
+    let (mut seen, mut key) = (Seen::with_capacity(n), String::new());
+    f.memberships.reserve(n);
+    for (group_id, e, path) in items {
         let (member_id, member_type, member_name) = member_fields(e, &path)?;
         let m = Membership { group_id, member_id, member_type, member_name };
-        let (list, key) = (&f.memberships, Cow::Owned(format!("{}|{}", m.group_id, m.member_id)));
-        if seen.admit(key, &path, list.len(), |i| list[i] == m, |msg| object_err(e, &path, msg))? {
+        let (list, key) = (&f.memberships, pair(&mut key, &m.group_id, &m.member_id));
+        let has_key = |i: usize| is_pair(key, &list[i].group_id, &list[i].member_id);
+        if seen.admit(key, &path, list.len(), has_key, |i| list[i] == m, |msg| object_err(e, &path, msg))? {
             f.memberships.push(m);
         }
     }
@@ -819,12 +881,14 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
         ("applicationOwners", OwnedKind::Application),
         ("servicePrincipalOwners", OwnedKind::ServicePrincipal),
     ] {
-        let mut seen = Seen::default();
-        for (owned_id, e, path) in g.keyed_elements(collection, &mut f.completeness)? {
+        let (n, items) = g.keyed_elements(collection, &mut f.completeness)?;
+        let (mut seen, mut key) = (Seen::with_capacity(n), String::new());
+        for (owned_id, e, path) in items {
             let (owner_id, owner_type, owner_name) = member_fields(e, &path)?;
             let ownership = Ownership { owner_id, owner_type, owner_name, owned_id, owned_kind };
-            let (list, key) = (&f.ownerships, Cow::Owned(format!("{}|{}", ownership.owned_id, ownership.owner_id)));
-            if seen.admit(key, &path, list.len(), |i| list[i] == ownership, |m| object_err(e, &path, m))? {
+            let (list, key) = (&f.ownerships, pair(&mut key, &ownership.owned_id, &ownership.owner_id));
+            let has_key = |i: usize| is_pair(key, &list[i].owned_id, &list[i].owner_id);
+            if seen.admit(key, &path, list.len(), has_key, |i| list[i] == ownership, |m| object_err(e, &path, m))? {
                 f.ownerships.push(ownership);
             }
         }
@@ -941,13 +1005,14 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             f.administrative_units.push(unit);
         }
     }
-    let mut seen = Seen::default();
-    for (unit_id, e, path) in g.keyed_elements("administrativeUnitMembers", &mut f.completeness)? {
+    let (n, items) = g.keyed_elements("administrativeUnitMembers", &mut f.completeness)?;
+    let (mut seen, mut key) = (Seen::with_capacity(n), String::new());
+    for (unit_id, e, path) in items {
         let (member_id, member_type, member_name) = member_fields(e, &path)?;
         let member = AdministrativeUnitMember { unit_id, member_id, member_type, member_name };
-        let (list, key) =
-            (&f.administrative_unit_members, Cow::Owned(format!("{}|{}", member.unit_id, member.member_id)));
-        if seen.admit(key, &path, list.len(), |i| list[i] == member, |m| object_err(e, &path, m))? {
+        let (list, key) = (&f.administrative_unit_members, pair(&mut key, &member.unit_id, &member.member_id));
+        let has_key = |i: usize| is_pair(key, &list[i].unit_id, &list[i].member_id);
+        if seen.admit(key, &path, list.len(), has_key, |i| list[i] == member, |m| object_err(e, &path, m))? {
             f.administrative_unit_members.push(member);
         }
     }
@@ -1579,6 +1644,45 @@ mod tests {
         .unwrap();
         raw.redact_secrets();
         raw
+    }
+
+    /// Keys whose hashes collide are still told apart, and their repeats found.
+    #[test]
+    fn seen_tells_keys_apart_when_their_hashes_collide() {
+        #[derive(Default)]
+        struct Constant;
+        impl std::hash::Hasher for Constant {
+            fn finish(&self) -> u64 {
+                7
+            }
+            fn write(&mut self, _: &[u8]) {}
+        }
+        let mut seen = Seen::<std::hash::BuildHasherDefault<Constant>>::with_hasher_and_capacity(0);
+        let mut values: Vec<(&str, u32)> = Vec::new();
+        let mut admit = |key: &'static str, content: u32, i: usize| {
+            let path = Path::Element("x".into(), i);
+            let new = seen.admit(
+                key,
+                &path,
+                values.len(),
+                |j| values[j].0 == key,
+                |j| values[j].1 == content,
+                |m| ParseError { path: path.to_string(), object: None, message: m },
+            );
+            if let Ok(true) = new {
+                values.push((key, content));
+            }
+            new.map_err(|e| e.to_string())
+        };
+        assert_eq!(admit("a", 1, 0), Ok(true));
+        assert_eq!(admit("b", 2, 1), Ok(true));
+        assert_eq!(admit("c", 3, 2), Ok(true));
+        assert_eq!(admit("a", 1, 3), Ok(false));
+        assert_eq!(admit("c", 3, 4), Ok(false));
+        let err = admit("b", 5, 5).unwrap_err();
+        assert!(err.starts_with("x[5]: the same id as x[1] (ids compare"), "{err}");
+        let err = admit("c", 6, 6).unwrap_err();
+        assert!(err.starts_with("x[6]: the same id as x[2] (ids compare"), "{err}");
     }
 
     /// Member-shaped objects read straight from compact text give the facts, or the error, of
