@@ -396,11 +396,12 @@ fn pair<'k>(key: &'k mut String, a: &str, b: &str) -> &'k str {
 struct DirectoryIds(foldhash::HashMap<String, Path>);
 
 impl DirectoryIds {
-    fn claim(&mut self, o: &Obj, id: &str) -> Result<()> {
+    /// `id` for the object at `path`; `err` makes the error about it from a message.
+    fn claim(&mut self, path: &Path, id: &str, err: impl FnOnce(String) -> ParseError) -> Result<()> {
         if let Some(first) = self.0.get(id) {
-            return Err(o.err(format!("the same object id as {first} (ids compare case-insensitively)")));
+            return Err(err(format!("the same object id as {first} (ids compare case-insensitively)")));
         }
-        self.0.insert(id.to_string(), o.path.clone());
+        self.0.insert(id.to_string(), path.clone());
         Ok(())
     }
 }
@@ -536,13 +537,18 @@ impl<'a> Side<'a> {
     /// A top-level collection: an array of objects (absent or null: not collected, none known),
     /// read one object at a time.
     fn list(&self, name: &str) -> Result<impl ExactSizeIterator<Item = Result<Item<'a>>> + use<'a>> {
+        Ok(self.list_elements(name)?.map(|(e, path)| e.load(path)))
+    }
+
+    /// [`Self::list`], each object not yet loaded: (element, its path).
+    fn list_elements(&self, name: &str) -> Result<impl ExactSizeIterator<Item = (Element<'a>, Path)> + use<'a>> {
         let at = format!("{}.{name}", self.name);
         let items = match self.get(name) {
             None => vec![],
             Some(e) => e.list(&at, "an array of objects")?.unwrap_or_default(),
         };
         let at: std::rc::Rc<str> = at.into();
-        Ok(items.into_iter().enumerate().map(move |(i, e)| e.load(Path::Element(at.clone(), i))))
+        Ok(items.into_iter().enumerate().map(move |(i, e)| (e, Path::Element(at.clone(), i))))
     }
 
     /// A relationship collection keyed by parent id: `{ "<parent id>": [objects] }`, as (normalised
@@ -608,38 +614,88 @@ fn object_err(e: Element, path: &Path, message: String) -> ParseError {
 /// are read straight from the text; anything else is read as a value, so each error is the same.
 fn member_fields(e: Element, path: &Path) -> Result<(String, DirectoryObjectType, Option<String>)> {
     if let Element::Text(t) = e
-        && let Some(m) = member::read(t)
+        && let Some(fields) = flat::read(t, ["id", "@odata.type", "displayName"])
+        && let [Some(Field::Str(id)), odata_type, name] = fields
+        && let (Some(odata_type), Some(name)) = (text(odata_type), text(name))
     {
-        return Ok((norm(&m.id), member::object_type(m.odata_type.as_deref()), m.display_name.map(Cow::into_owned)));
+        return Ok((norm(&id), flat::object_type(odata_type.as_deref()), name.map(Cow::into_owned)));
     }
     let item = e.load(path.clone())?;
     let o = item.obj()?;
     Ok((norm(&o.str_req("id")?), object_type(&o)?, o.str_opt("displayName")?))
 }
 
-/// Reading member-shaped objects straight from their compact text (memberships are most of a
-/// tenant's objects), without building a JSON value.
-mod member {
+/// A user, read straight from its text when plainly well-formed (as [`member_fields`]).
+fn user(e: Element, path: &Path) -> Result<User> {
+    if let Element::Text(t) = e
+        && let Some(fields) = flat::read(t, ["id", "displayName", "userPrincipalName", "accountEnabled", "userType"])
+        && let [Some(Field::Str(id)), name, upn, enabled, user_type] = fields
+        && let (Some(name), Some(upn), Some(enabled), Some(user_type)) =
+            (text(name), text(upn), flag(enabled), text(user_type))
+    {
+        return Ok(User {
+            id: norm(&id),
+            display_name: name.map(Cow::into_owned).unwrap_or_default(),
+            user_principal_name: upn.map(Cow::into_owned),
+            account_enabled: enabled,
+            user_type: user_type.map(Cow::into_owned),
+        });
+    }
+    let item = e.load(path.clone())?;
+    let o = item.obj()?;
+    Ok(User {
+        id: norm(&o.str_req("id")?),
+        display_name: o.str_opt("displayName")?.unwrap_or_default(),
+        user_principal_name: o.str_opt("userPrincipalName")?,
+        account_enabled: o.bool_strict("accountEnabled")?,
+        user_type: o.str_opt("userType")?,
+    })
+}
+
+use flat::Field;
+
+/// A field read as a string: `Some(None)` when absent or null, `None` when of another type.
+fn text(field: Option<Field>) -> Option<Option<Cow<str>>> {
+    match field {
+        None => Some(None),
+        Some(Field::Str(s)) => Some(Some(s)),
+        Some(Field::Bool(_)) => None,
+    }
+}
+
+/// A field read as a boolean: `Some(None)` when absent or null, `None` when of another type.
+fn flag(field: Option<Field>) -> Option<Option<bool>> {
+    match field {
+        None => Some(None),
+        Some(Field::Bool(b)) => Some(Some(b)),
+        Some(Field::Str(_)) => None,
+    }
+}
+
+/// Reading flat objects (whose fields read are strings and booleans at the top level) straight
+/// from their compact text, without building a JSON value: members and users are most of a
+/// tenant's objects.
+mod flat {
     use super::DirectoryObjectType;
     use serde::de::{DeserializeSeed, MapAccess, Visitor};
     use std::borrow::Cow;
     use std::fmt;
 
-    pub struct Member<'a> {
-        pub id: Cow<'a, str>,
-        pub odata_type: Option<Cow<'a, str>>,
-        pub display_name: Option<Cow<'a, str>>,
+    /// A field's value: a string (borrowed from the text when it has no escapes) or a boolean.
+    pub enum Field<'a> {
+        Str(Cow<'a, str>),
+        Bool(bool),
     }
 
-    /// The object in `text`, or `None` when `text` is not a JSON object whose `id` is a string and
-    /// whose `@odata.type` and `displayName` are strings, null or absent. Other fields are read as
-    /// JSON values and dropped, so any text a value cannot be read from is `None` too; a key given
-    /// twice keeps its last value, as in a value's map.
-    pub fn read(text: &str) -> Option<Member<'_>> {
+    /// The fields `names` of the object in `text`, each `None` when absent or null; `None` when
+    /// `text` is not a JSON object whose fields `names` are strings, booleans or null. Other
+    /// fields are read as JSON values and dropped, so any text a value cannot be read from is
+    /// `None` too; a key given twice keeps its last value, as in a value's map.
+    pub fn read<'a, const N: usize>(text: &'a str, names: [&str; N]) -> Option<[Option<Field<'a>>; N]> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let member = serde::Deserializer::deserialize_map(&mut de, MemberVisitor).ok()?;
+        let fields = serde::Deserializer::deserialize_map(&mut de, Fields { names }).ok()?;
         de.end().ok()?;
-        member
+        Some(fields)
     }
 
     /// As [`super::object_type`], for the value of `@odata.type`.
@@ -654,54 +710,56 @@ mod member {
         }
     }
 
-    struct MemberVisitor;
+    struct Fields<'n, const N: usize> {
+        names: [&'n str; N],
+    }
 
-    impl<'de> Visitor<'de> for MemberVisitor {
-        type Value = Option<Member<'de>>;
+    impl<'de, const N: usize> Visitor<'de> for Fields<'_, N> {
+        type Value = [Option<Field<'de>>; N];
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let (mut id, mut odata_type, mut display_name) = (None, None, None);
-            while let Some(key) = map.next_key_seed(Text)? {
-                let Some(key) = key else { return Ok(None) };
-                match key.as_ref() {
-                    "id" => id = map.next_value_seed(Text)?,
-                    "@odata.type" => odata_type = map.next_value_seed(Text)?,
-                    "displayName" => display_name = map.next_value_seed(Text)?,
-                    _ => {
+            let mut fields = [const { None }; N];
+            while let Some(key) = map.next_key_seed(Scalar)? {
+                let Some(Field::Str(key)) = key else { return Err(serde::de::Error::custom("not a key")) };
+                match self.names.iter().position(|n| *n == key) {
+                    Some(i) => fields[i] = map.next_value_seed(Scalar)?,
+                    None => {
                         map.next_value::<serde_json::Value>()?;
                     }
                 }
             }
-            Ok(id.map(|id| Member { id, odata_type, display_name }))
+            Ok(fields)
         }
     }
 
-    /// A string (borrowed from the text when it has no escapes), or `None` for null; any other
-    /// type is an error.
-    struct Text;
+    /// A string, a boolean, or `None` for null; any other type is an error.
+    struct Scalar;
 
-    impl<'de> DeserializeSeed<'de> for Text {
-        type Value = Option<Cow<'de, str>>;
+    impl<'de> DeserializeSeed<'de> for Scalar {
+        type Value = Option<Field<'de>>;
         fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_any(self)
         }
     }
 
-    impl<'de> Visitor<'de> for Text {
-        type Value = Option<Cow<'de, str>>;
+    impl<'de> Visitor<'de> for Scalar {
+        type Value = Option<Field<'de>>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string or null")
+            f.write_str("a string, a boolean or null")
         }
         fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Borrowed(v)))
+            Ok(Some(Field::Str(Cow::Borrowed(v))))
         }
         fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(v.to_string())))
+            Ok(Some(Field::Str(Cow::Owned(v.to_string()))))
         }
         fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(v)))
+            Ok(Some(Field::Str(Cow::Owned(v))))
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(Field::Bool(v)))
         }
         fn visit_unit<E>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -787,21 +845,15 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
     let g = Side { name: "graph", collections: g };
     // Users, groups, service principals, applications and units share one id space (object ids).
     let mut directory = DirectoryIds::default();
-    let items = g.list("users")?;
+    let items = g.list_elements("users")?;
     let mut seen = Seen::with_capacity(items.len());
-    for item in items {
-        let item = item?;
-        let o = item.obj()?;
-        let user = User {
-            id: norm(&o.str_req("id")?),
-            display_name: o.str_opt("displayName")?.unwrap_or_default(),
-            user_principal_name: o.str_opt("userPrincipalName")?,
-            account_enabled: o.bool_strict("accountEnabled")?,
-            user_type: o.str_opt("userType")?,
-        };
+    f.users.reserve(items.len());
+    for (e, path) in items {
+        let user = user(e, &path)?;
         let list = &f.users;
-        if seen.admit(&user.id, &o.path, list.len(), |i| list[i].id == user.id, |i| list[i] == user, |m| o.err(m))? {
-            directory.claim(&o, &user.id)?;
+        let err = |m| object_err(e, &path, m);
+        if seen.admit(&user.id, &path, list.len(), |i| list[i].id == user.id, |i| list[i] == user, err)? {
+            directory.claim(&path, &user.id, err)?;
             f.users.push(user);
         }
     }
@@ -824,7 +876,7 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
         };
         let list = &f.groups;
         if seen.admit(&group.id, &o.path, list.len(), |i| list[i].id == group.id, |i| list[i] == group, |m| o.err(m))? {
-            directory.claim(&o, &group.id)?;
+            directory.claim(&o.path, &group.id, |m| o.err(m))?;
             f.groups.push(group);
         }
     }
@@ -844,7 +896,7 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
         };
         let list = &f.service_principals;
         if seen.admit(&sp.id, &o.path, list.len(), |i| list[i].id == sp.id, |i| list[i] == sp, |m| o.err(m))? {
-            directory.claim(&o, &sp.id)?;
+            directory.claim(&o.path, &sp.id, |m| o.err(m))?;
             f.service_principals.push(sp);
         }
     }
@@ -860,7 +912,7 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
         };
         let list = &f.applications;
         if seen.admit(&app.id, &o.path, list.len(), |i| list[i].id == app.id, |i| list[i] == app, |m| o.err(m))? {
-            directory.claim(&o, &app.id)?;
+            directory.claim(&o.path, &app.id, |m| o.err(m))?;
             f.applications.push(app);
         }
     }
@@ -1001,7 +1053,7 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             rule_paused: rule_paused(&o)?,
         };
         if seen.admit(&o, &unit.id, unit.clone())? {
-            directory.claim(&o, &unit.id)?;
+            directory.claim(&o.path, &unit.id, |m| o.err(m))?;
             f.administrative_units.push(unit);
         }
     }
@@ -1646,6 +1698,65 @@ mod tests {
         raw
     }
 
+    /// A large collection with an error early and another late: the error is the first in the
+    /// file's order, a wrong type or a repeat that differs, whichever comes first, for members
+    /// and for users, from text and from values.
+    #[test]
+    fn the_first_error_of_a_large_collection_is_the_first_in_order() {
+        let n = 2000;
+        let member = |i: usize| json!({"id": format!("m{i}"), "@odata.type": "#microsoft.graph.user"});
+        let check = |collection: &str, bad: &[(usize, Value)], expected: Option<&str>| {
+            let mut list: Vec<Value> = (0..n).map(member).collect();
+            for (i, v) in bad {
+                list[*i] = v.clone();
+            }
+            let graph = match collection {
+                "users" => json!({"users": list}),
+                // Two parents.
+                _ => json!({collection: {"a": list[..100], "b": list[100..]}}),
+            };
+            let raw = raw_with(graph, json!({}));
+            let compact = CompactFacts::from(raw.clone());
+            for result in [parse(&raw), parse(&compact)] {
+                match (result, expected) {
+                    (Ok(f), None) => {
+                        let count = if collection == "users" { f.users.len() } else { f.memberships.len() };
+                        assert_eq!(count, n, "{collection}");
+                    }
+                    (Err(e), Some(expected)) => assert_eq!(e.to_string(), expected, "{collection}"),
+                    (other, _) => panic!("{collection}: {:?}", other.map(|_| ())),
+                }
+            }
+        };
+        let users = |i: usize| format!("graph.users[{i}]");
+        let members = |i: usize| format!("graph.groupMembers.b[{}]", i - 100);
+        for (collection, at) in [("users", &users as &dyn Fn(usize) -> String), ("groupMembers", &members)] {
+            check(collection, &[], None);
+            let (early, late) = (150, n - 50);
+            let wrong = json!({"id": 7});
+            let twin =
+                |i: usize| json!({"id": format!("M{i}"), "@odata.type": "#microsoft.graph.user", "displayName": "B"});
+            let duplicate_error = |i: usize| {
+                format!(
+                    "{} (object M{i}): the same id as {} (ids compare case-insensitively), with different content; \
+                     azpath will not choose between them",
+                    at(i + 1),
+                    at(i)
+                )
+            };
+            let type_error = |i: usize| format!("{}.id: expected a string, found a number", at(i));
+            // A wrong type in each half: the first half's.
+            check(collection, &[(early, wrong.clone()), (late, wrong.clone())], Some(&type_error(early)));
+            // A repeat that differs in the first half, a wrong type in the second: the repeat.
+            check(collection, &[(early + 1, twin(early)), (late, wrong.clone())], Some(&duplicate_error(early)));
+            // A wrong type in the first half, a repeat that differs in the second: the wrong type.
+            check(collection, &[(early, wrong.clone()), (late + 1, twin(late))], Some(&type_error(early)));
+            // Only in the second half.
+            check(collection, &[(late, wrong.clone())], Some(&type_error(late)));
+            check(collection, &[(late + 1, twin(late))], Some(&duplicate_error(late)));
+        }
+    }
+
     /// Keys whose hashes collide are still told apart, and their repeats found.
     #[test]
     fn seen_tells_keys_apart_when_their_hashes_collide() {
@@ -1725,6 +1836,37 @@ mod tests {
                 let streamed = parse(&compact).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
                 let whole = parse(&raw).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
                 assert_eq!(streamed, whole, "{collection}: {list}");
+            }
+        }
+        let users = [
+            r##"{"id":"U1","displayName":"A","userPrincipalName":"a@x","accountEnabled":true,"userType":"Member"}"##,
+            r##"{"id":"u1","displayName":"A","userPrincipalName":"a@x","accountEnabled":true,"userType":"Member"}"##,
+            r##"{"id":"u1","displayName":"A","userPrincipalName":"a@x","accountEnabled":false,"userType":"Member"}"##,
+            r##"{"id":"U2","accountEnabled":null,"userType":null,"displayName":null,"userPrincipalName":null}"##,
+            r##"{"id":"U3","accountEnabled":"true"}"##,
+            r##"{"id":"U3","accountEnabled":1}"##,
+            r##"{"id":"U3","accountEnabled":[true]}"##,
+            r##"{"id":true}"##,
+            r##"{"id":"U4","displayName":false}"##,
+            r##"{"id":"U4","userType":true}"##,
+            r##"{"id":"U4","userPrincipalName":{}}"##,
+            r##"{"id":"U5","accountEnabled":true,"accountEnabled":"no"}"##,
+            r##"{"id":"U5","accountEnabled":"no","accountEnabled":false}"##,
+            r##"{"id":"U6","manager":{"id":"U1"},"otherMails":["a","b"],"age":3}"##,
+            r##"{"displayName":"nobody"}"##,
+            r##"[true]"##,
+            r##"false"##,
+        ];
+        for (before, groups) in [("", ""), ("", r#"{"id":"U1"}"#), (users[0], ""), (users[0], r#"{"id":"U1"}"#)] {
+            for user in users.iter() {
+                let mut compact = CompactFacts::from(raw_with(json!({}), json!({})));
+                let list = if before.is_empty() { format!("[{user}]") } else { format!("[{before},{user}]") };
+                compact.graph.insert("users".into(), list.clone());
+                compact.graph.insert("groups".into(), format!("[{groups}]"));
+                let raw = compact.to_raw().unwrap();
+                let streamed = parse(&compact).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+                let whole = parse(&raw).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+                assert_eq!(streamed, whole, "users: {list}, groups: {groups}");
             }
         }
         // A number no value holds: an error about that object, as before it was read from text.
