@@ -690,7 +690,8 @@ mod flat {
     /// The fields `names` of the object in `text`, each `None` when absent or null; `None` when
     /// `text` is not a JSON object whose fields `names` are strings, booleans or null. Other
     /// fields are read as JSON values and dropped, so any text a value cannot be read from is
-    /// `None` too; a key given twice keeps its last value, as in a value's map.
+    /// `None` too (as is an object with a key serde_json's value reader treats specially); a key
+    /// given twice keeps its last value, as in a value's map.
     pub fn read<'a, const N: usize>(text: &'a str, names: [&str; N]) -> Option<[Option<Field<'a>>; N]> {
         let mut de = serde_json::Deserializer::from_str(text);
         let fields = serde::Deserializer::deserialize_map(&mut de, Fields { names }).ok()?;
@@ -723,6 +724,11 @@ mod flat {
             let mut fields = [const { None }; N];
             while let Some(key) = map.next_key_seed(Scalar)? {
                 let Some(Field::Str(key)) = key else { return Err(serde::de::Error::custom("not a key")) };
+                // serde_json reads an object whose first key is one of its private markers
+                // (`$serde_json::private::RawValue`) as something else: left to the value reader.
+                if key.starts_with("$serde_json::private::") {
+                    return Err(serde::de::Error::custom("a serde_json marker"));
+                }
                 match self.names.iter().position(|n| *n == key) {
                     Some(i) => fields[i] = map.next_value_seed(Scalar)?,
                     None => {
@@ -1868,6 +1874,33 @@ mod tests {
                 let whole = parse(&raw).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
                 assert_eq!(streamed, whole, "users: {list}, groups: {groups}");
             }
+        }
+        // Keys serde_json's value reader treats specially (a first key naming its private raw
+        // value marker reads the object as the value in the string): the same as reading a value.
+        for text in [
+            r#"{"$serde_json::private::RawValue":"{}","id":"u"}"#,
+            r#"{"$serde_json::private::RawValue":"{"id":"v"}"}"#,
+            r#"{"id":"u","$serde_json::private::RawValue":"{}"}"#,
+            r#"{"$serde_json::private::Number":"1","id":"u"}"#,
+        ] {
+            let mut compact = CompactFacts::from(raw_with(json!({}), json!({})));
+            compact.graph.insert("groupMembers".into(), format!(r#"{{"P1":[{text}]}}"#));
+            compact.graph.insert("users".into(), format!("[{text}]"));
+            let read = |text: &str| -> Result<String> {
+                let value: Value = serde_json::from_str(text).map_err(|e| corrupt("x", e))?;
+                Ok(value.to_string())
+            };
+            let streamed = parse(&compact).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+            // What reading each object as a value, as before it was read from text, gives.
+            let before = match read(text) {
+                Err(_) => streamed.is_err(),
+                Ok(_) => {
+                    let raw = compact.to_raw().unwrap();
+                    streamed == parse(&raw).map(|f| format!("{f:?}")).map_err(|e| e.to_string())
+                }
+            };
+            assert!(before, "{text}: {streamed:?}");
+            assert!(flat::read(text, ["id"]).is_none(), "{text}");
         }
         // A number no value holds: an error about that object, as before it was read from text.
         let mut compact = CompactFacts::from(base);
