@@ -39,8 +39,26 @@ fn child_path(parent: &str, key: &str) -> String {
 }
 
 /// The keys of a dotted field path relative to an object. `@odata.type` is one key.
-fn keys(rel: &str) -> Vec<&str> {
-    if rel.starts_with('@') { vec![rel] } else { rel.split('.').collect() }
+fn keys(rel: &str) -> impl Iterator<Item = &str> {
+    let whole = rel.starts_with('@');
+    rel.split(move |c| !whole && c == '.')
+}
+
+/// Where an object is in the facts file, formatted only when an error names it: a path, or the
+/// `i`th element of the array at a shared path (most objects are such elements).
+#[derive(Clone, Debug)]
+enum Path {
+    Text(String),
+    Element(std::rc::Rc<str>, usize),
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Text(at) => f.write_str(at),
+            Path::Element(at, i) => write!(f, "{at}[{i}]"),
+        }
+    }
 }
 
 fn wrong_type(path: String, object: Option<String>, expected: &str, found: &Value) -> ParseError {
@@ -52,59 +70,68 @@ fn wrong_type(path: String, object: Option<String>, expected: &str, found: &Valu
 /// with the wrong type" (an error naming the path): a wrong guess would add or remove paths.
 struct Obj<'a> {
     map: &'a Map<String, Value>,
-    path: String,
-    id: Option<String>,
+    path: Path,
+    id: Option<&'a str>,
 }
 
 impl<'a> Obj<'a> {
-    fn new(value: &'a Value, path: String) -> Result<Obj<'a>> {
-        let map = value.as_object().ok_or_else(|| wrong_type(path.clone(), None, "an object", value))?;
-        let id = map.get("id").and_then(Value::as_str).map(str::to_string);
+    fn new(value: &'a Value, path: Path) -> Result<Obj<'a>> {
+        let map = value.as_object().ok_or_else(|| wrong_type(path.to_string(), None, "an object", value))?;
+        let id = map.get("id").and_then(Value::as_str);
         Ok(Obj { map, path, id })
     }
 
     /// An object nested in this one, named in errors by its own `id` or else by this object's.
-    fn nested(&self, value: &'a Value, path: String) -> Result<Obj<'a>> {
-        let map = value.as_object().ok_or_else(|| wrong_type(path.clone(), self.id.clone(), "an object", value))?;
-        let id = map.get("id").and_then(Value::as_str).map(str::to_string).or_else(|| self.id.clone());
+    fn nested(&self, value: &'a Value, path: Path) -> Result<Obj<'a>> {
+        let map = value.as_object().ok_or_else(|| wrong_type(path.to_string(), self.object(), "an object", value))?;
+        let id = map.get("id").and_then(Value::as_str).or(self.id);
         Ok(Obj { map, path, id })
+    }
+
+    /// The `id` naming this object in errors.
+    fn object(&self) -> Option<String> {
+        self.id.map(str::to_string)
     }
 
     /// The full path of a field given relative to this object (`properties.accessPolicies`).
     fn path_of(&self, rel: &str) -> String {
-        keys(rel).into_iter().fold(self.path.clone(), |at, k| child_path(&at, k))
+        keys(rel).fold(self.path.to_string(), |at, k| child_path(&at, k))
     }
 
     /// An error about this object as a whole.
     fn err(&self, message: impl Into<String>) -> ParseError {
-        ParseError { path: self.path.clone(), object: self.id.clone(), message: message.into() }
+        ParseError { path: self.path.to_string(), object: self.object(), message: message.into() }
     }
 
     /// An error about the field at `rel`.
     fn err_at(&self, rel: &str, message: impl Into<String>) -> ParseError {
-        ParseError { path: self.path_of(rel), object: self.id.clone(), message: message.into() }
+        ParseError { path: self.path_of(rel), object: self.object(), message: message.into() }
     }
 
     fn wrong(&self, rel: &str, expected: &str, found: &Value) -> ParseError {
-        wrong_type(self.path_of(rel), self.id.clone(), expected, found)
+        wrong_type(self.path_of(rel), self.object(), expected, found)
     }
 
     /// The value at `rel`; `None` when it, or an object on the way to it, is absent or null. An
     /// object on the way that is something else (`"expiration": "2026-01-01"`) is an error.
     fn get(&self, rel: &str) -> Result<Option<&'a Value>> {
-        let keys = keys(rel);
         let mut map = self.map;
-        let mut at = self.path.clone();
-        for (i, key) in keys.iter().enumerate() {
-            let value = match map.get(*key) {
+        let mut rest = keys(rel).peekable();
+        let mut depth = 0;
+        while let Some(key) = rest.next() {
+            let value = match map.get(key) {
                 None | Some(Value::Null) => return Ok(None),
                 Some(v) => v,
             };
-            at = child_path(&at, key);
-            if i + 1 == keys.len() {
+            depth += 1;
+            if rest.peek().is_none() {
                 return Ok(Some(value));
             }
-            map = value.as_object().ok_or_else(|| wrong_type(at.clone(), self.id.clone(), "an object", value))?;
+            map = value.as_object().ok_or_else(|| {
+                // The path is only written out for an error.
+                let at = keys(rel).take(depth).fold(self.path.to_string(), |at, k| child_path(&at, k));
+                wrong_type(at, self.object(), "an object", value)
+            })?;
         }
         Ok(None)
     }
@@ -155,14 +182,13 @@ impl<'a> Obj<'a> {
     /// `notActions` entry would grant more).
     fn str_list(&self, rel: &str) -> Result<Vec<String>> {
         let Some(items) = self.array(rel)? else { return Ok(vec![]) };
-        let at = self.path_of(rel);
         items
             .iter()
             .enumerate()
             .map(|(i, v)| {
                 v.as_str()
                     .map(str::to_string)
-                    .ok_or_else(|| wrong_type(format!("{at}[{i}]"), self.id.clone(), "a string", v))
+                    .ok_or_else(|| wrong_type(format!("{}[{i}]", self.path_of(rel)), self.object(), "a string", v))
             })
             .collect()
     }
@@ -178,9 +204,12 @@ impl<'a> Obj<'a> {
 
     /// An array of objects at `rel` (absent or null: none), each read with its own path.
     fn objects(&self, rel: &str) -> Result<Vec<Obj<'a>>> {
-        let at = self.path_of(rel);
         let items = self.array(rel)?.map(Vec::as_slice).unwrap_or_default();
-        items.iter().enumerate().map(|(i, v)| self.nested(v, format!("{at}[{i}]"))).collect()
+        if items.is_empty() {
+            return Ok(vec![]);
+        }
+        let at: std::rc::Rc<str> = self.path_of(rel).into();
+        items.iter().enumerate().map(|(i, v)| self.nested(v, Path::Element(at.clone(), i))).collect()
     }
 
     /// An object used as a map at `rel` (absent or null: empty): its keys, and each value as an
@@ -193,7 +222,9 @@ impl<'a> Obj<'a> {
         };
         let at = self.path_of(rel);
         map.iter()
-            .map(|(k, v)| Ok((k.as_str(), if v.is_null() { None } else { Some(self.nested(v, child_path(&at, k))?) })))
+            .map(|(k, v)| {
+                Ok((k.as_str(), if v.is_null() { None } else { Some(self.nested(v, Path::Text(child_path(&at, k)))?) }))
+            })
             .collect()
     }
 
@@ -208,7 +239,7 @@ impl<'a> Obj<'a> {
         for (k, v) in map {
             let v = v
                 .as_str()
-                .ok_or_else(|| wrong_type(child_path(&self.path_of("tags"), k), self.id.clone(), "a string", v))?;
+                .ok_or_else(|| wrong_type(child_path(&self.path_of("tags"), k), self.object(), "a string", v))?;
             tags.insert(k.clone(), v.to_string());
         }
         Ok(tags)
@@ -243,41 +274,134 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// inherited role assignment listed at every scope below it) is dropped; two different objects
 /// under one id are an error naming both, never a merge of one copy's properties with the other's.
 struct Unique<T> {
-    seen: std::collections::HashMap<String, (String, T)>,
+    seen: Seen,
+    keys: Vec<String>,
+    values: Vec<T>,
 }
 
 impl<T: PartialEq> Unique<T> {
     fn new() -> Self {
-        Unique { seen: std::collections::HashMap::new() }
+        Unique { seen: Seen::with_capacity(0), keys: Vec::new(), values: Vec::new() }
     }
 
     /// Whether the object read at `o` is new: `canonical` is its parsed value with its ids normalised.
     fn admit(&mut self, o: &Obj, key: &str, canonical: T) -> Result<bool> {
-        match self.seen.get(key) {
-            None => {
-                self.seen.insert(key.to_string(), (o.path.clone(), canonical));
-                Ok(true)
-            }
-            Some((_, first)) if *first == canonical => Ok(false),
-            Some((first, _)) => Err(o.err(format!(
-                "the same id as {first} (ids compare case-insensitively), with different content; \
-                 azpath will not choose between them"
-            ))),
+        let (keys, values) = (&self.keys, &self.values);
+        let new = self.seen.admit(
+            key,
+            &o.path,
+            values.len(),
+            |i| keys[i] == key,
+            |i| values[i] == canonical,
+            |m| o.err(m),
+        )?;
+        if new {
+            self.keys.push(key.to_string());
+            self.values.push(canonical);
+        }
+        Ok(new)
+    }
+}
+
+/// The keys of a collection's objects read so far, to find a repeat and compare it with its
+/// first copy where that is kept (at its position in the facts' list, or in a [`Unique`]), so
+/// that no second copy of each object or of its key is kept. Keys are found by a hash of their
+/// text and told apart by the first copies' own keys (`has_key`), so a collision of hashes is
+/// only a slower lookup.
+struct Seen<S = foldhash::fast::RandomState> {
+    hash: S,
+    /// Key hash -> (position of the first copy, its entry in `paths`), for the first key with that hash.
+    first: foldhash::HashMap<u64, (u32, u32)>,
+    /// The keys whose hash an earlier, different key has.
+    collided: foldhash::HashMap<String, (u32, u32)>,
+    /// Where each first copy is, in the order they were read.
+    paths: Vec<Path>,
+}
+
+impl Seen {
+    /// For a collection of about `n` objects.
+    fn with_capacity(n: usize) -> Seen {
+        Seen::with_hasher_and_capacity(n)
+    }
+}
+
+impl<S: std::hash::BuildHasher + Default> Seen<S> {
+    fn with_hasher_and_capacity(n: usize) -> Self {
+        Seen {
+            hash: Default::default(),
+            first: foldhash::HashMap::with_capacity_and_hasher(n, Default::default()),
+            collided: Default::default(),
+            paths: Vec::with_capacity(n),
         }
     }
+
+    /// Whether the object at `path` with `key` is new; if so it is recorded as the value at
+    /// position `next`. `has_key(i)`: whether the value at `i` has the key `key`. A repeat is
+    /// dropped when `same(first)` (its first copy is at `first`, and says the same), and is an
+    /// error made by `err` from a message naming the first copy otherwise.
+    fn admit(
+        &mut self,
+        key: &str,
+        path: &Path,
+        next: usize,
+        has_key: impl Fn(usize) -> bool,
+        same: impl FnOnce(usize) -> bool,
+        err: impl FnOnce(String) -> ParseError,
+    ) -> Result<bool> {
+        let new = (u32::try_from(next).expect("fewer than 2^32 objects"), self.paths.len() as u32);
+        let (at, n) = match self.first.entry(std::hash::BuildHasher::hash_one(&self.hash, key)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(new);
+                self.paths.push(path.clone());
+                return Ok(true);
+            }
+            std::collections::hash_map::Entry::Occupied(o) if has_key(o.get().0 as usize) => *o.get(),
+            std::collections::hash_map::Entry::Occupied(_) => match self.collided.get(key) {
+                Some(first) => *first,
+                None => {
+                    self.collided.insert(key.to_string(), new);
+                    self.paths.push(path.clone());
+                    return Ok(true);
+                }
+            },
+        };
+        if same(at as usize) {
+            return Ok(false);
+        }
+        Err(err(format!(
+            "the same id as {} (ids compare case-insensitively), with different content; \
+             azpath will not choose between them",
+            self.paths[n as usize]
+        )))
+    }
+}
+
+/// Whether `key` is `a|b`, the key of a relationship between `a` and `b`.
+fn is_pair(key: &str, a: &str, b: &str) -> bool {
+    key.len() == a.len() + 1 + b.len() && key.starts_with(a) && key.as_bytes()[a.len()] == b'|' && key.ends_with(b)
+}
+
+/// `key` set to `a|b`, the key of a relationship between `a` and `b` (one buffer for all).
+fn pair<'k>(key: &'k mut String, a: &str, b: &str) -> &'k str {
+    key.clear();
+    key.push_str(a);
+    key.push('|');
+    key.push_str(b);
+    key
 }
 
 /// Object ids already taken by a user, group, service principal, application or administrative
 /// unit (one id space in Entra), with where: the same id on two kinds of object is an error.
 #[derive(Default)]
-struct DirectoryIds(std::collections::HashMap<String, String>);
+struct DirectoryIds(foldhash::HashMap<String, Path>);
 
 impl DirectoryIds {
-    fn claim(&mut self, o: &Obj, id: &str) -> Result<()> {
+    /// `id` for the object at `path`; `err` makes the error about it from a message.
+    fn claim(&mut self, path: &Path, id: &str, err: impl FnOnce(String) -> ParseError) -> Result<()> {
         if let Some(first) = self.0.get(id) {
-            return Err(o.err(format!("the same object id as {first} (ids compare case-insensitively)")));
+            return Err(err(format!("the same object id as {first} (ids compare case-insensitively)")));
         }
-        self.0.insert(id.to_string(), o.path.clone());
+        self.0.insert(id.to_string(), path.clone());
         Ok(())
     }
 }
@@ -335,7 +459,7 @@ type Entries<'a> = Vec<(Cow<'a, str>, Element<'a>)>;
 /// One object of a collection, parsed (when it came as text), with its path in the facts file.
 struct Item<'a> {
     value: Cow<'a, Value>,
-    path: String,
+    path: Path,
 }
 
 impl Item<'_> {
@@ -345,10 +469,10 @@ impl Item<'_> {
 }
 
 impl<'a> Element<'a> {
-    fn load(self, path: String) -> Result<Item<'a>> {
+    fn load(self, path: Path) -> Result<Item<'a>> {
         let value = match self {
             Element::Value(v) => Cow::Borrowed(v),
-            Element::Text(t) => Cow::Owned(serde_json::from_str(t).map_err(|e| corrupt(&path, e))?),
+            Element::Text(t) => Cow::Owned(serde_json::from_str(t).map_err(|e| corrupt(&path.to_string(), e))?),
         };
         Ok(Item { value, path })
     }
@@ -412,13 +536,19 @@ impl<'a> Side<'a> {
 
     /// A top-level collection: an array of objects (absent or null: not collected, none known),
     /// read one object at a time.
-    fn list(&self, name: &str) -> Result<impl Iterator<Item = Result<Item<'a>>> + use<'a>> {
+    fn list(&self, name: &str) -> Result<impl ExactSizeIterator<Item = Result<Item<'a>>> + use<'a>> {
+        Ok(self.list_elements(name)?.map(|(e, path)| e.load(path)))
+    }
+
+    /// [`Self::list`], each object not yet loaded: (element, its path).
+    fn list_elements(&self, name: &str) -> Result<impl ExactSizeIterator<Item = (Element<'a>, Path)> + use<'a>> {
         let at = format!("{}.{name}", self.name);
         let items = match self.get(name) {
             None => vec![],
             Some(e) => e.list(&at, "an array of objects")?.unwrap_or_default(),
         };
-        Ok(items.into_iter().enumerate().map(move |(i, e)| e.load(format!("{at}[{i}]"))))
+        let at: std::rc::Rc<str> = at.into();
+        Ok(items.into_iter().enumerate().map(move |(i, e)| (e, Path::Element(at.clone(), i))))
     }
 
     /// A relationship collection keyed by parent id: `{ "<parent id>": [objects] }`, as (normalised
@@ -429,6 +559,16 @@ impl<'a> Side<'a> {
         name: &str,
         notes: &mut Vec<CompletenessNote>,
     ) -> Result<impl Iterator<Item = Result<(String, Item<'a>)>> + use<'a>> {
+        Ok(self.keyed_elements(name, notes)?.1.map(|(parent, e, path)| Ok((parent, e.load(path)?))))
+    }
+
+    /// [`Self::keyed`], each object not yet loaded: (normalised parent id, element, its path),
+    /// after how many objects there are.
+    fn keyed_elements(
+        &self,
+        name: &str,
+        notes: &mut Vec<CompletenessNote>,
+    ) -> Result<(usize, impl Iterator<Item = (String, Element<'a>, Path)> + use<'a>)> {
         let at = format!("{}.{name}", self.name);
         let parents = match self.get(name) {
             None => vec![],
@@ -443,12 +583,193 @@ impl<'a> Side<'a> {
                     scope: Some(parent.into_owned()),
                     reason: "null in the facts file (not collected)".into(),
                 }),
-                Some(items) => lists.push((norm(&parent), at, items)),
+                Some(items) => lists.push((norm(&parent), std::rc::Rc::<str>::from(at), items)),
             }
         }
-        Ok(lists.into_iter().flat_map(|(parent, at, items)| {
-            items.into_iter().enumerate().map(move |(i, e)| Ok((parent.clone(), e.load(format!("{at}[{i}]"))?)))
-        }))
+        let n = lists.iter().map(|(_, _, items)| items.len()).sum();
+        Ok((
+            n,
+            lists.into_iter().flat_map(|(parent, at, items)| {
+                items.into_iter().enumerate().map(move |(i, e)| (parent.clone(), e, Path::Element(at.clone(), i)))
+            }),
+        ))
+    }
+}
+
+/// An error about the object `e` at `path` as a whole (as [`Obj::err`]), for an object read
+/// without an [`Obj`]: it is loaded again to name it.
+fn object_err(e: Element, path: &Path, message: String) -> ParseError {
+    match e.load(path.clone()) {
+        Ok(item) => match item.obj() {
+            Ok(o) => o.err(message),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    }
+}
+
+/// The fields of a member or owner (`id`, required; `@odata.type`; `displayName`): the
+/// normalised id, the object type and the name. Objects given as text that are plainly
+/// well-formed (an object whose `id` is a string and whose other two fields are strings or null)
+/// are read straight from the text; anything else is read as a value, so each error is the same.
+fn member_fields(e: Element, path: &Path) -> Result<(String, DirectoryObjectType, Option<String>)> {
+    if let Element::Text(t) = e
+        && let Some(fields) = flat::read(t, ["id", "@odata.type", "displayName"])
+        && let [Some(Field::Str(id)), odata_type, name] = fields
+        && let (Some(odata_type), Some(name)) = (text(odata_type), text(name))
+    {
+        return Ok((norm(&id), flat::object_type(odata_type.as_deref()), name.map(Cow::into_owned)));
+    }
+    let item = e.load(path.clone())?;
+    let o = item.obj()?;
+    Ok((norm(&o.str_req("id")?), object_type(&o)?, o.str_opt("displayName")?))
+}
+
+/// A user, read straight from its text when plainly well-formed (as [`member_fields`]).
+fn user(e: Element, path: &Path) -> Result<User> {
+    if let Element::Text(t) = e
+        && let Some(fields) = flat::read(t, ["id", "displayName", "userPrincipalName", "accountEnabled", "userType"])
+        && let [Some(Field::Str(id)), name, upn, enabled, user_type] = fields
+        && let (Some(name), Some(upn), Some(enabled), Some(user_type)) =
+            (text(name), text(upn), flag(enabled), text(user_type))
+    {
+        return Ok(User {
+            id: norm(&id),
+            display_name: name.map(Cow::into_owned).unwrap_or_default(),
+            user_principal_name: upn.map(Cow::into_owned),
+            account_enabled: enabled,
+            user_type: user_type.map(Cow::into_owned),
+        });
+    }
+    let item = e.load(path.clone())?;
+    let o = item.obj()?;
+    Ok(User {
+        id: norm(&o.str_req("id")?),
+        display_name: o.str_opt("displayName")?.unwrap_or_default(),
+        user_principal_name: o.str_opt("userPrincipalName")?,
+        account_enabled: o.bool_strict("accountEnabled")?,
+        user_type: o.str_opt("userType")?,
+    })
+}
+
+use flat::Field;
+
+/// A field read as a string: `Some(None)` when absent or null, `None` when of another type.
+fn text(field: Option<Field>) -> Option<Option<Cow<str>>> {
+    match field {
+        None => Some(None),
+        Some(Field::Str(s)) => Some(Some(s)),
+        Some(Field::Bool(_)) => None,
+    }
+}
+
+/// A field read as a boolean: `Some(None)` when absent or null, `None` when of another type.
+fn flag(field: Option<Field>) -> Option<Option<bool>> {
+    match field {
+        None => Some(None),
+        Some(Field::Bool(b)) => Some(Some(b)),
+        Some(Field::Str(_)) => None,
+    }
+}
+
+/// Reading flat objects (whose fields read are strings and booleans at the top level) straight
+/// from their compact text, without building a JSON value: members and users are most of a
+/// tenant's objects.
+mod flat {
+    use super::DirectoryObjectType;
+    use serde::de::{DeserializeSeed, MapAccess, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    /// A field's value: a string (borrowed from the text when it has no escapes) or a boolean.
+    pub enum Field<'a> {
+        Str(Cow<'a, str>),
+        Bool(bool),
+    }
+
+    /// The fields `names` of the object in `text`, each `None` when absent or null; `None` when
+    /// `text` is not a JSON object whose fields `names` are strings, booleans or null. Other
+    /// fields are read as JSON values and dropped, so any text a value cannot be read from is
+    /// `None` too (as is an object with a key serde_json's value reader treats specially); a key
+    /// given twice keeps its last value, as in a value's map.
+    pub fn read<'a, const N: usize>(text: &'a str, names: [&str; N]) -> Option<[Option<Field<'a>>; N]> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let fields = serde::Deserializer::deserialize_map(&mut de, Fields { names }).ok()?;
+        de.end().ok()?;
+        Some(fields)
+    }
+
+    /// As [`super::object_type`], for the value of `@odata.type`.
+    pub fn object_type(odata_type: Option<&str>) -> DirectoryObjectType {
+        match odata_type {
+            Some(t) if t.eq_ignore_ascii_case("#microsoft.graph.user") => DirectoryObjectType::User,
+            Some(t) if t.eq_ignore_ascii_case("#microsoft.graph.group") => DirectoryObjectType::Group,
+            Some(t) if t.eq_ignore_ascii_case("#microsoft.graph.serviceprincipal") => {
+                DirectoryObjectType::ServicePrincipal
+            }
+            _ => DirectoryObjectType::Other,
+        }
+    }
+
+    struct Fields<'n, const N: usize> {
+        names: [&'n str; N],
+    }
+
+    impl<'de, const N: usize> Visitor<'de> for Fields<'_, N> {
+        type Value = [Option<Field<'de>>; N];
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut fields = [const { None }; N];
+            while let Some(key) = map.next_key_seed(Scalar)? {
+                let Some(Field::Str(key)) = key else { return Err(serde::de::Error::custom("not a key")) };
+                // serde_json reads an object whose first key is one of its private markers
+                // (`$serde_json::private::RawValue`) as something else: left to the value reader.
+                if key.starts_with("$serde_json::private::") {
+                    return Err(serde::de::Error::custom("a serde_json marker"));
+                }
+                match self.names.iter().position(|n| *n == key) {
+                    Some(i) => fields[i] = map.next_value_seed(Scalar)?,
+                    None => {
+                        map.next_value::<serde_json::Value>()?;
+                    }
+                }
+            }
+            Ok(fields)
+        }
+    }
+
+    /// A string, a boolean, or `None` for null; any other type is an error.
+    struct Scalar;
+
+    impl<'de> DeserializeSeed<'de> for Scalar {
+        type Value = Option<Field<'de>>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Scalar {
+        type Value = Option<Field<'de>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string, a boolean or null")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Field::Str(Cow::Borrowed(v))))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Field::Str(Cow::Owned(v.to_string()))))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Field::Str(Cow::Owned(v))))
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(Field::Bool(v)))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
 }
 
@@ -530,24 +851,21 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
     let g = Side { name: "graph", collections: g };
     // Users, groups, service principals, applications and units share one id space (object ids).
     let mut directory = DirectoryIds::default();
-    let mut seen = Unique::new();
-    for item in g.list("users")? {
-        let item = item?;
-        let o = item.obj()?;
-        let user = User {
-            id: norm(&o.str_req("id")?),
-            display_name: o.str_opt("displayName")?.unwrap_or_default(),
-            user_principal_name: o.str_opt("userPrincipalName")?,
-            account_enabled: o.bool_strict("accountEnabled")?,
-            user_type: o.str_opt("userType")?,
-        };
-        if seen.admit(&o, &user.id, user.clone())? {
-            directory.claim(&o, &user.id)?;
+    let items = g.list_elements("users")?;
+    let mut seen = Seen::with_capacity(items.len());
+    f.users.reserve(items.len());
+    for (e, path) in items {
+        let user = user(e, &path)?;
+        let list = &f.users;
+        let err = |m| object_err(e, &path, m);
+        if seen.admit(&user.id, &path, list.len(), |i| list[i].id == user.id, |i| list[i] == user, err)? {
+            directory.claim(&path, &user.id, err)?;
             f.users.push(user);
         }
     }
-    let mut seen = Unique::new();
-    for item in g.list("groups")? {
+    let items = g.list("groups")?;
+    let mut seen = Seen::with_capacity(items.len());
+    for item in items {
         let item = item?;
         let o = item.obj()?;
         let group_types = o.str_list("groupTypes")?;
@@ -562,13 +880,15 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             membership_rule: o.str_opt("membershipRule")?.filter(|r| !r.trim().is_empty()),
             rule_paused: rule_paused(&o)?,
         };
-        if seen.admit(&o, &group.id, group.clone())? {
-            directory.claim(&o, &group.id)?;
+        let list = &f.groups;
+        if seen.admit(&group.id, &o.path, list.len(), |i| list[i].id == group.id, |i| list[i] == group, |m| o.err(m))? {
+            directory.claim(&o.path, &group.id, |m| o.err(m))?;
             f.groups.push(group);
         }
     }
-    let mut seen = Unique::new();
-    for item in g.list("servicePrincipals")? {
+    let items = g.list("servicePrincipals")?;
+    let mut seen = Seen::with_capacity(items.len());
+    for item in items {
         let item = item?;
         let o = item.obj()?;
         let sp = ServicePrincipal {
@@ -580,13 +900,15 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             alternative_names: o.str_list("alternativeNames")?,
             tags: o.str_list("tags")?,
         };
-        if seen.admit(&o, &sp.id, sp.clone())? {
-            directory.claim(&o, &sp.id)?;
+        let list = &f.service_principals;
+        if seen.admit(&sp.id, &o.path, list.len(), |i| list[i].id == sp.id, |i| list[i] == sp, |m| o.err(m))? {
+            directory.claim(&o.path, &sp.id, |m| o.err(m))?;
             f.service_principals.push(sp);
         }
     }
-    let mut seen = Unique::new();
-    for item in g.list("applications")? {
+    let items = g.list("applications")?;
+    let mut seen = Seen::with_capacity(items.len());
+    for item in items {
         let item = item?;
         let o = item.obj()?;
         let app = Application {
@@ -594,22 +916,21 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             app_id: norm(&o.str_req("appId")?),
             display_name: o.str_opt("displayName")?.unwrap_or_default(),
         };
-        if seen.admit(&o, &app.id, app.clone())? {
-            directory.claim(&o, &app.id)?;
+        let list = &f.applications;
+        if seen.admit(&app.id, &o.path, list.len(), |i| list[i].id == app.id, |i| list[i] == app, |m| o.err(m))? {
+            directory.claim(&o.path, &app.id, |m| o.err(m))?;
             f.applications.push(app);
         }
     }
-    let mut seen = Unique::new();
-    for entry in g.keyed("groupMembers", &mut f.completeness)? {
-        let (group_id, item) = entry?;
-        let o = item.obj()?;
-        let m = Membership {
-            group_id,
-            member_id: norm(&o.str_req("id")?),
-            member_type: object_type(&o)?,
-            member_name: o.str_opt("displayName")?,
-        };
-        if seen.admit(&o, &format!("{}|{}", m.group_id, m.member_id), m.clone())? {
+    let (n, items) = g.keyed_elements("groupMembers", &mut f.completeness)?;
+    let (mut seen, mut key) = (Seen::with_capacity(n), String::new());
+    f.memberships.reserve(n);
+    for (group_id, e, path) in items {
+        let (member_id, member_type, member_name) = member_fields(e, &path)?;
+        let m = Membership { group_id, member_id, member_type, member_name };
+        let (list, key) = (&f.memberships, pair(&mut key, &m.group_id, &m.member_id));
+        let has_key = |i: usize| is_pair(key, &list[i].group_id, &list[i].member_id);
+        if seen.admit(key, &path, list.len(), has_key, |i| list[i] == m, |msg| object_err(e, &path, msg))? {
             f.memberships.push(m);
         }
     }
@@ -618,18 +939,14 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
         ("applicationOwners", OwnedKind::Application),
         ("servicePrincipalOwners", OwnedKind::ServicePrincipal),
     ] {
-        let mut seen = Unique::new();
-        for entry in g.keyed(collection, &mut f.completeness)? {
-            let (owned_id, item) = entry?;
-            let o = item.obj()?;
-            let ownership = Ownership {
-                owner_id: norm(&o.str_req("id")?),
-                owner_type: object_type(&o)?,
-                owner_name: o.str_opt("displayName")?,
-                owned_id,
-                owned_kind,
-            };
-            if seen.admit(&o, &format!("{}|{}", ownership.owned_id, ownership.owner_id), ownership.clone())? {
+        let (n, items) = g.keyed_elements(collection, &mut f.completeness)?;
+        let (mut seen, mut key) = (Seen::with_capacity(n), String::new());
+        for (owned_id, e, path) in items {
+            let (owner_id, owner_type, owner_name) = member_fields(e, &path)?;
+            let ownership = Ownership { owner_id, owner_type, owner_name, owned_id, owned_kind };
+            let (list, key) = (&f.ownerships, pair(&mut key, &ownership.owned_id, &ownership.owner_id));
+            let has_key = |i: usize| is_pair(key, &list[i].owned_id, &list[i].owner_id);
+            if seen.admit(key, &path, list.len(), has_key, |i| list[i] == ownership, |m| object_err(e, &path, m))? {
                 f.ownerships.push(ownership);
             }
         }
@@ -742,21 +1059,18 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
             rule_paused: rule_paused(&o)?,
         };
         if seen.admit(&o, &unit.id, unit.clone())? {
-            directory.claim(&o, &unit.id)?;
+            directory.claim(&o.path, &unit.id, |m| o.err(m))?;
             f.administrative_units.push(unit);
         }
     }
-    let mut seen = Unique::new();
-    for entry in g.keyed("administrativeUnitMembers", &mut f.completeness)? {
-        let (unit_id, item) = entry?;
-        let o = item.obj()?;
-        let member = AdministrativeUnitMember {
-            unit_id,
-            member_id: norm(&o.str_req("id")?),
-            member_type: object_type(&o)?,
-            member_name: o.str_opt("displayName")?,
-        };
-        if seen.admit(&o, &format!("{}|{}", member.unit_id, member.member_id), member.clone())? {
+    let (n, items) = g.keyed_elements("administrativeUnitMembers", &mut f.completeness)?;
+    let (mut seen, mut key) = (Seen::with_capacity(n), String::new());
+    for (unit_id, e, path) in items {
+        let (member_id, member_type, member_name) = member_fields(e, &path)?;
+        let member = AdministrativeUnitMember { unit_id, member_id, member_type, member_name };
+        let (list, key) = (&f.administrative_unit_members, pair(&mut key, &member.unit_id, &member.member_id));
+        let has_key = |i: usize| is_pair(key, &list[i].unit_id, &list[i].member_id);
+        if seen.admit(key, &path, list.len(), has_key, |i| list[i] == member, |m| object_err(e, &path, m))? {
             f.administrative_unit_members.push(member);
         }
     }
@@ -918,7 +1232,7 @@ fn parse_arm(a: Collections, f: &mut Facts) -> Result<()> {
             name,
             parent,
         };
-        groups.push((o.path.clone(), group));
+        groups.push((o.path.to_string(), group));
     }
     groups.sort_by(|x, y| x.1.id.cmp(&y.1.id));
     for (at, group) in groups {
@@ -1087,8 +1401,7 @@ fn parse_arm(a: Collections, f: &mut Facts) -> Result<()> {
             ArmItem::CosmosDefinition(c) => f.cosmos_role_definitions.push(c),
         }
     }
-    let at: std::collections::HashMap<String, usize> =
-        f.resources.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+    let at: foldhash::HashMap<String, usize> = f.resources.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
     for (app, name, allow) in policies {
         let details = at.get(&app).map(|&i| &mut f.resources[i].details);
         match (details, name.as_str()) {
@@ -1389,6 +1702,212 @@ mod tests {
         .unwrap();
         raw.redact_secrets();
         raw
+    }
+
+    /// A large collection with an error early and another late: the error is the first in the
+    /// file's order, a wrong type or a repeat that differs, whichever comes first, for members
+    /// and for users, from text and from values.
+    #[test]
+    fn the_first_error_of_a_large_collection_is_the_first_in_order() {
+        let n = 2000;
+        let member = |i: usize| json!({"id": format!("m{i}"), "@odata.type": "#microsoft.graph.user"});
+        let check = |collection: &str, bad: &[(usize, Value)], expected: Option<&str>| {
+            let mut list: Vec<Value> = (0..n).map(member).collect();
+            for (i, v) in bad {
+                list[*i] = v.clone();
+            }
+            let graph = match collection {
+                "users" => json!({"users": list}),
+                // Two parents.
+                _ => json!({collection: {"a": list[..100], "b": list[100..]}}),
+            };
+            let raw = raw_with(graph, json!({}));
+            let compact = CompactFacts::from(raw.clone());
+            for result in [parse(&raw), parse(&compact)] {
+                match (result, expected) {
+                    (Ok(f), None) => {
+                        let count = if collection == "users" { f.users.len() } else { f.memberships.len() };
+                        assert_eq!(count, n, "{collection}");
+                    }
+                    (Err(e), Some(expected)) => assert_eq!(e.to_string(), expected, "{collection}"),
+                    (other, _) => panic!("{collection}: {:?}", other.map(|_| ())),
+                }
+            }
+        };
+        let users = |i: usize| format!("graph.users[{i}]");
+        let members = |i: usize| format!("graph.groupMembers.b[{}]", i - 100);
+        for (collection, at) in [("users", &users as &dyn Fn(usize) -> String), ("groupMembers", &members)] {
+            check(collection, &[], None);
+            let (early, late) = (150, n - 50);
+            let wrong = json!({"id": 7});
+            let twin =
+                |i: usize| json!({"id": format!("M{i}"), "@odata.type": "#microsoft.graph.user", "displayName": "B"});
+            let duplicate_error = |i: usize| {
+                format!(
+                    "{} (object M{i}): the same id as {} (ids compare case-insensitively), with different content; \
+                     azpath will not choose between them",
+                    at(i + 1),
+                    at(i)
+                )
+            };
+            let type_error = |i: usize| format!("{}.id: expected a string, found a number", at(i));
+            // A wrong type in each half: the first half's.
+            check(collection, &[(early, wrong.clone()), (late, wrong.clone())], Some(&type_error(early)));
+            // A repeat that differs in the first half, a wrong type in the second: the repeat.
+            check(collection, &[(early + 1, twin(early)), (late, wrong.clone())], Some(&duplicate_error(early)));
+            // A wrong type in the first half, a repeat that differs in the second: the wrong type.
+            check(collection, &[(early, wrong.clone()), (late + 1, twin(late))], Some(&type_error(early)));
+            // Only in the second half.
+            check(collection, &[(late, wrong.clone())], Some(&type_error(late)));
+            check(collection, &[(late + 1, twin(late))], Some(&duplicate_error(late)));
+        }
+    }
+
+    /// Keys whose hashes collide are still told apart, and their repeats found.
+    #[test]
+    fn seen_tells_keys_apart_when_their_hashes_collide() {
+        #[derive(Default)]
+        struct Constant;
+        impl std::hash::Hasher for Constant {
+            fn finish(&self) -> u64 {
+                7
+            }
+            fn write(&mut self, _: &[u8]) {}
+        }
+        let mut seen = Seen::<std::hash::BuildHasherDefault<Constant>>::with_hasher_and_capacity(0);
+        let mut values: Vec<(&str, u32)> = Vec::new();
+        let mut admit = |key: &'static str, content: u32, i: usize| {
+            let path = Path::Element("x".into(), i);
+            let new = seen.admit(
+                key,
+                &path,
+                values.len(),
+                |j| values[j].0 == key,
+                |j| values[j].1 == content,
+                |m| ParseError { path: path.to_string(), object: None, message: m },
+            );
+            if let Ok(true) = new {
+                values.push((key, content));
+            }
+            new.map_err(|e| e.to_string())
+        };
+        assert_eq!(admit("a", 1, 0), Ok(true));
+        assert_eq!(admit("b", 2, 1), Ok(true));
+        assert_eq!(admit("c", 3, 2), Ok(true));
+        assert_eq!(admit("a", 1, 3), Ok(false));
+        assert_eq!(admit("c", 3, 4), Ok(false));
+        let err = admit("b", 5, 5).unwrap_err();
+        assert!(err.starts_with("x[5]: the same id as x[1] (ids compare"), "{err}");
+        let err = admit("c", 6, 6).unwrap_err();
+        assert!(err.starts_with("x[6]: the same id as x[2] (ids compare"), "{err}");
+    }
+
+    /// Member-shaped objects read straight from compact text give the facts, or the error, of
+    /// reading them as values, whatever their shape.
+    #[test]
+    fn members_read_from_text_are_read_as_from_values() {
+        let objects = [
+            r##"{"id":"U1","@odata.type":"#microsoft.graph.User","displayName":"A"}"##,
+            r##"{"@odata.type":"#MICROSOFT.GRAPH.SERVICEPRINCIPAL","id":" S1/ "}"##,
+            r##"{"id":"G1","@odata.type":"#microsoft.graph.group","displayName":null,"@odata.type":null}"##,
+            r##"{"\u0069d":"U\u0031","displayName":"a\"b\u00e9","@odata.type":"#microsoft.graph.device"}"##,
+            r##"{"id":"x","id":"y"}"##,
+            r##"{"id":5,"id":"y"}"##,
+            r##"{"id":"y","id":5}"##,
+            r##"{"id":7}"##,
+            r##"{"id":"u","@odata.type":3}"##,
+            r##"{"id":"u","displayName":[1]}"##,
+            r##"{"id":"u","displayName":{"a":1}}"##,
+            r##"{"id":"u","displayName":true}"##,
+            r##"{"id":null}"##,
+            r##"{}"##,
+            r##"[]"##,
+            r##"["u","#microsoft.graph.user","n"]"##,
+            r##""u""##,
+            r##"null"##,
+            r##"12"##,
+            r##"{"id":"u","extra":{"deep":[1,2.5,{"a":null}],"more":-3e5}}"##,
+            r##"{"id":"U1","@odata.type":"#microsoft.graph.user","displayName":"B"}"##,
+            r##"{"id":"u1","@odata.type":"#microsoft.graph.user","displayName":"A"}"##,
+        ];
+        let base = raw_with(json!({}), json!({}));
+        for collection in ["groupMembers", "groupOwners", "administrativeUnitMembers"] {
+            // Each object alone, and each after a first copy of user U1 (a repeat, same or not).
+            let lists =
+                objects.iter().map(|o| format!("[{o}]")).chain(objects.iter().map(|o| format!("[{},{o}]", objects[0])));
+            for list in lists {
+                let mut compact = CompactFacts::from(base.clone());
+                compact.graph.insert(collection.into(), format!(r#"{{"P1":{list}}}"#));
+                let raw = compact.to_raw().unwrap();
+                let streamed = parse(&compact).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+                let whole = parse(&raw).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+                assert_eq!(streamed, whole, "{collection}: {list}");
+            }
+        }
+        let users = [
+            r##"{"id":"U1","displayName":"A","userPrincipalName":"a@x","accountEnabled":true,"userType":"Member"}"##,
+            r##"{"id":"u1","displayName":"A","userPrincipalName":"a@x","accountEnabled":true,"userType":"Member"}"##,
+            r##"{"id":"u1","displayName":"A","userPrincipalName":"a@x","accountEnabled":false,"userType":"Member"}"##,
+            r##"{"id":"U2","accountEnabled":null,"userType":null,"displayName":null,"userPrincipalName":null}"##,
+            r##"{"id":"U3","accountEnabled":"true"}"##,
+            r##"{"id":"U3","accountEnabled":1}"##,
+            r##"{"id":"U3","accountEnabled":[true]}"##,
+            r##"{"id":true}"##,
+            r##"{"id":"U4","displayName":false}"##,
+            r##"{"id":"U4","userType":true}"##,
+            r##"{"id":"U4","userPrincipalName":{}}"##,
+            r##"{"id":"U5","accountEnabled":true,"accountEnabled":"no"}"##,
+            r##"{"id":"U5","accountEnabled":"no","accountEnabled":false}"##,
+            r##"{"id":"U6","manager":{"id":"U1"},"otherMails":["a","b"],"age":3}"##,
+            r##"{"displayName":"nobody"}"##,
+            r##"[true]"##,
+            r##"false"##,
+        ];
+        for (before, groups) in [("", ""), ("", r#"{"id":"U1"}"#), (users[0], ""), (users[0], r#"{"id":"U1"}"#)] {
+            for user in users.iter() {
+                let mut compact = CompactFacts::from(raw_with(json!({}), json!({})));
+                let list = if before.is_empty() { format!("[{user}]") } else { format!("[{before},{user}]") };
+                compact.graph.insert("users".into(), list.clone());
+                compact.graph.insert("groups".into(), format!("[{groups}]"));
+                let raw = compact.to_raw().unwrap();
+                let streamed = parse(&compact).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+                let whole = parse(&raw).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+                assert_eq!(streamed, whole, "users: {list}, groups: {groups}");
+            }
+        }
+        // Keys serde_json's value reader treats specially (a first key naming its private raw
+        // value marker reads the object as the value in the string): the same as reading a value.
+        for text in [
+            r#"{"$serde_json::private::RawValue":"{}","id":"u"}"#,
+            r#"{"$serde_json::private::RawValue":"{"id":"v"}"}"#,
+            r#"{"id":"u","$serde_json::private::RawValue":"{}"}"#,
+            r#"{"$serde_json::private::Number":"1","id":"u"}"#,
+        ] {
+            let mut compact = CompactFacts::from(raw_with(json!({}), json!({})));
+            compact.graph.insert("groupMembers".into(), format!(r#"{{"P1":[{text}]}}"#));
+            compact.graph.insert("users".into(), format!("[{text}]"));
+            let read = |text: &str| -> Result<String> {
+                let value: Value = serde_json::from_str(text).map_err(|e| corrupt("x", e))?;
+                Ok(value.to_string())
+            };
+            let streamed = parse(&compact).map(|f| format!("{f:?}")).map_err(|e| e.to_string());
+            // What reading each object as a value, as before it was read from text, gives.
+            let before = match read(text) {
+                Err(_) => streamed.is_err(),
+                Ok(_) => {
+                    let raw = compact.to_raw().unwrap();
+                    streamed == parse(&raw).map(|f| format!("{f:?}")).map_err(|e| e.to_string())
+                }
+            };
+            assert!(before, "{text}: {streamed:?}");
+            assert!(flat::read(text, ["id"]).is_none(), "{text}");
+        }
+        // A number no value holds: an error about that object, as before it was read from text.
+        let mut compact = CompactFacts::from(base);
+        compact.graph.insert("groupMembers".into(), r#"{"P1":[{"id":"u"},{"id":"v","n":1e400}]}"#.into());
+        let err = parse(&compact).unwrap_err();
+        assert_eq!(err.path, "graph.groupMembers.P1[1]");
+        assert!(err.message.starts_with("not valid JSON: number out of range"), "{err}");
     }
 
     #[test]
