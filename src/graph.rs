@@ -270,7 +270,7 @@ impl AttackGraph {
     /// their reasons and evidence.
     pub fn from_facts(facts: &crate::facts::Facts) -> AttackGraph {
         let d = crate::rules::derive(facts);
-        AttackGraph::new(d.nodes, d.edges)
+        AttackGraph::with_ends(d.nodes, d.edges, d.ends)
     }
 
     /// Builds the graph. Edges whose ends are not among `nodes` are dropped (the store never has any).

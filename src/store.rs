@@ -403,7 +403,8 @@ impl Store {
             // Nodes are written in id order; an edge names its ends by that position.
             let mut order: Vec<&Node> = derived.nodes.iter().collect();
             order.sort_by(|a, b| a.id.cmp(&b.id));
-            let position: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+            let position: crate::model::FastMap<&str, usize> =
+                order.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
             let mut ins = tx.prepare(
                 "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;

@@ -124,6 +124,9 @@ pub struct Derived {
     pub nodes: Vec<Node>,
     /// Sorted by (source, target, kind, requires_activation) and de-duplicated on that key.
     pub edges: Vec<Edge>,
+    /// Where each edge's source and target are in `nodes`, so the graph is built without looking
+    /// ids up again.
+    pub ends: Vec<(u32, u32)>,
     /// Facts that were read but could not be used (unknown role definitions, ...).
     pub warnings: Vec<String>,
 }
@@ -173,9 +176,22 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
     let rule_rank: FastMap<&str, usize> = RULES.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     let mut edges = Vec::with_capacity(per_rule.iter().map(Vec::len).sum());
     let mut keys = Vec::with_capacity(edges.capacity());
+    // Consecutive edges often share an end (a group's members, a role's targets): compare with the
+    // last one found before hashing.
+    let mut last: [Option<(Arc<str>, u32)>; 2] = [None, None];
+    let mut find = |end: &Arc<str>, which: usize| -> Option<u32> {
+        if let Some((id, at)) = &last[which]
+            && **id == **end
+        {
+            return Some(*at);
+        }
+        let at = *position.get(&**end)?;
+        last[which] = Some((end.clone(), at));
+        Some(at)
+    };
     for e in per_rule.into_iter().flatten() {
-        let ends = (position.get(&*e.source), position.get(&*e.target));
-        if let (Some(&src), Some(&dst)) = ends
+        let ends = (find(&e.source, 0), find(&e.target, 1));
+        if let (Some(src), Some(dst)) = ends
             && src != dst
         {
             let rank = rule_rank.get(&*e.rule).copied().unwrap_or(usize::MAX);
@@ -230,9 +246,20 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
     let kept = |n: usize| !role_kinds.contains(&kinds[n]) || granting[n];
     // One shared `Arc` per rule id too.
     let rule_ids: Vec<Arc<str>> = RULES.iter().map(|r| Arc::from(r.id)).collect();
+    // Positions among the kept nodes (every source is kept: it grants through its edge).
+    let mut kept_position = vec![u32::MAX; ids.len()];
+    let mut next = 0;
+    for (n, at) in kept_position.iter_mut().enumerate() {
+        if kept(n) {
+            *at = next;
+            next += 1;
+        }
+    }
     let mut kept_edges = Vec::with_capacity(order.len());
+    let mut ends = Vec::with_capacity(order.len());
     for i in order.into_iter().filter(|&i| kept(keys[i].1 as usize)) {
         if let Some(mut e) = edges[i].take() {
+            ends.push((kept_position[keys[i].0 as usize], kept_position[keys[i].1 as usize]));
             e.source = ids[keys[i].0 as usize].clone();
             e.target = ids[keys[i].1 as usize].clone();
             if let Some(rule) = rule_ids.get(keys[i].5) {
@@ -247,7 +274,8 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
     let mut warnings = ctx.warnings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     warnings.sort();
     warnings.dedup();
-    Derived { nodes, edges, warnings }
+    debug_assert!(ends.iter().all(|&(a, b)| (a as usize) < nodes.len() && (b as usize) < nodes.len()));
+    Derived { nodes, edges, ends, warnings }
 }
 
 /// Keeps another derivation of `edge`'s hop (its evidence) among the edge's alternatives, unless

@@ -67,7 +67,17 @@ const SENSITIVE: &[&str] = &["confidential", "highly-confidential", "restricted"
 
 pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, BTreeMap<String, Vec<String>>) {
     let names = crate::facts::index::Names::new(facts);
-    let mut nodes: NodeMap = NodeMap::default();
+    // Sized for the objects the facts list, so the map is not rebuilt (and every id hashed again)
+    // as it grows.
+    let listed = facts.users.len()
+        + facts.groups.len()
+        + facts.service_principals.len()
+        + facts.applications.len()
+        + facts.resources.len()
+        + facts.resource_groups.len()
+        + facts.subscriptions.len()
+        + facts.management_groups.len();
+    let mut nodes: NodeMap = NodeMap::with_capacity_and_hasher(listed + listed / 8, Default::default());
     let add = |n: Node, nodes: &mut NodeMap| {
         nodes.entry(n.id.clone()).or_insert(n);
     };
@@ -418,7 +428,7 @@ fn ensure_ancestors(nodes: &mut NodeMap, id: &str) {
 /// Parent -> children for every ARM node: MG tree, subscriptions, resource groups, resources and
 /// child resources (a resource's parent is its nearest ancestor that is a node).
 fn hierarchy(facts: &Facts, nodes: &NodeMap, warnings: &mut Vec<String>) -> BTreeMap<String, Vec<String>> {
-    let mut parent: HashMap<&str, String> = HashMap::new();
+    let mut parent: FastMap<&str, String> = FastMap::default();
     for mg in &facts.management_groups {
         if let Some(p) = &mg.parent {
             parent.insert(&mg.id, p.clone());
@@ -478,8 +488,8 @@ fn hierarchy(facts: &Facts, nodes: &NodeMap, warnings: &mut Vec<String>) -> BTre
 
 /// The cycles of a child -> parent map, each as its members in walking order, starting from its
 /// smallest id (each cycle once). Linear: every id is walked at most once.
-fn parent_cycles(parent: &HashMap<&str, String>) -> Vec<Vec<String>> {
-    let mut done: HashMap<&str, ()> = HashMap::new();
+fn parent_cycles(parent: &FastMap<&str, String>) -> Vec<Vec<String>> {
+    let mut done: FastMap<&str, ()> = FastMap::default();
     let mut cycles = Vec::new();
     let mut starts: Vec<&str> = parent.keys().copied().collect();
     starts.sort();

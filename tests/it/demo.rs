@@ -366,3 +366,15 @@ fn each_rule_adds_the_same_edges_whatever_ran_before_it() {
         assert!(after_all[all.len()..] == own[..], "{} added different edges after the others", r.id);
     }
 }
+
+/// `Derived::ends` names each edge's own source and target, which the graph is built from without
+/// looking ids up again.
+#[test]
+fn derived_ends_point_at_each_edges_own_nodes() {
+    let facts = azpath::facts::parse(&azpath::demo::raw()).unwrap();
+    let d = azpath::rules::derive(&facts);
+    assert_eq!(d.ends.len(), d.edges.len());
+    for (e, &(s, t)) in d.edges.iter().zip(&d.ends) {
+        assert_eq!((&*d.nodes[s as usize].id, &*d.nodes[t as usize].id), (&*e.source, &*e.target));
+    }
+}

@@ -43,7 +43,8 @@ fn a_failure_mid_write_leaves_the_database_as_it_was() {
     let before = store.snapshots().unwrap();
     // Nodes are written, then an edge naming a node that does not exist violates a foreign key
     // halfway through the transaction.
-    let mut derived = Derived { nodes: vec![Node::new("a", NodeKind::User, "a")], edges: vec![], warnings: vec![] };
+    let mut derived =
+        Derived { nodes: vec![Node::new("a", NodeKind::User, "a")], edges: vec![], ends: vec![], warnings: vec![] };
     derived.edges.push(Edge {
         source: "a".into(),
         target: "missing".into(),
