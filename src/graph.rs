@@ -273,6 +273,12 @@ impl AttackGraph {
         AttackGraph::with_ends(d.nodes, d.edges, d.ends)
     }
 
+    /// The graph of [`crate::rules::derive_for_search`]: for searching only (no alternatives).
+    pub fn from_facts_for_search(facts: &crate::facts::Facts) -> AttackGraph {
+        let d = crate::rules::derive_for_search(facts);
+        AttackGraph::with_ends(d.nodes, d.edges, d.ends)
+    }
+
     /// Builds the graph. Edges whose ends are not among `nodes` are dropped (the store never has any).
     pub fn new(nodes: Vec<Node>, edges: Vec<Edge>) -> AttackGraph {
         let index: crate::model::FastMap<&str, u32> =

@@ -267,19 +267,33 @@ pub fn fix_graph(store: &Store, snapshot: i64, mut g: graph::AttackGraph, ask: &
             };
             let after = plan.what_if().apply_owned(original).map_err(anyhow::Error::msg)?;
             lap("apply what-if", &mut timings);
-            let ga = graph::AttackGraph::from_facts(&after);
+            // Searching needs no alternatives: derived without them, unless paths are left.
+            let ga = graph::AttackGraph::from_facts_for_search(&after);
             lap("re-derive", &mut timings);
             let qa = fix_query(&ga, ask)?;
             let remaining = fix::pair_paths(&ga, &qa);
             lap("search again", &mut timings);
             if remaining.is_empty() || extra_rounds == FIX_ROUNDS {
-                break fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
+                let check =
+                    fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
+                free_later((ga, after));
+                break check;
             }
-            // Paths the stored edges did not foresee: plan again on the re-derived graph and add.
+            // Paths the stored edges did not foresee: plan again on the re-derived graph (with
+            // every derivation of each hop, which the plan must cut) and add.
+            free_later(ga);
+            let ga = graph::AttackGraph::from_facts(&after);
+            free_later(after);
+            let qa = fix_query(&ga, ask)?;
+            let remaining = fix::pair_paths(&ga, &qa);
+            lap("re-derive for planning", &mut timings);
             let more = fix::solve(&ga, &qa, &ask.costs);
             lap("plan again", &mut timings);
             if more.impossible || more.changes.is_empty() {
-                break fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
+                let check =
+                    fix::Verification { method: "re-derived", remaining: pairs_of(&ga, &remaining), extra_rounds };
+                free_later(ga);
+                break check;
             }
             extra_rounds += 1;
             plan.exact = false;
@@ -295,6 +309,12 @@ pub fn fix_graph(store: &Store, snapshot: i64, mut g: graph::AttackGraph, ask: &
         fix::Verification { method: "edges-removed", remaining, extra_rounds: 0 }
     };
     Ok(FixOutcome { graph: g, plan, before, query: q, check, timings })
+}
+
+/// Frees a large value (a re-derived tenant: millions of strings) on another thread, so the answer
+/// does not wait for it.
+fn free_later<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
 }
 
 fn fix_query(g: &graph::AttackGraph, ask: &FixAsk) -> anyhow::Result<fix::FixQuery> {

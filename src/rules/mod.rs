@@ -135,6 +135,17 @@ pub struct Derived {
 /// Rules only read the context and push their own edges, so they run on every core, each rule's
 /// edges kept in `RULES` order; a step that reads other rules' edges runs after them all.
 pub fn derive(facts: &Facts) -> Derived {
+    derive_with(facts, true)
+}
+
+/// [`derive`] for a search only, as `fix` verifies a plan with (is any path left?): the same
+/// hops at the same (cheapest) cost, without the other derivations of each hop merged in as its
+/// alternatives, which only planning reads.
+pub fn derive_for_search(facts: &Facts) -> Derived {
+    derive_with(facts, false)
+}
+
+fn derive_with(facts: &Facts, alternatives: bool) -> Derived {
     let ctx = Context::new(facts);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, RULES.len());
@@ -161,13 +172,15 @@ pub fn derive(facts: &Facts) -> Derived {
             per_rule[i] = edges;
         }
     });
-    keys::add_re_enable_alternatives(&ctx, &mut per_rule);
-    finish(ctx, per_rule)
+    if alternatives {
+        keys::add_re_enable_alternatives(&ctx, &mut per_rule);
+    }
+    finish(ctx, per_rule, alternatives)
 }
 
 /// Sorts, de-duplicates, drops edges whose ends are unknown, and prunes role nodes that grant
 /// nothing (holding AI Administrator is a fact, not an attack edge).
-fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
+fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived {
     // Nodes by their position in id order: edges sort by integer keys in the same order as by ids,
     // and share one `Arc` per end instead of one per edge.
     let ids: Vec<Arc<str>> = ctx.nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
@@ -227,10 +240,12 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>) -> Derived {
         match deduped.last() {
             Some(&first) if same_edge(&keys[i]) == same_edge(&keys[first]) => {
                 let later = edges[i].take().expect("each edge is taken once");
-                let kept = edges[first].as_mut().expect("a kept edge stays until collected");
-                add_alternative(kept, later.evidence);
-                for derivation in later.alternatives {
-                    add_alternative(kept, derivation);
+                if alternatives {
+                    let kept = edges[first].as_mut().expect("a kept edge stays until collected");
+                    add_alternative(kept, later.evidence);
+                    for derivation in later.alternatives {
+                        add_alternative(kept, derivation);
+                    }
                 }
             }
             _ => deduped.push(i),

@@ -378,3 +378,18 @@ fn derived_ends_point_at_each_edges_own_nodes() {
         assert_eq!((&*d.nodes[s as usize].id, &*d.nodes[t as usize].id), (&*e.source, &*e.target));
     }
 }
+
+/// What `fix` verifies with: the same hops at the same costs as the full derivation, only
+/// without the merged alternatives (which the demo has: its rules derive some hops twice).
+#[test]
+fn the_search_only_derivation_has_the_same_hops_and_costs() {
+    let facts = azpath::facts::parse(&azpath::demo::raw()).unwrap();
+    let (full, lean) = (azpath::rules::derive(&facts), azpath::rules::derive_for_search(&facts));
+    let hops = |d: &azpath::rules::Derived| -> Vec<_> {
+        d.edges.iter().map(|e| (e.source.clone(), e.target.clone(), e.kind, e.requires_activation, e.cost)).collect()
+    };
+    assert_eq!(hops(&full), hops(&lean));
+    assert_eq!(full.nodes, lean.nodes);
+    assert!(full.edges.iter().any(|e| !e.alternatives.is_empty()));
+    assert!(lean.edges.iter().all(|e| e.alternatives.is_empty()));
+}
