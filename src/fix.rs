@@ -1358,8 +1358,30 @@ pub struct Chokepoint {
 pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
     // Keyed as `build` keys changes: a fact is one chokepoint however many edges it is behind.
     let mut counts: HashMap<ChokeKey, (Choke, usize)> = HashMap::new();
-    for p in paths {
+    // A pair counts once, however many of its paths a chokepoint lies on.
+    let mut by_pair: Vec<&Path> = paths.iter().collect();
+    by_pair.sort_by_key(|p| (p.source, p.target));
+    for pair in by_pair.chunk_by(|a, b| (a.source, a.target) == (b.source, b.target)) {
         let mut seen: Vec<(ChokeKey, Choke)> = Vec::new();
+        for p in pair {
+            seen.extend(path_chokes(g, p));
+        }
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        seen.dedup_by(|a, b| a.0 == b.0);
+        for (key, what) in seen {
+            counts.entry(key).or_insert((what, 0)).1 += 1;
+        }
+    }
+    let counts = counts.into_values();
+    let mut v: Vec<Chokepoint> = counts.map(|(what, pairs)| Chokepoint { what, pairs }).collect();
+    v.sort_by(|a, b| b.pairs.cmp(&a.pairs).then_with(|| a.what.cmp(&b.what)));
+    v
+}
+
+/// The nodes a path passes through and the facts behind its hops (see [`chokepoints`]).
+fn path_chokes(g: &AttackGraph, p: &Path) -> Vec<(ChokeKey, Choke)> {
+    let mut seen: Vec<(ChokeKey, Choke)> = Vec::new();
+    {
         for n in p.nodes(g).into_iter().filter(|&n| n != p.source && n != p.target) {
             let id = g.node(n).id.clone();
             seen.push(((None, id.clone()), Choke::Node { id }));
@@ -1384,16 +1406,28 @@ pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
             }
             seen.extend(common.unwrap_or_default());
         }
-        seen.sort_by(|a, b| a.0.cmp(&b.0));
-        seen.dedup_by(|a, b| a.0 == b.0);
-        for (key, what) in seen {
-            counts.entry(key).or_insert((what, 0)).1 += 1;
-        }
     }
-    let counts = counts.into_values();
-    let mut v: Vec<Chokepoint> = counts.map(|(what, pairs)| Chokepoint { what, pairs }).collect();
-    v.sort_by(|a, b| b.pairs.cmp(&a.pairs).then_with(|| a.what.cmp(&b.what)));
-    v
+    seen
+}
+
+/// How many paths per pair `chokepoints --within` considers at most.
+pub const WITHIN_LIMIT: usize = 50;
+
+/// Each pair's paths that cost at most `within` more than its easiest one (`easiest`), cheapest
+/// first, at most [`WITHIN_LIMIT`] per pair; and how many pairs had more than that.
+pub fn paths_within(g: &AttackGraph, q: &FixQuery, easiest: &[Path], within: u32) -> (Vec<Path>, usize) {
+    let mut out = Vec::new();
+    let mut truncated = 0;
+    for p in easiest {
+        let bound = p.cost.saturating_add(within);
+        let more = g.k_easiest(p.source, p.target, WITHIN_LIMIT + 1, &q.options);
+        if more.len() > WITHIN_LIMIT && more[WITHIN_LIMIT].cost <= bound {
+            truncated += 1;
+        }
+        let kept: Vec<Path> = more.into_iter().take(WITHIN_LIMIT).filter(|m| m.cost <= bound).collect();
+        if kept.is_empty() { out.push(p.clone()) } else { out.extend(kept) }
+    }
+    (out, truncated)
 }
 
 /// How a plan was checked, and what it left.
@@ -1703,6 +1737,54 @@ mod tests {
         let facts: Vec<_> = c.iter().filter(|c| matches!(c.what, Choke::Fact { .. })).collect();
         // The assignment (one fact, two edges) and the ownership.
         assert_eq!(facts.len(), 2, "{facts:?}");
+    }
+
+    #[test]
+    fn chokepoints_within_a_bound_count_each_pair_once_over_its_cheap_paths() {
+        use EvidenceKind::*;
+        // n00 reaches n03 through n01 (cost 2) and through n02 (cost 3); assignment 2 is behind
+        // the last hop of both.
+        let nodes = (0..4).map(|i| node(i, NodeKind::User)).collect();
+        let hop = |s, t, cost, ev| {
+            let mut e = edge(s, t, EdgeKind::ExecuteOn, ev);
+            e.cost = cost;
+            e
+        };
+        let edges = vec![
+            hop(0, 1, 1, vec![fact(Owner, 1)]),
+            hop(1, 3, 1, vec![fact(RoleAssignment, 2)]),
+            hop(0, 2, 1, vec![fact(Owner, 3)]),
+            hop(2, 3, 2, vec![fact(RoleAssignment, 2)]),
+        ];
+        let g = AttackGraph::new(nodes, edges);
+        let q = query(&g, &[0], &[3]);
+        let easiest = pair_paths(&g, &q);
+        let names = |paths: &[Path]| -> Vec<(String, usize)> {
+            let mut v: Vec<_> = chokepoints(&g, paths)
+                .into_iter()
+                .map(|c| match c.what {
+                    Choke::Node { id } => (id, c.pairs),
+                    Choke::Fact { kind, subject, .. } => (format!("{kind:?} {subject}"), c.pairs),
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let only_easiest = names(&easiest);
+        assert_eq!(
+            only_easiest.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["Ownership n00", "RoleAssignment fact-2", "n01"]
+        );
+        let (none_more, truncated) = paths_within(&g, &q, &easiest, 0);
+        assert_eq!((none_more.len(), truncated), (1, 0));
+        assert_eq!(names(&none_more), only_easiest);
+        let (both, truncated) = paths_within(&g, &q, &easiest, 1);
+        assert_eq!((both.len(), truncated), (2, 0));
+        let within = names(&both);
+        // Both ownerships (held by n00) and both hubs; the shared assignment counts its pair once.
+        assert_eq!(within.len(), 5, "{within:?}");
+        assert!(within.iter().all(|(_, pairs)| *pairs == 1), "{within:?}");
+        assert!(within.iter().any(|(n, _)| n == "n02"));
     }
 
     #[test]

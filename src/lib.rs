@@ -340,15 +340,35 @@ fn pairs_of(g: &graph::AttackGraph, paths: &[graph::Path]) -> Vec<(String, Strin
 
 /// `chokepoints` on a stored snapshot: the easiest path of every (source, target) pair of the ask,
 /// and the facts and nodes ranked by how many of those paths they lie on.
+/// `within`: also count each pair's paths that cost at most this much more than its easiest
+/// (see [`fix::paths_within`]).
 pub fn chokepoints_snapshot(
     store: &Store,
     snapshot: i64,
     mut g: graph::AttackGraph,
     ask: &FixAsk,
-) -> anyhow::Result<(graph::AttackGraph, Vec<graph::Path>, Vec<fix::Chokepoint>)> {
+    within: Option<u32>,
+) -> anyhow::Result<Chokepoints> {
     let q = fix_query(&g, ask)?;
-    let paths = fix::pair_paths(&g, &q);
+    let easiest = fix::pair_paths(&g, &q);
+    let (paths, truncated) = match within {
+        Some(extra) => fix::paths_within(&g, &q, &easiest, extra),
+        None => (easiest.clone(), 0),
+    };
     explain_paths(store, snapshot, &mut g, &paths)?;
     let ranked = fix::chokepoints(&g, &paths);
-    Ok((g, paths, ranked))
+    Ok(Chokepoints { graph: g, pairs: easiest.len(), paths: paths.len(), truncated, ranked })
+}
+
+/// What [`chokepoints_snapshot`] found.
+pub struct Chokepoints {
+    pub graph: graph::AttackGraph,
+    /// Source-target pairs with a path.
+    pub pairs: usize,
+    /// Paths counted (one per pair without `within`).
+    pub paths: usize,
+    /// Pairs with more paths within the bound than [`fix::WITHIN_LIMIT`] (the rest were not counted).
+    pub truncated: usize,
+    /// Most pairs first.
+    pub ranked: Vec<fix::Chokepoint>,
 }

@@ -68,15 +68,29 @@ pub fn chokepoints(
     ctx: &Ctx,
     args: FixArgs,
     top: usize,
+    within: Option<u32>,
     search: &SearchArgs,
     format: FixFormat,
     output: &Option<PathBuf>,
 ) -> Result<ExitCode> {
     let (store, snap, g) = load(ctx.db, &search.snapshot, ctx.verbose)?;
     let ask = fix_ask(&args, search)?;
-    let (g, paths, mut ranked) = azpath::chokepoints_snapshot(&store, snap.id, g, &ask)?;
+    let found = azpath::chokepoints_snapshot(&store, snap.id, g, &ask, within)?;
+    let (g, mut ranked) = (found.graph, found.ranked);
     if top > 0 {
         ranked.truncate(top);
+    }
+    let which = match within {
+        Some(extra) => format!("paths within {extra} of the easiest ({} counted)", found.paths),
+        None => "easiest paths".to_string(),
+    };
+    if found.truncated > 0 {
+        eprintln!(
+            "azpath: {} pair(s) have more than {} paths within the bound; their cheapest {} were counted",
+            found.truncated,
+            azpath::fix::WITHIN_LIMIT,
+            azpath::fix::WITHIN_LIMIT
+        );
     }
     let text = match format {
         FixFormat::Json => json(&serde_json::json!({
@@ -84,17 +98,20 @@ pub fn chokepoints(
             "snapshot": snap.id,
             "from": ask.from,
             "to": ask.to,
-            "pairs": paths.len(),
+            "pairs": found.pairs,
+            "within": within,
+            "paths": found.paths,
+            "truncated_pairs": found.truncated,
             "chokepoints": ranked,
         }))?,
-        FixFormat::Markdown => chokepoints_markdown(&g, &ranked, paths.len()),
+        FixFormat::Markdown => chokepoints_markdown(&g, &ranked, found.pairs, within),
         FixFormat::Table | FixFormat::Dot => {
             if format == FixFormat::Dot {
                 anyhow::bail!("chokepoints has no diagram; use --format table, json or markdown");
             }
             let mut s = format!(
-                "{} (source, target) pairs from {:?} to {:?}; on how many of their easiest paths:\n",
-                paths.len(),
+                "{} (source, target) pairs from {:?} to {:?}; on how many pairs' {which}:\n",
+                found.pairs,
                 terminal(&ask.from),
                 terminal(&ask.to)
             );

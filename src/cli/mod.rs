@@ -99,10 +99,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let ask = fix::FixArgs { from, to, query, queries, keep, costs, budget, quick_verify };
             fix::fix(&ctx, ask, &search, format, &output)
         }
-        Command::Chokepoints { from, to, query, queries, top, search, format, output } => {
+        Command::Chokepoints { from, to, query, queries, top, within, search, format, output } => {
             let ask =
                 fix::FixArgs { from, to, query, queries, keep: vec![], costs: None, budget: 0, quick_verify: true };
-            fix::chokepoints(&ctx, ask, top, &search, format, &output)
+            fix::chokepoints(&ctx, ask, top, within, &search, format, &output)
         }
         Command::Reach { selector, search, paths, out } => paths::reach(&ctx, &selector, &search, paths, &out, false),
         Command::WhoCanReach { selector, search, paths, out } => {

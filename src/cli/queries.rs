@@ -205,7 +205,7 @@ fn fix_first(
     let mut ranked = azpath::fix::chokepoints(&out.graph, &out.before);
     ranked.truncate(10);
     s.push('\n');
-    s.push_str(&chokepoints_markdown(&out.graph, &ranked, out.before.len()));
+    s.push_str(&chokepoints_markdown(&out.graph, &ranked, out.before.len(), None));
     s.push_str("\n`azpath fix` and `azpath chokepoints` print these with every command and evidence (docs/fix.md).\n");
     Ok((s, out.graph))
 }

@@ -283,10 +283,19 @@ pub fn choke_text(g: &AttackGraph, what: &Choke) -> String {
 }
 
 /// The chokepoints as a Markdown table (also the report's "Fix first" section).
-pub fn chokepoints_markdown(g: &AttackGraph, ranked: &[crate::fix::Chokepoint], pairs: usize) -> String {
-    let mut s = format!(
-        "Of {pairs} (source, target) pairs, how many easiest paths pass each fact or node:\n\n| Pairs | Chokepoint |\n|---|---|\n"
-    );
+/// `within`: the pairs' paths counted were those within this cost of the easiest
+/// ([`crate::fix::paths_within`]), not only the easiest.
+pub fn chokepoints_markdown(
+    g: &AttackGraph,
+    ranked: &[crate::fix::Chokepoint],
+    pairs: usize,
+    within: Option<u32>,
+) -> String {
+    let how = match within {
+        None => "how many easiest paths pass each fact or node".to_string(),
+        Some(extra) => format!("how many have a path within {extra} of their easiest through each fact or node"),
+    };
+    let mut s = format!("Of {pairs} (source, target) pairs, {how}:\n\n| Pairs | Chokepoint |\n|---|---|\n");
     for c in ranked {
         s.push_str(&format!("| {} | {} |\n", c.pairs, markdown(&choke_text(g, &c.what))));
     }

@@ -447,3 +447,33 @@ fn a_path_the_stored_graph_did_not_show_is_planned_in_a_further_round() {
     let removed: Vec<&str> = out.plan.changes.iter().map(|c| c.subject.as_str()).collect();
     assert_eq!(removed.len(), 2, "both grants go: {removed:?}");
 }
+
+#[test]
+fn chokepoints_within_a_bound_count_at_least_the_easiest_paths_pairs() {
+    let (_dir, db) = {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("demo.db");
+        let out = azpath_cli(&db, &["demo"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (dir, db)
+    };
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["chokepoints", "--top", "0", "--format", "json"];
+        args.extend(extra);
+        let out = azpath_cli(&db, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (easiest, within) = (run(&[]), run(&["--within", "5"]));
+    assert_eq!(easiest["within"], serde_json::Value::Null);
+    assert_eq!(within["within"], 5);
+    assert_eq!(easiest["pairs"], within["pairs"]);
+    assert!(within["paths"].as_u64() > easiest["paths"].as_u64(), "{within}");
+    // Every chokepoint of the easiest paths is one within the bound, on at least as many pairs.
+    let count = |v: &serde_json::Value, what: &serde_json::Value| {
+        v["chokepoints"].as_array().unwrap().iter().find(|c| &c["what"] == what).map(|c| c["pairs"].as_u64().unwrap())
+    };
+    for c in easiest["chokepoints"].as_array().unwrap() {
+        assert!(count(&within, &c["what"]) >= Some(c["pairs"].as_u64().unwrap()), "{c}");
+    }
+}
