@@ -1411,7 +1411,7 @@ fn path_chokes(g: &AttackGraph, p: &Path) -> Vec<(ChokeKey, Choke)> {
 }
 
 /// How many paths per pair `chokepoints --within` considers at most.
-pub const WITHIN_LIMIT: usize = 50;
+pub const WITHIN_LIMIT: usize = 20;
 
 /// Each pair's paths that cost at most `within` more than its easiest one (`easiest`), cheapest
 /// first, at most [`WITHIN_LIMIT`] per pair; and how many pairs had more than that.

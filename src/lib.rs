@@ -352,6 +352,12 @@ pub fn chokepoints_snapshot(
     let q = fix_query(&g, ask)?;
     let easiest = fix::pair_paths(&g, &q);
     let (paths, truncated) = match within {
+        Some(_) if easiest.len() > WITHIN_MAX_PAIRS => anyhow::bail!(
+            "chokepoints --within lists up to {} paths for each (source, target) pair, and this query has {} pairs \
+             (at most {WITHIN_MAX_PAIRS}): narrow --from or --to, or leave --within out",
+            fix::WITHIN_LIMIT,
+            easiest.len()
+        ),
         Some(extra) => fix::paths_within(&g, &q, &easiest, extra),
         None => (easiest.clone(), 0),
     };
@@ -359,6 +365,10 @@ pub fn chokepoints_snapshot(
     let ranked = fix::chokepoints(&g, &paths);
     Ok(Chokepoints { graph: g, pairs: easiest.len(), paths: paths.len(), truncated, ranked })
 }
+
+/// The most pairs `chokepoints --within` takes: each pair's paths are listed one by one (a
+/// k-easiest-paths search per pair), which on a 1M-edge tenant takes about 0.3 s a pair.
+pub const WITHIN_MAX_PAIRS: usize = 200;
 
 /// What [`chokepoints_snapshot`] found.
 pub struct Chokepoints {

@@ -272,8 +272,8 @@ pub enum Command {
         /// Show this many (0 for all).
         #[arg(long, default_value_t = 20)]
         top: usize,
-        /// Count every path of a pair that costs at most COST more than its easiest one (up to 50
-        /// per pair), not only the easiest.
+        /// Count every path of a pair that costs at most COST more than its easiest one (up to 20
+        /// per pair, for at most 200 pairs), not only the easiest.
         #[arg(long, value_name = "COST")]
         within: Option<u32>,
         #[command(flatten)]
