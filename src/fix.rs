@@ -222,7 +222,21 @@ impl Change {
     }
 
     /// The `az` CLI (or Graph/ARM REST through `az rest`) call that makes the change.
+    /// The command that makes the change, or, when an id it would hold has characters a shell
+    /// interprets (a facts file can hold any text), a comment saying to make it by hand: a
+    /// command copied from a report must never run text the tenant chose.
     pub fn command(&self, g: &AttackGraph) -> String {
+        let roles = [EvidenceKind::Role, EvidenceKind::DirectoryRole].map(|k| self.role_named(k));
+        let named = [&self.subject, &self.object].into_iter().chain(&self.scopes).chain(&self.deletes);
+        let inert = |v: &str| v.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@()".contains(c));
+        if named.map(String::as_str).chain(roles.iter().flatten().map(String::as_str)).all(inert) {
+            self.command_text(g)
+        } else {
+            "# not shown: an id of this change holds characters a shell would interpret; make it by hand from the evidence".into()
+        }
+    }
+
+    fn command_text(&self, g: &AttackGraph) -> String {
         use ChangeKind::*;
         let (s, o) = (&self.subject, &self.object);
         let graph = "https://graph.microsoft.com/v1.0";
@@ -330,11 +344,7 @@ impl Change {
     /// Creates the eligibility (same principal, role and scope), then deletes the active assignment.
     fn make_eligible_command(&self) -> String {
         let (s, o) = (&self.subject, &self.object);
-        let role = |kind: EvidenceKind| {
-            let ev = self.evidence.iter().find(|e| e.kind == kind)?;
-            let inner = ev.value.rsplit_once('(')?.1.strip_suffix(')')?;
-            Some(inner.rsplit('/').next().unwrap_or(inner).to_string())
-        };
+        let role = |kind| self.role_named(kind);
         if s.starts_with('/') {
             let scope = s.split("/providers/Microsoft.Authorization").next().unwrap_or(s);
             let sub = scope.split('/').nth(2).filter(|_| scope.starts_with("/subscriptions/"));
@@ -1381,31 +1391,28 @@ pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
 /// The nodes a path passes through and the facts behind its hops (see [`chokepoints`]).
 fn path_chokes(g: &AttackGraph, p: &Path) -> Vec<(ChokeKey, Choke)> {
     let mut seen: Vec<(ChokeKey, Choke)> = Vec::new();
-    {
-        for n in p.nodes(g).into_iter().filter(|&n| n != p.source && n != p.target) {
-            let id = g.node(n).id.clone();
-            seen.push(((None, id.clone()), Choke::Node { id }));
+    for n in p.nodes(g).into_iter().filter(|&n| n != p.source && n != p.target) {
+        let id = g.node(n).id.clone();
+        seen.push(((None, id.clone()), Choke::Node { id }));
+    }
+    for &e in &p.edges {
+        // A fact closes the hop only if every derivation of it names the fact.
+        let mut common: Option<Vec<(ChokeKey, Choke)>> = None;
+        for derivation in derivations(&g.edges[e]) {
+            let mine: Vec<(ChokeKey, Choke)> = derivation
+                .iter()
+                .filter_map(|ev| change_of(g, e, ev))
+                .map(|(kind, fact, subject, object)| {
+                    let (_, _, holder) = change_key(kind, fact, &subject);
+                    ((Some((kind, fact)), holder), Choke::Fact { kind, subject, object })
+                })
+                .collect();
+            common = Some(match common {
+                None => mine,
+                Some(before) => before.into_iter().filter(|(k, _)| mine.iter().any(|(m, _)| m == k)).collect(),
+            });
         }
-        for &e in &p.edges {
-            // A fact closes the hop only if every derivation of it names the fact.
-            let mut common: Option<Vec<(ChokeKey, Choke)>> = None;
-            for derivation in derivations(&g.edges[e]) {
-                let mine: Vec<(ChokeKey, Choke)> = derivation
-                    .iter()
-                    .filter_map(|ev| change_of(g, e, ev))
-                    .map(|(kind, fact, subject, object)| {
-                        let discriminator =
-                            if kind == ChangeKind::AccessPolicy { subject.clone() } else { String::new() };
-                        ((Some((kind, fact)), discriminator), Choke::Fact { kind, subject, object })
-                    })
-                    .collect();
-                common = Some(match common {
-                    None => mine,
-                    Some(before) => before.into_iter().filter(|(k, _)| mine.iter().any(|(m, _)| m == k)).collect(),
-                });
-            }
-            seen.extend(common.unwrap_or_default());
-        }
+        seen.extend(common.unwrap_or_default());
     }
     seen
 }
@@ -1785,6 +1792,31 @@ mod tests {
         assert_eq!(within.len(), 5, "{within:?}");
         assert!(within.iter().all(|(_, pairs)| *pairs == 1), "{within:?}");
         assert!(within.iter().any(|(n, _)| n == "n02"));
+    }
+
+    #[test]
+    fn a_command_never_carries_an_id_a_shell_would_interpret() {
+        let g = AttackGraph::new(vec![node(0, NodeKind::User), node(1, NodeKind::Group)], vec![]);
+        let change = |subject: &str, scopes: &[&str]| Change {
+            kind: if scopes.is_empty() { ChangeKind::GroupMembership } else { ChangeKind::NarrowScope },
+            fact: FactRef::of("membership|x"),
+            subject: subject.into(),
+            object: "n01".into(),
+            cost: 1,
+            protected: false,
+            evidence: vec![Evidence::named(EvidenceKind::Role, "Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7")],
+            deletes: vec![],
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            edges: vec![],
+        };
+        assert_eq!(change("n00", &[]).command(&g), "az ad group member remove --group n01 --member-id n00");
+        let scope = "/subscriptions/s/resourcegroups/rg(1)";
+        assert!(change("/ra", &[scope]).command(&g).contains(&format!("'{scope}'")));
+        for hostile in ["n00; rm -rf ~", "$(touch x)", "a`id`", "a'b", "a\"b", "a\nb", "a|b", "a&b", "a b"] {
+            for c in [change(hostile, &[]), change("/ra", &[hostile])] {
+                assert!(c.command(&g).starts_with("# not shown"), "{hostile:?}: {}", c.command(&g));
+            }
+        }
     }
 
     #[test]

@@ -351,19 +351,20 @@ pub fn chokepoints_snapshot(
 ) -> anyhow::Result<Chokepoints> {
     let q = fix_query(&g, ask)?;
     let easiest = fix::pair_paths(&g, &q);
+    let pairs = easiest.len();
     let (paths, truncated) = match within {
-        Some(_) if easiest.len() > WITHIN_MAX_PAIRS => anyhow::bail!(
+        Some(_) if pairs > WITHIN_MAX_PAIRS => anyhow::bail!(
             "chokepoints --within lists up to {} paths for each (source, target) pair, and this query has {} pairs \
              (at most {WITHIN_MAX_PAIRS}): narrow --from or --to, or leave --within out",
             fix::WITHIN_LIMIT,
-            easiest.len()
+            pairs
         ),
         Some(extra) => fix::paths_within(&g, &q, &easiest, extra),
-        None => (easiest.clone(), 0),
+        None => (easiest, 0),
     };
     explain_paths(store, snapshot, &mut g, &paths)?;
     let ranked = fix::chokepoints(&g, &paths);
-    Ok(Chokepoints { graph: g, pairs: easiest.len(), paths: paths.len(), truncated, ranked })
+    Ok(Chokepoints { graph: g, pairs, paths: paths.len(), truncated, ranked })
 }
 
 /// The most pairs `chokepoints --within` takes: each pair's paths are listed one by one (a
