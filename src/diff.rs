@@ -502,7 +502,7 @@ fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Chang
         n.and_then(|n| crate::facts::index::node_fact_key(n.kind, &n.id.to_ascii_lowercase())).map(|k| FactRef::of(&k))
     });
     let named: HashSet<FactRef> = edge
-        .evidence
+        .evidence()
         .iter()
         .chain(edge.alternatives.iter().flatten())
         .filter_map(|ev| ev.fact)
@@ -521,7 +521,7 @@ fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Chang
             kind: edge.kind,
             source: edge.source.to_string(),
             target: edge.target.to_string(),
-            reason: edge.reason.clone(),
+            reason: edge.reason(g),
         });
     }
     out

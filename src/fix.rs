@@ -449,7 +449,7 @@ pub fn edge_changes(g: &AttackGraph, e: usize) -> Vec<Vec<Change>> {
     derivations(edge)
         .map(|derivation| {
             let mut mine: Vec<Change> = Vec::new();
-            for ev in derivation {
+            for ev in derivation.iter() {
                 let Some((kind, fact, subject, object)) = change_of(g, e, ev) else { continue };
                 if mine.iter().any(|c| c.kind == kind && c.fact == fact && c.subject == subject) {
                     continue;
@@ -699,7 +699,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                         object,
                         cost: costs.of(kind, pipeline),
                         protected,
-                        evidence: g.edges[e].evidence.clone(),
+                        evidence: g.edges[e].evidence(),
                         deletes: Vec::new(),
                         scopes: Vec::new(),
                         edges: Vec::new(),
@@ -731,7 +731,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                 object: holder.clone(),
                 cost: costs.of_narrowing(n.eligible, n.scopes.len()),
                 protected,
-                evidence: g.edges[n.edges[0]].evidence.clone(),
+                evidence: g.edges[n.edges[0]].evidence(),
                 deletes: Vec::new(),
                 scopes: n.scopes.clone(),
                 edges: n.edges.clone(),
@@ -768,7 +768,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                 object: ids[0].clone(),
                 cost: costs.of(kind, pipeline),
                 protected,
-                evidence: g.edges[first].evidence.clone(),
+                evidence: g.edges[first].evidence(),
                 deletes: ids.clone(),
                 scopes: Vec::new(),
                 edges: incident.clone(),
@@ -877,7 +877,7 @@ fn narrowings(g: &AttackGraph, arcs: &[(usize, u32, u32)]) -> Vec<Narrowing> {
         if !seen.insert(e) || !NARROWABLE_RULES.contains(&&*g.edges[e].rule) {
             continue;
         }
-        for ev in &g.edges[e].evidence {
+        for ev in &g.edges[e].evidence() {
             let eligible = match ev.kind {
                 EvidenceKind::RoleAssignment => false,
                 EvidenceKind::RoleEligibility => true,
@@ -1022,8 +1022,8 @@ fn deletions(g: &AttackGraph, q: &FixQuery, arcs: &[(usize, u32, u32)]) -> Vec<(
 }
 
 /// The derivations of an edge: its own evidence, then each merged alternative's.
-fn derivations(edge: &crate::model::Edge) -> impl Iterator<Item = &[Evidence]> {
-    std::iter::once(edge.evidence.as_slice()).chain(edge.alternatives.iter().map(Vec::as_slice))
+fn derivations(edge: &crate::model::Edge) -> impl Iterator<Item = std::borrow::Cow<'_, [Evidence]>> {
+    std::iter::once(edge.evidence().into()).chain(edge.alternatives.iter().map(|a| a.as_slice().into()))
 }
 
 const INF: f64 = 1e18;
@@ -2045,7 +2045,7 @@ mod tests {
         // An edge to the assignment's own scope (here the target is the subscription itself).
         let (mut g, _) = narrowable("rbac-assign-roles");
         g.edges[5] = {
-            let mut e = edge(6, 0, EdgeKind::AssignRoles, g.edges[5].evidence.clone());
+            let mut e = edge(6, 0, EdgeKind::AssignRoles, g.edges[5].evidence().clone());
             e.rule = "rbac-assign-roles".into();
             e
         };
@@ -2062,9 +2062,9 @@ mod tests {
             edges.push(e);
         }
         // The same assignment `ra` behind all three: re-point the two new edges to it.
-        let ra = g.edges[5].evidence[0].clone();
-        edges[6].evidence = vec![ra.clone()];
-        edges[7].evidence = vec![ra];
+        let ra = g.edges[5].evidence()[0].clone();
+        edges[6].set_evidence(vec![ra.clone()]);
+        edges[7].set_evidence(vec![ra]);
         let g = AttackGraph::new(g.nodes.clone(), edges);
         let plan = solve(&g, &query(&g, &[6], &[3, 4, 5]), &Costs::default());
         assert_eq!(kinds(&plan), [ChangeKind::RoleAssignment]);
@@ -2077,8 +2077,8 @@ mod tests {
                 "n01/providers/Microsoft.Authorization/roleAssignments/other",
             )
             .of_fact("role assignment|other");
-            edges[5].alternatives = vec![edges[5].evidence.clone()];
-            edges[5].evidence = vec![primary];
+            edges[5].alternatives = vec![edges[5].evidence()];
+            edges[5].set_evidence(vec![primary]);
             (AttackGraph::new(g.nodes.clone(), edges), ra)
         };
         let (net, changes) = build(&g, &query(&g, &[6], &[4]), &Costs::default());
@@ -2103,7 +2103,7 @@ mod tests {
         let g = AttackGraph::new(vec![node(0, NodeKind::Group)], vec![]);
         let e = edge(0, 0, EdgeKind::MemberOf, vec![fact(EvidenceKind::GroupMembership, 1)]);
         let g = AttackGraph::new(g.nodes.clone(), vec![e]);
-        assert!(change_of(&g, 0, &g.edges[0].evidence[0]).is_none());
+        assert!(change_of(&g, 0, &g.edges[0].evidence()[0]).is_none());
     }
 
     /// xorshift: reproducible randomness without a dependency.
@@ -2208,8 +2208,8 @@ mod tests {
     fn brute_force(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Option<u32> {
         let mut facts: Vec<(FactRef, u32)> = Vec::new();
         for e in 0..g.edges.len() {
-            for ev in derivations(&g.edges[e]).flatten() {
-                if let Some((kind, f, ..)) = change_of(g, e, ev)
+            for ev in derivations(&g.edges[e]).flat_map(|d| d.into_owned()) {
+                if let Some((kind, f, ..)) = change_of(g, e, &ev)
                     && !facts.iter().any(|x| x.0 == f)
                 {
                     // Both cut the same hops: the cheaper counts.

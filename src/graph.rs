@@ -10,7 +10,7 @@
 //! reached by `AssignRoles` or `Contains` (a scope the attacker fully controls), never after a
 //! data-plane or identity edge. So a search state is a node plus "reached with control of it".
 
-use crate::model::{Edge, EdgeKind, Node};
+use crate::model::{Edge, EdgeKind, NameOf, Node};
 use std::collections::{HashMap, HashSet};
 
 /// A node of one [`AttackGraph`]: its position in [`AttackGraph::nodes`]. Only meaningful for the
@@ -264,6 +264,12 @@ type Dense = (Vec<Dist>, Vec<u32>);
 
 const UNSEEN: (u32, u32) = (u32::MAX, u32::MAX);
 const NO_EDGE: u32 = u32::MAX;
+
+impl NameOf for AttackGraph {
+    fn name_of(&self, id: &str) -> Option<&str> {
+        self.node_index(id).map(|n| self.node(n).name.as_str())
+    }
+}
 
 impl AttackGraph {
     /// The attack graph of a tenant's facts, derived in memory (no store): every rule's edges with

@@ -111,10 +111,9 @@ pub fn explain_edges(store: &Store, snapshot: i64, g: &mut graph::AttackGraph, e
     let mut wanted = edges.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    wanted.retain(|&e| g.edges[e].reason.is_empty());
+    wanted.retain(|&e| !g.edges[e].has_detail());
     for (e, d) in wanted.iter().zip(store.load_edge_details(snapshot, &wanted)?) {
-        g.edges[*e].reason = d.reason;
-        g.edges[*e].evidence = d.evidence;
+        g.edges[*e].detail = d.detail;
         g.edges[*e].alternatives = d.alternatives;
     }
     Ok(())

@@ -365,8 +365,243 @@ impl Evidence {
     }
 }
 
+/// Which end of its edge a [`Text`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum End {
+    Source,
+    Target,
+}
+
+/// One piece of a [`Text`]: literal text, or the display name or id of one end of the edge.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Piece {
+    Text(Box<str>),
+    Name { name: End },
+    Id { id: End },
+}
+
+impl Piece {
+    pub const SOURCE_NAME: Piece = Piece::Name { name: End::Source };
+    pub const TARGET_NAME: Piece = Piece::Name { name: End::Target };
+    pub const SOURCE_ID: Piece = Piece::Id { id: End::Source };
+    pub const TARGET_ID: Piece = Piece::Id { id: End::Target };
+
+    pub fn text(text: &str) -> Piece {
+        Piece::Text(text.into())
+    }
+}
+
+/// Text filled in per edge when it is shown: a rule that makes many edges the same way (a group's
+/// members, a role's targets) makes one `Text` naming the edge's ends, and every such edge shares
+/// it, instead of one string per edge. Pieces, not a format string, so tenant text in a literal
+/// piece can never be read as a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Text(Vec<Piece>);
+
+impl Text {
+    pub fn new(pieces: Vec<Piece>) -> Text {
+        Text(pieces)
+    }
+
+    /// Literal text (the whole of most rules' reasons).
+    pub fn literal(text: impl Into<Box<str>>) -> Text {
+        Text(vec![Piece::Text(text.into())])
+    }
+
+    pub fn pieces(&self) -> &[Piece] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|p| matches!(p, Piece::Text(t) if t.is_empty()))
+    }
+
+    /// Appends literal text.
+    pub fn push_str(&mut self, text: &str) {
+        match self.0.last_mut() {
+            Some(Piece::Text(t)) => *t = [&**t, text].concat().into(),
+            _ => self.0.push(Piece::Text(text.into())),
+        }
+    }
+
+    /// The text for an edge from `source` to `target`; `name` gives a node's display name (the id
+    /// is shown for a node it does not know).
+    pub fn render<'a>(&self, source: &'a str, target: &'a str, name: &dyn Fn(&'a str) -> Option<&'a str>) -> String {
+        let mut out = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Name { name: end } => {
+                    let id = end.pick(source, target);
+                    out.push_str(name(id).unwrap_or(id))
+                }
+                Piece::Id { id: end } => out.push_str(end.pick(source, target)),
+            }
+        }
+        out
+    }
+}
+
+impl End {
+    fn pick<'a>(self, source: &'a str, target: &'a str) -> &'a str {
+        match self {
+            End::Source => source,
+            End::Target => target,
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text::literal(text)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Text {
+        Text::literal(text)
+    }
+}
+
+/// Stored as a plain JSON string when it is one literal piece (most reasons and evidence values,
+/// and all that azpath stored before `Text`), else as the list of pieces.
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [] => s.serialize_str(""),
+            [Piece::Text(t)] => s.serialize_str(t),
+            pieces => pieces.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Plain(String),
+            Pieces(Vec<Piece>),
+        }
+        Ok(match Stored::deserialize(d)? {
+            Stored::Plain(t) => Text::literal(t),
+            Stored::Pieces(p) => Text(p),
+        })
+    }
+}
+
+/// Where a piece of evidence's fact is: known (a rule looked it up), or named by a fact-index
+/// category and the ids of the edge's ends (`membership|group|member`), hashed when rendered.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FactText {
+    Ref(FactRef),
+    Key {
+        #[serde(rename = "key")]
+        category: Box<str>,
+        ends: Vec<End>,
+    },
+}
+
+/// A piece of evidence as a rule makes it: [`Evidence`] whose value may name the edge's ends (by
+/// id only: evidence shows ids, reasons show names), shared like [`Text`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EvidenceText {
+    pub kind: EvidenceKind,
+    pub value: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Box<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fact: Option<FactText>,
+}
+
+impl EvidenceText {
+    /// The evidence of an edge from `source` to `target`.
+    pub fn render(&self, source: &str, target: &str) -> Evidence {
+        let fact = self.fact.as_ref().map(|f| match f {
+            FactText::Ref(r) => *r,
+            FactText::Key { category, ends } => {
+                let ids: Vec<&str> = ends.iter().map(|e| e.pick(source, target)).collect();
+                FactRef::of(&crate::model::fact_key_text(category, &ids))
+            }
+        });
+        Evidence {
+            kind: self.kind,
+            value: self.value.render(source, target, &|_| None),
+            name: self.name.as_deref().map(str::to_string),
+            fact,
+        }
+    }
+}
+
+impl From<Evidence> for EvidenceText {
+    fn from(e: Evidence) -> EvidenceText {
+        EvidenceText {
+            kind: e.kind,
+            value: Text::literal(e.value),
+            name: e.name.map(String::into_boxed_str),
+            fact: e.fact.map(FactRef::into_text),
+        }
+    }
+}
+
+impl FactRef {
+    fn into_text(self) -> FactText {
+        FactText::Ref(self)
+    }
+}
+
+/// The key of a fact (`category|id|id`, ids lower case): the one definition, which
+/// `facts::index::fact_key` and evidence naming facts by the edge's ends both use.
+pub fn fact_key_text(category: &str, ids: &[&str]) -> String {
+    let mut key = String::with_capacity(category.len() + ids.iter().map(|id| id.len() + 1).sum::<usize>());
+    key.push_str(category);
+    for id in ids {
+        key.push('|');
+        let at = key.len();
+        key.push_str(id);
+        key[at..].make_ascii_lowercase();
+    }
+    key
+}
+
+/// An edge's reason and evidence, as templates over its ends ([`Text`], [`EvidenceText`]).
+/// Edges made the same way share one (`Arc`), so a tenant's million membership edges hold one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Detail {
+    pub reason: Text,
+    pub evidence: Vec<EvidenceText>,
+}
+
+impl Detail {
+    pub fn new(reason: impl Into<Text>, evidence: Vec<Evidence>) -> Detail {
+        Detail { reason: reason.into(), evidence: evidence.into_iter().map(EvidenceText::from).collect() }
+    }
+
+    pub fn shared(self) -> Arc<Detail> {
+        Arc::new(self)
+    }
+}
+
+/// Display names by node id, for rendering reasons ([`Edge::reason`]).
+pub trait NameOf {
+    fn name_of(&self, id: &str) -> Option<&str>;
+}
+
+/// Names from a short list of nodes (a linear search: for a handful of nodes, as in tests).
+impl NameOf for Vec<Node> {
+    fn name_of(&self, id: &str) -> Option<&str> {
+        self.iter().find(|n| n.id == id).map(|n| n.name.as_str())
+    }
+}
+
+/// The empty detail of an edge loaded for searching (details are read for the edges shown).
+static NO_DETAIL: std::sync::LazyLock<Arc<Detail>> = std::sync::LazyLock::new(|| Arc::new(Detail::default()));
+
 /// A derived attack edge with the reason and the facts that produced it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edge {
     /// Node ids, shared (a loaded million-edge graph would otherwise hold two million copies).
     pub source: Arc<str>,
@@ -374,13 +609,13 @@ pub struct Edge {
     pub kind: EdgeKind,
     /// The id of the rule that produced the edge (see `azpath rules`).
     pub rule: Arc<str>,
-    pub reason: String,
-    pub evidence: Vec<Evidence>,
+    /// The reason and evidence, rendered for this edge by [`Edge::reason`] and [`Edge::evidence`];
+    /// empty on a graph loaded for searching until they are read for the edges shown.
+    pub detail: Arc<Detail>,
     /// The fact-naming evidence of the other derivations of this hop that `rules::finish` merged
     /// into it (same ends, kind and activation): the hop stays while any derivation holds, so
     /// `fix` must cut each one. Only derivations that removing `evidence`'s facts would not also
     /// remove are kept. Not part of exports.
-    #[serde(skip)]
     pub alternatives: Vec<Vec<Evidence>>,
     /// The hop needs a PIM activation first (an eligible, not active, assignment).
     pub requires_activation: bool,
@@ -392,14 +627,33 @@ pub struct Edge {
 
 impl Edge {
     /// An edge of `kind` at its base cost: active, unconditional, without evidence yet.
-    pub fn new(source: &str, target: &str, kind: EdgeKind, rule: &str, reason: String) -> Edge {
+    pub fn new(source: &str, target: &str, kind: EdgeKind, rule: &str, reason: impl Into<Text>) -> Edge {
+        Edge::with_detail(source, target, kind, rule, Arc::new(Detail { reason: reason.into(), evidence: Vec::new() }))
+    }
+
+    /// An edge of `kind` at its base cost with a (shared) detail.
+    pub fn with_detail(source: &str, target: &str, kind: EdgeKind, rule: &str, detail: Arc<Detail>) -> Edge {
         Edge {
             source: source.into(),
             target: target.into(),
             kind,
             rule: rule.into(),
-            reason,
-            evidence: Vec::new(),
+            detail,
+            alternatives: Vec::new(),
+            requires_activation: false,
+            conditional: false,
+            cost: Edge::compute_cost(kind, false, false),
+        }
+    }
+
+    /// An edge as loaded for searching: no reason or evidence yet.
+    pub fn bare(source: Arc<str>, target: Arc<str>, kind: EdgeKind, rule: Arc<str>) -> Edge {
+        Edge {
+            source,
+            target,
+            kind,
+            rule,
+            detail: NO_DETAIL.clone(),
             alternatives: Vec::new(),
             requires_activation: false,
             conditional: false,
@@ -408,8 +662,62 @@ impl Edge {
     }
 
     pub fn with_evidence(mut self, evidence: Vec<Evidence>) -> Edge {
-        self.evidence = evidence;
+        self.set_evidence(evidence);
         self
+    }
+
+    /// Replaces the evidence.
+    pub fn set_evidence(&mut self, evidence: Vec<Evidence>) {
+        Arc::make_mut(&mut self.detail).evidence = evidence.into_iter().map(EvidenceText::from).collect();
+    }
+
+    /// Has the edge its reason (false on a graph loaded for searching, until it is explained)?
+    pub fn has_detail(&self) -> bool {
+        !self.detail.reason.is_empty()
+    }
+
+    /// Why the edge exists, in words, with the ends' names from `names`.
+    pub fn reason(&self, names: &dyn NameOf) -> String {
+        self.detail.reason.render(&self.source, &self.target, &|id| names.name_of(id))
+    }
+
+    /// The facts that produced the edge.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        self.detail.evidence.iter().map(|e| e.render(&self.source, &self.target)).collect()
+    }
+
+    /// Does any evidence have this kind?
+    pub fn has_evidence(&self, kind: EvidenceKind) -> bool {
+        self.detail.evidence.iter().any(|e| e.kind == kind)
+    }
+
+    /// The value of the first evidence of this kind (borrowed when it names no end).
+    pub fn evidence_value(&self, kind: EvidenceKind) -> Option<std::borrow::Cow<'_, str>> {
+        let ev = self.detail.evidence.iter().find(|e| e.kind == kind)?;
+        Some(match ev.value.pieces() {
+            [Piece::Text(t)] => std::borrow::Cow::Borrowed(&**t),
+            _ => ev.value.render(&self.source, &self.target, &|_| None).into(),
+        })
+    }
+
+    /// The name of what the first evidence of this kind names ("Contributor" for a role).
+    pub fn evidence_name(&self, kind: EvidenceKind) -> Option<&str> {
+        self.detail.evidence.iter().find(|e| e.kind == kind)?.name.as_deref()
+    }
+
+    /// Appends literal text to the reason.
+    pub fn push_reason(&mut self, text: &str) {
+        Arc::make_mut(&mut self.detail).reason.push_str(text);
+    }
+
+    /// Adds a piece of evidence.
+    pub fn push_evidence(&mut self, evidence: Evidence) {
+        Arc::make_mut(&mut self.detail).evidence.push(evidence.into());
+    }
+
+    /// Sets the reason and evidence (read back from the store).
+    pub fn set_detail(&mut self, detail: Arc<Detail>) {
+        self.detail = detail;
     }
 
     /// The same edge needing a PIM activation and/or subject to a condition, its cost recomputed.
@@ -423,7 +731,7 @@ impl Edge {
     /// Does the attacker have to delete a ReadOnly management lock first? (The edge then names the
     /// lock in its evidence.)
     pub fn removes_lock(&self) -> bool {
-        self.evidence.iter().any(|e| e.kind == EvidenceKind::ReadOnlyLock)
+        self.has_evidence(EvidenceKind::ReadOnlyLock)
     }
 
     /// Recomputes the cost from the kind, the flags and a lock removal, after any of them changed.

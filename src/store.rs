@@ -7,7 +7,7 @@
 use crate::facts::CompactFacts;
 use crate::facts::index::{self, FactRecord};
 use crate::files;
-use crate::model::{Edge, EdgeKind, Evidence, FactRef, Node, NodeKind};
+use crate::model::{Detail, Edge, EdgeKind, Evidence, EvidenceText, FactRef, FactText, FastMap, Node, NodeKind, Text};
 use crate::rules::Derived;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -154,6 +154,27 @@ CREATE TABLE graph_blobs (
     edge_rules  BLOB NOT NULL,
     edge_flags  BLOB NOT NULL
 );
+"#,
+    // v5: edge reasons and evidence as shared templates (`model::Detail`): one `edge_texts` row per
+    // distinct detail, which each edge names, instead of a row of text per edge (a tenant's
+    // membership edges share one). Alternatives, on few edges, get a table of their own. Snapshots
+    // written before keep their `edge_details` rows (their edges' `detail` is NULL).
+    r#"
+ALTER TABLE edges ADD COLUMN detail INTEGER;
+CREATE TABLE edge_texts (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    id          INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    evidence    TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, id)
+) WITHOUT ROWID;
+CREATE TABLE edge_alternatives (
+    snapshot_id  INTEGER NOT NULL,
+    ix           INTEGER NOT NULL,
+    alternatives TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, ix),
+    FOREIGN KEY (snapshot_id, ix) REFERENCES edges(snapshot_id, ix) ON DELETE CASCADE
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -413,11 +434,15 @@ impl Store {
                 ins.execute(params![id, ix as i64, n.id, n.kind.as_str(), n.name, props])?;
             }
             let mut ins = tx.prepare(
-                "INSERT INTO edges (snapshot_id, ix, src, dst, kind, rule, requires_activation, conditional, cost)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO edges (snapshot_id, ix, src, dst, kind, rule, requires_activation, conditional, cost, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
-            let mut details =
-                tx.prepare("INSERT INTO edge_details (snapshot_id, ix, reason, evidence) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut texts =
+                tx.prepare("INSERT INTO edge_texts (snapshot_id, id, reason, evidence) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut alternatives =
+                tx.prepare("INSERT INTO edge_alternatives (snapshot_id, ix, alternatives) VALUES (?1, ?2, ?3)")?;
+            // One row per shared detail: edges made the same way hold the same `Arc`.
+            let mut text_ids: FastMap<*const Detail, i64> = FastMap::default();
             let mut ends = Vec::with_capacity(derived.edges.len());
             for (ix, e) in derived.edges.iter().enumerate() {
                 let end = |n: &str| {
@@ -427,6 +452,16 @@ impl Store {
                         .ok_or_else(|| StoreError::Corrupt(format!("edge {} -> {}: no node {n}", e.source, e.target)))
                 };
                 let (src, dst) = (end(&e.source)?, end(&e.target)?);
+                let next = text_ids.len() as i64;
+                let text_id = *text_ids.entry(Arc::as_ptr(&e.detail)).or_insert_with(|| next);
+                if text_id == next {
+                    texts.execute(params![
+                        id,
+                        text_id,
+                        reason_text(&e.detail.reason),
+                        evidence_text(&e.detail.evidence)
+                    ])?;
+                }
                 ins.execute(params![
                     id,
                     ix as i64,
@@ -436,10 +471,12 @@ impl Store {
                     e.rule,
                     e.requires_activation,
                     e.conditional,
-                    e.cost
+                    e.cost,
+                    text_id
                 ])?;
-                let evidence = evidence_text(&e.evidence, &e.alternatives);
-                details.execute(params![id, ix as i64, e.reason, evidence])?;
+                if !e.alternatives.is_empty() {
+                    alternatives.execute(params![id, ix as i64, alternatives_text(&e.alternatives)])?;
+                }
                 ends.push((src as u32, dst as u32));
             }
             if let Some(b) = graph_blob::encode(&order, &derived.edges, &ends) {
@@ -537,8 +574,7 @@ impl Store {
         let (nodes, mut edges, _) = self.load_structure(snapshot)?;
         let all: Vec<usize> = (0..edges.len()).collect();
         for (ix, d) in all.iter().zip(self.load_edge_details(snapshot, &all)?) {
-            edges[*ix].reason = d.reason;
-            edges[*ix].evidence = d.evidence;
+            edges[*ix].detail = d.detail;
             edges[*ix].alternatives = d.alternatives;
         }
         Ok((nodes, edges))
@@ -623,16 +659,10 @@ impl Store {
             };
             ends.push((src as u32, dst as u32));
             edges.push(Edge {
-                source: source.clone(),
-                target: target.clone(),
-                kind,
-                rule,
-                reason: String::new(),
-                evidence: Vec::new(),
-                alternatives: Vec::new(),
                 requires_activation: r.get(4)?,
                 conditional: r.get(5)?,
                 cost: r.get(6)?,
+                ..Edge::bare(source.clone(), target.clone(), kind, rule)
             });
         }
         Ok((nodes, edges, ends))
@@ -640,9 +670,93 @@ impl Store {
 
     /// The reason and evidence of the given edges (positions in the snapshot's edge list), in order.
     pub fn load_edge_details(&self, snapshot: i64, edges: &[usize]) -> Result<Vec<EdgeDetails>> {
+        // Many edges: one pass over each table beats a lookup each.
+        let many = edges.len() > 200_000;
+        let text_ids = self.detail_ids(snapshot, edges, many)?;
+        let mut texts: HashMap<i64, Arc<Detail>> = HashMap::new();
+        let mut alternatives: HashMap<usize, String> = HashMap::new();
+        if many {
+            let mut stmt = self.conn.prepare("SELECT id, reason, evidence FROM edge_texts WHERE snapshot_id = ?1")?;
+            let mut rows = stmt.query([snapshot])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let (reason, evidence): (String, String) = (r.get(1)?, r.get(2)?);
+                texts.insert(id, Arc::new(parse_text(id, &reason, &evidence)?));
+            }
+            let mut stmt =
+                self.conn.prepare("SELECT ix, alternatives FROM edge_alternatives WHERE snapshot_id = ?1")?;
+            let mut rows = stmt.query([snapshot])?;
+            while let Some(r) = rows.next()? {
+                alternatives.insert(r.get::<_, i64>(0)? as usize, r.get(1)?);
+            }
+        }
+        let mut text_stmt =
+            self.conn.prepare_cached("SELECT reason, evidence FROM edge_texts WHERE snapshot_id = ?1 AND id = ?2")?;
+        let mut alt_stmt = self
+            .conn
+            .prepare_cached("SELECT alternatives FROM edge_alternatives WHERE snapshot_id = ?1 AND ix = ?2")?;
+        let mut old = Vec::new();
+        let mut out: Vec<Option<EdgeDetails>> = vec![None; edges.len()];
+        for (i, (&ix, text_id)) in edges.iter().zip(text_ids).enumerate() {
+            let Some(text_id) = text_id else {
+                old.push(i);
+                continue;
+            };
+            let detail = match texts.get(&text_id) {
+                Some(d) => d.clone(),
+                None if many => return Err(StoreError::Corrupt(format!("edge {ix} names missing text {text_id}"))),
+                None => {
+                    let (reason, evidence): (String, String) = text_stmt
+                        .query_row(params![snapshot, text_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?
+                        .ok_or_else(|| StoreError::Corrupt(format!("edge {ix} names missing text {text_id}")))?;
+                    texts.entry(text_id).or_insert(Arc::new(parse_text(text_id, &reason, &evidence)?)).clone()
+                }
+            };
+            let alternatives = match if many {
+                alternatives.remove(&ix)
+            } else {
+                alt_stmt.query_row(params![snapshot, ix as i64], |r| r.get::<_, String>(0)).optional()?
+            } {
+                Some(text) => parse_alternatives(ix, &text)?,
+                None => Vec::new(),
+            };
+            out[i] = Some(EdgeDetails { detail, alternatives });
+        }
+        if !old.is_empty() {
+            let wanted: Vec<usize> = old.iter().map(|&i| edges[i]).collect();
+            for (i, d) in old.into_iter().zip(self.load_old_edge_details(snapshot, &wanted)?) {
+                out[i] = Some(d);
+            }
+        }
+        Ok(out.into_iter().map(|d| d.expect("every edge was read")).collect())
+    }
+
+    /// Each edge's `edge_texts` id; `None` for an edge of a snapshot written before schema v5.
+    fn detail_ids(&self, snapshot: i64, edges: &[usize], many: bool) -> Result<Vec<Option<i64>>> {
+        let missing = |ix: usize| StoreError::Corrupt(format!("snapshot {snapshot} has no edge {ix}"));
+        if many {
+            let mut all: HashMap<usize, Option<i64>> = HashMap::new();
+            let mut stmt = self.conn.prepare("SELECT ix, detail FROM edges WHERE snapshot_id = ?1")?;
+            let mut rows = stmt.query([snapshot])?;
+            while let Some(r) = rows.next()? {
+                all.insert(r.get::<_, i64>(0)? as usize, r.get(1)?);
+            }
+            return edges.iter().map(|ix| all.get(ix).copied().ok_or_else(|| missing(*ix))).collect();
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT detail FROM edges WHERE snapshot_id = ?1 AND ix = ?2")?;
+        edges
+            .iter()
+            .map(|&ix| {
+                stmt.query_row(params![snapshot, ix as i64], |r| r.get(0)).optional()?.ok_or_else(|| missing(ix))
+            })
+            .collect()
+    }
+
+    /// The details of edges stored before schema v5: a row of text per edge in `edge_details`.
+    fn load_old_edge_details(&self, snapshot: i64, edges: &[usize]) -> Result<Vec<EdgeDetails>> {
         let mut out = Vec::with_capacity(edges.len());
         if edges.len() > 200_000 {
-            // Many edges: one pass over the table beats a lookup each.
             let mut stmt = self
                 .conn
                 .prepare("SELECT ix, reason, evidence FROM edge_details WHERE snapshot_id = ?1 ORDER BY ix")?;
@@ -814,17 +928,16 @@ fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &HashMap<Strin
     Ok(())
 }
 
-/// An edge's reason, evidence and the evidence of the other derivations merged into it
+/// An edge's reason and evidence, and the evidence of the other derivations merged into it
 /// ([`Edge::alternatives`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EdgeDetails {
-    pub reason: String,
-    pub evidence: Vec<Evidence>,
+    pub detail: Arc<Detail>,
     pub alternatives: Vec<Vec<Evidence>>,
 }
 
-/// The evidence column: a list of evidence, or, for an edge with alternatives,
-/// `{"evidence": [...], "alternatives": [[...], ...]}`.
+/// The evidence column of `edge_details` (before schema v5): a list of evidence, or, for an edge
+/// with alternatives, `{"evidence": [...], "alternatives": [[...], ...]}`.
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 enum StoredDetails {
@@ -834,39 +947,69 @@ enum StoredDetails {
 
 fn parse_details(ix: usize, reason: String, text: &str) -> Result<EdgeDetails> {
     let corrupt = |e: String| StoreError::Corrupt(format!("edge {ix} evidence: {e}"));
-    let typed = |list: Vec<StoredEvidence>| -> Result<Vec<Evidence>> {
+    let typed = |list: Vec<StoredEvidence>| -> Result<Vec<EvidenceText>> {
         list.into_iter().map(|e| e.into_evidence().map_err(corrupt)).collect()
     };
     let (evidence, alternatives) = match serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))? {
         StoredDetails::Plain(list) => (typed(list)?, Vec::new()),
         StoredDetails::Merged { evidence, alternatives } => {
-            (typed(evidence)?, alternatives.into_iter().map(typed).collect::<Result<_>>()?)
+            (typed(evidence)?, alternatives.into_iter().map(|a| Ok(literal(typed(a)?))).collect::<Result<_>>()?)
         }
     };
-    Ok(EdgeDetails { reason, evidence, alternatives })
+    Ok(EdgeDetails { detail: Arc::new(Detail { reason: Text::literal(reason), evidence }), alternatives })
+}
+
+/// A row of `edge_texts`: the reason (a [`Text`] as JSON) and the evidence.
+fn parse_text(id: i64, reason: &str, evidence: &str) -> Result<Detail> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("edge text {id}: {e}"));
+    let reason: Text = serde_json::from_str(reason).map_err(|e| corrupt(e.to_string()))?;
+    let list: Vec<StoredEvidence> = serde_json::from_str(evidence).map_err(|e| corrupt(e.to_string()))?;
+    let evidence = list.into_iter().map(|e| e.into_evidence().map_err(corrupt)).collect::<Result<_>>()?;
+    Ok(Detail { reason, evidence })
+}
+
+fn parse_alternatives(ix: usize, text: &str) -> Result<Vec<Vec<Evidence>>> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("edge {ix} alternatives: {e}"));
+    let lists: Vec<Vec<StoredEvidence>> = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    lists
+        .into_iter()
+        .map(|list| Ok(literal(list.into_iter().map(|e| e.into_evidence().map_err(corrupt)).collect::<Result<_>>()?)))
+        .collect()
+}
+
+/// Evidence that names no edge end (alternatives are stored rendered).
+fn literal(list: Vec<EvidenceText>) -> Vec<Evidence> {
+    list.iter().map(|e| e.render("", "")).collect()
+}
+
+fn reason_text(reason: &Text) -> String {
+    serde_json::to_string(reason).expect("serialisable")
 }
 
 /// Evidence as stored: typed, without the fact keys its kind and value imply (an assignment's
-/// evidence names its own fact), which are restored on reading. The list alone when the edge has
-/// no alternatives, so such edges are stored as before.
-fn evidence_text(evidence: &[Evidence], alternatives: &[Vec<Evidence>]) -> String {
-    let stored = |list: &[Evidence]| -> Vec<Evidence> {
-        list.iter()
-            .map(|e| {
-                let mut e = e.clone();
-                if e.fact.is_some() && e.fact == index::implied_fact_key(e.kind, &e.value).map(|k| FactRef::of(&k)) {
-                    e.fact = None;
-                }
-                e
-            })
-            .collect()
-    };
-    if alternatives.is_empty() {
-        return serde_json::to_string(&stored(evidence)).expect("serialisable");
-    }
-    let alternatives: Vec<Vec<Evidence>> = alternatives.iter().map(|a| stored(a)).collect();
-    serde_json::to_string(&serde_json::json!({ "evidence": stored(evidence), "alternatives": alternatives }))
-        .expect("serialisable")
+/// evidence names its own fact), which are restored on reading.
+fn evidence_text(evidence: &[EvidenceText]) -> String {
+    let stored: Vec<EvidenceText> = evidence
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if let (Some(FactText::Ref(fact)), [crate::model::Piece::Text(value)]) = (&e.fact, e.value.pieces())
+                && index::implied_fact_key(e.kind, value).map(|k| FactRef::of(&k)) == Some(*fact)
+            {
+                e.fact = None;
+            }
+            e
+        })
+        .collect();
+    serde_json::to_string(&stored).expect("serialisable")
+}
+
+fn alternatives_text(alternatives: &[Vec<Evidence>]) -> String {
+    let lists: Vec<String> = alternatives
+        .iter()
+        .map(|a| evidence_text(&a.iter().cloned().map(EvidenceText::from).collect::<Vec<_>>()))
+        .collect();
+    format!("[{}]", lists.join(","))
 }
 
 /// Evidence as read back: typed (`kind`, with the fact's key), or `label`/`value` text as azpath wrote
@@ -874,17 +1017,17 @@ fn evidence_text(evidence: &[Evidence], alternatives: &[Vec<Evidence>]) -> Strin
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 enum StoredEvidence {
-    Typed(Evidence),
+    Typed(EvidenceText),
     Legacy { label: String, value: String },
 }
 
 impl StoredEvidence {
-    fn into_evidence(self) -> std::result::Result<Evidence, String> {
+    fn into_evidence(self) -> std::result::Result<EvidenceText, String> {
         use crate::model::EvidenceKind as K;
         let (label, value) = match self {
             StoredEvidence::Typed(mut e) => {
-                if e.fact.is_none() {
-                    e.fact = index::implied_fact_key(e.kind, &e.value).map(|k| FactRef::of(&k));
+                if let (None, [crate::model::Piece::Text(value)]) = (&e.fact, e.value.pieces()) {
+                    e.fact = index::implied_fact_key(e.kind, value).map(|k| FactText::Ref(FactRef::of(&k)));
                 }
                 return Ok(e);
             }
@@ -897,7 +1040,7 @@ impl StoredEvidence {
             ev.name = ev.value.rsplit_once(" (").filter(|_| ev.value.ends_with(')')).map(|(n, _)| n.to_string());
         }
         ev.fact = index::implied_fact_key(kind, &ev.value).map(|k| FactRef::of(&k));
-        Ok(ev)
+        Ok(ev.into())
     }
 }
 
@@ -936,30 +1079,60 @@ mod tests {
         assert_eq!(nodes[0].prop("upn"), Some("u@x"));
         assert_eq!(edges.len(), 1);
         assert_eq!((&*edges[0].source, &*edges[0].target, edges[0].kind), ("a", "b", EdgeKind::MemberOf));
-        assert_eq!(edges[0].reason, "u is a member of g");
+        assert_eq!(edges[0].reason(&nodes), "u is a member of g");
         // Evidence stored as text before it was typed comes back typed, with its fact's key.
         let want = Evidence::new(crate::model::EvidenceKind::RoleAssignment, "/x/RA").of_fact("role assignment|/x/ra");
-        assert_eq!(edges[0].evidence, vec![want]);
+        assert_eq!(edges[0].evidence(), vec![want]);
         let info = &store.snapshots().unwrap()[0];
         assert_eq!((info.nodes, info.edges), (2, 1), "v3 counts existing snapshots");
         assert_eq!(store.fact_digest(1).unwrap(), None, "no fact index: a diff reads the raw facts");
     }
 
     #[test]
-    fn alternatives_round_trip_and_plain_evidence_is_stored_as_before() {
-        use crate::model::EvidenceKind::{Role, RoleAssignment};
+    fn details_round_trip_and_plain_evidence_is_stored_as_before() {
+        use crate::model::EvidenceKind::{GroupMembership, Role, RoleAssignment};
+        use crate::model::{End, Piece};
         let ra = |id: &str| Evidence::new(RoleAssignment, id).of_fact(&format!("role assignment|{id}"));
         let evidence = vec![ra("/x/ra1"), Evidence::new(Role, "Owner")];
-        let plain = evidence_text(&evidence, &[]);
-        assert!(plain.starts_with('['), "{plain}");
-        assert_eq!(parse_details(0, "r".into(), &plain).unwrap().evidence, evidence);
+        let typed: Vec<EvidenceText> = evidence.iter().cloned().map(EvidenceText::from).collect();
+        let plain = evidence_text(&typed);
+        // Literal evidence is stored as azpath stored it before templates, its implied fact left out.
+        assert!(plain.starts_with('[') && !plain.contains("\"fact\""), "{plain}");
+        assert_eq!(parse_details(0, "r".into(), &plain).unwrap().detail.evidence, typed);
+        assert_eq!(
+            parse_text(0, "\"r\"", &plain).unwrap(),
+            Detail { reason: Text::literal("r"), evidence: typed.clone() }
+        );
+        // A template naming the edge's ends round-trips, and renders per edge.
+        let member = Detail {
+            reason: Text::new(vec![
+                Piece::Name { name: End::Source },
+                Piece::Text(" is in ".into()),
+                Piece::Name { name: End::Target },
+            ]),
+            evidence: vec![EvidenceText {
+                kind: GroupMembership,
+                value: Text::new(vec![Piece::Text("group ".into()), Piece::Id { id: End::Target }]),
+                name: None,
+                fact: Some(FactText::Key { category: "membership".into(), ends: vec![End::Target, End::Source] }),
+            }],
+        };
+        let back = parse_text(3, &reason_text(&member.reason), &evidence_text(&member.evidence)).unwrap();
+        assert_eq!(back, member);
+        let rendered = back.evidence[0].render("U1", "G1");
+        assert_eq!(rendered.value, "group G1");
+        assert_eq!(rendered.fact, Some(FactRef::of("membership|g1|u1")));
+        // Alternatives are stored rendered, on their own.
         let alternatives = vec![vec![ra("/x/ra2")], vec![]];
-        let merged = evidence_text(&evidence, &alternatives);
-        let back = parse_details(0, "r".into(), &merged).unwrap();
-        assert_eq!((back.evidence, back.alternatives), (evidence, alternatives));
+        assert_eq!(parse_alternatives(0, &alternatives_text(&alternatives)).unwrap(), alternatives);
+        // Before schema v5, an edge with alternatives kept them beside its evidence.
+        let merged = serde_json::json!({"evidence": evidence, "alternatives": alternatives}).to_string();
+        let old = parse_details(0, "r".into(), &merged).unwrap();
+        assert_eq!((old.detail.evidence.clone(), old.alternatives), (typed, alternatives));
         assert!(
             matches!(parse_details(7, String::new(), "{\"evidence\": 1}"), Err(StoreError::Corrupt(m)) if m.contains("edge 7"))
         );
+        assert!(matches!(parse_text(9, "1", "[]"), Err(StoreError::Corrupt(m)) if m.contains("edge text 9")));
     }
 
     #[test]

@@ -185,7 +185,7 @@ fn kind_text(n: &Node) -> String {
 
 /// The role name an Azure RBAC hop was granted by ("Contributor"), from its `role` evidence.
 pub fn role_of(e: &Edge) -> Option<&str> {
-    e.evidence.iter().find(|ev| ev.kind == EvidenceKind::Role)?.name.as_deref()
+    e.evidence_name(EvidenceKind::Role)
 }
 
 fn node_label(n: &Node, is_source: bool) -> Id {
@@ -429,8 +429,8 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
         if uses > 1 {
             attrs.push(attr("penwidth", plain(if uses >= 10 { "3" } else { "2" })));
         }
-        if !edge.reason.is_empty() {
-            attrs.push(text_attr("tooltip", &one_line(&edge.reason)));
+        if edge.has_detail() {
+            attrs.push(text_attr("tooltip", &one_line(&edge.reason(g))));
         }
         let (s, t) = (g.edge_source(e), g.edge_target(e));
         stmts.push(Stmt::Edge(DotEdge {

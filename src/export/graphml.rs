@@ -97,11 +97,11 @@ pub fn graphml(g: &AttackGraph, sel: &Selection) -> String {
         out.start("edge", &[("id", &id), ("source", &edge.source), ("target", &edge.target)]);
         out.data("e_kind", edge.kind.as_str());
         out.data("e_rule", &edge.rule);
-        out.data("e_reason", &edge.reason);
+        out.data("e_reason", &edge.reason(g));
         out.data("e_cost", &edge.cost.to_string());
         out.data("e_requires_activation", if edge.requires_activation { "true" } else { "false" });
         out.data("e_conditional", if edge.conditional { "true" } else { "false" });
-        let evidence: Vec<String> = edge.evidence.iter().map(|ev| format!("{}: {}", ev.label(), ev.value)).collect();
+        let evidence: Vec<String> = edge.evidence().iter().map(|ev| format!("{}: {}", ev.label(), ev.value)).collect();
         out.data("e_evidence", &evidence.join("\n"));
         out.end("edge");
     }

@@ -46,17 +46,17 @@ fn name(n: &Node) -> String {
     format!("**{}** ({})", escape(&n.name), n.kind)
 }
 
-fn evidence(e: &Edge, kind: EvidenceKind) -> Option<&str> {
-    e.evidence.iter().find(|ev| ev.kind == kind).map(|ev| ev.value.as_str())
+fn evidence(e: &Edge, kind: EvidenceKind) -> Option<std::borrow::Cow<'_, str>> {
+    e.evidence_value(kind)
 }
 
 /// The Azure role grant behind a hop, in words: "role assignment `id` (Contributor)".
 fn grant(e: &Edge) -> Option<String> {
     let role = dot::role_of(e).map(|r| format!(" ({})", escape(r))).unwrap_or_default();
     if let Some(id) = evidence(e, EvidenceKind::RoleAssignment) {
-        Some(format!("role assignment {}{role}", code(id)))
+        Some(format!("role assignment {}{role}", code(&id)))
     } else {
-        evidence(e, EvidenceKind::RoleEligibility).map(|id| format!("PIM eligibility {}{role}", code(id)))
+        evidence(e, EvidenceKind::RoleEligibility).map(|id| format!("PIM eligibility {}{role}", code(&id)))
     }
 }
 
@@ -74,7 +74,7 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
         RunCodeAs => {
             let gr = grant(e)?;
             let compute = evidence(e, EvidenceKind::ComputeGrantedBy)
-                .map(|c| format!(" or the compute right {}", code(c)))
+                .map(|c| format!(" or the compute right {}", code(&c)))
                 .unwrap_or_default();
             format!(
                 "Remove or narrow {gr}{compute} so {src} cannot attach user-assigned identity {dst} to compute it controls; grant Managed Identity Operator only on the identities a deployer must attach."
@@ -84,15 +84,10 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
         // Tenant control scoping a role to a restricted administrative unit follows from tier 0.
         ResetCredential | AddMember if from.kind == NodeKind::Tenant => return None,
         ResetCredential | AddMember if evidence(e, EvidenceKind::AdministrativeUnit).is_some() => {
-            let unit = e
-                .evidence
-                .iter()
-                .find(|ev| ev.kind == EvidenceKind::AdministrativeUnit)
-                .and_then(|ev| ev.name.as_deref())
-                .unwrap_or("the administrative unit");
+            let unit = e.evidence_name(EvidenceKind::AdministrativeUnit).unwrap_or("the administrative unit");
             let assignment = evidence(e, EvidenceKind::DirectoryRoleAssignment)
                 .or_else(|| evidence(e, EvidenceKind::DirectoryRoleEligibility))
-                .map(|id| format!(" ({})", code(id)))
+                .map(|id| format!(" ({})", code(&id)))
                 .unwrap_or_default();
             format!(
                 "Remove the directory role of {src} scoped to administrative unit {}{assignment}, or take {dst} out of the unit (a restricted management unit keeps other administrators out).",
@@ -102,10 +97,10 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
         AuthenticatesAs => {
             let fic = evidence(e, EvidenceKind::FederatedCredential)?;
             let subject =
-                evidence(e, EvidenceKind::Subject).map(|s| format!(" (today {})", code(s))).unwrap_or_default();
+                evidence(e, EvidenceKind::Subject).map(|s| format!(" (today {})", code(&s))).unwrap_or_default();
             format!(
                 "Restrict the subject of federated identity credential {} on {dst}{subject} to a protected branch or deployment environment, or remove the credential.",
-                code(fic)
+                code(&fic)
             )
         }
         ListKeys => {
@@ -136,7 +131,7 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
             Some(gr) => format!("Remove or narrow {gr} so {src} cannot read secrets of {dst}."),
             None => format!(
                 "Remove the access policy of {src} on Key Vault {dst} (or drop its secret permissions{}); better, switch the vault to the RBAC permission model.",
-                evidence(e, EvidenceKind::SecretPermissions).map(|p| format!(" {}", code(p))).unwrap_or_default()
+                evidence(e, EvidenceKind::SecretPermissions).map(|p| format!(" {}", code(&p))).unwrap_or_default()
             ),
         },
         SetAccessPolicy => format!(
@@ -158,7 +153,7 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
         HasRole => match evidence(e, EvidenceKind::AppRoleAssignment) {
             Some(id) => format!(
                 "Revoke the Microsoft Graph application permission {dst} from {src} (app role assignment {}), or replace it with a narrower one.",
-                code(id)
+                code(&id)
             ),
             None => format!("Remove the directory role {dst} from {src}, or make it PIM-eligible with approval."),
         },
@@ -174,8 +169,8 @@ pub fn fix(g: &AttackGraph, e: &Edge) -> Option<String> {
     Some(match (evidence(e, EvidenceKind::ReadOnlyLock), evidence(e, EvidenceKind::LockDeletableThrough)) {
         (Some(lock), Some(through)) => format!(
             "{text} The ReadOnly lock {} holds only until {src} deletes it, which {} allows: take `Microsoft.Authorization/locks/delete` away from {src}.",
-            code(lock),
-            code(through)
+            code(&lock),
+            code(&through)
         ),
         _ => text,
     })
@@ -230,9 +225,9 @@ fn path_words(g: &AttackGraph, p: &Path, s: &mut String) {
             name(node(g, &e.source)),
             e.kind,
             name(node(g, &e.target)),
-            escape(&e.reason)
+            escape(&e.reason(g))
         );
-        for ev in &e.evidence {
+        for ev in &e.evidence() {
             let _ = writeln!(s, "   - {}: {}", escape(ev.label()), code(&ev.value));
         }
     }

@@ -83,13 +83,13 @@ pub fn neo4j_csv(g: &AttackGraph, sel: &Selection) -> Result<Neo4jCsv, csv::Erro
             let edge = &g.edges[e];
             // One string, "label: value" per line: Neo4j's array delimiter could occur in a value.
             let evidence: Vec<String> =
-                edge.evidence.iter().map(|ev| format!("{}: {}", ev.label(), ev.value)).collect();
+                edge.evidence().iter().map(|ev| format!("{}: {}", ev.label(), ev.value)).collect();
             vec![
                 edge.source.to_string(),
                 edge.target.to_string(),
                 edge.kind.as_str().to_string(),
                 edge.rule.to_string(),
-                edge.reason.clone(),
+                edge.reason(g),
                 edge.cost.to_string(),
                 edge.requires_activation.to_string(),
                 edge.conditional.to_string(),

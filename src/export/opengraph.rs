@@ -144,12 +144,13 @@ fn edge_doc(g: &AttackGraph, e: usize) -> OgEdge {
     let edge: &Edge = &g.edges[e];
     let mut p = Map::new();
     p.insert("azp_rule".into(), edge.rule.to_string().into());
-    p.insert("azp_reason".into(), edge.reason.clone().into());
+    p.insert("azp_reason".into(), edge.reason(g).into());
     p.insert("azp_cost".into(), edge.cost.into());
     p.insert("azp_requires_activation".into(), edge.requires_activation.into());
     p.insert("azp_conditional".into(), edge.conditional.into());
     // Evidence as "label: value" strings: OpenGraph properties hold no nested objects.
-    let evidence: Vec<Value> = edge.evidence.iter().map(|ev| format!("{}: {}", ev.label(), ev.value).into()).collect();
+    let evidence: Vec<Value> =
+        edge.evidence().iter().map(|ev| format!("{}: {}", ev.label(), ev.value).into()).collect();
     if !evidence.is_empty() {
         p.insert("azp_evidence".into(), evidence.into());
     }

@@ -57,16 +57,7 @@ pub const FACT_CATEGORIES: &[&str] = &[
 
 /// The key of a fact: its category and the ids that identify it, lower case.
 pub fn fact_key(category: &str, ids: &[&str]) -> String {
-    // Built in one allocation: rules make a key for every edge they derive.
-    let mut key = String::with_capacity(category.len() + ids.iter().map(|id| id.len() + 1).sum::<usize>());
-    key.push_str(category);
-    for id in ids {
-        key.push('|');
-        let at = key.len();
-        key.push_str(id);
-        key[at..].make_ascii_lowercase();
-    }
-    key
+    crate::model::fact_key_text(category, ids)
 }
 
 impl RoleAssignment {

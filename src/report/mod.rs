@@ -118,9 +118,9 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
             terminal(&label(to)),
             hop_marks(e, style)
         );
-        let _ = writeln!(s, "        {}", style.dim(&terminal(&e.reason)));
+        let _ = writeln!(s, "        {}", style.dim(&terminal(&e.reason(g))));
         if explain {
-            for ev in &e.evidence {
+            for ev in &e.evidence() {
                 let _ = writeln!(s, "          {}: {}", ev.label(), terminal(&ev.value));
             }
             let _ = writeln!(s, "          rule: {} (azpath rules {})", e.rule, e.rule);
@@ -164,7 +164,7 @@ pub fn path_brief(g: &AttackGraph, p: &Path, indent: &str, style: Style) -> Stri
     let mut s = format!("{indent}{}\n", path_line(g, p, style));
     for (i, &ei) in p.edges.iter().enumerate() {
         let e = &g.edges[ei];
-        let _ = writeln!(s, "{indent}  {}. {}{}", i + 1, style.dim(&terminal(&e.reason)), hop_marks(e, style));
+        let _ = writeln!(s, "{indent}  {}. {}{}", i + 1, style.dim(&terminal(&e.reason(g))), hop_marks(e, style));
     }
     s
 }
@@ -221,19 +221,19 @@ fn node_json(n: &Node) -> NodeJson<'_> {
 pub struct HopJson<'a> {
     conditional: bool,
     cost: u32,
-    evidence: EvidenceJson<'a>,
+    evidence: EvidenceJson,
     from: &'a str,
     kind: crate::model::EdgeKind,
-    reason: &'a str,
+    reason: String,
     requires_activation: bool,
     rule: &'a str,
     to: &'a str,
 }
 
 /// A hop's evidence in a JSON document: `{label, value}` per piece, as `azpath.paths/1` defines it.
-pub struct EvidenceJson<'a>(&'a [crate::model::Evidence]);
+pub struct EvidenceJson(Vec<crate::model::Evidence>);
 
-impl Serialize for EvidenceJson<'_> {
+impl Serialize for EvidenceJson {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct One<'a> {
@@ -264,10 +264,10 @@ pub fn path_json<'a>(g: &'a AttackGraph, p: &Path) -> PathJson<'a> {
             HopJson {
                 conditional: e.conditional,
                 cost: e.cost,
-                evidence: EvidenceJson(&e.evidence),
+                evidence: EvidenceJson(e.evidence()),
                 from: &g.node(g.edge_source(ei)).id,
                 kind: e.kind,
-                reason: &e.reason,
+                reason: e.reason(g),
                 requires_activation: e.requires_activation,
                 rule: &e.rule,
                 to: &g.node(g.edge_target(ei)).id,

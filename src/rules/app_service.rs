@@ -142,7 +142,7 @@ fn derive_basic_auth(ctx: &Context, out: &mut Vec<Edge>) {
                             let activation = e.requires_activation;
                             e = e.with_flags(activation, true);
                         }
-                        e.reason.push_str(" (its basic-auth policy was not collected: the credentials may be refused)");
+                        e.push_reason(" (its basic-auth policy was not collected: the credentials may be refused)");
                         out.push(e);
                     }
                     Some(false) => {
@@ -165,7 +165,7 @@ fn derive_basic_auth(ctx: &Context, out: &mut Vec<Edge>) {
                         if how.conditional && !e.conditional {
                             let activation = e.requires_activation;
                             e = e.with_flags(activation, true);
-                            e.reason.push_str(
+                            e.push_reason(
                                 " (reading the credentials is subject to a condition azpath does not evaluate)",
                             );
                         }
@@ -239,7 +239,7 @@ mod tests {
         let d = t.derive();
         let e = edge(&d, &k, &func, ExecuteOn).expect("master key");
         assert_eq!(&*e.rule, "rbac-function-master-key");
-        assert!(e.reason.contains("master key"), "{}", e.reason);
+        assert!(e.reason(&d).contains("master key"), "{}", e.reason(&d));
         assert!(has(&d, &k, &staging, ExecuteOn), "the slot's own host keys");
         assert!(has(&d, &func, "sp-func", RunCodeAs) && has(&d, &staging, "sp-staging-slot", RunCodeAs));
     }
@@ -311,12 +311,14 @@ mod tests {
         assert_eq!(&*e.rule, "rbac-publishing-credentials");
         assert!(!e.conditional);
         assert!(
-            e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ResourceProperty && ev.value.contains("allow = true"))
+            e.evidence()
+                .iter()
+                .any(|ev| ev.kind == EvidenceKind::ResourceProperty && ev.value.contains("allow = true"))
         );
         assert!(!has(&d, &p, &off, ExecuteOn), "basic auth off and no right to turn it on");
         assert!(has(&d, &p, &staging, ExecuteOn), "the slot has its own policy, and its own credentials");
         let e = edge(&d, &p, &unknown, ExecuteOn).expect("policy not collected: kept, conditional");
-        assert!(e.conditional && e.reason.contains("not collected"), "{}", e.reason);
+        assert!(e.conditional && e.reason(&d).contains("not collected"), "{}", e.reason(&d));
         assert!(e.cost > ExecuteOn.base_cost());
     }
 
@@ -338,9 +340,9 @@ mod tests {
         t.assign(&q, &policy_only, &off);
         let d = t.derive();
         let e = edge(&d, &p, &off, ExecuteOn).expect("re-enable basic auth, then deploy");
-        assert!(e.reason.contains("configuration change"), "{}", e.reason);
+        assert!(e.reason(&d).contains("configuration change"), "{}", e.reason(&d));
         assert!(e.cost > ExecuteOn.base_cost() + 5, "{}", e.cost);
-        assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ThenAction && ev.value.contains("publishxml")));
+        assert!(e.evidence().iter().any(|ev| ev.kind == EvidenceKind::ThenAction && ev.value.contains("publishxml")));
         assert!(out(&d, &q).is_empty(), "the policy alone gives no credentials");
     }
 

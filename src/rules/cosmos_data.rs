@@ -219,7 +219,7 @@ mod tests {
         let d = t.derive();
         let e = edge(&d, &dac, &acc, AssignRoles).expect("databaseAccounts/* covers sqlRoleAssignments/write");
         assert_eq!(&*e.rule, "cosmos-sql-assign");
-        assert!(e.reason.contains("local auth disabled"), "{}", e.reason);
+        assert!(e.reason(&d).contains("local auth disabled"), "{}", e.reason(&d));
         for p in [&op, &rd, &reader, &denied] {
             assert!(!has(&d, p, &acc, AssignRoles), "{p}: {:?}", out(&d, p));
         }
@@ -243,12 +243,13 @@ mod tests {
         t.cosmos_assign(&acc, &c, CONTRIBUTOR, Some(&format!("{acc}/dbs/features")));
         let d = t.derive();
         let e = edge(&d, &r, &acc, ReadData).expect("Built-in Data Reader reads items");
-        assert!(e.reason.contains("Cosmos DB Built-in Data Reader"), "{}", e.reason);
-        let ev = e.evidence.iter().find(|ev| ev.kind == crate::model::EvidenceKind::CosmosRoleAssignment).unwrap();
+        assert!(e.reason(&d).contains("Cosmos DB Built-in Data Reader"), "{}", e.reason(&d));
+        let evidence = e.evidence();
+        let ev = evidence.iter().find(|ev| ev.kind == crate::model::EvidenceKind::CosmosRoleAssignment).unwrap();
         assert_eq!(ev.value, crate::facts::ids::norm(&ra));
         assert!(!has(&d, &r, &acc, WriteData), "the reader cannot write");
         let w = edge(&d, &c, &acc, WriteData).expect("Built-in Data Contributor writes items");
-        assert!(w.reason.contains("limited to /dbs/features"), "{}", w.reason);
+        assert!(w.reason(&d).contains("limited to /dbs/features"), "{}", w.reason(&d));
         assert!(has(&d, &c, &acc, ReadData));
     }
 

@@ -5,9 +5,9 @@
 //! custom roles alike, so no role name is hard-coded.
 
 use super::admin_units::{restricted_unit_blocks, unit_evidence};
-use super::{Context, Rule, mark_if_sp_locked, plain_edge};
+use super::{Context, Rule, mark_if_sp_locked, plain_edge, shared_edge};
 use crate::facts::ids::{directory_role_node_id, tenant_node_id};
-use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, NodeKind};
+use crate::model::{Detail, Edge, EdgeKind, Evidence, EvidenceKind, NodeKind, Piece, Text};
 use crate::rbac::{builtin_directory_roles, directory_action_matches};
 
 pub const RULE: Rule = Rule {
@@ -306,6 +306,34 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         let Some(actions) = role_actions(ctx, role) else { continue };
         let name = ctx.name(&node);
         for (want, kind, targets, granted_by) in powers(actions) {
+            // One detail for the role's power over all its targets (a tenant's every user, for
+            // some roles), naming each target when shown.
+            let action = format!(" ({want})");
+            let reason = match kind {
+                EdgeKind::GrantAnyRole => {
+                    Text::literal(format!("{name} can assign any directory role, including Global Administrator"))
+                }
+                EdgeKind::ResetCredential => Text::new(vec![
+                    Piece::text(&format!("{name} can reset the password or add a sign-in method of user ")),
+                    Piece::TARGET_NAME,
+                    Piece::text(&action),
+                ]),
+                EdgeKind::AddMember => Text::new(vec![
+                    Piece::text(&format!("{name} can add members to group ")),
+                    Piece::TARGET_NAME,
+                    Piece::text(&action),
+                ]),
+                _ => Text::new(vec![
+                    Piece::text(&format!("{name} can add credentials to {} ", kind_word(targets))),
+                    Piece::TARGET_NAME,
+                    Piece::text(&action),
+                ]),
+            };
+            let evidence = vec![
+                Evidence::named(EvidenceKind::DirectoryRole, &name, role),
+                Evidence::new(EvidenceKind::AllowedResourceAction, format!("{want} (granted by `{granted_by}`)")),
+            ];
+            let detail = Detail::new(reason, evidence).shared();
             for (target, contested) in target_ids(ctx, targets, reset_reach(role)) {
                 // Members of a restricted management administrative unit: only roles scoped to
                 // such a unit change them. Microsoft's page also says only Global and Privileged
@@ -314,36 +342,19 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 if restricted.is_some() && targets != Targets::Groups(GroupSet::ROLE_ASSIGNABLE) {
                     continue;
                 }
-                let mut reason = match kind {
-                    EdgeKind::GrantAnyRole => {
-                        format!("{name} can assign any directory role, including Global Administrator")
-                    }
-                    EdgeKind::ResetCredential => {
-                        format!(
-                            "{name} can reset the password or add a sign-in method of user {} ({want})",
-                            ctx.name(&target)
-                        )
-                    }
-                    EdgeKind::AddMember => format!("{name} can add members to group {} ({want})", ctx.name(&target)),
-                    _ => format!("{name} can add credentials to {} {} ({want})", kind_word(targets), ctx.name(&target)),
-                };
+                let mut e = shared_edge(&RULE, &node, &target, &detail);
                 if contested {
-                    reason.push_str(
+                    e.push_reason(
                         " (the user is only PIM-eligible for a protected role: Microsoft's documents disagree on whether that protects it)",
                     );
                 }
-                let mut evidence = vec![
-                    Evidence::named(EvidenceKind::DirectoryRole, &name, role),
-                    Evidence::new(EvidenceKind::AllowedResourceAction, format!("{want} (granted by `{granted_by}`)")),
-                ];
                 if let Some((unit, member)) = restricted {
-                    reason.push_str(&format!(
+                    e.push_reason(&format!(
                         " (the group is in restricted management administrative unit {}: Microsoft's page both blocks tenant-wide roles there and lets Global and Privileged Role Administrators change role-assignable groups in it)",
                         unit.display_name
                     ));
-                    evidence.push(unit_evidence(unit, member));
+                    e.push_evidence(unit_evidence(unit, member));
                 }
-                let e = plain_edge(&RULE, &node, &target, reason, evidence);
                 let conditional = contested || restricted.is_some();
                 out.push(mark_if_sp_locked(ctx, e.as_kind(kind, false).with_flags(false, conditional)));
             }
@@ -493,7 +504,7 @@ mod tests {
         let node = directory_role_node_id(APP_ADMIN);
         assert!(!edge(&d, &node, &own_sp, AddSecret).unwrap().conditional);
         let foreign = edge(&d, &node, "sp-saas", AddSecret).unwrap();
-        assert!(foreign.conditional && foreign.reason.contains("instance property lock"));
+        assert!(foreign.conditional && foreign.reason(&d).contains("instance property lock"));
     }
 
     #[test]
@@ -574,7 +585,7 @@ mod tests {
             }
         }
         let contested = edge(&d, &role, &later, ResetCredential).expect("an eligible GA is contested, not safe");
-        assert!(contested.conditional && contested.reason.contains("PIM-eligible"), "{contested:?}");
+        assert!(contested.conditional && contested.reason(&d).contains("PIM-eligible"), "{contested:?}");
     }
 
     #[test]

@@ -274,7 +274,7 @@ mod tests {
         let d = t.derive();
         let node = app_role_node_id(MICROSOFT_GRAPH_APP_ID, "50483e42-d915-4231-9639-7fdb7fd190e5");
         let e = edge(&d, &node, &admin, ResetCredential).unwrap();
-        assert!(e.conditional && e.reason.contains("Temporary Access Pass"), "{e:?}");
+        assert!(e.conditional && e.reason(&d).contains("Temporary Access Pass"), "{e:?}");
         assert!(out(&d, &users).is_empty(), "{:?}", out(&d, &users));
     }
 }

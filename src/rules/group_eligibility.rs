@@ -23,22 +23,14 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             GroupAccess::Member => "is eligible (PIM for Groups) for membership of",
             GroupAccess::Owner => "is eligible (PIM for Groups) for ownership, and so membership, of",
         };
-        out.push(Edge {
-            source: e.principal_id.as_str().into(),
-            target: e.group_id.as_str().into(),
-            kind: EdgeKind::EligibleMemberOf,
-            rule: RULE.id.into(),
-            reason: format!(
-                "{} {how} group {} (requires activation)",
-                ctx.name(&e.principal_id),
-                ctx.name(&e.group_id)
-            ),
-            evidence: vec![Evidence::new(EvidenceKind::GroupEligibility, e.id.clone()).of_fact(&e.fact_key())],
-            alternatives: Vec::new(),
-            requires_activation: true,
-            conditional: false,
-            cost: Edge::compute_cost(EdgeKind::EligibleMemberOf, true, false),
-        });
+        let reason =
+            format!("{} {how} group {} (requires activation)", ctx.name(&e.principal_id), ctx.name(&e.group_id));
+        let evidence = vec![Evidence::new(EvidenceKind::GroupEligibility, e.id.clone()).of_fact(&e.fact_key())];
+        out.push(
+            Edge::new(&e.principal_id, &e.group_id, EdgeKind::EligibleMemberOf, RULE.id, reason)
+                .with_evidence(evidence)
+                .with_flags(true, false),
+        );
     }
 }
 

@@ -269,8 +269,7 @@ pub(super) fn add_re_enable_alternatives(ctx: &Context, edges: &mut [Vec<Edge>])
     let mut by_hop: std::collections::HashMap<(&str, &str, bool), Vec<Vec<Evidence>>> =
         std::collections::HashMap::new();
     for e in &would_be {
-        let without_setting =
-            e.evidence.iter().filter(|ev| ev.kind != EvidenceKind::ResourceProperty).cloned().collect();
+        let without_setting = e.evidence().into_iter().filter(|ev| ev.kind != EvidenceKind::ResourceProperty).collect();
         by_hop.entry((&e.source, &e.target, e.requires_activation)).or_default().push(without_setting);
     }
     for e in edges.iter_mut().flatten().filter(|e| e.kind == EdgeKind::ListKeys) {
@@ -339,7 +338,7 @@ fn re_enable_edges(ctx: &Context, t: &KeyedType, keys_on: bool, out: &mut Vec<Ed
             if (lhow.conditional || lg.assignment.condition.is_some() || lg.via.is_some()) && !e.conditional {
                 e.conditional = true;
                 e.recost();
-                e.reason.push_str(" (listing keys is subject to a condition azpath does not evaluate)");
+                e.push_reason(" (listing keys is subject to a condition azpath does not evaluate)");
             }
             out.push(e);
         }
@@ -371,8 +370,8 @@ mod tests {
         let d = t.derive();
         assert!(has(&d, &ci, &on, ListKeys));
         let e = edge(&d, &ci, &unset, ListKeys).unwrap();
-        assert!(e.reason.contains("Azure default"), "{}", e.reason);
-        assert!(e.evidence.iter().any(|ev| ev.kind == crate::model::EvidenceKind::RoleAssignment));
+        assert!(e.reason(&d).contains("Azure default"), "{}", e.reason(&d));
+        assert!(e.evidence().iter().any(|ev| ev.kind == crate::model::EvidenceKind::RoleAssignment));
     }
 
     #[test]
@@ -397,7 +396,7 @@ mod tests {
         assert!(!has(&d, &ci, &off, ListKeys));
         let e = edge(&d, &ci, &off, ReEnableKeys).unwrap();
         assert!(e.cost > ListKeys.base_cost());
-        assert!(e.reason.contains("configuration change"));
+        assert!(e.reason(&d).contains("configuration change"));
     }
 
     #[test]
@@ -412,7 +411,7 @@ mod tests {
         t.assign(&op, "Storage Account Key Operator Service Role", &on);
         let d = t.derive();
         let e = edge(&d, &ci, &on, ListKeys).unwrap();
-        assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ResourceProperty && ev.fact.is_some()));
+        assert!(e.evidence().iter().any(|ev| ev.kind == EvidenceKind::ResourceProperty && ev.fact.is_some()));
         assert_eq!(e.alternatives.len(), 1, "{:?}", e.alternatives);
         let alt = &e.alternatives[0];
         assert!(alt.iter().any(|ev| ev.kind == EvidenceKind::RoleAssignment && ev.value == contributor));
@@ -459,7 +458,7 @@ mod tests {
         t.eligible(&expired, "Owner", &rg, "2025-06-01T00:00:00Z", "2026-03-01T00:00:00Z");
         let d = t.derive();
         let e = edge(&d, &now, &sa, ListKeys).unwrap();
-        assert!(e.requires_activation && e.reason.contains("PIM"));
+        assert!(e.requires_activation && e.reason(&d).contains("PIM"));
         assert!(out(&d, &expired).is_empty());
     }
 
@@ -477,10 +476,11 @@ mod tests {
         assert!(!has(&d, &c, &sa, ListKeys), "listKeys is a POST, which a ReadOnly lock blocks");
         let e = edge(&d, &o, &sa, ListKeys).expect("Owner can delete the lock, then list keys");
         assert_eq!(e.cost, ListKeys.base_cost() + LOCK_REMOVAL_COST);
-        assert!(e.reason.contains("ReadOnly lock freeze"), "{}", e.reason);
-        let named = e.evidence.iter().find(|ev| ev.kind == EvidenceKind::ReadOnlyLock).unwrap();
+        assert!(e.reason(&d).contains("ReadOnly lock freeze"), "{}", e.reason(&d));
+        let evidence = e.evidence();
+        let named = evidence.iter().find(|ev| ev.kind == EvidenceKind::ReadOnlyLock).unwrap();
         assert!(named.value.contains(&crate::facts::ids::norm(&lock)), "{named:?}");
-        assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::LockDeletableThrough
+        assert!(e.evidence().iter().any(|ev| ev.kind == EvidenceKind::LockDeletableThrough
             && ev.value.contains("Microsoft.Authorization/locks/delete")));
     }
 
@@ -545,14 +545,14 @@ mod tests {
             let e = edge(&d, &a, target, ListKeys).expect("account SAS");
             assert_eq!(&*e.rule, "rbac-list-sas");
             assert!(
-                e.evidence
+                e.evidence()
                     .iter()
                     .any(|ev| ev.kind == EvidenceKind::MatchedAction && ev.value.contains("listAccountSas"))
             );
-            assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ResourceProperty));
+            assert!(e.evidence().iter().any(|ev| ev.kind == EvidenceKind::ResourceProperty));
         }
         let e = edge(&d, &s, &on, ListKeys).expect("service SAS");
-        assert!(e.evidence.iter().any(|ev| ev.value.contains("listServiceSas")), "{:?}", e.evidence);
+        assert!(e.evidence().iter().any(|ev| ev.value.contains("listServiceSas")), "{:?}", e.evidence());
         // Reader and Data Access lists keys and SAS: one hop, the plain key listing.
         assert_eq!(&*edge(&d, &both, &on, ListKeys).unwrap().rule, "rbac-list-keys");
     }
@@ -583,7 +583,9 @@ mod tests {
         assert!(out(&d, &p).is_empty(), "{:?}", out(&d, &p));
         assert!(!has(&d, &q, &off, ListKeys), "the service SAS is refused; only the role's blob read is left");
         let e = edge(&d, &r, &off, ReEnableKeys).expect("turn shared keys back on, then ask for a SAS");
-        assert!(e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ThenAction && ev.value.contains("listServiceSas")));
+        assert!(
+            e.evidence().iter().any(|ev| ev.kind == EvidenceKind::ThenAction && ev.value.contains("listServiceSas"))
+        );
         assert!(!has(&d, &r, &off, ListKeys));
     }
 
@@ -619,7 +621,7 @@ mod tests {
         t.assign(&rd, "Cosmos DB Account Reader Role", &rg);
         let d = t.derive();
         assert!(has(&d, &k, &open, ListKeys) && has(&d, &k, &unset, ListKeys));
-        assert!(edge(&d, &k, &unset, ListKeys).unwrap().reason.contains("Azure default"));
+        assert!(edge(&d, &k, &unset, ListKeys).unwrap().reason(&d).contains("Azure default"));
         assert!(
             !has(&d, &k, &closed, ListKeys) && !has(&d, &k, &closed, ReEnableKeys),
             "listKeys alone on a key-disabled account"
@@ -658,14 +660,14 @@ mod tests {
         let e = edge(&d, &rd, &open, ReadData).expect("Cosmos DB Account Reader reads with the read-only keys");
         assert_eq!(&*e.rule, "cosmos-read-only-keys");
         assert!(
-            e.evidence.iter().any(|ev| ev.kind == EvidenceKind::MatchedAction && ev.value.contains("readonlykeys"))
+            e.evidence().iter().any(|ev| ev.kind == EvidenceKind::MatchedAction && ev.value.contains("readonlykeys"))
         );
         assert!(!has(&d, &rd, &open, WriteData) && !has(&d, &rd, &open, ListKeys), "read-only keys write nothing");
         assert!(!has(&d, &rd, &closed, ReadData), "disableLocalAuth refuses every key");
         assert!(out(&d, &op).is_empty(), "Cosmos DB Operator's notActions remove readonlyKeys: {:?}", out(&d, &op));
         assert!(out(&d, &reader).is_empty());
         let e = edge(&d, &cs, &open, ListKeys).expect("connection strings carry the keys");
-        assert!(e.reason.contains("carries the read-write keys"), "{}", e.reason);
+        assert!(e.reason(&d).contains("carries the read-write keys"), "{}", e.reason(&d));
         assert!(!has(&d, &cs, &closed, ListKeys));
     }
 

@@ -57,7 +57,7 @@ mod uami_attach;
 mod uami_federation;
 
 use crate::facts::{AdministrativeUnit, AdministrativeUnitMember, Facts, Lock, LockLevel, Resource, RoleAssignment};
-use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind, FastMap, FastSet, Node, NodeKind};
+use crate::model::{Detail, Edge, EdgeKind, Evidence, EvidenceKind, FastMap, FastSet, NameOf, Node, NodeKind};
 use crate::rbac::{self, Grant, RoleDefinition};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -129,6 +129,19 @@ pub struct Derived {
     pub ends: Vec<(u32, u32)>,
     /// Facts that were read but could not be used (unknown role definitions, ...).
     pub warnings: Vec<String>,
+}
+
+impl NameOf for Derived {
+    fn name_of(&self, id: &str) -> Option<&str> {
+        let at = self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)).ok()?;
+        Some(&self.nodes[at].name)
+    }
+}
+
+impl NameOf for Context<'_> {
+    fn name_of(&self, id: &str) -> Option<&str> {
+        self.node(id).map(|n| n.name.as_str())
+    }
 }
 
 /// Runs every rule. Pure: the same facts always give the same nodes and edges, in the same order.
@@ -225,7 +238,7 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived
             | (k.4 as u128) << 16
             | k.5.min(0xFFFF) as u128
     };
-    let evidence = |i: u32| edges[i as usize].as_ref().map(|e: &Edge| (&e.evidence, &e.reason));
+    let evidence = |i: u32| edges[i as usize].as_ref().map(|e: &Edge| (&e.detail.evidence, &e.detail.reason));
     let mut order: Vec<(u128, u32)> = keys.iter().enumerate().map(|(i, k)| (packed(k), i as u32)).collect();
     order.sort_unstable();
     for tied in order.chunk_by_mut(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
@@ -242,7 +255,7 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived
                 let later = edges[i].take().expect("each edge is taken once");
                 if alternatives {
                     let kept = edges[first].as_mut().expect("a kept edge stays until collected");
-                    add_alternative(kept, later.evidence);
+                    add_alternative(kept, later.evidence());
                     for derivation in later.alternatives {
                         add_alternative(kept, derivation);
                     }
@@ -304,7 +317,7 @@ pub(crate) fn add_alternative(edge: &mut Edge, evidence: Vec<Evidence>) {
     };
     let mine = facts(&evidence);
     let falls_with = |kept: &[Evidence]| facts(kept).iter().all(|f| mine.binary_search(f).is_ok());
-    if falls_with(&edge.evidence) || edge.alternatives.iter().any(|a| falls_with(a)) {
+    if falls_with(&edge.evidence()) || edge.alternatives.iter().any(|a| falls_with(a)) {
         return;
     }
     // Only what names a fact matters to a cut; an empty list is a derivation no change removes.
@@ -845,8 +858,7 @@ pub fn rbac_edge(
         target: target.into(),
         kind: rule.edges[0],
         rule: rule.id.into(),
-        reason,
-        evidence,
+        detail: Arc::new(Detail::new(reason, evidence)),
         alternatives: Vec::new(),
         requires_activation,
         conditional,
@@ -854,6 +866,12 @@ pub fn rbac_edge(
     };
     e.recost();
     Some(e)
+}
+
+/// An edge sharing `detail` (a reason and evidence naming the edge's ends) with the other edges its
+/// rule makes the same way: one detail for a million memberships instead of one each.
+pub fn shared_edge(rule: &Rule, source: &str, target: &str, detail: &Arc<Detail>) -> Edge {
+    Edge::with_detail(source, target, rule.edges[0], rule.id, detail.clone())
 }
 
 /// Builds an edge that comes from directory facts alone (no activation, no condition).
@@ -878,8 +896,8 @@ pub fn mark_if_sp_locked(ctx: &Context, mut e: Edge) -> Edge {
     if ctx.foreign_sps.contains(&*e.target) {
         e.conditional = true;
         e.recost();
-        e.reason.push_str(" (the app belongs to another tenant: its instance property lock may block this)");
-        e.evidence.push(Evidence::new(EvidenceKind::AppOwnerOrganization, "another tenant"));
+        e.push_reason(" (the app belongs to another tenant: its instance property lock may block this)");
+        e.push_evidence(Evidence::new(EvidenceKind::AppOwnerOrganization, "another tenant"));
     }
     e
 }
@@ -922,7 +940,7 @@ mod tests {
             assert!(e.requires_activation && e.removes_lock());
             assert_eq!(e.cost, ListKeys.base_cost() + ACTIVATION_COST + LOCK_REMOVAL_COST);
             assert!(
-                e.evidence
+                e.evidence()
                     .iter()
                     .any(|ev| ev.kind == EvidenceKind::LockDeletableThrough && ev.value.contains("PIM-eligible"))
             );
@@ -961,7 +979,7 @@ mod tests {
             assert!(!has(&d, &rg_owner, &sa, ListKeys), "it cannot delete the subscription's lock");
             assert!(!has(&d, &denied, &sa, ListKeys));
             let e = edge(&d, &uaa, &sa, ListKeys).unwrap();
-            assert_eq!(e.evidence.iter().filter(|ev| ev.kind == EvidenceKind::ReadOnlyLock).count(), 2);
+            assert_eq!(e.evidence().iter().filter(|ev| ev.kind == EvidenceKind::ReadOnlyLock).count(), 2);
             assert_eq!(e.cost, ListKeys.base_cost() + LOCK_REMOVAL_COST, "one lock removal step, however many locks");
         }
 
@@ -997,10 +1015,10 @@ mod tests {
         let d = t.derive();
         let e = edge(&d, &c, &rg, AssignRoles).unwrap();
         let named = |ev: &[Evidence]| ev.iter().any(|x| x.value == uaa) || ev.iter().any(|x| x.value == rg_owner);
-        assert!(named(&e.evidence));
+        assert!(named(&e.evidence()));
         assert_eq!(e.alternatives.len(), 1, "{:?}", e.alternatives);
         assert!(named(&e.alternatives[0]) && e.alternatives[0].iter().all(|x| x.fact.is_some()));
-        let (a, b) = (&e.evidence, &e.alternatives[0]);
+        let (a, b) = (&e.evidence(), &e.alternatives[0]);
         assert!(a.iter().any(|x| x.value == uaa) != b.iter().any(|x| x.value == uaa), "one grant each");
         // One grant: nothing merged.
         assert!(edge(&d, &solo, &rg, AssignRoles).unwrap().alternatives.is_empty());

@@ -209,12 +209,12 @@ fn edge(ctx: &Context, g: &RbacGrant, uami: &Resource, action: &str, how: &Grant
     let mut e = rbac_edge(ctx, &RULE, g, hit, reason, extra)?;
     if compute_grant.assignment.eligible && !e.requires_activation {
         e = e.as_kind(EdgeKind::RunCodeAs, true);
-        e.reason.push_str(" (the compute right is PIM-eligible: requires activation)");
+        e.push_reason(" (the compute right is PIM-eligible: requires activation)");
     }
     if place.conditional() && !e.conditional {
         let activation = e.requires_activation;
         e = e.with_flags(activation, true);
-        e.reason.push_str(" (the compute right is subject to a condition azpath does not evaluate)");
+        e.push_reason(" (the compute right is subject to a condition azpath does not evaluate)");
     }
     e.cost += EdgeKind::ExecuteOn.base_cost() + CONFIG_CHANGE_COST;
     Some(e)
@@ -249,11 +249,11 @@ mod tests {
         let e = edge(&d, &h, &u, RunCodeAs).expect("attach the identity to the VM");
         assert_eq!(&*e.rule, "rbac-attach-identity");
         let ev = |k: EvidenceKind| {
-            e.evidence.iter().filter(|ev| ev.kind == k).map(|ev| ev.value.clone()).collect::<Vec<_>>()
+            e.evidence().iter().filter(|ev| ev.kind == k).map(|ev| ev.value.clone()).collect::<Vec<_>>()
         };
         assert_eq!(ev(EvidenceKind::RoleAssignment), [operator], "the assign right");
-        assert!(ev(EvidenceKind::ComputeGrantedBy)[0].starts_with(&vmc), "the compute right: {:?}", e.evidence);
-        assert!(ev(EvidenceKind::Carrier)[0].contains("virtualMachines/write"), "{:?}", e.evidence);
+        assert!(ev(EvidenceKind::ComputeGrantedBy)[0].starts_with(&vmc), "the compute right: {:?}", e.evidence());
+        assert!(ev(EvidenceKind::Carrier)[0].contains("virtualMachines/write"), "{:?}", e.evidence());
         assert!(ev(EvidenceKind::MatchedAction)[0].contains("assign/action"));
         assert!(e.cost > ExecuteOn.base_cost() + RunCodeAs.base_cost(), "a configuration change: {}", e.cost);
         assert!(has(&d, &u, "sp-u-deploy", AuthenticatesAs));
@@ -292,7 +292,7 @@ mod tests {
         t.assign(&r, "Logic App Contributor", &sa);
         let d = t.derive();
         let e = edge(&d, &n, &u, RunCodeAs).expect("create a logic app with the identity");
-        assert!(e.reason.contains("create a logic app"), "{}", e.reason);
+        assert!(e.reason(&d).contains("create a logic app"), "{}", e.reason(&d));
         assert!(!has(&d, &r, &u, RunCodeAs), "a storage account scope can hold no new logic app");
     }
 
@@ -306,7 +306,7 @@ mod tests {
         t.eligible(&dave, "Owner", &rg, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z");
         let d = t.derive();
         let e = edge(&d, &c, &u, RunCodeAs).unwrap();
-        assert!(!e.evidence.iter().any(|ev| ev.kind == EvidenceKind::ComputeGrantedBy), "one assignment grants both");
+        assert!(!e.evidence().iter().any(|ev| ev.kind == EvidenceKind::ComputeGrantedBy), "one assignment grants both");
         let e = edge(&d, &dave, &u, RunCodeAs).unwrap();
         assert!(e.requires_activation);
     }

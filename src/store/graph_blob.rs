@@ -308,16 +308,10 @@ fn decode_edges(
         let flags = columns.flags[e];
         ends.push((src, dst));
         edges.push(Edge {
-            source: source.clone(),
-            target: target.clone(),
-            kind,
-            rule: rule.clone(),
-            reason: String::new(),
-            evidence: Vec::new(),
-            alternatives: Vec::new(),
             requires_activation: flags & ACTIVATION != 0,
             conditional: flags & CONDITIONAL != 0,
             cost: word(columns.costs, e * 4),
+            ..Edge::bare(source.clone(), target.clone(), kind, rule.clone())
         });
     }
     Ok((edges, ends))

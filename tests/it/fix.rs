@@ -381,7 +381,7 @@ fn every_rule_behind_azure_grants_is_judged_narrowable_or_not() {
     let grant =
         |ev: &azpath::model::Evidence| matches!(ev.kind, EvidenceKind::RoleAssignment | EvidenceKind::RoleEligibility);
     let with_grants: Vec<&azpath::model::Edge> =
-        g.edges.iter().filter(|e| e.evidence.iter().chain(e.alternatives.iter().flatten()).any(grant)).collect();
+        g.edges.iter().filter(|e| e.evidence().iter().chain(e.alternatives.iter().flatten()).any(grant)).collect();
     let mut rules: Vec<&str> = with_grants.iter().map(|e| &*e.rule).collect();
     rules.sort_unstable();
     rules.dedup();

@@ -45,18 +45,7 @@ fn a_failure_mid_write_leaves_the_database_as_it_was() {
     // halfway through the transaction.
     let mut derived =
         Derived { nodes: vec![Node::new("a", NodeKind::User, "a")], edges: vec![], ends: vec![], warnings: vec![] };
-    derived.edges.push(Edge {
-        source: "a".into(),
-        target: "missing".into(),
-        kind: EdgeKind::MemberOf,
-        rule: "test".into(),
-        reason: String::new(),
-        evidence: vec![],
-        alternatives: vec![],
-        requires_activation: false,
-        conditional: false,
-        cost: 1,
-    });
+    derived.edges.push(Edge::bare("a".into(), "missing".into(), EdgeKind::MemberOf, "test".into()));
     assert!(store.write_snapshot(&azpath::demo::raw().into(), &derived, &Default::default(), None).is_err());
     drop(store);
     let store = Store::open(&path).unwrap();
