@@ -1,7 +1,7 @@
 //! `Contains`: control of a scope is control of everything beneath it.
 
-use super::{Context, Rule, plain_edge};
-use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
+use super::{Context, Rule, shared_edge};
+use crate::model::{Detail, Edge, EdgeKind, EvidenceKind, EvidenceText, Piece, Text};
 
 pub const RULE: Rule = Rule {
     id: "arm-contains",
@@ -18,15 +18,25 @@ edge into a resource never continues through Contains.",
 };
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
+    // One detail for every Contains edge, naming its ends when shown.
+    let detail = Detail {
+        reason: Text::new(vec![
+            Piece::text("full control of "),
+            Piece::SOURCE_NAME,
+            Piece::text(" includes "),
+            Piece::TARGET_NAME,
+        ]),
+        evidence: vec![EvidenceText {
+            kind: EvidenceKind::ArmHierarchy,
+            value: Text::new(vec![Piece::TARGET_ID, Piece::text(" is beneath "), Piece::SOURCE_ID]),
+            name: None,
+            fact: None,
+        }],
+    }
+    .shared();
     for (parent, kids) in &ctx.children {
         for child in kids {
-            out.push(plain_edge(
-                &RULE,
-                parent,
-                child,
-                format!("full control of {} includes {}", ctx.name(parent), ctx.name(child)),
-                vec![Evidence::new(EvidenceKind::ArmHierarchy, format!("{child} is beneath {parent}"))],
-            ));
+            out.push(shared_edge(&RULE, parent, child, &detail));
         }
     }
 }
@@ -49,6 +59,9 @@ mod tests {
         assert!(has(&d, &rg, &sa, Contains));
         assert!(!has(&d, &sa, &rg, Contains));
         assert!(!has(&d, &rg, SUB, Contains));
+        let e = edge(&d, &rg, &sa, Contains).unwrap();
+        assert_eq!(e.reason(&d), "full control of rg includes sa");
+        assert_eq!(e.evidence()[0].value, format!("{} is beneath {}", e.target, e.source));
     }
 
     #[test]
