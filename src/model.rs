@@ -628,16 +628,23 @@ pub struct Edge {
 impl Edge {
     /// An edge of `kind` at its base cost: active, unconditional, without evidence yet.
     pub fn new(source: &str, target: &str, kind: EdgeKind, rule: &str, reason: impl Into<Text>) -> Edge {
-        Edge::with_detail(source, target, kind, rule, Arc::new(Detail { reason: reason.into(), evidence: Vec::new() }))
+        let detail = Arc::new(Detail { reason: reason.into(), evidence: Vec::new() });
+        Edge::with_detail(source.into(), target.into(), kind, rule.into(), detail)
     }
 
-    /// An edge of `kind` at its base cost with a (shared) detail.
-    pub fn with_detail(source: &str, target: &str, kind: EdgeKind, rule: &str, detail: Arc<Detail>) -> Edge {
+    /// An edge of `kind` at its base cost with a (shared) detail, its ids shared too.
+    pub fn with_detail(
+        source: Arc<str>,
+        target: Arc<str>,
+        kind: EdgeKind,
+        rule: Arc<str>,
+        detail: Arc<Detail>,
+    ) -> Edge {
         Edge {
-            source: source.into(),
-            target: target.into(),
+            source,
+            target,
             kind,
-            rule: rule.into(),
+            rule,
             detail,
             alternatives: Vec::new(),
             requires_activation: false,

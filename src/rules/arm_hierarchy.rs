@@ -36,7 +36,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     .shared();
     for (parent, kids) in &ctx.children {
         for child in kids {
-            out.push(shared_edge(&RULE, parent, child, &detail));
+            out.push(shared_edge(ctx, &RULE, parent, child, &detail));
         }
     }
 }

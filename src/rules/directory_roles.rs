@@ -342,7 +342,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 if restricted.is_some() && targets != Targets::Groups(GroupSet::ROLE_ASSIGNABLE) {
                     continue;
                 }
-                let mut e = shared_edge(&RULE, &node, &target, &detail);
+                let mut e = shared_edge(ctx, &RULE, &node, &target, &detail);
                 if contested {
                     e.push_reason(
                         " (the user is only PIM-eligible for a protected role: Microsoft's documents disagree on whether that protects it)",

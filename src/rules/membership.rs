@@ -37,7 +37,7 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         if m.member_type == DirectoryObjectType::Other && ctx.node(&m.member_id).is_none() {
             continue;
         }
-        out.push(shared_edge(&RULE, &m.member_id, &m.group_id, &detail));
+        out.push(shared_edge(ctx, &RULE, &m.member_id, &m.group_id, &detail));
     }
 }
 

@@ -196,9 +196,13 @@ fn derive_with(facts: &Facts, alternatives: bool) -> Derived {
 fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived {
     // Nodes by their position in id order: edges sort by integer keys in the same order as by ids,
     // and share one `Arc` per end instead of one per edge.
-    let ids: Vec<Arc<str>> = ctx.nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
+    // The context's shared ids (which most edges already hold) and its index of them.
+    let mut ids: Vec<Arc<str>> = vec![Arc::from(""); ctx.nodes.len()];
+    for (id, &at) in &ctx.node_index {
+        ids[at as usize] = id.clone();
+    }
     let kinds: Vec<NodeKind> = ctx.nodes.iter().map(|n| n.kind).collect();
-    let position: FastMap<&str, u32> = ids.iter().enumerate().map(|(i, id)| (&**id, i as u32)).collect();
+    let position = &ctx.node_index;
     let rule_rank: FastMap<&str, usize> = RULES.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     let mut edges = Vec::with_capacity(per_rule.iter().map(Vec::len).sum());
     let mut keys = Vec::with_capacity(edges.capacity());
@@ -207,7 +211,7 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived
     let mut last: [Option<(Arc<str>, u32)>; 2] = [None, None];
     let mut find = |end: &Arc<str>, which: usize| -> Option<u32> {
         if let Some((id, at)) = &last[which]
-            && **id == **end
+            && (Arc::ptr_eq(id, end) || **id == **end)
         {
             return Some(*at);
         }
@@ -273,7 +277,7 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived
     }
     let kept = |n: usize| !role_kinds.contains(&kinds[n]) || granting[n];
     // One shared `Arc` per rule id too.
-    let rule_ids: Vec<Arc<str>> = RULES.iter().map(|r| Arc::from(r.id)).collect();
+    let rule_ids: Vec<Arc<str>> = RULES.iter().map(|r| rule_id(r)).collect();
     // Positions among the kept nodes (every source is kept: it grants through its edge).
     let mut kept_position = vec![u32::MAX; ids.len()];
     let mut next = 0;
@@ -283,20 +287,18 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived
             next += 1;
         }
     }
-    let mut kept_edges = Vec::with_capacity(order.len());
-    let mut ends = Vec::with_capacity(order.len());
-    for i in order.into_iter().filter(|&i| kept(keys[i].1 as usize)) {
-        if let Some(mut e) = edges[i].take() {
-            ends.push((kept_position[keys[i].0 as usize], kept_position[keys[i].1 as usize]));
-            e.source = ids[keys[i].0 as usize].clone();
-            e.target = ids[keys[i].1 as usize].clone();
-            if let Some(rule) = rule_ids.get(keys[i].5) {
-                e.rule = rule.clone();
-            }
-            kept_edges.push(e);
+    let chosen: Vec<usize> = order.into_iter().filter(|&i| kept(keys[i].1 as usize) && edges[i].is_some()).collect();
+    let mut ends = Vec::with_capacity(chosen.len());
+    for &i in &chosen {
+        ends.push((kept_position[keys[i].0 as usize], kept_position[keys[i].1 as usize]));
+        let e = edges[i].as_mut().expect("chosen edges are present");
+        e.source = ids[keys[i].0 as usize].clone();
+        e.target = ids[keys[i].1 as usize].clone();
+        if let Some(rule) = rule_ids.get(keys[i].5) {
+            e.rule = rule.clone();
         }
     }
-    let edges = kept_edges;
+    let edges = permute_in_place(edges, &chosen);
     // `ctx.nodes` iterates in id order, so the kept nodes are already sorted.
     let nodes: Vec<Node> = ctx.nodes.into_iter().enumerate().filter(|(n, _)| kept(*n)).map(|(_, n)| n).collect();
     let mut warnings = ctx.warnings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -304,6 +306,32 @@ fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived
     warnings.dedup();
     debug_assert!(ends.iter().all(|&(a, b)| (a as usize) < nodes.len() && (b as usize) < nodes.len()));
     Derived { nodes, edges, ends, warnings }
+}
+
+/// The edges at positions `chosen`, in that order, moved within `edges` rather than into a second
+/// list (which would hold a million-edge tenant's edges twice); the rest are dropped.
+fn permute_in_place(mut edges: Vec<Option<Edge>>, chosen: &[usize]) -> Vec<Edge> {
+    let mut dest = vec![u32::MAX; edges.len()];
+    for (k, &i) in chosen.iter().enumerate() {
+        dest[i] = k as u32;
+    }
+    for (e, &d) in edges.iter_mut().zip(&dest) {
+        if d == u32::MAX {
+            *e = None;
+        }
+    }
+    // Each swap puts one edge in its final place; a position stops when it holds its own edge or
+    // a dropped one (the edge bound for it, if any, arrives when its own position is visited).
+    for i in 0..edges.len() {
+        while dest[i] != u32::MAX && dest[i] as usize != i {
+            let j = dest[i] as usize;
+            edges.swap(i, j);
+            dest.swap(i, j);
+        }
+    }
+    edges.truncate(chosen.len());
+    // Same size and alignment: collected in place.
+    edges.into_iter().map(|e| e.expect("every chosen edge was moved into place")).collect()
 }
 
 /// Keeps another derivation of `edge`'s hop (its evidence) among the edge's alternatives, unless
@@ -344,7 +372,9 @@ pub struct Context<'f> {
     /// Every node, sorted by id, built from the facts before any rule runs.
     nodes: Vec<Node>,
     /// Node ids -> position in `nodes` (rules look nodes up by id for every edge they make).
-    node_index: FastMap<Box<str>, u32>,
+    /// Node ids -> position in `nodes` (rules look nodes up by id for every edge they make); the
+    /// key is the one shared copy of the id that the edges of [`shared_edge`] hold.
+    node_index: FastMap<Arc<str>, u32>,
     /// ARM hierarchy: parent -> children (scopes and resources), sorted.
     pub children: BTreeMap<String, Vec<String>>,
     pub resources: HashMap<&'f str, &'f Resource>,
@@ -455,7 +485,7 @@ impl<'f> Context<'f> {
         for l in facts.locks.iter().filter(|l| l.level == LockLevel::ReadOnly) {
             read_only_locks.entry(l.scope.as_str()).or_default().push(l);
         }
-        let node_index = nodes.iter().enumerate().map(|(i, n)| (Box::from(n.id.as_str()), i as u32)).collect();
+        let node_index = nodes.iter().enumerate().map(|(i, n)| (Arc::from(n.id.as_str()), i as u32)).collect();
         let parents = children.iter().flat_map(|(p, kids)| kids.iter().map(move |k| (k.clone(), p.clone()))).collect();
         Context {
             facts,
@@ -495,6 +525,12 @@ impl<'f> Context<'f> {
 
     pub fn warn(&self, message: String) {
         self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(message);
+    }
+
+    /// The shared copy of a node's id (a new one for an id that is not a node's: such an edge is
+    /// dropped by `finish`).
+    pub fn id(&self, id: &str) -> Arc<str> {
+        self.node_index.get_key_value(id).map_or_else(|| Arc::from(id), |(k, _)| k.clone())
     }
 
     pub fn node(&self, id: &str) -> Option<&Node> {
@@ -870,8 +906,15 @@ pub fn rbac_edge(
 
 /// An edge sharing `detail` (a reason and evidence naming the edge's ends) with the other edges its
 /// rule makes the same way: one detail for a million memberships instead of one each.
-pub fn shared_edge(rule: &Rule, source: &str, target: &str, detail: &Arc<Detail>) -> Edge {
-    Edge::with_detail(source, target, rule.edges[0], rule.id, detail.clone())
+pub fn shared_edge(ctx: &Context, rule: &Rule, source: &str, target: &str, detail: &Arc<Detail>) -> Edge {
+    Edge::with_detail(ctx.id(source), ctx.id(target), rule.edges[0], rule_id(rule), detail.clone())
+}
+
+/// One shared copy of each rule's id, for the edges of [`shared_edge`].
+fn rule_id(rule: &Rule) -> Arc<str> {
+    static IDS: std::sync::LazyLock<FastMap<&'static str, Arc<str>>> =
+        std::sync::LazyLock::new(|| RULES.iter().map(|r| (r.id, Arc::from(r.id))).collect());
+    IDS.get(rule.id).cloned().unwrap_or_else(|| Arc::from(rule.id))
 }
 
 /// Builds an edge that comes from directory facts alone (no activation, no condition).
@@ -915,6 +958,19 @@ pub fn grant_text(ctx: &Context, grant: &RbacGrant) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permuting_in_place_gives_the_chosen_edges_in_order() {
+        let edge = |i: usize| Edge::new(&format!("s{i}"), "t", EdgeKind::MemberOf, "r", "x");
+        // Every subset order of a few edges, including none, all, reversed and cycles.
+        for chosen in [vec![], vec![0, 1, 2, 3, 4], vec![4, 3, 2, 1, 0], vec![2, 0, 4], vec![1, 2, 3, 0], vec![3]] {
+            let mut edges: Vec<Option<Edge>> = (0..5).map(|i| Some(edge(i))).collect();
+            edges[4] = if chosen.contains(&4) { edges[4].take() } else { None };
+            let chosen: Vec<usize> = chosen.into_iter().filter(|&i| edges[i].is_some()).collect();
+            let want: Vec<Edge> = chosen.iter().map(|&i| edge(i)).collect();
+            assert_eq!(permute_in_place(edges, &chosen), want, "{chosen:?}");
+        }
+    }
 
     mod locks {
         use crate::model::EdgeKind::ListKeys;
