@@ -8,7 +8,7 @@
 //!
 //! A tenant is made one object at a time, into a facts file ([`write`]) or the compact text the
 //! import reads ([`compact`]), so its size is bounded by the disk, not by memory: the 10m preset
-//! (1.2 GB of JSON) is written holding about 100 MB, mostly its memberships as integers.
+//! (1.2 GB of JSON) is written holding under 100 MiB, mostly its memberships as integers.
 
 use crate::facts::redact::redact_value;
 use crate::facts::{CompactFacts, RawFacts, TenantInfo};
@@ -124,7 +124,7 @@ const ROLE_MGMT_RW: &str = "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8";
 
 /// Writes a tenant as a facts file (`docs/facts-format.md`: compact JSON, then a newline) to `out`,
 /// one object at a time: what is held meanwhile is integer indexes (of memberships, mostly), not
-/// the tenant, so a 10M-edge tenant is written in a few hundred MB.
+/// the tenant, so the 10m preset is written holding under 100 MiB.
 pub fn write<W: Write>(spec: &SynthSpec, out: W) -> io::Result<()> {
     let h = header(spec);
     let mut out = io::BufWriter::with_capacity(1 << 20, out);
