@@ -23,15 +23,20 @@ pub fn create_new(path: &Path) -> io::Result<File> {
 /// regular file is tightened to owner-only first, since what it will hold is azpath's. Devices and
 /// pipes (`/dev/stdout`) are written as they are.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = create(path)?;
+    file.write_all(bytes)?;
+    file.flush()
+}
+
+/// Creates or truncates `path` for writing, as [`write`] does, for output written in pieces.
+pub fn create(path: &Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     owner_only(&mut options);
     if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         tighten(path)?;
     }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.flush()
+    options.open(path)
 }
 
 /// Creates `dir` and any missing parents, owner-only (existing directories are left as they are:

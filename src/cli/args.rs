@@ -522,7 +522,8 @@ pub enum QueryAction {
     },
 }
 
-/// The most of any one thing `synth` makes: 50 million (a tenant of that size needs tens of GiB).
+/// The most of any one thing `synth` makes: 50 million (importing a tenant of that size needs tens
+/// of GiB; writing it as a file, its memberships as integers: a few GB).
 pub const SYNTH_MAX_COUNT: u64 = 50_000_000;
 
 /// A `synth` count between `min` and [`SYNTH_MAX_COUNT`]; clap names the range when it is not.

@@ -73,6 +73,22 @@ pub fn emit(output: &Option<PathBuf>, text: &str) -> Result<()> {
     }
 }
 
+/// Like [`emit`], for output written in pieces by `write` (a file too large to hold as text).
+pub fn emit_with(output: &Option<PathBuf>, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    match output {
+        Some(path) => {
+            check_not_database(path)?;
+            let mut file = azpath::files::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            write(&mut file).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => match write(&mut std::io::stdout().lock()) {
+            // A closed pipe (`| head`) is not an error worth reporting.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.context("cannot write to stdout"),
+        },
+    }
+}
+
 /// Like [`emit`], but with --format dot --render the DOT text is rendered by Graphviz and the image
 /// written to --output (default `exports/diagram.svg|png`).
 pub fn emit_out(out: &OutputArgs, text: &str) -> Result<()> {

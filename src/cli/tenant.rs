@@ -235,16 +235,15 @@ pub fn synth(
         resources: counts.resources.unwrap_or(base.resources),
         seed,
     };
-    let raw = azpath::synth::generate(&spec);
     if import {
         let mut store = super::output::open_store(ctx.db)?;
-        let s = azpath::import_facts(&mut store, raw, Some(&format!("synth-{seed}")))?;
+        let s = azpath::import_facts(&mut store, azpath::synth::compact(&spec), Some(&format!("synth-{seed}")))?;
         eprintln!(
             "azpath: synthetic tenant imported as snapshot #{}: {} nodes, {} attack edges",
             s.snapshot, s.nodes, s.edges
         );
     } else {
-        emit(&output, &(serde_json::to_string(&raw)? + "\n"))?;
+        super::output::emit_with(&output, |out| azpath::synth::write(&spec, out))?;
     }
     Ok(ExitCode::SUCCESS)
 }
