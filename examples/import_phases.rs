@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
     let facts = azpath::facts::parse(&raw)?;
     eprintln!("parse     {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
     let t = Instant::now();
-    let records = azpath::facts::index::fact_records(&facts);
+    let records = azpath::facts::index::fact_list(&facts);
     eprintln!("index     {:>7.2} s  {}  ({} records)", t.elapsed().as_secs_f64(), rss(), records.len());
     let t = Instant::now();
     let derived = azpath::rules::derive(&facts);

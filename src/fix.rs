@@ -1628,7 +1628,7 @@ mod tests {
         use EvidenceKind::*;
         let nodes = (0..2).map(|i| node(i, NodeKind::User)).collect();
         let mut e = edge(0, 1, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 1)]);
-        e.alternatives = vec![vec![fact(RoleAssignment, 2)]];
+        e.alternatives = vec![vec![fact(RoleAssignment, 2)]].into();
         let g = AttackGraph::new(nodes, vec![e.clone()]);
         let q = query(&g, &[0], &[1]);
         let plan = solve(&g, &q, &Costs::default());
@@ -1642,7 +1642,7 @@ mod tests {
         let plan = solve(&g, &kept, &Costs::default());
         assert!(plan.impossible && plan.blocked_by_protection);
         // A derivation that names no changeable fact makes the hop uncuttable.
-        e.alternatives = vec![vec![fact(Identity, 9)]];
+        e.alternatives = vec![vec![fact(Identity, 9)]].into();
         let g = AttackGraph::new(g.nodes.clone(), vec![e]);
         let plan = solve(&g, &q, &Costs::default());
         assert!(plan.impossible && !plan.blocked_by_protection);
@@ -1826,7 +1826,7 @@ mod tests {
         // by way of membership 3: only the membership closes it.
         let nodes = (0..2).map(|i| node(i, NodeKind::User)).collect();
         let mut hop = edge(0, 1, EdgeKind::ExecuteOn, vec![fact(RoleAssignment, 1), fact(GroupMembership, 3)]);
-        hop.alternatives = vec![vec![fact(RoleAssignment, 2), fact(GroupMembership, 3)]];
+        hop.alternatives = vec![vec![fact(RoleAssignment, 2), fact(GroupMembership, 3)]].into();
         let g = AttackGraph::new(nodes, vec![hop]);
         let paths = pair_paths(&g, &query(&g, &[0], &[1]));
         let c = chokepoints(&g, &paths);
@@ -1849,7 +1849,7 @@ mod tests {
         ];
         let nodes = kinds.iter().enumerate().map(|(i, &k)| node(i, k)).collect();
         let mut grant = edge(4, 5, EdgeKind::AssignRoles, vec![fact(RoleAssignment, 4)]);
-        grant.alternatives = vec![vec![fact(RoleAssignment, 5)]];
+        grant.alternatives = vec![vec![fact(RoleAssignment, 5)]].into();
         let edges = vec![
             edge(0, 3, EdgeKind::AddSecret, vec![fact(Owner, 1)]),
             edge(1, 3, EdgeKind::AddSecret, vec![fact(Owner, 2)]),
@@ -2077,7 +2077,7 @@ mod tests {
                 "n01/providers/Microsoft.Authorization/roleAssignments/other",
             )
             .of_fact("role assignment|other");
-            edges[5].alternatives = vec![edges[5].evidence()];
+            edges[5].alternatives = vec![edges[5].evidence()].into();
             edges[5].set_evidence(vec![primary]);
             (AttackGraph::new(g.nodes.clone(), edges), ra)
         };
@@ -2172,7 +2172,7 @@ mod tests {
             // Every third edge was derived twice (the rules merged parallel grants).
             let alternatives = if rng.next(3) == 0 { vec![derivation(rng)] } else { vec![] };
             let mut e = edge(s, t, edge_kinds[rng.next(edge_kinds.len())], evidence);
-            e.alternatives = alternatives;
+            e.alternatives = alternatives.into();
             if rng.next(2) == 0 {
                 e.rule = "rbac-list-keys".into();
             }

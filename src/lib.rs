@@ -53,7 +53,7 @@ pub fn import_facts(
 pub struct Prepared {
     raw: CompactFacts,
     derived: rules::Derived,
-    records: std::collections::HashMap<String, facts::index::FactRecord>,
+    records: Vec<facts::index::FactRecord>,
     redacted: usize,
     skipped: Vec<String>,
 }
@@ -66,7 +66,7 @@ pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
     let facts = facts::parse(&raw)?;
     // The fact index for diffs is independent of the rules: build it on the other core.
     let (derived, records) = std::thread::scope(|scope| {
-        let records = scope.spawn(|| facts::index::fact_records(&facts));
+        let records = scope.spawn(|| facts::index::fact_list(&facts));
         let derived = rules::derive(&facts);
         (derived, records.join().expect("building the fact index does not panic"))
     });
@@ -114,7 +114,7 @@ pub fn explain_edges(store: &Store, snapshot: i64, g: &mut graph::AttackGraph, e
     wanted.retain(|&e| !g.edges[e].has_detail());
     for (e, d) in wanted.iter().zip(store.load_edge_details(snapshot, &wanted)?) {
         g.edges[*e].detail = d.detail;
-        g.edges[*e].alternatives = d.alternatives;
+        g.edges[*e].alternatives = d.alternatives.into();
     }
     Ok(())
 }

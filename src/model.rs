@@ -585,6 +585,44 @@ impl Detail {
     }
 }
 
+/// The other derivations of a hop ([`Edge::alternatives`]), each its fact-naming evidence. Boxed:
+/// most edges have none, and an empty `Vec` would cost each of ten million edges 24 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Alternatives(Option<Box<Vec<Vec<Evidence>>>>);
+
+impl Alternatives {
+    pub fn push(&mut self, derivation: Vec<Evidence>) {
+        self.0.get_or_insert_default().push(derivation);
+    }
+}
+
+impl std::ops::Deref for Alternatives {
+    type Target = [Vec<Evidence>];
+    fn deref(&self) -> &[Vec<Evidence>] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl From<Vec<Vec<Evidence>>> for Alternatives {
+    fn from(list: Vec<Vec<Evidence>>) -> Alternatives {
+        Alternatives((!list.is_empty()).then(|| Box::new(list)))
+    }
+}
+
+impl IntoIterator for Alternatives {
+    type Item = Vec<Evidence>;
+    type IntoIter = std::vec::IntoIter<Vec<Evidence>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.map_or_else(Vec::new, |b| *b).into_iter()
+    }
+}
+
+impl PartialEq<Vec<Vec<Evidence>>> for Alternatives {
+    fn eq(&self, other: &Vec<Vec<Evidence>>) -> bool {
+        **self == **other
+    }
+}
+
 /// Display names by node id, for rendering reasons ([`Edge::reason`]).
 pub trait NameOf {
     fn name_of(&self, id: &str) -> Option<&str>;
@@ -616,7 +654,7 @@ pub struct Edge {
     /// into it (same ends, kind and activation): the hop stays while any derivation holds, so
     /// `fix` must cut each one. Only derivations that removing `evidence`'s facts would not also
     /// remove are kept. Not part of exports.
-    pub alternatives: Vec<Vec<Evidence>>,
+    pub alternatives: Alternatives,
     /// The hop needs a PIM activation first (an eligible, not active, assignment).
     pub requires_activation: bool,
     /// The hop depends on a role-assignment or role-definition condition that azpath does not
@@ -646,7 +684,7 @@ impl Edge {
             kind,
             rule,
             detail,
-            alternatives: Vec::new(),
+            alternatives: Alternatives::default(),
             requires_activation: false,
             conditional: false,
             cost: Edge::compute_cost(kind, false, false),
@@ -661,7 +699,7 @@ impl Edge {
             kind,
             rule,
             detail: NO_DETAIL.clone(),
-            alternatives: Vec::new(),
+            alternatives: Alternatives::default(),
             requires_activation: false,
             conditional: false,
             cost: Edge::compute_cost(kind, false, false),
@@ -779,4 +817,36 @@ pub struct SnapshotInfo {
     pub warnings: Vec<String>,
     pub nodes: i64,
     pub edges: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ten-million-edge tenant holds its edges once or twice at a time: each byte here is 10-20 MB.
+    #[test]
+    fn an_edge_stays_small() {
+        assert!(std::mem::size_of::<Edge>() <= 72, "{}", std::mem::size_of::<Edge>());
+        assert_eq!(std::mem::size_of::<Option<Edge>>(), std::mem::size_of::<Edge>(), "finish moves edges in place");
+    }
+
+    #[test]
+    fn text_pieces_render_per_edge_and_literal_text_is_never_a_placeholder() {
+        let names = vec![Node::new("u1", NodeKind::User, "{name}"), Node::new("g1", NodeKind::Group, "admins")];
+        let t = Text::new(vec![Piece::SOURCE_NAME, Piece::text(" in {target} "), Piece::TARGET_NAME, Piece::TARGET_ID]);
+        let e = Edge::with_detail(
+            "u1".into(),
+            "g1".into(),
+            EdgeKind::MemberOf,
+            "r".into(),
+            Detail { reason: t, evidence: vec![] }.shared(),
+        );
+        assert_eq!(e.reason(&names), "{name} in {target} adminsg1");
+        // A node the names do not know is shown by its id.
+        assert_eq!(e.reason(&Vec::new()), "u1 in {target} g1g1");
+        let mut literal = Text::literal("a");
+        literal.push_str("b");
+        assert_eq!(literal.pieces(), [Piece::text("ab")]);
+        assert!(Text::default().is_empty() && Text::literal("").is_empty() && !literal.is_empty());
+    }
 }

@@ -372,7 +372,7 @@ impl Store {
         &mut self,
         raw: &CompactFacts,
         derived: &Derived,
-        records: &HashMap<String, FactRecord>,
+        records: &[FactRecord],
         label: Option<&str>,
     ) -> Result<i64> {
         // The rows of a new snapshot only refer to each other, and the writer checks every edge's
@@ -388,7 +388,7 @@ impl Store {
         &mut self,
         raw: &CompactFacts,
         derived: &Derived,
-        records: &HashMap<String, FactRecord>,
+        records: &[FactRecord],
         label: Option<&str>,
     ) -> Result<i64> {
         let tx = self.conn.transaction()?;
@@ -575,7 +575,7 @@ impl Store {
         let all: Vec<usize> = (0..edges.len()).collect();
         for (ix, d) in all.iter().zip(self.load_edge_details(snapshot, &all)?) {
             edges[*ix].detail = d.detail;
-            edges[*ix].alternatives = d.alternatives;
+            edges[*ix].alternatives = d.alternatives.into();
         }
         Ok((nodes, edges))
     }
@@ -903,8 +903,8 @@ impl Store {
 }
 
 /// The fact index of a snapshot: its digest, and every record findable by key hash.
-fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &HashMap<String, FactRecord>) -> Result<()> {
-    let digest = index::fact_digest(records.values());
+fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &[FactRecord]) -> Result<()> {
+    let digest = index::fact_digest(records);
     let mut blob = Vec::with_capacity(digest.len() * 24);
     for (k, d) in &digest {
         blob.extend_from_slice(&k.to_le_bytes());
@@ -919,7 +919,7 @@ fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &HashMap<Strin
     )?;
     // In key order, so the table grows at its end instead of splitting pages all over.
     let mut sorted: Vec<(i64, &FactRecord)> =
-        records.values().map(|r| (index::fact_key_hash(&r.key) as u64 as i64, r)).collect();
+        records.iter().map(|r| (index::fact_key_hash(&r.key) as u64 as i64, r)).collect();
     sorted.sort_unstable_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
     for (short, r) in sorted {
         // `ids` (schema v3) is no longer read: evidence names its fact by key.
@@ -1253,7 +1253,7 @@ mod foreign_key_tests {
         let mut store = Store::open(&dir.path().join("fk.db")).unwrap();
         let raw = crate::facts::CompactFacts::from(crate::demo::raw());
         let facts = crate::facts::parse(&raw).unwrap();
-        let records = crate::facts::index::fact_records(&facts);
+        let records = crate::facts::index::fact_list(&facts);
         store.write_snapshot(&raw, &crate::rules::derive(&facts), &records, None).unwrap();
         let on: i64 = store.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(on, 1);

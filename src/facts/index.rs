@@ -238,17 +238,54 @@ impl<'f> Names<'f> {
 
 /// Every security-relevant fact of a snapshot, by key.
 pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
-    let names = Names::new(f);
-    let name = |id: &str| names.object(id).to_string();
-    let mut out = HashMap::new();
-    let mut add = |key: String, text: String, detail: String| {
+    fact_list(f).into_iter().map(|r| (r.key.clone(), r)).collect()
+}
+
+/// Every security-relevant fact of a snapshot, once per key (the last made, as [`fact_records`]
+/// keeps), ordered by key hash: what a snapshot stores. A list, not a map, because an import holds
+/// the records of ten million facts at once, and a map would hold each key twice in a table up to
+/// twice their number.
+pub fn fact_list(f: &Facts) -> Vec<FactRecord> {
+    let mut out = Vec::new();
+    add_records(f, |key: String, text: String, detail: String| {
         let category = FACT_CATEGORIES
             .iter()
             .copied()
             .find(|c| key.split('|').next() == Some(*c))
             .expect("fact keys start with a known category");
-        out.insert(key.clone(), FactRecord { category, key, text, detail });
-    };
+        out.push(FactRecord { category, key, text, detail });
+    });
+    last_per_key(out)
+}
+
+/// The records by key hash, once per key: of records with one key, the last given.
+fn last_per_key(mut out: Vec<FactRecord>) -> Vec<FactRecord> {
+    // Stable: of the records with one key, the last made is last.
+    out.sort_by_cached_key(|r| fact_key_hash(&r.key));
+    if out.windows(2).all(|w| fact_key_hash(&w[0].key) != fact_key_hash(&w[1].key)) {
+        return out;
+    }
+    let mut kept: Vec<FactRecord> = Vec::with_capacity(out.len());
+    for r in out {
+        // A key made again replaces the earlier record (keys with one hash are next to each other).
+        let same_hash = kept.iter().rev().take_while(|k| fact_key_hash(&k.key) == fact_key_hash(&r.key));
+        match same_hash.count() {
+            0 => kept.push(r),
+            n => {
+                let at = kept.len() - n;
+                match kept[at..].iter().position(|k| k.key == r.key) {
+                    Some(i) => kept[at + i] = r,
+                    None => kept.push(r),
+                }
+            }
+        }
+    }
+    kept
+}
+
+fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
+    let names = Names::new(f);
+    let name = |id: &str| names.object(id).to_string();
     for a in &f.role_assignments {
         let (category, what) =
             if a.eligible { ("role eligibility", "eligible for") } else { ("role assignment", "holds") };
@@ -433,7 +470,6 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
             add(key, format!("{category} {}", name(id)), String::new());
         }
     }
-    out
 }
 
 /// A snapshot's facts in brief: (hash of key, hash of detail) per fact, sorted by key hash. Two
@@ -452,4 +488,37 @@ pub fn fact_digest<'r>(records: impl IntoIterator<Item = &'r FactRecord>) -> Fac
         records.into_iter().map(|r| (fact_key_hash(&r.key), xxhash_rust::xxh3::xxh3_64(r.detail.as_bytes()))).collect();
     d.sort_unstable();
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fact_list_holds_each_key_once_by_hash_with_its_last_record() {
+        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
+        let f = crate::facts::parse(&raw).unwrap();
+        let mut made: Vec<(String, String)> = Vec::new();
+        add_records(&f, |key, text, _| made.push((key, text)));
+        let last: HashMap<&str, &str> = made.iter().map(|(k, t)| (k.as_str(), t.as_str())).collect();
+        let list = fact_list(&f);
+        assert_eq!(list.len(), last.len());
+        assert!(list.windows(2).all(|w| fact_key_hash(&w[0].key) < fact_key_hash(&w[1].key)));
+        assert!(list.iter().all(|r| last[r.key.as_str()] == r.text));
+        assert!(made.len() > 50);
+    }
+
+    #[test]
+    fn a_key_made_twice_keeps_its_last_record() {
+        let r = |key: &str, text: &str| FactRecord {
+            category: "membership",
+            key: key.into(),
+            text: text.into(),
+            detail: String::new(),
+        };
+        let list = last_per_key(vec![r("membership|a", "1"), r("membership|b", "x"), r("membership|a", "2")]);
+        let texts: HashMap<&str, &str> = list.iter().map(|r| (r.key.as_str(), r.text.as_str())).collect();
+        assert_eq!(list.len(), 2);
+        assert_eq!((texts["membership|a"], texts["membership|b"]), ("2", "x"));
+    }
 }

@@ -895,7 +895,7 @@ pub fn rbac_edge(
         kind: rule.edges[0],
         rule: rule.id.into(),
         detail: Arc::new(Detail::new(reason, evidence)),
-        alternatives: Vec::new(),
+        alternatives: Default::default(),
         requires_activation,
         conditional,
         cost: 0,
