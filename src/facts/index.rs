@@ -496,7 +496,15 @@ mod tests {
 
     #[test]
     fn the_fact_list_holds_each_key_once_by_hash_with_its_last_record() {
-        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
+        let doc = serde_json::json!({"format": "azpath-facts/1", "tenant": {"id": "T"}, "collectedAt": "2026-11-01T09:00:00Z",
+            "graph": {
+                "users": [{"id": "u1", "displayName": "Ann"}, {"id": "u2", "displayName": "Bo"}],
+                "groups": [{"id": "g1", "displayName": "admins"}, {"id": "g2", "displayName": "ops"}],
+                "groupMembers": {"g1": [{"id": "u1", "@odata.type": "#microsoft.graph.user"}, {"id": "u2", "@odata.type": "#microsoft.graph.user"}],
+                                 "g2": [{"id": "g1", "@odata.type": "#microsoft.graph.group"}]}
+            },
+            "arm": {}});
+        let raw = crate::facts::RawFacts::from_json(&doc.to_string()).unwrap();
         let f = crate::facts::parse(&raw).unwrap();
         let mut made: Vec<(String, String)> = Vec::new();
         add_records(&f, |key, text, _| made.push((key, text)));
@@ -505,7 +513,7 @@ mod tests {
         assert_eq!(list.len(), last.len());
         assert!(list.windows(2).all(|w| fact_key_hash(&w[0].key) < fact_key_hash(&w[1].key)));
         assert!(list.iter().all(|r| last[r.key.as_str()] == r.text));
-        assert!(made.len() > 50);
+        assert!(made.len() >= 7, "{made:?}");
     }
 
     #[test]
