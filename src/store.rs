@@ -158,7 +158,9 @@ CREATE TABLE graph_blobs (
     // v5: edge reasons and evidence as shared templates (`model::Detail`): one `edge_texts` row per
     // distinct detail, which each edge names, instead of a row of text per edge (a tenant's
     // membership edges share one). Alternatives, on few edges, get a table of their own. Snapshots
-    // written before keep their `edge_details` rows (their edges' `detail` is NULL).
+    // written before keep their `edge_details` rows (their edges' `detail` is NULL). The fact
+    // index's records in deflated chunks of consecutive key hashes (`fact_chunks`), not a row each
+    // (`facts`, which snapshots written before keep).
     r#"
 ALTER TABLE edges ADD COLUMN detail INTEGER;
 CREATE TABLE edge_texts (
@@ -167,6 +169,12 @@ CREATE TABLE edge_texts (
     reason      TEXT NOT NULL,
     evidence    TEXT NOT NULL,
     PRIMARY KEY (snapshot_id, id)
+) WITHOUT ROWID;
+CREATE TABLE fact_chunks (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    first       INTEGER NOT NULL,
+    body        BLOB NOT NULL,
+    PRIMARY KEY (snapshot_id, first)
 ) WITHOUT ROWID;
 CREATE TABLE edge_alternatives (
     snapshot_id  INTEGER NOT NULL,
@@ -381,7 +389,7 @@ impl Store {
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
         // The raw facts are compressed on the other core while the rows are written.
         let written = std::thread::scope(|scope| {
-            let packed = scope.spawn(|| pack_raw(raw));
+            let packed = scope.spawn(|| (pack_raw(raw), pack_facts(records)));
             self.write_snapshot_rows(raw, derived, records, label, || {
                 packed.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
@@ -396,7 +404,7 @@ impl Store {
         derived: &Derived,
         records: &[FactRecord],
         label: Option<&str>,
-        packed_raw: impl FnOnce() -> Vec<(&'static str, &'r str, Vec<u8>)>,
+        packed: impl FnOnce() -> (Vec<(&'static str, &'r str, Vec<u8>)>, Vec<(i64, Vec<u8>)>),
     ) -> Result<i64> {
         let tx = self.conn.transaction()?;
         let completeness = serde_json::to_string(&raw.completeness_with_missing()).expect("serialisable");
@@ -488,9 +496,14 @@ impl Store {
                     params![id, b.nodes, b.node_kinds, b.edge_ends, b.edge_costs, b.edge_kinds, b.edge_rules, b.edge_flags],
                 )?;
             }
-            write_fact_index(&tx, id, records)?;
-            for (side, name, body) in packed_raw() {
+            write_fact_digest(&tx, id, records)?;
+            let (raw_bodies, fact_chunks) = packed();
+            for (side, name, body) in raw_bodies {
                 raw_rows.execute(params![id, side, name, body])?;
+            }
+            let mut chunks = tx.prepare("INSERT INTO fact_chunks (snapshot_id, first, body) VALUES (?1, ?2, ?3)")?;
+            for (first, body) in fact_chunks {
+                chunks.execute(params![id, first, body])?;
             }
         }
         tx.execute(
@@ -830,6 +843,42 @@ impl Store {
 
     /// The fact records of a snapshot with the given key hashes (from its digest), by key.
     pub fn fact_records(&self, snapshot: i64, keys: &[u128]) -> Result<HashMap<String, FactRecord>> {
+        let chunked: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM fact_chunks WHERE snapshot_id = ?1)",
+            [snapshot],
+            |r| r.get(0),
+        )?;
+        if !chunked {
+            return self.fact_rows(snapshot, keys);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT first, body FROM fact_chunks WHERE snapshot_id = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1",
+        )?;
+        let mut sorted = keys.to_vec();
+        sorted.sort_unstable();
+        let mut out = HashMap::with_capacity(keys.len());
+        // Keys in order: consecutive keys mostly share a chunk, read once.
+        let mut chunk: Option<(i64, Vec<FactRecord>)> = None;
+        for k in sorted {
+            let at = chunk_position(k);
+            let (first, body): (i64, Vec<u8>) =
+                stmt.query_row(params![snapshot, at], |r| Ok((r.get(0)?, r.get(1)?))).optional()?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("snapshot {snapshot}'s fact digest names a missing fact"))
+                })?;
+            if chunk.as_ref().is_none_or(|(f, _)| *f != first) {
+                chunk = Some((first, unpack_facts(snapshot, &body)?));
+            }
+            let records = &chunk.as_ref().expect("read above").1;
+            let r = records.iter().find(|r| index::fact_key_hash(&r.key) == k).ok_or_else(|| {
+                StoreError::Corrupt(format!("snapshot {snapshot}'s fact digest names a missing fact"))
+            })?;
+            out.insert(r.key.clone(), r.clone());
+        }
+        Ok(out)
+    }
+
+    /// [`fact_records`](Self::fact_records) of a snapshot written before schema v5: a row per fact.
+    fn fact_rows(&self, snapshot: i64, keys: &[u128]) -> Result<HashMap<String, FactRecord>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT category, key, text, detail FROM facts WHERE snapshot_id = ?1 AND key_hash = ?2")?;
@@ -908,7 +957,7 @@ impl Store {
 }
 
 /// The fact index of a snapshot: its digest, and every record findable by key hash.
-fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &[FactRecord]) -> Result<()> {
+fn write_fact_digest(tx: &rusqlite::Transaction, id: i64, records: &[FactRecord]) -> Result<()> {
     let digest = index::fact_digest(records);
     let mut blob = Vec::with_capacity(digest.len() * 24);
     for (k, d) in &digest {
@@ -919,18 +968,57 @@ fn write_fact_index(tx: &rusqlite::Transaction, id: i64, records: &[FactRecord])
         "INSERT INTO fact_digests (snapshot_id, version, digest) VALUES (?1, ?2, ?3)",
         params![id, index::FACT_INDEX_VERSION, blob],
     )?;
-    let mut ins = tx.prepare(
-        "INSERT INTO facts (snapshot_id, key_hash, category, key, text, detail, ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    // In key order, so the table grows at its end instead of splitting pages all over.
-    let mut sorted: Vec<(i64, &FactRecord)> =
-        records.iter().map(|r| (index::fact_key_hash(&r.key) as u64 as i64, r)).collect();
-    sorted.sort_unstable_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
-    for (short, r) in sorted {
-        // `ids` (schema v3) is no longer read: evidence names its fact by key.
-        ins.execute(params![id, short, r.category, r.key, r.text, r.detail, ""])?;
-    }
     Ok(())
+}
+
+/// Records per fact chunk: a diff reads the chunk of each fact that changed, so small enough to
+/// read one quickly, large enough to compress well and to keep the table a tenth of a row per fact.
+const FACT_CHUNK: usize = 256;
+
+/// A fact key hash's place among chunks: its high 64 bits, as an integer that sorts like them.
+fn chunk_position(hash: u128) -> i64 {
+    ((hash >> 64) as u64 ^ (1 << 63)) as i64
+}
+
+/// The records (ordered by key hash, see `index::fact_list`) in deflated chunks, each keyed by
+/// its first record's [`chunk_position`]; records that share a position share a chunk.
+fn pack_facts(records: &[FactRecord]) -> Vec<(i64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < records.len() {
+        let first = chunk_position(index::fact_key_hash(&records[start].key));
+        let mut end = (start + FACT_CHUNK).min(records.len());
+        while end < records.len()
+            && chunk_position(index::fact_key_hash(&records[end].key))
+                == chunk_position(index::fact_key_hash(&records[end - 1].key))
+        {
+            end += 1;
+        }
+        let rows: Vec<[&str; 4]> =
+            records[start..end].iter().map(|r| [r.category, &r.key, &r.text, &r.detail]).collect();
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        serde_json::to_writer(&mut z, &rows).expect("writing to memory does not fail");
+        out.push((first, z.finish().expect("writing to memory does not fail")));
+        start = end;
+    }
+    out
+}
+
+/// A fact chunk's records.
+fn unpack_facts(snapshot: i64, body: &[u8]) -> Result<Vec<FactRecord>> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("fact index of snapshot {snapshot}: {e}"));
+    let rows: Vec<[String; 4]> =
+        serde_json::from_reader(flate2::read::DeflateDecoder::new(body)).map_err(|e| corrupt(e.to_string()))?;
+    rows.into_iter()
+        .map(|[category, key, text, detail]| {
+            let category = index::FACT_CATEGORIES
+                .iter()
+                .copied()
+                .find(|c| *c == category)
+                .ok_or_else(|| corrupt(format!("fact {key}: unknown category {category}")))?;
+            Ok(FactRecord { category, key, text, detail })
+        })
+        .collect()
 }
 
 /// Each raw facts collection deflated (a blob; JSON text compresses about tenfold): the largest
@@ -1207,6 +1295,41 @@ mod tests {
     }
 
     #[test]
+    fn fact_records_are_read_from_their_chunks_and_from_rows_of_older_snapshots() {
+        let mut store = Store::open_in_memory().unwrap();
+        let raw = crate::facts::CompactFacts::from(crate::synth::generate(&crate::synth::SynthSpec::small(3)));
+        let facts = crate::facts::parse(&raw).unwrap();
+        let records = crate::facts::index::fact_list(&facts);
+        assert!(records.len() > 3 * FACT_CHUNK, "several chunks: {}", records.len());
+        let id = store.write_snapshot(&raw, &crate::rules::derive(&facts), &records, None).unwrap();
+        let chunks: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM fact_chunks WHERE snapshot_id = ?1", [id], |r| r.get(0))
+            .unwrap();
+        assert_eq!(chunks as usize, records.len().div_ceil(FACT_CHUNK));
+        // Every record, by the hashes of the digest, and a few (first, last, across a boundary).
+        let digest = store.fact_digest(id).unwrap().unwrap();
+        let all: Vec<u128> = digest.iter().map(|(k, _)| *k).collect();
+        let want: HashMap<String, FactRecord> = records.iter().map(|r| (r.key.clone(), r.clone())).collect();
+        assert_eq!(store.fact_records(id, &all).unwrap(), want);
+        let some = [all[0], all[FACT_CHUNK - 1], all[FACT_CHUNK], all[all.len() - 1]];
+        assert_eq!(store.fact_records(id, &some).unwrap().len(), 4);
+        assert!(matches!(store.fact_records(id, &[7]), Err(StoreError::Corrupt(_))));
+        // A snapshot written before chunks keeps a row per fact.
+        store.conn.execute("DELETE FROM fact_chunks WHERE snapshot_id = ?1", [id]).unwrap();
+        let r = &records[5];
+        store
+            .conn
+            .execute(
+                "INSERT INTO facts (snapshot_id, key_hash, category, key, text, detail, ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, '')",
+                params![id, index::fact_key_hash(&r.key) as u64 as i64, r.category, r.key, r.text, r.detail],
+            )
+            .unwrap();
+        let one = store.fact_records(id, &[index::fact_key_hash(&r.key)]).unwrap();
+        assert_eq!(one.get(&r.key), Some(r));
+    }
+
+    #[test]
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.db");
@@ -1329,7 +1452,9 @@ mod foreign_key_tests {
         let on: i64 = store.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(on, 1);
         store.conn.execute("DELETE FROM snapshots WHERE id = 1", []).unwrap();
-        for table in ["nodes", "edges", "edge_details", "facts", "graph_blobs"] {
+        for table in
+            ["nodes", "edges", "edge_details", "edge_texts", "edge_alternatives", "facts", "fact_chunks", "graph_blobs"]
+        {
             let left: i64 = store.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
             assert_eq!(left, 0, "{table} kept rows of a deleted snapshot");
         }
