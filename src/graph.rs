@@ -129,7 +129,7 @@ pub struct AttackGraph {
     edge_cost: Vec<u32>,
     edge_kind: Vec<EdgeKind>,
     edge_eligible: Vec<bool>,
-    /// The largest edge cost: the size of the search's bucket ring.
+    /// The largest edge cost: the search's bucket ring has more buckets than this.
     max_cost: u32,
     /// Node lookup by id; `None` when nodes are in strictly increasing id order (as the store
     /// keeps them), where a binary search finds them without a copy of every id.
@@ -539,13 +539,7 @@ impl AttackGraph {
         let filter = Filter::new(self, opts);
         let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
         let labels = self.forward(&starts, &filter);
-        let source_set: HashSet<usize> = sources.iter().map(|s| s.index()).collect();
-        let mut out: Vec<Path> = (0..self.nodes.len() as u32)
-            .filter(|n| !source_set.contains(&(*n as usize)))
-            .filter_map(|n| self.forward_path(&labels, n))
-            .collect();
-        out.sort_by_key(|p| (p.cost, self.id_rank[p.target.index()]));
-        out
+        self.sorted_paths(&labels, sources)
     }
 
     /// Everyone who can reach any of `targets`: for each node, its easiest path to the nearest
@@ -554,12 +548,31 @@ impl AttackGraph {
         let filter = Filter::new(self, opts);
         let target_set: HashSet<u32> = targets.iter().map(|t| t.index() as u32).collect();
         let labels = self.backward(&target_set, &filter);
-        let mut out: Vec<Path> = (0..self.nodes.len() as u32)
-            .filter(|n| !target_set.contains(n))
-            .filter_map(|n| self.backward_path(&labels, n))
+        self.sorted_paths(&labels, targets)
+    }
+
+    /// The easiest path of every node a whole-graph search reached (to it, or from it when the
+    /// search ran backward), except the search's own `starts`; sorted by cost, then node id.
+    /// The nodes are sorted as (cost, id rank, node) integers and each path is built in that
+    /// order, so the sort moves no path.
+    fn sorted_paths(&self, labels: &Labels, starts: &[NodeId]) -> Vec<Path> {
+        let backward = !labels.forward;
+        let mut is_start = vec![false; self.nodes.len()];
+        for n in starts {
+            is_start[n.index()] = true;
+        }
+        let mut order: Vec<(u32, u32, u32)> = (0..self.nodes.len() as u32)
+            .filter(|&n| !is_start[n as usize])
+            .filter_map(|n| {
+                let (_, d) = best_end(labels, n, |flag| !backward || !flag)?;
+                Some((d.0, self.id_rank[n as usize], n))
+            })
             .collect();
-        out.sort_by_key(|p| (p.cost, self.id_rank[p.source.index()]));
-        out
+        order.sort_unstable();
+        order
+            .into_iter()
+            .filter_map(|(_, _, n)| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) })
+            .collect()
     }
 
     /// The `k` easiest loopless paths from `source` to `target` (Yen's algorithm), easiest first.
@@ -680,7 +693,7 @@ impl AttackGraph {
     /// each state is settled once, at its lowest (cost, hops).
     ///
     /// `labels` must be fresh or reset, in the direction to search. Seeds may start above cost 0
-    /// (at most one edge's cost), which the ring of `max_cost + 1` buckets holds.
+    /// (at most one edge's cost), which the ring of more than `max_cost` buckets holds.
     fn dijkstra(&self, seeds: &[Seed], filter: &Filter, labels: &mut Labels) {
         let forward = labels.forward;
         match &mut labels.dense {
@@ -694,19 +707,22 @@ impl AttackGraph {
 
     /// The search loop, compiled once per kind of labels so the hot loop indexes plain arrays.
     fn dijkstra_into(&self, seeds: &[Seed], filter: &Filter, forward: bool, labels: &mut impl LabelSink) {
-        let ring = self.max_cost as usize + 1;
+        // More buckets than the largest edge cost, as a power of two: a cost's bucket is a mask,
+        // not a division, on every push and pop.
+        let ring = (self.max_cost as usize + 1).next_power_of_two();
+        let mask = ring - 1;
         let mut buckets: Vec<Vec<(u32, u32, bool)>> = vec![Vec::new(); ring];
         let mut pending = 0usize;
         for &(st, d, from) in seeds {
             if d < labels.get(st, d.1) {
                 labels.set(st, d.1, d, from);
-                buckets[d.0 as usize % ring].push((d.1, st.0, st.1));
+                buckets[d.0 as usize & mask].push((d.1, st.0, st.1));
                 pending += 1;
             }
         }
         let mut cost = 0u32;
         while pending > 0 {
-            let Some((hops, n, flag)) = buckets[cost as usize % ring].pop() else {
+            let Some((hops, n, flag)) = buckets[cost as usize & mask].pop() else {
                 cost += 1;
                 continue;
             };
@@ -742,7 +758,7 @@ impl AttackGraph {
                 let cand = (cost + csr.cost[slot], hops + 1);
                 if cand < labels.get(next, cand.1) && !labels.dominated(next, cand.1, cand) {
                     labels.set(next, cand.1, cand, Some((e, state, hops)));
-                    buckets[cand.0 as usize % ring].push((cand.1, next.0, next.1));
+                    buckets[cand.0 as usize & mask].push((cand.1, next.0, next.1));
                     pending += 1;
                 }
             }
@@ -750,30 +766,49 @@ impl AttackGraph {
     }
 
     fn forward_path(&self, labels: &Labels, t: u32) -> Option<Path> {
-        let (end, _) = best_end(labels, t, |_| true)?;
-        let mut edges = Vec::new();
-        let mut cur = end;
-        while let Some((e, prev)) = pred(self, labels, cur) {
-            edges.push(e as usize);
-            cur = prev;
-        }
+        let (end, d) = best_end(labels, t, |_| true)?;
+        let (mut edges, source, cost) = self.walk_back(labels, end, d);
         edges.reverse();
-        let source = NodeId(cur.0.0);
-        let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
-        Some(Path { source, target: NodeId(t), edges, cost })
+        Some(Path { source: NodeId(source), target: NodeId(t), edges, cost })
     }
 
     fn backward_path(&self, labels: &Labels, s: u32) -> Option<Path> {
-        let (start, _) = best_end(labels, s, |flag| !flag)?;
-        let mut edges = Vec::new();
-        let mut cur = start;
-        while let Some((e, next)) = pred(self, labels, cur) {
-            edges.push(e as usize);
-            cur = next;
+        let (start, d) = best_end(labels, s, |flag| !flag)?;
+        let (edges, target, cost) = self.walk_back(labels, start, d);
+        Some(Path { source: NodeId(s), target: NodeId(target), edges, cost })
+    }
+
+    /// From a state with label `d` back to where its search started: the edges in the order
+    /// walked, the node reached, and the cost of the walk.
+    fn walk_back(&self, labels: &Labels, key: Key, d: Dist) -> (Vec<usize>, u32, u32) {
+        // A label's hop count is its path's length: one allocation per path.
+        let mut edges = Vec::with_capacity(d.1 as usize);
+        if let Some((_, pred)) = &labels.dense {
+            // Dense labels are final before anything is reached from them, so a state's cost is
+            // its chain's: the chain is walked without reading each edge's cost.
+            let ends = if labels.forward { &self.edge_source } else { &self.edge_target };
+            let (mut node, mut flag) = key.0;
+            loop {
+                let packed = pred[node as usize * 2 + flag as usize];
+                if packed == NO_EDGE {
+                    break;
+                }
+                edges.push((packed >> 1) as usize);
+                (node, flag) = (ends[(packed >> 1) as usize], packed & 1 == 1);
+            }
+            debug_assert_eq!(d.0, edges.iter().map(|&e| self.edge_cost[e]).sum::<u32>());
+            return (edges, node, d.0);
         }
-        let target = NodeId(cur.0.0);
+        // Labels keyed by hops: each names the edge and the (state, hops) it was reached from.
+        let mut cur = key;
+        while let Some((e, prev)) =
+            labels.sparse.get(&cur.0).and_then(|v| v.iter().find(|l| l.0 == cur.1)).and_then(|l| l.2)
+        {
+            edges.push(e as usize);
+            cur = prev;
+        }
         let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
-        Some(Path { source: NodeId(s), target, edges, cost })
+        (edges, cur.0.0, cost)
     }
 }
 
@@ -876,20 +911,6 @@ fn best_end(l: &Labels, n: u32, ok: impl Fn(bool) -> bool) -> Option<((State, u3
     best.filter(|(_, d)| d.1 > 0)
 }
 
-/// The edge a state was reached by and the state before it, or `None` at a start state.
-fn pred(g: &AttackGraph, l: &Labels, key: (State, u32)) -> Option<(u32, (State, u32))> {
-    match &l.dense {
-        Some((_, pred)) => {
-            let packed = pred[key.0.0 as usize * 2 + key.0.1 as usize];
-            (packed != NO_EDGE).then(|| {
-                let e = packed >> 1;
-                let prev_node = if l.forward { g.edge_source[e as usize] } else { g.edge_target[e as usize] };
-                (e, ((prev_node, packed & 1 == 1), 0))
-            })
-        }
-        None => l.sparse.get(&key.0).and_then(|v| v.iter().find(|l| l.0 == key.1)).and_then(|l| l.2),
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1081,6 +1102,11 @@ mod tests {
             let g = random_graph(&mut rng);
             let s = ix(&g, "n0");
             let reach = g.reach(&[s], &SearchOptions::default());
+            // Whole-graph results leave out their starts and come by cost, then node id.
+            let in_order = |v: &[Path], end: fn(&Path) -> NodeId| {
+                v.windows(2).all(|w| (w[0].cost, g.id_rank(end(&w[0]))) < (w[1].cost, g.id_rank(end(&w[1]))))
+            };
+            assert!(reach.iter().all(|p| p.target != s) && in_order(&reach, |p| p.target), "round {round}");
             for t in g.node_ids().filter(|&t| t != s) {
                 let all = all_simple_paths(&g, s, t);
                 let best = all.iter().map(|p| p.0).min();
@@ -1089,6 +1115,7 @@ mod tests {
                 found.iter().for_each(|p| assert_walkable(&g, p));
                 assert_eq!(reach.iter().find(|p| p.target == t).map(|p| p.cost), best, "round {round}, reach");
                 let back = g.who_can_reach(&[t], &SearchOptions::default());
+                assert!(back.iter().all(|p| p.source != t) && in_order(&back, |p| p.source), "round {round}");
                 assert_eq!(back.iter().find(|p| p.source == s).map(|p| p.cost), best, "round {round}, who-can-reach");
                 back.iter().for_each(|p| assert_walkable(&g, p));
                 // Hop-limited search equals the best simple path within the limit.
