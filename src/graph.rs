@@ -553,25 +553,47 @@ impl AttackGraph {
 
     /// The easiest path of every node a whole-graph search reached (to it, or from it when the
     /// search ran backward), except the search's own `starts`; sorted by cost, then node id.
-    /// The nodes are sorted as (cost, id rank, node) integers and each path is built in that
-    /// order, so the sort moves no path.
+    /// The nodes are sorted first and each path is built in that order, so no path is moved.
     fn sorted_paths(&self, labels: &Labels, starts: &[NodeId]) -> Vec<Path> {
         let backward = !labels.forward;
         let mut is_start = vec![false; self.nodes.len()];
         for n in starts {
             is_start[n.index()] = true;
         }
-        let mut order: Vec<(u32, u32, u32)> = (0..self.nodes.len() as u32)
+        let mut by_id = vec![0u32; self.nodes.len()];
+        for (n, &rank) in self.id_rank.iter().enumerate() {
+            by_id[rank as usize] = n as u32;
+        }
+        // (cost, node) of each reached node, in id order.
+        let mut reached: Vec<(u32, u32)> = by_id
+            .into_iter()
             .filter(|&n| !is_start[n as usize])
-            .filter_map(|n| {
-                let (_, d) = best_end(labels, n, |flag| !backward || !flag)?;
-                Some((d.0, self.id_rank[n as usize], n))
-            })
+            .filter_map(|n| Some((best_end(labels, n, |flag| !backward || !flag)?.1.0, n)))
             .collect();
-        order.sort_unstable();
+        let top = reached.iter().map(|r| r.0 as usize).max().unwrap_or(0);
+        let order: Vec<u32> = if top <= 4 * reached.len() {
+            // Costs are small integers: a counting sort by cost, which keeps id order within a
+            // cost, is two passes instead of a comparison sort.
+            let mut at = vec![0u32; top + 2];
+            for r in &reached {
+                at[r.0 as usize + 1] += 1;
+            }
+            for c in 1..at.len() {
+                at[c] += at[c - 1];
+            }
+            let mut order = vec![0u32; reached.len()];
+            for &(cost, n) in &reached {
+                order[at[cost as usize] as usize] = n;
+                at[cost as usize] += 1;
+            }
+            order
+        } else {
+            reached.sort_by_key(|r| r.0);
+            reached.into_iter().map(|r| r.1).collect()
+        };
         order
             .into_iter()
-            .filter_map(|(_, _, n)| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) })
+            .filter_map(|n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) })
             .collect()
     }
 
