@@ -591,10 +591,14 @@ impl AttackGraph {
             reached.sort_by_key(|r| r.0);
             reached.into_iter().map(|r| r.1).collect()
         };
-        order
-            .into_iter()
-            .filter_map(|n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) })
-            .collect()
+        // Sized up front: grown by doubling, every path was copied and twice the memory faulted in.
+        let mut out = Vec::with_capacity(order.len());
+        out.extend(
+            order
+                .into_iter()
+                .filter_map(|n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) }),
+        );
+        out
     }
 
     /// The `k` easiest loopless paths from `source` to `target` (Yen's algorithm), easiest first.
