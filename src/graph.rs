@@ -565,39 +565,48 @@ impl AttackGraph {
             by_id[rank as usize] = n as u32;
         }
         // (cost, node) of each reached node, in id order.
-        let mut reached: Vec<(u32, u32)> = by_id
+        let reached: Vec<(u32, u32)> = by_id
             .into_iter()
             .filter(|&n| !is_start[n as usize])
             .filter_map(|n| Some((best_end(labels, n, |flag| !backward || !flag)?.1.0, n)))
             .collect();
-        let top = reached.iter().map(|r| r.0 as usize).max().unwrap_or(0);
-        let order: Vec<u32> = if top <= 4 * reached.len() {
-            // Costs are small integers: a counting sort by cost, which keeps id order within a
-            // cost, is two passes instead of a comparison sort.
-            let mut at = vec![0u32; top + 2];
-            for r in &reached {
-                at[r.0 as usize + 1] += 1;
-            }
-            for c in 1..at.len() {
-                at[c] += at[c - 1];
-            }
-            let mut order = vec![0u32; reached.len()];
-            for &(cost, n) in &reached {
-                order[at[cost as usize] as usize] = n;
-                at[cost as usize] += 1;
-            }
-            order
-        } else {
-            reached.sort_by_key(|r| r.0);
-            reached.into_iter().map(|r| r.1).collect()
-        };
+        let order = by_cost(reached);
         // Sized up front: grown by doubling, every path was copied and twice the memory faulted in.
-        let mut out = Vec::with_capacity(order.len());
-        out.extend(
-            order
-                .into_iter()
-                .filter_map(|n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) }),
-        );
+        let mut out: Vec<Path> = Vec::with_capacity(order.len());
+        let path_of = |n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) };
+        let Some((_, pred)) = &labels.dense else {
+            out.extend(order.into_iter().filter_map(path_of));
+            return out;
+        };
+        // A path is the path of the state it was reached from and one edge. That state is cheaper,
+        // so its node came earlier: when that node's path ends in that same state, the path is
+        // copied from it and one edge added, instead of walking the labels back hop by hop.
+        let ends = if backward { &self.edge_target } else { &self.edge_source };
+        // Per node: the position of its path in `out`, shifted left, and the flag of its end state.
+        let mut built = vec![u32::MAX; self.nodes.len()];
+        for n in order {
+            let Some(((state, _), d)) = best_end(labels, n, |flag| !backward || !flag) else { continue };
+            let packed = pred[state.0 as usize * 2 + state.1 as usize];
+            // The edge this state was reached by, and the path to (or from) the state before it.
+            let before = (packed != NO_EDGE).then_some((packed >> 1) as usize).and_then(|e| {
+                let from = built[ends[e] as usize];
+                (from != u32::MAX && from & 1 == packed & 1).then(|| (e, &out[(from >> 1) as usize]))
+            });
+            let path = match before {
+                Some((e, before)) if backward => {
+                    let edges = [&[e][..], &before.edges].concat();
+                    Path { source: NodeId(n), target: before.target, edges, cost: d.0 }
+                }
+                Some((e, before)) => {
+                    let edges = [&before.edges[..], &[e]].concat();
+                    Path { source: before.source, target: NodeId(n), edges, cost: d.0 }
+                }
+                None => path_of(n).expect("a reached node has a path"),
+            };
+            debug_assert_eq!(Some(&path), path_of(n).as_ref());
+            built[n as usize] = (out.len() as u32) << 1 | state.1 as u32;
+            out.push(path);
+        }
         out
     }
 
@@ -895,6 +904,29 @@ impl LabelSink for SparseSink<'_> {
     fn dominated(&self, st: State, hops: u32, d: Dist) -> bool {
         self.0.get(&st).is_some_and(|v| v.iter().any(|l| l.0 <= hops && l.1.0 <= d.0))
     }
+}
+
+/// The nodes of `(cost, node)` pairs, sorted by cost and otherwise in the order given.
+fn by_cost(mut reached: Vec<(u32, u32)>) -> Vec<u32> {
+    let top = reached.iter().map(|r| r.0 as usize).max().unwrap_or(0);
+    if top > 4 * reached.len() {
+        reached.sort_by_key(|r| r.0);
+        return reached.into_iter().map(|r| r.1).collect();
+    }
+    // Costs are small integers: a counting sort is two passes instead of a comparison sort.
+    let mut at = vec![0u32; top + 2];
+    for r in &reached {
+        at[r.0 as usize + 1] += 1;
+    }
+    for c in 1..at.len() {
+        at[c] += at[c - 1];
+    }
+    let mut order = vec![0u32; reached.len()];
+    for &(cost, n) in &reached {
+        order[at[cost as usize] as usize] = n;
+        at[cost as usize] += 1;
+    }
+    order
 }
 
 /// Every reached state of node `n` (with its hop count) and its distance.
