@@ -129,7 +129,7 @@ pub struct AttackGraph {
     edge_cost: Vec<u32>,
     edge_kind: Vec<EdgeKind>,
     edge_eligible: Vec<bool>,
-    /// The largest edge cost: the size of the search's bucket ring.
+    /// The largest edge cost: the search's bucket ring has more buckets than this.
     max_cost: u32,
     /// Node lookup by id; `None` when nodes are in strictly increasing id order (as the store
     /// keeps them), where a binary search finds them without a copy of every id.
@@ -545,13 +545,7 @@ impl AttackGraph {
         let filter = Filter::new(self, opts);
         let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
         let labels = self.forward(&starts, &filter);
-        let source_set: HashSet<usize> = sources.iter().map(|s| s.index()).collect();
-        let mut out: Vec<Path> = (0..self.nodes.len() as u32)
-            .filter(|n| !source_set.contains(&(*n as usize)))
-            .filter_map(|n| self.forward_path(&labels, n))
-            .collect();
-        out.sort_by_key(|p| (p.cost, self.id_rank[p.target.index()]));
-        out
+        self.sorted_paths(&labels, sources)
     }
 
     /// Everyone who can reach any of `targets`: for each node, its easiest path to the nearest
@@ -560,11 +554,65 @@ impl AttackGraph {
         let filter = Filter::new(self, opts);
         let target_set: HashSet<u32> = targets.iter().map(|t| t.index() as u32).collect();
         let labels = self.backward(&target_set, &filter);
-        let mut out: Vec<Path> = (0..self.nodes.len() as u32)
-            .filter(|n| !target_set.contains(n))
-            .filter_map(|n| self.backward_path(&labels, n))
+        self.sorted_paths(&labels, targets)
+    }
+
+    /// The easiest path of every node a whole-graph search reached (to it, or from it when the
+    /// search ran backward), except the search's own `starts`; sorted by cost, then node id.
+    /// The nodes are sorted first and each path is built in that order, so no path is moved.
+    fn sorted_paths(&self, labels: &Labels, starts: &[NodeId]) -> Vec<Path> {
+        let backward = !labels.forward;
+        let mut is_start = vec![false; self.nodes.len()];
+        for n in starts {
+            is_start[n.index()] = true;
+        }
+        let mut by_id = vec![0u32; self.nodes.len()];
+        for (n, &rank) in self.id_rank.iter().enumerate() {
+            by_id[rank as usize] = n as u32;
+        }
+        // (cost, node) of each reached node, in id order.
+        let reached: Vec<(u32, u32)> = by_id
+            .into_iter()
+            .filter(|&n| !is_start[n as usize])
+            .filter_map(|n| Some((best_end(labels, n, |flag| !backward || !flag)?.1.0, n)))
             .collect();
-        out.sort_by_key(|p| (p.cost, self.id_rank[p.source.index()]));
+        let order = by_cost(reached);
+        // Sized up front: grown by doubling, every path was copied and twice the memory faulted in.
+        let mut out: Vec<Path> = Vec::with_capacity(order.len());
+        let path_of = |n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) };
+        let Some((_, pred)) = &labels.dense else {
+            out.extend(order.into_iter().filter_map(path_of));
+            return out;
+        };
+        // A path is the path of the state it was reached from and one edge. That state is cheaper,
+        // so its node came earlier: when that node's path ends in that same state, the path is
+        // copied from it and one edge added, instead of walking the labels back hop by hop.
+        let ends = if backward { &self.edge_target } else { &self.edge_source };
+        // Per node: the position of its path in `out`, shifted left, and the flag of its end state.
+        let mut built = vec![u32::MAX; self.nodes.len()];
+        for n in order {
+            let Some(((state, _), d)) = best_end(labels, n, |flag| !backward || !flag) else { continue };
+            let packed = pred[state.0 as usize * 2 + state.1 as usize];
+            // The edge this state was reached by, and the path to (or from) the state before it.
+            let before = (packed != NO_EDGE).then_some((packed >> 1) as usize).and_then(|e| {
+                let from = built[ends[e] as usize];
+                (from != u32::MAX && from & 1 == packed & 1).then(|| (e, &out[(from >> 1) as usize]))
+            });
+            let path = match before {
+                Some((e, before)) if backward => {
+                    let edges = [&[e][..], &before.edges].concat();
+                    Path { source: NodeId(n), target: before.target, edges, cost: d.0 }
+                }
+                Some((e, before)) => {
+                    let edges = [&before.edges[..], &[e]].concat();
+                    Path { source: before.source, target: NodeId(n), edges, cost: d.0 }
+                }
+                None => path_of(n).expect("a reached node has a path"),
+            };
+            debug_assert_eq!(Some(&path), path_of(n).as_ref());
+            built[n as usize] = (out.len() as u32) << 1 | state.1 as u32;
+            out.push(path);
+        }
         out
     }
 
@@ -686,7 +734,7 @@ impl AttackGraph {
     /// each state is settled once, at its lowest (cost, hops).
     ///
     /// `labels` must be fresh or reset, in the direction to search. Seeds may start above cost 0
-    /// (at most one edge's cost), which the ring of `max_cost + 1` buckets holds.
+    /// (at most one edge's cost), which the ring of more than `max_cost` buckets holds.
     fn dijkstra(&self, seeds: &[Seed], filter: &Filter, labels: &mut Labels) {
         let forward = labels.forward;
         match &mut labels.dense {
@@ -700,19 +748,22 @@ impl AttackGraph {
 
     /// The search loop, compiled once per kind of labels so the hot loop indexes plain arrays.
     fn dijkstra_into(&self, seeds: &[Seed], filter: &Filter, forward: bool, labels: &mut impl LabelSink) {
-        let ring = self.max_cost as usize + 1;
+        // More buckets than the largest edge cost, as a power of two: a cost's bucket is a mask,
+        // not a division, on every push and pop.
+        let ring = (self.max_cost as usize + 1).next_power_of_two();
+        let mask = ring - 1;
         let mut buckets: Vec<Vec<(u32, u32, bool)>> = vec![Vec::new(); ring];
         let mut pending = 0usize;
         for &(st, d, from) in seeds {
             if d < labels.get(st, d.1) {
                 labels.set(st, d.1, d, from);
-                buckets[d.0 as usize % ring].push((d.1, st.0, st.1));
+                buckets[d.0 as usize & mask].push((d.1, st.0, st.1));
                 pending += 1;
             }
         }
         let mut cost = 0u32;
         while pending > 0 {
-            let Some((hops, n, flag)) = buckets[cost as usize % ring].pop() else {
+            let Some((hops, n, flag)) = buckets[cost as usize & mask].pop() else {
                 cost += 1;
                 continue;
             };
@@ -748,7 +799,7 @@ impl AttackGraph {
                 let cand = (cost + csr.cost[slot], hops + 1);
                 if cand < labels.get(next, cand.1) && !labels.dominated(next, cand.1, cand) {
                     labels.set(next, cand.1, cand, Some((e, state, hops)));
-                    buckets[cand.0 as usize % ring].push((cand.1, next.0, next.1));
+                    buckets[cand.0 as usize & mask].push((cand.1, next.0, next.1));
                     pending += 1;
                 }
             }
@@ -756,30 +807,49 @@ impl AttackGraph {
     }
 
     fn forward_path(&self, labels: &Labels, t: u32) -> Option<Path> {
-        let (end, _) = best_end(labels, t, |_| true)?;
-        let mut edges = Vec::new();
-        let mut cur = end;
-        while let Some((e, prev)) = pred(self, labels, cur) {
-            edges.push(e as usize);
-            cur = prev;
-        }
+        let (end, d) = best_end(labels, t, |_| true)?;
+        let (mut edges, source, cost) = self.walk_back(labels, end, d);
         edges.reverse();
-        let source = NodeId(cur.0.0);
-        let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
-        Some(Path { source, target: NodeId(t), edges, cost })
+        Some(Path { source: NodeId(source), target: NodeId(t), edges, cost })
     }
 
     fn backward_path(&self, labels: &Labels, s: u32) -> Option<Path> {
-        let (start, _) = best_end(labels, s, |flag| !flag)?;
-        let mut edges = Vec::new();
-        let mut cur = start;
-        while let Some((e, next)) = pred(self, labels, cur) {
-            edges.push(e as usize);
-            cur = next;
+        let (start, d) = best_end(labels, s, |flag| !flag)?;
+        let (edges, target, cost) = self.walk_back(labels, start, d);
+        Some(Path { source: NodeId(s), target: NodeId(target), edges, cost })
+    }
+
+    /// From a state with label `d` back to where its search started: the edges in the order
+    /// walked, the node reached, and the cost of the walk.
+    fn walk_back(&self, labels: &Labels, key: Key, d: Dist) -> (Vec<usize>, u32, u32) {
+        // A label's hop count is its path's length: one allocation per path.
+        let mut edges = Vec::with_capacity(d.1 as usize);
+        if let Some((_, pred)) = &labels.dense {
+            // Dense labels are final before anything is reached from them, so a state's cost is
+            // its chain's: the chain is walked without reading each edge's cost.
+            let ends = if labels.forward { &self.edge_source } else { &self.edge_target };
+            let (mut node, mut flag) = key.0;
+            loop {
+                let packed = pred[node as usize * 2 + flag as usize];
+                if packed == NO_EDGE {
+                    break;
+                }
+                edges.push((packed >> 1) as usize);
+                (node, flag) = (ends[(packed >> 1) as usize], packed & 1 == 1);
+            }
+            debug_assert_eq!(d.0, edges.iter().map(|&e| self.edge_cost[e]).sum::<u32>());
+            return (edges, node, d.0);
         }
-        let target = NodeId(cur.0.0);
+        // Labels keyed by hops: each names the edge and the (state, hops) it was reached from.
+        let mut cur = key;
+        while let Some((e, prev)) =
+            labels.sparse.get(&cur.0).and_then(|v| v.iter().find(|l| l.0 == cur.1)).and_then(|l| l.2)
+        {
+            edges.push(e as usize);
+            cur = prev;
+        }
         let cost = edges.iter().map(|&e| self.edge_cost[e]).sum();
-        Some(Path { source: NodeId(s), target, edges, cost })
+        (edges, cur.0.0, cost)
     }
 }
 
@@ -842,6 +912,29 @@ impl LabelSink for SparseSink<'_> {
     }
 }
 
+/// The nodes of `(cost, node)` pairs, sorted by cost and otherwise in the order given.
+fn by_cost(mut reached: Vec<(u32, u32)>) -> Vec<u32> {
+    let top = reached.iter().map(|r| r.0 as usize).max().unwrap_or(0);
+    if top > 4 * reached.len() {
+        reached.sort_by_key(|r| r.0);
+        return reached.into_iter().map(|r| r.1).collect();
+    }
+    // Costs are small integers: a counting sort is two passes instead of a comparison sort.
+    let mut at = vec![0u32; top + 2];
+    for r in &reached {
+        at[r.0 as usize + 1] += 1;
+    }
+    for c in 1..at.len() {
+        at[c] += at[c - 1];
+    }
+    let mut order = vec![0u32; reached.len()];
+    for &(cost, n) in &reached {
+        order[at[cost as usize] as usize] = n;
+        at[cost as usize] += 1;
+    }
+    order
+}
+
 /// Every reached state of node `n` (with its hop count) and its distance.
 fn states_of(l: &Labels, n: u32) -> Vec<(Key, Dist)> {
     match &l.dense {
@@ -882,20 +975,6 @@ fn best_end(l: &Labels, n: u32, ok: impl Fn(bool) -> bool) -> Option<((State, u3
     best.filter(|(_, d)| d.1 > 0)
 }
 
-/// The edge a state was reached by and the state before it, or `None` at a start state.
-fn pred(g: &AttackGraph, l: &Labels, key: (State, u32)) -> Option<(u32, (State, u32))> {
-    match &l.dense {
-        Some((_, pred)) => {
-            let packed = pred[key.0.0 as usize * 2 + key.0.1 as usize];
-            (packed != NO_EDGE).then(|| {
-                let e = packed >> 1;
-                let prev_node = if l.forward { g.edge_source[e as usize] } else { g.edge_target[e as usize] };
-                (e, ((prev_node, packed & 1 == 1), 0))
-            })
-        }
-        None => l.sparse.get(&key.0).and_then(|v| v.iter().find(|l| l.0 == key.1)).and_then(|l| l.2),
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1087,6 +1166,11 @@ mod tests {
             let g = random_graph(&mut rng);
             let s = ix(&g, "n0");
             let reach = g.reach(&[s], &SearchOptions::default());
+            // Whole-graph results leave out their starts and come by cost, then node id.
+            let in_order = |v: &[Path], end: fn(&Path) -> NodeId| {
+                v.windows(2).all(|w| (w[0].cost, g.id_rank(end(&w[0]))) < (w[1].cost, g.id_rank(end(&w[1]))))
+            };
+            assert!(reach.iter().all(|p| p.target != s) && in_order(&reach, |p| p.target), "round {round}");
             for t in g.node_ids().filter(|&t| t != s) {
                 let all = all_simple_paths(&g, s, t);
                 let best = all.iter().map(|p| p.0).min();
@@ -1095,6 +1179,7 @@ mod tests {
                 found.iter().for_each(|p| assert_walkable(&g, p));
                 assert_eq!(reach.iter().find(|p| p.target == t).map(|p| p.cost), best, "round {round}, reach");
                 let back = g.who_can_reach(&[t], &SearchOptions::default());
+                assert!(back.iter().all(|p| p.source != t) && in_order(&back, |p| p.source), "round {round}");
                 assert_eq!(back.iter().find(|p| p.source == s).map(|p| p.cost), best, "round {round}, who-can-reach");
                 back.iter().for_each(|p| assert_walkable(&g, p));
                 // Hop-limited search equals the best simple path within the limit.

@@ -101,10 +101,8 @@ pub fn reach(
     let started = Instant::now();
     let chosen = query::select_some(&g, selector)?;
     let opts = search.options();
-    let mut found = if reverse { query::who_can_reach(&g, &chosen, &opts)? } else { query::reach(&g, &chosen, &opts)? };
-    if !reverse {
-        found.retain(|p| !chosen.contains(&p.target));
-    }
+    // Neither search lists the selected nodes themselves.
+    let found = if reverse { query::who_can_reach(&g, &chosen, &opts)? } else { query::reach(&g, &chosen, &opts)? };
     if ctx.verbose > 0 {
         eprintln!("azpath: {} results in {:.1} ms", found.len(), started.elapsed().as_secs_f64() * 1000.0);
     }
