@@ -10,6 +10,7 @@ use azpath::fix::{Costs, pairs_closed};
 use azpath::query::{PathOptions, saved};
 use azpath::report::fix::{Asked, choke_text, chokepoints_markdown, fix_json, fix_markdown, fix_text};
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -75,7 +76,7 @@ pub fn chokepoints(
 ) -> Result<ExitCode> {
     let (store, snap, g) = load(ctx.db, &search.snapshot, ctx.verbose)?;
     let ask = fix_ask(&args, search)?;
-    let found = azpath::chokepoints_snapshot(&store, snap.id, g, &ask, within)?;
+    let found = azpath::chokepoints_snapshot(&store, snap.id, ManuallyDrop::into_inner(g), &ask, within)?;
     let (g, mut ranked) = (found.graph, found.ranked);
     if top > 0 {
         ranked.truncate(top);
@@ -136,7 +137,7 @@ pub fn fix(
     let ask = fix_ask(&args, search)?;
     let (from, to) = (ask.from.clone(), ask.to.clone());
     let started = Instant::now();
-    let outcome = azpath::fix_graph(&store, snap.id, g, &ask)?;
+    let outcome = azpath::fix_graph(&store, snap.id, ManuallyDrop::into_inner(g), &ask)?;
     if ctx.verbose > 0 {
         eprintln!(
             "azpath: fix: {} candidate changes over {} arcs, {} search nodes, verified ({}) in {:.1} ms total",

@@ -8,6 +8,7 @@ use anyhow::Result;
 use azpath::escape::terminal;
 use azpath::export::{Selection, graphml, neo4j_csv, opengraph};
 use azpath::graph::AttackGraph;
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -31,7 +32,7 @@ fn selected(ctx: &Ctx, args: &GraphExportArgs) -> Result<(AttackGraph, Selection
         }
     };
     azpath::explain_edges(&store, snap.id, &mut g, &sel.edges)?;
-    Ok((g, sel))
+    Ok((ManuallyDrop::into_inner(g), sel))
 }
 
 fn wrote(path: &Path, sel: &Selection) {

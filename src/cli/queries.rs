@@ -11,6 +11,7 @@ use azpath::export::markdown::{self, Finding, ReportOptions, SummarySection};
 use azpath::export::sarif;
 use azpath::query::saved::{self, SavedQuery};
 use azpath::report;
+use std::mem::ManuallyDrop;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -173,7 +174,7 @@ pub fn report(
         }
     }
     // The fix plan reads more evidence into the same graph and hands it back.
-    let (fix_first, g) = fix_first(&store, &snap, g)?;
+    let (fix_first, g) = fix_first(&store, &snap, ManuallyDrop::into_inner(g))?;
     let opts = ReportOptions { diagram_max_paths: max_paths, fix_first: Some(fix_first), ..ReportOptions::default() };
     let text = markdown::report(&g, &snap, &findings, &opts);
     write_file(output, text.as_bytes())?;
