@@ -983,6 +983,7 @@ fn chunk_position(hash: u128) -> i64 {
 /// The records (ordered by key hash, see `index::fact_list`) in deflated chunks, each keyed by
 /// its first record's [`chunk_position`]; records that share a position share a chunk.
 fn pack_facts(records: &[FactRecord]) -> Vec<(i64, Vec<u8>)> {
+    use std::io::Write as _;
     let mut out = Vec::new();
     let mut start = 0;
     while start < records.len() {
@@ -996,8 +997,11 @@ fn pack_facts(records: &[FactRecord]) -> Vec<(i64, Vec<u8>)> {
         }
         let rows: Vec<[&str; 4]> =
             records[start..end].iter().map(|r| [r.category, &r.key, &r.text, &r.detail]).collect();
+        // Whole, then deflated: the encoder clears its buffers on every write, and JSON is written
+        // in pieces of a few bytes.
+        let text = serde_json::to_vec(&rows).expect("serialisable");
         let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-        serde_json::to_writer(&mut z, &rows).expect("writing to memory does not fail");
+        z.write_all(&text).expect("writing to memory does not fail");
         out.push((first, z.finish().expect("writing to memory does not fail")));
         start = end;
     }
