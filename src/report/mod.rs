@@ -352,10 +352,23 @@ pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bo
     s
 }
 
+/// Paths as a JSON list, each put into words as it is written: `reach` on a large tenant lists
+/// millions, which as documents at once would need tens of GiB.
+pub struct PathList<'a> {
+    g: &'a AttackGraph,
+    paths: &'a [Path],
+}
+
+impl Serialize for PathList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.paths.iter().map(|p| path_json(self.g, p)))
+    }
+}
+
 /// The JSON document for `reach` / `who-can-reach`.
 #[derive(Serialize)]
 pub struct ReachJson<'a> {
-    results: Vec<PathJson<'a>>,
+    results: PathList<'a>,
     schema: &'static str,
     snapshot: ReachSnapshotJson<'a>,
 }
@@ -370,11 +383,11 @@ struct ReachSnapshotJson<'a> {
 pub fn reach_json<'a>(
     g: &'a AttackGraph,
     snapshot: &'a crate::model::SnapshotInfo,
-    paths: &[Path],
+    paths: &'a [Path],
     reverse: bool,
 ) -> ReachJson<'a> {
     ReachJson {
-        results: paths.iter().map(|p| path_json(g, p)).collect(),
+        results: PathList { g, paths },
         schema: if reverse { "azpath.who-can-reach/1" } else { "azpath.reach/1" },
         snapshot: ReachSnapshotJson {
             collected_at: &snapshot.collected_at,
