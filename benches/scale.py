@@ -55,6 +55,20 @@ READER = b"acdd72a7-3385-48ef-bd42-f606fba81ae7"
 OWNER = b"8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 
+def result_sources(path):
+    """The source id of each result of a pretty-printed `azpath.reach/1` document, read a line at a
+    time: at 10M edges the document is about 12 GB, far more than json.load can hold."""
+    with open(path, "rb") as f:
+        in_source = False
+        for line in f:
+            # A result's own keys are indented by 6 spaces, its source's by 8.
+            if line == b'      "source": {\n':
+                in_source = True
+            elif in_source and line.startswith(b'        "id": '):
+                yield json.loads(line.split(b": ", 1)[1].rstrip(b",\n"))
+                in_source = False
+
+
 def parse_verbose(text):
     """What the -v lines in `text` say (the last of each), as numbers."""
     out = {}
@@ -208,8 +222,8 @@ def one_size(args, size, log):
     try:
         run_capped(on_db("reach", "pipeline", "--snapshot", "1", "--format", "json"), cap, reach_json)
         by_source = {}
-        for r in json.load(open(reach_json))["results"]:
-            by_source[r["source"]["id"]] = by_source.get(r["source"]["id"], 0) + 1
+        for source in result_sources(reach_json):
+            by_source[source] = by_source.get(source, 0) + 1
         os.remove(reach_json)
         largest = min(by_source, key=lambda s: (-by_source[s], s))
         info["largest"] = (largest, by_source[largest])
