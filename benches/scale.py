@@ -5,7 +5,7 @@
 Run (after `cargo build --release`):
 
     python3 benches/scale.py                      # sizes 100k and 1m, median of 3 runs per query
-    python3 benches/scale.py --sizes 100k,1m,10m --mem-cap-gib 23  # 10m: about 25 minutes, 11.4 GB peak
+    python3 benches/scale.py --sizes 100k,1m,10m --mem-cap-gib 23  # 10m: 11.4 GB peak; its peers take 10 GB more
 
 Per size: the facts file is generated once with `azpath synth` (not counted), then
 `azpath import` (read, parse, derive, write) is timed; then `paths` pipeline -> crown jewels,
