@@ -149,6 +149,88 @@ pub const LOCK_REMOVAL_COST: u32 = 3;
 /// plus this.
 pub const CONFIG_CHANGE_COST: u32 = 6;
 
+/// A node's properties, sorted by key: a list, not a `BTreeMap`, whose first entry allocates a
+/// node of eleven slots (about 540 bytes) for the one property most nodes have (a user's `upn`:
+/// 1.6 million users in the 10M-edge tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Props(Vec<(String, String)>);
+
+impl Props {
+    pub fn with_capacity(n: usize) -> Props {
+        Props(Vec::with_capacity(n))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok().map(|i| self.0[i].1.as_str())
+    }
+
+    /// Sets `key`, returning its previous value.
+    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Sets `key` to `value()` unless it is set already.
+    pub fn insert_if_absent(&mut self, key: &str, value: impl FnOnce() -> String) {
+        if let Err(i) = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            self.0.insert(i, (key.to_string(), value()));
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Props {
+    type Item = (&'a String, &'a String);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (String, String)>, fn(&'a (String, String)) -> (&'a String, &'a String)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl FromIterator<(String, String)> for Props {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Props {
+        let mut props = Props::default();
+        for (k, v) in iter {
+            props.insert(k, v);
+        }
+        props
+    }
+}
+
+/// Serialised as a JSON object, as the `BTreeMap` it replaces was.
+impl Serialize for Props {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Props {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(BTreeMap::<String, String>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// A derived node. `id` is the normalised Azure id (lower-cased object id or ARM resource id, or a
 /// synthetic id for roles, external identities and the tenant) and never a row id or graph index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,13 +240,13 @@ pub struct Node {
     pub name: String,
     /// Small, display-oriented facts about the node (e.g. `crown_jewel`, `pipeline`, `platform`,
     /// `unresolved`). Sorted, so output is reproducible.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub props: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Props::is_empty")]
+    pub props: Props,
 }
 
 impl Node {
     pub fn new(id: impl Into<String>, kind: NodeKind, name: impl Into<String>) -> Self {
-        Node { id: id.into(), kind, name: name.into(), props: BTreeMap::new() }
+        Node { id: id.into(), kind, name: name.into(), props: Props::default() }
     }
 
     pub fn with_prop(mut self, key: &str, value: impl Into<String>) -> Self {
@@ -173,7 +255,7 @@ impl Node {
     }
 
     pub fn prop(&self, key: &str) -> Option<&str> {
-        self.props.get(key).map(String::as_str)
+        self.props.get(key)
     }
 
     /// The crown-jewel category (`training-data`, `model`, `secrets`, `sensitive-data`, `tier0`), if any.
@@ -830,6 +912,21 @@ mod tests {
     fn an_edge_stays_small() {
         assert!(std::mem::size_of::<Edge>() <= 72, "{}", std::mem::size_of::<Edge>());
         assert_eq!(std::mem::size_of::<Option<Edge>>(), std::mem::size_of::<Edge>(), "finish moves edges in place");
+    }
+
+    #[test]
+    fn props_stay_sorted_and_serialise_as_a_map() {
+        let mut p: Props =
+            [("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())].into_iter().collect();
+        assert_eq!(p.insert("c".into(), "3".into()), None);
+        assert_eq!(p.insert("a".into(), "one".into()), Some("1".into()));
+        p.insert_if_absent("b", || unreachable!("b is set"));
+        p.insert_if_absent("0", || "zero".into());
+        assert_eq!(p.keys().map(String::as_str).collect::<Vec<_>>(), ["0", "a", "b", "c"]);
+        assert_eq!((p.get("a"), p.get("z"), p.len()), (Some("one"), None, 4));
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#"{"0":"zero","a":"one","b":"2","c":"3"}"#);
+        assert_eq!(serde_json::from_str::<Props>(&json).unwrap(), p);
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub struct NodeJson<'a> {
     id: &'a str,
     kind: NodeKind,
     name: &'a str,
-    props: &'a std::collections::BTreeMap<String, String>,
+    props: &'a crate::model::Props,
 }
 
 fn node_json(n: &Node) -> NodeJson<'_> {

@@ -149,7 +149,7 @@ pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, BT
         let sp = app_id.and_then(|aid| facts.service_principals.iter().find(|s| s.app_id.as_deref() == Some(&aid)));
         for id in std::iter::once(app.as_str()).chain(sp.map(|s| s.id.as_str())) {
             if let Some(n) = nodes.get_mut(id) {
-                n.props.entry("pipeline".into()).or_insert_with(|| format!("federated from {platform}"));
+                n.props.insert_if_absent("pipeline", || format!("federated from {platform}"));
             }
         }
     }
@@ -298,9 +298,7 @@ pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, BT
             .chain(r.identity.user_assigned.iter().filter_map(|(_, p)| p.as_ref()));
         for p in principals {
             if let Some(n) = nodes.get_mut(p) {
-                n.props
-                    .entry("pipeline".into())
-                    .or_insert_with(|| format!("self-hosted build agent {} ({why})", r.name));
+                n.props.insert_if_absent("pipeline", || format!("self-hosted build agent {} ({why})", r.name));
             }
         }
     }
@@ -402,7 +400,7 @@ fn mi_placeholder(nodes: &mut NodeMap, principal: &str, name: &str, resource: &s
             .with_prop("sp_type", "ManagedIdentity")
             .with_prop("unresolved", "true")
     });
-    n.props.entry("managed_identity_of".into()).or_insert_with(|| resource.to_string());
+    n.props.insert_if_absent("managed_identity_of", || resource.to_string());
 }
 
 /// Creates resource-group and subscription nodes implied by a resource id when the facts lack them.

@@ -240,7 +240,7 @@ fn decode_nodes(
         let id = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
         let name = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
         let prop_count = reader.u16().ok_or_else(|| bad_nodes("truncated"))?;
-        let mut props = std::collections::BTreeMap::new();
+        let mut props = crate::model::Props::with_capacity(prop_count as usize);
         for _ in 0..prop_count {
             let k = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
             let v = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
