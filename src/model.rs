@@ -624,14 +624,8 @@ impl From<Evidence> for EvidenceText {
             kind: e.kind,
             value: Text::literal(e.value),
             name: e.name.map(String::into_boxed_str),
-            fact: e.fact.map(FactRef::into_text),
+            fact: e.fact.map(FactText::Ref),
         }
-    }
-}
-
-impl FactRef {
-    fn into_text(self) -> FactText {
-        FactText::Ref(self)
     }
 }
 
@@ -777,17 +771,7 @@ impl Edge {
 
     /// An edge as loaded for searching: no reason or evidence yet.
     pub fn bare(source: Arc<str>, target: Arc<str>, kind: EdgeKind, rule: Arc<str>) -> Edge {
-        Edge {
-            source,
-            target,
-            kind,
-            rule,
-            detail: NO_DETAIL.clone(),
-            alternatives: Alternatives::default(),
-            requires_activation: false,
-            conditional: false,
-            cost: Edge::compute_cost(kind, false, false),
-        }
+        Edge::with_detail(source, target, kind, rule, NO_DETAIL.clone())
     }
 
     pub fn with_evidence(mut self, evidence: Vec<Evidence>) -> Edge {
@@ -842,11 +826,6 @@ impl Edge {
     /// Adds a piece of evidence.
     pub fn push_evidence(&mut self, evidence: Evidence) {
         Arc::make_mut(&mut self.detail).evidence.push(evidence.into());
-    }
-
-    /// Sets the reason and evidence (read back from the store).
-    pub fn set_detail(&mut self, detail: Arc<Detail>) {
-        self.detail = detail;
     }
 
     /// The same edge needing a PIM activation and/or subject to a condition, its cost recomputed.

@@ -90,13 +90,31 @@ pub fn emit_with(output: &Option<PathBuf>, write: impl FnOnce(&mut dyn Write) ->
     }
 }
 
+/// A JSON document as [`json`] prints it, written to stdout or `--output` as it is serialised:
+/// for documents too large to hold as one text (`reach` on a large tenant).
+pub fn emit_json(out: &OutputArgs, value: &impl serde::Serialize) -> Result<()> {
+    no_render(out)?;
+    emit_with(&out.output, |w| {
+        let mut w = std::io::BufWriter::new(w);
+        serde_json::to_writer_pretty(&mut w, value)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    })
+}
+
+/// `--render` is for diagrams only.
+fn no_render(out: &OutputArgs) -> Result<()> {
+    if out.render.is_some() {
+        bail!("--render needs --format dot");
+    }
+    Ok(())
+}
+
 /// Like [`emit`], but with --format dot --render the DOT text is rendered by Graphviz and the image
 /// written to --output (default `exports/diagram.svg|png`).
 pub fn emit_out(out: &OutputArgs, text: &str) -> Result<()> {
     let Some(render) = out.render.filter(|_| out.format == Format::Dot) else {
-        if out.render.is_some() {
-            bail!("--render needs --format dot");
-        }
+        no_render(out)?;
         return emit(&out.output, text);
     };
     let format = render.format();

@@ -3,7 +3,7 @@
 use super::Ctx;
 use super::args::{Format, OutputArgs, SearchArgs};
 use super::output::{
-    completeness_note, dot_text, emit_out, emit_with, findings_format_error, findings_formats_only, json, load,
+    completeness_note, dot_text, emit_json, emit_out, findings_format_error, findings_formats_only, json, load,
     style_for,
 };
 use anyhow::{Result, bail};
@@ -111,17 +111,7 @@ pub fn reach(
         Format::Json => {
             azpath::explain_paths(&store, snap.id, &mut g, &found)?;
             // Written as it is made: millions of results would not fit in memory as one text.
-            if out.render.is_some() {
-                bail!("--render needs --format dot");
-            }
-            let doc = report::reach_json(&g, &snap, &found, reverse);
-            emit_with(&out.output, |w| {
-                use std::io::Write as _;
-                let mut w = std::io::BufWriter::new(w);
-                serde_json::to_writer_pretty(&mut w, &doc)?;
-                w.write_all(b"\n")?;
-                w.flush()
-            })?;
+            emit_json(out, &report::reach_json(&g, &snap, &found, reverse))?;
             return Ok(ExitCode::SUCCESS);
         }
         Format::Dot => {

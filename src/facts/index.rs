@@ -262,7 +262,9 @@ pub fn fact_list(f: &Facts) -> Vec<FactRecord> {
 fn last_per_key(mut out: Vec<FactRecord>) -> Vec<FactRecord> {
     // Stable: of the records with one key, the last made is last.
     out.sort_by_cached_key(|r| fact_key_hash(&r.key));
-    if out.windows(2).all(|w| fact_key_hash(&w[0].key) != fact_key_hash(&w[1].key)) {
+    let mut hashes = out.iter().map(|r| fact_key_hash(&r.key));
+    let mut previous = hashes.next();
+    if hashes.all(|h| previous.replace(h) != Some(h)) {
         return out;
     }
     let mut kept: Vec<FactRecord> = Vec::with_capacity(out.len());

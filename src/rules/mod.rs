@@ -195,8 +195,8 @@ fn derive_with(facts: &Facts, alternatives: bool) -> Derived {
 /// nothing (holding AI Administrator is a fact, not an attack edge).
 fn finish(ctx: Context, per_rule: Vec<Vec<Edge>>, alternatives: bool) -> Derived {
     // Nodes by their position in id order: edges sort by integer keys in the same order as by ids,
-    // and share one `Arc` per end instead of one per edge.
-    // The context's shared ids (which most edges already hold) and its index of them.
+    // and share one `Arc` per end instead of one per edge: the context's, which the edges of
+    // `shared_edge` already hold.
     let mut ids: Vec<Arc<str>> = vec![Arc::from(""); ctx.nodes.len()];
     for (id, &at) in &ctx.node_index {
         ids[at as usize] = id.clone();
@@ -371,7 +371,6 @@ pub struct Context<'f> {
     pub facts: &'f Facts,
     /// Every node, sorted by id, built from the facts before any rule runs.
     nodes: Vec<Node>,
-    /// Node ids -> position in `nodes` (rules look nodes up by id for every edge they make).
     /// Node ids -> position in `nodes` (rules look nodes up by id for every edge they make); the
     /// key is the one shared copy of the id that the edges of [`shared_edge`] hold.
     node_index: FastMap<Arc<str>, u32>,
