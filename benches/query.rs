@@ -164,7 +164,7 @@ fn main() {
     let n = g.nodes.len();
     let mut offsets = vec![0u32; n + 1];
     let (edge_source, edge_target): (Vec<u32>, Vec<u32>) =
-        (0..g.edges.len()).map(|e| (g.edge_source(e).0, g.edge_target(e).0)).unzip();
+        (0..g.edge_count()).map(|e| (g.edge_source(e).0, g.edge_target(e).0)).unzip();
     for &s in &edge_source {
         offsets[s as usize + 1] += 1;
     }

@@ -480,10 +480,10 @@ fn summary(g: &AttackGraph, p: &Path) -> PairPath {
 
 /// Whether `other` has edge `e` of `g`: same ends (by id), kind, need for PIM and condition.
 fn has_edge(g: &AttackGraph, e: usize, other: &AttackGraph) -> bool {
-    let x = &g.edges[e];
+    let x = g.edge(e);
     let (Some(s), Some(t)) = (other.node_index(&x.source), other.node_index(&x.target)) else { return false };
     other.out_edges(s).any(|f| {
-        let y = &other.edges[f];
+        let y = other.edge(f);
         other.edge_target(f).index() == t.index()
             && y.kind == x.kind
             && y.requires_activation == x.requires_activation
@@ -496,7 +496,7 @@ fn has_edge(g: &AttackGraph, e: usize, other: &AttackGraph) -> bool {
 /// (a principal or resource that came or went). These are the facts that made or unmade it: a hop
 /// derived from two grants closes only when both go, and both are its causes.
 fn explain_edge(g: &AttackGraph, e: usize, facts: &[FactChange], wanted: &[Change]) -> Vec<Cause> {
-    let edge = &g.edges[e];
+    let edge = g.edge(e);
     let ends = [&edge.source, &edge.target].map(|id| {
         let n = g.node_index(id).map(|ix| g.node(ix));
         n.and_then(|n| crate::facts::index::node_fact_key(n.kind, &n.id.to_ascii_lowercase())).map(|k| FactRef::of(&k))
@@ -636,7 +636,7 @@ pub fn diff_view(
             }
             let mut path = Vec::new();
             for &e in list {
-                let edge = &g.edges[e];
+                let edge = g.edge(e);
                 for end in [&edge.source, &edge.target] {
                     let n = &g.nodes[g.node_index(end).expect("edge ends are nodes").index()];
                     nodes.entry(n.id.clone()).or_insert_with(|| n.clone());
@@ -649,15 +649,15 @@ pub fn diff_view(
                     edge.conditional,
                 );
                 let ix = *index.entry(key).or_insert_with(|| {
-                    edges.push(edge.clone());
+                    edges.push(edge.into_owned());
                     marks.push(if has_edge(g, e, other) { DiffMark::Unchanged } else { gone });
                     edges.len() - 1
                 });
                 path.push(ix);
             }
             paths_out.push((
-                g.edges[list[0]].source.to_string(),
-                g.edges[*list.last().expect("non-empty")].target.to_string(),
+                g.edge(list[0]).source.to_string(),
+                g.edge(*list.last().expect("non-empty")).target.to_string(),
                 path,
             ));
         }
@@ -668,7 +668,7 @@ pub fn diff_view(
         .map(|(s, t, e)| Path {
             source: view.node_index(&s).expect("path ends are nodes"),
             target: view.node_index(&t).expect("path ends are nodes"),
-            cost: e.iter().map(|&i| view.edges[i].cost).sum(),
+            cost: e.iter().map(|&i| view.edge_cost(i)).sum(),
             edges: e,
         })
         .collect();

@@ -15,6 +15,10 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// isolates, zero-width marks, soft hyphen, tag characters) and the line and paragraph separators.
 /// Ordinary letters in any script (accents, CJK) are not among them.
 pub fn is_unsafe(c: char) -> bool {
+    if c.is_ascii() {
+        // No ASCII character is a format character or a separator: only the controls are unsafe.
+        return c.is_ascii_control();
+    }
     c.is_control()
         || matches!(
             c.general_category(),
@@ -55,6 +59,10 @@ fn push_visible(out: &mut String, c: char) {
 }
 
 fn terminal_keeping(s: &str, keep_newlines: bool) -> Cow<'_, str> {
+    // Printable ASCII, nearly every id and name: nothing to look up per character.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Cow::Borrowed(s);
+    }
     if !s.chars().any(|c| is_unsafe(c) && !(keep_newlines && c == '\n')) {
         return Cow::Borrowed(s);
     }
@@ -213,6 +221,16 @@ mod tests {
         assert!(is_unsafe('\u{2028}') && is_unsafe('\u{2029}'));
         for c in ['a', 'é', 'ß', '日', '本', 'Ж', 'ا', ' ', '-', '<', '#', '\\', '😀'] {
             assert!(!is_unsafe(c), "{c:?} is ordinary text");
+        }
+        // The ASCII shortcut gives the general rule's answer for every ASCII character.
+        for c in (0u8..=127).map(char::from) {
+            let general = c.is_control()
+                || matches!(
+                    c.general_category(),
+                    GeneralCategory::Format | GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
+                );
+            assert_eq!(is_unsafe(c), general, "{c:?}");
+            assert_eq!(matches!(terminal(&c.to_string()), Cow::Borrowed(_)), !general, "{c:?}");
         }
     }
 

@@ -395,7 +395,7 @@ fn last_segment(id: &str) -> &str {
 /// (kind, fact, subject, object).
 fn change_of(g: &AttackGraph, e: usize, ev: &Evidence) -> Option<(ChangeKind, FactRef, String, String)> {
     let fact = ev.fact?;
-    let edge = &g.edges[e];
+    let edge = g.edge(e);
     let (src, dst) = (edge.source.to_string(), edge.target.to_string());
     let kind = match ev.kind {
         EvidenceKind::RoleAssignment => ChangeKind::RoleAssignment,
@@ -444,9 +444,9 @@ fn change_of(g: &AttackGraph, e: usize, ev: &Evidence) -> Option<(ChangeKind, Fa
 /// hop goes only when one change of every derivation is made. The report's suggested fixes name
 /// these, through the same typed link (evidence kind and fact) that `fix` plans with.
 pub fn edge_changes(g: &AttackGraph, e: usize) -> Vec<Vec<Change>> {
-    let edge = &g.edges[e];
+    let edge = g.edge(e);
     let pipeline = g.node_index(&edge.source).is_some_and(|n| g.node(n).is_pipeline());
-    derivations(edge)
+    derivations(&edge)
         .map(|derivation| {
             let mut mine: Vec<Change> = Vec::new();
             for ev in derivation.iter() {
@@ -600,7 +600,7 @@ fn relevant_arcs(g: &AttackGraph, q: &FixQuery) -> Arcs {
             continue; // the path ends here; what lies beyond a target is another pair's concern
         }
         for e in g.out_edges(NodeId(u)) {
-            let edge = &g.edges[e];
+            let edge = g.edge(e);
             let v = g.edge_target(e);
             if (edge.kind == EdgeKind::Contains && !control)
                 || opts.excluded_kinds.contains(&edge.kind)
@@ -671,7 +671,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
             continue;
         }
         let mut per_derivation = Vec::new();
-        for derivation in derivations(&g.edges[e]) {
+        for derivation in derivations(&g.edge(e)) {
             let mut mine = Vec::new();
             for (kind, fact, subject, object) in derivation.iter().flat_map(|ev| {
                 let removal = change_of(g, e, ev);
@@ -686,7 +686,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                 removal.into_iter().chain(eligible)
             }) {
                 let id = *by_key.entry(change_key(kind, fact, &subject)).or_insert_with(|| {
-                    let pipeline = g.node_index(&g.edges[e].source).is_some_and(|n| g.node(n).is_pipeline());
+                    let pipeline = g.node_index(&g.edge(e).source).is_some_and(|n| g.node(n).is_pipeline());
                     let protected = keep_node(g.edge_source(e))
                         || keep_node(g.edge_target(e))
                         || keep_ids
@@ -699,7 +699,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                         object,
                         cost: costs.of(kind, pipeline),
                         protected,
-                        evidence: g.edges[e].evidence(),
+                        evidence: g.edge(e).evidence(),
                         deletes: Vec::new(),
                         scopes: Vec::new(),
                         edges: Vec::new(),
@@ -720,7 +720,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
     }
     // Narrowing an assignment's scope cuts its own (first) derivation of the edges it must stop.
     for n in narrowings(g, &arcs) {
-        let holder = g.edges[n.edges[0]].source.to_string();
+        let holder = g.edge(n.edges[0]).source.to_string();
         let protected = n.edges.iter().any(|&e| keep_node(g.edge_source(e)) || keep_node(g.edge_target(e)))
             || keep_ids.iter().any(|k| k.eq_ignore_ascii_case(&n.assignment) || k.eq_ignore_ascii_case(&holder));
         let id = *by_key.entry(change_key(ChangeKind::NarrowScope, n.fact, &n.assignment)).or_insert_with(|| {
@@ -731,7 +731,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                 object: holder.clone(),
                 cost: costs.of_narrowing(n.eligible, n.scopes.len()),
                 protected,
-                evidence: g.edges[n.edges[0]].evidence(),
+                evidence: g.edge(n.edges[0]).evidence(),
                 deletes: Vec::new(),
                 scopes: n.scopes.clone(),
                 edges: n.edges.clone(),
@@ -768,7 +768,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
                 object: ids[0].clone(),
                 cost: costs.of(kind, pipeline),
                 protected,
-                evidence: g.edges[first].evidence(),
+                evidence: g.edge(first).evidence(),
                 deletes: ids.clone(),
                 scopes: Vec::new(),
                 edges: incident.clone(),
@@ -874,10 +874,10 @@ fn narrowings(g: &AttackGraph, arcs: &[(usize, u32, u32)]) -> Vec<Narrowing> {
     let mut by_fact: BTreeMap<(String, u128), (FactRef, bool, Vec<usize>)> = BTreeMap::new();
     let mut seen = HashSet::new();
     for &(e, _, _) in arcs {
-        if !seen.insert(e) || !NARROWABLE_RULES.contains(&&*g.edges[e].rule) {
+        if !seen.insert(e) || !NARROWABLE_RULES.contains(&g.edge_rule(e)) {
             continue;
         }
-        for ev in &g.edges[e].evidence() {
+        for ev in &*g.edge(e).evidence() {
             let eligible = match ev.kind {
                 EvidenceKind::RoleAssignment => false,
                 EvidenceKind::RoleEligibility => true,
@@ -894,11 +894,11 @@ fn narrowings(g: &AttackGraph, arcs: &[(usize, u32, u32)]) -> Vec<Narrowing> {
         return Vec::new();
     }
     let kids = |n: NodeId| -> Vec<NodeId> {
-        g.out_edges(n).filter(|&e| g.edges[e].kind == EdgeKind::Contains).map(|e| g.edge_target(e)).collect()
+        g.out_edges(n).filter(|&e| g.edge_kind(e) == EdgeKind::Contains).map(|e| g.edge_target(e)).collect()
     };
     // Parents by `Contains` (one each in ARM; any number, even a cycle, is handled).
     let mut parents: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
-    for (e, edge) in g.edges.iter().enumerate() {
+    for (e, edge) in g.edges().enumerate() {
         if edge.kind == EdgeKind::Contains {
             parents.entry(g.edge_target(e)).or_default().push(g.edge_source(e));
         }
@@ -968,7 +968,7 @@ fn deletions(g: &AttackGraph, q: &FixQuery, arcs: &[(usize, u32, u32)]) -> Vec<(
     // Who backs whom: application or user-assigned identity -> its service principal.
     let mut backs: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
     let mut backed_by: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
-    for (e, edge) in g.edges.iter().enumerate() {
+    for (e, edge) in g.edges().enumerate() {
         if edge.kind != EdgeKind::AuthenticatesAs {
             continue;
         }
@@ -1331,11 +1331,11 @@ pub fn pair_paths(g: &AttackGraph, q: &FixQuery) -> Vec<Path> {
 /// The paths that remain once the plan's edges are removed from the graph (the check that does not
 /// re-derive: the edges the plan's facts made are gone, nothing else changes).
 pub fn remaining_without_edges(g: &AttackGraph, q: &FixQuery, cut: &[usize]) -> Vec<(String, String)> {
-    let mut gone = vec![false; g.edges.len()];
+    let mut gone = vec![false; g.edge_count()];
     for &e in cut {
         gone[e] = true;
     }
-    let edges = g.edges.iter().enumerate().filter(|(i, _)| !gone[*i]).map(|(_, e)| e.clone()).collect();
+    let edges = g.edges().enumerate().filter(|(i, _)| !gone[*i]).map(|(_, e)| e.into_owned()).collect();
     let after = AttackGraph::new(g.nodes.clone(), edges);
     let ids = |v: &[NodeId]| -> Vec<NodeId> { v.iter().filter_map(|&n| after.node_index(&g.node(n).id)).collect() };
     let q2 = FixQuery { sources: ids(&q.sources), targets: ids(&q.targets), ..q.clone() };
@@ -1398,7 +1398,7 @@ fn path_chokes(g: &AttackGraph, p: &Path) -> Vec<(ChokeKey, Choke)> {
     for &e in &p.edges {
         // A fact closes the hop only if every derivation of it names the fact.
         let mut common: Option<Vec<(ChokeKey, Choke)>> = None;
-        for derivation in derivations(&g.edges[e]) {
+        for derivation in derivations(&g.edge(e)) {
             let mine: Vec<(ChokeKey, Choke)> = derivation
                 .iter()
                 .filter_map(|ev| change_of(g, e, ev))
@@ -1928,15 +1928,16 @@ mod tests {
         assert_eq!(kinds(&plan), [ChangeKind::DeleteServicePrincipal]);
         // A service principal no application of this tenant backs (another tenant's or Microsoft's
         // app), or one the facts only name (unresolved): never deleted.
-        let mut g2 = stale_app();
-        g2.edges.retain(|e| e.kind != EdgeKind::AuthenticatesAs);
-        g2.edges.push(edge(0, 4, EdgeKind::AddSecret, vec![fact(EvidenceKind::Owner, 6)]));
-        let g2 = AttackGraph::new(g2.nodes.clone(), g2.edges.clone());
+        let g2 = stale_app();
+        let mut edges = g2.to_edges();
+        edges.retain(|e| e.kind != EdgeKind::AuthenticatesAs);
+        edges.push(edge(0, 4, EdgeKind::AddSecret, vec![fact(EvidenceKind::Owner, 6)]));
+        let g2 = AttackGraph::new(g2.nodes.clone(), edges);
         let plan = solve(&g2, &query(&g2, &[0], &[5]), &costs);
         assert_eq!(kinds(&plan), [ChangeKind::Ownership]);
         let mut g3 = stale_app();
         g3.nodes[4] = g3.nodes[4].clone().with_prop("unresolved", "true");
-        let g3 = AttackGraph::new(g3.nodes.clone(), g3.edges.clone());
+        let g3 = AttackGraph::new(g3.nodes.clone(), g3.to_edges());
         let plan = solve(&g3, &query(&g3, &[0, 1, 2], &[5]), &Costs { delete_service_principal: 1, ..costs });
         assert!(plan.changes.iter().all(|c| c.kind != ChangeKind::DeleteServicePrincipal && c.deletes.is_empty()));
     }
@@ -2043,17 +2044,18 @@ mod tests {
         let (g, _) = narrowable("function-package-storage");
         assert_eq!(kinds(&solve(&g, &query(&g, &[6], &[4]), &Costs::default())), [ChangeKind::RoleAssignment]);
         // An edge to the assignment's own scope (here the target is the subscription itself).
-        let (mut g, _) = narrowable("rbac-assign-roles");
-        g.edges[5] = {
-            let mut e = edge(6, 0, EdgeKind::AssignRoles, g.edges[5].evidence().clone());
+        let (g, _) = narrowable("rbac-assign-roles");
+        let mut edges = g.to_edges();
+        edges[5] = {
+            let mut e = edge(6, 0, EdgeKind::AssignRoles, g.edge(5).evidence().clone());
             e.rule = "rbac-assign-roles".into();
             e
         };
-        let g = AttackGraph::new(g.nodes.clone(), g.edges.clone());
+        let g = AttackGraph::new(g.nodes.clone(), edges);
         assert_eq!(kinds(&solve(&g, &query(&g, &[6], &[0]), &Costs::default())), [ChangeKind::RoleAssignment]);
         // Every child of the scope holds a target: nothing would remain (that is removing it).
         let (g, _) = narrowable("key-vault-read-secrets");
-        let mut edges = g.edges.clone();
+        let mut edges = g.to_edges();
         for (t, f) in [(5, "b"), (3, "c")] {
             let id = format!("n00/providers/Microsoft.Authorization/roleAssignments/ra-{f}");
             let ev = Evidence::new(EvidenceKind::RoleAssignment, id.clone()).of_fact(&format!("role assignment|{f}"));
@@ -2062,7 +2064,7 @@ mod tests {
             edges.push(e);
         }
         // The same assignment `ra` behind all three: re-point the two new edges to it.
-        let ra = g.edges[5].evidence()[0].clone();
+        let ra = g.edge(5).evidence()[0].clone();
         edges[6].set_evidence(vec![ra.clone()]);
         edges[7].set_evidence(vec![ra]);
         let g = AttackGraph::new(g.nodes.clone(), edges);
@@ -2071,7 +2073,7 @@ mod tests {
         // In a merged alternative derivation: the rule that made it is unknown, so no narrowing.
         let (g, ra) = {
             let (g, ra) = narrowable("key-vault-read-secrets");
-            let mut edges = g.edges.clone();
+            let mut edges = g.to_edges();
             let primary = Evidence::new(
                 EvidenceKind::RoleAssignment,
                 "n01/providers/Microsoft.Authorization/roleAssignments/other",
@@ -2103,7 +2105,7 @@ mod tests {
         let g = AttackGraph::new(vec![node(0, NodeKind::Group)], vec![]);
         let e = edge(0, 0, EdgeKind::MemberOf, vec![fact(EvidenceKind::GroupMembership, 1)]);
         let g = AttackGraph::new(g.nodes.clone(), vec![e]);
-        assert!(change_of(&g, 0, &g.edges[0].evidence()[0]).is_none());
+        assert!(change_of(&g, 0, &g.edge(0).evidence()[0]).is_none());
     }
 
     /// xorshift: reproducible randomness without a dependency.
@@ -2207,8 +2209,8 @@ mod tests {
     /// of a deleted object, checked by the graph's own path search.
     fn brute_force(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> Option<u32> {
         let mut facts: Vec<(FactRef, u32)> = Vec::new();
-        for e in 0..g.edges.len() {
-            for ev in derivations(&g.edges[e]).flat_map(|d| d.into_owned()) {
+        for e in 0..g.edge_count() {
+            for ev in derivations(&g.edge(e)).flat_map(|d| d.into_owned()) {
                 if let Some((kind, f, ..)) = change_of(g, e, &ev)
                     && !facts.iter().any(|x| x.0 == f)
                 {
@@ -2252,11 +2254,11 @@ mod tests {
                 (nf..no).filter(|i| mask >> i & 1 == 1).flat_map(|i| objects[i - nf].0.iter().copied()).collect();
             let narrowed: Vec<usize> =
                 (no..n).filter(|i| mask >> i & 1 == 1).flat_map(|i| narrow[i - no].0.iter().copied()).collect();
-            let cut: Vec<usize> = (0..g.edges.len())
+            let cut: Vec<usize> = (0..g.edge_count())
                 .filter(|&e| {
                     deleted.contains(&g.edge_source(e))
                         || deleted.contains(&g.edge_target(e))
-                        || derivations(&g.edges[e]).enumerate().all(|(i, d)| {
+                        || derivations(&g.edge(e)).enumerate().all(|(i, d)| {
                             (i == 0 && narrowed.contains(&e))
                                 || d.iter().any(|ev| change_of(g, e, ev).is_some_and(|c| chosen.contains(&c.1)))
                         })

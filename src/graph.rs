@@ -2,16 +2,22 @@
 //!
 //! Pure: built from derived nodes and edges, no I/O. The searches run over compressed adjacency
 //! arrays (CSR) built once, because they are the hot loop on million-edge tenants; callers name
-//! nodes by [`NodeId`] (a position in [`AttackGraph::nodes`]) and edges by their index in
-//! [`AttackGraph::edges`].
+//! nodes by [`NodeId`] (a position in [`AttackGraph::nodes`]) and edges by their position
+//! ([`AttackGraph::edge`]).
+//!
+//! A graph derived in memory holds its [`Edge`]s; a graph loaded from the store holds only columns
+//! (ends, cost, kind, rule, flags) and makes an [`Edge`] when one is asked for, so loading ten
+//! million edges allocates nothing per edge.
 //!
 //! "Easiest" is the lowest total edge cost, then the fewest hops. Every search enforces the one
 //! traversal rule that is not a property of single edges: `Contains` is followed only from a scope
 //! reached by `AssignRoles` or `Contains` (a scope the attacker fully controls), never after a
 //! data-plane or identity edge. So a search state is a node plus "reached with control of it".
 
-use crate::model::{Edge, EdgeKind, NameOf, Node};
+use crate::model::{Alternatives, Detail, Edge, EdgeKind, FastMap, NameOf, Node};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A node of one [`AttackGraph`]: its position in [`AttackGraph::nodes`]. Only meaningful for the
 /// graph it came from; across snapshots a node is named by its Azure id ([`Node::id`]).
@@ -25,7 +31,7 @@ impl NodeId {
     }
 }
 
-/// One path: the edges walked, in order, as indices into [`AttackGraph::edges`].
+/// One path: the edges walked, in order, as edge positions ([`AttackGraph::edge`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Path {
     pub source: NodeId,
@@ -40,7 +46,7 @@ impl Path {
     }
 
     pub fn requires_activation(&self, g: &AttackGraph) -> bool {
-        self.edges.iter().any(|&e| g.edges[e].requires_activation)
+        self.edges.iter().any(|&e| g.edge_requires_activation(e))
     }
 
     /// The nodes walked through, source first.
@@ -120,12 +126,63 @@ impl Csr {
     }
 }
 
+/// A stored snapshot's edges as columns, one entry per edge in stored order: what
+/// [`AttackGraph::from_columns`] builds a graph from without making an [`Edge`] each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EdgeColumns {
+    /// Ends, as positions in the node list.
+    pub source: Vec<u32>,
+    pub target: Vec<u32>,
+    pub cost: Vec<u32>,
+    pub kind: Vec<EdgeKind>,
+    /// Rule ids, each once; `rule` holds each edge's position in it.
+    pub rules: Vec<Arc<str>>,
+    pub rule: Vec<u16>,
+    pub requires_activation: Vec<bool>,
+    pub conditional: Vec<bool>,
+}
+
+impl EdgeColumns {
+    pub fn len(&self) -> usize {
+        self.source.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.source.is_empty()
+    }
+
+    /// Whether every column has one entry per edge and every rule code names a rule.
+    pub fn is_consistent(&self) -> bool {
+        let n = self.len();
+        [self.target.len(), self.cost.len(), self.kind.len(), self.rule.len()]
+            .into_iter()
+            .chain([self.requires_activation.len(), self.conditional.len()])
+            .all(|l| l == n)
+            && self.rule.iter().all(|&r| (r as usize) < self.rules.len())
+    }
+}
+
+/// The edges' fields the search arrays do not hold.
+enum EdgeList {
+    /// Derived in memory: every edge whole, with its reason and evidence.
+    Full(Vec<Edge>),
+    /// Loaded from the store: rules and conditions as columns, and the reasons and evidence read
+    /// so far (for the edges shown; [`AttackGraph::set_detail`]).
+    Stored {
+        rules: Vec<Arc<str>>,
+        rule: Vec<u16>,
+        conditional: Vec<bool>,
+        details: FastMap<u32, (Arc<Detail>, Alternatives)>,
+    },
+}
+
 pub struct AttackGraph {
     pub nodes: Vec<Node>,
-    pub edges: Vec<Edge>,
+    edges: EdgeList,
     /// Each edge's ends, as node positions (the CSR arrays' source).
     edge_source: Vec<u32>,
     edge_target: Vec<u32>,
+    /// Every stored or derived cost is at least 1 (every base cost is); the search relies on it.
     edge_cost: Vec<u32>,
     edge_kind: Vec<EdgeKind>,
     edge_eligible: Vec<bool>,
@@ -304,23 +361,54 @@ impl AttackGraph {
         AttackGraph::with_ends(nodes, edges, ends)
     }
 
-    /// Builds the graph from edges whose ends are already known as positions in `nodes` (as the
-    /// store has them), skipping a lookup by id per edge end.
+    /// Builds the graph from edges whose ends are already known as positions in `nodes`, skipping
+    /// a lookup by id per edge end.
     pub fn with_ends(nodes: Vec<Node>, edges: Vec<Edge>, ends: Vec<(u32, u32)>) -> AttackGraph {
         assert_eq!(edges.len(), ends.len(), "one pair of ends per edge");
-        let (edge_source, edge_target): (Vec<u32>, Vec<u32>) = ends.into_iter().unzip();
+        let (source, target): (Vec<u32>, Vec<u32>) = ends.into_iter().unzip();
         // One pass over the (large) edge structs for everything the searches read.
-        let mut edge_cost = Vec::with_capacity(edges.len());
-        let mut edge_kind = Vec::with_capacity(edges.len());
-        let mut edge_eligible = Vec::with_capacity(edges.len());
+        let mut cost = Vec::with_capacity(edges.len());
+        let mut kind = Vec::with_capacity(edges.len());
+        let mut eligible = Vec::with_capacity(edges.len());
         for e in &edges {
-            edge_cost.push(e.cost.max(1));
-            edge_kind.push(e.kind);
-            edge_eligible.push(e.requires_activation);
+            cost.push(e.cost.max(1));
+            kind.push(e.kind);
+            eligible.push(e.requires_activation);
         }
+        AttackGraph::build(nodes, EdgeList::Full(edges), [source, target, cost], kind, eligible)
+    }
+
+    /// Builds the graph from a stored snapshot's edge columns: no [`Edge`] is made until one is
+    /// asked for. Edges naming a node past the end of `nodes`, or columns of different lengths,
+    /// are the caller's to rule out (the store checks them as it decodes).
+    pub fn from_columns(nodes: Vec<Node>, columns: EdgeColumns) -> AttackGraph {
+        assert!(columns.is_consistent(), "one entry per edge in every column");
+        let EdgeColumns { source, target, mut cost, kind, rules, rule, requires_activation, conditional } = columns;
+        for c in &mut cost {
+            *c = (*c).max(1);
+        }
+        let edges = EdgeList::Stored { rules, rule, conditional, details: FastMap::default() };
+        AttackGraph::build(nodes, edges, [source, target, cost], kind, requires_activation)
+    }
+
+    fn build(
+        nodes: Vec<Node>,
+        edges: EdgeList,
+        [edge_source, edge_target, edge_cost]: [Vec<u32>; 3],
+        edge_kind: Vec<EdgeKind>,
+        edge_eligible: Vec<bool>,
+    ) -> AttackGraph {
+        assert!(
+            edge_source.iter().chain(&edge_target).all(|&n| (n as usize) < nodes.len()),
+            "every edge end is a node"
+        );
         let max_cost = edge_cost.iter().copied().max().unwrap_or(1);
-        let out = Csr::new(nodes.len(), &edge_source, &edge_target, &edge_cost, &edge_kind);
-        let inc = Csr::new(nodes.len(), &edge_target, &edge_source, &edge_cost, &edge_kind);
+        // The two adjacency structures are independent: one per core.
+        let (out, inc) = std::thread::scope(|scope| {
+            let inc = scope.spawn(|| Csr::new(nodes.len(), &edge_target, &edge_source, &edge_cost, &edge_kind));
+            let out = Csr::new(nodes.len(), &edge_source, &edge_target, &edge_cost, &edge_kind);
+            (out, inc.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        });
         // The rank of each node in id order, for sorting results by id without comparing strings.
         // The store keeps nodes in id order already, so this is usually one pass, and then ids
         // are found by binary search instead of a map.
@@ -350,6 +438,93 @@ impl AttackGraph {
             id_rank,
             out,
             inc,
+        }
+    }
+
+    /// How many edges the graph has.
+    pub fn edge_count(&self) -> usize {
+        self.edge_source.len()
+    }
+
+    /// Edge `e`: borrowed from a derived graph, made from the columns of a loaded one (with the
+    /// reason and evidence read so far; [`Edge::has_detail`] says whether they were).
+    pub fn edge(&self, e: usize) -> Cow<'_, Edge> {
+        match &self.edges {
+            EdgeList::Full(edges) => Cow::Borrowed(&edges[e]),
+            EdgeList::Stored { rules, rule, conditional, details } => {
+                let id = |n: u32| Arc::from(self.nodes[n as usize].id.as_str());
+                let (source, target) = (id(self.edge_source[e]), id(self.edge_target[e]));
+                let mut edge = Edge::bare(source, target, self.edge_kind[e], rules[rule[e] as usize].clone());
+                edge.requires_activation = self.edge_eligible[e];
+                edge.conditional = conditional[e];
+                edge.cost = self.edge_cost[e];
+                if let Some((detail, alternatives)) = details.get(&(e as u32)) {
+                    edge.detail = detail.clone();
+                    edge.alternatives = alternatives.clone();
+                }
+                Cow::Owned(edge)
+            }
+        }
+    }
+
+    /// Every edge in position order (see [`edge`](Self::edge)).
+    pub fn edges(&self) -> impl ExactSizeIterator<Item = Cow<'_, Edge>> + '_ {
+        (0..self.edge_count()).map(|e| self.edge(e))
+    }
+
+    /// Every edge, owned: for building another graph from this one's edges.
+    pub fn to_edges(&self) -> Vec<Edge> {
+        self.edges().map(Cow::into_owned).collect()
+    }
+
+    pub fn edge_kind(&self, e: usize) -> EdgeKind {
+        self.edge_kind[e]
+    }
+
+    /// The cost the searches add up for edge `e`.
+    pub fn edge_cost(&self, e: usize) -> u32 {
+        self.edge_cost[e]
+    }
+
+    /// Whether edge `e` needs a PIM activation first.
+    pub fn edge_requires_activation(&self, e: usize) -> bool {
+        self.edge_eligible[e]
+    }
+
+    /// Whether edge `e` depends on a condition azpath does not evaluate.
+    pub fn edge_conditional(&self, e: usize) -> bool {
+        match &self.edges {
+            EdgeList::Full(edges) => edges[e].conditional,
+            EdgeList::Stored { conditional, .. } => conditional[e],
+        }
+    }
+
+    /// The id of the rule that made edge `e`.
+    pub fn edge_rule(&self, e: usize) -> &str {
+        match &self.edges {
+            EdgeList::Full(edges) => &edges[e].rule,
+            EdgeList::Stored { rules, rule, .. } => &rules[rule[e] as usize],
+        }
+    }
+
+    /// Whether edge `e`'s reason and evidence are known (always, on a derived graph).
+    pub fn has_detail(&self, e: usize) -> bool {
+        match &self.edges {
+            EdgeList::Full(edges) => edges[e].has_detail(),
+            EdgeList::Stored { details, .. } => details.contains_key(&(e as u32)),
+        }
+    }
+
+    /// Gives edge `e` its reason and evidence (read from the store for the edges shown).
+    pub fn set_detail(&mut self, e: usize, detail: Arc<Detail>, alternatives: Alternatives) {
+        match &mut self.edges {
+            EdgeList::Full(edges) => {
+                edges[e].detail = detail;
+                edges[e].alternatives = alternatives;
+            }
+            EdgeList::Stored { details, .. } => {
+                details.insert(e as u32, (detail, alternatives));
+            }
         }
     }
 
@@ -476,7 +651,7 @@ impl AttackGraph {
     /// its near end (`backward`, into its tail), under `filter` without a hop limit.
     fn beyond_eligible_hops(&self, filter: &Filter, backward: bool) -> Labels {
         let unlimited = Filter { max_hops: None, ..filter.clone() };
-        let seeds: Vec<Seed> = (0..self.edges.len() as u32)
+        let seeds: Vec<Seed> = (0..self.edge_count() as u32)
             .filter(|&e| self.edge_eligible[e as usize])
             .filter_map(|e| {
                 let (s, t, kind) =
@@ -1105,12 +1280,12 @@ mod tests {
             out: &mut Vec<(u32, usize, Vec<usize>)>,
         ) {
             if n == t && !edges.is_empty() {
-                out.push((edges.iter().map(|&e| g.edges[e].cost).sum(), edges.len(), edges.clone()));
+                out.push((edges.iter().map(|&e| g.edge_cost(e)).sum(), edges.len(), edges.clone()));
                 return;
             }
             // Every edge by its ends, not through the search's adjacency arrays: an independent check.
-            for ei in (0..g.edges.len()).filter(|&ei| g.edge_source(ei) == n) {
-                let edge = &g.edges[ei];
+            for ei in (0..g.edge_count()).filter(|&ei| g.edge_source(ei) == n) {
+                let edge = g.edge(ei);
                 let next = (g.edge_target(ei), edge.kind.grants_control_of_scope());
                 if (edge.kind == EdgeKind::Contains && !control) || seen.contains(&next) {
                     continue;
@@ -1151,12 +1326,12 @@ mod tests {
         let mut control = false;
         for &ei in &p.edges {
             assert_eq!(g.edge_source[ei], at);
-            assert!(g.edges[ei].kind != EdgeKind::Contains || control);
-            control = g.edges[ei].kind.grants_control_of_scope();
+            assert!(g.edge_kind(ei) != EdgeKind::Contains || control);
+            control = g.edge_kind(ei).grants_control_of_scope();
             at = g.edge_target[ei];
         }
         assert_eq!(NodeId(at), p.target);
-        assert_eq!(p.cost, p.edges.iter().map(|&e| g.edges[e].cost).sum::<u32>());
+        assert_eq!(p.cost, p.edges.iter().map(|&e| g.edge_cost(e)).sum::<u32>());
     }
 
     #[test]
@@ -1199,8 +1374,8 @@ mod tests {
                 assert_eq!(distinct.len(), yen.len());
                 // Pair searches, both directions: plain, ending with a given kind, only through PIM.
                 let ending =
-                    all.iter().filter(|p| g.edges[*p.2.last().unwrap()].kind == EdgeKind::ListKeys).map(|p| p.0).min();
-                let active = all.iter().filter(|p| p.2.iter().all(|&e| !g.edges[e].requires_activation)).count();
+                    all.iter().filter(|p| g.edge_kind(*p.2.last().unwrap()) == EdgeKind::ListKeys).map(|p| p.0).min();
+                let active = all.iter().filter(|p| p.2.iter().all(|&e| !g.edge_requires_activation(e))).count();
                 let only_pim = (!all.is_empty() && active == 0).then_some(best).flatten();
                 for backward in [false, true] {
                     let pair_with = |last: &[EdgeKind], only_eligible, opts: &SearchOptions| {
@@ -1217,7 +1392,7 @@ mod tests {
                     assert_eq!(pair_with(&[], false, &opts), within, "round {round}, pairs within {limit} hops");
                     let ending_within = all
                         .iter()
-                        .filter(|p| p.1 <= limit && g.edges[*p.2.last().unwrap()].kind == EdgeKind::ListKeys)
+                        .filter(|p| p.1 <= limit && g.edge_kind(*p.2.last().unwrap()) == EdgeKind::ListKeys)
                         .map(|p| p.0)
                         .min();
                     assert_eq!(pair_with(&[EdgeKind::ListKeys], false, &opts), ending_within, "round {round}");

@@ -91,8 +91,8 @@ impl Prepared {
 /// Loads a stored snapshot into an attack graph for searching: edges come without their reasons
 /// and evidence, which [`explain_paths`] reads for the paths that are shown.
 pub fn load_graph(store: &Store, snapshot: i64) -> anyhow::Result<graph::AttackGraph> {
-    let (nodes, edges, ends) = store.load_structure(snapshot)?;
-    Ok(graph::AttackGraph::with_ends(nodes, edges, ends))
+    let (nodes, edges) = store.load_structure(snapshot)?;
+    Ok(graph::AttackGraph::from_columns(nodes, edges))
 }
 
 /// Reads the reasons and evidence of every edge on `paths` into the graph, before printing them.
@@ -111,10 +111,9 @@ pub fn explain_edges(store: &Store, snapshot: i64, g: &mut graph::AttackGraph, e
     let mut wanted = edges.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    wanted.retain(|&e| !g.edges[e].has_detail());
-    for (e, d) in wanted.iter().zip(store.load_edge_details(snapshot, &wanted)?) {
-        g.edges[*e].detail = d.detail;
-        g.edges[*e].alternatives = d.alternatives.into();
+    wanted.retain(|&e| !g.has_detail(e));
+    for (&e, d) in wanted.iter().zip(store.load_edge_details(snapshot, &wanted)?) {
+        g.set_detail(e, d.detail, d.alternatives.into());
     }
     Ok(())
 }

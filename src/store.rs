@@ -216,9 +216,8 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 pub use crate::model::SnapshotInfo;
 
-/// A graph as path search needs it: nodes, edges (without reasons and evidence), and each edge's
-/// ends as positions in the node list.
-pub type Structure = (Vec<Node>, Vec<Edge>, Vec<(u32, u32)>);
+/// A graph as path search needs it: nodes, and the edges (without reasons and evidence) as columns.
+pub type Structure = (Vec<Node>, crate::graph::EdgeColumns);
 
 pub struct Store {
     conn: Connection,
@@ -590,12 +589,26 @@ impl Store {
 
     /// The derived nodes and edges of a snapshot, complete with reasons and evidence.
     pub fn load_graph(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>)> {
-        let (nodes, mut edges, _) = self.load_structure(snapshot)?;
-        let all: Vec<usize> = (0..edges.len()).collect();
-        for (ix, d) in all.iter().zip(self.load_edge_details(snapshot, &all)?) {
-            edges[*ix].detail = d.detail;
-            edges[*ix].alternatives = d.alternatives.into();
-        }
+        let (nodes, columns) = self.load_structure(snapshot)?;
+        let all: Vec<usize> = (0..columns.len()).collect();
+        let ids: Vec<Arc<str>> = nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
+        let edges = all
+            .iter()
+            .zip(self.load_edge_details(snapshot, &all)?)
+            .map(|(&e, d)| Edge {
+                requires_activation: columns.requires_activation[e],
+                conditional: columns.conditional[e],
+                cost: columns.cost[e],
+                detail: d.detail,
+                alternatives: d.alternatives.into(),
+                ..Edge::bare(
+                    ids[columns.source[e] as usize].clone(),
+                    ids[columns.target[e] as usize].clone(),
+                    columns.kind[e],
+                    columns.rules[columns.rule[e] as usize].clone(),
+                )
+            })
+            .collect();
         Ok((nodes, edges))
     }
 
@@ -657,38 +670,46 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT src, dst, kind, rule, requires_activation, conditional, cost FROM edges WHERE snapshot_id = ?1 ORDER BY ix",
         )?;
-        let mut edges = Vec::new();
-        let mut ends = Vec::new();
+        let mut edges = crate::graph::EdgeColumns::default();
         let mut rows = stmt.query([snapshot])?;
-        let mut rules: HashMap<String, Arc<str>> = HashMap::new();
-        // One shared id per node: edges name their ends without copying them.
-        let ids: Vec<Arc<str>> = nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
+        // Rules are numbered in order of first appearance, as the graph blobs number them.
+        let mut rule_codes: HashMap<String, u16> = HashMap::new();
         while let Some(r) = rows.next()? {
-            let (src, dst) = (r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize);
-            let (Some(source), Some(target)) = (ids.get(src), ids.get(dst)) else {
+            let (src, dst) = (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?);
+            let end = |n: i64| u32::try_from(n).ok().filter(|&n| (n as usize) < nodes.len());
+            let (Some(source), Some(target)) = (end(src), end(dst)) else {
                 return Err(StoreError::Corrupt(format!("edge {src} -> {dst} names a missing node")));
             };
             let kind_text = r.get_ref(2)?.as_str().map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let kind = EdgeKind::parse(kind_text)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown edge kind {kind_text}")))?;
             let rule_text = r.get_ref(3)?.as_str().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let rule = match rules.get(rule_text) {
-                Some(r) => r.clone(),
-                None => rules.entry(rule_text.to_string()).or_insert_with(|| Arc::from(rule_text)).clone(),
+            let rule = match rule_codes.get(rule_text) {
+                Some(&code) => code,
+                None => {
+                    let code = u16::try_from(edges.rules.len())
+                        .map_err(|_| StoreError::Corrupt("over 65,535 distinct rules".into()))?;
+                    edges.rules.push(Arc::from(rule_text));
+                    rule_codes.insert(rule_text.to_string(), code);
+                    code
+                }
             };
-            ends.push((src as u32, dst as u32));
-            edges.push(Edge {
-                requires_activation: r.get(4)?,
-                conditional: r.get(5)?,
-                cost: r.get(6)?,
-                ..Edge::bare(source.clone(), target.clone(), kind, rule)
-            });
+            edges.source.push(source);
+            edges.target.push(target);
+            edges.kind.push(kind);
+            edges.rule.push(rule);
+            edges.requires_activation.push(r.get(4)?);
+            edges.conditional.push(r.get(5)?);
+            edges.cost.push(r.get(6)?);
         }
-        Ok((nodes, edges, ends))
+        Ok((nodes, edges))
     }
 
     /// The reason and evidence of the given edges (positions in the snapshot's edge list), in order.
     pub fn load_edge_details(&self, snapshot: i64, edges: &[usize]) -> Result<Vec<EdgeDetails>> {
+        // One read transaction for all the lookups below, not one per statement (each of which
+        // would take and release the database's read lock).
+        let _read = if self.conn.is_autocommit() { Some(self.conn.unchecked_transaction()?) } else { None };
         // Many edges: one pass over each table beats a lookup each.
         let many = edges.len() > 200_000;
         let text_ids = self.detail_ids(snapshot, edges, many)?;

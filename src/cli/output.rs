@@ -211,7 +211,7 @@ pub fn load(db: &Path, snapshot: &str, verbose: u8) -> Result<(Store, SnapshotIn
             "azpath: loaded snapshot #{} ({} nodes, {} edges) in {:.1} ms",
             snap.id,
             g.nodes.len(),
-            g.edges.len(),
+            g.edge_count(),
             started.elapsed().as_secs_f64() * 1000.0
         );
     }

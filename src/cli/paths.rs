@@ -160,7 +160,7 @@ pub fn explain(ctx: &Ctx, from: &str, to: &str, edge: bool, snapshot: &str, out:
     let paths: Vec<GraphPath> = if edge {
         g.out_edges(s)
             .filter(|&e| g.edge_target(e) == t)
-            .map(|e| GraphPath { source: s, target: t, edges: vec![e], cost: g.edges[e].cost })
+            .map(|e| GraphPath { source: s, target: t, edges: vec![e], cost: g.edge_cost(e) })
             .collect()
     } else {
         query::paths(&g, &[s], &[t], &PathOptions::default())?

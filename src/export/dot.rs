@@ -379,9 +379,9 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
     }
 
     for &e in &edges {
-        let edge = &g.edges[e];
+        let edge = g.edge(e);
         let mut label = vec![dot_quoted(edge.kind.as_str())];
-        if let Some(role) = role_of(edge) {
+        if let Some(role) = role_of(&edge) {
             label.push(format!("({})", dot_quoted(&one_line(role))));
         }
         let mut attrs = Vec::new();
@@ -528,7 +528,7 @@ fn legend(
     }
     // Edge samples between point nodes.
     let mut samples = vec![("edge kind\\n(Azure role)", vec![])];
-    if edges.iter().any(|&e| g.edges[e].requires_activation) {
+    if edges.iter().any(|&e| g.edge_requires_activation(e)) {
         samples.push((
             "PIM: requires activation",
             vec![
@@ -538,7 +538,7 @@ fn legend(
             ],
         ));
     }
-    if edges.iter().any(|&e| g.edges[e].conditional) {
+    if edges.iter().any(|&e| g.edge_conditional(e)) {
         samples.push((
             "conditional (not evaluated)",
             vec![

@@ -92,7 +92,7 @@ pub fn graphml(g: &AttackGraph, sel: &Selection) -> String {
         out.end("node");
     }
     for &e in &sel.edges {
-        let edge = &g.edges[e];
+        let edge = g.edge(e);
         let id = format!("e{e}");
         out.start("edge", &[("id", &id), ("source", &edge.source), ("target", &edge.target)]);
         out.data("e_kind", edge.kind.as_str());

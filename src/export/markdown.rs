@@ -205,12 +205,12 @@ fn commands(g: &AttackGraph, e: usize) -> String {
 /// The decisive hop of a path: the last one a fix applies to (fixing it cuts this path closest to
 /// the target); and its fix.
 pub fn decisive(g: &AttackGraph, p: &Path) -> Option<(usize, String)> {
-    p.edges.iter().enumerate().rev().find_map(|(i, &e)| fix(g, &g.edges[e]).map(|f| (i, f)))
+    p.edges.iter().enumerate().rev().find_map(|(i, &e)| fix(g, &g.edge(e)).map(|f| (i, f)))
 }
 
 fn path_words(g: &AttackGraph, p: &Path, s: &mut String) {
     for (i, &ei) in p.edges.iter().enumerate() {
-        let e = &g.edges[ei];
+        let e = g.edge(ei);
         let mut marks = String::new();
         if e.requires_activation {
             marks.push_str(" *(PIM: requires activation)*");
@@ -449,8 +449,8 @@ mod tests {
         t.assign(&o, "Owner", &rg);
         t.lock(&sa, "freeze", "ReadOnly");
         let g = AttackGraph::from_facts(&crate::facts::parse(&t.raw()).unwrap());
-        let e = g.edges.iter().find(|e| e.kind == EdgeKind::ListKeys).unwrap();
-        let text = fix(&g, e).unwrap();
+        let e = g.edges().find(|e| e.kind == EdgeKind::ListKeys).unwrap();
+        let text = fix(&g, &e).unwrap();
         assert!(
             text.contains("ReadOnly lock `freeze") && text.contains("locks/delete") && text.contains("Owner"),
             "{text}"

@@ -67,7 +67,7 @@ pub struct Selection {
 impl Selection {
     /// The whole graph.
     pub fn all(g: &AttackGraph) -> Selection {
-        Selection::sorted(g, g.node_ids().collect(), (0..g.edges.len()).collect())
+        Selection::sorted(g, g.node_ids().collect(), (0..g.edge_count()).collect())
     }
 
     /// The nodes and edges that `paths` walk, each once.

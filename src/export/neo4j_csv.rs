@@ -80,7 +80,7 @@ pub fn neo4j_csv(g: &AttackGraph, sel: &Selection) -> Result<Neo4jCsv, csv::Erro
         .edges
         .iter()
         .map(|&e| {
-            let edge = &g.edges[e];
+            let edge = g.edge(e);
             // One string, "label: value" per line: Neo4j's array delimiter could occur in a value.
             let evidence: Vec<String> =
                 edge.evidence().iter().map(|ev| format!("{}: {}", ev.label(), ev.value)).collect();

@@ -11,7 +11,7 @@
 
 use super::Selection;
 use crate::graph::AttackGraph;
-use crate::model::{Edge, EdgeKind, Node, NodeKind};
+use crate::model::{EdgeKind, Node, NodeKind};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -141,7 +141,7 @@ fn node_doc(n: &Node) -> OgNode {
 }
 
 fn edge_doc(g: &AttackGraph, e: usize) -> OgEdge {
-    let edge: &Edge = &g.edges[e];
+    let edge = g.edge(e);
     let mut p = Map::new();
     p.insert("azp_rule".into(), edge.rule.to_string().into());
     p.insert("azp_reason".into(), edge.reason(g).into());

@@ -112,7 +112,7 @@ pub fn entry_points(g: &AttackGraph, sources: &[NodeId]) -> Vec<NodeId> {
         let mut stack = vec![s];
         while let Some(n) = stack.pop() {
             for e in g.out_edges(n) {
-                if g.edges[e].kind == EdgeKind::AuthenticatesAs {
+                if g.edge_kind(e) == EdgeKind::AuthenticatesAs {
                     let t = g.edge_target(e);
                     let walk_on = if set.contains(&t) { t != s && aliased.insert(t) } else { true };
                     if walk_on {
@@ -155,7 +155,7 @@ pub fn paths(
             more
         } else {
             more.into_iter()
-                .filter(|m| m.edges.last().is_some_and(|&e| opts.last_edge.contains(&g.edges[e].kind)))
+                .filter(|m| m.edges.last().is_some_and(|&e| opts.last_edge.contains(&g.edge_kind(e))))
                 .collect()
         };
         if more.is_empty() { out.push(p) } else { out.extend(more) }

@@ -107,7 +107,7 @@ fn hop_marks(e: &Edge, style: Style) -> String {
 pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> String {
     let mut s = String::new();
     for (i, &ei) in p.edges.iter().enumerate() {
-        let e = &g.edges[ei];
+        let e = g.edge(ei);
         let (from, to) = (&g.node(g.edge_source(ei)), &g.node(g.edge_target(ei)));
         let _ = writeln!(
             s,
@@ -116,7 +116,7 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
             terminal(&label(from)),
             style.cyan(e.kind.as_str()),
             terminal(&label(to)),
-            hop_marks(e, style)
+            hop_marks(&e, style)
         );
         let _ = writeln!(s, "        {}", style.dim(&terminal(&e.reason(g))));
         if explain {
@@ -151,7 +151,7 @@ pub fn path_line(g: &AttackGraph, p: &Path, style: Style) -> String {
 pub fn path_line_in(medium: Medium, g: &AttackGraph, p: &Path, style: Style) -> String {
     let mut s = medium.text(&short_name(g.node(p.source))).into_owned();
     for &ei in &p.edges {
-        let e = &g.edges[ei];
+        let e = g.edge(ei);
         let to = &g.node(g.edge_target(ei));
         let kind = if e.requires_activation { format!("{}(PIM)", e.kind) } else { e.kind.to_string() };
         let _ = write!(s, " -{}-> {}", style.cyan(&kind), medium.text(&short_name(to)));
@@ -163,8 +163,8 @@ pub fn path_line_in(medium: Medium, g: &AttackGraph, p: &Path, style: Style) -> 
 pub fn path_brief(g: &AttackGraph, p: &Path, indent: &str, style: Style) -> String {
     let mut s = format!("{indent}{}\n", path_line(g, p, style));
     for (i, &ei) in p.edges.iter().enumerate() {
-        let e = &g.edges[ei];
-        let _ = writeln!(s, "{indent}  {}. {}{}", i + 1, style.dim(&terminal(&e.reason(g))), hop_marks(e, style));
+        let e = g.edge(ei);
+        let _ = writeln!(s, "{indent}  {}. {}{}", i + 1, style.dim(&terminal(&e.reason(g))), hop_marks(&e, style));
     }
     s
 }
@@ -175,7 +175,7 @@ pub fn path_summary(g: &AttackGraph, p: &Path, style: Style) -> String {
     if p.requires_activation(g) {
         s.push_str(&style.yellow(", needs PIM activation"));
     }
-    if p.edges.iter().any(|&e| g.edges[e].kind == crate::model::EdgeKind::ReEnableKeys) {
+    if p.edges.iter().any(|&e| g.edge_kind(e) == crate::model::EdgeKind::ReEnableKeys) {
         s.push_str(&style.yellow(", changes a resource's configuration"));
     }
     s
@@ -260,7 +260,7 @@ pub fn path_json<'a>(g: &'a AttackGraph, p: &Path) -> PathJson<'a> {
         .edges
         .iter()
         .map(|&ei| {
-            let e = &g.edges[ei];
+            let e = g.edge(ei);
             HopJson {
                 conditional: e.conditional,
                 cost: e.cost,
@@ -269,7 +269,7 @@ pub fn path_json<'a>(g: &'a AttackGraph, p: &Path) -> PathJson<'a> {
                 kind: e.kind,
                 reason: e.reason(g),
                 requires_activation: e.requires_activation,
-                rule: &e.rule,
+                rule: g.edge_rule(ei),
                 to: &g.node(g.edge_target(ei)).id,
             }
         })

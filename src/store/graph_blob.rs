@@ -8,6 +8,7 @@
 //! not enum positions, so reordering an enum never changes what a blob means.
 
 use super::{Result, StoreError, Structure};
+use crate::graph::EdgeColumns;
 use crate::model::{Edge, EdgeKind, Node, NodeKind};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -200,40 +201,62 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
         }
     }
 
-    // Nodes and edges decode on two threads: both are mostly allocation, and neither needs the
-    // other (the edge side scans the node ids for itself).
-    let (nodes, edges) = std::thread::scope(|scope| {
-        let nodes = scope.spawn(|| decode_nodes(nodes_body, node_kinds_body, node_count, &corrupt));
-        let edges = node_ids(nodes_body, node_count).map(|ids| {
-            let columns = EdgeColumns {
-                ends: ends_body,
-                costs: costs_body,
-                kinds: edge_kinds_body,
-                rules: rules_body,
-                flags: flags_body,
-            };
-            decode_edges(&ids, &columns, edge_count, &corrupt)
-        });
-        (nodes.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), edges)
+    // Nodes and edges decode side by side (neither needs the other), the nodes in two halves:
+    // they are most of the work, being a few allocations each.
+    let half = node_count / 2;
+    let split = skip_nodes(nodes_body, half).ok_or_else(|| corrupt(Column::Nodes, "truncated or not UTF-8"))?;
+    let (kind_names, kind_codes) = read_dictionary(Column::NodeKinds, node_kinds_body, node_count, &corrupt)?;
+    let kinds = parse_names(&kind_names, NodeKind::parse, Column::NodeKinds, &corrupt)?;
+    let (first, second, edges) = std::thread::scope(|scope| {
+        let (kinds, (codes_a, codes_b)) = (&kinds, kind_codes.split_at(half * 2));
+        let first = scope.spawn(|| decode_nodes(&nodes_body[..split], kinds, codes_a, node_count, &corrupt));
+        let second = scope.spawn(|| decode_nodes(&nodes_body[split..], kinds, codes_b, node_count - half, &corrupt));
+        let bodies = EdgeBodies {
+            ends: ends_body,
+            costs: costs_body,
+            kinds: edge_kinds_body,
+            rules: rules_body,
+            flags: flags_body,
+        };
+        let edges = decode_edges(&bodies, edge_count, node_count, &corrupt);
+        let join = |t: std::thread::ScopedJoinHandle<'_, _>| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (join(first), join(second), edges)
     });
-    // A node error first: a truncated node blob also stops the id scan.
-    let nodes = nodes?;
-    let (edges, ends) = edges.ok_or_else(|| corrupt(Column::Nodes, "truncated or not UTF-8"))??;
-    Ok(Some((nodes, edges, ends)))
+    // A node error first: it says more than an edge naming a node that is not there. The first
+    // half's list has room for the second's.
+    let mut nodes = first?;
+    nodes.extend(second?);
+    Ok(Some((nodes, edges?)))
 }
 
+/// Where node `n` starts in the nodes body (each node: id, name, u16 prop count, props), read
+/// without allocating; `None` when the body ends first.
+fn skip_nodes(body: &[u8], n: usize) -> Option<usize> {
+    let mut reader = Reader { bytes: body, at: 0 };
+    for _ in 0..n {
+        reader.str()?;
+        reader.str()?;
+        for _ in 0..reader.u16()? {
+            reader.str()?;
+            reader.str()?;
+        }
+    }
+    Some(reader.at)
+}
+
+/// Decodes the nodes in `body`, which holds exactly those whose kind `codes` are given, into a
+/// list with room for `capacity` nodes.
 fn decode_nodes(
     body: &[u8],
-    kinds_body: &[u8],
-    count: usize,
+    kinds: &[NodeKind],
+    codes: &[u8],
+    capacity: usize,
     corrupt: &impl Fn(Column, &str) -> StoreError,
 ) -> Result<Vec<Node>> {
-    let (kind_names, kind_codes) = read_dictionary(Column::NodeKinds, kinds_body, count, corrupt)?;
-    let kinds = parse_names(&kind_names, NodeKind::parse, Column::NodeKinds, corrupt)?;
     let mut reader = Reader { bytes: body, at: 0 };
-    let mut nodes = Vec::with_capacity(count);
+    let mut nodes = Vec::with_capacity(capacity);
     let bad_nodes = |what: &str| corrupt(Column::Nodes, what);
-    for code in kind_codes.chunks_exact(2) {
+    for code in codes.chunks_exact(2) {
         let kind = *kinds
             .get(u16::from_le_bytes([code[0], code[1]]) as usize)
             .ok_or_else(|| corrupt(Column::NodeKinds, "a code outside its names"))?;
@@ -254,27 +277,8 @@ fn decode_nodes(
     Ok(nodes)
 }
 
-/// Each node's id from the nodes blob, shared: edges name their ends without copying them.
-/// `None` when the blob is truncated or not UTF-8 (the node decoder says so).
-fn node_ids(body: &[u8], count: usize) -> Option<Vec<Arc<str>>> {
-    let mut reader = Reader { bytes: body, at: 0 };
-    let mut ids = Vec::with_capacity(count);
-    for _ in 0..count {
-        ids.push(Arc::from(reader.str()?));
-        reader.str()?; // name
-        for _ in 0..reader.u16()? {
-            reader.str()?;
-            reader.str()?;
-        }
-    }
-    Some(ids)
-}
-
-/// Edges (without reasons and evidence) and each one's ends as node positions.
-type EdgesAndEnds = (Vec<Edge>, Vec<(u32, u32)>);
-
 /// The per-edge blob bodies (headers removed; fixed-width ones already length-checked).
-struct EdgeColumns<'a> {
+struct EdgeBodies<'a> {
     ends: &'a [u8],
     costs: &'a [u8],
     kinds: &'a [u8],
@@ -282,39 +286,41 @@ struct EdgeColumns<'a> {
     flags: &'a [u8],
 }
 
+/// The edge columns, each checked: ends name one of the `node_count` nodes, codes one of the names.
 fn decode_edges(
-    ids: &[Arc<str>],
-    columns: &EdgeColumns,
+    bodies: &EdgeBodies,
     count: usize,
+    node_count: usize,
     corrupt: &impl Fn(Column, &str) -> StoreError,
-) -> Result<EdgesAndEnds> {
-    let (kind_names, kind_codes) = read_dictionary(Column::EdgeKinds, columns.kinds, count, corrupt)?;
+) -> Result<EdgeColumns> {
+    let (kind_names, kind_codes) = read_dictionary(Column::EdgeKinds, bodies.kinds, count, corrupt)?;
     let edge_kinds = parse_names(&kind_names, EdgeKind::parse, Column::EdgeKinds, corrupt)?;
-    let (rule_names, rule_codes) = read_dictionary(Column::EdgeRules, columns.rules, count, corrupt)?;
-    let rules: Vec<Arc<str>> = rule_names.iter().map(|r| Arc::from(r.as_str())).collect();
-    let mut edges = Vec::with_capacity(count);
-    let mut ends = Vec::with_capacity(count);
-    for e in 0..count {
-        let word =
-            |bytes: &[u8], at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-        let (src, dst) = (word(columns.ends, e * 8), word(columns.ends, e * 8 + 4));
-        let (Some(source), Some(target)) = (ids.get(src as usize), ids.get(dst as usize)) else {
-            return Err(corrupt(Column::EdgeEnds, &format!("edge {e} names a missing node")));
-        };
-        let code = |codes: &[u8]| u16::from_le_bytes([codes[e * 2], codes[e * 2 + 1]]) as usize;
-        let kind =
-            *edge_kinds.get(code(kind_codes)).ok_or_else(|| corrupt(Column::EdgeKinds, "a code outside its names"))?;
-        let rule = rules.get(code(rule_codes)).ok_or_else(|| corrupt(Column::EdgeRules, "a code outside its names"))?;
-        let flags = columns.flags[e];
-        ends.push((src, dst));
-        edges.push(Edge {
-            requires_activation: flags & ACTIVATION != 0,
-            conditional: flags & CONDITIONAL != 0,
-            cost: word(columns.costs, e * 4),
-            ..Edge::bare(source.clone(), target.clone(), kind, rule.clone())
-        });
+    let (rule_names, rule_codes) = read_dictionary(Column::EdgeRules, bodies.rules, count, corrupt)?;
+    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let code = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]);
+    let (source, target): (Vec<u32>, Vec<u32>) = bodies.ends.chunks_exact(8).map(|b| (word(b), word(&b[4..]))).unzip();
+    if let Some(e) = source.iter().chain(&target).position(|&n| n as usize >= node_count) {
+        return Err(corrupt(Column::EdgeEnds, &format!("edge {} names a missing node", e % count.max(1))));
     }
-    Ok((edges, ends))
+    let kind = kind_codes
+        .chunks_exact(2)
+        .map(|b| edge_kinds.get(code(b) as usize).copied())
+        .collect::<Option<Vec<EdgeKind>>>()
+        .ok_or_else(|| corrupt(Column::EdgeKinds, "a code outside its names"))?;
+    let rule: Vec<u16> = rule_codes.chunks_exact(2).map(code).collect();
+    if rule.iter().any(|&r| r as usize >= rule_names.len()) {
+        return Err(corrupt(Column::EdgeRules, "a code outside its names"));
+    }
+    Ok(EdgeColumns {
+        source,
+        target,
+        cost: bodies.costs.chunks_exact(4).map(word).collect(),
+        kind,
+        rules: rule_names.iter().map(|r| Arc::from(r.as_str())).collect(),
+        rule,
+        requires_activation: bodies.flags.iter().map(|f| f & ACTIVATION != 0).collect(),
+        conditional: bodies.flags.iter().map(|f| f & CONDITIONAL != 0).collect(),
+    })
 }
 
 /// Reads a dictionary-coded body: its names, and its codes (two bytes per item, length checked).

@@ -16,7 +16,7 @@ fn github_actions_reaches_training_data_through_contributor_list_keys() {
     let s = steps(&g, &p);
     assert_eq!(kinds(&s), [AuthenticatesAs, AuthenticatesAs, ListKeys], "{s:?}");
     assert_eq!(s[0].1, "gh-ml-pipeline");
-    let last = &g.edges[*p.edges.last().unwrap()];
+    let last = g.edge(*p.edges.last().unwrap());
     assert!(last.reason(&g).contains("Contributor on rg-ml"), "{}", last.reason(&g));
     assert!(last.evidence().iter().any(|e| e.kind == azpath::model::EvidenceKind::RoleAssignment));
     assert!(last.evidence().iter().any(|e| e.value.contains("allowSharedKeyAccess")));
@@ -30,9 +30,9 @@ fn the_ci_sp_owns_another_app_and_reaches_openai_keys() {
     let s = steps(&g, &p);
     assert_eq!(kinds(&s), [AuthenticatesAs, AuthenticatesAs, AddSecret, AuthenticatesAs, ListKeys], "{s:?}");
     assert_eq!(s[2].1, "openai-batch-scorer");
-    let add = &g.edges[p.edges[2]];
+    let add = g.edge(p.edges[2]);
     assert!(add.evidence().iter().any(|e| e.kind == azpath::model::EvidenceKind::OwnedByGrant), "{:?}", add.evidence());
-    assert!(g.edges[p.edges[4]].reason(&g).contains("Cognitive Services Contributor"));
+    assert!(g.edge(p.edges[4]).reason(&g).contains("Cognitive Services Contributor"));
 }
 
 #[test]
@@ -45,8 +45,8 @@ fn data_scientists_reach_curated_data_through_the_compute_identity() {
     assert!(matches!(s[5].0, ReadData | WriteData));
     assert_eq!(s[1].1, "grp-data-science");
     assert_eq!(s[2].1, "gpu-cluster");
-    assert!(g.edges[p.edges[2]].reason(&g).contains("AzureML Data Scientist"));
-    assert!(g.edges[p.edges[5]].reason(&g).contains("Storage Blob Data Contributor"));
+    assert!(g.edge(p.edges[2]).reason(&g).contains("AzureML Data Scientist"));
+    assert!(g.edge(p.edges[5]).reason(&g).contains("Storage Blob Data Contributor"));
 }
 
 #[test]
@@ -62,7 +62,7 @@ fn the_pim_eligible_owner_needs_activation() {
     let dave = named(&g, "Dave Lindqvist");
     let p = path(&g, dave, named(&g, "stmltraining")).expect("planted path 5");
     assert!(p.requires_activation(&g));
-    assert!(g.edges[p.edges[0]].evidence().iter().any(|e| e.kind == azpath::model::EvidenceKind::RoleEligibility));
+    assert!(g.edge(p.edges[0]).evidence().iter().any(|e| e.kind == azpath::model::EvidenceKind::RoleEligibility));
     let rg = named_kind(&g, "rg-ml", NodeKind::ResourceGroup);
     let own = path(&g, dave, rg).unwrap();
     assert_eq!(kinds(&steps(&g, &own)), [AssignRoles]);
@@ -75,7 +75,7 @@ fn write_on_a_key_disabled_account_is_a_costlier_re_enable_keys_path() {
     let p = path(&g, named(&g, GITHUB), named(&g, "stmlfeatures")).expect("planted subtle case");
     let s = steps(&g, &p);
     assert_eq!(kinds(&s), [AuthenticatesAs, AuthenticatesAs, ReEnableKeys], "{s:?}");
-    let e = &g.edges[p.edges[2]];
+    let e = g.edge(p.edges[2]);
     assert!(e.reason(&g).contains("configuration change"));
     assert!(e.cost > ListKeys.base_cost());
 }
@@ -110,7 +110,7 @@ fn helpdesk_resets_non_admins_only() {
     let helpdesk = g.node_ids().find(|&i| g.node(i).name == "Helpdesk Administrator").expect("Mallory's role");
     let reset: Vec<String> = g
         .out_edges(helpdesk)
-        .filter(|&e| g.edges[e].kind == ResetCredential)
+        .filter(|&e| g.edge_kind(e) == ResetCredential)
         .map(|e| g.node(g.edge_target(e)).name.clone())
         .collect();
     assert!(reset.contains(&"Bob Fischer".to_string()) && reset.contains(&"Dave Lindqvist".to_string()), "{reset:?}");
@@ -126,7 +126,7 @@ fn helpdesk_resets_non_admins_only() {
 
 /// The targets of `kind` edges out of a node.
 fn targets(g: &azpath::graph::AttackGraph, from: azpath::graph::NodeId, kind: EdgeKind) -> Vec<String> {
-    g.out_edges(from).filter(|&e| g.edges[e].kind == kind).map(|e| g.node(g.edge_target(e)).name.clone()).collect()
+    g.out_edges(from).filter(|&e| g.edge_kind(e) == kind).map(|e| g.node(g.edge_target(e)).name.clone()).collect()
 }
 
 #[test]
@@ -134,11 +134,11 @@ fn a_helpdesk_scoped_to_the_contractors_unit_resets_carol_and_nobody_else() {
     let g = demo_graph();
     let olivia = named(&g, "Olivia Brennan");
     assert_eq!(targets(&g, olivia, ResetCredential), ["Carol Okafor"], "only the unit's member");
-    let e = g.out_edges(olivia).map(|e| &g.edges[e]).find(|e| e.kind == ResetCredential).unwrap();
+    let e = g.out_edges(olivia).map(|e| g.edge(e)).find(|e| e.kind == ResetCredential).unwrap();
     assert!(e.reason(&g).contains("ML contractors") && !e.requires_activation, "{}", e.reason(&g));
     assert!(e.evidence().iter().any(|ev| ev.kind == azpath::model::EvidenceKind::AdministrativeUnit));
     // Her Groups Administrator on the unit is PIM-eligible: the unit's group, after activation.
-    let add: Vec<_> = g.out_edges(olivia).map(|e| &g.edges[e]).filter(|e| e.kind == AddMember).collect();
+    let add: Vec<_> = g.out_edges(olivia).map(|e| g.edge(e)).filter(|e| e.kind == AddMember).collect();
     let contractors = add.iter().find(|e| g.node(named(&g, "grp-ds-contractors")).id == *e.target).unwrap();
     assert!(contractors.requires_activation, "{contractors:?}");
     assert!(!targets(&g, olivia, AddMember).contains(&"grp-auditors".to_string()), "a group outside the unit");
@@ -149,8 +149,7 @@ fn nobody_but_tenant_control_reaches_the_restricted_security_team() {
     let g = demo_graph();
     let frank = named(&g, "Frank Moreau");
     let into: Vec<String> = g
-        .edges
-        .iter()
+        .edges()
         .filter(|e| *e.target == *g.node(frank).id && e.kind != MemberOf)
         .map(|e| g.node(g.node_index(&e.source).unwrap()).name.clone())
         .collect();
@@ -165,7 +164,7 @@ fn nobody_but_tenant_control_reaches_the_restricted_security_team() {
 fn an_hr_sync_that_writes_users_can_join_a_dynamic_group_conditionally() {
     let g = demo_graph();
     let perm = named(&g, "Microsoft Graph User.ReadWrite.All");
-    let e = g.out_edges(perm).map(|e| &g.edges[e]).find(|e| e.kind == AddMember).expect("the dynamic group");
+    let e = g.out_edges(perm).map(|e| g.edge(e)).find(|e| e.kind == AddMember).expect("the dynamic group");
     assert_eq!(g.node(g.node_index(&e.target).unwrap()).name, "grp-all-data-science");
     assert!(e.conditional && e.reason(&g).contains("user.department -eq \"Data Science\""), "{}", e.reason(&g));
     assert_eq!(targets(&g, perm, AddMember), ["grp-all-data-science"], "assigned groups are not reached");
@@ -177,7 +176,7 @@ fn the_ci_pipeline_adds_members_to_ordinary_groups_not_the_role_assignable_one()
     let perm = g.node_ids().find(|&i| g.node(i).name == "Microsoft Graph GroupMember.ReadWrite.All").unwrap();
     let groups: Vec<String> = g
         .out_edges(perm)
-        .filter(|&e| g.edges[e].kind == AddMember)
+        .filter(|&e| g.edge_kind(e) == AddMember)
         .map(|e| g.node(g.edge_target(e)).name.clone())
         .collect();
     assert!(groups.contains(&"grp-data-science".to_string()), "{groups:?}");
@@ -190,7 +189,7 @@ fn the_function_host_master_key_runs_code_as_the_scoring_function() {
     let p = path(&g, named(&g, "Kai Tanaka"), named(&g, "oai-prod")).expect("planted path 14");
     let s = steps(&g, &p);
     assert_eq!(kinds(&s), [ExecuteOn, RunCodeAs, ReadData], "{s:?}");
-    let e = &g.edges[p.edges[0]];
+    let e = g.edge(p.edges[0]);
     assert_eq!(&*e.rule, "rbac-function-master-key");
     assert!(e.reason(&g).contains("Function Key Reader") && e.reason(&g).contains("master key"), "{}", e.reason(&g));
 }
@@ -204,7 +203,7 @@ fn publishing_credentials_work_on_the_staging_slot_only() {
     let s = steps(&g, &p);
     assert_eq!(kinds(&s), [ExecuteOn, RunCodeAs, ReadData], "{s:?}");
     assert_eq!(g.edge_target(p.edges[0]), slot, "through the slot, whose SCM site allows basic auth");
-    assert_eq!(&*g.edges[p.edges[0]].rule, "rbac-publishing-credentials");
+    assert_eq!(g.edge_rule(p.edges[0]), "rbac-publishing-credentials");
     assert_eq!(s[1].1, "func-scoring/slots/staging", "the slot's own identity");
     // Production's SCM site refuses basic auth and the role cannot change that.
     let prod = named_kind(&g, "func-scoring", NodeKind::FunctionApp);
@@ -219,18 +218,17 @@ fn a_managed_identity_operator_with_a_logic_app_right_runs_code_as_the_training_
     let s = steps(&g, &p);
     assert_eq!(kinds(&s)[..2], [RunCodeAs, AuthenticatesAs], "{s:?}");
     assert_eq!(s[0].1, "uami-aml-training");
-    let e = &g.edges[p.edges[0]];
+    let e = g.edge(p.edges[0]);
     assert_eq!(&*e.rule, "rbac-attach-identity");
     let kinds_of: Vec<_> = e.evidence().iter().map(|ev| ev.kind).collect();
     use azpath::model::EvidenceKind::{Carrier, ComputeGrantedBy, RoleAssignment};
     assert!([RoleAssignment, ComputeGrantedBy, Carrier].iter().all(|k| kinds_of.contains(k)), "{:?}", e.evidence());
     assert!(e.cost > ExecuteOn.base_cost() + RunCodeAs.base_cost(), "{}", e.cost);
-    let fix = azpath::export::markdown::fix(&g, e).expect("a fix for the attach hop");
+    let fix = azpath::export::markdown::fix(&g, &e).expect("a fix for the attach hop");
     assert!(fix.contains("Managed Identity Operator") && fix.contains("Logic App Contributor"), "{fix}");
     // A compute's own identity only follows from running code there: no fix of its own.
-    let own =
-        g.out_edges(named_kind(&g, "func-scoring", NodeKind::FunctionApp)).find(|&x| g.edges[x].kind == RunCodeAs);
-    assert!(azpath::export::markdown::fix(&g, &g.edges[own.unwrap()]).is_none());
+    let own = g.out_edges(named_kind(&g, "func-scoring", NodeKind::FunctionApp)).find(|&x| g.edge_kind(x) == RunCodeAs);
+    assert!(azpath::export::markdown::fix(&g, &g.edge(own.unwrap())).is_none());
 }
 
 #[test]
@@ -238,8 +236,8 @@ fn a_service_sas_is_a_key_to_the_training_data() {
     let g = demo_graph();
     let ravi = named(&g, "Ravi Menon");
     let t = named(&g, "stmltraining");
-    let sas = g.out_edges(ravi).find(|&e| g.edges[e].kind == ListKeys && g.edge_target(e) == t).expect("service SAS");
-    assert_eq!(&*g.edges[sas].rule, "rbac-list-sas");
+    let sas = g.out_edges(ravi).find(|&e| g.edge_kind(e) == ListKeys && g.edge_target(e) == t).expect("service SAS");
+    assert_eq!(g.edge_rule(sas), "rbac-list-sas");
 }
 
 #[test]
@@ -250,7 +248,7 @@ fn decoys_are_not_paths() {
     // Also: App Service plan rights, function keys and Managed Identity Operator without a compute right.
     for decoy in ["Frank Moreau", "Grace Kim", "Erin Castillo", "Paula Ortiz"] {
         assert_eq!(reached_jewels(&g, named(&g, decoy)), Vec::<String>::new(), "{decoy} must reach nothing");
-        let out: Vec<_> = g.out_edges(named(&g, decoy)).map(|e| g.edges[e].kind).collect();
+        let out: Vec<_> = g.out_edges(named(&g, decoy)).map(|e| g.edge_kind(e)).collect();
         assert!(out.iter().all(|k| *k == MemberOf), "{decoy} has attack edges: {out:?}");
     }
     // Reader everywhere reaches one thing: Microsoft lets Reader pull images from a registry (its
@@ -260,7 +258,7 @@ fn decoys_are_not_paths() {
         assert_eq!(reached_jewels(&g, named(&g, decoy)), ["crmlprod"], "{decoy}");
         let out: Vec<_> = g
             .out_edges(named(&g, decoy))
-            .map(|e| (g.edges[e].kind, g.node(g.edge_target(e)).name.clone()))
+            .map(|e| (g.edge_kind(e), g.node(g.edge_target(e)).name.clone()))
             .filter(|(k, _)| *k != MemberOf)
             .collect();
         assert_eq!(out, [(ReadData, "crmlprod".to_string())], "{decoy}");

@@ -362,7 +362,7 @@ fn narrowing_a_pipelines_only_role_is_chosen_over_removing_it_and_verified() {
     assert_eq!(kept, [format!("{sub}/resourcegroups/rg-app"), format!("{sub}/resourcegroups/rg-web")]);
     let g = AttackGraph::from_facts(&after);
     let sp = g.node_index("sp-gh-deploy").unwrap();
-    assert!(g.out_edges(sp).any(|e| g.edges[e].target.contains("rg-app")), "the pipeline keeps its role on rg-app");
+    assert!(g.out_edges(sp).any(|e| g.edge(e).target.contains("rg-app")), "the pipeline keeps its role on rg-app");
 }
 
 #[test]
@@ -380,8 +380,8 @@ fn every_rule_behind_azure_grants_is_judged_narrowable_or_not() {
     let g = AttackGraph::from_facts(&azpath::facts::parse(&azpath::demo::raw()).unwrap());
     let grant =
         |ev: &azpath::model::Evidence| matches!(ev.kind, EvidenceKind::RoleAssignment | EvidenceKind::RoleEligibility);
-    let with_grants: Vec<&azpath::model::Edge> =
-        g.edges.iter().filter(|e| e.evidence().iter().chain(e.alternatives.iter().flatten()).any(grant)).collect();
+    let with_grants: Vec<_> =
+        g.edges().filter(|e| e.evidence().iter().chain(e.alternatives.iter().flatten()).any(grant)).collect();
     let mut rules: Vec<&str> = with_grants.iter().map(|e| &*e.rule).collect();
     rules.sort_unstable();
     rules.dedup();

@@ -32,7 +32,7 @@ fn node(g: &AttackGraph, id: &str) -> NodeId {
 fn hops(g: &AttackGraph, from: &str, to: &str) -> Option<Vec<EdgeKind>> {
     let (s, t) = (node(g, from), node(g, to));
     let p = g.easiest_paths(s, &[t].into_iter().collect()).into_iter().next()?;
-    Some(p.edges.iter().map(|&e| g.edges[e].kind).collect())
+    Some(p.edges.iter().map(|&e| g.edge_kind(e)).collect())
 }
 
 fn tenant() -> String {

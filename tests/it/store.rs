@@ -100,20 +100,66 @@ fn the_graph_blobs_load_the_same_structure_as_the_rows() {
     let store = Store::open_existing(&path).unwrap();
     let from_blobs = store.load_structure_from_blobs(snapshot).unwrap().expect("a new snapshot has graph blobs");
     let from_rows = store.load_structure_from_rows(snapshot).unwrap();
-    let (nodes, edges, ends) = &from_blobs;
+    let (nodes, edges) = &from_blobs;
     // The demo exercises every field the blobs carry, so equality below means something.
     assert!(nodes.iter().any(|n| !n.props.is_empty()));
-    assert!(edges.iter().any(|e| e.requires_activation) && edges.iter().any(|e| e.conditional));
-    assert!(edges.iter().any(|e| e.cost != edges[0].cost) && edges.iter().any(|e| e.kind != edges[0].kind));
-    assert_eq!(ends.len(), edges.len());
-    assert_eq!(from_blobs, from_rows, "same nodes, edges (kinds, costs, flags, rules) and ends");
+    assert!(edges.requires_activation.contains(&true) && edges.conditional.contains(&true));
+    assert!(edges.cost.iter().any(|&c| c != edges.cost[0]) && edges.kind.iter().any(|&k| k != edges.kind[0]));
+    assert!(edges.rules.len() > 10 && edges.is_consistent());
+    assert_eq!(from_blobs, from_rows, "same nodes, edges (ends, kinds, costs, flags, rules)");
     assert_eq!(store.load_structure(snapshot).unwrap(), from_rows);
     // And the graph built from them answers the same: its headline is the demo's.
     let g = azpath::load_graph(&store, snapshot).unwrap();
-    let rows_graph = azpath::graph::AttackGraph::with_ends(from_rows.0, from_rows.1, from_rows.2);
+    let rows_graph = azpath::graph::AttackGraph::from_columns(from_rows.0, from_rows.1);
     let (a, b) = (azpath::demo::headline(&g), azpath::demo::headline(&rows_graph));
     assert!(!a.pipeline_paths.is_empty());
     assert_eq!((a.pipeline_paths, a.contained, a.user_paths), (b.pipeline_paths, b.contained, b.user_paths));
+}
+
+#[test]
+fn a_loaded_graph_makes_the_stored_edges_and_the_details_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, snapshot) = demo_db(&dir);
+    let store = Store::open_existing(&path).unwrap();
+    let (_, stored) = store.load_graph(snapshot).unwrap();
+    let mut g = azpath::load_graph(&store, snapshot).unwrap();
+    assert_eq!(g.edge_count(), stored.len());
+    // Before their details are read, edges are whole but for their reason and evidence.
+    assert!((0..g.edge_count()).all(|e| !g.has_detail(e) && !g.edge(e).has_detail()));
+    for (e, want) in stored.iter().enumerate() {
+        let got = g.edge(e);
+        assert_eq!(
+            (&got.source, &got.target, got.kind, &got.rule),
+            (&want.source, &want.target, want.kind, &want.rule)
+        );
+        assert_eq!(
+            (got.cost, got.requires_activation, got.conditional),
+            (want.cost, want.requires_activation, want.conditional)
+        );
+        assert_eq!((g.edge_kind(e), g.edge_cost(e), g.edge_rule(e)), (want.kind, want.cost, &*want.rule));
+        assert_eq!(
+            (g.edge_requires_activation(e), g.edge_conditional(e)),
+            (want.requires_activation, want.conditional)
+        );
+    }
+    // Read for some edges, the details are theirs, and only theirs.
+    let some: Vec<usize> = (0..g.edge_count()).step_by(3).collect();
+    azpath::explain_edges(&store, snapshot, &mut g, &some).unwrap();
+    for e in 0..g.edge_count() {
+        assert_eq!(g.has_detail(e), e % 3 == 0, "edge {e}");
+    }
+    let all: Vec<usize> = (0..g.edge_count()).collect();
+    azpath::explain_edges(&store, snapshot, &mut g, &all).unwrap();
+    assert_eq!(g.to_edges(), stored, "every field, reasons, evidence and alternatives included");
+    // And they are the edges derived in memory from the same facts.
+    let derived = azpath::graph::AttackGraph::from_facts(&azpath::facts::parse(&azpath::demo::raw()).unwrap());
+    assert_eq!(derived.edge_count(), g.edge_count());
+    let key = |e: &azpath::model::Edge| (e.source.clone(), e.target.clone(), e.kind, e.reason(&g));
+    let mut a: Vec<_> = g.edges().map(|e| key(&e)).collect();
+    let mut b: Vec<_> = derived.edges().map(|e| key(&e)).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
 }
 
 #[test]

@@ -50,7 +50,7 @@ pub fn steps(g: &AttackGraph, p: &Path) -> Vec<(EdgeKind, String)> {
     p.edges
         .iter()
         .map(|&e| {
-            let edge = &g.edges[e];
+            let edge = g.edge(e);
             let to = g.node(g.node_index(&edge.target).unwrap());
             (edge.kind, to.name.clone())
         })
