@@ -54,7 +54,11 @@ pub fn paths(ctx: &Ctx, ask: &PathsAsk, search: &SearchArgs, out: &OutputArgs) -
     }
     let (from, to) = (&ask.from, &ask.to);
     let text = match out.format {
-        Format::Json => json(&report::paths_json(&g, &snap, &paths))?,
+        // Written as it is serialised: on a large tenant it is hundreds of megabytes.
+        Format::Json => {
+            emit_json(out, &report::paths_json(&g, &snap, &paths))?;
+            return Ok(paths.len());
+        }
         Format::Dot => dot_text(out, &g, &snap, &paths, &format!("paths from {from} to {to}")),
         Format::Table => {
             let mut text = report::paths_text(&g, &paths, ask.explain, style_for(&out.output));
