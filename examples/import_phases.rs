@@ -25,8 +25,14 @@ fn main() -> anyhow::Result<()> {
     let facts = azpath::facts::parse(&raw)?;
     eprintln!("parse     {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
     let t = Instant::now();
+    let raw = azpath::store::PackedRaw::new(raw);
+    eprintln!("pack raw  {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
+    let t = Instant::now();
     let records = azpath::facts::index::fact_list(&facts);
-    eprintln!("index     {:>7.2} s  {}  ({} records)", t.elapsed().as_secs_f64(), rss(), records.len());
+    let count = records.len();
+    let index = azpath::store::PackedIndex::new(&records);
+    drop(records);
+    eprintln!("index     {:>7.2} s  {}  ({count} records, packed)", t.elapsed().as_secs_f64(), rss());
     let t = Instant::now();
     let derived = azpath::rules::derive(&facts);
     eprintln!("derive    {:>7.2} s  {}  ({} edges)", t.elapsed().as_secs_f64(), rss(), derived.edges.len());
@@ -34,7 +40,7 @@ fn main() -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&args[2]);
     let mut store = azpath::store::Store::open(std::path::Path::new(&args[2]))?;
     let t = Instant::now();
-    store.write_snapshot(&raw, &derived, &records, None)?;
+    store.write_packed(&raw, &derived, &index, None)?;
     eprintln!("write     {:>7.2} s  {}", t.elapsed().as_secs_f64(), rss());
     Ok(())
 }

@@ -51,9 +51,9 @@ pub fn import_facts(
 /// A facts file redacted, parsed and derived, ready to be written as a snapshot. Preparing before
 /// opening the database means bad input fails before anything is created or written.
 pub struct Prepared {
-    raw: CompactFacts,
+    raw: store::PackedRaw,
     derived: rules::Derived,
-    records: Vec<facts::index::FactRecord>,
+    index: store::PackedIndex,
     redacted: usize,
     skipped: Vec<String>,
 }
@@ -64,19 +64,25 @@ pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
     let raw = raw.into();
     let redacted = raw.redacted;
     let facts = facts::parse(&raw)?;
-    // The fact index for diffs is independent of the rules: build it on the other core.
-    let (derived, records) = std::thread::scope(|scope| {
-        let records = scope.spawn(|| facts::index::fact_list(&facts));
+    // What is stored as it was read (the raw text, and the fact index for diffs) is independent
+    // of the rules: the other core compresses it while they derive, freeing the text and the
+    // records before the edges are at their largest.
+    let (derived, (raw, index)) = std::thread::scope(|scope| {
+        let stored = scope.spawn(|| {
+            let raw = store::PackedRaw::new(raw);
+            let index = store::PackedIndex::new(&facts::index::fact_list(&facts));
+            (raw, index)
+        });
         let derived = rules::derive(&facts);
-        (derived, records.join().expect("building the fact index does not panic"))
+        (derived, stored.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
     });
-    Ok(Prepared { raw, derived, records, redacted, skipped: facts.skipped })
+    Ok(Prepared { raw, derived, index, redacted, skipped: facts.skipped })
 }
 
 impl Prepared {
     /// Writes the snapshot (one transaction) and says what it holds.
     pub fn write(self, store: &mut Store, label: Option<&str>) -> anyhow::Result<ImportSummary> {
-        let snapshot = store.write_snapshot(&self.raw, &self.derived, &self.records, label)?;
+        let snapshot = store.write_packed(&self.raw, &self.derived, &self.index, label)?;
         Ok(ImportSummary {
             snapshot,
             nodes: self.derived.nodes.len(),

@@ -374,7 +374,8 @@ impl Store {
     }
 
     /// Writes a snapshot (raw facts, nodes, edges) in one transaction and returns its id. On any
-    /// error nothing is written.
+    /// error nothing is written. The raw facts and the fact records are compressed first, on both
+    /// cores ([`write_packed`](Self::write_packed) takes them already compressed).
     pub fn write_snapshot(
         &mut self,
         raw: &CompactFacts,
@@ -382,32 +383,39 @@ impl Store {
         records: &[FactRecord],
         label: Option<&str>,
     ) -> Result<i64> {
+        let (raw, index) = std::thread::scope(|scope| {
+            let index = scope.spawn(|| PackedIndex::new(records));
+            (PackedRaw::new(raw.clone()), index.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        });
+        self.write_packed(&raw, derived, &index, label)
+    }
+
+    /// Writes a snapshot whose raw facts and fact index are already compressed.
+    pub fn write_packed(
+        &mut self,
+        raw: &PackedRaw,
+        derived: &Derived,
+        index: &PackedIndex,
+        label: Option<&str>,
+    ) -> Result<i64> {
         // The rows of a new snapshot only refer to each other, and the writer checks every edge's
         // ends itself: SQLite's three foreign-key lookups per edge row are left out (the pragma
         // cannot change inside a transaction, so it is switched around it).
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
-        // The raw facts and the fact records are compressed on the other core while the rows are
-        // written.
-        let written = std::thread::scope(|scope| {
-            let packed = scope.spawn(|| (pack_raw(raw), pack_facts(records)));
-            self.write_snapshot_rows(raw, derived, records, label, || {
-                packed.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-        });
+        let written = self.write_snapshot_rows(raw, derived, index, label);
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         written
     }
 
-    fn write_snapshot_rows<'r>(
+    fn write_snapshot_rows(
         &mut self,
-        raw: &'r CompactFacts,
+        raw: &PackedRaw,
         derived: &Derived,
-        records: &[FactRecord],
+        index: &PackedIndex,
         label: Option<&str>,
-        packed: impl FnOnce() -> (Vec<(&'static str, &'r str, Vec<u8>)>, Vec<(i64, Vec<u8>)>),
     ) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        let completeness = serde_json::to_string(&raw.completeness_with_missing()).expect("serialisable");
+        let completeness = serde_json::to_string(&raw.completeness_with_missing).expect("serialisable");
         let warnings = serde_json::to_string(&derived.warnings).expect("serialisable");
         tx.execute(
             "INSERT INTO snapshots (imported_at, collected_at, tenant_id, tenant_name, source, label, azpath_version, completeness, warnings)
@@ -428,9 +436,7 @@ impl Store {
         {
             let mut raw_rows =
                 tx.prepare("INSERT INTO raw_facts (snapshot_id, side, collection, body) VALUES (?1, ?2, ?3, ?4)")?;
-            let meta = serde_json::json!({"format": raw.format, "tenant": raw.tenant, "collectedAt": raw.collected_at,
-                "source": raw.source, "completeness": raw.completeness});
-            raw_rows.execute(params![id, "meta", "file", meta.to_string()])?;
+            raw_rows.execute(params![id, "meta", "file", raw.meta])?;
             // Nodes are written in id order; an edge names its ends by that position.
             let mut order: Vec<&Node> = derived.nodes.iter().collect();
             order.sort_by(|a, b| a.id.cmp(&b.id));
@@ -496,13 +502,15 @@ impl Store {
                     params![id, b.nodes, b.node_kinds, b.edge_ends, b.edge_costs, b.edge_kinds, b.edge_rules, b.edge_flags],
                 )?;
             }
-            write_fact_digest(&tx, id, records)?;
-            let (raw_bodies, fact_chunks) = packed();
-            for (side, name, body) in raw_bodies {
+            tx.execute(
+                "INSERT INTO fact_digests (snapshot_id, version, digest) VALUES (?1, ?2, ?3)",
+                params![id, index::FACT_INDEX_VERSION, index.digest],
+            )?;
+            for (side, name, body) in &raw.bodies {
                 raw_rows.execute(params![id, side, name, body])?;
             }
             let mut chunks = tx.prepare("INSERT INTO fact_chunks (snapshot_id, first, body) VALUES (?1, ?2, ?3)")?;
-            for (first, body) in fact_chunks {
+            for (first, body) in &index.chunks {
                 chunks.execute(params![id, first, body])?;
             }
         }
@@ -986,21 +994,6 @@ impl Store {
     }
 }
 
-/// The fact index of a snapshot: its digest, and every record findable by key hash.
-fn write_fact_digest(tx: &rusqlite::Transaction, id: i64, records: &[FactRecord]) -> Result<()> {
-    let digest = index::fact_digest(records);
-    let mut blob = Vec::with_capacity(digest.len() * 24);
-    for (k, d) in &digest {
-        blob.extend_from_slice(&k.to_le_bytes());
-        blob.extend_from_slice(&d.to_le_bytes());
-    }
-    tx.execute(
-        "INSERT INTO fact_digests (snapshot_id, version, digest) VALUES (?1, ?2, ?3)",
-        params![id, index::FACT_INDEX_VERSION, blob],
-    )?;
-    Ok(())
-}
-
 /// Records per fact chunk: a diff reads the chunk of each fact that changed, so small enough to
 /// read one quickly, large enough to compress well and to keep the table a tenth of a row per fact.
 const FACT_CHUNK: usize = 256;
@@ -1010,26 +1003,41 @@ fn chunk_position(hash: u128) -> i64 {
     ((hash >> 64) as u64 ^ (1 << 63)) as i64
 }
 
-/// The records (ordered by key hash, see `index::fact_list`) in deflated chunks, each keyed by
-/// its first record's [`chunk_position`]; records that share a position share a chunk.
-fn pack_facts(records: &[FactRecord]) -> Vec<(i64, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < records.len() {
-        let first = chunk_position(index::fact_key_hash(&records[start].key));
-        let mut end = (start + FACT_CHUNK).min(records.len());
-        while end < records.len()
-            && chunk_position(index::fact_key_hash(&records[end].key))
-                == chunk_position(index::fact_key_hash(&records[end - 1].key))
-        {
-            end += 1;
+/// A snapshot's fact index as stored: the digest of every fact, and the records (ordered by key
+/// hash, see `index::fact_list`) in deflated chunks, each keyed by its first record's
+/// [`chunk_position`]; records that share a position share a chunk. Made as soon as the records
+/// are, so they can be freed before the rules' edges are at their largest.
+pub struct PackedIndex {
+    digest: Vec<u8>,
+    chunks: Vec<(i64, Vec<u8>)>,
+}
+
+impl PackedIndex {
+    pub fn new(records: &[FactRecord]) -> PackedIndex {
+        let digest = index::fact_digest(records);
+        let mut blob = Vec::with_capacity(digest.len() * 24);
+        for (k, d) in &digest {
+            blob.extend_from_slice(&k.to_le_bytes());
+            blob.extend_from_slice(&d.to_le_bytes());
         }
-        let rows: Vec<[&str; 4]> =
-            records[start..end].iter().map(|r| [r.category, &r.key, &r.text, &r.detail]).collect();
-        out.push((first, deflate(&serde_json::to_vec(&rows).expect("serialisable"))));
-        start = end;
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        while start < records.len() {
+            let first = chunk_position(index::fact_key_hash(&records[start].key));
+            let mut end = (start + FACT_CHUNK).min(records.len());
+            while end < records.len()
+                && chunk_position(index::fact_key_hash(&records[end].key))
+                    == chunk_position(index::fact_key_hash(&records[end - 1].key))
+            {
+                end += 1;
+            }
+            let rows: Vec<[&str; 4]> =
+                records[start..end].iter().map(|r| [r.category, &r.key, &r.text, &r.detail]).collect();
+            chunks.push((first, deflate(&serde_json::to_vec(&rows).expect("serialisable"))));
+            start = end;
+        }
+        PackedIndex { digest: blob, chunks }
     }
-    out
 }
 
 /// A fact chunk's records.
@@ -1049,19 +1057,44 @@ fn unpack_facts(snapshot: i64, body: &[u8]) -> Result<Vec<FactRecord>> {
         .collect()
 }
 
-/// Each raw facts collection deflated (a blob; JSON text compresses about tenfold): the largest
-/// part of a snapshot otherwise. Rows written before are text, and read as such.
-fn pack_raw(raw: &CompactFacts) -> Vec<(&'static str, &str, Vec<u8>)> {
-    let mut out = Vec::new();
-    for (side, map) in [("graph", &raw.graph), ("arm", &raw.arm)] {
-        for (name, body) in map {
-            out.push((side, name.as_str(), deflate(body.as_bytes())));
-        }
-    }
-    out
+/// A snapshot's raw facts as stored: each collection's text deflated, and what the snapshot row
+/// says of the file. Made right after the facts are parsed, freeing each text as it is compressed.
+pub struct PackedRaw {
+    collected_at: String,
+    tenant: crate::facts::TenantInfo,
+    source: Option<String>,
+    /// The facts file's header (format, tenant, collection time, source, completeness notes).
+    meta: String,
+    /// Its completeness notes with the collections it lacks added.
+    completeness_with_missing: Vec<crate::model::CompletenessNote>,
+    bodies: Vec<(&'static str, String, Vec<u8>)>,
 }
 
-/// Deflated at the fast level: written once per snapshot, on the other core, so speed over size.
+impl PackedRaw {
+    pub fn new(raw: CompactFacts) -> PackedRaw {
+        let meta = serde_json::json!({"format": raw.format, "tenant": raw.tenant, "collectedAt": raw.collected_at,
+            "source": raw.source, "completeness": raw.completeness});
+        let completeness_with_missing = raw.completeness_with_missing();
+        let mut bodies = Vec::new();
+        for (side, map) in [("graph", raw.graph), ("arm", raw.arm)] {
+            for (name, body) in map {
+                let packed = deflate(body.as_bytes());
+                drop(body);
+                bodies.push((side, name, packed));
+            }
+        }
+        PackedRaw {
+            collected_at: raw.collected_at,
+            tenant: raw.tenant,
+            source: raw.source,
+            meta: meta.to_string(),
+            completeness_with_missing,
+            bodies,
+        }
+    }
+}
+
+/// Deflated at the fast level: done once per snapshot, on the other core, so speed over size.
 /// Given whole: the encoder clears its buffers on every write (JSON written into it in pieces of
 /// a few bytes cost a fifth of an import's CPU).
 fn deflate(bytes: &[u8]) -> Vec<u8> {
