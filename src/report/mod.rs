@@ -332,11 +332,12 @@ pub fn paths_json<'a>(g: &'a AttackGraph, snapshot: &'a crate::model::SnapshotIn
 pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bool, style: Style) -> String {
     let mut s = String::new();
     let other = |p: &Path| if reverse { p.source } else { p.target };
-    let mut kinds: Vec<NodeKind> = paths.iter().map(|p| g.node(other(p)).kind).collect();
-    kinds.sort();
-    kinds.dedup();
-    for kind in kinds {
-        let mine: Vec<&Path> = paths.iter().filter(|p| g.node(other(p)).kind == kind).collect();
+    // Grouped by kind in one pass (each group in the order found): a blast radius lists millions.
+    let mut by_kind: std::collections::BTreeMap<NodeKind, Vec<&Path>> = Default::default();
+    for p in paths {
+        by_kind.entry(g.node(other(p)).kind).or_default().push(p);
+    }
+    for (kind, mine) in by_kind {
         let _ = writeln!(s, "\n{} ({})", style.bold(kind.as_str()), mine.len());
         for p in mine {
             let n = &g.node(other(p));
