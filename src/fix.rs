@@ -898,10 +898,8 @@ fn narrowings(g: &AttackGraph, arcs: &[(usize, u32, u32)]) -> Vec<Narrowing> {
     };
     // Parents by `Contains` (one each in ARM; any number, even a cycle, is handled).
     let mut parents: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
-    for (e, edge) in g.edges().enumerate() {
-        if edge.kind == EdgeKind::Contains {
-            parents.entry(g.edge_target(e)).or_default().push(g.edge_source(e));
-        }
+    for e in (0..g.edge_count()).filter(|&e| g.edge_kind(e) == EdgeKind::Contains) {
+        parents.entry(g.edge_target(e)).or_default().push(g.edge_source(e));
     }
     // Every proper ancestor of n.
     let ancestors = |n: NodeId| -> HashSet<NodeId> {
@@ -968,10 +966,7 @@ fn deletions(g: &AttackGraph, q: &FixQuery, arcs: &[(usize, u32, u32)]) -> Vec<(
     // Who backs whom: application or user-assigned identity -> its service principal.
     let mut backs: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
     let mut backed_by: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
-    for (e, edge) in g.edges().enumerate() {
-        if edge.kind != EdgeKind::AuthenticatesAs {
-            continue;
-        }
+    for e in (0..g.edge_count()).filter(|&e| g.edge_kind(e) == EdgeKind::AuthenticatesAs) {
         let (s, t) = (g.edge_source(e), g.edge_target(e));
         if matches!(g.node(s).kind, NodeKind::Application | NodeKind::UserAssignedIdentity)
             && g.node(t).kind == NodeKind::ServicePrincipal
@@ -1331,12 +1326,7 @@ pub fn pair_paths(g: &AttackGraph, q: &FixQuery) -> Vec<Path> {
 /// The paths that remain once the plan's edges are removed from the graph (the check that does not
 /// re-derive: the edges the plan's facts made are gone, nothing else changes).
 pub fn remaining_without_edges(g: &AttackGraph, q: &FixQuery, cut: &[usize]) -> Vec<(String, String)> {
-    let mut gone = vec![false; g.edge_count()];
-    for &e in cut {
-        gone[e] = true;
-    }
-    let edges = g.edges().enumerate().filter(|(i, _)| !gone[*i]).map(|(_, e)| e.into_owned()).collect();
-    let after = AttackGraph::new(g.nodes.clone(), edges);
+    let after = g.without_edges(cut);
     let ids = |v: &[NodeId]| -> Vec<NodeId> { v.iter().filter_map(|&n| after.node_index(&g.node(n).id)).collect() };
     let q2 = FixQuery { sources: ids(&q.sources), targets: ids(&q.targets), ..q.clone() };
     pair_paths(&after, &q2)

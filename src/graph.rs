@@ -441,6 +441,36 @@ impl AttackGraph {
         }
     }
 
+    /// The same nodes (at the same positions) and every edge but those at positions `cut`, for
+    /// searching (a loaded graph's copy has none of the reasons and evidence read so far).
+    pub fn without_edges(&self, cut: &[usize]) -> AttackGraph {
+        let mut gone = vec![false; self.edge_count()];
+        for &e in cut {
+            gone[e] = true;
+        }
+        let kept = (0..self.edge_count()).filter(|&e| !gone[e]);
+        match &self.edges {
+            EdgeList::Full(edges) => {
+                let (edges, ends) =
+                    kept.map(|e| (edges[e].clone(), (self.edge_source[e], self.edge_target[e]))).unzip();
+                AttackGraph::with_ends(self.nodes.clone(), edges, ends)
+            }
+            EdgeList::Stored { rules, rule, conditional, .. } => {
+                let mut columns = EdgeColumns { rules: rules.clone(), ..EdgeColumns::default() };
+                for e in kept {
+                    columns.source.push(self.edge_source[e]);
+                    columns.target.push(self.edge_target[e]);
+                    columns.cost.push(self.edge_cost[e]);
+                    columns.kind.push(self.edge_kind[e]);
+                    columns.rule.push(rule[e]);
+                    columns.requires_activation.push(self.edge_eligible[e]);
+                    columns.conditional.push(conditional[e]);
+                }
+                AttackGraph::from_columns(self.nodes.clone(), columns)
+            }
+        }
+    }
+
     /// How many edges the graph has.
     pub fn edge_count(&self) -> usize {
         self.edge_source.len()

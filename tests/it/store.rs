@@ -163,6 +163,31 @@ fn a_loaded_graph_makes_the_stored_edges_and_the_details_it_is_given() {
 }
 
 #[test]
+fn a_graph_without_some_edges_is_the_same_whether_derived_or_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, snapshot) = demo_db(&dir);
+    let store = Store::open_existing(&path).unwrap();
+    let loaded = azpath::load_graph(&store, snapshot).unwrap();
+    let (nodes, edges) = store.load_graph(snapshot).unwrap();
+    let derived = azpath::graph::AttackGraph::new(nodes, edges);
+    let cut: Vec<usize> = (0..loaded.edge_count()).step_by(4).collect();
+    let (a, b) = (loaded.without_edges(&cut), derived.without_edges(&cut));
+    assert_eq!(a.edge_count(), loaded.edge_count() - cut.len());
+    assert_eq!(a.nodes, loaded.nodes, "the nodes stay at their positions");
+    let kept: Vec<usize> = (0..loaded.edge_count()).filter(|e| e % 4 != 0).collect();
+    for (i, &e) in kept.iter().enumerate() {
+        assert_eq!(
+            (a.edge_source(i), a.edge_target(i), a.edge_kind(i)),
+            (loaded.edge_source(e), loaded.edge_target(e), loaded.edge_kind(e))
+        );
+        let (x, y) = (a.edge(i), b.edge(i));
+        assert_eq!((&x.source, &x.target, x.kind, &x.rule, x.cost), (&y.source, &y.target, y.kind, &y.rule, y.cost));
+    }
+    let (ha, hb) = (azpath::demo::headline(&a), azpath::demo::headline(&b));
+    assert_eq!((ha.pipeline_paths, ha.user_paths), (hb.pipeline_paths, hb.user_paths));
+}
+
+#[test]
 fn a_snapshot_without_graph_blobs_loads_from_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let (path, snapshot) = demo_db(&dir);
