@@ -221,8 +221,8 @@ impl WhatIf {
             for e in std::mem::take(&mut f.group_eligibilities) {
                 match e.access {
                     GroupAccess::Member => f.memberships.push(Membership {
-                        group_id: e.group_id,
-                        member_id: e.principal_id,
+                        group_id: e.group_id.into(),
+                        member_id: e.principal_id.into(),
                         member_type: crate::facts::DirectoryObjectType::Other,
                         member_name: None,
                     }),

@@ -150,12 +150,14 @@ pub enum DirectoryObjectType {
     Other,
 }
 
+/// A group membership. Ids and names are shared with every other membership naming the same
+/// group or member: a large tenant has millions of memberships over far fewer objects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Membership {
-    pub group_id: String,
-    pub member_id: String,
+    pub group_id: std::sync::Arc<str>,
+    pub member_id: std::sync::Arc<str>,
     pub member_type: DirectoryObjectType,
-    pub member_name: Option<String>,
+    pub member_name: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -925,9 +925,26 @@ fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
     let (n, items) = g.keyed_elements("groupMembers", &mut f.completeness)?;
     let (mut seen, mut key) = (Seen::with_capacity(n), String::new());
     f.memberships.reserve(n);
+    // One copy of each id and name, however many memberships name it.
+    let mut shared: crate::model::FastSet<std::sync::Arc<str>> = Default::default();
+    let mut share = |s: &str| -> std::sync::Arc<str> {
+        match shared.get(s) {
+            Some(a) => a.clone(),
+            None => {
+                let a: std::sync::Arc<str> = s.into();
+                shared.insert(a.clone());
+                a
+            }
+        }
+    };
     for (group_id, e, path) in items {
         let (member_id, member_type, member_name) = member_fields(e, &path)?;
-        let m = Membership { group_id, member_id, member_type, member_name };
+        let m = Membership {
+            group_id: share(&group_id),
+            member_id: share(&member_id),
+            member_type,
+            member_name: member_name.as_deref().map(&mut share),
+        };
         let (list, key) = (&f.memberships, pair(&mut key, &m.group_id, &m.member_id));
         let has_key = |i: usize| is_pair(key, &list[i].group_id, &list[i].member_id);
         if seen.admit(key, &path, list.len(), has_key, |i| list[i] == m, |msg| object_err(e, &path, msg))? {

@@ -255,7 +255,7 @@ pub(super) fn resettable_users(ctx: &Context, reach: ResetReach) -> Vec<(String,
             .facts
             .memberships
             .iter()
-            .any(|m| m.member_id == u.id && role_assignable.contains(m.group_id.as_str()))
+            .any(|m| *m.member_id == *u.id && role_assignable.contains(&*m.group_id))
             || ctx.facts.ownerships.iter().any(|o| o.owner_id == u.id && role_assignable.contains(o.owned_id.as_str()));
         let eligible_in_protected_group = ctx
             .facts

@@ -456,7 +456,7 @@ impl<'f> Context<'f> {
         }
         let mut direct_groups: FastMap<&str, Vec<&str>> = FastMap::default();
         for m in &facts.memberships {
-            direct_groups.entry(m.member_id.as_str()).or_default().push(m.group_id.as_str());
+            direct_groups.entry(&*m.member_id).or_default().push(&*m.group_id);
         }
         let foreign_sps = facts
             .service_principals

@@ -410,3 +410,21 @@ fn stored_text_is_re_redacted_with_todays_rules() {
     assert_eq!(stored.redact_secrets(), 1);
     assert!(!stored.graph["users"].contains("hunter2"));
 }
+
+#[test]
+fn memberships_share_one_copy_of_each_id_and_name() {
+    let f = facts::parse(&azpath::demo::raw()).unwrap();
+    let by_group = f.memberships.iter().find_map(|a| {
+        f.memberships.iter().find(|&b| !std::ptr::eq(a, b) && a.group_id == b.group_id).map(|b| (a, b))
+    });
+    let (a, b) = by_group.expect("the demo has a group with two members");
+    assert!(std::sync::Arc::ptr_eq(&a.group_id, &b.group_id));
+    let by_member = f.memberships.iter().find_map(|a| {
+        f.memberships.iter().find(|&b| !std::ptr::eq(a, b) && a.member_id == b.member_id).map(|b| (a, b))
+    });
+    let (a, b) = by_member.expect("the demo has a member of two groups");
+    assert!(std::sync::Arc::ptr_eq(&a.member_id, &b.member_id));
+    if let (Some(x), Some(y)) = (&a.member_name, &b.member_name) {
+        assert!(x != y || std::sync::Arc::ptr_eq(x, y));
+    }
+}
