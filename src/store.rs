@@ -440,8 +440,16 @@ impl Store {
             // Nodes are written in id order; an edge names its ends by that position.
             let mut order: Vec<&Node> = derived.nodes.iter().collect();
             order.sort_by(|a, b| a.id.cmp(&b.id));
-            let position: crate::model::FastMap<&str, usize> =
-                order.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+            // Derived nodes come in that order already, each id once, with each edge's ends as
+            // positions: those are used where they name the edge's ids, and ids are looked up (in
+            // a map built only then) where they do not.
+            let positions_kept = derived.ends.len() == derived.edges.len()
+                && order.iter().zip(&derived.nodes).all(|(a, b)| std::ptr::eq(*a, b))
+                && order.windows(2).all(|w| w[0].id != w[1].id);
+            let position = std::cell::OnceCell::new();
+            let position = || -> &crate::model::FastMap<&str, usize> {
+                position.get_or_init(|| order.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect())
+            };
             let mut ins = tx.prepare(
                 "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
@@ -461,13 +469,19 @@ impl Store {
             let mut text_ids: FastMap<*const Detail, i64> = FastMap::default();
             let mut ends = Vec::with_capacity(derived.edges.len());
             for (ix, e) in derived.edges.iter().enumerate() {
-                let end = |n: &str| {
-                    position
+                let kept = if positions_kept { Some(derived.ends[ix]) } else { None };
+                let end = |n: &str, at: Option<u32>| {
+                    if let Some(at) = at
+                        && order.get(at as usize).is_some_and(|node| node.id == n)
+                    {
+                        return Ok(at as usize);
+                    }
+                    position()
                         .get(n)
                         .copied()
                         .ok_or_else(|| StoreError::Corrupt(format!("edge {} -> {}: no node {n}", e.source, e.target)))
                 };
-                let (src, dst) = (end(&e.source)?, end(&e.target)?);
+                let (src, dst) = (end(&e.source, kept.map(|k| k.0))?, end(&e.target, kept.map(|k| k.1))?);
                 let next = text_ids.len() as i64;
                 let text_id = *text_ids.entry(Arc::as_ptr(&e.detail)).or_insert_with(|| next);
                 if text_id == next {

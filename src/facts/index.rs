@@ -10,7 +10,7 @@ use super::{
     DenyAssignment, DirectoryRoleAssignment, Facts, FederatedCredential, GroupEligibility, Lock, Membership, Ownership,
     Resource, ResourceDetails, RoleAssignment,
 };
-use crate::model::{EvidenceKind, NodeKind};
+use crate::model::{EvidenceKind, FastMap, NodeKind};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -191,13 +191,14 @@ pub fn node_fact_key(kind: NodeKind, id: &str) -> Option<String> {
 /// Display names of a tenant's objects, by normalised id, and of its roles, by definition id: the
 /// one place names are looked up, so the graph's nodes and the fact texts agree.
 pub struct Names<'f> {
-    objects: HashMap<&'f str, &'f str>,
-    custom_roles: HashMap<&'f str, &'f str>,
+    objects: FastMap<&'f str, &'f str>,
+    custom_roles: FastMap<&'f str, &'f str>,
 }
 
 impl<'f> Names<'f> {
     pub fn new(f: &'f Facts) -> Self {
-        let mut objects: HashMap<&str, &str> = HashMap::new();
+        let mut objects: FastMap<&str, &str> = FastMap::default();
+        objects.reserve(f.users.len() + f.groups.len() + f.service_principals.len() + f.resources.len());
         objects.extend(f.users.iter().map(|u| (u.id.as_str(), u.display_name.as_str())));
         objects.extend(f.groups.iter().map(|g| (g.id.as_str(), g.display_name.as_str())));
         objects.extend(f.service_principals.iter().map(|s| (s.id.as_str(), s.display_name.as_str())));

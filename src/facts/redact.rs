@@ -131,7 +131,7 @@ pub fn is_credential_name(name: &str, parent: Option<&str>) -> bool {
     // bounded number of them, so hostile input cannot grow the table).
     const REMEMBERED: usize = 4096;
     thread_local! {
-        static SEEN: std::cell::RefCell<(std::collections::HashMap<String, bool>, String)> = Default::default();
+        static SEEN: std::cell::RefCell<(crate::model::FastMap<String, bool>, String)> = Default::default();
     }
     use std::fmt::Write as _;
     SEEN.with_borrow_mut(|(seen, key)| {

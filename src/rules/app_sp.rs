@@ -2,7 +2,6 @@
 
 use super::{Context, Rule, plain_edge};
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
-use std::collections::HashMap;
 
 pub const RULE: Rule = Rule {
     id: "app-backs-service-principal",
@@ -16,7 +15,7 @@ an application and a service principal with a different appId.",
 };
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
-    let sps: HashMap<&str, &str> = ctx
+    let sps: crate::model::FastMap<&str, &str> = ctx
         .facts
         .service_principals
         .iter()

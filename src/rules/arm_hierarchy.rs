@@ -34,7 +34,10 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
         }],
     }
     .shared();
-    for (parent, kids) in &ctx.children {
+    // In parent order, as the edges always came (the map is a hash map).
+    let mut parents: Vec<_> = ctx.children.iter().collect();
+    parents.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (parent, kids) in parents {
         for child in kids {
             out.push(shared_edge(ctx, &RULE, parent, child, &detail));
         }

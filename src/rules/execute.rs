@@ -3,8 +3,7 @@
 use super::run_as::runs_code;
 use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
 use crate::facts::Resource;
-use crate::model::{Edge, EdgeKind, EvidenceKind};
-use std::collections::HashSet;
+use crate::model::{Edge, EdgeKind, EvidenceKind, FastSet};
 
 /// (resource type, the ways to run code there, how). Each way is a list of actions that must all be
 /// granted (by the same role assignment), e.g. write a runbook *and* start a job.
@@ -116,7 +115,7 @@ or (except through Kudu) under a ReadOnly lock the principal cannot delete."
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     // (assignment, role, resource) with a way through ARM that no ReadOnly lock stands in.
-    let mut open: HashSet<(&str, &str, &str)> = HashSet::new();
+    let mut open: FastSet<(&str, &str, &str)> = FastSet::default();
     for &(ty, ways, how_text) in WAYS {
         let accept = |r: &Resource| r.resource_type == ty && runs_code(r) && r.has_managed_identity();
         for way in ways {

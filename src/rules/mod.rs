@@ -59,7 +59,7 @@ mod uami_federation;
 use crate::facts::{AdministrativeUnit, AdministrativeUnitMember, Facts, Lock, LockLevel, Resource, RoleAssignment};
 use crate::model::{Detail, Edge, EdgeKind, Evidence, EvidenceKind, FastMap, FastSet, NameOf, Node, NodeKind};
 use crate::rbac::{self, Grant, RoleDefinition};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A rule: one small, self-describing unit that turns facts into edges of one kind.
@@ -374,27 +374,31 @@ pub struct Context<'f> {
     /// Node ids -> position in `nodes` (rules look nodes up by id for every edge they make); the
     /// key is the one shared copy of the id that the edges of [`shared_edge`] hold.
     node_index: FastMap<Arc<str>, u32>,
-    /// ARM hierarchy: parent -> children (scopes and resources), sorted.
-    pub children: BTreeMap<String, Vec<String>>,
-    pub resources: HashMap<&'f str, &'f Resource>,
+    /// ARM hierarchy: parent -> children (scopes and resources), each list sorted. A hash map: every
+    /// RBAC match walks it below each assignment's scope, and ARM ids share long prefixes.
+    pub children: FastMap<String, Vec<String>>,
+    pub resources: FastMap<&'f str, &'f Resource>,
     /// Azure role assignments whose role definition is known.
     pub grants: Vec<RbacGrant<'f>>,
+    /// Per grant (in the order of `grants`), the resources at or beneath its scope, in the order
+    /// of [`Context::scope_and_descendants`]; grants at one scope share the list.
+    grant_resources: Vec<Arc<[&'f Resource]>>,
     /// Direct group memberships: member -> the groups that list it.
     direct_groups: FastMap<&'f str, Vec<&'f str>>,
     /// Transitive group memberships, computed when first asked (see [`Context::member_of`]).
     member_of: std::sync::Mutex<FastMap<&'f str, Arc<FastSet<&'f str>>>>,
     /// Service principals of applications owned by another tenant (see [`mark_if_sp_locked`]).
-    foreign_sps: HashSet<&'f str>,
+    foreign_sps: FastSet<&'f str>,
     /// Per deny assignment (same order as the facts), the scopes and resources it covers: its scope,
     /// and everything beneath it in the ARM hierarchy unless `doNotApplyToChildScopes`. From the
     /// hierarchy, not the id's text: a deny at a management group covers its subscriptions.
-    deny_covers: Vec<HashSet<String>>,
+    deny_covers: Vec<FastSet<String>>,
     /// Administrative units by member id, with the membership fact, sorted by unit id.
-    units_of: HashMap<&'f str, Vec<(&'f AdministrativeUnit, &'f AdministrativeUnitMember)>>,
+    units_of: FastMap<&'f str, Vec<(&'f AdministrativeUnit, &'f AdministrativeUnitMember)>>,
     /// ReadOnly management locks by the scope they are on (see [`Context::lock_gate`]).
-    read_only_locks: HashMap<&'f str, Vec<&'f Lock>>,
+    read_only_locks: FastMap<&'f str, Vec<&'f Lock>>,
     /// ARM hierarchy, child -> parent (to tell whether a management group is above a scope).
-    parents: HashMap<String, String>,
+    parents: FastMap<String, String>,
     /// (principal, lock id) -> the easiest grant (index into `grants`) that deletes the lock.
     lock_deleters: std::sync::Mutex<HashMap<(String, String), LockDeleter>>,
     /// Behind a mutex, like `lock_deleters`: rules run on several threads (see [`derive`]).
@@ -427,15 +431,18 @@ impl<'f> Context<'f> {
             facts.role_definitions.iter().map(|r| (r.id.as_str(), r)).collect();
         let builtin = rbac::builtin_roles();
         let mut grants = Vec::new();
+        // Whether a role writes role assignments, by role: many assignments share a few roles.
+        let mut writes: FastMap<*const RoleDefinition, bool> = FastMap::default();
         for a in &facts.role_assignments {
             let role =
                 custom.get(a.role_definition_id.as_str()).copied().or_else(|| builtin.get(&a.role_definition_id));
             match role {
                 Some(role) => {
                     const WRITE: &str = "Microsoft.Authorization/roleAssignments/write";
-                    let allowed = role
-                        .grants_action(WRITE)
-                        .and_then(|_| a.condition.as_deref().or(role.condition_for_action(WRITE)))
+                    let writes = *writes.entry(std::ptr::from_ref(role)).or_insert_with(|| role.grants_action(WRITE).is_some());
+                    let allowed = writes
+                        .then(|| a.condition.as_deref().or(role.condition_for_action(WRITE)))
+                        .flatten()
                         .and_then(rbac::assignable_roles);
                     grants.push(RbacGrant { assignment: a, role, via: None, delegates_only: allowed.is_some() });
                     for guid in allowed.into_iter().flatten() {
@@ -466,7 +473,7 @@ impl<'f> Context<'f> {
             .collect();
         let units: HashMap<&str, &AdministrativeUnit> =
             facts.administrative_units.iter().map(|u| (u.id.as_str(), u)).collect();
-        let mut units_of: HashMap<&str, Vec<(&AdministrativeUnit, &AdministrativeUnitMember)>> = HashMap::new();
+        let mut units_of: FastMap<&str, Vec<(&AdministrativeUnit, &AdministrativeUnitMember)>> = FastMap::default();
         for m in &facts.administrative_unit_members {
             match units.get(m.unit_id.as_str()) {
                 Some(u) => units_of.entry(m.member_id.as_str()).or_default().push((u, m)),
@@ -480,7 +487,7 @@ impl<'f> Context<'f> {
             list.sort_by(|a, b| a.0.id.cmp(&b.0.id));
             list.dedup_by(|a, b| a.0.id == b.0.id);
         }
-        let mut read_only_locks: HashMap<&str, Vec<&Lock>> = HashMap::new();
+        let mut read_only_locks: FastMap<&str, Vec<&Lock>> = FastMap::default();
         for l in facts.locks.iter().filter(|l| l.level == LockLevel::ReadOnly) {
             read_only_locks.entry(l.scope.as_str()).or_default().push(l);
         }
@@ -493,6 +500,7 @@ impl<'f> Context<'f> {
             children,
             resources,
             grants,
+            grant_resources: Vec::new(),
             direct_groups,
             member_of: Default::default(),
             foreign_sps,
@@ -504,6 +512,25 @@ impl<'f> Context<'f> {
             warnings: std::sync::Mutex::new(warnings),
         }
         .with_deny_covers()
+        .with_grant_resources()
+    }
+
+    /// Finds the resources beneath each grant's scope once, for every [`Self::rbac_matches`] to
+    /// walk: a tenant can hold a role assignment per resource, and each rule asks about each.
+    fn with_grant_resources(mut self) -> Self {
+        let mut by_scope: FastMap<&str, Arc<[&'f Resource]>> = FastMap::default();
+        let mut lists = Vec::with_capacity(self.grants.len());
+        for g in &self.grants {
+            let scope = g.assignment.scope.as_str();
+            let list = by_scope.entry(scope).or_insert_with(|| {
+                let ids = self.scope_and_descendants(scope);
+                ids.into_iter().filter_map(|id| self.resources.get(id).copied()).collect()
+            });
+            lists.push(list.clone());
+        }
+        drop(by_scope);
+        self.grant_resources = lists;
+        self
     }
 
     fn with_deny_covers(mut self) -> Self {
@@ -513,7 +540,7 @@ impl<'f> Context<'f> {
             .iter()
             .map(|d| {
                 if d.do_not_apply_to_child_scopes {
-                    HashSet::from([self.scope_node(&d.scope)])
+                    FastSet::from_iter([self.scope_node(&d.scope)])
                 } else {
                     self.scope_and_descendants(&d.scope).into_iter().map(str::to_string).collect()
                 }
@@ -590,13 +617,12 @@ impl<'f> Context<'f> {
         let mut out = Vec::new();
         // Thousands of assignments share a few roles: match each role's patterns once.
         let mut by_role: FastMap<*const RoleDefinition, Option<Grant>> = FastMap::default();
-        for g in &self.grants {
+        for (g, beneath) in self.grants.iter().zip(&self.grant_resources) {
             let how = by_role
                 .entry(std::ptr::from_ref(g.role))
                 .or_insert_with(|| if data { g.role.grants_data_action(action) } else { g.role.grants_action(action) });
             let Some(how) = how else { continue };
-            for id in self.scope_and_descendants(&g.assignment.scope) {
-                let Some(&r) = self.resources.get(id) else { continue };
+            for &r in beneath.iter() {
                 if accept(r) && !self.denied(&g.assignment.principal_id, &r.id, action, data) {
                     out.push((g, r, how.clone()));
                 }
@@ -1096,7 +1122,7 @@ mod tests {
 
     #[test]
     fn rule_ids_are_unique_and_documented() {
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         for r in RULES {
             assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
             assert!(!r.summary.is_empty() && r.doc.len() > 40, "{} needs a summary and a doc", r.id);

@@ -8,7 +8,7 @@ use crate::facts::ids::{
 use crate::facts::{DirectoryObjectType, Facts, FederatedParent, Resource, ResourceDetails};
 use crate::model::{FastMap, Node, NodeKind};
 use crate::rbac;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Nodes by id while they are built (sorted by id once complete).
 type NodeMap = FastMap<String, Node>;
@@ -65,7 +65,7 @@ pub use crate::facts::is_function_app;
 /// Tag values that mark data as sensitive (`data-classification`), case-insensitive.
 const SENSITIVE: &[&str] = &["confidential", "highly-confidential", "restricted", "secret", "sensitive"];
 
-pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, BTreeMap<String, Vec<String>>) {
+pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, FastMap<String, Vec<String>>) {
     let names = crate::facts::index::Names::new(facts);
     // Sized for the objects the facts list, so the map is not rebuilt (and every id hashed again)
     // as it grows.
@@ -425,7 +425,7 @@ fn ensure_ancestors(nodes: &mut NodeMap, id: &str) {
 
 /// Parent -> children for every ARM node: MG tree, subscriptions, resource groups, resources and
 /// child resources (a resource's parent is its nearest ancestor that is a node).
-fn hierarchy(facts: &Facts, nodes: &NodeMap, warnings: &mut Vec<String>) -> BTreeMap<String, Vec<String>> {
+fn hierarchy(facts: &Facts, nodes: &NodeMap, warnings: &mut Vec<String>) -> FastMap<String, Vec<String>> {
     let mut parent: FastMap<&str, String> = FastMap::default();
     for mg in &facts.management_groups {
         if let Some(p) = &mg.parent {
@@ -472,7 +472,7 @@ fn hierarchy(facts: &Facts, nodes: &NodeMap, warnings: &mut Vec<String>) -> BTre
             parent.insert(id, root.clone());
         }
     }
-    let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut children: FastMap<String, Vec<String>> = FastMap::default();
     for (child, p) in parent {
         if nodes.contains_key(&p) && nodes.contains_key(child) {
             children.entry(p).or_default().push(child.to_string());

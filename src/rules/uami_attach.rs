@@ -116,8 +116,12 @@ fn places<'c>(ctx: &'c Context) -> Vec<Place<'c>> {
         if !creatable {
             continue;
         }
+        // Many assignments share a few roles: match each role's patterns once.
+        let mut by_role: crate::model::FastMap<*const crate::rbac::RoleDefinition, Option<crate::rbac::Grant>> =
+            Default::default();
         for g in &ctx.grants {
-            let Some(how) = g.role.grants_action(write) else { continue };
+            let how = by_role.entry(std::ptr::from_ref(g.role)).or_insert_with(|| g.role.grants_action(write));
+            let Some(how) = how.clone() else { continue };
             let rg = first_resource_group(ctx, &g.assignment.scope, |rg| {
                 !ctx.denied(&g.assignment.principal_id, rg, write, false) && runs_code(ctx, g, ty, rg)
             });
