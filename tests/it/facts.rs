@@ -414,9 +414,10 @@ fn stored_text_is_re_redacted_with_todays_rules() {
 #[test]
 fn memberships_share_one_copy_of_each_id_and_name() {
     let f = facts::parse(&azpath::demo::raw()).unwrap();
-    let by_group = f.memberships.iter().find_map(|a| {
-        f.memberships.iter().find(|&b| !std::ptr::eq(a, b) && a.group_id == b.group_id).map(|b| (a, b))
-    });
+    let by_group = f
+        .memberships
+        .iter()
+        .find_map(|a| f.memberships.iter().find(|&b| !std::ptr::eq(a, b) && a.group_id == b.group_id).map(|b| (a, b)));
     let (a, b) = by_group.expect("the demo has a group with two members");
     assert!(std::sync::Arc::ptr_eq(&a.group_id, &b.group_id));
     let by_member = f.memberships.iter().find_map(|a| {
