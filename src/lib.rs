@@ -64,18 +64,15 @@ pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
     let raw = raw.into();
     let redacted = raw.redacted;
     let facts = facts::parse(&raw)?;
-    // What is stored as it was read (the raw text, and the fact index for diffs) is independent
-    // of the rules: the other core compresses it while they derive, freeing the text and the
-    // records before the edges are at their largest.
-    let (derived, (raw, index)) = std::thread::scope(|scope| {
-        let stored = scope.spawn(|| {
-            let raw = store::PackedRaw::new(raw);
-            let index = store::PackedIndex::new(&facts::index::fact_list(&facts));
-            (raw, index)
-        });
-        let derived = rules::derive(&facts);
-        (derived, stored.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    // What is stored as it was read (the raw text, and the fact index for diffs) is compressed
+    // before the rules run, the raw text on the other core: the text and the index's records are
+    // freed before the edges are made, rather than held beside them.
+    let (raw, index) = std::thread::scope(|scope| {
+        let raw = scope.spawn(|| store::PackedRaw::new(raw));
+        let index = store::PackedIndex::new(&facts::index::fact_list(&facts));
+        (raw.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), index)
     });
+    let derived = rules::derive(&facts);
     Ok(Prepared { raw, derived, index, redacted, skipped: facts.skipped })
 }
 
