@@ -1109,9 +1109,7 @@ impl PackedRaw {
         let mut bodies = Vec::new();
         for (side, map) in [("graph", raw.graph), ("arm", raw.arm)] {
             for (name, body) in map {
-                let packed = deflate(body.as_bytes());
-                drop(body);
-                bodies.push((side, name, packed));
+                bodies.push((side, name, deflate(body.as_bytes())));
             }
         }
         PackedRaw {
@@ -1125,7 +1123,7 @@ impl PackedRaw {
     }
 }
 
-/// Deflated at the fast level: done once per snapshot, on the other core, so speed over size.
+/// Deflated at the fast level: done once per snapshot, beside other work, so speed over size.
 /// Given whole: the encoder clears its buffers on every write (JSON written into it in pieces of
 /// a few bytes cost a fifth of an import's CPU).
 fn deflate(bytes: &[u8]) -> Vec<u8> {
