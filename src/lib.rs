@@ -63,7 +63,7 @@ pub struct Prepared {
 pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
     let raw = raw.into();
     let redacted = raw.redacted;
-    let facts = facts::parse(&raw)?;
+    let mut facts = facts::parse(&raw)?;
     // What is stored as it was read (the raw text, and the fact index for diffs) is compressed
     // before the rules run, the raw text on the other core: the text and the index's records are
     // freed before the edges are made, rather than held beside them.
@@ -72,8 +72,9 @@ pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
         let index = store::PackedIndex::new(&facts::index::fact_list(&facts));
         (raw.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), index)
     });
-    let derived = rules::derive(&facts);
-    Ok(Prepared { raw, derived, index, redacted, skipped: facts.skipped })
+    let skipped = std::mem::take(&mut facts.skipped);
+    let derived = rules::derive_owned(facts);
+    Ok(Prepared { raw, derived, index, redacted, skipped })
 }
 
 impl Prepared {

@@ -5,6 +5,7 @@ use super::{Context, Hit, Plane, RbacGrant, Rule, grant_text, rbac_edge};
 use crate::facts::{Resource, ResourceDetails};
 use crate::model::{Edge, EdgeKind, Evidence, EvidenceKind};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A resource type whose keys give full data access, and the setting that can switch them off.
 struct KeyedType {
@@ -258,7 +259,7 @@ fn derive_re_enable(ctx: &Context, out: &mut Vec<Edge>) {
 /// without the setting's fact, as an alternative, so `fix` knows turning keys off does not cut it
 /// (only removing the write or the list grant does) and plans right the first time. It reads other
 /// rules' edges, so `derive` runs it once every rule has run.
-pub(super) fn add_re_enable_alternatives(ctx: &Context, edges: &mut [Vec<Edge>]) {
+pub(super) fn add_re_enable_alternatives(ctx: &Context, ids: &[Arc<str>], edges: &mut [Vec<super::RawEdge>]) {
     let mut would_be = Vec::new();
     for t in TYPES {
         re_enable_edges(ctx, t, true, &mut would_be);
@@ -266,17 +267,17 @@ pub(super) fn add_re_enable_alternatives(ctx: &Context, edges: &mut [Vec<Edge>])
     if would_be.is_empty() {
         return;
     }
-    let mut by_hop: std::collections::HashMap<(&str, &str, bool), Vec<Vec<Evidence>>> =
-        std::collections::HashMap::new();
+    let mut by_hop: std::collections::HashMap<(u32, u32, bool), Vec<Vec<Evidence>>> = std::collections::HashMap::new();
     for e in &would_be {
+        let (Some(source), Some(target)) = (ctx.position(&e.source), ctx.position(&e.target)) else { continue };
         let without_setting = e.evidence().into_iter().filter(|ev| ev.kind != EvidenceKind::ResourceProperty).collect();
-        by_hop.entry((&e.source, &e.target, e.requires_activation)).or_default().push(without_setting);
+        by_hop.entry((source, target, e.requires_activation)).or_default().push(without_setting);
     }
     for e in edges.iter_mut().flatten().filter(|e| e.kind == EdgeKind::ListKeys) {
-        let (source, target) = (e.source.clone(), e.target.clone());
-        if let Some(derivations) = by_hop.get(&(&*source, &*target, e.requires_activation)) {
+        if let Some(derivations) = by_hop.get(&(e.source, e.target, e.requires_activation)) {
+            let kept = e.evidence(ids);
             for d in derivations {
-                super::add_alternative(e, d.clone());
+                super::add_alternative_to(&kept, &mut e.alternatives, d.clone());
             }
         }
     }

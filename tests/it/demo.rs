@@ -340,6 +340,20 @@ fn the_demo_is_big_enough_and_every_rule_fires_on_it() {
     }
 }
 
+/// The import derives with `derive_owned`, which frees the facts before merging the rules'
+/// edges: it must give what `derive` gives, merged alternatives and pruned role nodes included,
+/// on the demo (every rule fires) and on a synthetic tenant (many duplicate hops).
+#[test]
+fn deriving_from_owned_facts_gives_what_deriving_from_borrowed_ones_gives() {
+    let synth = azpath::synth::SynthSpec::small(7);
+    for raw in [azpath::demo::raw(), azpath::synth::generate(&synth)] {
+        let facts = azpath::facts::parse(&raw).unwrap();
+        let borrowed = azpath::rules::derive(&facts);
+        assert!(borrowed.edges.iter().any(|e| !e.alternatives.is_empty()), "some hop has several derivations");
+        assert_eq!(azpath::rules::derive_owned(facts), borrowed);
+    }
+}
+
 /// Rules run on every core, each into its own list (`rules::derive`), so a rule may only push its
 /// own edges: run after every other rule's edges, each rule must add the same edges it adds alone
 /// and leave the others untouched.
