@@ -1,9 +1,10 @@
 //! `ExecuteOn`: rights that let a principal run its own code on a compute resource.
 
 use super::run_as::runs_code;
-use super::{Context, Hit, Plane, Rule, grant_text, rbac_edge};
+use super::{Context, Hit, Plane, RbacGrant, Rule, grant_text, rbac_edge};
 use crate::facts::Resource;
-use crate::model::{Edge, EdgeKind, EvidenceKind, FastSet};
+use crate::model::{Edge, EdgeKind, EvidenceKind, FastMap, FastSet};
+use crate::rbac::Grant;
 
 /// (resource type, the ways to run code there, how). Each way is a list of actions that must all be
 /// granted (by the same role assignment), e.g. write a runbook *and* start a job.
@@ -118,6 +119,13 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
     let mut open: FastSet<(&str, &str, &str)> = FastSet::default();
     for &(ty, ways, how_text) in WAYS {
         let accept = |r: &Resource| r.resource_type == ty && runs_code(r) && r.has_managed_identity();
+        // One way per grant and resource: the first (in `ways` order) that no role-definition
+        // condition qualifies, else the first. The other ways of the same grant name the same facts
+        // (the assignment, the scope, the same locks) at no lower cost, so `finish` would only merge
+        // them away; a VM under a Contributor assignment would otherwise make three edges, each with
+        // its own evidence, to keep one.
+        let mut chosen: Vec<(&RbacGrant, &Resource, Grant, &str)> = Vec::new();
+        let mut chosen_at: FastMap<(*const RbacGrant, &str), usize> = FastMap::default();
         for way in ways {
             let (action, also) = (way[0], &way[1..]);
             for (g, r, how) in ctx.rbac_matches(action, false, accept) {
@@ -127,14 +135,28 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
                 if !all {
                     continue;
                 }
-                let reason = format!("{} allows {action}: can {how_text} {}", grant_text(ctx, g), r.name);
-                let hit = Hit { target: &r.id, action, how: &how, plane: Plane::Arm(&r.id) };
-                if let Some(e) = rbac_edge(ctx, &RULE, g, hit, reason, vec![]) {
-                    if !e.removes_lock() {
-                        open.insert((g.assignment.id.as_str(), g.role.id.as_str(), r.id.as_str()));
+                match chosen_at.entry((std::ptr::from_ref(g), r.id.as_str())) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(chosen.len());
+                        chosen.push((g, r, how, action));
                     }
-                    out.push(e);
+                    std::collections::hash_map::Entry::Occupied(o) => {
+                        let first = &mut chosen[*o.get()];
+                        if first.2.conditional && !how.conditional {
+                            *first = (g, r, how, action);
+                        }
+                    }
                 }
+            }
+        }
+        for (g, r, how, action) in chosen {
+            let reason = format!("{} allows {action}: can {how_text} {}", grant_text(ctx, g), r.name);
+            let hit = Hit { target: &r.id, action, how: &how, plane: Plane::Arm(&r.id) };
+            if let Some(e) = rbac_edge(ctx, &RULE, g, hit, reason, vec![]) {
+                if !e.removes_lock() {
+                    open.insert((g.assignment.id.as_str(), g.role.id.as_str(), r.id.as_str()));
+                }
+                out.push(e);
             }
         }
     }
@@ -208,6 +230,45 @@ mod tests {
         assert!(has(&d, &h, &vm, ExecuteOn));
         assert!(has(&d, &a, &app, ExecuteOn));
         assert!(!has(&d, &h, &app, ExecuteOn));
+    }
+
+    /// One edge per grant and compute, naming the first way in `WAYS` the grant allows (run
+    /// command, not extensions, for a VM), unless a role-definition condition qualifies that way
+    /// and not a later one: then the later one, at the unconditional cost.
+    #[test]
+    fn a_grant_of_several_ways_names_the_first_unconditional_one() {
+        let mut t = T::new();
+        let rg = t.rg("rg");
+        let vm = t.resource(
+            &rg,
+            "Microsoft.Compute/virtualMachines",
+            "vm",
+            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm"}}),
+        );
+        let (h, c) = (t.user("henry"), t.user("carl"));
+        t.assign(&h, "Virtual Machine Contributor", &vm);
+        let qualified = t.custom_role_blocks(
+            "Run command under a condition",
+            vec![
+                json!({"actions": ["Microsoft.Compute/virtualMachines/runCommand/action"], "notActions": [],
+                       "dataActions": [], "notDataActions": [], "condition": "@Resource[x] StringEquals 'y'",
+                       "conditionVersion": "2.0"}),
+                json!({"actions": ["Microsoft.Compute/virtualMachines/extensions/write"], "notActions": [],
+                       "dataActions": [], "notDataActions": []}),
+            ],
+        );
+        t.assign(&c, &qualified, &vm);
+        let d = t.derive();
+        let named = |p: &str| {
+            let e = edge(&d, p, &vm, ExecuteOn).unwrap();
+            (e.evidence_value(crate::model::EvidenceKind::MatchedAction).unwrap().into_owned(), e.conditional)
+        };
+        let (action, conditional) = named(&h);
+        assert!(action.starts_with("Microsoft.Compute/virtualMachines/runCommand/action "), "{action}");
+        assert!(!conditional);
+        let (action, conditional) = named(&c);
+        assert!(action.starts_with("Microsoft.Compute/virtualMachines/extensions/write "), "{action}");
+        assert!(!conditional, "the unconditional way, at its cost");
     }
 
     #[test]
