@@ -247,12 +247,33 @@ pub fn fact_records(f: &Facts) -> HashMap<String, FactRecord> {
 /// the records of ten million facts at once, and a map would hold each key twice in a table up to
 /// twice their number.
 pub fn fact_list(f: &Facts) -> Vec<FactRecord> {
-    let mut out = Vec::new();
+    // About one record per fact: reserved once, rather than the list of ten million records
+    // copied each time it doubles.
+    let facts = f.role_assignments.len()
+        + f.directory_role_assignments.len()
+        + f.memberships.len()
+        + f.group_eligibilities.len()
+        + f.ownerships.len()
+        + f.app_role_assignments.len()
+        + f.federated_credentials.len()
+        + f.administrative_units.len()
+        + f.administrative_unit_members.len()
+        + f.cosmos_role_assignments.len()
+        + f.cosmos_role_definitions.len()
+        + f.deny_assignments.len()
+        + f.locks.len()
+        + f.resources.len()
+        + f.groups.len()
+        + f.users.len()
+        + f.service_principals.len()
+        + f.applications.len();
+    let mut out = Vec::with_capacity(facts);
     add_records(f, |key: String, text: String, detail: String| {
+        let prefix = key.split('|').next();
         let category = FACT_CATEGORIES
             .iter()
             .copied()
-            .find(|c| key.split('|').next() == Some(*c))
+            .find(|c| prefix == Some(*c))
             .expect("fact keys start with a known category");
         out.push(FactRecord { category, key, text, detail });
     });
@@ -288,7 +309,6 @@ fn last_per_key(mut out: Vec<FactRecord>) -> Vec<FactRecord> {
 
 fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
     let names = Names::new(f);
-    let name = |id: &str| names.object(id).to_string();
     for a in &f.role_assignments {
         let (category, what) =
             if a.eligible { ("role eligibility", "eligible for") } else { ("role assignment", "holds") };
@@ -297,9 +317,9 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
             a.fact_key(),
             format!(
                 "{} {what} {} on {}{cond} ({} {})",
-                name(&a.principal_id),
+                names.object(&a.principal_id),
                 names.azure_role(&a.role_definition_id),
-                name(&a.scope),
+                names.object(&a.scope),
                 category,
                 a.id
             ),
@@ -312,29 +332,43 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
             if a.eligible { ("directory role eligibility", "eligible for") } else { ("directory role", "holds") };
         add(
             a.fact_key(),
-            format!("{} {what} {role} at {} ({category} {})", name(&a.principal_id), a.directory_scope_id, a.id),
+            format!(
+                "{} {what} {role} at {} ({category} {})",
+                names.object(&a.principal_id),
+                a.directory_scope_id,
+                a.id
+            ),
             format!("{}|{}|{}", a.principal_id, a.role_definition_id, a.directory_scope_id),
         );
     }
     for m in &f.memberships {
-        add(m.fact_key(), format!("{} is a member of {}", name(&m.member_id), name(&m.group_id)), String::new());
+        add(
+            m.fact_key(),
+            format!("{} is a member of {}", names.object(&m.member_id), names.object(&m.group_id)),
+            String::new(),
+        );
     }
     for e in &f.group_eligibilities {
         add(
             e.fact_key(),
-            format!("{} is eligible ({:?}) for group {}", name(&e.principal_id), e.access, name(&e.group_id)),
+            format!(
+                "{} is eligible ({:?}) for group {}",
+                names.object(&e.principal_id),
+                e.access,
+                names.object(&e.group_id)
+            ),
             format!("{}|{}|{:?}", e.principal_id, e.group_id, e.access),
         );
     }
     for o in &f.ownerships {
-        add(o.fact_key(), format!("{} owns {}", name(&o.owner_id), name(&o.owned_id)), String::new());
+        add(o.fact_key(), format!("{} owns {}", names.object(&o.owner_id), names.object(&o.owned_id)), String::new());
     }
     for a in &f.app_role_assignments {
         add(
             a.fact_key(),
             format!(
                 "{} was granted {} on {}",
-                name(&a.principal_id),
+                names.object(&a.principal_id),
                 Names::graph_permission(&a.app_role_id),
                 a.resource_display_name.as_deref().unwrap_or(&a.resource_id)
             ),
@@ -343,7 +377,7 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
     }
     for c in &f.federated_credentials {
         let parent = super::ids::federated_parent_node(&c.parent);
-        add(c.fact_key(), format!("{} trusts {} subject {}", name(parent), c.issuer, c.subject), String::new());
+        add(c.fact_key(), format!("{} trusts {} subject {}", names.object(parent), c.issuer, c.subject), String::new());
     }
     for u in &f.administrative_units {
         let mut kind = Vec::new();
@@ -356,7 +390,7 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
         let kind = if kind.is_empty() { String::new() } else { format!(" ({})", kind.join(", ")) };
         add(
             u.fact_key(),
-            format!("administrative unit {}{kind}", name(&u.id)),
+            format!("administrative unit {}{kind}", names.object(&u.id)),
             format!(
                 "restricted={}|dynamic={}|{:?}|paused={}",
                 u.restricted, u.dynamic, u.membership_rule, u.rule_paused
@@ -366,7 +400,7 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
     for m in &f.administrative_unit_members {
         add(
             m.fact_key(),
-            format!("{} is a member of administrative unit {}", name(&m.member_id), name(&m.unit_id)),
+            format!("{} is a member of administrative unit {}", names.object(&m.member_id), names.object(&m.unit_id)),
             String::new(),
         );
     }
@@ -375,10 +409,10 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
             a.fact_key(),
             format!(
                 "{} holds Cosmos DB SQL role {} on {} ({})",
-                name(&a.principal_id),
+                names.object(&a.principal_id),
                 super::ids::last_segment(&a.role_definition_id),
                 a.scope,
-                name(&a.account_id)
+                names.object(&a.account_id)
             ),
             format!("{}|{}|{}", a.principal_id, a.role_definition_id, a.scope),
         );
@@ -388,7 +422,7 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
         actions.sort();
         add(
             d.fact_key(),
-            format!("Cosmos DB SQL role definition {} on {}", d.role_name, name(&d.account_id)),
+            format!("Cosmos DB SQL role definition {} on {}", d.role_name, names.object(&d.account_id)),
             actions.join(","),
         );
     }
@@ -396,7 +430,11 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
         add(d.fact_key(), format!("deny assignment {} at {}", d.name, d.scope), format!("{:?}", d.permissions));
     }
     for l in &f.locks {
-        add(l.fact_key(), format!("{:?} lock {} on {}", l.level, l.name, name(&l.scope)), format!("{:?}", l.level));
+        add(
+            l.fact_key(),
+            format!("{:?} lock {} on {}", l.level, l.name, names.object(&l.scope)),
+            format!("{:?}", l.level),
+        );
     }
     for r in &f.resources {
         let settings = match &r.details {
@@ -460,7 +498,7 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
             (Some(rule), true) => format!("dynamic: {rule}{}", if g.rule_paused { " (paused)" } else { "" }),
             _ => String::new(),
         };
-        add(group_fact_key(&g.id), format!("group {}", name(&g.id)), detail);
+        add(group_fact_key(&g.id), format!("group {}", names.object(&g.id)), detail);
     }
     for (kind, ids) in [
         (NodeKind::User, f.users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>()),
@@ -470,7 +508,7 @@ fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
         for id in ids {
             let key = node_fact_key(kind, id).expect("principals are recorded");
             let category = key.split('|').next().unwrap_or_default().to_string();
-            add(key, format!("{category} {}", name(id)), String::new());
+            add(key, format!("{category} {}", names.object(id)), String::new());
         }
     }
 }
