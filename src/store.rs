@@ -450,72 +450,94 @@ impl Store {
             let position = || -> &crate::model::FastMap<&str, usize> {
                 position.get_or_init(|| order.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect())
             };
-            let mut ins = tx.prepare(
-                "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for (ix, n) in order.iter().enumerate() {
-                let props = serde_json::to_string(&n.props).expect("serialisable");
-                ins.execute(params![id, ix as i64, n.id, n.kind.as_str(), n.name, props])?;
-            }
-            let mut ins = tx.prepare(
-                "INSERT INTO edges (snapshot_id, ix, src, dst, kind, rule, requires_activation, conditional, cost, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let mut texts =
-                tx.prepare("INSERT INTO edge_texts (snapshot_id, id, reason, evidence) VALUES (?1, ?2, ?3, ?4)")?;
-            let mut alternatives =
-                tx.prepare("INSERT INTO edge_alternatives (snapshot_id, ix, alternatives) VALUES (?1, ?2, ?3)")?;
-            // One row per shared detail: edges made the same way hold the same `Arc`.
-            let mut text_ids: FastMap<*const Detail, i64> = FastMap::default();
-            let mut ends = Vec::with_capacity(derived.edges.len());
-            for (ix, e) in derived.edges.iter().enumerate() {
-                let kept = if positions_kept { Some(derived.ends[ix]) } else { None };
-                let end = |n: &str, at: Option<u32>| {
-                    if let Some(at) = at
-                        && order.get(at as usize).is_some_and(|node| node.id == n)
-                    {
-                        return Ok(at as usize);
-                    }
-                    position()
-                        .get(n)
-                        .copied()
-                        .ok_or_else(|| StoreError::Corrupt(format!("edge {} -> {}: no node {n}", e.source, e.target)))
-                };
-                let (src, dst) = (end(&e.source, kept.map(|k| k.0))?, end(&e.target, kept.map(|k| k.1))?);
-                let next = text_ids.len() as i64;
-                let text_id = *text_ids.entry(Arc::as_ptr(&e.detail)).or_insert_with(|| next);
-                if text_id == next {
-                    texts.execute(params![
-                        id,
-                        text_id,
-                        reason_text(&e.detail.reason),
-                        evidence_text(&e.detail.evidence)
-                    ])?;
-                }
-                ins.execute(params![
-                    id,
-                    ix as i64,
-                    src as i64,
-                    dst as i64,
-                    e.kind.as_str(),
-                    e.rule,
-                    e.requires_activation,
-                    e.conditional,
-                    e.cost,
-                    text_id
-                ])?;
-                if !e.alternatives.is_empty() {
-                    alternatives.execute(params![id, ix as i64, alternatives_text(&e.alternatives)])?;
-                }
-                ends.push((src as u32, dst as u32));
-            }
-            if let Some(b) = graph_blob::encode(&order, &derived.edges, &ends) {
-                tx.execute(
-                    "INSERT INTO graph_blobs (snapshot_id, nodes, node_kinds, edge_ends, edge_costs, edge_kinds, edge_rules, edge_flags)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![id, b.nodes, b.node_kinds, b.edge_ends, b.edge_costs, b.edge_kinds, b.edge_rules, b.edge_flags],
+            // The graph blobs are encoded on the other core while the rows are inserted, when the
+            // derived positions are the ends (always, for a snapshot `rules::derive` made).
+            std::thread::scope(|scope| -> Result<()> {
+                let order = &order;
+                let early =
+                    positions_kept.then(|| scope.spawn(|| graph_blob::encode(order, &derived.edges, &derived.ends)));
+                let mut ins = tx.prepare(
+                    "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
-            }
+                for (ix, n) in order.iter().enumerate() {
+                    let props = serde_json::to_string(&n.props).expect("serialisable");
+                    ins.execute(params![id, ix as i64, n.id, n.kind.as_str(), n.name, props])?;
+                }
+                let mut ins = tx.prepare(
+                    "INSERT INTO edges (snapshot_id, ix, src, dst, kind, rule, requires_activation, conditional, cost, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?;
+                let mut texts =
+                    tx.prepare("INSERT INTO edge_texts (snapshot_id, id, reason, evidence) VALUES (?1, ?2, ?3, ?4)")?;
+                let mut alternatives =
+                    tx.prepare("INSERT INTO edge_alternatives (snapshot_id, ix, alternatives) VALUES (?1, ?2, ?3)")?;
+                // One row per shared detail: edges made the same way hold the same `Arc`.
+                let mut text_ids: FastMap<*const Detail, i64> = FastMap::default();
+                // The ends as found below, kept only once one differs from the derived positions
+                // the early blobs were encoded from (never, for a snapshot `rules::derive` made).
+                let mut ends_derived = early.is_some();
+                let mut ends = Vec::with_capacity(if ends_derived { 0 } else { derived.edges.len() });
+                for (ix, e) in derived.edges.iter().enumerate() {
+                    let kept = if positions_kept { Some(derived.ends[ix]) } else { None };
+                    let end = |n: &str, at: Option<u32>| {
+                        if let Some(at) = at
+                            && order.get(at as usize).is_some_and(|node| node.id == n)
+                        {
+                            return Ok(at as usize);
+                        }
+                        position().get(n).copied().ok_or_else(|| {
+                            StoreError::Corrupt(format!("edge {} -> {}: no node {n}", e.source, e.target))
+                        })
+                    };
+                    let (src, dst) = (end(&e.source, kept.map(|k| k.0))?, end(&e.target, kept.map(|k| k.1))?);
+                    let next = text_ids.len() as i64;
+                    let text_id = *text_ids.entry(Arc::as_ptr(&e.detail)).or_insert_with(|| next);
+                    if text_id == next {
+                        texts.execute(params![
+                            id,
+                            text_id,
+                            reason_text(&e.detail.reason),
+                            evidence_text(&e.detail.evidence)
+                        ])?;
+                    }
+                    ins.execute(params![
+                        id,
+                        ix as i64,
+                        src as i64,
+                        dst as i64,
+                        e.kind.as_str(),
+                        e.rule,
+                        e.requires_activation,
+                        e.conditional,
+                        e.cost,
+                        text_id
+                    ])?;
+                    if !e.alternatives.is_empty() {
+                        alternatives.execute(params![id, ix as i64, alternatives_text(&e.alternatives)])?;
+                    }
+                    let found = (src as u32, dst as u32);
+                    if ends_derived && derived.ends[ix] != found {
+                        ends_derived = false;
+                        ends.extend_from_slice(&derived.ends[..ix]);
+                    }
+                    if !ends_derived {
+                        ends.push(found);
+                    }
+                }
+                let early = early.map(|encoding| encoding.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                let blobs = match early {
+                    Some(blobs) if ends_derived => blobs,
+                    _ => graph_blob::encode(order, &derived.edges, &ends),
+                };
+                if let Some(b) = blobs {
+                    tx.execute(
+                        "INSERT INTO graph_blobs (snapshot_id, nodes, node_kinds, edge_ends, edge_costs, edge_kinds, edge_rules, edge_flags)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![id, b.nodes, b.node_kinds, b.edge_ends, b.edge_costs, b.edge_kinds, b.edge_rules, b.edge_flags],
+                    )?;
+                }
+                Ok(())
+            })?;
             tx.execute(
                 "INSERT INTO fact_digests (snapshot_id, version, digest) VALUES (?1, ?2, ?3)",
                 params![id, index::FACT_INDEX_VERSION, index.digest],
