@@ -85,10 +85,10 @@ pub fn severity_rank(n: &Node) -> u8 {
 
 /// What a crown jewel is, in words: "training data: datastore ... of ML workspace mlw-prod".
 pub fn jewel_text(n: &Node) -> String {
-    match (n.crown_jewel(), n.prop("crown_jewel_reason")) {
-        (Some(c), Some(r)) => format!("{}: {r}", c.replace('-', " ")),
-        (Some(c), None) => c.replace('-', " "),
-        _ => String::new(),
+    let Some(c) = n.crown_jewel() else { return String::new() };
+    match n.prop("crown_jewel_reason") {
+        Some(r) => format!("{}: {r}", c.replace('-', " ")),
+        None => c.replace('-', " "),
     }
 }
 
@@ -344,13 +344,47 @@ pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bo
             let jewel = jewel_text(n);
             let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{}]", terminal(&jewel))) };
             let pim = if p.requires_activation(g) { style.yellow("  [PIM]") } else { String::new() };
-            let _ = writeln!(s, "  {:<40} {:>2} hops, effort {:>3}{pim}{jewel}", terminal(&n.name), p.hops(), p.cost);
+            push_reach_line(&mut s, &terminal(&n.name), p.hops(), p.cost, &pim, &jewel);
             if show_paths {
                 let _ = writeln!(s, "      {}", path_line(g, p, style));
             }
         }
     }
     s
+}
+
+/// Appends one result line of [`reach_text`], as `writeln!(s, "  {name:<40} {hops:>2} hops, effort
+/// {cost:>3}{pim}{jewel}")` would, without the formatting machinery: a blast radius lists millions.
+fn push_reach_line(s: &mut String, name: &str, hops: usize, cost: u32, pim: &str, jewel: &str) {
+    s.push_str("  ");
+    s.push_str(name);
+    let width = if name.is_ascii() { name.len() } else { name.chars().count() };
+    s.extend(std::iter::repeat_n(' ', 40usize.saturating_sub(width)));
+    s.push(' ');
+    push_right_aligned(s, hops as u64, 2);
+    s.push_str(" hops, effort ");
+    push_right_aligned(s, u64::from(cost), 3);
+    s.push_str(pim);
+    s.push_str(jewel);
+    s.push('\n');
+}
+
+/// Appends `n` in decimal, padded on the left with spaces to `width` characters (`{:>width$}`).
+fn push_right_aligned(s: &mut String, n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let digits = &digits[at..];
+    s.extend(std::iter::repeat_n(' ', width.saturating_sub(digits.len())));
+    s.push_str(std::str::from_utf8(digits).expect("ASCII digits"));
 }
 
 /// Paths as a JSON list, each put into words as it is written: `reach` on a large tenant lists
@@ -395,5 +429,24 @@ pub fn reach_json<'a>(
             id: snapshot.id,
             tenant_id: &snapshot.tenant_id,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reach_lines_are_written_as_the_format_string_would_write_them() {
+        let long = "x".repeat(45);
+        for name in ["", "user000001", "Zoë Müller (ü, 日本)", long.as_str(), &"é".repeat(40)] {
+            for (hops, cost) in [(0, 0), (1, 7), (12, 123), (100, 4567), (usize::MAX, u32::MAX)] {
+                for (pim, jewel) in [("", ""), ("  [PIM]", "  [tier0: x]")] {
+                    let mut s = String::new();
+                    push_reach_line(&mut s, name, hops, cost, pim, jewel);
+                    assert_eq!(s, format!("  {name:<40} {hops:>2} hops, effort {cost:>3}{pim}{jewel}\n"));
+                }
+            }
+        }
     }
 }
