@@ -98,7 +98,9 @@ slot's own identity), automation runbook write plus job start \
 (Automation Contributor), logic app write, data factory pipeline write plus run, AKS run command, container app and \
 container instance write/exec, and ML job submission (`workspaces/jobs/write`, AzureML Data Scientist) \
 on a workspace, which runs on any of its computes (the job is created through ARM on the workspace, so \
-the workspace's locks count).",
+the workspace's locks count). One edge per role assignment and compute: where the role allows several \
+of these ways, the edge names the first in the order above (run command before extensions), unless a \
+role-definition condition qualifies that way and not a later one.",
         read_only_lock_doc!(),
         " Microsoft names two cases: a ReadOnly lock stops starting or restarting VMs and starting \
 runbooks. Web and function apps are the exception: their Kudu (SCM) site takes code with an Entra token \
@@ -207,16 +209,21 @@ mod tests {
     use crate::rules::testkit::*;
     use serde_json::json;
 
+    /// A VM in `rg` with a system-assigned identity (service principal `principal`).
+    fn vm_with_identity(t: &mut T, rg: &str, name: &str, principal: &str) -> String {
+        t.resource(
+            rg,
+            "Microsoft.Compute/virtualMachines",
+            name,
+            json!({"identity": {"type": "SystemAssigned", "principalId": principal}}),
+        )
+    }
+
     #[test]
     fn vm_contributor_and_website_contributor_run_code() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let vm = t.resource(
-            &rg,
-            "Microsoft.Compute/virtualMachines",
-            "vm",
-            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm"}}),
-        );
+        let vm = vm_with_identity(&mut t, &rg, "vm", "sp-vm");
         let app = t.resource(
             &rg,
             "Microsoft.Web/sites",
@@ -239,12 +246,7 @@ mod tests {
     fn a_grant_of_several_ways_names_the_first_unconditional_one() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let vm = t.resource(
-            &rg,
-            "Microsoft.Compute/virtualMachines",
-            "vm",
-            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm"}}),
-        );
+        let vm = vm_with_identity(&mut t, &rg, "vm", "sp-vm");
         let (h, c) = (t.user("henry"), t.user("carl"));
         t.assign(&h, "Virtual Machine Contributor", &vm);
         let qualified = t.custom_role_blocks(
@@ -296,12 +298,7 @@ mod tests {
         let mut t = T::new();
         let rg = t.rg("rg");
         let vm = t.resource(&rg, "Microsoft.Compute/virtualMachines", "vm", json!({}));
-        let with_id = t.resource(
-            &rg,
-            "Microsoft.Compute/virtualMachines",
-            "vm2",
-            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm2"}}),
-        );
+        let with_id = vm_with_identity(&mut t, &rg, "vm2", "sp-vm2");
         let (h, r) = (t.user("h"), t.user("r"));
         t.assign(&h, "Virtual Machine Contributor", &vm);
         t.assign(&r, "Reader", &rg);
@@ -331,12 +328,7 @@ mod tests {
     fn a_read_only_lock_stops_run_command_unless_the_principal_can_delete_it() {
         let mut t = T::new();
         let rg = t.rg("rg");
-        let vm = t.resource(
-            &rg,
-            "Microsoft.Compute/virtualMachines",
-            "vm",
-            json!({"identity": {"type": "SystemAssigned", "principalId": "sp-vm"}}),
-        );
+        let vm = vm_with_identity(&mut t, &rg, "vm", "sp-vm");
         let aa = t.resource(
             &rg,
             "Microsoft.Automation/automationAccounts",
