@@ -95,6 +95,23 @@ mod tests {
         assert!(has(&d, &b, sub2, Contains));
     }
 
+    /// A loop through a parent taken from an id: a subscription whose given parent is one of its
+    /// own resource groups (whose parent, from its id, is the subscription).
+    #[test]
+    fn a_subscription_under_its_own_resource_group_is_a_cycle_cut_with_a_warning() {
+        let mut t = T::new();
+        let sub2 = "/subscriptions/s2";
+        let rg = format!("{sub2}/resourceGroups/rg");
+        t.push_subscription(sub2, &rg);
+        let sa = t.resource(&rg, "Microsoft.Storage/storageAccounts", "sa", serde_json::json!({}));
+        let d = t.derive();
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(d.warnings[0].contains("parent cycle"), "{:?}", d.warnings);
+        let rg = crate::facts::ids::norm(&rg);
+        assert!(has(&d, sub2, &rg, Contains) && has(&d, &rg, &sa, Contains));
+        assert!(!has(&d, &rg, sub2, Contains));
+    }
+
     #[test]
     fn implied_resource_groups_still_link() {
         let mut t = T::new();

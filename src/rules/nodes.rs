@@ -404,20 +404,23 @@ fn mi_placeholder(nodes: &mut NodeMap, principal: &str, name: &str, resource: &s
 }
 
 /// Creates resource-group and subscription nodes implied by a resource id when the facts lack them.
+/// Stops at the first ancestor that is a node: every node with an ARM id is passed here when it is
+/// added (resource groups from the facts just after the resources), so its own are seen to.
 fn ensure_ancestors(nodes: &mut NodeMap, id: &str) {
     let mut cur = arm_parent(id);
     while let Some(p) = cur {
-        if !nodes.contains_key(&p) {
-            let segs: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
-            let kind = match segs.as_slice() {
-                ["subscriptions", _] => Some(NodeKind::Subscription),
-                ["subscriptions", _, "resourcegroups", _] => Some(NodeKind::ResourceGroup),
-                _ => None, // e.g. `.../blobservices/default`: not a node, skip to its parent.
-            };
-            if let Some(kind) = kind {
-                let name = crate::facts::ids::last_segment(&p).to_string();
-                nodes.insert(p.clone(), Node::new(&p, kind, name).with_prop("unresolved", "true"));
-            }
+        if nodes.contains_key(&p) {
+            break;
+        }
+        let segs: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+        let kind = match segs.as_slice() {
+            ["subscriptions", _] => Some(NodeKind::Subscription),
+            ["subscriptions", _, "resourcegroups", _] => Some(NodeKind::ResourceGroup),
+            _ => None, // e.g. `.../blobservices/default`: not a node, skip to its parent.
+        };
+        if let Some(kind) = kind {
+            let name = crate::facts::ids::last_segment(&p).to_string();
+            nodes.insert(p.clone(), Node::new(&p, kind, name).with_prop("unresolved", "true"));
         }
         cur = arm_parent(&p);
     }
@@ -455,7 +458,18 @@ fn hierarchy(facts: &Facts, nodes: &NodeMap, warnings: &mut Vec<String>) -> Fast
     // The root has no parent; a parent chain that loops (facts Azure would never return, but a
     // facts file can hold) is cut where it loops back, so every walk up the hierarchy ends.
     parent.remove(root.as_str());
-    for cycle in parent_cycles(&parent) {
+    // A parent found from an id is a prefix of it, so every loop takes at least one parent the
+    // facts gave (a management group's or a subscription's): walks start only there.
+    let mut starts: Vec<&str> = facts
+        .management_groups
+        .iter()
+        .map(|mg| mg.id.as_str())
+        .chain(facts.subscriptions.iter().map(|s| s.id.as_str()))
+        .filter(|id| parent.contains_key(id))
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    for cycle in parent_cycles(&parent, &starts) {
         let cut = cycle.iter().min().expect("a cycle has members").clone();
         warnings.push(format!(
             "management groups {} form a parent cycle; {cut} placed under the tenant root group",
@@ -484,14 +498,13 @@ fn hierarchy(facts: &Facts, nodes: &NodeMap, warnings: &mut Vec<String>) -> Fast
     children
 }
 
-/// The cycles of a child -> parent map, each as its members in walking order, starting from its
-/// smallest id (each cycle once). Linear: every id is walked at most once.
-fn parent_cycles(parent: &FastMap<&str, String>) -> Vec<Vec<String>> {
+/// The cycles of a child -> parent map that walks up from `starts` reach, each as its members in
+/// walking order, starting from its smallest id (each cycle once). Linear: every id is walked at
+/// most once.
+fn parent_cycles<'a>(parent: &'a FastMap<&str, String>, starts: &[&'a str]) -> Vec<Vec<String>> {
     let mut done: FastMap<&str, ()> = FastMap::default();
     let mut cycles = Vec::new();
-    let mut starts: Vec<&str> = parent.keys().copied().collect();
-    starts.sort();
-    for start in starts {
+    for &start in starts {
         let mut path: Vec<&str> = Vec::new();
         let mut cur = start;
         loop {
