@@ -56,6 +56,19 @@ pub struct Prepared {
     index: store::PackedIndex,
     redacted: usize,
     skipped: Vec<String>,
+    /// How long each stage took, for `-v`: a large tenant's import runs for minutes.
+    pub timings: PrepareTimings,
+}
+
+/// The wall time of each stage of [`prepare`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrepareTimings {
+    /// Parsing the facts into their typed form.
+    pub parse: std::time::Duration,
+    /// Compressing the raw facts and building the fact index (side by side).
+    pub pack: std::time::Duration,
+    /// Running the rules, the merge of their edges included.
+    pub derive: std::time::Duration,
 }
 
 /// Redacts, parses and derives a facts file (see [`Prepared`]). Facts given as JSON values are
@@ -63,7 +76,10 @@ pub struct Prepared {
 pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
     let raw = raw.into();
     let redacted = raw.redacted;
+    let started = std::time::Instant::now();
     let mut facts = facts::parse(&raw)?;
+    let parse = started.elapsed();
+    let started = std::time::Instant::now();
     // What is stored as it was read (the raw text, and the fact index for diffs) is compressed
     // before the rules run, the raw text on the other core: the text and the index's records are
     // freed before the edges are made, rather than held beside them.
@@ -72,9 +88,12 @@ pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
         let index = store::PackedIndex::new(&facts::index::fact_list(&facts));
         (raw.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), index)
     });
+    let pack = started.elapsed();
+    let started = std::time::Instant::now();
     let skipped = std::mem::take(&mut facts.skipped);
     let derived = rules::derive_owned(facts);
-    Ok(Prepared { raw, derived, index, redacted, skipped })
+    let timings = PrepareTimings { parse, pack, derive: started.elapsed() };
+    Ok(Prepared { raw, derived, index, redacted, skipped, timings })
 }
 
 impl Prepared {

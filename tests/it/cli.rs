@@ -314,3 +314,28 @@ fn import_reads_a_pipe_that_starts_with_blank_lines() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A large tenant's import runs for minutes: with `-v` it says when each stage is done and how long
+/// it took; without, only the summary.
+#[test]
+fn import_with_v_reports_each_stage() {
+    let err = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let facts = dir.path().join("t.json");
+    assert!(azpath(&dir.path().join("unused.db"), &["synth", "--output", facts.to_str().unwrap()]).status.success());
+    let db = dir.path().join("a.db");
+    let out = azpath(&db, &["-v", "import", facts.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", err(&out));
+    let text = err(&out);
+    let stages = [
+        "azpath: read ",
+        "azpath: parsed the facts in ",
+        "derived the attack edges in ",
+        "azpath: wrote snapshot #1 in ",
+    ];
+    let at: Vec<usize> = stages.iter().map(|s| text.find(s).unwrap_or_else(|| panic!("{s:?} in {text}"))).collect();
+    assert!(at.is_sorted(), "stages in order: {text}");
+    assert!(text.find("azpath: imported ").unwrap() > at[3], "{text}");
+    let quiet = err(&azpath(&db, &["import", facts.to_str().unwrap()]));
+    assert!(stages.iter().all(|s| !quiet.contains(s)), "{quiet}");
+}
