@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+mod edge_text;
 mod graph_blob;
 
 /// `PRAGMA application_id` of an azpath database ("azpt"), so that azpath never writes its tables
@@ -182,6 +183,22 @@ CREATE TABLE edge_alternatives (
     alternatives TEXT NOT NULL,
     PRIMARY KEY (snapshot_id, ix),
     FOREIGN KEY (snapshot_id, ix) REFERENCES edges(snapshot_id, ix) ON DELETE CASCADE
+) WITHOUT ROWID;
+"#,
+    // v6: edge texts compressed (`edge_text`): each `edge_texts` row's reason and evidence as one
+    // zstd frame, against a dictionary trained on the snapshot's texts (a tenant's texts repeat the
+    // same names and templates: an eighth of the size). Snapshots written before keep their
+    // `edge_texts` rows, and have no dictionary row.
+    r#"
+CREATE TABLE edge_text_dictionaries (
+    snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id) ON DELETE CASCADE,
+    dictionary  BLOB NOT NULL
+);
+CREATE TABLE packed_edge_texts (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    id          INTEGER NOT NULL,
+    body        BLOB NOT NULL,
+    PRIMARY KEY (snapshot_id, id)
 ) WITHOUT ROWID;
 "#,
 ];
@@ -450,12 +467,34 @@ impl Store {
             let position = || -> &crate::model::FastMap<&str, usize> {
                 position.get_or_init(|| order.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect())
             };
-            // The graph blobs are encoded on the other core while the rows are inserted, when the
-            // derived positions are the ends (always, for a snapshot `rules::derive` made).
+            // One text row per shared detail (edges made the same way hold the same `Arc`), numbered
+            // in the order edges first name them.
+            let mut text_ids: FastMap<*const Detail, u32> = FastMap::default();
+            let mut distinct: Vec<&Detail> = Vec::new();
+            let edge_texts: Vec<u32> = derived
+                .edges
+                .iter()
+                .map(|e| {
+                    *text_ids.entry(Arc::as_ptr(&e.detail)).or_insert_with(|| {
+                        distinct.push(&e.detail);
+                        (distinct.len() - 1) as u32
+                    })
+                })
+                .collect();
+            drop(text_ids);
+            // While the rows are inserted, the other core encodes the graph blobs (when the derived
+            // positions are the ends: always, for a snapshot `rules::derive` made) and renders and
+            // compresses the texts.
             std::thread::scope(|scope| -> Result<()> {
                 let order = &order;
                 let early =
                     positions_kept.then(|| scope.spawn(|| graph_blob::encode(order, &derived.edges, &derived.ends)));
+                let packed = scope.spawn(|| {
+                    edge_text::pack(&distinct, |d| edge_text::PlainText {
+                        reason: reason_text(&d.reason),
+                        evidence: evidence_text(&d.evidence),
+                    })
+                });
                 let mut ins = tx.prepare(
                     "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
@@ -467,12 +506,8 @@ impl Store {
                     "INSERT INTO edges (snapshot_id, ix, src, dst, kind, rule, requires_activation, conditional, cost, detail)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?;
-                let mut texts =
-                    tx.prepare("INSERT INTO edge_texts (snapshot_id, id, reason, evidence) VALUES (?1, ?2, ?3, ?4)")?;
                 let mut alternatives =
                     tx.prepare("INSERT INTO edge_alternatives (snapshot_id, ix, alternatives) VALUES (?1, ?2, ?3)")?;
-                // One row per shared detail: edges made the same way hold the same `Arc`.
-                let mut text_ids: FastMap<*const Detail, i64> = FastMap::default();
                 // The ends as found below, kept only once one differs from the derived positions
                 // the early blobs were encoded from (never, for a snapshot `rules::derive` made).
                 let mut ends_derived = early.is_some();
@@ -490,16 +525,6 @@ impl Store {
                         })
                     };
                     let (src, dst) = (end(&e.source, kept.map(|k| k.0))?, end(&e.target, kept.map(|k| k.1))?);
-                    let next = text_ids.len() as i64;
-                    let text_id = *text_ids.entry(Arc::as_ptr(&e.detail)).or_insert_with(|| next);
-                    if text_id == next {
-                        texts.execute(params![
-                            id,
-                            text_id,
-                            reason_text(&e.detail.reason),
-                            evidence_text(&e.detail.evidence)
-                        ])?;
-                    }
                     ins.execute(params![
                         id,
                         ix as i64,
@@ -510,7 +535,7 @@ impl Store {
                         e.requires_activation,
                         e.conditional,
                         e.cost,
-                        text_id
+                        edge_texts[ix]
                     ])?;
                     if !e.alternatives.is_empty() {
                         alternatives.execute(params![id, ix as i64, alternatives_text(&e.alternatives)])?;
@@ -523,6 +548,16 @@ impl Store {
                     if !ends_derived {
                         ends.push(found);
                     }
+                }
+                let packed = packed.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                tx.execute(
+                    "INSERT INTO edge_text_dictionaries (snapshot_id, dictionary) VALUES (?1, ?2)",
+                    params![id, packed.dictionary],
+                )?;
+                let mut texts =
+                    tx.prepare("INSERT INTO packed_edge_texts (snapshot_id, id, body) VALUES (?1, ?2, ?3)")?;
+                for (text_id, body) in packed.bodies().enumerate() {
+                    texts.execute(params![id, text_id as i64, body])?;
                 }
                 let early = early.map(|encoding| encoding.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
                 let blobs = match early {
@@ -751,21 +786,51 @@ impl Store {
 
     /// The reason and evidence of the given edges (positions in the snapshot's edge list), in order.
     pub fn load_edge_details(&self, snapshot: i64, edges: &[usize]) -> Result<Vec<EdgeDetails>> {
+        // Many edges: one pass over each table beats a lookup each.
+        self.edge_details(snapshot, edges, edges.len() > 200_000)
+    }
+
+    fn edge_details(&self, snapshot: i64, edges: &[usize], many: bool) -> Result<Vec<EdgeDetails>> {
         // One read transaction for all the lookups below, not one per statement (each of which
         // would take and release the database's read lock).
         let _read = if self.conn.is_autocommit() { Some(self.conn.unchecked_transaction()?) } else { None };
-        // Many edges: one pass over each table beats a lookup each.
-        let many = edges.len() > 200_000;
         let text_ids = self.detail_ids(snapshot, edges, many)?;
         let mut texts: HashMap<i64, Arc<Detail>> = HashMap::new();
         let mut alternatives: HashMap<usize, String> = HashMap::new();
+        // Texts are packed since schema v6 (a dictionary row says so), plain `edge_texts` before.
+        let dictionary: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT dictionary FROM edge_text_dictionaries WHERE snapshot_id = ?1", [snapshot], |r| r.get(0))
+            .optional()?;
+        let mut unpacker = dictionary.map(|d| edge_text::Unpacker::new(snapshot, &d)).transpose()?;
+        let (all_texts, one_text) = if unpacker.is_some() {
+            (
+                "SELECT body, id FROM packed_edge_texts WHERE snapshot_id = ?1",
+                "SELECT body FROM packed_edge_texts WHERE snapshot_id = ?1 AND id = ?2",
+            )
+        } else {
+            (
+                "SELECT reason, evidence, id FROM edge_texts WHERE snapshot_id = ?1",
+                "SELECT reason, evidence FROM edge_texts WHERE snapshot_id = ?1 AND id = ?2",
+            )
+        };
+        let mut read_text = |id: i64, r: &rusqlite::Row| -> Result<Detail> {
+            let (reason, evidence) = match &mut unpacker {
+                Some(unpacker) => {
+                    let t = unpacker.unpack(id, r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?)?;
+                    (t.reason, t.evidence)
+                }
+                None => (r.get(0)?, r.get(1)?),
+            };
+            parse_text(id, &reason, &evidence)
+        };
         if many {
-            let mut stmt = self.conn.prepare("SELECT id, reason, evidence FROM edge_texts WHERE snapshot_id = ?1")?;
+            let mut stmt = self.conn.prepare(all_texts)?;
+            let last = stmt.column_count() - 1;
             let mut rows = stmt.query([snapshot])?;
             while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                let (reason, evidence): (String, String) = (r.get(1)?, r.get(2)?);
-                texts.insert(id, Arc::new(parse_text(id, &reason, &evidence)?));
+                let id: i64 = r.get(last)?;
+                texts.insert(id, Arc::new(read_text(id, r)?));
             }
             let mut stmt =
                 self.conn.prepare("SELECT ix, alternatives FROM edge_alternatives WHERE snapshot_id = ?1")?;
@@ -774,8 +839,7 @@ impl Store {
                 alternatives.insert(r.get::<_, i64>(0)? as usize, r.get(1)?);
             }
         }
-        let mut text_stmt =
-            self.conn.prepare_cached("SELECT reason, evidence FROM edge_texts WHERE snapshot_id = ?1 AND id = ?2")?;
+        let mut text_stmt = self.conn.prepare_cached(one_text)?;
         let mut alt_stmt = self
             .conn
             .prepare_cached("SELECT alternatives FROM edge_alternatives WHERE snapshot_id = ?1 AND ix = ?2")?;
@@ -790,11 +854,12 @@ impl Store {
                 Some(d) => d.clone(),
                 None if many => return Err(StoreError::Corrupt(format!("edge {ix} names missing text {text_id}"))),
                 None => {
-                    let (reason, evidence): (String, String) = text_stmt
-                        .query_row(params![snapshot, text_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()?
+                    let mut rows = text_stmt.query(params![snapshot, text_id])?;
+                    let row = rows
+                        .next()?
                         .ok_or_else(|| StoreError::Corrupt(format!("edge {ix} names missing text {text_id}")))?;
-                    texts.entry(text_id).or_insert(Arc::new(parse_text(text_id, &reason, &evidence)?)).clone()
+                    let detail = Arc::new(read_text(text_id, row)?);
+                    texts.entry(text_id).or_insert(detail).clone()
                 }
             };
             let alternatives = match if many {
@@ -1377,6 +1442,72 @@ mod tests {
         assert!(matches!(parse_text(9, "1", "[]"), Err(StoreError::Corrupt(m)) if m.contains("edge text 9")));
     }
 
+    /// Edge texts are stored packed (`edge_text`), one row per shared detail, and read back as
+    /// derived, by lookup and by a pass over the table; a snapshot written before schema v6 has
+    /// plain `edge_texts` rows and no dictionary, and reads the same.
+    #[test]
+    fn edge_texts_are_packed_and_plain_rows_of_older_snapshots_still_read() {
+        let mut store = Store::open_in_memory().unwrap();
+        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
+        let facts = crate::facts::parse(&raw).unwrap();
+        let derived = crate::rules::derive(&facts);
+        let id = store.write_snapshot(&raw, &derived, &index::fact_list(&facts), None).unwrap();
+        let all: Vec<usize> = (0..derived.edges.len()).collect();
+        let want: Vec<(Detail, Vec<Vec<Evidence>>)> =
+            derived.edges.iter().map(|e| ((*e.detail).clone(), e.alternatives.to_vec())).collect();
+        assert!(want.iter().any(|(_, a)| !a.is_empty()), "the demo has edges with alternatives");
+        let read = |store: &Store, many: bool| -> Vec<(Detail, Vec<Vec<Evidence>>)> {
+            let got = store.edge_details(id, &all, many).unwrap();
+            got.into_iter().map(|d| ((*d.detail).clone(), d.alternatives)).collect()
+        };
+        assert_eq!(read(&store, false), want);
+        assert_eq!(read(&store, true), want);
+        let rows = |table: &str| -> i64 {
+            store.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+        };
+        let distinct: std::collections::HashSet<*const Detail> =
+            derived.edges.iter().map(|e| Arc::as_ptr(&e.detail)).collect();
+        assert_eq!(rows("packed_edge_texts"), distinct.len() as i64);
+        assert!(distinct.len() < derived.edges.len(), "edges made the same way share a text");
+        assert_eq!((rows("edge_texts"), rows("edge_text_dictionaries")), (0, 1));
+
+        // As an azpath before schema v6 wrote them: plain rows, no dictionary.
+        let dictionary: Vec<u8> =
+            store.conn.query_row("SELECT dictionary FROM edge_text_dictionaries", [], |r| r.get(0)).unwrap();
+        let mut unpacker = edge_text::Unpacker::new(id, &dictionary).unwrap();
+        let packed: Vec<(i64, Vec<u8>)> = {
+            let mut stmt = store.conn.prepare("SELECT id, body FROM packed_edge_texts").unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect()
+        };
+        for (text, body) in &packed {
+            let t = unpacker.unpack(*text, body).unwrap();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO edge_texts (snapshot_id, id, reason, evidence) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, text, t.reason, t.evidence],
+                )
+                .unwrap();
+        }
+        store.conn.execute("DELETE FROM packed_edge_texts", []).unwrap();
+        store.conn.execute("DELETE FROM edge_text_dictionaries", []).unwrap();
+        assert_eq!(read(&store, false), want);
+        assert_eq!(read(&store, true), want);
+
+        // A damaged packed body is a corrupt store, named, not a panic.
+        let mut store = Store::open_in_memory().unwrap();
+        let id = store.write_snapshot(&raw, &derived, &[], None).unwrap();
+        store.conn.execute("UPDATE packed_edge_texts SET body = x'28b52ffd00' WHERE id = 2", []).unwrap();
+        let text = |e: &usize| -> i64 {
+            store.conn.query_row("SELECT detail FROM edges WHERE ix = ?1", [*e as i64], |r| r.get(0)).unwrap()
+        };
+        let edge = all.iter().find(|e| text(e) == 2).unwrap();
+        for many in [false, true] {
+            let e = store.edge_details(id, &[*edge], many).unwrap_err();
+            assert!(matches!(&e, StoreError::Corrupt(m) if m.contains("edge text 2 of snapshot 1")), "{e}");
+        }
+    }
+
     #[test]
     fn raw_facts_are_stored_deflated_and_read_back_exactly_and_text_rows_still_read() {
         let mut store = Store::open_in_memory().unwrap();
@@ -1571,9 +1702,18 @@ mod foreign_key_tests {
         let on: i64 = store.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(on, 1);
         store.conn.execute("DELETE FROM snapshots WHERE id = 1", []).unwrap();
-        for table in
-            ["nodes", "edges", "edge_details", "edge_texts", "edge_alternatives", "facts", "fact_chunks", "graph_blobs"]
-        {
+        for table in [
+            "nodes",
+            "edges",
+            "edge_details",
+            "edge_texts",
+            "packed_edge_texts",
+            "edge_text_dictionaries",
+            "edge_alternatives",
+            "facts",
+            "fact_chunks",
+            "graph_blobs",
+        ] {
             let left: i64 = store.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
             assert_eq!(left, 0, "{table} kept rows of a deleted snapshot");
         }
