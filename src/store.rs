@@ -1175,8 +1175,9 @@ fn put_record(out: &mut Vec<u8>, r: &FactRecord) {
     }
 }
 
-/// zstd's level for what is written in bulk (the raw facts, the fact index): its fastest but one,
-/// which compresses these texts smaller than deflate's fastest, several times faster.
+/// zstd's level for what is written in bulk (the raw facts, the fact index): its fastest standard
+/// level, which compresses these texts smaller than deflate's fastest, and faster (at 1M: 40 MB of
+/// deflate streams became 28 MB).
 const BULK_LEVEL: i32 = 1;
 
 /// `bytes` as one zstd frame, in an allocation of its size (zstd's own result keeps room for the
