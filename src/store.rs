@@ -1601,6 +1601,10 @@ mod tests {
             .unwrap();
         assert!(is_zstd(&body));
         let users = &raw.graph["users"];
+        let set_users = |body: &dyn rusqlite::ToSql| {
+            let sql = "UPDATE raw_facts SET body = ?1 WHERE snapshot_id = ?2 AND collection = 'users'";
+            store.conn.execute(sql, params![body, id]).unwrap();
+        };
         // A body deflated (schema v5) reads as it was.
         let deflated = {
             use std::io::Write as _;
@@ -1608,37 +1612,16 @@ mod tests {
             z.write_all(users.as_bytes()).unwrap();
             z.finish().unwrap()
         };
-        store
-            .conn
-            .execute(
-                "UPDATE raw_facts SET body = ?1 WHERE snapshot_id = ?2 AND collection = 'users'",
-                params![deflated, id],
-            )
-            .unwrap();
+        set_users(&deflated);
         assert_eq!(&store.load_raw(id).unwrap().graph["users"], users);
         // A body written as text (before bodies were compressed) reads as it was.
-        store
-            .conn
-            .execute(
-                "UPDATE raw_facts SET body = ?1 WHERE snapshot_id = ?2 AND collection = 'users'",
-                params![users, id],
-            )
-            .unwrap();
+        set_users(users);
         assert_eq!(&store.load_raw(id).unwrap().graph["users"], users);
-        store
-            .conn
-            .execute("UPDATE raw_facts SET body = x'00ff' WHERE snapshot_id = ?1 AND collection = 'users'", [id])
-            .unwrap();
+        set_users(&[0u8, 0xff].as_slice());
         assert!(matches!(store.load_raw(id), Err(StoreError::Corrupt(m)) if m.contains("raw facts of snapshot")));
-        // A zstd frame cut short, or claiming more than azpath ever writes, is corrupt too.
+        // A zstd frame cut short, or claiming no size, is corrupt too.
         for damaged in [&body[..body.len() - 3], &[0x28, 0xb5, 0x2f, 0xfd, 0x00][..]] {
-            store
-                .conn
-                .execute(
-                    "UPDATE raw_facts SET body = ?1 WHERE snapshot_id = ?2 AND collection = 'users'",
-                    params![damaged, id],
-                )
-                .unwrap();
+            set_users(&damaged);
             assert!(matches!(store.load_raw(id), Err(StoreError::Corrupt(m)) if m.contains("raw facts of snapshot")));
         }
     }
