@@ -81,7 +81,7 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
         let source = h.pipeline_paths[i].source;
         let mut mine: Vec<&Path> = h.pipeline_paths[i..].iter().take_while(|p| p.source == source).collect();
         i += mine.len();
-        mine.sort_by_key(|p| (report::severity_rank(g.node(p.target)), p.cost, g.node(p.target).name.clone()));
+        mine.sort_by_key(|p| (report::severity_rank(g.node(p.target)), p.cost, g.node(p.target).name.to_string()));
         let _ = writeln!(
             s,
             "\n{} reaches {} crown jewel{}:",
@@ -90,11 +90,11 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
             if mine.len() == 1 { "" } else { "s" }
         );
         for p in mine {
-            let target = &g.node(p.target);
+            let target = g.node(p.target);
             let _ = writeln!(
                 s,
                 "\n  -> {}  {}\n     {}",
-                style.red(&style.bold(&terminal(&target.name))),
+                style.red(&style.bold(&terminal(target.name))),
                 style.dim(&format!("({})", terminal(&report::jewel_text(target)))),
                 report::path_summary(g, p, style)
             );
@@ -114,13 +114,13 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
             let person = h.user_paths[i].source;
             let mut mine: Vec<&Path> = h.user_paths[i..].iter().take_while(|p| p.source == person).collect();
             i += mine.len();
-            mine.sort_by_key(|p| (report::severity_rank(g.node(p.target)), p.cost, g.node(p.target).name.clone()));
-            let names: Vec<_> = mine.iter().map(|p| terminal(&g.node(p.target).name)).collect();
+            mine.sort_by_key(|p| (report::severity_rank(g.node(p.target)), p.cost, g.node(p.target).name.to_string()));
+            let names: Vec<_> = mine.iter().map(|p| terminal(g.node(p.target).name)).collect();
             let top = mine[0];
             let _ = writeln!(
                 s,
                 "  {} reaches {}: {}\n      {}  ({})",
-                style.bold(&terminal(&g.node(person).name)),
+                style.bold(&terminal(g.node(person).name)),
                 if names.len() == 1 { "1 crown jewel".to_string() } else { format!("{} crown jewels", names.len()) },
                 names.join(", "),
                 report::path_line(g, top, style),
@@ -150,7 +150,7 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
 
 pub fn headline_json<'a>(g: &'a AttackGraph, h: &Headline, snap: &'a SnapshotInfo) -> report::PathsJson<'a> {
     let mut doc = report::paths_json(g, snap, &h.pipeline_paths);
-    doc.contained_pipeline_identities = Some(h.contained.iter().map(|&c| g.node(c).id.as_str()).collect());
+    doc.contained_pipeline_identities = Some(h.contained.iter().map(|&c| g.node(c).id).collect());
     doc.user_paths = Some(h.user_paths.iter().map(|p| report::path_json(g, p)).collect());
     doc
 }

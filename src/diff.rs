@@ -454,7 +454,7 @@ pub fn changed_pairs(a: &AttackGraph, b: &AttackGraph, pa: &[QueryPairs], pb: &[
 }
 
 fn pair_ids<'g>(g: &'g AttackGraph, p: &Path) -> (&'g str, &'g str) {
-    (&g.node(p.source).id, &g.node(p.target).id)
+    (g.node(p.source).id, g.node(p.target).id)
 }
 
 /// The hops of changed paths that the other graph lacks: (edges of `a` gone from `b`, edges of `b`
@@ -570,10 +570,10 @@ pub fn describe(
             PathDiff {
                 query: c.query,
                 change: c.change,
-                source: g.node(p.source).id.clone(),
-                source_name: g.node(p.source).name.clone(),
-                target: g.node(p.target).id.clone(),
-                target_name: g.node(p.target).name.clone(),
+                source: g.node(p.source).id.to_string(),
+                source_name: g.node(p.source).name.to_string(),
+                target: g.node(p.target).id.to_string(),
+                target_name: g.node(p.target).name.to_string(),
                 before: c.before.as_ref().map(|p| summary(a, p)),
                 after: c.after.as_ref().map(|p| summary(b, p)),
                 causes,
@@ -638,8 +638,8 @@ pub fn diff_view(
             for &e in list {
                 let edge = g.edge(e);
                 for end in [&edge.source, &edge.target] {
-                    let n = &g.nodes[g.node_index(end).expect("edge ends are nodes").index()];
-                    nodes.entry(n.id.clone()).or_insert_with(|| n.clone());
+                    let n = g.node(g.node_index(end).expect("edge ends are nodes"));
+                    nodes.entry(n.id.to_string()).or_insert_with(|| n.to_node());
                 }
                 let key = (
                     edge.source.to_string(),

@@ -755,7 +755,7 @@ fn build(g: &AttackGraph, q: &FixQuery, costs: &Costs) -> (Net, Vec<Change>) {
         incident.sort_unstable();
         incident.dedup();
         let Some(&first) = incident.first() else { continue };
-        let ids: Vec<String> = gone.iter().map(|&n| g.node(n).id.clone()).collect();
+        let ids: Vec<String> = gone.iter().map(|&n| g.node(n).id.to_string()).collect();
         let protected = incident.iter().any(|&e| keep_node(g.edge_source(e)) || keep_node(g.edge_target(e)))
             || ids.iter().any(|id| keep_ids.iter().any(|k| k.eq_ignore_ascii_case(id)));
         let pipeline = gone.iter().any(|&n| g.node(n).is_pipeline());
@@ -935,7 +935,7 @@ fn narrowings(g: &AttackGraph, arcs: &[(usize, u32, u32)]) -> Vec<Narrowing> {
                 if holds.contains(&c) {
                     stack.push(c);
                 } else {
-                    scopes.push(g.node(c).id.clone());
+                    scopes.push(g.node(c).id.to_string());
                 }
             }
         }
@@ -1327,11 +1327,11 @@ pub fn pair_paths(g: &AttackGraph, q: &FixQuery) -> Vec<Path> {
 /// re-derive: the edges the plan's facts made are gone, nothing else changes).
 pub fn remaining_without_edges(g: &AttackGraph, q: &FixQuery, cut: &[usize]) -> Vec<(String, String)> {
     let after = g.without_edges(cut);
-    let ids = |v: &[NodeId]| -> Vec<NodeId> { v.iter().filter_map(|&n| after.node_index(&g.node(n).id)).collect() };
+    let ids = |v: &[NodeId]| -> Vec<NodeId> { v.iter().filter_map(|&n| after.node_index(g.node(n).id)).collect() };
     let q2 = FixQuery { sources: ids(&q.sources), targets: ids(&q.targets), ..q.clone() };
     pair_paths(&after, &q2)
         .into_iter()
-        .map(|p| (after.node(p.source).id.clone(), after.node(p.target).id.clone()))
+        .map(|p| (after.node(p.source).id.to_string(), after.node(p.target).id.to_string()))
         .collect()
 }
 
@@ -1382,7 +1382,7 @@ pub fn chokepoints(g: &AttackGraph, paths: &[Path]) -> Vec<Chokepoint> {
 fn path_chokes(g: &AttackGraph, p: &Path) -> Vec<(ChokeKey, Choke)> {
     let mut seen: Vec<(ChokeKey, Choke)> = Vec::new();
     for n in p.nodes(g).into_iter().filter(|&n| n != p.source && n != p.target) {
-        let id = g.node(n).id.clone();
+        let id = g.node(n).id.to_string();
         seen.push(((None, id.clone()), Choke::Node { id }));
     }
     for &e in &p.edges {
@@ -1633,7 +1633,7 @@ mod tests {
         assert!(plan.impossible && plan.blocked_by_protection);
         // A derivation that names no changeable fact makes the hop uncuttable.
         e.alternatives = vec![vec![fact(Identity, 9)]].into();
-        let g = AttackGraph::new(g.nodes.clone(), vec![e]);
+        let g = AttackGraph::new(g.nodes.to_nodes(), vec![e]);
         let plan = solve(&g, &q, &Costs::default());
         assert!(plan.impossible && !plan.blocked_by_protection);
     }
@@ -1922,12 +1922,13 @@ mod tests {
         let mut edges = g2.to_edges();
         edges.retain(|e| e.kind != EdgeKind::AuthenticatesAs);
         edges.push(edge(0, 4, EdgeKind::AddSecret, vec![fact(EvidenceKind::Owner, 6)]));
-        let g2 = AttackGraph::new(g2.nodes.clone(), edges);
+        let g2 = AttackGraph::new(g2.nodes.to_nodes(), edges);
         let plan = solve(&g2, &query(&g2, &[0], &[5]), &costs);
         assert_eq!(kinds(&plan), [ChangeKind::Ownership]);
-        let mut g3 = stale_app();
-        g3.nodes[4] = g3.nodes[4].clone().with_prop("unresolved", "true");
-        let g3 = AttackGraph::new(g3.nodes.clone(), g3.to_edges());
+        let g3 = stale_app();
+        let mut nodes = g3.nodes.to_nodes();
+        nodes[4] = nodes[4].clone().with_prop("unresolved", "true");
+        let g3 = AttackGraph::new(nodes, g3.to_edges());
         let plan = solve(&g3, &query(&g3, &[0, 1, 2], &[5]), &Costs { delete_service_principal: 1, ..costs });
         assert!(plan.changes.iter().all(|c| c.kind != ChangeKind::DeleteServicePrincipal && c.deletes.is_empty()));
     }
@@ -2041,7 +2042,7 @@ mod tests {
             e.rule = "rbac-assign-roles".into();
             e
         };
-        let g = AttackGraph::new(g.nodes.clone(), edges);
+        let g = AttackGraph::new(g.nodes.to_nodes(), edges);
         assert_eq!(kinds(&solve(&g, &query(&g, &[6], &[0]), &Costs::default())), [ChangeKind::RoleAssignment]);
         // Every child of the scope holds a target: nothing would remain (that is removing it).
         let (g, _) = narrowable("key-vault-read-secrets");
@@ -2057,7 +2058,7 @@ mod tests {
         let ra = g.edge(5).evidence()[0].clone();
         edges[6].set_evidence(vec![ra.clone()]);
         edges[7].set_evidence(vec![ra]);
-        let g = AttackGraph::new(g.nodes.clone(), edges);
+        let g = AttackGraph::new(g.nodes.to_nodes(), edges);
         let plan = solve(&g, &query(&g, &[6], &[3, 4, 5]), &Costs::default());
         assert_eq!(kinds(&plan), [ChangeKind::RoleAssignment]);
         // In a merged alternative derivation: the rule that made it is unknown, so no narrowing.
@@ -2071,7 +2072,7 @@ mod tests {
             .of_fact("role assignment|other");
             edges[5].alternatives = vec![edges[5].evidence()].into();
             edges[5].set_evidence(vec![primary]);
-            (AttackGraph::new(g.nodes.clone(), edges), ra)
+            (AttackGraph::new(g.nodes.to_nodes(), edges), ra)
         };
         let (net, changes) = build(&g, &query(&g, &[6], &[4]), &Costs::default());
         assert!(net.from.len() == 2);
@@ -2094,7 +2095,7 @@ mod tests {
     fn a_group_listing_itself_is_no_change() {
         let g = AttackGraph::new(vec![node(0, NodeKind::Group)], vec![]);
         let e = edge(0, 0, EdgeKind::MemberOf, vec![fact(EvidenceKind::GroupMembership, 1)]);
-        let g = AttackGraph::new(g.nodes.clone(), vec![e]);
+        let g = AttackGraph::new(g.nodes.to_nodes(), vec![e]);
         assert!(change_of(&g, 0, &g.edge(0).evidence()[0]).is_none());
     }
 

@@ -15,6 +15,9 @@
 //! data-plane or identity edge. So a search state is a node plus "reached with control of it".
 
 use crate::model::{Alternatives, Detail, Edge, EdgeKind, FastMap, NameOf, Node};
+
+mod nodes;
+pub use nodes::{NodeParts, NodeRef, NodeTable, PropsRef, StrColumn};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -177,7 +180,7 @@ enum EdgeList {
 }
 
 pub struct AttackGraph {
-    pub nodes: Vec<Node>,
+    pub nodes: NodeTable,
     edges: EdgeList,
     /// Each edge's ends, as node positions (the CSR arrays' source).
     edge_source: Vec<u32>,
@@ -324,7 +327,7 @@ const NO_EDGE: u32 = u32::MAX;
 
 impl NameOf for AttackGraph {
     fn name_of(&self, id: &str) -> Option<&str> {
-        self.node_index(id).map(|n| self.node(n).name.as_str())
+        self.node_index(id).map(|n| self.nodes.name(n.index()))
     }
 }
 
@@ -364,6 +367,10 @@ impl AttackGraph {
     /// Builds the graph from edges whose ends are already known as positions in `nodes`, skipping
     /// a lookup by id per edge end.
     pub fn with_ends(nodes: Vec<Node>, edges: Vec<Edge>, ends: Vec<(u32, u32)>) -> AttackGraph {
+        AttackGraph::full(NodeTable::from_nodes(&nodes), edges, ends)
+    }
+
+    fn full(nodes: NodeTable, edges: Vec<Edge>, ends: Vec<(u32, u32)>) -> AttackGraph {
         assert_eq!(edges.len(), ends.len(), "one pair of ends per edge");
         let (source, target): (Vec<u32>, Vec<u32>) = ends.into_iter().unzip();
         // One pass over the (large) edge structs for everything the searches read.
@@ -382,7 +389,7 @@ impl AttackGraph {
     /// asked for. Edges naming a node past the end of `nodes`, or columns of different lengths,
     /// are the caller's to rule out (the store checks them as it decodes; anything missed panics
     /// on its first read, never reads another edge's field).
-    pub fn from_columns(nodes: Vec<Node>, columns: EdgeColumns) -> AttackGraph {
+    pub fn from_columns(nodes: NodeTable, columns: EdgeColumns) -> AttackGraph {
         debug_assert!(columns.is_consistent(), "one entry per edge in every column");
         let EdgeColumns { source, target, mut cost, kind, rules, rule, requires_activation, conditional } = columns;
         for c in &mut cost {
@@ -393,7 +400,7 @@ impl AttackGraph {
     }
 
     fn build(
-        nodes: Vec<Node>,
+        nodes: NodeTable,
         edges: EdgeList,
         [edge_source, edge_target, edge_cost]: [Vec<u32>; 3],
         edge_kind: Vec<EdgeKind>,
@@ -415,13 +422,12 @@ impl AttackGraph {
         // The rank of each node in id order, for sorting results by id without comparing strings.
         // The store keeps nodes in id order already, so this is usually one pass, and then ids
         // are found by binary search instead of a map.
-        let strictly_sorted = nodes.is_sorted_by(|a, b| a.id < b.id);
-        let (index, id_rank) = if strictly_sorted {
+        let (index, id_rank) = if nodes.ids_strictly_sorted() {
             (None, (0..nodes.len() as u32).collect())
         } else {
-            let index = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), NodeId(i as u32))).collect();
+            let index = (0..nodes.len()).map(|i| (nodes.id(i).to_string(), NodeId(i as u32))).collect();
             let mut order: Vec<u32> = (0..nodes.len() as u32).collect();
-            order.sort_by(|&a, &b| nodes[a as usize].id.cmp(&nodes[b as usize].id));
+            order.sort_by(|&a, &b| nodes.id(a as usize).cmp(nodes.id(b as usize)));
             let mut rank = vec![0; nodes.len()];
             for (r, &n) in order.iter().enumerate() {
                 rank[n as usize] = r as u32;
@@ -456,7 +462,7 @@ impl AttackGraph {
             EdgeList::Full(edges) => {
                 let (edges, ends) =
                     kept.map(|e| (edges[e].clone(), (self.edge_source[e], self.edge_target[e]))).unzip();
-                AttackGraph::with_ends(self.nodes.clone(), edges, ends)
+                AttackGraph::full(self.nodes.clone(), edges, ends)
             }
             EdgeList::Stored { rules, rule, conditional, .. } => {
                 let mut columns = EdgeColumns { rules: rules.clone(), ..EdgeColumns::default() };
@@ -485,7 +491,7 @@ impl AttackGraph {
         match &self.edges {
             EdgeList::Full(edges) => Cow::Borrowed(&edges[e]),
             EdgeList::Stored { rules, rule, conditional, details } => {
-                let id = |n: u32| Arc::from(self.nodes[n as usize].id.as_str());
+                let id = |n: u32| Arc::from(self.nodes.id(n as usize));
                 let (source, target) = (id(self.edge_source[e]), id(self.edge_target[e]));
                 let mut edge = Edge::bare(source, target, self.edge_kind[e], rules[rule[e] as usize].clone());
                 edge.requires_activation = self.edge_eligible[e];
@@ -570,12 +576,13 @@ impl AttackGraph {
     pub fn node_index(&self, id: &str) -> Option<NodeId> {
         match &self.index {
             Some(index) => index.get(id).copied(),
-            None => self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)).ok().map(|i| NodeId(i as u32)),
+            None => self.nodes.position_in_sorted(id).map(|i| NodeId(i as u32)),
         }
     }
 
-    pub fn node(&self, n: NodeId) -> &Node {
-        &self.nodes[n.index()]
+    /// Node `n`, borrowed from the node table.
+    pub fn node(&self, n: NodeId) -> NodeRef<'_> {
+        self.nodes.get(n.index())
     }
 
     /// Every node, in position order.
@@ -1221,7 +1228,7 @@ mod tests {
     }
 
     fn path_ids(g: &AttackGraph, p: &Path) -> Vec<String> {
-        p.nodes(g).into_iter().map(|n| g.node(n).id.clone()).collect()
+        p.nodes(g).into_iter().map(|n| g.node(n).id.to_string()).collect()
     }
 
     #[test]
@@ -1260,7 +1267,7 @@ mod tests {
         let who: Vec<String> = g
             .who_can_reach(&[ix(&g, "child")], &SearchOptions::default())
             .iter()
-            .map(|p| g.node(p.source).id.clone())
+            .map(|p| g.node(p.source).id.to_string())
             .collect();
         assert_eq!(who, ["p"], "a scope is no starting point: only whoever controls it walks Contains");
     }

@@ -356,7 +356,7 @@ fn fix_query(g: &graph::AttackGraph, ask: &FixAsk) -> anyhow::Result<fix::FixQue
 }
 
 fn pairs_of(g: &graph::AttackGraph, paths: &[graph::Path]) -> Vec<(String, String)> {
-    paths.iter().map(|p| (g.node(p.source).id.clone(), g.node(p.target).id.clone())).collect()
+    paths.iter().map(|p| (g.node(p.source).id.to_string(), g.node(p.target).id.to_string())).collect()
 }
 
 /// `chokepoints` on a stored snapshot: the easiest path of every (source, target) pair of the ask,

@@ -236,7 +236,7 @@ type Result<T> = std::result::Result<T, StoreError>;
 pub use crate::model::SnapshotInfo;
 
 /// A graph as path search needs it: nodes, and the edges (without reasons and evidence) as columns.
-pub type Structure = (Vec<Node>, crate::graph::EdgeColumns);
+pub type Structure = (crate::graph::NodeTable, crate::graph::EdgeColumns);
 
 pub struct Store {
     conn: Connection,
@@ -672,7 +672,7 @@ impl Store {
     pub fn load_graph(&self, snapshot: i64) -> Result<(Vec<Node>, Vec<Edge>)> {
         let (nodes, columns) = self.load_structure(snapshot)?;
         let all: Vec<usize> = (0..columns.len()).collect();
-        let ids: Vec<Arc<str>> = nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
+        let ids: Vec<Arc<str>> = nodes.iter().map(|n| Arc::from(n.id)).collect();
         let edges = all
             .iter()
             .zip(self.load_edge_details(snapshot, &all)?)
@@ -690,7 +690,7 @@ impl Store {
                 )
             })
             .collect();
-        Ok((nodes, edges))
+        Ok((nodes.to_nodes(), edges))
     }
 
     /// Nodes and edges without the edges' reasons and evidence (empty): what path search needs,
@@ -783,7 +783,7 @@ impl Store {
             edges.conditional.push(r.get(5)?);
             edges.cost.push(r.get(6)?);
         }
-        Ok((nodes, edges))
+        Ok((crate::graph::NodeTable::from_nodes(&nodes), edges))
     }
 
     /// The reason and evidence of the given edges (positions in the snapshot's edge list), in order.

@@ -95,7 +95,8 @@ pub fn emit_with(output: &Option<PathBuf>, write: impl FnOnce(&mut dyn Write) ->
 pub fn emit_json(out: &OutputArgs, value: &impl serde::Serialize) -> Result<()> {
     no_render(out)?;
     emit_with(&out.output, |w| {
-        let mut w = std::io::BufWriter::new(w);
+        // 1 MiB at a time: a 200 MB document in 8 KiB writes spent a tenth of its time in them.
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
         serde_json::to_writer_pretty(&mut w, value)?;
         w.write_all(b"\n")?;
         w.flush()

@@ -12,10 +12,11 @@
 //! quotes, so it is not used. Node ids in the DOT are synthetic (`n0`, `n1`, ...), never tenant data.
 //! Pure: returns a string.
 
-pub use crate::diff::DiffMark;
+use crate::diff::DiffMark;
 use crate::escape::{dot_html, dot_quoted, one_line};
+pub use crate::graph::NodeRef;
 use crate::graph::{self, AttackGraph, Path};
-use crate::model::{Edge, EvidenceKind, Node, NodeKind};
+use crate::model::{Edge, EvidenceKind, NodeKind};
 use crate::report;
 use graphviz_rust::dot_structures::{
     Attribute, Edge as DotEdge, EdgeTy, Graph, GraphAttributes, Id, Node as DotNode, NodeId, Stmt, Subgraph, Vertex,
@@ -174,7 +175,7 @@ fn text_attr(k: &str, raw: &str) -> Attribute {
 }
 
 /// What a node is, in words for its label: the kind, told apart for managed identities.
-fn kind_text(n: &Node) -> String {
+fn kind_text(n: NodeRef<'_>) -> String {
     match n.kind {
         NodeKind::ServicePrincipal if n.prop("sp_type").is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity")) => {
             "ServicePrincipal (managed identity)".into()
@@ -188,9 +189,9 @@ pub fn role_of(e: &Edge) -> Option<&str> {
     e.evidence_name(EvidenceKind::Role)
 }
 
-fn node_label(n: &Node, is_source: bool) -> Id {
+fn node_label(n: NodeRef<'_>, is_source: bool) -> Id {
     let mut s = String::from("<");
-    let name: Vec<String> = wrap(&n.name, 34, 4).iter().map(|l| dot_html(l)).collect();
+    let name: Vec<String> = wrap(n.name, 34, 4).iter().map(|l| dot_html(l)).collect();
     s.push_str(&format!("<b>{}</b>", name.join("<br/>")));
     s.push_str(&format!("<br/><font point-size=\"9\">{}</font>", dot_html(&kind_text(n))));
     if n.crown_jewel().is_some() {
@@ -224,7 +225,7 @@ fn arm_location(id: &str) -> Option<(String, String)> {
 
 /// A scope's display name from the graph when it is a node, else the id's last segment.
 fn scope_name(g: &AttackGraph, id: &str, fallback: &str) -> String {
-    g.nodes.iter().find(|n| n.id.eq_ignore_ascii_case(id)).map_or_else(|| fallback.to_string(), |n| n.name.clone())
+    g.nodes.iter().find(|n| n.id.eq_ignore_ascii_case(id)).map_or_else(|| fallback.to_string(), |n| n.name.to_string())
 }
 
 /// Which paths to draw: the `max` most severe (then easiest), in their original order; and how
@@ -301,7 +302,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
             attr("label", node_label(node, sources.contains(&n))),
             attr("shape", plain(shape)),
             attr("fillcolor", quoted(fill)),
-            text_attr("tooltip", &format!("{}\n{}", one_line(&node.name), one_line(&node.id))),
+            text_attr("tooltip", &format!("{}\n{}", one_line(node.name), one_line(node.id))),
         ];
         if node.crown_jewel().is_some() {
             attrs.extend([attr("color", quoted(JEWEL_COLOR)), attr("penwidth", plain("3"))]);
@@ -317,13 +318,13 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
     // subscription (a one-node box only adds noise).
     let mut by_sub: BTreeMap<String, Vec<graph::NodeId>> = BTreeMap::new();
     for &n in &nodes {
-        if let Some((sub, _)) = arm_location(&g.node(n).id) {
+        if let Some((sub, _)) = arm_location(g.node(n).id) {
             by_sub.entry(sub).or_default().push(n);
         }
     }
     by_sub.retain(|_, v| v.len() >= 2);
     let clustered =
-        |n: graph::NodeId| opts.clusters && arm_location(&g.node(n).id).is_some_and(|(s, _)| by_sub.contains_key(&s));
+        |n: graph::NodeId| opts.clusters && arm_location(g.node(n).id).is_some_and(|(s, _)| by_sub.contains_key(&s));
     for &n in nodes.iter().filter(|&&n| !clustered(n)) {
         stmts.push(node_stmt(n));
     }
@@ -340,7 +341,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
         // Subscriptions in order of first appearance, for a stable, path-like layout.
         let mut subs: Vec<&String> = Vec::new();
         for &n in &nodes {
-            if let Some((s, _)) = arm_location(&g.node(n).id)
+            if let Some((s, _)) = arm_location(g.node(n).id)
                 && let Some((k, _)) = by_sub.get_key_value(&s)
                 && !subs.contains(&k)
             {
@@ -352,7 +353,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
             let mut sub_stmts = cluster_attrs(format!("subscription {}", one_line(&scope_name(g, &sub_id, sub))));
             let mut rgs: Vec<String> = Vec::new();
             for &n in &by_sub[*sub] {
-                let (_, rg) = arm_location(&g.node(n).id).expect("clustered nodes have ARM ids");
+                let (_, rg) = arm_location(g.node(n).id).expect("clustered nodes have ARM ids");
                 if rg.is_empty() {
                     sub_stmts.push(node_stmt(n));
                 } else if !rgs.contains(&rg) {
@@ -363,7 +364,7 @@ pub fn paths_graph(g: &AttackGraph, paths: &[Path], opts: &DotOptions) -> Graph 
                 let rg_id = format!("{sub_id}/resourcegroups/{rg}");
                 let mut rg_stmts = cluster_attrs(format!("resource group {}", one_line(&scope_name(g, &rg_id, rg))));
                 for &n in &by_sub[*sub] {
-                    if arm_location(&g.node(n).id).is_some_and(|(_, r)| &r == rg) {
+                    if arm_location(g.node(n).id).is_some_and(|(_, r)| &r == rg) {
                         rg_stmts.push(node_stmt(n));
                     }
                 }

@@ -62,7 +62,7 @@ pub fn graphml(g: &AttackGraph, sel: &Selection) -> String {
     let mut out = Out(Writer::new_with_indent(Vec::new(), b' ', 2));
     out.event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
     out.start("graphml", &[("xmlns", NAMESPACE)]);
-    let props: BTreeSet<&str> = sel.nodes.iter().flat_map(|&n| g.node(n).props.keys().map(String::as_str)).collect();
+    let props: BTreeSet<&str> = sel.nodes.iter().flat_map(|&n| g.node(n).props.keys()).collect();
     let mut keys: Vec<(String, &str, String, &str)> =
         vec![("n_kind".into(), "node", "kind".into(), "string"), ("n_name".into(), "node", "name".into(), "string")];
     keys.extend(props.iter().map(|p| (prop_key(p), "node", p.to_string(), "string")));
@@ -83,10 +83,10 @@ pub fn graphml(g: &AttackGraph, sel: &Selection) -> String {
     out.start("graph", &[("id", "azpath"), ("edgedefault", "directed")]);
     for &n in &sel.nodes {
         let node = g.node(n);
-        out.start("node", &[("id", &node.id)]);
+        out.start("node", &[("id", node.id)]);
         out.data("n_kind", node.kind.as_str());
-        out.data("n_name", &node.name);
-        for (k, v) in &node.props {
+        out.data("n_name", node.name);
+        for (k, v) in node.props.iter() {
             out.data(&prop_key(k), v);
         }
         out.end("node");

@@ -6,9 +6,10 @@
 use super::dot::{self, DotOptions};
 use crate::escape::markdown as escape;
 use crate::escape::markdown_code as code;
+use crate::graph::NodeRef;
 use crate::graph::{AttackGraph, Path};
 use crate::model::SnapshotInfo;
-use crate::model::{Edge, EdgeKind, EvidenceKind, Node, NodeKind};
+use crate::model::{Edge, EdgeKind, EvidenceKind, NodeKind};
 use crate::query::saved::SavedQuery;
 use crate::report;
 use std::fmt::Write;
@@ -38,12 +39,12 @@ impl Default for ReportOptions {
     }
 }
 
-fn node<'a>(g: &'a AttackGraph, id: &str) -> &'a Node {
+fn node<'a>(g: &'a AttackGraph, id: &str) -> NodeRef<'a> {
     g.node(g.node_index(id).expect("edge ends are nodes"))
 }
 
-fn name(n: &Node) -> String {
-    format!("**{}** ({})", escape(&n.name), n.kind)
+fn name(n: NodeRef<'_>) -> String {
+    format!("**{}** ({})", escape(n.name), n.kind)
 }
 
 fn evidence(e: &Edge, kind: EvidenceKind) -> Option<std::borrow::Cow<'_, str>> {
@@ -299,7 +300,7 @@ pub fn report(g: &AttackGraph, snap: &SnapshotInfo, findings: &[Finding], opts: 
         let _ = writeln!(s, "From {} to {}.", code(&f.query.from), code(&f.query.to));
         let mut fixes: Vec<String> = Vec::new();
         for (i, p) in f.paths.iter().take(opts.max_paths).enumerate() {
-            let target = &g.node(p.target);
+            let target = g.node(p.target);
             let jewel = report::jewel_text(target);
             let jewel = if jewel.is_empty() { String::new() } else { format!(" ({})", escape(&jewel)) };
             let _ = writeln!(
@@ -307,7 +308,7 @@ pub fn report(g: &AttackGraph, snap: &SnapshotInfo, findings: &[Finding], opts: 
                 "\n#### Path {}: {} to {}{jewel}\n\n{}.\n",
                 i + 1,
                 escape(&report::short_name(g.node(p.source))),
-                escape(&target.name),
+                escape(target.name),
                 report::path_summary(g, p, report::Style::default())
             );
             path_words(g, p, &mut s);

@@ -78,7 +78,7 @@ impl Selection {
     }
 
     fn sorted(g: &AttackGraph, mut nodes: Vec<crate::graph::NodeId>, mut edges: Vec<usize>) -> Selection {
-        nodes.sort_by(|a, b| g.node(*a).id.cmp(&g.node(*b).id));
+        nodes.sort_by(|a, b| g.node(*a).id.cmp(g.node(*b).id));
         nodes.dedup();
         edges.sort_unstable();
         edges.dedup();

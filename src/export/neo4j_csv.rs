@@ -35,7 +35,7 @@ fn write(header: Vec<String>, rows: Vec<Vec<String>>) -> Result<String, csv::Err
 /// azpath's node ids; labels are `AzpathNode`, the node's kind, and `CrownJewel` for crown jewels;
 /// every node property azpath has becomes a string column (empty where the node lacks it).
 pub fn neo4j_csv(g: &AttackGraph, sel: &Selection) -> Result<Neo4jCsv, csv::Error> {
-    let props: BTreeSet<&str> = sel.nodes.iter().flat_map(|&n| g.node(n).props.keys().map(String::as_str)).collect();
+    let props: BTreeSet<&str> = sel.nodes.iter().flat_map(|&n| g.node(n).props.keys()).collect();
     let mut header: Vec<String> = vec!["id:ID".into(), ":LABEL".into(), "name:string".into(), "kind:string".into()];
     for p in &props {
         // Two keys that differ only in characters a column cannot hold get numbered columns.
@@ -57,7 +57,8 @@ pub fn neo4j_csv(g: &AttackGraph, sel: &Selection) -> Result<Neo4jCsv, csv::Erro
             if node.crown_jewel().is_some() {
                 labels.push("CrownJewel");
             }
-            let mut row = vec![node.id.clone(), labels.join(";"), node.name.clone(), node.kind.as_str().to_string()];
+            let mut row =
+                vec![node.id.to_string(), labels.join(";"), node.name.to_string(), node.kind.as_str().to_string()];
             row.extend(props.iter().map(|p| node.prop(p).unwrap_or_default().to_string()));
             row
         })

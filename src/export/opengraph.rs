@@ -11,7 +11,8 @@
 
 use super::Selection;
 use crate::graph::AttackGraph;
-use crate::model::{EdgeKind, Node, NodeKind};
+use crate::graph::NodeRef;
+use crate::model::{EdgeKind, NodeKind};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -63,11 +64,11 @@ pub fn edge_kind(kind: EdgeKind) -> String {
 /// The OpenGraph node id: BloodHound's id for the object, the upper-cased object GUID, tenant id or
 /// ARM id (Azure ids ignore case); azpath's synthetic nodes (`directoryrole/…`, `approle/…`,
 /// `external/…`, whose subjects may be case-sensitive) keep their azpath id exactly.
-pub fn node_id(n: &Node) -> String {
+pub fn node_id(n: NodeRef<'_>) -> String {
     if n.kind == NodeKind::Tenant {
-        return n.id.strip_prefix("tenant/").unwrap_or(&n.id).to_ascii_uppercase();
+        return n.id.strip_prefix("tenant/").unwrap_or(n.id).to_ascii_uppercase();
     }
-    if n.id.starts_with('/') || !n.id.contains('/') { n.id.to_ascii_uppercase() } else { n.id.clone() }
+    if n.id.starts_with('/') || !n.id.contains('/') { n.id.to_ascii_uppercase() } else { n.id.to_string() }
 }
 
 #[derive(Serialize)]
@@ -114,7 +115,7 @@ fn property_key(key: &str) -> String {
     key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
 }
 
-fn node_doc(n: &Node) -> OgNode {
+fn node_doc(n: NodeRef<'_>) -> OgNode {
     let native = bloodhound_kind(n.kind).is_some();
     let mut kinds = vec![node_kind(n.kind), if native { BLOODHOUND_BASE_KIND } else { BASE_KIND }.to_string()];
     if n.crown_jewel().is_some() {
@@ -122,18 +123,18 @@ fn node_doc(n: &Node) -> OgNode {
     }
     let mut p = Map::new();
     // BloodHound shows `name`; on its own nodes AzureHound's name stays and azpath's goes beside it.
-    p.insert(if native { "azp_name" } else { "name" }.into(), n.name.clone().into());
-    p.insert("azp_id".into(), n.id.clone().into());
+    p.insert(if native { "azp_name" } else { "name" }.into(), n.name.to_string().into());
+    p.insert("azp_id".into(), n.id.into());
     p.insert("azp_kind".into(), n.kind.as_str().into());
     if !native {
         p.insert("objectid".into(), node_id(n).into());
     }
-    for (k, v) in &n.props {
+    for (k, v) in n.props.iter() {
         // Flags azpath stores as text ("pipeline" = "true") are booleans to BloodHound.
-        let value = match v.as_str() {
+        let value = match v {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => Value::String(v.clone()),
+            _ => Value::String(v.to_string()),
         };
         p.insert(format!("azp_{}", property_key(k)), value);
     }
@@ -200,16 +201,17 @@ pub fn extension_schema() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Node;
 
     #[test]
     fn entra_objects_use_bloodhound_ids_and_kinds() {
         let user = Node::new("0f8fad5b-d9cb-469f-a165-70867728950e", NodeKind::User, "Carol");
-        let doc = node_doc(&user);
+        let doc = node_doc((&user).into());
         assert_eq!(doc.id, "0F8FAD5B-D9CB-469F-A165-70867728950E");
         assert_eq!(doc.kinds, ["AZUser", "AZBase"]);
         assert!(!doc.properties.contains_key("name"), "AzureHound's name is kept");
         let tenant = Node::new("tenant/abc-def", NodeKind::Tenant, "t");
-        assert_eq!(node_id(&tenant), "ABC-DEF");
+        assert_eq!(node_id((&tenant).into()), "ABC-DEF");
     }
 
     #[test]
@@ -221,7 +223,7 @@ mod tests {
         )
         .with_prop("crown_jewel", "training-data")
         .with_prop("pipeline", "true");
-        let doc = node_doc(&sa);
+        let doc = node_doc((&sa).into());
         assert_eq!(doc.kinds, ["AZP_StorageAccount", "AZPBase", "AZP_CrownJewel"]);
         assert_eq!(doc.properties["azp_pipeline"], Value::Bool(true));
         assert_eq!(doc.properties["name"], "st");

@@ -91,7 +91,7 @@ fn message(g: &AttackGraph, p: &Path) -> String {
 
 fn logical(g: &AttackGraph, n: crate::graph::NodeId) -> Value {
     let node = g.node(n);
-    json!({"name": shown(&node.name), "fullyQualifiedName": shown(&node.id), "kind": node.kind.as_str()})
+    json!({"name": shown(node.name), "fullyQualifiedName": shown(node.id), "kind": node.kind.as_str()})
 }
 
 /// SARIF is read by people (GitHub's code scanning pages), so every piece of tenant or query text
@@ -120,8 +120,8 @@ pub fn sarif(g: &AttackGraph, rules: &[RuleFindings]) -> Value {
                 "ruleIndex": index,
                 "level": level(rule.severity),
                 "message": {"text": message(g, p)},
-                "partialFingerprints": {FINGERPRINT_KEY: fingerprint(&rule.id, &source.id, &target.id)},
-                "properties": {"source": shown(&source.id), "target": shown(&target.id), "hops": p.hops(), "effort": p.cost},
+                "partialFingerprints": {FINGERPRINT_KEY: fingerprint(&rule.id, source.id, target.id)},
+                "properties": {"source": shown(source.id), "target": shown(target.id), "hops": p.hops(), "effort": p.cost},
             });
             let mut location = json!({"logicalLocations": [logical(g, p.source), logical(g, p.target)]});
             if let Some(file) = &rule.file {

@@ -19,7 +19,8 @@
 //! column with a caret and say what was expected.
 
 use crate::glob::name_matches;
-use crate::model::{Node, NodeKind};
+use crate::graph::NodeRef;
+use crate::model::NodeKind;
 use std::fmt;
 
 /// A parsed selector.
@@ -291,14 +292,16 @@ impl Selector {
         Ok(sel)
     }
 
-    pub fn matches(&self, n: &Node) -> bool {
+    /// Whether node `n` (of a graph, or a plain [`crate::model::Node`]) is selected.
+    pub fn matches<'a>(&self, n: impl Into<NodeRef<'a>>) -> bool {
+        let n = n.into();
         match self {
             Selector::Pipeline => n.is_pipeline(),
             Selector::CrownJewels => n.crown_jewel().is_some(),
             Selector::Tier0 => n.crown_jewel() == Some("tier0"),
             Selector::All => true,
             Selector::Kind(k) => n.kind == *k,
-            Selector::Name(p) => name_matches(p, &n.name),
+            Selector::Name(p) => name_matches(p, n.name),
             Selector::Id(id) => n.id == *id,
             Selector::Jewel(c) => n.crown_jewel() == Some(c.as_str()),
             Selector::Tag(k, v) => {
@@ -313,7 +316,7 @@ impl Selector {
             Selector::Prop(k, v) => {
                 n.props.iter().any(|(pk, pv)| pk.eq_ignore_ascii_case(k) && pv.eq_ignore_ascii_case(v))
             }
-            Selector::Word(w) => n.id.eq_ignore_ascii_case(w) || name_matches(w, &n.name),
+            Selector::Word(w) => n.id.eq_ignore_ascii_case(w) || name_matches(w, n.name),
             Selector::Not(s) => !s.matches(n),
             Selector::And(a, b) => a.matches(n) && b.matches(n),
             Selector::Or(a, b) => a.matches(n) || b.matches(n),
@@ -326,8 +329,8 @@ mod tests {
     use super::Selector::*;
     use super::*;
 
-    fn node(kind: NodeKind, name: &str) -> Node {
-        Node::new(format!("id-{name}"), kind, name)
+    fn node(kind: NodeKind, name: &str) -> crate::model::Node {
+        crate::model::Node::new(format!("id-{name}"), kind, name)
     }
 
     #[test]

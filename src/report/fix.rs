@@ -65,7 +65,7 @@ fn status(plan: &Plan) -> &'static str {
 }
 
 fn name<'g>(g: &'g AttackGraph, id: &str) -> Option<&'g str> {
-    g.node_index(id).map(|n| g.node(n).name.as_str())
+    g.node_index(id).map(|n| g.node(n).name)
 }
 
 /// Per change, the pairs it closes (see [`crate::fix::pairs_closed`]).
@@ -94,7 +94,7 @@ pub fn fix_json<'a>(
             deletes: &c.deletes,
             scopes: &c.scopes,
             command: c.command(g),
-            closes: pairs.iter().map(|&(s, t)| (g.node(s).id.as_str(), g.node(t).id.as_str())).collect(),
+            closes: pairs.iter().map(|&(s, t)| (g.node(s).id, g.node(t).id)).collect(),
         })
         .collect();
     FixJson {
@@ -268,7 +268,7 @@ pub fn fix_markdown(
 
 /// A chokepoint in words: "node NAME (id)" or "fact KIND SUBJECT (on OBJECT)" (not escaped).
 pub fn choke_text(g: &AttackGraph, what: &Choke) -> String {
-    let name = |id: &str| g.node_index(id).map(|n| g.node(n).name.clone()).unwrap_or_else(|| id.to_string());
+    let name = |id: &str| g.node_index(id).map(|n| g.node(n).name.to_string()).unwrap_or_else(|| id.to_string());
     match what {
         Choke::Node { id } => format!("node  {} ({id})", name(id)),
         Choke::Fact { kind, subject, object } => {

@@ -6,8 +6,8 @@ pub mod diff;
 pub mod fix;
 
 use crate::escape::{Medium, terminal};
-use crate::graph::{AttackGraph, Path};
-use crate::model::{Edge, Node, NodeKind};
+use crate::graph::{AttackGraph, NodeRef, Path};
+use crate::model::{Edge, NodeKind};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -67,12 +67,12 @@ pub fn rules_markdown(rules: &[&crate::rules::Rule]) -> String {
 }
 
 /// "stmltraining [StorageAccount]"
-pub fn label(n: &Node) -> String {
+pub fn label(n: NodeRef<'_>) -> String {
     format!("{} [{}]", n.name, n.kind)
 }
 
 /// How bad reaching a crown jewel of this category is; lower is worse. Orders headlines.
-pub fn severity_rank(n: &Node) -> u8 {
+pub fn severity_rank(n: NodeRef<'_>) -> u8 {
     match n.crown_jewel() {
         Some("tier0") => 0,
         Some("secrets") => 1,
@@ -84,7 +84,7 @@ pub fn severity_rank(n: &Node) -> u8 {
 }
 
 /// What a crown jewel is, in words: "training data: datastore ... of ML workspace mlw-prod".
-pub fn jewel_text(n: &Node) -> String {
+pub fn jewel_text(n: NodeRef<'_>) -> String {
     let Some(c) = n.crown_jewel() else { return String::new() };
     match n.prop("crown_jewel_reason") {
         Some(r) => format!("{}: {r}", c.replace('-', " ")),
@@ -108,7 +108,7 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
     let mut s = String::new();
     for (i, &ei) in p.edges.iter().enumerate() {
         let e = g.edge(ei);
-        let (from, to) = (&g.node(g.edge_source(ei)), &g.node(g.edge_target(ei)));
+        let (from, to) = (g.node(g.edge_source(ei)), g.node(g.edge_target(ei)));
         let _ = writeln!(
             s,
             "    {:>2}. {} --{}--> {}{}",
@@ -131,14 +131,14 @@ pub fn path_text(g: &AttackGraph, p: &Path, explain: bool, style: Style) -> Stri
 
 /// A node's name for one-line paths, telling identities apart from the resources they belong to
 /// ("func-scoring" the app vs "func-scoring (managed identity)").
-pub fn short_name(n: &Node) -> String {
+pub fn short_name(n: NodeRef<'_>) -> String {
     match n.kind {
         NodeKind::ServicePrincipal if n.prop("sp_type").is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity")) => {
             format!("{} (managed identity)", n.name)
         }
         NodeKind::UserAssignedIdentity => format!("{} (user-assigned identity)", n.name),
         NodeKind::Application => format!("{} (app registration)", n.name),
-        _ => n.name.clone(),
+        _ => n.name.to_string(),
     }
 }
 
@@ -152,7 +152,7 @@ pub fn path_line_in(medium: Medium, g: &AttackGraph, p: &Path, style: Style) -> 
     let mut s = medium.text(&short_name(g.node(p.source))).into_owned();
     for &ei in &p.edges {
         let e = g.edge(ei);
-        let to = &g.node(g.edge_target(ei));
+        let to = g.node(g.edge_target(ei));
         let kind = if e.requires_activation { format!("{}(PIM)", e.kind) } else { e.kind.to_string() };
         let _ = write!(s, " -{}-> {}", style.cyan(&kind), medium.text(&short_name(to)));
     }
@@ -187,11 +187,11 @@ pub fn paths_text(g: &AttackGraph, paths: &[Path], explain: bool, style: Style) 
     let mut last_source = None;
     for p in paths {
         if last_source != Some(p.source) {
-            let src = &g.node(p.source);
+            let src = g.node(p.source);
             let _ = writeln!(s, "\n{}", style.bold(&terminal(&label(src))));
             last_source = Some(p.source);
         }
-        let target = &g.node(p.target);
+        let target = g.node(p.target);
         let jewel = jewel_text(target);
         let jewel = if jewel.is_empty() { String::new() } else { format!("  ({})", terminal(&jewel)) };
         let _ = writeln!(s, "  -> {}{}", style.red(&style.bold(&terminal(&label(target)))), jewel);
@@ -210,11 +210,11 @@ pub struct NodeJson<'a> {
     id: &'a str,
     kind: NodeKind,
     name: &'a str,
-    props: &'a crate::model::Props,
+    props: crate::graph::PropsRef<'a>,
 }
 
-fn node_json(n: &Node) -> NodeJson<'_> {
-    NodeJson { id: &n.id, kind: n.kind, name: &n.name, props: &n.props }
+fn node_json(n: NodeRef<'_>) -> NodeJson<'_> {
+    NodeJson { id: n.id, kind: n.kind, name: n.name, props: n.props }
 }
 
 #[derive(Serialize)]
@@ -265,12 +265,12 @@ pub fn path_json<'a>(g: &'a AttackGraph, p: &Path) -> PathJson<'a> {
                 conditional: e.conditional,
                 cost: e.cost,
                 evidence: EvidenceJson(e.evidence()),
-                from: &g.node(g.edge_source(ei)).id,
+                from: g.node(g.edge_source(ei)).id,
                 kind: e.kind,
                 reason: e.reason(g),
                 requires_activation: e.requires_activation,
                 rule: g.edge_rule(ei),
-                to: &g.node(g.edge_target(ei)).id,
+                to: g.node(g.edge_target(ei)).id,
             }
         })
         .collect();
@@ -340,11 +340,11 @@ pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bo
     for (kind, mine) in by_kind {
         let _ = writeln!(s, "\n{} ({})", style.bold(kind.as_str()), mine.len());
         for p in mine {
-            let n = &g.node(other(p));
+            let n = g.node(other(p));
             let jewel = jewel_text(n);
             let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{}]", terminal(&jewel))) };
             let pim = if p.requires_activation(g) { style.yellow("  [PIM]") } else { String::new() };
-            push_reach_line(&mut s, &terminal(&n.name), p.hops(), p.cost, &pim, &jewel);
+            push_reach_line(&mut s, &terminal(n.name), p.hops(), p.cost, &pim, &jewel);
             if show_paths {
                 let _ = writeln!(s, "      {}", path_line(g, p, style));
             }

@@ -6,22 +6,33 @@
 //! Fixed-width columns are length-checked against that count before anything is read; the others
 //! must be read exactly to their end. Kinds and rules are dictionary-coded by their stored names,
 //! not enum positions, so reordering an enum never changes what a blob means.
+//!
+//! Format 2 stores the nodes as the columns of a [`NodeTable`] (ids end to end with their end
+//! offsets, names likewise, property keys coded): loading copies a few byte strings instead of
+//! allocating every id, name and property. Format 1 blobs (one record per node) still load.
 
 use super::{Result, StoreError, Structure};
-use crate::graph::EdgeColumns;
+use crate::graph::{EdgeColumns, NodeParts, NodeTable, StrColumn};
 use crate::model::{Edge, EdgeKind, Node, NodeKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 const MAGIC: &[u8; 4] = b"azpg";
-/// Bumped when the layout changes; a blob of another version is ignored and the rows are read.
-pub const FORMAT_VERSION: u16 = 1;
+/// Bumped when the layout changes; a blob of a version this build does not know is ignored and
+/// the rows are read.
+pub const FORMAT_VERSION: u16 = 2;
+/// The first format: the nodes blob holds one record per node (id, name, props).
+const FORMAT_RECORDS: u16 = 1;
 const HEADER_LEN: usize = 12;
 
 /// Which column a blob belongs to (its header's tag).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Column {
-    /// Per node: id, name, and props (a u16 count of key/value pairs), each a length-prefixed string.
+    /// Format 2: the ids (a u32 end offset per node, then the text), the names (likewise), the
+    /// property keys (u32 count, each a length-prefixed string), a u16 property count per node, a
+    /// u32 key code per property, the values (a u32 end offset per property, then the text).
+    /// Format 1: per node, id, name, and props (a u16 count of key/value pairs), each a
+    /// length-prefixed string.
     Nodes = 1,
     NodeKinds = 2,
     /// Per edge: u32 source, u32 target (node positions).
@@ -69,15 +80,29 @@ pub fn encode(nodes: &[&Node], edges: &[Edge], ends: &[(u32, u32)]) -> Option<Gr
     let node_count = u32::try_from(nodes.len()).ok()?;
     let edge_count = u32::try_from(edges.len()).ok()?;
     let mut blob = header(Column::Nodes, node_count);
+    put_column(&mut blob, || nodes.iter().map(|n| n.id.as_str()))?;
+    put_column(&mut blob, || nodes.iter().map(|n| n.name.as_str()))?;
+    let mut keys: Vec<&str> = Vec::new();
+    let mut code_of: HashMap<&str, u32> = HashMap::new();
+    let mut codes = Vec::new();
     for n in nodes {
-        put_str(&mut blob, &n.id)?;
-        put_str(&mut blob, &n.name)?;
-        blob.extend_from_slice(&u16::try_from(n.props.len()).ok()?.to_le_bytes());
-        for (k, v) in &n.props {
-            put_str(&mut blob, k)?;
-            put_str(&mut blob, v)?;
+        for (k, _) in &n.props {
+            let code = *code_of.entry(k).or_insert_with(|| {
+                keys.push(k);
+                (keys.len() - 1) as u32
+            });
+            codes.extend_from_slice(&code.to_le_bytes());
         }
     }
+    blob.extend_from_slice(&u32::try_from(keys.len()).ok()?.to_le_bytes());
+    for k in keys {
+        put_str(&mut blob, k)?;
+    }
+    for n in nodes {
+        blob.extend_from_slice(&u16::try_from(n.props.len()).ok()?.to_le_bytes());
+    }
+    blob.extend_from_slice(&codes);
+    put_column(&mut blob, || nodes.iter().flat_map(|n| n.props.iter().map(|(_, v)| v.as_str())))?;
     let mut ends_blob = header(Column::EdgeEnds, edge_count);
     ends_blob.reserve(edges.len() * 8);
     for &(s, t) in ends {
@@ -110,6 +135,20 @@ fn header(column: Column, count: u32) -> Vec<u8> {
     out.extend_from_slice(&(column as u16).to_le_bytes());
     out.extend_from_slice(&count.to_le_bytes());
     out
+}
+
+/// Strings as a [`StrColumn`] keeps them: a u32 end offset each, then their text end to end.
+fn put_column<'a, I: Iterator<Item = &'a str>>(out: &mut Vec<u8>, items: impl Fn() -> I) -> Option<()> {
+    let mut end = 0u32;
+    for s in items() {
+        end = end.checked_add(u32::try_from(s.len()).ok()?)?;
+        out.extend_from_slice(&end.to_le_bytes());
+    }
+    out.reserve(end as usize);
+    for s in items() {
+        out.extend_from_slice(s.as_bytes());
+    }
+    Some(())
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) -> Option<()> {
@@ -173,12 +212,17 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
     ];
     let mut counts = [0usize; 7];
     let mut bodies: [&[u8]; 7] = [&[]; 7];
+    let mut version = None;
     for (i, &(column, blob)) in columns.iter().enumerate() {
         if blob.len() < HEADER_LEN || &blob[..4] != MAGIC {
             return Err(corrupt(column, "no header"));
         }
-        if u16::from_le_bytes([blob[4], blob[5]]) != FORMAT_VERSION {
+        let v = u16::from_le_bytes([blob[4], blob[5]]);
+        if v != FORMAT_VERSION && v != FORMAT_RECORDS {
             return Ok(None);
+        }
+        if *version.get_or_insert(v) != v {
+            return Err(corrupt(column, "of another format version than the other columns"));
         }
         if u16::from_le_bytes([blob[6], blob[7]]) != column as u16 {
             return Err(corrupt(column, "holds another column"));
@@ -205,8 +249,24 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
     // two threads as well was measured slower: 1.26x the load's wall time at 10M, more page faults.)
     let (kind_names, kind_codes) = read_dictionary(Column::NodeKinds, node_kinds_body, node_count, &corrupt)?;
     let kinds = parse_names(&kind_names, NodeKind::parse, Column::NodeKinds, &corrupt)?;
+    let records = version == Some(FORMAT_RECORDS);
     let (nodes, edges) = std::thread::scope(|scope| {
-        let nodes = scope.spawn(|| decode_nodes(nodes_body, &kinds, kind_codes, &corrupt));
+        let nodes = scope.spawn(|| {
+            let kinds = kind_codes
+                .chunks_exact(2)
+                .map(|code| kinds.get(u16::from_le_bytes([code[0], code[1]]) as usize).copied())
+                .collect::<Option<Vec<NodeKind>>>()
+                .ok_or_else(|| corrupt(Column::NodeKinds, "a code outside its names"));
+            let kinds = match kinds {
+                Ok(kinds) => kinds,
+                Err(e) => return Err(e),
+            };
+            if records {
+                decode_node_records(nodes_body, kinds, &corrupt).map(|nodes| NodeTable::from_nodes(&nodes))
+            } else {
+                decode_node_columns(nodes_body, kinds, &corrupt)
+            }
+        });
         let bodies = EdgeBodies {
             ends: ends_body,
             costs: costs_body,
@@ -221,20 +281,47 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
     Ok(Some((nodes?, edges?)))
 }
 
-/// Decodes the nodes in `body`, which holds exactly those whose kind `codes` are given.
-fn decode_nodes(
+/// Decodes a format 2 nodes `body` (see [`Column::Nodes`]) of as many nodes as `kinds` has.
+fn decode_node_columns(
     body: &[u8],
-    kinds: &[NodeKind],
-    codes: &[u8],
+    kinds: Vec<NodeKind>,
+    corrupt: &impl Fn(Column, &str) -> StoreError,
+) -> Result<NodeTable> {
+    let bad = |what: &str| corrupt(Column::Nodes, what);
+    let n = kinds.len();
+    let mut reader = Reader { bytes: body, at: 0 };
+    let ids = reader.column(n).ok_or_else(|| bad("ids truncated, not UTF-8, or cut where no item ends"))?;
+    let names = reader.column(n).ok_or_else(|| bad("names truncated, not UTF-8, or cut where no item ends"))?;
+    let key_count = reader.u32().ok_or_else(|| bad("truncated"))?;
+    let keys = (0..key_count)
+        .map(|_| reader.string().ok_or_else(|| bad("property keys truncated or not UTF-8")))
+        .collect::<Result<Vec<String>>>()?;
+    let prop_counts: Vec<u16> =
+        reader.words(n, 2).ok_or_else(|| bad("truncated"))?.map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+    let pairs: usize = prop_counts.iter().map(|&c| c as usize).sum();
+    let key_of: Vec<u32> = reader.words(pairs, 4).ok_or_else(|| bad("truncated"))?.map(word).collect();
+    let values =
+        reader.column(pairs).ok_or_else(|| bad("property values truncated, not UTF-8, or cut where no item ends"))?;
+    if reader.at != body.len() {
+        return Err(bad("bytes after the last column"));
+    }
+    NodeTable::from_parts(NodeParts { ids, names, kinds, keys, prop_counts, key_of, values }).map_err(bad)
+}
+
+fn word(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Decodes a format 1 nodes `body`, which holds exactly the nodes whose `kinds` are given.
+fn decode_node_records(
+    body: &[u8],
+    kinds: Vec<NodeKind>,
     corrupt: &impl Fn(Column, &str) -> StoreError,
 ) -> Result<Vec<Node>> {
     let mut reader = Reader { bytes: body, at: 0 };
-    let mut nodes = Vec::with_capacity(codes.len() / 2);
+    let mut nodes = Vec::with_capacity(kinds.len());
     let bad_nodes = |what: &str| corrupt(Column::Nodes, what);
-    for code in codes.chunks_exact(2) {
-        let kind = *kinds
-            .get(u16::from_le_bytes([code[0], code[1]]) as usize)
-            .ok_or_else(|| corrupt(Column::NodeKinds, "a code outside its names"))?;
+    for kind in kinds {
         let id = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
         let name = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
         let prop_count = reader.u16().ok_or_else(|| bad_nodes("truncated"))?;
@@ -344,6 +431,22 @@ impl Reader<'_> {
         self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
     }
 
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4).map(word)
+    }
+
+    /// The next `count` items of `width` bytes.
+    fn words(&mut self, count: usize, width: usize) -> Option<std::slice::ChunksExact<'_, u8>> {
+        Some(self.take(count.checked_mul(width)?)?.chunks_exact(width))
+    }
+
+    /// A [`StrColumn`] of `count` items: their u32 end offsets, then their text.
+    fn column(&mut self, count: usize) -> Option<StrColumn> {
+        let ends: Vec<usize> = self.words(count, 4)?.map(|b| word(b) as usize).collect();
+        let text = std::str::from_utf8(self.take(ends.last().copied().unwrap_or(0))?).ok()?;
+        StrColumn::from_parts(text.to_owned(), ends)
+    }
+
     fn str(&mut self) -> Option<&str> {
         let len = self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
         std::str::from_utf8(self.take(len as usize)?).ok()
@@ -351,5 +454,126 @@ impl Reader<'_> {
 
     fn string(&mut self) -> Option<String> {
         self.str().map(str::to_owned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Edge;
+
+    fn sample() -> (Vec<Node>, Vec<Edge>, Vec<(u32, u32)>) {
+        let nodes = vec![
+            Node::new("a", NodeKind::User, "Ann").with_prop("upn", "ann@x").with_prop("pipeline", "gh"),
+            Node::new("b", NodeKind::Group, "Bé"),
+            Node::new("c", NodeKind::KeyVault, "kv").with_prop("crown_jewel", "secrets"),
+        ];
+        let edges = vec![
+            Edge::bare("a".into(), "b".into(), EdgeKind::MemberOf, "r1".into()),
+            Edge::bare("b".into(), "c".into(), EdgeKind::ReadSecrets, "r2".into()),
+        ];
+        (nodes, edges, vec![(0, 1), (1, 2)])
+    }
+
+    fn stored(b: &GraphBlobs) -> StoredBlobs<'_> {
+        StoredBlobs {
+            nodes: &b.nodes,
+            node_kinds: &b.node_kinds,
+            edge_ends: &b.edge_ends,
+            edge_costs: &b.edge_costs,
+            edge_kinds: &b.edge_kinds,
+            edge_rules: &b.edge_rules,
+            edge_flags: &b.edge_flags,
+        }
+    }
+
+    /// The nodes blob as format 1 wrote it: per node, id, name and props as length-prefixed strings.
+    fn format_1_nodes(nodes: &[Node]) -> Vec<u8> {
+        let mut blob = header(Column::Nodes, nodes.len() as u32);
+        blob[4..6].copy_from_slice(&FORMAT_RECORDS.to_le_bytes());
+        for n in nodes {
+            put_str(&mut blob, &n.id).unwrap();
+            put_str(&mut blob, &n.name).unwrap();
+            blob.extend_from_slice(&(n.props.len() as u16).to_le_bytes());
+            for (k, v) in &n.props {
+                put_str(&mut blob, k).unwrap();
+                put_str(&mut blob, v).unwrap();
+            }
+        }
+        blob
+    }
+
+    #[test]
+    fn nodes_come_back_as_they_were_encoded() {
+        let (nodes, edges, ends) = sample();
+        let refs: Vec<&Node> = nodes.iter().collect();
+        let blobs = encode(&refs, &edges, &ends).unwrap();
+        let (table, columns) = decode(1, &stored(&blobs)).unwrap().unwrap();
+        assert_eq!(table, NodeTable::from_nodes(&nodes));
+        assert_eq!(table.to_nodes(), nodes);
+        assert_eq!((columns.source, columns.target), (vec![0, 1], vec![1, 2]));
+    }
+
+    #[test]
+    fn format_1_blobs_still_load_and_versions_may_not_be_mixed() {
+        let (nodes, edges, ends) = sample();
+        let refs: Vec<&Node> = nodes.iter().collect();
+        let mut blobs = encode(&refs, &edges, &ends).unwrap();
+        let want = decode(1, &stored(&blobs)).unwrap().unwrap();
+        blobs.nodes = format_1_nodes(&nodes);
+        let mixed = decode(1, &stored(&blobs)).map(|_| ()).unwrap_err();
+        assert!(matches!(mixed, StoreError::Corrupt(ref m) if m.contains("format version")), "{mixed}");
+        // Every other column's layout is the same in both formats: only the version differs.
+        for b in [
+            &mut blobs.node_kinds,
+            &mut blobs.edge_ends,
+            &mut blobs.edge_costs,
+            &mut blobs.edge_kinds,
+            &mut blobs.edge_rules,
+            &mut blobs.edge_flags,
+        ] {
+            b[4..6].copy_from_slice(&FORMAT_RECORDS.to_le_bytes());
+        }
+        assert_eq!(decode(1, &stored(&blobs)).unwrap().unwrap(), want);
+    }
+
+    #[test]
+    fn damaged_node_columns_are_corrupt_never_a_panic() {
+        let (nodes, edges, ends) = sample();
+        let refs: Vec<&Node> = nodes.iter().collect();
+        let blobs = encode(&refs, &edges, &ends).unwrap();
+        type Damage = fn(&mut Vec<u8>);
+        let cases: &[(&str, Damage)] = &[
+            // The ids' three ends, then their text.
+            ("ids' ends falling", |b| b[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&9u32.to_le_bytes())),
+            ("an id that is not UTF-8", |b| b[HEADER_LEN + 12] = 0xff),
+            // The blob ends with three u16 property counts, three u32 key codes, and the values:
+            // three u32 ends and 14 bytes of text.
+            ("a key code past the keys", |b| {
+                let at = b.len() - 14 - 12 - 12;
+                b[at..at + 4].copy_from_slice(&7u32.to_le_bytes());
+            }),
+            ("a node's keys out of order", |b| {
+                let at = b.len() - 14 - 12 - 12;
+                let (first, second) = (b[at..at + 4].to_vec(), b[at + 4..at + 8].to_vec());
+                b[at..at + 4].copy_from_slice(&second);
+                b[at + 4..at + 8].copy_from_slice(&first);
+            }),
+            ("a property count too large", |b| {
+                let at = b.len() - 14 - 12 - 12 - 6;
+                b[at..at + 2].copy_from_slice(&3u16.to_le_bytes());
+            }),
+        ];
+        for (what, damage) in cases {
+            let mut damaged = GraphBlobs { nodes: blobs.nodes.clone(), ..encode(&refs, &edges, &ends).unwrap() };
+            damage(&mut damaged.nodes);
+            let err = decode(1, &stored(&damaged)).map(|_| ()).expect_err(what);
+            assert!(matches!(err, StoreError::Corrupt(_)), "{what}: {err}");
+        }
+        // Cut anywhere, the blob is an error, never a panic.
+        for len in HEADER_LEN..blobs.nodes.len() {
+            let cut = GraphBlobs { nodes: blobs.nodes[..len].to_vec(), ..encode(&refs, &edges, &ends).unwrap() };
+            assert!(decode(1, &stored(&cut)).is_err(), "cut at {len}");
+        }
     }
 }

@@ -111,7 +111,7 @@ fn helpdesk_resets_non_admins_only() {
     let reset: Vec<String> = g
         .out_edges(helpdesk)
         .filter(|&e| g.edge_kind(e) == ResetCredential)
-        .map(|e| g.node(g.edge_target(e)).name.clone())
+        .map(|e| g.node(g.edge_target(e)).name.to_string())
         .collect();
     assert!(reset.contains(&"Bob Fischer".to_string()) && reset.contains(&"Dave Lindqvist".to_string()), "{reset:?}");
     // Global, Privileged Role, Cloud Application and AI Administrators are admins; Mallory herself is
@@ -126,7 +126,7 @@ fn helpdesk_resets_non_admins_only() {
 
 /// The targets of `kind` edges out of a node.
 fn targets(g: &azpath::graph::AttackGraph, from: azpath::graph::NodeId, kind: EdgeKind) -> Vec<String> {
-    g.out_edges(from).filter(|&e| g.edge_kind(e) == kind).map(|e| g.node(g.edge_target(e)).name.clone()).collect()
+    g.out_edges(from).filter(|&e| g.edge_kind(e) == kind).map(|e| g.node(g.edge_target(e)).name.to_string()).collect()
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn a_helpdesk_scoped_to_the_contractors_unit_resets_carol_and_nobody_else() {
     assert!(e.evidence().iter().any(|ev| ev.kind == azpath::model::EvidenceKind::AdministrativeUnit));
     // Her Groups Administrator on the unit is PIM-eligible: the unit's group, after activation.
     let add: Vec<_> = g.out_edges(olivia).map(|e| g.edge(e)).filter(|e| e.kind == AddMember).collect();
-    let contractors = add.iter().find(|e| g.node(named(&g, "grp-ds-contractors")).id == *e.target).unwrap();
+    let contractors = add.iter().find(|e| g.node(named(&g, "grp-ds-contractors")).id == &*e.target).unwrap();
     assert!(contractors.requires_activation, "{contractors:?}");
     assert!(!targets(&g, olivia, AddMember).contains(&"grp-auditors".to_string()), "a group outside the unit");
 }
@@ -151,7 +151,7 @@ fn nobody_but_tenant_control_reaches_the_restricted_security_team() {
     let into: Vec<String> = g
         .edges()
         .filter(|e| *e.target == *g.node(frank).id && e.kind != MemberOf)
-        .map(|e| g.node(g.node_index(&e.source).unwrap()).name.clone())
+        .map(|e| g.node(g.node_index(&e.source).unwrap()).name.to_string())
         .collect();
     // Helpdesk and Global Administrator tenant-wide reset everyone else, but not a member of a
     // restricted management unit; the tenant can scope a role to the unit.
@@ -177,7 +177,7 @@ fn the_ci_pipeline_adds_members_to_ordinary_groups_not_the_role_assignable_one()
     let groups: Vec<String> = g
         .out_edges(perm)
         .filter(|&e| g.edge_kind(e) == AddMember)
-        .map(|e| g.node(g.edge_target(e)).name.clone())
+        .map(|e| g.node(g.edge_target(e)).name.to_string())
         .collect();
     assert!(groups.contains(&"grp-data-science".to_string()), "{groups:?}");
     assert!(!groups.contains(&"grp-tier0-admins".to_string()), "role-assignable: {groups:?}");
@@ -258,7 +258,7 @@ fn decoys_are_not_paths() {
         assert_eq!(reached_jewels(&g, named(&g, decoy)), ["crmlprod"], "{decoy}");
         let out: Vec<_> = g
             .out_edges(named(&g, decoy))
-            .map(|e| (g.edge_kind(e), g.node(g.edge_target(e)).name.clone()))
+            .map(|e| (g.edge_kind(e), g.node(g.edge_target(e)).name.to_string()))
             .filter(|(k, _)| *k != MemberOf)
             .collect();
         assert_eq!(out, [(ReadData, "crmlprod".to_string())], "{decoy}");
@@ -313,11 +313,10 @@ fn decoy_targets_are_crown_jewels_so_their_absence_means_something() {
 fn the_headline_lists_pipelines_with_and_without_paths() {
     let g = demo_graph();
     let h = azpath::demo::headline(&g);
-    let sources: std::collections::BTreeSet<&str> =
-        h.pipeline_paths.iter().map(|p| g.node(p.source).name.as_str()).collect();
+    let sources: std::collections::BTreeSet<&str> = h.pipeline_paths.iter().map(|p| g.node(p.source).name).collect();
     // The self-hosted GitHub runner VM (tagged ci=github-actions-self-hosted) is a pipeline source.
     assert_eq!(sources, [TERRAFORM, GITHUB, "vm-build-agent"].into_iter().collect());
-    let contained: Vec<&str> = h.contained.iter().map(|&c| g.node(c).name.as_str()).collect();
+    let contained: Vec<&str> = h.contained.iter().map(|&c| g.node(c).name).collect();
     assert_eq!(contained.len(), 2, "{contained:?}");
     assert!(contained.iter().any(|c| c.contains("ml-platform/backup")));
     assert!(contained.iter().any(|c| c.contains("contoso-ml/evals")));

@@ -119,7 +119,7 @@ fn opengraph_of_the_demo_follows_every_shape_rule() {
         .collect();
     let mut entra = 0;
     for node in &g.nodes {
-        let doc_node = by_azp_id[node.id.as_str()];
+        let doc_node = by_azp_id[node.id];
         let (id, first_kind) = (doc_node["id"].as_str().unwrap(), doc_node["kinds"][0].as_str().unwrap());
         let bloodhound = match node.kind {
             NodeKind::User => Some("AZUser"),
@@ -258,7 +258,7 @@ fn graphml_parses_with_a_real_xml_parser_and_round_trips() {
             .collect();
         assert_eq!(nodes.len(), g.nodes.len());
         for node in &g.nodes {
-            let attrs = &nodes[&node.id];
+            let attrs = &nodes[node.id];
             assert_eq!(attrs["kind"], node.kind.as_str());
             if check_text {
                 // XML 1.0 cannot hold ESC even escaped: it becomes U+FFFD; all else is exact.
@@ -316,7 +316,7 @@ fn neo4j_csv_headers_follow_neo4j_admin_and_values_round_trip() {
             assert!(labels.contains(&node.kind.as_str()) && labels.contains(&"AzpathNode"), "{labels:?}");
             assert_eq!(labels.contains(&"CrownJewel"), node.crown_jewel().is_some());
             // Property columns follow the four fixed ones, in the order of the sorted keys.
-            let keys: BTreeSet<&String> = g.nodes.iter().flat_map(|n| n.props.keys()).collect();
+            let keys: BTreeSet<&str> = g.nodes.iter().flat_map(|n| n.props.keys()).collect();
             for (i, k) in keys.iter().enumerate() {
                 assert_eq!(&r[4 + i], node.prop(k).unwrap_or_default(), "{k}");
             }

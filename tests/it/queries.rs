@@ -9,7 +9,7 @@ fn run(name: &str) -> Vec<(String, String)> {
     let paths =
         query::paths(&g, &query::select(&g, &q.from).unwrap(), &query::select(&g, &q.to).unwrap(), &q.options).unwrap();
     let mut pairs: Vec<(String, String)> =
-        paths.iter().map(|p| (g.node(p.source).name.clone(), g.node(p.target).name.clone())).collect();
+        paths.iter().map(|p| (g.node(p.source).name.to_string(), g.node(p.target).name.to_string())).collect();
     pairs.sort();
     pairs
 }

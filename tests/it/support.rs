@@ -52,7 +52,7 @@ pub fn steps(g: &AttackGraph, p: &Path) -> Vec<(EdgeKind, String)> {
         .map(|&e| {
             let edge = g.edge(e);
             let to = g.node(g.node_index(&edge.target).unwrap());
-            (edge.kind, to.name.clone())
+            (edge.kind, to.name.to_string())
         })
         .collect()
 }
@@ -60,7 +60,8 @@ pub fn steps(g: &AttackGraph, p: &Path) -> Vec<(EdgeKind, String)> {
 /// Every crown jewel a node reaches.
 pub fn reached_jewels(g: &AttackGraph, from: azpath::graph::NodeId) -> Vec<String> {
     let jewels: HashSet<_> = g.node_ids().filter(|&i| g.node(i).crown_jewel().is_some()).collect();
-    let mut out: Vec<String> = g.easiest_paths(from, &jewels).iter().map(|p| g.node(p.target).name.clone()).collect();
+    let mut out: Vec<String> =
+        g.easiest_paths(from, &jewels).iter().map(|p| g.node(p.target).name.to_string()).collect();
     out.sort();
     out
 }
