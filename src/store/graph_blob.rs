@@ -46,7 +46,7 @@ pub enum Column {
 }
 
 impl Column {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Column::Nodes => "nodes",
             Column::NodeKinds => "node kinds",
@@ -128,6 +128,21 @@ pub fn encode(nodes: &[&Node], edges: &[Edge], ends: &[(u32, u32)]) -> Option<Gr
     })
 }
 
+impl GraphBlobs {
+    /// Each blob with its column's tag: the `graph_parts` rows.
+    pub fn parts(&self) -> [(i64, &[u8]); 7] {
+        [
+            (Column::Nodes as i64, &self.nodes),
+            (Column::NodeKinds as i64, &self.node_kinds),
+            (Column::EdgeEnds as i64, &self.edge_ends),
+            (Column::EdgeCosts as i64, &self.edge_costs),
+            (Column::EdgeKinds as i64, &self.edge_kinds),
+            (Column::EdgeRules as i64, &self.edge_rules),
+            (Column::EdgeFlags as i64, &self.edge_flags),
+        ]
+    }
+}
+
 fn header(column: Column, count: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN);
     out.extend_from_slice(MAGIC);
@@ -194,91 +209,129 @@ pub struct StoredBlobs<'a> {
     pub edge_flags: &'a [u8],
 }
 
-/// Decodes a snapshot's blobs. `Ok(None)` when they were written in another format version (the
-/// caller reads the rows); `Corrupt` when they are truncated, mislabelled or inconsistent.
+impl<'a> StoredBlobs<'a> {
+    fn node_blobs(&self) -> NodeBlobs<'a> {
+        NodeBlobs { nodes: self.nodes, node_kinds: self.node_kinds }
+    }
+
+    fn edge_blobs(&self) -> EdgeBlobs<'a> {
+        EdgeBlobs {
+            ends: self.edge_ends,
+            costs: self.edge_costs,
+            kinds: self.edge_kinds,
+            rules: self.edge_rules,
+            flags: self.edge_flags,
+        }
+    }
+}
+
+/// The node blobs of one snapshot.
+pub struct NodeBlobs<'a> {
+    pub nodes: &'a [u8],
+    pub node_kinds: &'a [u8],
+}
+
+/// The edge blobs of one snapshot.
+pub struct EdgeBlobs<'a> {
+    pub ends: &'a [u8],
+    pub costs: &'a [u8],
+    pub kinds: &'a [u8],
+    pub rules: &'a [u8],
+    pub flags: &'a [u8],
+}
+
+/// Decoded nodes or edges, with the format version they were stored in (which the other half's
+/// must match).
+pub struct Decoded<T> {
+    version: u16,
+    pub value: T,
+}
+
+/// Decodes a snapshot's blobs (a `graph_blobs` row), nodes and edges on two threads. `Ok(None)`
+/// when they were written in a format version this build does not know (the caller reads the
+/// rows); `Corrupt` when they are truncated, mislabelled or inconsistent.
 pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> {
-    let corrupt = |column: Column, what: &str| {
-        StoreError::Corrupt(format!("graph blob {} of snapshot {snapshot}: {what}", column.name()))
-    };
-    // Read every header first: a version this build does not know means "ignore the blobs".
-    let columns = [
-        (Column::Nodes, stored.nodes),
-        (Column::NodeKinds, stored.node_kinds),
-        (Column::EdgeEnds, stored.edge_ends),
-        (Column::EdgeCosts, stored.edge_costs),
-        (Column::EdgeKinds, stored.edge_kinds),
-        (Column::EdgeRules, stored.edge_rules),
-        (Column::EdgeFlags, stored.edge_flags),
-    ];
-    let mut counts = [0usize; 7];
-    let mut bodies: [&[u8]; 7] = [&[]; 7];
+    // Neither half needs the other. (The nodes in two halves on two threads as well was measured
+    // slower: 1.26x the load's wall time at 10M, more page faults.)
+    let (nodes, edges) = std::thread::scope(|scope| {
+        let nodes = scope.spawn(|| decode_nodes(snapshot, &stored.node_blobs()));
+        let edges = decode_edges(snapshot, &stored.edge_blobs());
+        (nodes.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), edges)
+    });
+    // A node error first: it says more than an edge naming a node that is not there.
+    let (Some(nodes), Some(edges)) = (nodes?, edges?) else { return Ok(None) };
+    join(snapshot, nodes, edges).map(Some)
+}
+
+/// The structure of decoded nodes and edges, once they are checked to belong together: the same
+/// format version, and every edge end one of the nodes.
+pub fn join(snapshot: i64, nodes: Decoded<NodeTable>, edges: Decoded<EdgeColumns>) -> Result<Structure> {
+    if nodes.version != edges.version {
+        return Err(corrupt(snapshot, Column::Nodes, "of another format version than the edge columns"));
+    }
+    let (count, node_count) = (edges.value.len(), nodes.value.len());
+    let ends = edges.value.source.iter().chain(&edges.value.target);
+    if let Some(e) = ends.clone().position(|&n| n as usize >= node_count) {
+        return Err(corrupt(snapshot, Column::EdgeEnds, &format!("edge {} names a missing node", e % count.max(1))));
+    }
+    Ok((nodes.value, edges.value))
+}
+
+fn corrupt(snapshot: i64, column: Column, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("graph blob {} of snapshot {snapshot}: {what}", column.name()))
+}
+
+/// One half's format version, and each blob's item count and body.
+type Headers<'a, const N: usize> = (u16, [(usize, &'a [u8]); N]);
+
+/// Reads the headers of one half's blobs, all of the same version: `None` for a version this
+/// build does not know.
+fn headers<const N: usize>(snapshot: i64, columns: [(Column, &[u8]); N]) -> Result<Option<Headers<'_, N>>> {
+    let mut out = [(0, &[][..]); N];
     let mut version = None;
-    for (i, &(column, blob)) in columns.iter().enumerate() {
+    for (i, (column, blob)) in columns.into_iter().enumerate() {
         if blob.len() < HEADER_LEN || &blob[..4] != MAGIC {
-            return Err(corrupt(column, "no header"));
+            return Err(corrupt(snapshot, column, "no header"));
         }
         let v = u16::from_le_bytes([blob[4], blob[5]]);
         if v != FORMAT_VERSION && v != FORMAT_RECORDS {
             return Ok(None);
         }
         if *version.get_or_insert(v) != v {
-            return Err(corrupt(column, "of another format version than the other columns"));
+            return Err(corrupt(snapshot, column, "of another format version than the other columns"));
         }
         if u16::from_le_bytes([blob[6], blob[7]]) != column as u16 {
-            return Err(corrupt(column, "holds another column"));
+            return Err(corrupt(snapshot, column, "holds another column"));
         }
-        counts[i] = u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize;
-        bodies[i] = &blob[HEADER_LEN..];
+        out[i] = (u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize, &blob[HEADER_LEN..]);
     }
-    let (node_count, edge_count) = (counts[0], counts[2]);
-    if counts[1] != node_count || counts[3..].iter().any(|&c| c != edge_count) {
+    if out.iter().any(|&(count, _)| count != out[0].0) {
         return Err(StoreError::Corrupt(format!("graph blobs of snapshot {snapshot} disagree on their counts")));
     }
-    let [nodes_body, node_kinds_body, ends_body, costs_body, edge_kinds_body, rules_body, flags_body] = bodies;
+    Ok(version.map(|v| (v, out)))
+}
 
-    // Fixed-width columns: the length is checked once, then read without further checks.
-    for (column, body, width) in
-        [(Column::EdgeEnds, ends_body, 8), (Column::EdgeCosts, costs_body, 4), (Column::EdgeFlags, flags_body, 1)]
-    {
-        if body.len() != edge_count * width {
-            return Err(corrupt(column, &format!("{} bytes for {edge_count} edges", body.len())));
-        }
-    }
-
-    // Nodes and edges decode on two threads: neither needs the other. (The nodes in two halves on
-    // two threads as well was measured slower: 1.26x the load's wall time at 10M, more page faults.)
-    let (kind_names, kind_codes) = read_dictionary(Column::NodeKinds, node_kinds_body, node_count, &corrupt)?;
-    let kinds = parse_names(&kind_names, NodeKind::parse, Column::NodeKinds, &corrupt)?;
-    let records = version == Some(FORMAT_RECORDS);
-    let (nodes, edges) = std::thread::scope(|scope| {
-        let nodes = scope.spawn(|| {
-            let kinds = kind_codes
-                .chunks_exact(2)
-                .map(|code| kinds.get(u16::from_le_bytes([code[0], code[1]]) as usize).copied())
-                .collect::<Option<Vec<NodeKind>>>()
-                .ok_or_else(|| corrupt(Column::NodeKinds, "a code outside its names"));
-            let kinds = match kinds {
-                Ok(kinds) => kinds,
-                Err(e) => return Err(e),
-            };
-            if records {
-                decode_node_records(nodes_body, kinds, &corrupt).map(|nodes| NodeTable::from_nodes(&nodes))
-            } else {
-                decode_node_columns(nodes_body, kinds, &corrupt)
-            }
-        });
-        let bodies = EdgeBodies {
-            ends: ends_body,
-            costs: costs_body,
-            kinds: edge_kinds_body,
-            rules: rules_body,
-            flags: flags_body,
-        };
-        let edges = decode_edges(&bodies, edge_count, node_count, &corrupt);
-        (nodes.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), edges)
-    });
-    // A node error first: it says more than an edge naming a node that is not there.
-    Ok(Some((nodes?, edges?)))
+/// Decodes the node blobs; `None` when they are of a format version this build does not know.
+pub fn decode_nodes(snapshot: i64, blobs: &NodeBlobs) -> Result<Option<Decoded<NodeTable>>> {
+    let corrupt = |column: Column, what: &str| corrupt(snapshot, column, what);
+    let Some((version, [(node_count, nodes_body), (_, kinds_body)])) =
+        headers(snapshot, [(Column::Nodes, blobs.nodes), (Column::NodeKinds, blobs.node_kinds)])?
+    else {
+        return Ok(None);
+    };
+    let (kind_names, kind_codes) = read_dictionary(Column::NodeKinds, kinds_body, node_count, &corrupt)?;
+    let names = parse_names(&kind_names, NodeKind::parse, Column::NodeKinds, &corrupt)?;
+    let kinds = kind_codes
+        .chunks_exact(2)
+        .map(|code| names.get(u16::from_le_bytes([code[0], code[1]]) as usize).copied())
+        .collect::<Option<Vec<NodeKind>>>()
+        .ok_or_else(|| corrupt(Column::NodeKinds, "a code outside its names"))?;
+    let value = if version == FORMAT_RECORDS {
+        NodeTable::from_nodes(&decode_node_records(nodes_body, kinds, &corrupt)?)
+    } else {
+        decode_node_columns(nodes_body, kinds, &corrupt)?
+    };
+    Ok(Some(Decoded { version, value }))
 }
 
 /// Decodes a format 2 nodes `body` (see [`Column::Nodes`]) of as many nodes as `kinds` has.
@@ -339,31 +392,35 @@ fn decode_node_records(
     Ok(nodes)
 }
 
-/// The per-edge blob bodies (headers removed; fixed-width ones already length-checked).
-struct EdgeBodies<'a> {
-    ends: &'a [u8],
-    costs: &'a [u8],
-    kinds: &'a [u8],
-    rules: &'a [u8],
-    flags: &'a [u8],
-}
-
-/// The edge columns, each checked: ends name one of the `node_count` nodes, codes one of the names.
-fn decode_edges(
-    bodies: &EdgeBodies,
-    count: usize,
-    node_count: usize,
-    corrupt: &impl Fn(Column, &str) -> StoreError,
-) -> Result<EdgeColumns> {
-    let (kind_names, kind_codes) = read_dictionary(Column::EdgeKinds, bodies.kinds, count, corrupt)?;
-    let edge_kinds = parse_names(&kind_names, EdgeKind::parse, Column::EdgeKinds, corrupt)?;
-    let (rule_names, rule_codes) = read_dictionary(Column::EdgeRules, bodies.rules, count, corrupt)?;
-    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let code = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]);
-    let (source, target): (Vec<u32>, Vec<u32>) = bodies.ends.chunks_exact(8).map(|b| (word(b), word(&b[4..]))).unzip();
-    if let Some(e) = source.iter().chain(&target).position(|&n| n as usize >= node_count) {
-        return Err(corrupt(Column::EdgeEnds, &format!("edge {} names a missing node", e % count.max(1))));
+/// Decodes the edge blobs, each checked (lengths, codes naming one of their names), but not
+/// against the nodes: [`join`] checks the ends. `None` when they are of a format version this build
+/// does not know.
+pub fn decode_edges(snapshot: i64, blobs: &EdgeBlobs) -> Result<Option<Decoded<EdgeColumns>>> {
+    let corrupt = |column: Column, what: &str| corrupt(snapshot, column, what);
+    let columns = [
+        (Column::EdgeEnds, blobs.ends),
+        (Column::EdgeCosts, blobs.costs),
+        (Column::EdgeKinds, blobs.kinds),
+        (Column::EdgeRules, blobs.rules),
+        (Column::EdgeFlags, blobs.flags),
+    ];
+    let Some((version, [(count, ends), (_, costs), (_, kinds), (_, rules), (_, flags)])) = headers(snapshot, columns)?
+    else {
+        return Ok(None);
+    };
+    // Fixed-width columns: the length is checked once, then read without further checks.
+    for (column, body, width) in
+        [(Column::EdgeEnds, ends, 8), (Column::EdgeCosts, costs, 4), (Column::EdgeFlags, flags, 1)]
+    {
+        if body.len() != count * width {
+            return Err(corrupt(column, &format!("{} bytes for {count} edges", body.len())));
+        }
     }
+    let (kind_names, kind_codes) = read_dictionary(Column::EdgeKinds, kinds, count, &corrupt)?;
+    let edge_kinds = parse_names(&kind_names, EdgeKind::parse, Column::EdgeKinds, &corrupt)?;
+    let (rule_names, rule_codes) = read_dictionary(Column::EdgeRules, rules, count, &corrupt)?;
+    let code = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]);
+    let (source, target): (Vec<u32>, Vec<u32>) = ends.chunks_exact(8).map(|b| (word(b), word(&b[4..]))).unzip();
     let kind = kind_codes
         .chunks_exact(2)
         .map(|b| edge_kinds.get(code(b) as usize).copied())
@@ -373,16 +430,17 @@ fn decode_edges(
     if rule.iter().any(|&r| r as usize >= rule_names.len()) {
         return Err(corrupt(Column::EdgeRules, "a code outside its names"));
     }
-    Ok(EdgeColumns {
+    let value = EdgeColumns {
         source,
         target,
-        cost: bodies.costs.chunks_exact(4).map(word).collect(),
+        cost: costs.chunks_exact(4).map(word).collect(),
         kind,
         rules: rule_names.iter().map(|r| Arc::from(r.as_str())).collect(),
         rule,
-        requires_activation: bodies.flags.iter().map(|f| f & ACTIVATION != 0).collect(),
-        conditional: bodies.flags.iter().map(|f| f & CONDITIONAL != 0).collect(),
-    })
+        requires_activation: flags.iter().map(|f| f & ACTIVATION != 0).collect(),
+        conditional: flags.iter().map(|f| f & CONDITIONAL != 0).collect(),
+    };
+    Ok(Some(Decoded { version, value }))
 }
 
 /// Reads a dictionary-coded body: its names, and its codes (two bytes per item, length checked).

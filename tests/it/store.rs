@@ -220,6 +220,78 @@ fn a_graph_without_some_edges_is_the_same_whether_derived_or_loaded() {
     assert_eq!((ha.pipeline_paths, ha.user_paths), (hb.pipeline_paths, hb.user_paths));
 }
 
+/// Reads, and writes back, the `graph_parts` body of a blob named as its `graph_blobs` column was.
+fn part_sql(column: &str) -> (String, String) {
+    let columns = ["nodes", "node_kinds", "edge_ends", "edge_costs", "edge_kinds", "edge_rules", "edge_flags"];
+    let part = columns.iter().position(|c| *c == column).unwrap() + 1;
+    (
+        format!("SELECT body FROM graph_parts WHERE part = {part}"),
+        format!("UPDATE graph_parts SET body = ?1 WHERE part = {part}"),
+    )
+}
+
+/// A snapshot written by schema v4 to v6 has its blobs in one `graph_blobs` row, its nodes in the
+/// first format (a record per node): it loads the same.
+#[test]
+fn a_snapshot_with_a_graph_blobs_row_of_the_first_format_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, snapshot) = demo_db(&dir);
+    let expected = Store::open_existing(&path).unwrap().load_structure(snapshot).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let part = |column: &str| -> Vec<u8> {
+        let mut blob: Vec<u8> = conn.query_row(&part_sql(column).0, [], |r| r.get(0)).unwrap();
+        blob[4..6].copy_from_slice(&1u16.to_le_bytes()); // format 1: same layout but for the nodes
+        blob
+    };
+    let mut nodes = part("nodes")[..12].to_vec();
+    let put = |out: &mut Vec<u8>, s: &str| {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    };
+    for n in expected.0.iter() {
+        put(&mut nodes, n.id);
+        put(&mut nodes, n.name);
+        nodes.extend_from_slice(&(n.props.len() as u16).to_le_bytes());
+        for (k, v) in n.props.iter() {
+            put(&mut nodes, k);
+            put(&mut nodes, v);
+        }
+    }
+    conn.execute(
+        "INSERT INTO graph_blobs (snapshot_id, nodes, node_kinds, edge_ends, edge_costs, edge_kinds, edge_rules, edge_flags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        rusqlite::params![
+            snapshot,
+            nodes,
+            part("node_kinds"),
+            part("edge_ends"),
+            part("edge_costs"),
+            part("edge_kinds"),
+            part("edge_rules"),
+            part("edge_flags")
+        ],
+    )
+    .unwrap();
+    assert_eq!(conn.execute("DELETE FROM graph_parts WHERE snapshot_id = ?1", [snapshot]).unwrap(), 7);
+    drop(conn);
+    let store = Store::open_existing(&path).unwrap();
+    assert_eq!(store.load_structure_from_blobs(snapshot).unwrap().expect("the graph_blobs row"), expected);
+}
+
+#[test]
+fn a_missing_graph_part_is_a_corrupt_store_error() {
+    for part in [1, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, snapshot) = demo_db(&dir);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        assert_eq!(conn.execute("DELETE FROM graph_parts WHERE part = ?1", [part]).unwrap(), 1);
+        drop(conn);
+        let store = Store::open_existing(&path).unwrap();
+        let err = store.load_structure(snapshot).unwrap_err();
+        assert!(matches!(err, azpath::store::StoreError::Corrupt(ref m) if m.contains("missing")), "{err}");
+    }
+}
+
 #[test]
 fn a_snapshot_without_graph_blobs_loads_from_its_rows() {
     let dir = tempfile::tempdir().unwrap();
@@ -227,7 +299,7 @@ fn a_snapshot_without_graph_blobs_loads_from_its_rows() {
     let expected = Store::open_existing(&path).unwrap().load_structure(snapshot).unwrap();
     // As written by an azpath before schema v4: rows only.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    assert_eq!(conn.execute("DELETE FROM graph_blobs WHERE snapshot_id = ?1", [snapshot]).unwrap(), 1);
+    assert_eq!(conn.execute("DELETE FROM graph_parts WHERE snapshot_id = ?1", [snapshot]).unwrap(), 7);
     drop(conn);
     let store = Store::open_existing(&path).unwrap();
     assert!(store.load_structure_from_blobs(snapshot).unwrap().is_none());
@@ -240,9 +312,9 @@ fn graph_blobs_of_a_future_format_version_are_ignored_for_the_rows() {
     let (path, snapshot) = demo_db(&dir);
     let expected = Store::open_existing(&path).unwrap().load_structure_from_rows(snapshot).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let mut blob: Vec<u8> = conn.query_row("SELECT edge_costs FROM graph_blobs", [], |r| r.get(0)).unwrap();
+    let mut blob: Vec<u8> = conn.query_row(&part_sql("edge_costs").0, [], |r| r.get(0)).unwrap();
     blob[4] = 99; // the format version
-    conn.execute("UPDATE graph_blobs SET edge_costs = ?1", [blob]).unwrap();
+    conn.execute(&part_sql("edge_costs").1, [blob]).unwrap();
     drop(conn);
     let store = Store::open_existing(&path).unwrap();
     assert!(store.load_structure_from_blobs(snapshot).unwrap().is_none());
@@ -273,15 +345,20 @@ fn truncated_or_corrupt_graph_blobs_are_a_corrupt_store_error_not_a_panic() {
             // The first name's first letter: `kind` names are ASCII letters; make it unknown.
             b[18] = b'#'
         }),
-        ("a string that is not UTF-8", "nodes", |b| b[16] = 0xff),
+        ("an id that is not UTF-8", "nodes", |b| {
+            // The ids' text follows one u32 end per node: its first byte is after the last end.
+            let count = u32::from_le_bytes(b[8..12].try_into().unwrap()) as usize;
+            b[12 + 4 * count] = 0xff
+        }),
+        ("ids' ends past their text", "nodes", |b| b[12..16].copy_from_slice(&u32::MAX.to_le_bytes())),
     ];
     for (what, column, damage) in cases {
         let dir = tempfile::tempdir().unwrap();
         let (path, snapshot) = demo_db(&dir);
         let conn = rusqlite::Connection::open(&path).unwrap();
-        let mut blob: Vec<u8> = conn.query_row(&format!("SELECT {column} FROM graph_blobs"), [], |r| r.get(0)).unwrap();
+        let mut blob: Vec<u8> = conn.query_row(&part_sql(column).0, [], |r| r.get(0)).unwrap();
         damage(&mut blob);
-        conn.execute(&format!("UPDATE graph_blobs SET {column} = ?1"), [blob]).unwrap();
+        conn.execute(&part_sql(column).1, [blob]).unwrap();
         drop(conn);
         let store = Store::open_existing(&path).unwrap();
         let err = store.load_structure(snapshot).expect_err(what);
