@@ -35,7 +35,8 @@ pub enum Column {
     /// length-prefixed string.
     Nodes = 1,
     NodeKinds = 2,
-    /// Per edge: u32 source, u32 target (node positions).
+    /// Format 2: every edge's source (u32, a node position), then every edge's target. Format 1:
+    /// per edge, u32 source and u32 target.
     EdgeEnds = 3,
     /// Per edge: u32 cost.
     EdgeCosts = 4,
@@ -105,10 +106,8 @@ pub fn encode(nodes: &[&Node], edges: &[Edge], ends: &[(u32, u32)]) -> Option<Gr
     put_column(&mut blob, || nodes.iter().flat_map(|n| n.props.iter().map(|(_, v)| v.as_str())))?;
     let mut ends_blob = header(Column::EdgeEnds, edge_count);
     ends_blob.reserve(edges.len() * 8);
-    for &(s, t) in ends {
-        ends_blob.extend_from_slice(&s.to_le_bytes());
-        ends_blob.extend_from_slice(&t.to_le_bytes());
-    }
+    ends_blob.extend(ends.iter().flat_map(|&(s, _)| s.to_le_bytes()));
+    ends_blob.extend(ends.iter().flat_map(|&(_, t)| t.to_le_bytes()));
     let mut costs = header(Column::EdgeCosts, edge_count);
     costs.extend(edges.iter().flat_map(|e| e.cost.to_le_bytes()));
     let mut flags = header(Column::EdgeFlags, edge_count);
@@ -198,6 +197,27 @@ fn dictionary<'a>(column: Column, items: impl ExactSizeIterator<Item = &'a str>)
     Some(out)
 }
 
+/// Where a blob's bytes come from: a slice already in memory (a `graph_blobs` row, a test), or a
+/// blob read piece by piece (a `graph_parts` row, read by the store straight into the arrays it
+/// decodes into: no copy of the whole blob is made first).
+pub trait Source {
+    /// The blob's length in bytes.
+    fn len(&self) -> usize;
+    /// Fills `out` with the bytes from `at` (which the caller keeps within `len`).
+    fn read_at(&mut self, at: usize, out: &mut [u8]) -> std::io::Result<()>;
+}
+
+impl Source for &[u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn read_at(&mut self, at: usize, out: &mut [u8]) -> std::io::Result<()> {
+        out.copy_from_slice(&self[at..at + out.len()]);
+        Ok(())
+    }
+}
+
 /// The stored blobs of one snapshot, borrowed from the row that holds them.
 pub struct StoredBlobs<'a> {
     pub nodes: &'a [u8],
@@ -209,35 +229,19 @@ pub struct StoredBlobs<'a> {
     pub edge_flags: &'a [u8],
 }
 
-impl<'a> StoredBlobs<'a> {
-    fn node_blobs(&self) -> NodeBlobs<'a> {
-        NodeBlobs { nodes: self.nodes, node_kinds: self.node_kinds }
-    }
-
-    fn edge_blobs(&self) -> EdgeBlobs<'a> {
-        EdgeBlobs {
-            ends: self.edge_ends,
-            costs: self.edge_costs,
-            kinds: self.edge_kinds,
-            rules: self.edge_rules,
-            flags: self.edge_flags,
-        }
-    }
-}
-
 /// The node blobs of one snapshot.
-pub struct NodeBlobs<'a> {
-    pub nodes: &'a [u8],
-    pub node_kinds: &'a [u8],
+pub struct NodeBlobs<S> {
+    pub nodes: S,
+    pub node_kinds: S,
 }
 
 /// The edge blobs of one snapshot.
-pub struct EdgeBlobs<'a> {
-    pub ends: &'a [u8],
-    pub costs: &'a [u8],
-    pub kinds: &'a [u8],
-    pub rules: &'a [u8],
-    pub flags: &'a [u8],
+pub struct EdgeBlobs<S> {
+    pub ends: S,
+    pub costs: S,
+    pub kinds: S,
+    pub rules: S,
+    pub flags: S,
 }
 
 /// Decoded nodes or edges, with the format version they were stored in (which the other half's
@@ -254,8 +258,18 @@ pub fn decode(snapshot: i64, stored: &StoredBlobs) -> Result<Option<Structure>> 
     // Neither half needs the other. (The nodes in two halves on two threads as well was measured
     // slower: 1.26x the load's wall time at 10M, more page faults.)
     let (nodes, edges) = std::thread::scope(|scope| {
-        let nodes = scope.spawn(|| decode_nodes(snapshot, &stored.node_blobs()));
-        let edges = decode_edges(snapshot, &stored.edge_blobs());
+        let nodes =
+            scope.spawn(|| decode_nodes(snapshot, NodeBlobs { nodes: stored.nodes, node_kinds: stored.node_kinds }));
+        let edges = decode_edges(
+            snapshot,
+            EdgeBlobs {
+                ends: stored.edge_ends,
+                costs: stored.edge_costs,
+                kinds: stored.edge_kinds,
+                rules: stored.edge_rules,
+                flags: stored.edge_flags,
+            },
+        );
         (nodes.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), edges)
     });
     // A node error first: it says more than an edge naming a node that is not there.
@@ -281,113 +295,216 @@ fn corrupt(snapshot: i64, column: Column, what: &str) -> StoreError {
     StoreError::Corrupt(format!("graph blob {} of snapshot {snapshot}: {what}", column.name()))
 }
 
-/// One half's format version, and each blob's item count and body.
-type Headers<'a, const N: usize> = (u16, [(usize, &'a [u8]); N]);
+/// Why a read of a blob failed.
+enum Fail {
+    /// It ended before what its counts promised (or a length is past any blob's size).
+    Truncated,
+    /// A read of the blob failed (SQLite's error).
+    Read(std::io::Error),
+}
+
+type Read<T> = std::result::Result<T, Fail>;
+
+/// Reading one blob, bounds-checked, from its start.
+struct Cursor<S> {
+    src: S,
+    at: usize,
+    column: Column,
+    snapshot: i64,
+}
+
+impl<S: Source> Cursor<S> {
+    /// The blob's error for `fail`, saying what was read.
+    fn error(&self, fail: Fail, what: &str) -> StoreError {
+        match fail {
+            Fail::Truncated => corrupt(self.snapshot, self.column, &format!("{what} truncated")),
+            Fail::Read(e) => corrupt(self.snapshot, self.column, &format!("{what} could not be read: {e}")),
+        }
+    }
+
+    fn fill(&mut self, out: &mut [u8]) -> Read<()> {
+        let end = self.at.checked_add(out.len()).filter(|&e| e <= self.src.len()).ok_or(Fail::Truncated)?;
+        self.src.read_at(self.at, out).map_err(Fail::Read)?;
+        self.at = end;
+        Ok(())
+    }
+
+    /// The next `n` bytes, in a buffer of their own.
+    fn bytes(&mut self, n: usize) -> Read<Vec<u8>> {
+        if n > self.src.len().saturating_sub(self.at) {
+            return Err(Fail::Truncated);
+        }
+        let mut out = vec![0; n];
+        self.fill(&mut out)?;
+        Ok(out)
+    }
+
+    fn u16(&mut self) -> Read<u16> {
+        let mut b = [0; 2];
+        self.fill(&mut b)?;
+        Ok(u16::from_le_bytes(b))
+    }
+
+    fn u32(&mut self) -> Read<u32> {
+        let mut b = [0; 4];
+        self.fill(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// The next `count` items of `WIDTH` bytes each, made by `make`: read a piece at a time into
+    /// a small buffer, so only the array made is allocated.
+    fn items<T, const WIDTH: usize>(&mut self, count: usize, make: impl Fn([u8; WIDTH]) -> T) -> Read<Vec<T>> {
+        let total = count.checked_mul(WIDTH).ok_or(Fail::Truncated)?;
+        if total > self.src.len().saturating_sub(self.at) {
+            return Err(Fail::Truncated);
+        }
+        let mut out = Vec::with_capacity(count);
+        let mut buf = vec![0u8; total.min(1 << 20) / WIDTH * WIDTH];
+        let mut left = total;
+        while left > 0 {
+            let size = left.min(buf.len());
+            let piece = &mut buf[..size];
+            self.fill(piece)?;
+            out.extend(piece.chunks_exact(WIDTH).map(|b| make(b.try_into().expect("WIDTH bytes"))));
+            left -= piece.len();
+        }
+        Ok(out)
+    }
+
+    fn u32s(&mut self, count: usize) -> Read<Vec<u32>> {
+        self.items(count, u32::from_le_bytes)
+    }
+
+    fn u16s(&mut self, count: usize) -> Read<Vec<u16>> {
+        self.items(count, u16::from_le_bytes)
+    }
+
+    /// A length-prefixed string (`None` inside: not UTF-8).
+    fn string(&mut self) -> Read<Option<String>> {
+        let len = self.u32()? as usize;
+        Ok(String::from_utf8(self.bytes(len)?).ok())
+    }
+
+    /// A [`StrColumn`] of `count` items: their u32 end offsets, then their text (`None` inside:
+    /// not UTF-8, or ends that do not fit it).
+    fn column(&mut self, count: usize) -> Read<Option<StrColumn>> {
+        let ends: Vec<usize> = self.items(count, |b| u32::from_le_bytes(b) as usize)?;
+        let text = self.bytes(ends.last().copied().unwrap_or(0))?;
+        Ok(String::from_utf8(text).ok().and_then(|text| StrColumn::from_parts(text, ends)))
+    }
+
+    fn at_end(&self) -> bool {
+        self.at == self.src.len()
+    }
+}
 
 /// Reads the headers of one half's blobs, all of the same version: `None` for a version this
-/// build does not know.
-fn headers<const N: usize>(snapshot: i64, columns: [(Column, &[u8]); N]) -> Result<Option<Headers<'_, N>>> {
-    let mut out = [(0, &[][..]); N];
+/// build does not know; else the version, and each blob's item count and cursor (past its header).
+#[allow(clippy::type_complexity)]
+fn headers<S: Source, const N: usize>(
+    snapshot: i64,
+    blobs: [(Column, S); N],
+) -> Result<Option<(u16, [(usize, Cursor<S>); N])>> {
     let mut version = None;
-    for (i, (column, blob)) in columns.into_iter().enumerate() {
-        if blob.len() < HEADER_LEN || &blob[..4] != MAGIC {
-            return Err(corrupt(snapshot, column, "no header"));
+    let mut out = Vec::with_capacity(N);
+    for (column, src) in blobs {
+        let mut cursor = Cursor { src, at: 0, column, snapshot };
+        let mut head = [0u8; HEADER_LEN];
+        match cursor.fill(&mut head) {
+            Ok(()) if &head[..4] == MAGIC => {}
+            Ok(()) | Err(Fail::Truncated) => return Err(corrupt(snapshot, column, "no header")),
+            Err(fail) => return Err(cursor.error(fail, "the header")),
         }
-        let v = u16::from_le_bytes([blob[4], blob[5]]);
+        let v = u16::from_le_bytes([head[4], head[5]]);
         if v != FORMAT_VERSION && v != FORMAT_RECORDS {
             return Ok(None);
         }
         if *version.get_or_insert(v) != v {
             return Err(corrupt(snapshot, column, "of another format version than the other columns"));
         }
-        if u16::from_le_bytes([blob[6], blob[7]]) != column as u16 {
+        if u16::from_le_bytes([head[6], head[7]]) != column as u16 {
             return Err(corrupt(snapshot, column, "holds another column"));
         }
-        out[i] = (u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize, &blob[HEADER_LEN..]);
+        out.push((u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize, cursor));
     }
-    if out.iter().any(|&(count, _)| count != out[0].0) {
+    if out.iter().any(|(count, _)| *count != out[0].0) {
         return Err(StoreError::Corrupt(format!("graph blobs of snapshot {snapshot} disagree on their counts")));
     }
+    let Ok(out) = <[(usize, Cursor<S>); N]>::try_from(out) else { unreachable!("one header per blob") };
     Ok(version.map(|v| (v, out)))
 }
 
 /// Decodes the node blobs; `None` when they are of a format version this build does not know.
-pub fn decode_nodes(snapshot: i64, blobs: &NodeBlobs) -> Result<Option<Decoded<NodeTable>>> {
-    let corrupt = |column: Column, what: &str| corrupt(snapshot, column, what);
-    let Some((version, [(node_count, nodes_body), (_, kinds_body)])) =
+pub fn decode_nodes<S: Source>(snapshot: i64, blobs: NodeBlobs<S>) -> Result<Option<Decoded<NodeTable>>> {
+    let Some((version, [(node_count, mut nodes), (_, mut kinds)])) =
         headers(snapshot, [(Column::Nodes, blobs.nodes), (Column::NodeKinds, blobs.node_kinds)])?
     else {
         return Ok(None);
     };
-    let (kind_names, kind_codes) = read_dictionary(Column::NodeKinds, kinds_body, node_count, &corrupt)?;
-    let names = parse_names(&kind_names, NodeKind::parse, Column::NodeKinds, &corrupt)?;
-    let kinds = kind_codes
-        .chunks_exact(2)
-        .map(|code| names.get(u16::from_le_bytes([code[0], code[1]]) as usize).copied())
+    let (names, codes) = read_dictionary(&mut kinds, node_count)?;
+    let names = parse_names(&kinds, &names, NodeKind::parse)?;
+    let kinds = codes
+        .into_iter()
+        .map(|code| names.get(code as usize).copied())
         .collect::<Option<Vec<NodeKind>>>()
-        .ok_or_else(|| corrupt(Column::NodeKinds, "a code outside its names"))?;
+        .ok_or_else(|| corrupt(snapshot, Column::NodeKinds, "a code outside its names"))?;
     let value = if version == FORMAT_RECORDS {
-        NodeTable::from_nodes(&decode_node_records(nodes_body, kinds, &corrupt)?)
+        let body = nodes.bytes(nodes.src.len() - HEADER_LEN).map_err(|f| nodes.error(f, "the nodes"))?;
+        NodeTable::from_nodes(&decode_node_records(&body, kinds, &|what| corrupt(snapshot, Column::Nodes, what))?)
     } else {
-        decode_node_columns(nodes_body, kinds, &corrupt)?
+        decode_node_columns(&mut nodes, kinds)?
     };
     Ok(Some(Decoded { version, value }))
 }
 
-/// Decodes a format 2 nodes `body` (see [`Column::Nodes`]) of as many nodes as `kinds` has.
-fn decode_node_columns(
-    body: &[u8],
-    kinds: Vec<NodeKind>,
-    corrupt: &impl Fn(Column, &str) -> StoreError,
-) -> Result<NodeTable> {
-    let bad = |what: &str| corrupt(Column::Nodes, what);
+/// Decodes a format 2 nodes blob (see [`Column::Nodes`]) of as many nodes as `kinds` has.
+fn decode_node_columns<S: Source>(nodes: &mut Cursor<S>, kinds: Vec<NodeKind>) -> Result<NodeTable> {
     let n = kinds.len();
-    let mut reader = Reader { bytes: body, at: 0 };
-    let ids = reader.column(n).ok_or_else(|| bad("ids truncated, not UTF-8, or cut where no item ends"))?;
-    let names = reader.column(n).ok_or_else(|| bad("names truncated, not UTF-8, or cut where no item ends"))?;
-    let key_count = reader.u32().ok_or_else(|| bad("truncated"))?;
-    let keys = (0..key_count)
-        .map(|_| reader.string().ok_or_else(|| bad("property keys truncated or not UTF-8")))
-        .collect::<Result<Vec<String>>>()?;
-    let prop_counts: Vec<u16> =
-        reader.words(n, 2).ok_or_else(|| bad("truncated"))?.map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
-    let pairs: usize = prop_counts.iter().map(|&c| c as usize).sum();
-    let key_of: Vec<u32> = reader.words(pairs, 4).ok_or_else(|| bad("truncated"))?.map(word).collect();
-    let values =
-        reader.column(pairs).ok_or_else(|| bad("property values truncated, not UTF-8, or cut where no item ends"))?;
-    if reader.at != body.len() {
-        return Err(bad("bytes after the last column"));
+    let bad = |nodes: &Cursor<S>, what: &str| corrupt(nodes.snapshot, Column::Nodes, what);
+    let column = |nodes: &mut Cursor<S>, count: usize, what: &str| match nodes.column(count) {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(bad(nodes, &format!("{what} not UTF-8, or cut where no item ends"))),
+        Err(f) => Err(nodes.error(f, what)),
+    };
+    let ids = column(nodes, n, "ids")?;
+    let names = column(nodes, n, "names")?;
+    let key_count = nodes.u32().map_err(|f| nodes.error(f, "property keys"))?;
+    let mut keys = Vec::new();
+    for _ in 0..key_count {
+        match nodes.string() {
+            Ok(Some(k)) => keys.push(k),
+            Ok(None) => return Err(bad(nodes, "a property key not UTF-8")),
+            Err(f) => return Err(nodes.error(f, "property keys")),
+        }
     }
-    NodeTable::from_parts(NodeParts { ids, names, kinds, keys, prop_counts, key_of, values }).map_err(bad)
-}
-
-fn word(b: &[u8]) -> u32 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    let prop_counts = nodes.u16s(n).map_err(|f| nodes.error(f, "property counts"))?;
+    let pairs: usize = prop_counts.iter().map(|&c| c as usize).sum();
+    let key_of = nodes.u32s(pairs).map_err(|f| nodes.error(f, "property keys"))?;
+    let values = column(nodes, pairs, "property values")?;
+    if !nodes.at_end() {
+        return Err(bad(nodes, "bytes after the last column"));
+    }
+    NodeTable::from_parts(NodeParts { ids, names, kinds, keys, prop_counts, key_of, values }).map_err(|e| bad(nodes, e))
 }
 
 /// Decodes a format 1 nodes `body`, which holds exactly the nodes whose `kinds` are given.
-fn decode_node_records(
-    body: &[u8],
-    kinds: Vec<NodeKind>,
-    corrupt: &impl Fn(Column, &str) -> StoreError,
-) -> Result<Vec<Node>> {
+fn decode_node_records(body: &[u8], kinds: Vec<NodeKind>, bad: &impl Fn(&str) -> StoreError) -> Result<Vec<Node>> {
     let mut reader = Reader { bytes: body, at: 0 };
     let mut nodes = Vec::with_capacity(kinds.len());
-    let bad_nodes = |what: &str| corrupt(Column::Nodes, what);
     for kind in kinds {
-        let id = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
-        let name = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
-        let prop_count = reader.u16().ok_or_else(|| bad_nodes("truncated"))?;
+        let id = reader.string().ok_or_else(|| bad("truncated or not UTF-8"))?;
+        let name = reader.string().ok_or_else(|| bad("truncated or not UTF-8"))?;
+        let prop_count = reader.u16().ok_or_else(|| bad("truncated"))?;
         let mut props = crate::model::Props::with_capacity(prop_count as usize);
         for _ in 0..prop_count {
-            let k = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
-            let v = reader.string().ok_or_else(|| bad_nodes("truncated or not UTF-8"))?;
+            let k = reader.string().ok_or_else(|| bad("truncated or not UTF-8"))?;
+            let v = reader.string().ok_or_else(|| bad("truncated or not UTF-8"))?;
             props.insert(k, v);
         }
         nodes.push(Node { id, kind, name, props });
     }
     if reader.at != body.len() {
-        return Err(bad_nodes("bytes after the last node"));
+        return Err(bad("bytes after the last node"));
     }
     Ok(nodes)
 }
@@ -395,8 +512,7 @@ fn decode_node_records(
 /// Decodes the edge blobs, each checked (lengths, codes naming one of their names), but not
 /// against the nodes: [`join`] checks the ends. `None` when they are of a format version this build
 /// does not know.
-pub fn decode_edges(snapshot: i64, blobs: &EdgeBlobs) -> Result<Option<Decoded<EdgeColumns>>> {
-    let corrupt = |column: Column, what: &str| corrupt(snapshot, column, what);
+pub fn decode_edges<S: Source>(snapshot: i64, blobs: EdgeBlobs<S>) -> Result<Option<Decoded<EdgeColumns>>> {
     let columns = [
         (Column::EdgeEnds, blobs.ends),
         (Column::EdgeCosts, blobs.costs),
@@ -404,36 +520,44 @@ pub fn decode_edges(snapshot: i64, blobs: &EdgeBlobs) -> Result<Option<Decoded<E
         (Column::EdgeRules, blobs.rules),
         (Column::EdgeFlags, blobs.flags),
     ];
-    let Some((version, [(count, ends), (_, costs), (_, kinds), (_, rules), (_, flags)])) = headers(snapshot, columns)?
+    let Some((version, [(count, mut ends), (_, mut costs), (_, mut kinds), (_, mut rules), (_, mut flags)])) =
+        headers(snapshot, columns)?
     else {
         return Ok(None);
     };
-    // Fixed-width columns: the length is checked once, then read without further checks.
-    for (column, body, width) in
-        [(Column::EdgeEnds, ends, 8), (Column::EdgeCosts, costs, 4), (Column::EdgeFlags, flags, 1)]
-    {
-        if body.len() != count * width {
-            return Err(corrupt(column, &format!("{} bytes for {count} edges", body.len())));
+    // Fixed-width columns: the length is checked once, then read.
+    for (c, width) in [(&ends, 8), (&costs, 4), (&flags, 1)] {
+        let body = c.src.len() - HEADER_LEN;
+        if Some(body) != count.checked_mul(width) {
+            return Err(corrupt(snapshot, c.column, &format!("{body} bytes for {count} edges")));
         }
     }
-    let (kind_names, kind_codes) = read_dictionary(Column::EdgeKinds, kinds, count, &corrupt)?;
-    let edge_kinds = parse_names(&kind_names, EdgeKind::parse, Column::EdgeKinds, &corrupt)?;
-    let (rule_names, rule_codes) = read_dictionary(Column::EdgeRules, rules, count, &corrupt)?;
-    let code = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]);
-    let (source, target): (Vec<u32>, Vec<u32>) = ends.chunks_exact(8).map(|b| (word(b), word(&b[4..]))).unzip();
+    let (source, target) = if version == FORMAT_RECORDS {
+        // Format 1: each edge's source and target side by side.
+        let pairs =
+            ends.items(count, |b: [u8; 8]| (word(&b[..4]), word(&b[4..]))).map_err(|f| ends.error(f, "ends"))?;
+        pairs.into_iter().unzip()
+    } else {
+        let source = ends.u32s(count).map_err(|f| ends.error(f, "sources"))?;
+        (source, ends.u32s(count).map_err(|f| ends.error(f, "targets"))?)
+    };
+    let cost = costs.u32s(count).map_err(|f| costs.error(f, "costs"))?;
+    let flags = flags.bytes(count).map_err(|f| flags.error(f, "flags"))?;
+    let (kind_names, kind_codes) = read_dictionary(&mut kinds, count)?;
+    let edge_kinds = parse_names(&kinds, &kind_names, EdgeKind::parse)?;
     let kind = kind_codes
-        .chunks_exact(2)
-        .map(|b| edge_kinds.get(code(b) as usize).copied())
+        .into_iter()
+        .map(|code| edge_kinds.get(code as usize).copied())
         .collect::<Option<Vec<EdgeKind>>>()
-        .ok_or_else(|| corrupt(Column::EdgeKinds, "a code outside its names"))?;
-    let rule: Vec<u16> = rule_codes.chunks_exact(2).map(code).collect();
+        .ok_or_else(|| corrupt(snapshot, Column::EdgeKinds, "a code outside its names"))?;
+    let (rule_names, rule) = read_dictionary(&mut rules, count)?;
     if rule.iter().any(|&r| r as usize >= rule_names.len()) {
-        return Err(corrupt(Column::EdgeRules, "a code outside its names"));
+        return Err(corrupt(snapshot, Column::EdgeRules, "a code outside its names"));
     }
     let value = EdgeColumns {
         source,
         target,
-        cost: costs.chunks_exact(4).map(word).collect(),
+        cost,
         kind,
         rules: rule_names.iter().map(|r| Arc::from(r.as_str())).collect(),
         rule,
@@ -443,35 +567,37 @@ pub fn decode_edges(snapshot: i64, blobs: &EdgeBlobs) -> Result<Option<Decoded<E
     Ok(Some(Decoded { version, value }))
 }
 
-/// Reads a dictionary-coded body: its names, and its codes (two bytes per item, length checked).
-fn read_dictionary<'a>(
-    column: Column,
-    body: &'a [u8],
-    items: usize,
-    corrupt: &impl Fn(Column, &str) -> StoreError,
-) -> Result<(Vec<String>, &'a [u8])> {
-    let mut reader = Reader { bytes: body, at: 0 };
-    let count = reader.u16().ok_or_else(|| corrupt(column, "truncated"))?;
-    let names = (0..count)
-        .map(|_| reader.string().ok_or_else(|| corrupt(column, "truncated or not UTF-8")))
-        .collect::<Result<Vec<String>>>()?;
-    let codes = &body[reader.at..];
-    if codes.len() != items * 2 {
-        return Err(corrupt(column, &format!("{} code bytes for {items} items", codes.len())));
+fn word(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Reads a dictionary-coded blob to its end: its names, and a u16 code per item.
+fn read_dictionary<S: Source>(blob: &mut Cursor<S>, items: usize) -> Result<(Vec<String>, Vec<u16>)> {
+    let count = blob.u16().map_err(|f| blob.error(f, "the names"))?;
+    let mut names = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        match blob.string() {
+            Ok(Some(name)) => names.push(name),
+            Ok(None) => return Err(corrupt(blob.snapshot, blob.column, "a name not UTF-8")),
+            Err(f) => return Err(blob.error(f, "the names")),
+        }
     }
+    let left = blob.src.len() - blob.at;
+    if Some(left) != items.checked_mul(2) {
+        return Err(corrupt(blob.snapshot, blob.column, &format!("{left} code bytes for {items} items")));
+    }
+    let codes = blob.u16s(items).map_err(|f| blob.error(f, "the codes"))?;
     Ok((names, codes))
 }
 
-fn parse_names<T>(
-    names: &[String],
-    parse: impl Fn(&str) -> Option<T>,
-    column: Column,
-    corrupt: &impl Fn(Column, &str) -> StoreError,
-) -> Result<Vec<T>> {
-    names.iter().map(|n| parse(n).ok_or_else(|| corrupt(column, &format!("unknown kind {n}")))).collect()
+fn parse_names<S, T>(blob: &Cursor<S>, names: &[String], parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>> {
+    names
+        .iter()
+        .map(|n| parse(n).ok_or_else(|| corrupt(blob.snapshot, blob.column, &format!("unknown kind {n}"))))
+        .collect()
 }
 
-/// A cursor over a variable-width body; every read is bounds-checked (`None` past the end).
+/// A cursor over a format 1 nodes body in memory; every read is bounds-checked (`None` past the end).
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -489,29 +615,9 @@ impl Reader<'_> {
         self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
     }
 
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(word)
-    }
-
-    /// The next `count` items of `width` bytes.
-    fn words(&mut self, count: usize, width: usize) -> Option<std::slice::ChunksExact<'_, u8>> {
-        Some(self.take(count.checked_mul(width)?)?.chunks_exact(width))
-    }
-
-    /// A [`StrColumn`] of `count` items: their u32 end offsets, then their text.
-    fn column(&mut self, count: usize) -> Option<StrColumn> {
-        let ends: Vec<usize> = self.words(count, 4)?.map(|b| word(b) as usize).collect();
-        let text = std::str::from_utf8(self.take(ends.last().copied().unwrap_or(0))?).ok()?;
-        StrColumn::from_parts(text.to_owned(), ends)
-    }
-
-    fn str(&mut self) -> Option<&str> {
-        let len = self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
-        std::str::from_utf8(self.take(len as usize)?).ok()
-    }
-
     fn string(&mut self) -> Option<String> {
-        self.str().map(str::to_owned)
+        let len = self.take(4).map(word)?;
+        std::str::from_utf8(self.take(len as usize)?).ok().map(str::to_owned)
     }
 }
 
@@ -529,8 +635,9 @@ mod tests {
         let edges = vec![
             Edge::bare("a".into(), "b".into(), EdgeKind::MemberOf, "r1".into()),
             Edge::bare("b".into(), "c".into(), EdgeKind::ReadSecrets, "r2".into()),
+            Edge::bare("c".into(), "a".into(), EdgeKind::MemberOf, "r1".into()),
         ];
-        (nodes, edges, vec![(0, 1), (1, 2)])
+        (nodes, edges, vec![(0, 1), (1, 2), (2, 0)])
     }
 
     fn stored(b: &GraphBlobs) -> StoredBlobs<'_> {
@@ -569,7 +676,15 @@ mod tests {
         let (table, columns) = decode(1, &stored(&blobs)).unwrap().unwrap();
         assert_eq!(table, NodeTable::from_nodes(&nodes));
         assert_eq!(table.to_nodes(), nodes);
-        assert_eq!((columns.source, columns.target), (vec![0, 1], vec![1, 2]));
+        assert_eq!((columns.source, columns.target), (vec![0, 1, 2], vec![1, 2, 0]));
+    }
+
+    /// The edge ends blob as format 1 wrote it: each edge's source and target side by side.
+    fn format_1_ends(ends: &[(u32, u32)]) -> Vec<u8> {
+        let mut blob = header(Column::EdgeEnds, ends.len() as u32);
+        blob[4..6].copy_from_slice(&FORMAT_RECORDS.to_le_bytes());
+        blob.extend(ends.iter().flat_map(|&(s, t)| [s.to_le_bytes(), t.to_le_bytes()]).flatten());
+        blob
     }
 
     #[test]
@@ -581,10 +696,10 @@ mod tests {
         blobs.nodes = format_1_nodes(&nodes);
         let mixed = decode(1, &stored(&blobs)).map(|_| ()).unwrap_err();
         assert!(matches!(mixed, StoreError::Corrupt(ref m) if m.contains("format version")), "{mixed}");
-        // Every other column's layout is the same in both formats: only the version differs.
+        // The ends side by side; every other column's layout is the same in both formats.
+        blobs.edge_ends = format_1_ends(&ends);
         for b in [
             &mut blobs.node_kinds,
-            &mut blobs.edge_ends,
             &mut blobs.edge_costs,
             &mut blobs.edge_kinds,
             &mut blobs.edge_rules,

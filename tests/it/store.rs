@@ -243,6 +243,15 @@ fn a_snapshot_with_a_graph_blobs_row_of_the_first_format_still_loads() {
         blob[4..6].copy_from_slice(&1u16.to_le_bytes()); // format 1: same layout but for the nodes
         blob
     };
+    // Format 1 kept each edge's source and target side by side; format 2 every source first.
+    let split = part("edge_ends");
+    let count = (split.len() - 12) / 8;
+    let word = |i: usize| &split[12 + 4 * i..16 + 4 * i];
+    let mut ends = split[..12].to_vec();
+    for e in 0..count {
+        ends.extend_from_slice(word(e));
+        ends.extend_from_slice(word(count + e));
+    }
     let mut nodes = part("nodes")[..12].to_vec();
     let put = |out: &mut Vec<u8>, s: &str| {
         out.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -264,7 +273,7 @@ fn a_snapshot_with_a_graph_blobs_row_of_the_first_format_still_loads() {
             snapshot,
             nodes,
             part("node_kinds"),
-            part("edge_ends"),
+            ends,
             part("edge_costs"),
             part("edge_kinds"),
             part("edge_rules"),
