@@ -148,7 +148,7 @@ pub fn headline_text(g: &AttackGraph, h: &Headline, snap: &SnapshotInfo, db: &st
     s
 }
 
-pub fn headline_json<'a>(g: &'a AttackGraph, h: &Headline, snap: &'a SnapshotInfo) -> report::PathsJson<'a> {
+pub fn headline_json<'a>(g: &'a AttackGraph, h: &'a Headline, snap: &'a SnapshotInfo) -> report::PathsJson<'a> {
     let mut doc = report::paths_json(g, snap, &h.pipeline_paths);
     doc.contained_pipeline_identities = Some(h.contained.iter().map(|&c| g.node(c).id).collect());
     doc.user_paths = Some(h.user_paths.iter().map(|p| report::path_json(g, p)).collect());

@@ -20,7 +20,7 @@ mod nodes;
 pub use nodes::{NodeParts, NodeRef, NodeTable, PropsRef, StrColumn};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A node of one [`AttackGraph`]: its position in [`AttackGraph::nodes`]. Only meaningful for the
 /// graph it came from; across snapshots a node is named by its Azure id ([`Node::id`]).
@@ -105,18 +105,44 @@ impl Csr {
         for i in 0..n {
             offsets[i + 1] += offsets[i];
         }
-        let mut fill = offsets.clone();
         let m = ends.len();
         let (mut edge_ids, mut other, mut cost) = (vec![0u32; m], vec![0u32; m], vec![0u32; m]);
         let mut kind = vec![EdgeKind::MemberOf; m];
-        for (e, &s) in ends.iter().enumerate() {
-            let slot = fill[s as usize] as usize;
-            edge_ids[slot] = e as u32;
-            other[slot] = other_ends[e];
-            cost[slot] = costs[e];
-            kind[slot] = kinds[e];
-            fill[s as usize] += 1;
-        }
+        // Two halves of the nodes, with about as many edges each, filled on two threads: each scans
+        // every edge and places those of its nodes, so each writes only its own half of the arrays.
+        let mid = if m < 1 << 16 { n } else { offsets.partition_point(|&o| (o as usize) < m / 2).min(n) };
+        let split = offsets[mid] as usize;
+        let mut fill = offsets[..n].to_vec();
+        let (fill_low, fill_high) = fill.split_at_mut(mid);
+        let (ids_low, ids_high) = edge_ids.split_at_mut(split);
+        let (other_low, other_high) = other.split_at_mut(split);
+        let (cost_low, cost_high) = cost.split_at_mut(split);
+        let (kind_low, kind_high) = kind.split_at_mut(split);
+        let columns = Columns { ends, other_ends, costs, kinds };
+        std::thread::scope(|scope| {
+            if mid < n {
+                let high = Slots {
+                    fill: fill_high,
+                    first_node: mid,
+                    first_slot: split,
+                    edge_ids: ids_high,
+                    other: other_high,
+                    cost: cost_high,
+                    kind: kind_high,
+                };
+                scope.spawn(move || high.place(&columns));
+            }
+            Slots {
+                fill: fill_low,
+                first_node: 0,
+                first_slot: 0,
+                edge_ids: ids_low,
+                other: other_low,
+                cost: cost_low,
+                kind: kind_low,
+            }
+            .place(&columns);
+        });
         Csr { offsets, edge_ids, other, cost, kind }
     }
 
@@ -126,6 +152,46 @@ impl Csr {
 
     fn of(&self, n: u32) -> &[u32] {
         &self.edge_ids[self.slots(n)]
+    }
+}
+
+/// The edge columns a [`Csr`] is built from (ends: the end it groups edges by).
+#[derive(Clone, Copy)]
+struct Columns<'a> {
+    ends: &'a [u32],
+    other_ends: &'a [u32],
+    costs: &'a [u32],
+    kinds: &'a [EdgeKind],
+}
+
+/// The slots of a range of nodes, starting at node `first_node` and slot `first_slot`, with each
+/// node's next free slot in `fill`.
+struct Slots<'a> {
+    fill: &'a mut [u32],
+    first_node: usize,
+    first_slot: usize,
+    edge_ids: &'a mut [u32],
+    other: &'a mut [u32],
+    cost: &'a mut [u32],
+    kind: &'a mut [EdgeKind],
+}
+
+impl Slots<'_> {
+    /// Places every edge whose end is one of these nodes, in edge id order.
+    fn place(self, c: &Columns) {
+        let nodes = self.first_node..self.first_node + self.fill.len();
+        for (e, &s) in c.ends.iter().enumerate() {
+            if !nodes.contains(&(s as usize)) {
+                continue;
+            }
+            let at = &mut self.fill[s as usize - self.first_node];
+            let slot = *at as usize - self.first_slot;
+            self.edge_ids[slot] = e as u32;
+            self.other[slot] = c.other_ends[e];
+            self.cost[slot] = c.costs[e];
+            self.kind[slot] = c.kinds[e];
+            *at += 1;
+        }
     }
 }
 
@@ -195,8 +261,10 @@ pub struct AttackGraph {
     /// keeps them), where a binary search finds them without a copy of every id.
     index: Option<HashMap<String, NodeId>>,
     id_rank: Vec<u32>,
-    out: Csr,
-    inc: Csr,
+    /// The adjacency of each direction, built when a search first walks it: most queries walk
+    /// one (at 10M edges each is 140 MB, and building it most of a load's remaining time).
+    out: OnceLock<Csr>,
+    inc: OnceLock<Csr>,
 }
 
 /// A search state: node index, and whether it was reached with full control of it as a scope.
@@ -414,11 +482,7 @@ impl AttackGraph {
         );
         let max_cost = edge_cost.iter().copied().max().unwrap_or(1);
         // The two adjacency structures are independent: one per core.
-        let (out, inc) = std::thread::scope(|scope| {
-            let inc = scope.spawn(|| Csr::new(nodes.len(), &edge_target, &edge_source, &edge_cost, &edge_kind));
-            let out = Csr::new(nodes.len(), &edge_source, &edge_target, &edge_cost, &edge_kind);
-            (out, inc.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-        });
+
         // The rank of each node in id order, for sorting results by id without comparing strings.
         // The store keeps nodes in id order already, so this is usually one pass, and then ids
         // are found by binary search instead of a map.
@@ -445,8 +509,8 @@ impl AttackGraph {
             edge_target,
             index,
             id_rank,
-            out,
-            inc,
+            out: OnceLock::new(),
+            inc: OnceLock::new(),
         }
     }
 
@@ -600,9 +664,23 @@ impl AttackGraph {
         NodeId(self.edge_target[e])
     }
 
+    /// The edges leaving each node (built on first use).
+    fn out(&self) -> &Csr {
+        self.out.get_or_init(|| {
+            Csr::new(self.nodes.len(), &self.edge_source, &self.edge_target, &self.edge_cost, &self.edge_kind)
+        })
+    }
+
+    /// The edges entering each node (built on first use).
+    fn inc(&self) -> &Csr {
+        self.inc.get_or_init(|| {
+            Csr::new(self.nodes.len(), &self.edge_target, &self.edge_source, &self.edge_cost, &self.edge_kind)
+        })
+    }
+
     /// The edge ids leaving a node, for callers that walk the graph themselves.
     pub fn out_edges(&self, n: NodeId) -> impl Iterator<Item = usize> + '_ {
-        self.out.of(n.0).iter().map(|&e| e as usize)
+        self.out().of(n.0).iter().map(|&e| e as usize)
     }
 
     /// The easiest path from `source` to each of `targets` it can reach, sorted by target id.
@@ -717,16 +795,16 @@ impl AttackGraph {
         }
         // Start one hop out, at the sources of the allowed last edges, and never pass through the
         // target itself before that hop.
-        let seeds: Vec<Seed> = self
-            .inc
+        let inc = self.inc();
+        let seeds: Vec<Seed> = inc
             .slots(start)
-            .filter(|&slot| last_kinds.contains(&self.inc.kind[slot]))
+            .filter(|&slot| last_kinds.contains(&inc.kind[slot]))
             .filter_map(|slot| {
-                let (e, kind) = (self.inc.edge_ids[slot], self.inc.kind[slot]);
-                let from = (self.inc.other[slot], kind == EdgeKind::Contains);
+                let (e, kind) = (inc.edge_ids[slot], inc.kind[slot]);
+                let from = (inc.other[slot], kind == EdgeKind::Contains);
                 (filter.allows(self, e, from) && from.0 != start).then_some((
                     from,
-                    (self.inc.cost[slot], 1),
+                    (inc.cost[slot], 1),
                     Some((e, (start, false), 0)),
                 ))
             })
@@ -991,7 +1069,7 @@ impl AttackGraph {
             if filter.max_hops.is_some_and(|h| hops as usize >= h) {
                 continue;
             }
-            let csr = if forward { &self.out } else { &self.inc };
+            let csr = if forward { self.out() } else { self.inc() };
             for slot in csr.slots(n) {
                 let (e, kind) = (csr.edge_ids[slot], csr.kind[slot]);
                 let (next_node, next_flag) = if forward {
@@ -1193,6 +1271,35 @@ fn best_end(l: &Labels, n: u32, ok: impl Fn(bool) -> bool) -> Option<((State, u3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Large enough for the two-thread build: every node's slots hold its edges in id order, with
+    /// their other end, cost and kind.
+    #[test]
+    fn adjacency_lists_each_nodes_edges_in_id_order() {
+        let (n, m) = (3_000usize, 100_000usize);
+        let mut x: u64 = 42;
+        let mut next = |bound: usize| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((x >> 33) as usize) % bound
+        };
+        // Skewed ends, so the halves are not equal in nodes.
+        let ends: Vec<u32> = (0..m).map(|_| (next(n) * next(n) / n) as u32).collect();
+        let other: Vec<u32> = (0..m).map(|_| next(n) as u32).collect();
+        let costs: Vec<u32> = (0..m).map(|_| 1 + next(9) as u32).collect();
+        let kinds: Vec<EdgeKind> = (0..m).map(|_| [EdgeKind::MemberOf, EdgeKind::Contains][next(2)]).collect();
+        let csr = Csr::new(n, &ends, &other, &costs, &kinds);
+        let mut want = vec![Vec::new(); n];
+        for (e, &end) in ends.iter().enumerate() {
+            want[end as usize].push(e as u32);
+        }
+        for node in 0..n as u32 {
+            assert_eq!(csr.of(node), &want[node as usize][..], "node {node}");
+            for slot in csr.slots(node) {
+                let e = csr.edge_ids[slot] as usize;
+                assert_eq!((csr.other[slot], csr.cost[slot], csr.kind[slot]), (other[e], costs[e], kinds[e]));
+            }
+        }
+    }
     use crate::model::NodeKind;
 
     #[test]

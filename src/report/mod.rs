@@ -300,7 +300,8 @@ pub struct SnapshotJson<'a> {
 pub struct PathsJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contained_pipeline_identities: Option<Vec<&'a str>>,
-    pub paths: Vec<PathJson<'a>>,
+    /// Made as they are written: a large tenant's query has tens of thousands.
+    pub paths: PathList<'a>,
     /// The saved query, as a JSON object (keys sorted, as in every azpath document).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<serde_json::Value>,
@@ -310,10 +311,14 @@ pub struct PathsJson<'a> {
     pub user_paths: Option<Vec<PathJson<'a>>>,
 }
 
-pub fn paths_json<'a>(g: &'a AttackGraph, snapshot: &'a crate::model::SnapshotInfo, paths: &[Path]) -> PathsJson<'a> {
+pub fn paths_json<'a>(
+    g: &'a AttackGraph,
+    snapshot: &'a crate::model::SnapshotInfo,
+    paths: &'a [Path],
+) -> PathsJson<'a> {
     PathsJson {
         contained_pipeline_identities: None,
-        paths: paths.iter().map(|p| path_json(g, p)).collect(),
+        paths: PathList { g, paths },
         query: None,
         schema: PATHS_SCHEMA,
         snapshot: SnapshotJson {
