@@ -129,9 +129,9 @@ pub fn reach(
             } else {
                 format!("{selector:?} reaches {} node(s) in snapshot #{}:\n", found.len(), snap.id)
             };
-            header
-                + &report::reach_text(&g, &found, reverse, show_paths, style_for(&out.output))
-                + &completeness_note(&snap)
+            let mut text = header;
+            report::reach_text(&mut text, &g, &found, reverse, show_paths, style_for(&out.output));
+            text + &completeness_note(&snap)
         }
         f @ (Format::Sarif | Format::Markdown) => {
             return Err(findings_format_error(f, if reverse { "who-can-reach" } else { "reach" }));

@@ -333,9 +333,11 @@ pub fn paths_json<'a>(
 }
 
 /// Blast radius (`reach`) or its reverse (`who-can-reach`): the nodes found, grouped by kind, each
-/// with hops and effort, and the easiest path when `show_paths` is set.
-pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bool, style: Style) -> String {
-    let mut s = String::new();
+/// with hops and effort, and the easiest path when `show_paths` is set; appended to `s`, which is
+/// sized for it first (grown by doubling, a blast radius of millions was copied as it grew, into
+/// fresh pages each time; a line is about 64 bytes, a name of up to 40 included).
+pub fn reach_text(s: &mut String, g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bool, style: Style) {
+    s.reserve(paths.len() * if show_paths { 256 } else { 80 });
     let other = |p: &Path| if reverse { p.source } else { p.target };
     // Grouped by kind in one pass (each group in the order found): a blast radius lists millions.
     let mut by_kind: std::collections::BTreeMap<NodeKind, Vec<&Path>> = Default::default();
@@ -349,13 +351,12 @@ pub fn reach_text(g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bo
             let jewel = jewel_text(n);
             let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{}]", terminal(&jewel))) };
             let pim = if p.requires_activation(g) { style.yellow("  [PIM]") } else { String::new() };
-            push_reach_line(&mut s, &terminal(n.name), p.hops(), p.cost, &pim, &jewel);
+            push_reach_line(s, &terminal(n.name), p.hops(), p.cost, &pim, &jewel);
             if show_paths {
                 let _ = writeln!(s, "      {}", path_line(g, p, style));
             }
         }
     }
-    s
 }
 
 /// Appends one result line of [`reach_text`], as `writeln!(s, "  {name:<40} {hops:>2} hops, effort
