@@ -78,10 +78,9 @@ pub fn writers(data: &[u8]) {
     let to = query::select(&g, "crown-jewels").unwrap_or_default();
     let paths = query::paths(&g, &from, &to, &PathOptions::default()).unwrap_or_default();
     let style = azpath::report::Style { color: false };
-    for text in [
-        azpath::report::paths_text(&g, &paths, true, style),
-        azpath::report::reach_text(&g, &paths, false, true, style),
-    ] {
+    let mut reach = String::new();
+    azpath::report::reach_text(&mut reach, &g, &paths, false, true, style);
+    for text in [azpath::report::paths_text(&g, &paths, true, style), reach] {
         if let Some(c) = text.chars().find(|&c| c != '\n' && azpath::escape::is_unsafe(c)) {
             panic!("unsafe {c:?} in terminal output:\n{text}");
         }
