@@ -79,7 +79,8 @@ pub fn writers(data: &[u8]) {
     let paths = query::paths(&g, &from, &to, &PathOptions::default()).unwrap_or_default();
     let style = azpath::report::Style { color: false };
     let mut reach = String::new();
-    azpath::report::reach_text(&mut reach, &g, &paths, false, true, style);
+    let found: Vec<_> = paths.iter().map(|p| azpath::graph::Reached::of(p, &g, false)).collect();
+    azpath::report::reach_text(&mut reach, &g, &found, Some(&paths), style);
     for text in [azpath::report::paths_text(&g, &paths, true, style), reach] {
         if let Some(c) = text.chars().find(|&c| c != '\n' && azpath::escape::is_unsafe(c)) {
             panic!("unsafe {c:?} in terminal output:\n{text}");

@@ -60,6 +60,31 @@ impl Path {
     }
 }
 
+/// A node a whole-graph search reached, with its easiest path's cost, length and whether it needs a
+/// PIM activation, but not the path: what a blast-radius table prints, for millions of nodes
+/// without a path (an allocation) each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reached {
+    /// The node reached (`reach`), or the node that reaches (`who-can-reach`).
+    pub node: NodeId,
+    pub cost: u32,
+    pub hops: u32,
+    pub needs_activation: bool,
+}
+
+impl Reached {
+    /// The summary of a path of [`AttackGraph::reach`] (or of
+    /// [`AttackGraph::who_can_reach`], `reverse`).
+    pub fn of(p: &Path, g: &AttackGraph, reverse: bool) -> Reached {
+        Reached {
+            node: if reverse { p.source } else { p.target },
+            cost: p.cost,
+            hops: p.hops() as u32,
+            needs_activation: p.requires_activation(g),
+        }
+    }
+}
+
 /// Limits on which paths count.
 #[derive(Debug, Clone, Default)]
 pub struct SearchOptions {
@@ -841,6 +866,22 @@ impl AttackGraph {
         self.sorted_paths(&labels, sources)
     }
 
+    /// [`reach`](Self::reach), each path summed up ([`Reached::of`]) without being made.
+    pub fn reach_summary(&self, sources: &[NodeId], opts: &SearchOptions) -> Vec<Reached> {
+        let filter = Filter::new(self, opts);
+        let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
+        let labels = self.forward(&starts, &filter);
+        self.sorted_summaries(&labels, sources)
+    }
+
+    /// [`who_can_reach`](Self::who_can_reach), each path summed up without being made.
+    pub fn who_can_reach_summary(&self, targets: &[NodeId], opts: &SearchOptions) -> Vec<Reached> {
+        let filter = Filter::new(self, opts);
+        let target_set: HashSet<u32> = targets.iter().map(|t| t.index() as u32).collect();
+        let labels = self.backward(&target_set, &filter);
+        self.sorted_summaries(&labels, targets)
+    }
+
     /// Everyone who can reach any of `targets`: for each node, its easiest path to the nearest
     /// target. Sorted by cost, then node id.
     pub fn who_can_reach(&self, targets: &[NodeId], opts: &SearchOptions) -> Vec<Path> {
@@ -855,21 +896,7 @@ impl AttackGraph {
     /// The nodes are sorted first and each path is built in that order, so no path is moved.
     fn sorted_paths(&self, labels: &Labels, starts: &[NodeId]) -> Vec<Path> {
         let backward = !labels.forward;
-        let mut is_start = vec![false; self.nodes.len()];
-        for n in starts {
-            is_start[n.index()] = true;
-        }
-        let mut by_id = vec![0u32; self.nodes.len()];
-        for (n, &rank) in self.id_rank.iter().enumerate() {
-            by_id[rank as usize] = n as u32;
-        }
-        // (cost, node) of each reached node, in id order.
-        let reached: Vec<(u32, u32)> = by_id
-            .into_iter()
-            .filter(|&n| !is_start[n as usize])
-            .filter_map(|n| Some((best_end(labels, n, |flag| !backward || !flag)?.1.0, n)))
-            .collect();
-        let order = by_cost(reached);
+        let order = self.reached_in_order(labels, starts);
         // Sized up front: grown by doubling, every path was copied and twice the memory faulted in.
         let mut out: Vec<Path> = Vec::with_capacity(order.len());
         let path_of = |n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) };
@@ -905,6 +932,68 @@ impl AttackGraph {
             debug_assert_eq!(Some(&path), path_of(n).as_ref());
             built[n as usize] = (out.len() as u32) << 1 | state.1 as u32;
             out.push(path);
+        }
+        out
+    }
+
+    /// The nodes a whole-graph search reached, but its `starts`: by cost, then node id.
+    fn reached_in_order(&self, labels: &Labels, starts: &[NodeId]) -> Vec<u32> {
+        let backward = !labels.forward;
+        let mut is_start = vec![false; self.nodes.len()];
+        for n in starts {
+            is_start[n.index()] = true;
+        }
+        let mut by_id = vec![0u32; self.nodes.len()];
+        for (n, &rank) in self.id_rank.iter().enumerate() {
+            by_id[rank as usize] = n as u32;
+        }
+        // (cost, node) of each reached node, in id order.
+        let reached: Vec<(u32, u32)> = by_id
+            .into_iter()
+            .filter(|&n| !is_start[n as usize])
+            .filter_map(|n| Some((best_end(labels, n, |flag| !backward || !flag)?.1.0, n)))
+            .collect();
+        by_cost(reached)
+    }
+
+    /// [`sorted_paths`](Self::sorted_paths), summed up: cost and hops are the end state's label,
+    /// and whether a path needs an activation is worked out once per state, from the state
+    /// before it (the walk back stops at the first state already known).
+    fn sorted_summaries(&self, labels: &Labels, starts: &[NodeId]) -> Vec<Reached> {
+        let backward = !labels.forward;
+        let order = self.reached_in_order(labels, starts);
+        let Some((dist, pred)) = &labels.dense else {
+            // Hop-limited searches keep sparse labels: their paths are made and summed up.
+            let path_of = |n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) };
+            return order.into_iter().filter_map(path_of).map(|p| Reached::of(&p, self, backward)).collect();
+        };
+        let ends = if backward { &self.edge_target } else { &self.edge_source };
+        // Per state: 0 not worked out yet, 1 no activation on its path, 2 an activation.
+        let mut needs = vec![0u8; pred.len()];
+        let mut chain = Vec::new();
+        let mut out = Vec::with_capacity(order.len());
+        for n in order {
+            let Some(((state, _), d)) = best_end(labels, n, |flag| !backward || !flag) else { continue };
+            let mut at = state.0 as usize * 2 + state.1 as usize;
+            // Back to a start, or to a state already worked out.
+            let mut known = loop {
+                if needs[at] != 0 {
+                    break needs[at] == 2;
+                }
+                let packed = pred[at];
+                if packed == NO_EDGE {
+                    break false;
+                }
+                chain.push(at);
+                let e = (packed >> 1) as usize;
+                at = ends[e] as usize * 2 + (packed & 1) as usize;
+            };
+            while let Some(s) = chain.pop() {
+                known |= self.edge_eligible[(pred[s] >> 1) as usize];
+                needs[s] = 1 + known as u8;
+            }
+            debug_assert_eq!(dist[state.0 as usize * 2 + state.1 as usize], d);
+            out.push(Reached { node: NodeId(n), cost: d.0, hops: d.1, needs_activation: known });
         }
         out
     }

@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use azpath::escape::terminal;
 use azpath::export::markdown::{self, SummarySection};
 use azpath::export::sarif;
-use azpath::graph::Path as GraphPath;
+use azpath::graph::{Path as GraphPath, Reached};
 use azpath::model::EdgeKind;
 use azpath::query::saved::Severity;
 use azpath::query::{self, PathOptions};
@@ -107,6 +107,21 @@ pub fn reach(
     let chosen = query::select_some(&g, selector)?;
     let opts = search.options();
     // Neither search lists the selected nodes themselves.
+    // A table without paths needs only each result's summary: no path is made (millions, at 10M).
+    if out.format == Format::Table && !show_paths {
+        let found = if reverse {
+            query::who_can_reach_summary(&g, &chosen, &opts)?
+        } else {
+            query::reach_summary(&g, &chosen, &opts)?
+        };
+        if ctx.verbose > 0 {
+            eprintln!("azpath: {} results in {:.1} ms", found.len(), started.elapsed().as_secs_f64() * 1000.0);
+        }
+        let mut text = reach_header(selector, found.len(), snap.id, reverse);
+        report::reach_text(&mut text, &g, &found, None, style_for(&out.output));
+        emit_out(out, &(text + &completeness_note(&snap)))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let found = if reverse { query::who_can_reach(&g, &chosen, &opts)? } else { query::reach(&g, &chosen, &opts)? };
     if ctx.verbose > 0 {
         eprintln!("azpath: {} results in {:.1} ms", found.len(), started.elapsed().as_secs_f64() * 1000.0);
@@ -124,13 +139,9 @@ pub fn reach(
             dot_text(out, &g, &snap, &found, &what)
         }
         Format::Table => {
-            let header = if reverse {
-                format!("{} node(s) can reach {selector:?} in snapshot #{}:\n", found.len(), snap.id)
-            } else {
-                format!("{selector:?} reaches {} node(s) in snapshot #{}:\n", found.len(), snap.id)
-            };
-            let mut text = header;
-            report::reach_text(&mut text, &g, &found, reverse, show_paths, style_for(&out.output));
+            let summary: Vec<Reached> = found.iter().map(|p| Reached::of(p, &g, reverse)).collect();
+            let mut text = reach_header(selector, found.len(), snap.id, reverse);
+            report::reach_text(&mut text, &g, &summary, Some(&found), style_for(&out.output));
             text + &completeness_note(&snap)
         }
         f @ (Format::Sarif | Format::Markdown) => {
@@ -143,6 +154,15 @@ pub fn reach(
 
 /// `azpath explain FROM TO`: every hop of the easiest path with its evidence, or (`edge`) the
 /// direct edges between the two.
+/// The first line of a `reach` or `who-can-reach` table.
+fn reach_header(selector: &str, count: usize, snapshot: i64, reverse: bool) -> String {
+    if reverse {
+        format!("{count} node(s) can reach {selector:?} in snapshot #{snapshot}:\n")
+    } else {
+        format!("{selector:?} reaches {count} node(s) in snapshot #{snapshot}:\n")
+    }
+}
+
 pub fn explain(ctx: &Ctx, from: &str, to: &str, edge: bool, snapshot: &str, out: &OutputArgs) -> Result<ExitCode> {
     findings_formats_only(out, "explain")?;
     let (store, snap, mut g) = load(ctx.db, snapshot, ctx.verbose)?;

@@ -5,7 +5,7 @@ pub mod saved;
 pub mod select;
 
 use crate::graph::NodeId;
-use crate::graph::{AttackGraph, PairQuery, Path, SearchOptions};
+use crate::graph::{AttackGraph, PairQuery, Path, Reached, SearchOptions};
 use crate::model::EdgeKind;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -172,6 +172,41 @@ pub fn reach(g: &AttackGraph, sources: &[NodeId], opts: &PathOptions) -> Result<
         let now: HashSet<NodeId> =
             g.reach(sources, &SearchOptions { without_eligible: true, ..search }).iter().map(|p| p.target).collect();
         found.retain(|p| !now.contains(&p.target));
+    }
+    Ok(found)
+}
+
+/// [`reach`], each path summed up (node, cost, hops, whether it needs an activation) without being
+/// made: for a blast-radius table of millions.
+pub fn reach_summary(g: &AttackGraph, sources: &[NodeId], opts: &PathOptions) -> Result<Vec<Reached>, QueryError> {
+    let search = opts.search(g)?;
+    let mut found = g.reach_summary(sources, &search);
+    if opts.only_eligible {
+        let now: HashSet<NodeId> = g
+            .reach_summary(sources, &SearchOptions { without_eligible: true, ..search })
+            .iter()
+            .map(|r| r.node)
+            .collect();
+        found.retain(|r| !now.contains(&r.node));
+    }
+    Ok(found)
+}
+
+/// [`who_can_reach`], each path summed up without being made.
+pub fn who_can_reach_summary(
+    g: &AttackGraph,
+    targets: &[NodeId],
+    opts: &PathOptions,
+) -> Result<Vec<Reached>, QueryError> {
+    let search = opts.search(g)?;
+    let mut found = g.who_can_reach_summary(targets, &search);
+    if opts.only_eligible {
+        let now: HashSet<NodeId> = g
+            .who_can_reach_summary(targets, &SearchOptions { without_eligible: true, ..search })
+            .iter()
+            .map(|r| r.node)
+            .collect();
+        found.retain(|r| !now.contains(&r.node));
     }
     Ok(found)
 }

@@ -6,7 +6,7 @@ pub mod diff;
 pub mod fix;
 
 use crate::escape::{Medium, terminal};
-use crate::graph::{AttackGraph, NodeRef, Path};
+use crate::graph::{AttackGraph, NodeRef, Path, Reached};
 use crate::model::{Edge, NodeKind};
 use serde::Serialize;
 use std::fmt::Write;
@@ -333,27 +333,29 @@ pub fn paths_json<'a>(
 }
 
 /// Blast radius (`reach`) or its reverse (`who-can-reach`): the nodes found, grouped by kind, each
-/// with hops and effort, and the easiest path when `show_paths` is set; appended to `s`, which is
-/// sized for it first (grown by doubling, a blast radius of millions was copied as it grew, into
-/// fresh pages each time; a line is about 64 bytes, a name of up to 40 included).
-pub fn reach_text(s: &mut String, g: &AttackGraph, paths: &[Path], reverse: bool, show_paths: bool, style: Style) {
-    s.reserve(paths.len() * if show_paths { 256 } else { 80 });
-    let other = |p: &Path| if reverse { p.source } else { p.target };
+/// with hops and effort, and with `paths` (the same results, in the same order) its easiest path;
+/// appended to `s`, which is sized for it first (grown by doubling, a blast radius of millions was
+/// copied as it grew, into fresh pages each time; a line is about 64 bytes, a name of up to 40
+/// included).
+pub fn reach_text(s: &mut String, g: &AttackGraph, found: &[Reached], paths: Option<&[Path]>, style: Style) {
+    debug_assert!(paths.is_none_or(|p| p.len() == found.len()), "one path per result");
+    s.reserve(found.len() * if paths.is_some() { 256 } else { 80 });
     // Grouped by kind in one pass (each group in the order found): a blast radius lists millions.
-    let mut by_kind: std::collections::BTreeMap<NodeKind, Vec<&Path>> = Default::default();
-    for p in paths {
-        by_kind.entry(g.node(other(p)).kind).or_default().push(p);
+    let mut by_kind: std::collections::BTreeMap<NodeKind, Vec<usize>> = Default::default();
+    for (i, r) in found.iter().enumerate() {
+        by_kind.entry(g.node(r.node).kind).or_default().push(i);
     }
     for (kind, mine) in by_kind {
         let _ = writeln!(s, "\n{} ({})", style.bold(kind.as_str()), mine.len());
-        for p in mine {
-            let n = g.node(other(p));
+        for i in mine {
+            let r = &found[i];
+            let n = g.node(r.node);
             let jewel = jewel_text(n);
             let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{}]", terminal(&jewel))) };
-            let pim = if p.requires_activation(g) { style.yellow("  [PIM]") } else { String::new() };
-            push_reach_line(s, &terminal(n.name), p.hops(), p.cost, &pim, &jewel);
-            if show_paths {
-                let _ = writeln!(s, "      {}", path_line(g, p, style));
+            let pim = if r.needs_activation { style.yellow("  [PIM]") } else { String::new() };
+            push_reach_line(s, &terminal(n.name), r.hops as usize, r.cost, &pim, &jewel);
+            if let Some(paths) = paths {
+                let _ = writeln!(s, "      {}", path_line(g, &paths[i], style));
             }
         }
     }

@@ -156,3 +156,41 @@ fn every_shipped_query_has_a_test_here() {
         assert!(source.contains(&format!("run(\"{}\")", q.name)), "saved query {} has no test", q.name);
     }
 }
+
+/// A blast-radius table is made from each result's summary (`reach_summary`), without its path:
+/// node, cost, hops and whether it needs an activation must be those of the path `reach` finds,
+/// in the same order, both ways, with and without a hop limit (dense and sparse labels).
+#[test]
+fn reach_summaries_are_those_of_the_paths_found() {
+    use azpath::graph::{AttackGraph, Reached, SearchOptions};
+    let synth = azpath::synth::SynthSpec::small(7);
+    for raw in [azpath::demo::raw(), azpath::synth::generate(&synth)] {
+        let g = AttackGraph::from_facts(&azpath::facts::parse(&raw).unwrap());
+        let pipeline = azpath::query::select(&g, "pipeline").unwrap();
+        let jewels = azpath::query::select(&g, "crown-jewels").unwrap();
+        let mut activations = 0;
+        for opts in [SearchOptions::default(), SearchOptions { max_hops: Some(3), ..Default::default() }] {
+            let paths = g.reach(&pipeline, &opts);
+            let summed: Vec<Reached> = paths.iter().map(|p| Reached::of(p, &g, false)).collect();
+            assert!(summed.len() > 10);
+            assert_eq!(g.reach_summary(&pipeline, &opts), summed);
+            activations += summed.iter().filter(|r| r.needs_activation).count();
+            let paths = g.who_can_reach(&jewels, &opts);
+            let summed: Vec<Reached> = paths.iter().map(|p| Reached::of(p, &g, true)).collect();
+            assert!(summed.len() > 10);
+            assert_eq!(g.who_can_reach_summary(&jewels, &opts), summed);
+            activations += summed.iter().filter(|r| r.needs_activation).count();
+        }
+        assert!(activations > 0, "some results need a PIM activation, so the flag is checked");
+        // Through the query layer, which can keep only what needs an activation.
+        for only_eligible in [false, true] {
+            let opts = azpath::query::PathOptions { only_eligible, ..Default::default() };
+            let paths = azpath::query::reach(&g, &pipeline, &opts).unwrap();
+            let summed: Vec<Reached> = paths.iter().map(|p| Reached::of(p, &g, false)).collect();
+            assert_eq!(azpath::query::reach_summary(&g, &pipeline, &opts).unwrap(), summed);
+            let paths = azpath::query::who_can_reach(&g, &jewels, &opts).unwrap();
+            let summed: Vec<Reached> = paths.iter().map(|p| Reached::of(p, &g, true)).collect();
+            assert_eq!(azpath::query::who_can_reach_summary(&g, &jewels, &opts).unwrap(), summed);
+        }
+    }
+}
