@@ -78,9 +78,10 @@ pub fn writers(data: &[u8]) {
     let to = query::select(&g, "crown-jewels").unwrap_or_default();
     let paths = query::paths(&g, &from, &to, &PathOptions::default()).unwrap_or_default();
     let style = azpath::report::Style { color: false };
-    let mut reach = String::new();
+    let mut reach = Vec::new();
     let found: Vec<_> = paths.iter().map(|p| azpath::graph::Reached::of(p, &g, false)).collect();
-    azpath::report::reach_text(&mut reach, &g, &found, Some(&paths), style);
+    azpath::report::reach_text(&mut reach, &g, &found, Some(&paths), style).expect("writing to memory");
+    let reach = String::from_utf8(reach).expect("the text is UTF-8");
     for text in [azpath::report::paths_text(&g, &paths, true, style), reach] {
         if let Some(c) = text.chars().find(|&c| c != '\n' && azpath::escape::is_unsafe(c)) {
             panic!("unsafe {c:?} in terminal output:\n{text}");

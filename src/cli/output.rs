@@ -104,7 +104,7 @@ pub fn emit_json(out: &OutputArgs, value: &impl serde::Serialize) -> Result<()> 
 }
 
 /// `--render` is for diagrams only.
-fn no_render(out: &OutputArgs) -> Result<()> {
+pub fn no_render(out: &OutputArgs) -> Result<()> {
     if out.render.is_some() {
         bail!("--render needs --format dot");
     }

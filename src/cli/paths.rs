@@ -3,8 +3,8 @@
 use super::Ctx;
 use super::args::{Format, OutputArgs, SearchArgs};
 use super::output::{
-    completeness_note, dot_text, emit_json, emit_out, findings_format_error, findings_formats_only, json, load,
-    style_for,
+    completeness_note, dot_text, emit_json, emit_out, emit_with, findings_format_error, findings_formats_only, json,
+    load, no_render, style_for,
 };
 use anyhow::{Result, bail};
 use azpath::escape::terminal;
@@ -106,8 +106,8 @@ pub fn reach(
     let started = Instant::now();
     let chosen = query::select_some(&g, selector)?;
     let opts = search.options();
-    // Neither search lists the selected nodes themselves.
-    // A table without paths needs only each result's summary: no path is made (millions, at 10M).
+    // Neither search lists the selected nodes themselves. A table without paths needs only each
+    // result's summary: no path is made (millions, at 10M).
     if out.format == Format::Table && !show_paths {
         let found = if reverse {
             query::who_can_reach_summary(&g, &chosen, &opts)?
@@ -117,9 +117,13 @@ pub fn reach(
         if ctx.verbose > 0 {
             eprintln!("azpath: {} results in {:.1} ms", found.len(), started.elapsed().as_secs_f64() * 1000.0);
         }
-        let mut text = reach_header(selector, found.len(), snap.id, reverse);
-        report::reach_text(&mut text, &g, &found, None, style_for(&out.output));
-        emit_out(out, &(text + &completeness_note(&snap)))?;
+        no_render(out)?;
+        emit_with(&out.output, |w| {
+            w.write_all(reach_header(selector, found.len(), snap.id, reverse).as_bytes())?;
+            report::reach_text(w, &g, &found, None, style_for(&out.output))?;
+            w.write_all(completeness_note(&snap).as_bytes())?;
+            w.flush()
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     let found = if reverse { query::who_can_reach(&g, &chosen, &opts)? } else { query::reach(&g, &chosen, &opts)? };
@@ -140,9 +144,9 @@ pub fn reach(
         }
         Format::Table => {
             let summary: Vec<Reached> = found.iter().map(|p| Reached::of(p, &g, reverse)).collect();
-            let mut text = reach_header(selector, found.len(), snap.id, reverse);
-            report::reach_text(&mut text, &g, &summary, Some(&found), style_for(&out.output));
-            text + &completeness_note(&snap)
+            let mut text = reach_header(selector, found.len(), snap.id, reverse).into_bytes();
+            report::reach_text(&mut text, &g, &summary, Some(&found), style_for(&out.output))?;
+            String::from_utf8(text)? + &completeness_note(&snap)
         }
         f @ (Format::Sarif | Format::Markdown) => {
             return Err(findings_format_error(f, if reverse { "who-can-reach" } else { "reach" }));
@@ -152,8 +156,6 @@ pub fn reach(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `azpath explain FROM TO`: every hop of the easiest path with its evidence, or (`edge`) the
-/// direct edges between the two.
 /// The first line of a `reach` or `who-can-reach` table.
 fn reach_header(selector: &str, count: usize, snapshot: i64, reverse: bool) -> String {
     if reverse {
@@ -163,6 +165,8 @@ fn reach_header(selector: &str, count: usize, snapshot: i64, reverse: bool) -> S
     }
 }
 
+/// `azpath explain FROM TO`: every hop of the easiest path with its evidence, or (`edge`) the
+/// direct edges between the two.
 pub fn explain(ctx: &Ctx, from: &str, to: &str, edge: bool, snapshot: &str, out: &OutputArgs) -> Result<ExitCode> {
     findings_formats_only(out, "explain")?;
     let (store, snap, mut g) = load(ctx.db, snapshot, ctx.verbose)?;

@@ -334,12 +334,18 @@ pub fn paths_json<'a>(
 
 /// Blast radius (`reach`) or its reverse (`who-can-reach`): the nodes found, grouped by kind, each
 /// with hops and effort, and with `paths` (the same results, in the same order) its easiest path;
-/// appended to `s`, which is sized for it first (grown by doubling, a blast radius of millions was
-/// copied as it grew, into fresh pages each time; a line is about 64 bytes, a name of up to 40
-/// included).
-pub fn reach_text(s: &mut String, g: &AttackGraph, found: &[Reached], paths: Option<&[Path]>, style: Style) {
+/// written to `out` a mebibyte at a time (a blast radius of millions is hundreds of megabytes, which
+/// as one text were as many fresh pages to fault in).
+pub fn reach_text(
+    out: &mut (impl std::io::Write + ?Sized),
+    g: &AttackGraph,
+    found: &[Reached],
+    paths: Option<&[Path]>,
+    style: Style,
+) -> std::io::Result<()> {
+    const PIECE: usize = 1 << 20;
     debug_assert!(paths.is_none_or(|p| p.len() == found.len()), "one path per result");
-    s.reserve(found.len() * if paths.is_some() { 256 } else { 80 });
+    let mut s = String::with_capacity(PIECE + 4096);
     // Grouped by kind in one pass (each group in the order found): a blast radius lists millions.
     let mut by_kind: std::collections::BTreeMap<NodeKind, Vec<usize>> = Default::default();
     for (i, r) in found.iter().enumerate() {
@@ -353,12 +359,17 @@ pub fn reach_text(s: &mut String, g: &AttackGraph, found: &[Reached], paths: Opt
             let jewel = jewel_text(n);
             let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{}]", terminal(&jewel))) };
             let pim = if r.needs_activation { style.yellow("  [PIM]") } else { String::new() };
-            push_reach_line(s, &terminal(n.name), r.hops as usize, r.cost, &pim, &jewel);
+            push_reach_line(&mut s, &terminal(n.name), r.hops as usize, r.cost, &pim, &jewel);
             if let Some(paths) = paths {
                 let _ = writeln!(s, "      {}", path_line(g, &paths[i], style));
             }
+            if s.len() >= PIECE {
+                out.write_all(s.as_bytes())?;
+                s.clear();
+            }
         }
     }
+    out.write_all(s.as_bytes())
 }
 
 /// Appends one result line of [`reach_text`], as `writeln!(s, "  {name:<40} {hops:>2} hops, effort
