@@ -166,30 +166,18 @@ pub fn paths(
 /// Blast radius: everything the sources can gain, each with its easiest path from the nearest
 /// source. With `only_eligible`, only what needs a PIM activation to reach.
 pub fn reach(g: &AttackGraph, sources: &[NodeId], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
-    let search = opts.search(g)?;
-    let mut found = g.reach(sources, &search);
-    if opts.only_eligible {
-        let now: HashSet<NodeId> =
-            g.reach(sources, &SearchOptions { without_eligible: true, ..search }).iter().map(|p| p.target).collect();
-        found.retain(|p| !now.contains(&p.target));
-    }
-    Ok(found)
+    whole_graph(g, opts, |o| g.reach(sources, o), |p| p.target)
 }
 
 /// [`reach`], each path summed up (node, cost, hops, whether it needs an activation) without being
 /// made: for a blast-radius table of millions.
 pub fn reach_summary(g: &AttackGraph, sources: &[NodeId], opts: &PathOptions) -> Result<Vec<Reached>, QueryError> {
-    let search = opts.search(g)?;
-    let mut found = g.reach_summary(sources, &search);
-    if opts.only_eligible {
-        let now: HashSet<NodeId> = g
-            .reach_summary(sources, &SearchOptions { without_eligible: true, ..search })
-            .iter()
-            .map(|r| r.node)
-            .collect();
-        found.retain(|r| !now.contains(&r.node));
-    }
-    Ok(found)
+    whole_graph(g, opts, |o| g.reach_summary(sources, o), |r| r.node)
+}
+
+/// Everyone who can reach any of the targets, each with its easiest path to the nearest one.
+pub fn who_can_reach(g: &AttackGraph, targets: &[NodeId], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
+    whole_graph(g, opts, |o| g.who_can_reach(targets, o), |p| p.source)
 }
 
 /// [`who_can_reach`], each path summed up without being made.
@@ -198,30 +186,23 @@ pub fn who_can_reach_summary(
     targets: &[NodeId],
     opts: &PathOptions,
 ) -> Result<Vec<Reached>, QueryError> {
-    let search = opts.search(g)?;
-    let mut found = g.who_can_reach_summary(targets, &search);
-    if opts.only_eligible {
-        let now: HashSet<NodeId> = g
-            .who_can_reach_summary(targets, &SearchOptions { without_eligible: true, ..search })
-            .iter()
-            .map(|r| r.node)
-            .collect();
-        found.retain(|r| !now.contains(&r.node));
-    }
-    Ok(found)
+    whole_graph(g, opts, |o| g.who_can_reach_summary(targets, o), |r| r.node)
 }
 
-/// Everyone who can reach any of the targets, each with its easiest path to the nearest one.
-pub fn who_can_reach(g: &AttackGraph, targets: &[NodeId], opts: &PathOptions) -> Result<Vec<Path>, QueryError> {
-    let search = opts.search(g)?;
-    let mut found = g.who_can_reach(targets, &search);
+/// A whole-graph search's results under `opts`; with `only_eligible`, only those whose node (`node`)
+/// the same search without PIM-eligible edges does not find.
+fn whole_graph<T>(
+    g: &AttackGraph,
+    opts: &PathOptions,
+    search: impl Fn(&SearchOptions) -> Vec<T>,
+    node: impl Fn(&T) -> NodeId,
+) -> Result<Vec<T>, QueryError> {
+    let options = opts.search(g)?;
+    let mut found = search(&options);
     if opts.only_eligible {
-        let now: HashSet<NodeId> = g
-            .who_can_reach(targets, &SearchOptions { without_eligible: true, ..search })
-            .iter()
-            .map(|p| p.source)
-            .collect();
-        found.retain(|p| !now.contains(&p.source));
+        let now: HashSet<NodeId> =
+            search(&SearchOptions { without_eligible: true, ..options }).iter().map(&node).collect();
+        found.retain(|r| !now.contains(&node(r)));
     }
     Ok(found)
 }
