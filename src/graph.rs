@@ -851,44 +851,42 @@ impl AttackGraph {
 
     /// How many nodes the sources reach (the search alone, without building paths): for measuring.
     pub fn reachable_count(&self, sources: &[NodeId], opts: &SearchOptions) -> usize {
-        let filter = Filter::new(self, opts);
-        let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
-        let labels = self.forward(&starts, &filter);
+        let labels = self.search_from_sources(sources, opts);
         (0..self.nodes.len() as u32).filter(|&n| !states_of(&labels, n).is_empty()).count()
+    }
+
+    /// The whole-graph search forward from `sources` (each entered without control of it).
+    fn search_from_sources(&self, sources: &[NodeId], opts: &SearchOptions) -> Labels {
+        let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
+        self.forward(&starts, &Filter::new(self, opts))
+    }
+
+    /// The whole-graph search backward into `targets`.
+    fn search_into_targets(&self, targets: &[NodeId], opts: &SearchOptions) -> Labels {
+        let target_set: HashSet<u32> = targets.iter().map(|t| t.index() as u32).collect();
+        self.backward(&target_set, &Filter::new(self, opts))
     }
 
     /// Everything reachable from any of `sources`: for each node, the easiest path from the
     /// nearest source (blast radius). Sorted by cost, then node id.
     pub fn reach(&self, sources: &[NodeId], opts: &SearchOptions) -> Vec<Path> {
-        let filter = Filter::new(self, opts);
-        let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
-        let labels = self.forward(&starts, &filter);
-        self.sorted_paths(&labels, sources)
+        self.sorted_paths(&self.search_from_sources(sources, opts), sources)
     }
 
     /// [`reach`](Self::reach), each path summed up ([`Reached::of`]) without being made.
     pub fn reach_summary(&self, sources: &[NodeId], opts: &SearchOptions) -> Vec<Reached> {
-        let filter = Filter::new(self, opts);
-        let starts: Vec<State> = sources.iter().map(|s| (s.index() as u32, false)).collect();
-        let labels = self.forward(&starts, &filter);
-        self.sorted_summaries(&labels, sources)
+        self.sorted_summaries(&self.search_from_sources(sources, opts), sources)
     }
 
     /// [`who_can_reach`](Self::who_can_reach), each path summed up without being made.
     pub fn who_can_reach_summary(&self, targets: &[NodeId], opts: &SearchOptions) -> Vec<Reached> {
-        let filter = Filter::new(self, opts);
-        let target_set: HashSet<u32> = targets.iter().map(|t| t.index() as u32).collect();
-        let labels = self.backward(&target_set, &filter);
-        self.sorted_summaries(&labels, targets)
+        self.sorted_summaries(&self.search_into_targets(targets, opts), targets)
     }
 
     /// Everyone who can reach any of `targets`: for each node, its easiest path to the nearest
     /// target. Sorted by cost, then node id.
     pub fn who_can_reach(&self, targets: &[NodeId], opts: &SearchOptions) -> Vec<Path> {
-        let filter = Filter::new(self, opts);
-        let target_set: HashSet<u32> = targets.iter().map(|t| t.index() as u32).collect();
-        let labels = self.backward(&target_set, &filter);
-        self.sorted_paths(&labels, targets)
+        self.sorted_paths(&self.search_into_targets(targets, opts), targets)
     }
 
     /// The easiest path of every node a whole-graph search reached (to it, or from it when the
@@ -962,7 +960,7 @@ impl AttackGraph {
     fn sorted_summaries(&self, labels: &Labels, starts: &[NodeId]) -> Vec<Reached> {
         let backward = !labels.forward;
         let order = self.reached_in_order(labels, starts);
-        let Some((dist, pred)) = &labels.dense else {
+        let Some((_, pred)) = &labels.dense else {
             // Hop-limited searches keep sparse labels: their paths are made and summed up.
             let path_of = |n| if backward { self.backward_path(labels, n) } else { self.forward_path(labels, n) };
             return order.into_iter().filter_map(path_of).map(|p| Reached::of(&p, self, backward)).collect();
@@ -992,7 +990,6 @@ impl AttackGraph {
                 known |= self.edge_eligible[(pred[s] >> 1) as usize];
                 needs[s] = 1 + known as u8;
             }
-            debug_assert_eq!(dist[state.0 as usize * 2 + state.1 as usize], d);
             out.push(Reached { node: NodeId(n), cost: d.0, hops: d.1, needs_activation: known });
         }
         out

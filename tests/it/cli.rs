@@ -250,6 +250,30 @@ fn ci_gates_exit_1_on_findings_and_0_without() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("No path"));
 }
 
+/// A table without `--paths` is made from each result's summary, not its path: it must read as the
+/// `--paths` table does without its path lines (same results, order, hops, effort and marks).
+#[test]
+fn reach_tables_without_paths_are_the_path_tables_less_their_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    assert!(azpath(&db, &["demo"]).status.success());
+    for args in
+        [&["reach", "kind:ExternalIdentity"][..], &["who-can-reach", "jewel:training-data"], &["reach", "pipeline"]]
+    {
+        let text = |extra: &[&str]| {
+            let out = azpath(&db, &[args, extra].concat());
+            assert!(out.status.success(), "{args:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let with_paths = text(&["--paths"]);
+        let without: String =
+            with_paths.lines().filter(|l| !l.starts_with("      ")).map(|l| format!("{l}\n")).collect();
+        let summed = text(&[]);
+        assert!(summed.lines().count() > 10 && summed.contains("[PIM]"), "{summed}");
+        assert_eq!(summed, without, "{args:?}");
+    }
+}
+
 #[test]
 fn reach_who_can_reach_k_paths_and_explain() {
     let dir = tempfile::tempdir().unwrap();
