@@ -285,7 +285,9 @@ pub struct AttackGraph {
     /// Node lookup by id; `None` when nodes are in strictly increasing id order (as the store
     /// keeps them), where a binary search finds them without a copy of every id.
     index: Option<HashMap<String, NodeId>>,
-    id_rank: Vec<u32>,
+    /// Each node's rank in id order, for sorting results by id without comparing strings;
+    /// `None` when that is its position (the store keeps nodes in id order).
+    id_rank: Option<Vec<u32>>,
     /// The adjacency of each direction, built when a search first walks it: most queries walk
     /// one (at 10M edges each is 140 MB, and building it most of a load's remaining time).
     out: OnceLock<Csr>,
@@ -506,13 +508,11 @@ impl AttackGraph {
             "every edge end is a node"
         );
         let max_cost = edge_cost.iter().copied().max().unwrap_or(1);
-        // The two adjacency structures are independent: one per core.
-
         // The rank of each node in id order, for sorting results by id without comparing strings.
-        // The store keeps nodes in id order already, so this is usually one pass, and then ids
-        // are found by binary search instead of a map.
+        // The store keeps nodes in id order already (the table knows whether they are), and then
+        // the rank is the position and ids are found by binary search instead of a map.
         let (index, id_rank) = if nodes.ids_strictly_sorted() {
-            (None, (0..nodes.len() as u32).collect())
+            (None, None)
         } else {
             let index = (0..nodes.len()).map(|i| (nodes.id(i).to_string(), NodeId(i as u32))).collect();
             let mut order: Vec<u32> = (0..nodes.len() as u32).collect();
@@ -521,7 +521,7 @@ impl AttackGraph {
             for (r, &n) in order.iter().enumerate() {
                 rank[n as usize] = r as u32;
             }
-            (Some(index), rank)
+            (Some(index), Some(rank))
         };
         AttackGraph {
             edge_cost,
@@ -658,7 +658,7 @@ impl AttackGraph {
 
     /// Where node `n` comes in the order of node ids: sorting by it sorts by id.
     pub fn id_rank(&self, n: NodeId) -> u32 {
-        self.id_rank[n.index()]
+        self.id_rank.as_ref().map_or(n.0, |rank| rank[n.index()])
     }
 
     /// The node with this (normalised Azure) id.
@@ -722,7 +722,7 @@ impl AttackGraph {
             .filter(|t| t.index() as u32 != s)
             .filter_map(|t| self.forward_path(&labels, t.index() as u32))
             .collect();
-        out.sort_by_key(|p| self.id_rank[p.target.index()]);
+        out.sort_by_key(|p| self.id_rank(p.target));
         out
     }
 
@@ -786,7 +786,7 @@ impl AttackGraph {
                 out.extend(self.paths_found(&labels, backward, wanted));
             }
         }
-        out.sort_by_key(|p| (self.id_rank[p.source.index()], self.id_rank[p.target.index()]));
+        out.sort_by_key(|p| (self.id_rank(p.source), self.id_rank(p.target)));
         out
     }
 
@@ -941,16 +941,23 @@ impl AttackGraph {
         for n in starts {
             is_start[n.index()] = true;
         }
-        let mut by_id = vec![0u32; self.nodes.len()];
-        for (n, &rank) in self.id_rank.iter().enumerate() {
-            by_id[rank as usize] = n as u32;
-        }
         // (cost, node) of each reached node, in id order.
-        let reached: Vec<(u32, u32)> = by_id
-            .into_iter()
-            .filter(|&n| !is_start[n as usize])
-            .filter_map(|n| Some((best_end(labels, n, |flag| !backward || !flag)?.1.0, n)))
-            .collect();
+        let reached_at = |n: u32| {
+            if is_start[n as usize] {
+                return None;
+            }
+            Some((best_end(labels, n, |flag| !backward || !flag)?.1.0, n))
+        };
+        let reached: Vec<(u32, u32)> = match &self.id_rank {
+            None => (0..self.nodes.len() as u32).filter_map(reached_at).collect(),
+            Some(ranks) => {
+                let mut by_id = vec![0u32; self.nodes.len()];
+                for (n, &rank) in ranks.iter().enumerate() {
+                    by_id[rank as usize] = n as u32;
+                }
+                by_id.into_iter().filter_map(reached_at).collect()
+            }
+        };
         by_cost(reached)
     }
 

@@ -53,6 +53,10 @@ impl StrColumn {
     }
 }
 
+fn strictly_sorted(ids: &StrColumn) -> bool {
+    (1..ids.len()).all(|i| ids.get(i - 1) < ids.get(i))
+}
+
 /// The nodes of one graph, by position ([`super::NodeId`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeTable {
@@ -66,6 +70,9 @@ pub struct NodeTable {
     /// Per pair: its key's position in `keys`, and (at the same position) its value.
     key_of: Vec<u32>,
     values: StrColumn,
+    /// Whether the ids are in strictly increasing order (as the store keeps them): worked out
+    /// where the table is made, which for a load is the thread decoding the nodes.
+    ids_sorted: bool,
 }
 
 /// The parts a stored [`NodeTable`] is made from (see [`NodeTable::from_parts`]).
@@ -104,6 +111,7 @@ impl NodeTable {
             }
             t.props_at.push(t.key_of.len());
         }
+        t.ids_sorted = strictly_sorted(&t.ids);
         t
     }
 
@@ -135,7 +143,8 @@ impl NodeTable {
                 return Err("a node's property keys are not in increasing order");
             }
         }
-        Ok(NodeTable { ids, names, kinds, keys, props_at, key_of, values })
+        let ids_sorted = strictly_sorted(&ids);
+        Ok(NodeTable { ids, names, kinds, keys, props_at, key_of, values, ids_sorted })
     }
 
     pub fn len(&self) -> usize {
@@ -168,6 +177,17 @@ impl NodeTable {
         self.kinds[i]
     }
 
+    /// The code of property key `key`, if any node has it: with [`NodeTable::with_key`], a test
+    /// for one property over millions of nodes that reads no key or value text.
+    pub fn key_code(&self, key: &str) -> Option<u32> {
+        self.keys.iter().position(|k| k == key).map(|c| c as u32)
+    }
+
+    /// Per node, whether it has the property whose key has code `code`: one pass in node order.
+    pub fn with_key(&self, code: u32) -> Vec<bool> {
+        self.props_at.windows(2).map(|w| self.key_of[w[0]..w[1]].contains(&code)).collect()
+    }
+
     pub fn iter(&self) -> NodeIter<'_> {
         self.into_iter()
     }
@@ -179,7 +199,7 @@ impl NodeTable {
 
     /// Whether the ids are in strictly increasing order (as the store keeps them).
     pub fn ids_strictly_sorted(&self) -> bool {
-        (1..self.len()).all(|i| self.ids.get(i - 1) < self.ids.get(i))
+        self.ids_sorted
     }
 
     /// The position of the node with id `id`, when the ids are strictly sorted.
@@ -370,6 +390,39 @@ mod tests {
         assert!(t.ids_strictly_sorted());
         assert_eq!(t.position_in_sorted("c"), Some(2));
         assert_eq!(t.position_in_sorted("bb"), None);
+    }
+
+    #[test]
+    fn a_key_code_finds_the_nodes_with_that_property() {
+        let t = NodeTable::from_nodes(&sample());
+        let jewel = t.key_code("crown_jewel").unwrap();
+        assert_eq!(t.with_key(jewel), [false, false, true]);
+        assert_eq!(t.with_key(t.key_code("upn").unwrap()), [true, false, false]);
+        assert_eq!(t.key_code("tag:env"), None);
+        assert!(NodeTable::from_nodes(&[]).with_key(0).is_empty());
+    }
+
+    #[test]
+    fn sortedness_is_known_whichever_way_the_table_is_made() {
+        let mut nodes = sample();
+        for (ids, sorted) in [(["a", "b", "c"], true), (["a", "c", "b"], false), (["a", "a", "c"], false)] {
+            for (n, id) in nodes.iter_mut().zip(ids) {
+                n.id = id.into();
+            }
+            let t = NodeTable::from_nodes(&nodes);
+            assert_eq!(t.ids_strictly_sorted(), sorted, "{ids:?}");
+            let parts = NodeParts {
+                ids: t.ids.clone(),
+                names: t.names.clone(),
+                kinds: t.kinds.clone(),
+                keys: t.keys.clone(),
+                prop_counts: t.props_at.windows(2).map(|w| (w[1] - w[0]) as u16).collect(),
+                key_of: t.key_of.clone(),
+                values: t.values.clone(),
+            };
+            assert_eq!(NodeTable::from_parts(parts).unwrap().ids_strictly_sorted(), sorted, "{ids:?}");
+        }
+        assert!(NodeTable::from_nodes(&[]).ids_strictly_sorted());
     }
 
     #[test]

@@ -345,62 +345,68 @@ pub fn reach_text(
 ) -> std::io::Result<()> {
     const PIECE: usize = 1 << 20;
     debug_assert!(paths.is_none_or(|p| p.len() == found.len()), "one path per result");
-    let mut s = String::with_capacity(PIECE + 4096);
+    let mut s: Vec<u8> = Vec::with_capacity(PIECE + 4096);
     // Grouped by kind in one pass (each group in the order found): a blast radius lists millions.
-    let mut by_kind: std::collections::BTreeMap<NodeKind, Vec<usize>> = Default::default();
+    let mut by_kind: std::collections::BTreeMap<NodeKind, Vec<u32>> = Default::default();
     for (i, r) in found.iter().enumerate() {
-        by_kind.entry(g.node(r.node).kind).or_default().push(i);
+        by_kind.entry(g.nodes.kind(r.node.index())).or_default().push(i as u32);
     }
+    // A line reads only its node's name, and whether it is a crown jewel from a bit per node made
+    // in one pass: reading each node's properties where it comes scatters over millions.
+    let jewels = g.nodes.key_code("crown_jewel").map(|code| g.nodes.with_key(code));
+    let pim = style.yellow("  [PIM]");
     for (kind, mine) in by_kind {
-        let _ = writeln!(s, "\n{} ({})", style.bold(kind.as_str()), mine.len());
+        s.extend_from_slice(format!("\n{} ({})\n", style.bold(kind.as_str()), mine.len()).as_bytes());
         for i in mine {
-            let r = &found[i];
-            let n = g.node(r.node);
-            let jewel = jewel_text(n);
-            let jewel = if jewel.is_empty() { String::new() } else { style.red(&format!("  [{}]", terminal(&jewel))) };
-            let pim = if r.needs_activation { style.yellow("  [PIM]") } else { String::new() };
-            push_reach_line(&mut s, &terminal(n.name), r.hops as usize, r.cost, &pim, &jewel);
+            let r = &found[i as usize];
+            let n = r.node.index();
+            let jewel = match &jewels {
+                Some(bits) if bits[n] => style.red(&format!("  [{}]", terminal(&jewel_text(g.node(r.node))))),
+                _ => String::new(),
+            };
+            let pim = if r.needs_activation { pim.as_str() } else { "" };
+            push_reach_line(&mut s, &terminal(g.nodes.name(n)), r.hops as usize, r.cost, pim, &jewel);
             if let Some(paths) = paths {
-                let _ = writeln!(s, "      {}", path_line(g, &paths[i], style));
+                s.extend_from_slice(format!("      {}\n", path_line(g, &paths[i as usize], style)).as_bytes());
             }
             if s.len() >= PIECE {
-                out.write_all(s.as_bytes())?;
+                out.write_all(&s)?;
                 s.clear();
             }
         }
     }
-    out.write_all(s.as_bytes())
+    out.write_all(&s)
 }
 
 /// Appends one result line of [`reach_text`], as `writeln!(s, "  {name:<40} {hops:>2} hops, effort
 /// {cost:>3}{pim}{jewel}")` would, without the formatting machinery: a blast radius lists millions.
-fn push_reach_line(s: &mut String, name: &str, hops: usize, cost: u32, pim: &str, jewel: &str) {
-    s.push_str("  ");
-    s.push_str(name);
+fn push_reach_line(s: &mut Vec<u8>, name: &str, hops: usize, cost: u32, pim: &str, jewel: &str) {
+    s.extend_from_slice(b"  ");
+    s.extend_from_slice(name.as_bytes());
     let width = if name.is_ascii() { name.len() } else { name.chars().count() };
     push_spaces(s, 40usize.saturating_sub(width));
-    s.push(' ');
+    s.push(b' ');
     push_right_aligned(s, hops as u64, 2);
-    s.push_str(" hops, effort ");
+    s.extend_from_slice(b" hops, effort ");
     push_right_aligned(s, u64::from(cost), 3);
-    s.push_str(pim);
-    s.push_str(jewel);
-    s.push('\n');
+    s.extend_from_slice(pim.as_bytes());
+    s.extend_from_slice(jewel.as_bytes());
+    s.push(b'\n');
 }
 
 /// Appends `n` spaces as one slice (a character at a time showed in a blast radius's profile).
-fn push_spaces(s: &mut String, n: usize) {
-    const SPACES: &str = "                                        ";
+fn push_spaces(s: &mut Vec<u8>, n: usize) {
+    const SPACES: &[u8] = b"                                        ";
     let mut left = n;
     while left > 0 {
         let piece = left.min(SPACES.len());
-        s.push_str(&SPACES[..piece]);
+        s.extend_from_slice(&SPACES[..piece]);
         left -= piece;
     }
 }
 
 /// Appends `n` in decimal, padded on the left with spaces to `width` characters (`{:>width$}`).
-fn push_right_aligned(s: &mut String, n: u64, width: usize) {
+fn push_right_aligned(s: &mut Vec<u8>, n: u64, width: usize) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n;
@@ -412,9 +418,8 @@ fn push_right_aligned(s: &mut String, n: u64, width: usize) {
             break;
         }
     }
-    let digits = &digits[at..];
-    push_spaces(s, width.saturating_sub(digits.len()));
-    s.push_str(std::str::from_utf8(digits).expect("ASCII digits"));
+    push_spaces(s, width.saturating_sub(digits.len() - at));
+    s.extend_from_slice(&digits[at..]);
 }
 
 /// Paths as a JSON list, each put into words as it is written: `reach` on a large tenant lists
@@ -472,9 +477,12 @@ mod tests {
         for name in ["", "user000001", "Zoë Müller (ü, 日本)", long.as_str(), &"é".repeat(40)] {
             for (hops, cost) in [(0, 0), (1, 7), (12, 123), (100, 4567), (usize::MAX, u32::MAX)] {
                 for (pim, jewel) in [("", ""), ("  [PIM]", "  [tier0: x]")] {
-                    let mut s = String::new();
+                    let mut s = Vec::new();
                     push_reach_line(&mut s, name, hops, cost, pim, jewel);
-                    assert_eq!(s, format!("  {name:<40} {hops:>2} hops, effort {cost:>3}{pim}{jewel}\n"));
+                    assert_eq!(
+                        String::from_utf8(s).unwrap(),
+                        format!("  {name:<40} {hops:>2} hops, effort {cost:>3}{pim}{jewel}\n")
+                    );
                 }
             }
         }

@@ -194,3 +194,24 @@ fn reach_summaries_are_those_of_the_paths_found() {
         }
     }
 }
+
+#[test]
+fn an_id_selector_finds_the_node_a_scan_finds() {
+    use azpath::graph::AttackGraph;
+    use azpath::query::select::Selector;
+    let g = crate::support::demo_graph();
+    // The same nodes in reverse id order: ids are then found through a map, not a binary search.
+    let nodes: Vec<_> = g.nodes.to_nodes().into_iter().rev().collect();
+    let reversed = AttackGraph::new(nodes, Vec::new());
+    assert!(g.nodes.ids_strictly_sorted() && !reversed.nodes.ids_strictly_sorted());
+    for g in [&g, &reversed] {
+        let mut ids: Vec<String> = g.nodes.iter().map(|n| n.id.to_string()).collect();
+        ids.extend(["nope".to_string(), String::new(), format!("{}x", ids[0])]);
+        for id in ids {
+            let text = format!("id:\"{id}\"");
+            let Ok(sel) = Selector::parse(&text) else { continue };
+            let scanned: Vec<_> = g.node_ids().filter(|&n| sel.matches(g.node(n))).collect();
+            assert_eq!(query::select(g, &text).unwrap(), scanned, "{text}");
+        }
+    }
+}
