@@ -147,7 +147,10 @@ def run_capped(cmd, cap_gib, stdout_path=None):
 
 
 def measure(cmd, runs, cap, parse=None, stdout_path=None):
-    """Runs cmd `runs` times: a Step with the medians (and the last run's -v figures)."""
+    """Runs cmd once untimed (a warm-up, as hyperfine's --warmup), then `runs` times: a Step with
+    the medians (and the last run's -v figures). Without the warm-up, the first run after an import
+    paid for the kernel writing the import's gigabytes back and compacting memory."""
+    run_capped(cmd, cap, stdout_path)
     walls, peaks, searches, loads, figures = [], [], [], [], {}
     for _ in range(runs):
         wall, peak, err = run_capped(cmd, cap, stdout_path)
@@ -213,6 +216,8 @@ def one_size(args, size, log):
 
     if step("import", do_import).failed:
         return steps, info
+    # The import's writes reach the disk before any query is timed, not during one.
+    os.sync()
     info["db_mb"] = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s)) / 1e6
 
     # The largest pipeline identity: the one that is the nearest source of the most nodes `reach
@@ -274,6 +279,7 @@ def one_size(args, size, log):
         return Step(wall, peak)
 
     if not step("import-2", second_import).failed:
+        os.sync()
         step("diff", lambda: measure(on_db("diff", "1", "2"), runs, cap, parse=lambda f: f["diff"][0]))
 
     if not args.no_peers:
@@ -421,7 +427,8 @@ def main(argv):
         f"{' '.join(load_before)} before, {' '.join(load_after)} after.",
         f"Command: `python3 benches/scale.py --sizes {','.join(sizes)} --runs {args.runs}` "
         f"(`synth --preset SIZE --seed {SEED}`; each step capped at {args.mem_cap_gib:g} GiB of address space).",
-        f"Wall time and peak RSS of the whole command; queries: median of {args.runs} runs, import: median of "
+        f"Wall time and peak RSS of the whole command; queries: median of {args.runs} runs after one untimed "
+        f"warm-up run (and after the import's writes are synced to disk), import: median of "
         f"{args.import_runs}. \"search\" is the command's own `-v` figure (selection and search; for `paths`, "
         "before reading the details of the hops shown). Growth: the ratio to the previous size.",
     ]
