@@ -277,10 +277,14 @@ def azpath_figures(args, sets):
         ("pairs", base + ["paths", "--from", "pipeline", "--to", "crown-jewels", "--snapshot", snap, "--format", "json"]),
     ):
         runs = []
-        for _ in range(args.runs):
+        # One untimed run first, so that azpath's figures are a warm run's (as in benches/scale.py):
+        # a run right after a peer's gigabytes of memory paid for the kernel reclaiming them.
+        for run in range(args.runs + 1):
             code, wall, peak, out, err = run_measured(cmd)
             if code != 0:
                 sys.exit(f"peers: error: {' '.join(cmd)} failed ({code}): {err.strip()[-500:]}")
+            if run == 0:
+                continue
             load = LINES["load"].search(err)
             m = LINES["results" if what == "reach" else "paths"].search(err)
             if not load or not m:
@@ -342,7 +346,7 @@ def main(argv):
     lines = [
         f"Peers on snapshot #{snap} of {os.path.basename(args.db)}: {len(sets['pipeline'])} pipeline sources "
         f"({len(sets['entry'])} entry points), {len(sets['jewels'])} crown jewels; {args.semantics} semantics; "
-        f"median of {args.runs} run(s). Load = SQLite rows to the library's graph object; search = the search calls only.",
+        f"median of {args.runs} run(s) (azpath's after one untimed warm-up run). Load = SQLite rows to the library's graph object; search = the search calls only.",
         "",
         "| search | who | load | search | peak RSS | answer | azpath/peer: search | load | end to end | memory |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -58,7 +58,7 @@ fn strictly_sorted(ids: &StrColumn) -> bool {
 }
 
 /// The nodes of one graph, by position ([`super::NodeId`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeTable {
     ids: StrColumn,
     names: StrColumn,
@@ -87,10 +87,26 @@ pub struct NodeParts {
     pub values: StrColumn,
 }
 
+impl Default for NodeTable {
+    /// The table of no nodes.
+    fn default() -> NodeTable {
+        NodeTable {
+            ids: StrColumn::default(),
+            names: StrColumn::default(),
+            kinds: Vec::new(),
+            keys: Vec::new(),
+            props_at: vec![0],
+            key_of: Vec::new(),
+            values: StrColumn::default(),
+            ids_sorted: true,
+        }
+    }
+}
+
 impl NodeTable {
     /// The table of `nodes`, in their order.
     pub fn from_nodes<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> NodeTable {
-        let mut t = NodeTable { props_at: vec![0], ..NodeTable::default() };
+        let mut t = NodeTable::default();
         let mut code_of: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
         for n in nodes {
             t.ids.push(&n.id);
@@ -423,6 +439,7 @@ mod tests {
             assert_eq!(NodeTable::from_parts(parts).unwrap().ids_strictly_sorted(), sorted, "{ids:?}");
         }
         assert!(NodeTable::from_nodes(&[]).ids_strictly_sorted());
+        assert_eq!(NodeTable::from_nodes(&[]), NodeTable::default());
     }
 
     #[test]
