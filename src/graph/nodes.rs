@@ -389,6 +389,19 @@ mod tests {
         ]
     }
 
+    /// The parts a store would hand back for `t`.
+    fn parts_of(t: &NodeTable) -> NodeParts {
+        NodeParts {
+            ids: t.ids.clone(),
+            names: t.names.clone(),
+            kinds: t.kinds.clone(),
+            keys: t.keys.clone(),
+            prop_counts: t.props_at.windows(2).map(|w| (w[1] - w[0]) as u16).collect(),
+            key_of: t.key_of.clone(),
+            values: t.values.clone(),
+        }
+    }
+
     #[test]
     fn a_table_gives_back_the_nodes_it_was_made_from() {
         let nodes = sample();
@@ -427,16 +440,7 @@ mod tests {
             }
             let t = NodeTable::from_nodes(&nodes);
             assert_eq!(t.ids_strictly_sorted(), sorted, "{ids:?}");
-            let parts = NodeParts {
-                ids: t.ids.clone(),
-                names: t.names.clone(),
-                kinds: t.kinds.clone(),
-                keys: t.keys.clone(),
-                prop_counts: t.props_at.windows(2).map(|w| (w[1] - w[0]) as u16).collect(),
-                key_of: t.key_of.clone(),
-                values: t.values.clone(),
-            };
-            assert_eq!(NodeTable::from_parts(parts).unwrap().ids_strictly_sorted(), sorted, "{ids:?}");
+            assert_eq!(NodeTable::from_parts(parts_of(&t)).unwrap().ids_strictly_sorted(), sorted, "{ids:?}");
         }
         assert!(NodeTable::from_nodes(&[]).ids_strictly_sorted());
         assert_eq!(NodeTable::from_nodes(&[]), NodeTable::default());
@@ -455,15 +459,7 @@ mod tests {
     #[test]
     fn stored_parts_are_checked() {
         let t = NodeTable::from_nodes(&sample());
-        let parts = || NodeParts {
-            ids: t.ids.clone(),
-            names: t.names.clone(),
-            kinds: t.kinds.clone(),
-            keys: t.keys.clone(),
-            prop_counts: t.props_at.windows(2).map(|w| (w[1] - w[0]) as u16).collect(),
-            key_of: t.key_of.clone(),
-            values: t.values.clone(),
-        };
+        let parts = || parts_of(&t);
         assert_eq!(NodeTable::from_parts(parts()).unwrap(), t);
         let mut p = parts();
         p.kinds.pop();
