@@ -361,9 +361,10 @@ pub fn reach_text(
             let r = &found[i as usize];
             let n = r.node.index();
             let jewel = match &jewels {
-                Some(bits) if bits[n] => style.red(&format!("  [{}]", terminal(&jewel_text(g.node(r.node))))),
+                Some(bits) if bits[n] => jewel_text(g.node(r.node)),
                 _ => String::new(),
             };
+            let jewel = if jewel.is_empty() { jewel } else { style.red(&format!("  [{}]", terminal(&jewel))) };
             let pim = if r.needs_activation { pim.as_str() } else { "" };
             push_reach_line(&mut s, &terminal(g.nodes.name(n)), r.hops as usize, r.cost, pim, &jewel);
             if let Some(paths) = paths {
@@ -470,6 +471,41 @@ pub fn reach_json<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reach_tables_mark_crown_jewels_and_activations() {
+        use crate::graph::NodeId;
+        use crate::model::Node;
+        let nodes = vec![
+            Node::new("a", NodeKind::User, "ann"),
+            Node::new("b", NodeKind::KeyVault, "kv").with_prop("crown_jewel", "sensitive-data"),
+            Node::new("c", NodeKind::KeyVault, "kv2")
+                .with_prop("crown_jewel", "secrets")
+                .with_prop("crown_jewel_reason", "tag \u{1b}[2J"),
+            Node::new("d", NodeKind::KeyVault, "odd").with_prop("crown_jewel", ""),
+        ];
+        let g = AttackGraph::new(nodes, Vec::new());
+        let found: Vec<Reached> = [(3, false), (1, true), (0, false), (2, false)]
+            .into_iter()
+            .map(|(n, needs_activation)| Reached { node: NodeId(n), cost: 3, hops: 1, needs_activation })
+            .collect();
+        let mut out = Vec::new();
+        reach_text(&mut out, &g, &found, None, Style { color: false }).unwrap();
+        let line = |name: &str, rest: &str| format!("  {name:<40}  1 hops, effort   3{rest}");
+        // Kinds in their declared order; in a kind, the order found. An empty category is no mark.
+        let want = [
+            String::new(),
+            "User (1)".into(),
+            line("ann", ""),
+            String::new(),
+            "KeyVault (3)".into(),
+            line("odd", ""),
+            line("kv", "  [PIM]  [sensitive data]"),
+            line("kv2", "  [secrets: tag \\u{1b}[2J]"),
+            String::new(),
+        ];
+        assert_eq!(String::from_utf8(out).unwrap(), want.join("\n"));
+    }
 
     #[test]
     fn reach_lines_are_written_as_the_format_string_would_write_them() {
