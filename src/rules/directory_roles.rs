@@ -7,7 +7,7 @@
 use super::admin_units::{restricted_unit_blocks, unit_evidence};
 use super::{Context, Rule, mark_if_sp_locked, plain_edge, shared_edge};
 use crate::facts::ids::{directory_role_node_id, tenant_node_id};
-use crate::model::{Detail, Edge, EdgeKind, Evidence, EvidenceKind, NodeKind, Piece, Text};
+use crate::model::{Detail, Edge, EdgeKind, Evidence, EvidenceKind, FastSet, NodeKind, Piece, Text};
 use crate::rbac::{builtin_directory_roles, directory_action_matches};
 
 pub const RULE: Rule = Rule {
@@ -241,32 +241,39 @@ pub(super) fn resettable_users(ctx: &Context, reach: ResetReach) -> Vec<(String,
         ResetReach::Any => return ctx.facts.users.iter().map(|u| (u.id.clone(), false)).collect(),
         ResetReach::Unprivileged(allowed) => allowed,
     };
-    let role_assignable: std::collections::HashSet<&str> =
+    // Who is protected, worked out once from each list (a million users each scanning the
+    // memberships took hours): users holding a role not on `allowed`, actively or only eligible,
+    // and members and owners of role-assignable groups, or eligible members of one.
+    let role_assignable: FastSet<&str> =
         ctx.facts.groups.iter().filter(|g| g.is_assignable_to_role).map(|g| g.id.as_str()).collect();
-    let mut out = Vec::new();
-    for u in &ctx.facts.users {
-        let protects = |role: &str| !allowed.iter().any(|a| a.eq_ignore_ascii_case(role));
-        let roles = ctx.facts.directory_role_assignments.iter().filter(|a| a.principal_id == u.id);
-        let (mut active, mut eligible) = (false, false);
-        for a in roles.filter(|a| protects(&a.role_definition_id)) {
-            if a.eligible { eligible = true } else { active = true }
-        }
-        let in_protected_group = ctx
-            .facts
-            .memberships
-            .iter()
-            .any(|m| *m.member_id == *u.id && role_assignable.contains(&*m.group_id))
-            || ctx.facts.ownerships.iter().any(|o| o.owner_id == u.id && role_assignable.contains(o.owned_id.as_str()));
-        let eligible_in_protected_group = ctx
-            .facts
-            .group_eligibilities
-            .iter()
-            .any(|e| e.principal_id == u.id && role_assignable.contains(e.group_id.as_str()));
-        if !active && !in_protected_group {
-            out.push((u.id.clone(), eligible || eligible_in_protected_group));
-        }
+    let protects = |role: &str| !allowed.iter().any(|a| a.eq_ignore_ascii_case(role));
+    let (mut active, mut eligible): (FastSet<&str>, FastSet<&str>) = Default::default();
+    for a in ctx.facts.directory_role_assignments.iter().filter(|a| protects(&a.role_definition_id)) {
+        if a.eligible { &mut eligible } else { &mut active }.insert(a.principal_id.as_str());
     }
-    out
+    let mut in_protected_group: FastSet<&str> = FastSet::default();
+    if !role_assignable.is_empty() {
+        let members = ctx.facts.memberships.iter().filter(|m| role_assignable.contains(&*m.group_id));
+        in_protected_group.extend(members.map(|m| &*m.member_id));
+        let owners = ctx.facts.ownerships.iter().filter(|o| role_assignable.contains(o.owned_id.as_str()));
+        in_protected_group.extend(owners.map(|o| o.owner_id.as_str()));
+    }
+    let eligible_in_protected_group: FastSet<&str> = ctx
+        .facts
+        .group_eligibilities
+        .iter()
+        .filter(|e| role_assignable.contains(e.group_id.as_str()))
+        .map(|e| e.principal_id.as_str())
+        .collect();
+    ctx.facts
+        .users
+        .iter()
+        .filter(|u| !active.contains(u.id.as_str()) && !in_protected_group.contains(u.id.as_str()))
+        .map(|u| {
+            let id = u.id.as_str();
+            (u.id.clone(), eligible.contains(id) || eligible_in_protected_group.contains(id))
+        })
+        .collect()
 }
 
 pub(super) fn role_actions<'c>(ctx: &'c Context, id: &str) -> Option<&'c [String]> {
@@ -571,8 +578,22 @@ mod tests {
         t.member(&ra, &in_ra);
         let later = t.user("later");
         t.directory_eligible(&later, GA, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+        // Owning a role-assignable group protects as membership does; PIM-eligible membership of
+        // one is contested, like an eligible role.
+        let owns_ra = t.user("owns-role-assignable");
+        t.owner("groupOwners", &ra, &owns_ra);
+        let may_join_ra = t.user("may-join-role-assignable");
+        t.group_eligible(&may_join_ra, &ra, "member");
+        // An allowed role does not lift the protection of another one the user holds.
+        let both = t.user("reader-and-admin");
+        t.directory_role(&both, DIRECTORY_READERS, "/");
+        t.directory_role(&both, GA, "/");
         let d = t.derive();
         let role = directory_role_node_id(HELPDESK);
+        assert!(!has(&d, &role, &owns_ra, ResetCredential), "owners of role-assignable groups are protected");
+        assert!(!has(&d, &role, &both, ResetCredential), "one protecting role is enough");
+        let contested = edge(&d, &role, &may_join_ra, ResetCredential).expect("an eligible member is contested");
+        assert!(contested.conditional, "{contested:?}");
         assert!(has(&d, &helpdesk, &role, HasRole));
         assert!(has(&d, &role, &plain, ResetCredential));
         assert!(has(&d, &role, &reader, ResetCredential), "Directory Readers is on Helpdesk's list");
