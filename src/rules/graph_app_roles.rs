@@ -201,6 +201,23 @@ mod tests {
     }
 
     #[test]
+    fn graph_is_told_by_its_service_principal_and_by_name_only_when_that_was_not_collected() {
+        const ROLE_MANAGEMENT: &str = "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8";
+        let mut t = T::new();
+        let (_, sp) = t.app("sync");
+        // Graph's service principal not collected: the assignment's display name is trusted.
+        t.graph_app_role(&sp, "11111111-1111-4111-8111-111111111111", ROLE_MANAGEMENT);
+        let node = app_role_node_id(MICROSOFT_GRAPH_APP_ID, ROLE_MANAGEMENT);
+        assert!(has(&t.derive(), &sp, &node, HasRole));
+        // A collected principal that is not Graph's is not Graph, whatever the assignment's name says.
+        let mut t = T::new();
+        let (_, sp) = t.app("sync");
+        let other = t.sp("named-like-graph");
+        t.graph_app_role(&sp, &other, ROLE_MANAGEMENT);
+        assert!(!has(&t.derive(), &sp, &node, HasRole));
+    }
+
+    #[test]
     fn application_readwrite_all_adds_secrets_everywhere() {
         let mut t = T::new();
         let g = t.graph_sp();

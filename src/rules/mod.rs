@@ -457,6 +457,9 @@ pub struct Context<'f> {
     deny_covers: Vec<FastSet<String>>,
     /// Administrative units by member id, with the membership fact, sorted by unit id.
     units_of: FastMap<&'f str, Vec<(&'f AdministrativeUnit, &'f AdministrativeUnitMember)>>,
+    /// Each service principal's appId by its object id (the first listed with that id): asked once
+    /// per app-role assignment, of which a large tenant has hundreds of thousands.
+    sp_app_ids: FastMap<&'f str, Option<&'f str>>,
     /// ReadOnly management locks by the scope they are on (see [`Context::lock_gate`]).
     read_only_locks: FastMap<&'f str, Vec<&'f Lock>>,
     /// ARM hierarchy, child -> parent (to tell whether a management group is above a scope).
@@ -553,6 +556,10 @@ impl<'f> Context<'f> {
         for l in facts.locks.iter().filter(|l| l.level == LockLevel::ReadOnly) {
             read_only_locks.entry(l.scope.as_str()).or_default().push(l);
         }
+        let mut sp_app_ids: FastMap<&str, Option<&str>> = FastMap::default();
+        for sp in &facts.service_principals {
+            sp_app_ids.entry(sp.id.as_str()).or_insert(sp.app_id.as_deref());
+        }
         let node_index = nodes.iter().enumerate().map(|(i, n)| (Arc::from(n.id.as_str()), i as u32)).collect();
         let parents = children.iter().flat_map(|(p, kids)| kids.iter().map(move |k| (k.clone(), p.clone()))).collect();
         Context {
@@ -568,6 +575,7 @@ impl<'f> Context<'f> {
             foreign_sps,
             deny_covers: Vec::new(),
             units_of,
+            sp_app_ids,
             read_only_locks,
             parents,
             lock_deleters: Default::default(),
@@ -826,8 +834,8 @@ impl<'f> Context<'f> {
     /// principal; if that resource was not collected, Graph's own display name on the assignment is
     /// trusted.
     pub fn is_graph_permission(&self, a: &crate::facts::AppRoleAssignment) -> bool {
-        match self.facts.service_principals.iter().find(|s| s.id == a.resource_id) {
-            Some(sp) => sp.app_id.as_deref() == Some(rbac::MICROSOFT_GRAPH_APP_ID),
+        match self.sp_app_ids.get(a.resource_id.as_str()) {
+            Some(app_id) => *app_id == Some(rbac::MICROSOFT_GRAPH_APP_ID),
             None => a.resource_display_name.as_deref() == Some("Microsoft Graph"),
         }
     }

@@ -139,15 +139,28 @@ pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, Fa
         add(n, &mut nodes);
     }
     // Apps that CI systems federate into, and their service principals, are pipeline identities too.
+    // Each app's appId, and the service principal of each appId (the first listed, in both), are
+    // looked up in maps: a scan of every app and principal per credential is quadratic.
+    let mut app_ids: FastMap<&str, &str> = FastMap::default();
+    let mut sp_of_app: FastMap<&str, &str> = FastMap::default();
+    if !facts.federated_credentials.is_empty() {
+        for a in &facts.applications {
+            app_ids.entry(a.id.as_str()).or_insert(a.app_id.as_str());
+        }
+        for s in &facts.service_principals {
+            if let Some(aid) = &s.app_id {
+                sp_of_app.entry(aid.as_str()).or_insert(s.id.as_str());
+            }
+        }
+    }
     for fic in &facts.federated_credentials {
         let (platform, pipeline) = issuer_platform(&fic.issuer);
         let FederatedParent::Application(app) = &fic.parent else { continue };
         if !pipeline {
             continue;
         }
-        let app_id = facts.applications.iter().find(|a| &a.id == app).map(|a| a.app_id.clone());
-        let sp = app_id.and_then(|aid| facts.service_principals.iter().find(|s| s.app_id.as_deref() == Some(&aid)));
-        for id in std::iter::once(app.as_str()).chain(sp.map(|s| s.id.as_str())) {
+        let sp = app_ids.get(app.as_str()).and_then(|aid| sp_of_app.get(aid).copied());
+        for id in std::iter::once(app.as_str()).chain(sp) {
             if let Some(n) = nodes.get_mut(id) {
                 n.props.insert_if_absent("pipeline", || format!("federated from {platform}"));
             }
