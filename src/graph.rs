@@ -15,12 +15,12 @@
 //! data-plane or identity edge. So a search state is a node plus "reached with control of it".
 
 use crate::model::{Alternatives, Detail, Edge, EdgeKind, FastMap, NameOf, Node};
-
-mod nodes;
-pub use nodes::{NodeParts, NodeRef, NodeTable, PropsRef, StrColumn};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
+
+mod nodes;
+pub use nodes::{NodeParts, NodeRef, NodeTable, PropsRef, StrColumn};
 
 /// A node of one [`AttackGraph`]: its position in [`AttackGraph::nodes`]. Only meaningful for the
 /// graph it came from; across snapshots a node is named by its Azure id ([`Node::id`]).
@@ -1147,6 +1147,7 @@ impl AttackGraph {
                 pending += 1;
             }
         }
+        let csr = if forward { self.out() } else { self.inc() };
         let mut cost = 0u32;
         while pending > 0 {
             let Some((hops, n, flag)) = buckets[cost as usize & mask].pop() else {
@@ -1162,7 +1163,6 @@ impl AttackGraph {
             if filter.max_hops.is_some_and(|h| hops as usize >= h) {
                 continue;
             }
-            let csr = if forward { self.out() } else { self.inc() };
             for slot in csr.slots(n) {
                 let (e, kind) = (csr.edge_ids[slot], csr.kind[slot]);
                 let (next_node, next_flag) = if forward {
@@ -1364,6 +1364,7 @@ fn best_end(l: &Labels, n: u32, ok: impl Fn(bool) -> bool) -> Option<((State, u3
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::NodeKind;
 
     /// Large enough for the two-thread build: every node's slots hold its edges in id order, with
     /// their other end, cost and kind.
@@ -1393,7 +1394,6 @@ mod tests {
             }
         }
     }
-    use crate::model::NodeKind;
 
     #[test]
     fn nodes_are_found_by_id_whether_or_not_they_come_in_id_order() {

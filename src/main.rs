@@ -40,10 +40,11 @@ fn tune_allocator() {
     sqlite_on_mimalloc();
 }
 
-/// SQLite allocates through mimalloc too (`SQLITE_CONFIG_MALLOC`). Loading a 10M-edge graph reads
-/// 440 MB of blobs into SQLite's buffers: from the system allocator those were fresh pages (the
-/// kernel zeroing pages was most of the load's CPU time), and freeing them gave them back to the
-/// kernel. From mimalloc, the graph built next reuses them.
+/// SQLite allocates through mimalloc too (`SQLITE_CONFIG_MALLOC`): its page cache and buffers come
+/// from the same memory as the graph, so what SQLite frees is reused instead of handed back to the
+/// kernel and faulted in (zeroed) again. The graph blobs themselves no longer pass through SQLite's
+/// buffers (`store::PartBlob`), but the details read for the paths shown do: at 10M edges `paths
+/// --format json` runs in 0.68 s with this, 0.73 s without.
 fn sqlite_on_mimalloc() {
     use libmimalloc_sys::{mi_free, mi_malloc, mi_realloc, mi_usable_size};
     use rusqlite::ffi;

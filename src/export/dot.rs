@@ -14,8 +14,7 @@
 
 use crate::diff::DiffMark;
 use crate::escape::{dot_html, dot_quoted, one_line};
-pub use crate::graph::NodeRef;
-use crate::graph::{self, AttackGraph, Path};
+use crate::graph::{self, AttackGraph, NodeRef, Path};
 use crate::model::{Edge, EvidenceKind, NodeKind};
 use crate::report;
 use graphviz_rust::dot_structures::{

@@ -441,13 +441,7 @@ pub fn decode_nodes<S: Source>(snapshot: i64, blobs: NodeBlobs<S>) -> Result<Opt
     else {
         return Ok(None);
     };
-    let (names, codes) = read_dictionary(&mut kinds, node_count)?;
-    let names = parse_names(&kinds, &names, NodeKind::parse)?;
-    let kinds = codes
-        .into_iter()
-        .map(|code| names.get(code as usize).copied())
-        .collect::<Option<Vec<NodeKind>>>()
-        .ok_or_else(|| corrupt(snapshot, Column::NodeKinds, "a code outside its names"))?;
+    let kinds = read_kinds(&mut kinds, node_count, NodeKind::parse)?;
     let value = if version == FORMAT_RECORDS {
         let body = nodes.bytes(nodes.src.len() - HEADER_LEN).map_err(|f| nodes.error(f, "the nodes"))?;
         NodeTable::from_nodes(&decode_node_records(&body, kinds, &|what| corrupt(snapshot, Column::Nodes, what))?)
@@ -543,13 +537,7 @@ pub fn decode_edges<S: Source>(snapshot: i64, blobs: EdgeBlobs<S>) -> Result<Opt
     };
     let cost = costs.u32s(count).map_err(|f| costs.error(f, "costs"))?;
     let flags = flags.bytes(count).map_err(|f| flags.error(f, "flags"))?;
-    let (kind_names, kind_codes) = read_dictionary(&mut kinds, count)?;
-    let edge_kinds = parse_names(&kinds, &kind_names, EdgeKind::parse)?;
-    let kind = kind_codes
-        .into_iter()
-        .map(|code| edge_kinds.get(code as usize).copied())
-        .collect::<Option<Vec<EdgeKind>>>()
-        .ok_or_else(|| corrupt(snapshot, Column::EdgeKinds, "a code outside its names"))?;
+    let kind = read_kinds(&mut kinds, count, EdgeKind::parse)?;
     let (rule_names, rule) = read_dictionary(&mut rules, count)?;
     if rule.iter().any(|&r| r as usize >= rule_names.len()) {
         return Err(corrupt(snapshot, Column::EdgeRules, "a code outside its names"));
@@ -590,11 +578,23 @@ fn read_dictionary<S: Source>(blob: &mut Cursor<S>, items: usize) -> Result<(Vec
     Ok((names, codes))
 }
 
-fn parse_names<S, T>(blob: &Cursor<S>, names: &[String], parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>> {
-    names
+/// A dictionary-coded column of kinds (node or edge kinds), each name parsed: an unknown name or a
+/// code past the names is a corrupt-store error naming the blob.
+fn read_kinds<S: Source, T: Copy>(
+    blob: &mut Cursor<S>,
+    items: usize,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>> {
+    let (names, codes) = read_dictionary(blob, items)?;
+    let kinds = names
         .iter()
         .map(|n| parse(n).ok_or_else(|| corrupt(blob.snapshot, blob.column, &format!("unknown kind {n}"))))
-        .collect()
+        .collect::<Result<Vec<T>>>()?;
+    codes
+        .into_iter()
+        .map(|code| kinds.get(code as usize).copied())
+        .collect::<Option<Vec<T>>>()
+        .ok_or_else(|| corrupt(blob.snapshot, blob.column, "a code outside its names"))
 }
 
 /// A cursor over a format 1 nodes body in memory; every read is bounds-checked (`None` past the end).
