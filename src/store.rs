@@ -437,42 +437,9 @@ impl Store {
         // ends itself: SQLite's three foreign-key lookups per edge row are left out (the pragma
         // cannot change inside a transaction, so it is switched around it).
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
-        let journal = self.rollback_journal();
         let written = self.write_snapshot_rows(raw, derived, index, label);
-        let restored = journal.map_or(Ok(()), |mode| self.restore_journal(mode));
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        let id = written?;
-        restored?;
-        Ok(id)
-    }
-
-    /// Switches a WAL database to a rollback journal for the writing of one snapshot, when no
-    /// other connection has it open (else it stays in WAL, which lets them read on), and says
-    /// which mode to go back to. A snapshot's rows go to new pages at the end of the file, which
-    /// a rollback journal does not copy: the snapshot is written once, where WAL writes it twice
-    /// (to the log, then into the database at the checkpoint). `synchronous = FULL` while it is
-    /// on, so that a power cut cannot corrupt the file in this mode either.
-    fn rollback_journal(&mut self) -> Option<&'static str> {
-        let mode: String = self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).ok()?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return None;
-        }
-        let now: String = self.conn.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0)).ok()?;
-        if !now.eq_ignore_ascii_case("delete") {
-            return None;
-        }
-        if self.conn.pragma_update(None, "synchronous", "FULL").is_err() {
-            let _ = self.restore_journal("wal");
-            return None;
-        }
-        Some("wal")
-    }
-
-    /// Back to the journal mode [`Self::rollback_journal`] left, and `synchronous = NORMAL`.
-    fn restore_journal(&mut self, mode: &str) -> Result<()> {
-        let _: String = self.conn.query_row(&format!("PRAGMA journal_mode={mode}"), [], |r| r.get(0))?;
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(())
+        written
     }
 
     fn write_snapshot_rows(
@@ -1960,80 +1927,33 @@ mod foreign_key_tests {
 }
 
 #[cfg(test)]
-mod journal_tests {
+mod concurrency_tests {
     use super::*;
 
-    fn demo_snapshot(store: &mut Store) -> Result<i64> {
-        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
-        let facts = crate::facts::parse(&raw).unwrap();
-        let records = crate::facts::index::fact_list(&facts);
-        store.write_snapshot(&raw, &crate::rules::derive(&facts), &records, None)
-    }
-
-    fn modes(store: &Store) -> (String, i64) {
-        let journal: String = store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        let synchronous: i64 = store.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
-        (journal, synchronous)
-    }
-
-    /// Written alone, a snapshot goes through a rollback journal; the database is back in WAL with
-    /// `synchronous = NORMAL` (1) afterwards, with no journal file left behind.
+    /// Snapshots are written in WAL so that another azpath can open the database and read the
+    /// earlier snapshots while one is being written, even once the writer's pages spill from its
+    /// cache into the file (in a rollback journal that takes an exclusive lock: readers fail).
     #[test]
-    fn a_snapshot_written_alone_leaves_the_database_in_wal() {
+    fn a_reader_opens_and_reads_while_a_snapshot_is_written() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.db");
-        let mut store = Store::open(&path).unwrap();
-        assert_eq!(modes(&store), ("wal".to_string(), 1));
-        assert_eq!(demo_snapshot(&mut store).unwrap(), 1);
-        assert_eq!(modes(&store), ("wal".to_string(), 1));
-        assert!(!dir.path().join("j.db-journal").exists());
-        // Written through the journal, not the log: the log is empty.
-        let wal = std::fs::metadata(dir.path().join("j.db-wal")).map_or(0, |m| m.len());
-        assert_eq!(wal, 0, "the snapshot went through the WAL");
-        drop(store);
-        let store = Store::open_existing(&path).unwrap();
-        assert_eq!(store.snapshot_count().unwrap(), 1);
-        assert!(store.load_structure(1).unwrap().0.len() > 10);
-    }
-
-    /// With another connection open, the mode cannot change: the snapshot is written in WAL, and
-    /// the other connection keeps reading.
-    #[test]
-    fn with_a_reader_open_the_snapshot_is_written_in_wal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.db");
-        let mut store = Store::open(&path).unwrap();
-        demo_snapshot(&mut store).unwrap();
+        let path = dir.path().join("c.db");
+        let mut writer = Store::open(&path).unwrap();
+        crate::import_facts(&mut writer, crate::demo::raw(), None).unwrap();
+        writer.conn.pragma_update(None, "cache_size", 10).unwrap();
+        let tx = writer.conn.unchecked_transaction().unwrap();
+        tx.execute("INSERT INTO snapshots (imported_at, collected_at, tenant_id, tenant_name, source, azpath_version, completeness, warnings) VALUES ('', '', 't', 't', 'test', '0', '[]', '[]')", []).unwrap();
+        let id = tx.last_insert_rowid();
+        for i in 0..20_000 {
+            tx.execute(
+                "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, 'User', ?3, '{}')",
+                params![id, i, format!("user-{i:08}-{}", "x".repeat(100))],
+            )
+            .unwrap();
+        }
         let reader = Store::open_existing(&path).unwrap();
         assert_eq!(reader.snapshot_count().unwrap(), 1);
-        assert_eq!(demo_snapshot(&mut store).unwrap(), 2);
-        assert_eq!(modes(&store), ("wal".to_string(), 1));
+        assert!(reader.load_structure(1).unwrap().0.len() > 10);
+        tx.commit().unwrap();
         assert_eq!(reader.snapshot_count().unwrap(), 2);
-    }
-
-    /// A write that fails part way leaves nothing of its snapshot, the earlier snapshots intact and
-    /// the database in WAL.
-    #[test]
-    fn a_failed_write_keeps_the_earlier_snapshots_and_wal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.db");
-        let mut store = Store::open(&path).unwrap();
-        demo_snapshot(&mut store).unwrap();
-        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
-        let facts = crate::facts::parse(&raw).unwrap();
-        let mut derived = crate::rules::derive(&facts);
-        // An edge to a node the snapshot does not hold: the writer refuses it after writing the
-        // snapshot's row, its raw facts and its nodes.
-        derived.ends.clear();
-        derived.edges.last_mut().unwrap().target = "/no/such/node".into();
-        let records = crate::facts::index::fact_list(&facts);
-        let err = store.write_snapshot(&raw, &derived, &records, None).unwrap_err();
-        assert!(err.to_string().contains("no node /no/such/node"), "{err}");
-        assert_eq!(modes(&store), ("wal".to_string(), 1));
-        assert_eq!(store.snapshot_count().unwrap(), 1);
-        let nodes: i64 =
-            store.conn.query_row("SELECT COUNT(*) FROM nodes WHERE snapshot_id = 2", [], |r| r.get(0)).unwrap();
-        assert_eq!(nodes, 0);
-        assert_eq!(demo_snapshot(&mut store).unwrap(), 2);
     }
 }
