@@ -215,6 +215,21 @@ CREATE TABLE graph_parts (
     PRIMARY KEY (snapshot_id, part)
 );
 "#,
+    // v8: a snapshot with graph parts has no row per node or edge: the parts hold everything a
+    // load reads, and each edge's text id is a part of its own (`edge texts`). The rows were 40%
+    // of the database and a third of an import's write. An edge's alternatives now belong to its
+    // snapshot, not to an edge row (there may be none). Snapshots written before keep their rows.
+    r#"
+CREATE TABLE edge_alternatives_v8 (
+    snapshot_id  INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    ix           INTEGER NOT NULL,
+    alternatives TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, ix)
+) WITHOUT ROWID;
+INSERT INTO edge_alternatives_v8 SELECT snapshot_id, ix, alternatives FROM edge_alternatives;
+DROP TABLE edge_alternatives;
+ALTER TABLE edge_alternatives_v8 RENAME TO edge_alternatives;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -437,7 +452,25 @@ impl Store {
         // ends itself: SQLite's three foreign-key lookups per edge row are left out (the pragma
         // cannot change inside a transaction, so it is switched around it).
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
-        let written = self.write_snapshot_rows(raw, derived, index, label);
+        let written = self.write_snapshot_rows(raw, derived, index, label, false);
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        written
+    }
+
+    /// Writes a snapshot as a row per node and per edge, without graph parts: as azpath did
+    /// before schema v4, and still does for a snapshot too large for the blob format. For tests
+    /// of that path.
+    #[doc(hidden)]
+    pub fn write_snapshot_as_rows(
+        &mut self,
+        raw: &CompactFacts,
+        derived: &Derived,
+        records: &[FactRecord],
+        label: Option<&str>,
+    ) -> Result<i64> {
+        let (raw, index) = (PackedRaw::new(raw.clone()), PackedIndex::new(records));
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let written = self.write_snapshot_rows(&raw, derived, &index, label, true);
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         written
     }
@@ -448,6 +481,7 @@ impl Store {
         derived: &Derived,
         index: &PackedIndex,
         label: Option<&str>,
+        rows_only: bool,
     ) -> Result<i64> {
         let tx = self.conn.transaction()?;
         let completeness = serde_json::to_string(&raw.completeness_with_missing).expect("serialisable");
@@ -500,34 +534,22 @@ impl Store {
                 })
                 .collect();
             drop(text_ids);
-            // While the rows are inserted, the other core encodes the graph blobs (when the derived
-            // positions are the ends: always, for a snapshot `rules::derive` made) and renders and
-            // compresses the texts.
+            // While the ends are checked, the other cores encode the graph blobs (when the derived
+            // positions are the ends: always, for a snapshot `rules::derive` made) and render and
+            // compress the texts.
             std::thread::scope(|scope| -> Result<()> {
                 let order = &order;
-                let early =
-                    positions_kept.then(|| scope.spawn(|| graph_blob::encode(order, &derived.edges, &derived.ends)));
+                let early = (positions_kept && !rows_only)
+                    .then(|| scope.spawn(|| graph_blob::encode(order, &derived.edges, &derived.ends)));
                 let packed = scope.spawn(|| {
                     edge_text::pack(&distinct, |d| edge_text::PlainText {
                         reason: reason_text(&d.reason),
                         evidence: evidence_text(&d.evidence),
                     })
                 });
-                let mut ins = tx.prepare(
-                    "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for (ix, n) in order.iter().enumerate() {
-                    let props = serde_json::to_string(&n.props).expect("serialisable");
-                    ins.execute(params![id, ix as i64, n.id, n.kind.as_str(), n.name, props])?;
-                }
-                let mut ins = tx.prepare(
-                    "INSERT INTO edges (snapshot_id, ix, src, dst, kind, rule, requires_activation, conditional, cost, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?;
-                let mut alternatives =
-                    tx.prepare("INSERT INTO edge_alternatives (snapshot_id, ix, alternatives) VALUES (?1, ?2, ?3)")?;
-                // The ends as found below, kept only once one differs from the derived positions
-                // the early blobs were encoded from (never, for a snapshot `rules::derive` made).
+                // Each edge's ends as node positions: the derived ones where they name the edge's
+                // nodes, else looked up. Only kept once one differs from the derived positions the
+                // early blobs were encoded from (never, for a snapshot `rules::derive` made).
                 let mut ends_derived = early.is_some();
                 let mut ends = Vec::with_capacity(if ends_derived { 0 } else { derived.edges.len() });
                 for (ix, e) in derived.edges.iter().enumerate() {
@@ -536,35 +558,26 @@ impl Store {
                         if let Some(at) = at
                             && order.get(at as usize).is_some_and(|node| node.id == n)
                         {
-                            return Ok(at as usize);
+                            return Ok(at);
                         }
-                        position().get(n).copied().ok_or_else(|| {
+                        position().get(n).map(|&at| at as u32).ok_or_else(|| {
                             StoreError::Corrupt(format!("edge {} -> {}: no node {n}", e.source, e.target))
                         })
                     };
-                    let (src, dst) = (end(&e.source, kept.map(|k| k.0))?, end(&e.target, kept.map(|k| k.1))?);
-                    ins.execute(params![
-                        id,
-                        ix as i64,
-                        src as i64,
-                        dst as i64,
-                        e.kind.as_str(),
-                        e.rule,
-                        e.requires_activation,
-                        e.conditional,
-                        e.cost,
-                        edge_texts[ix]
-                    ])?;
-                    if !e.alternatives.is_empty() {
-                        alternatives.execute(params![id, ix as i64, alternatives_text(&e.alternatives)])?;
-                    }
-                    let found = (src as u32, dst as u32);
+                    let found = (end(&e.source, kept.map(|k| k.0))?, end(&e.target, kept.map(|k| k.1))?);
                     if ends_derived && derived.ends[ix] != found {
                         ends_derived = false;
                         ends.extend_from_slice(&derived.ends[..ix]);
                     }
                     if !ends_derived {
                         ends.push(found);
+                    }
+                }
+                let mut alternatives =
+                    tx.prepare("INSERT INTO edge_alternatives (snapshot_id, ix, alternatives) VALUES (?1, ?2, ?3)")?;
+                for (ix, e) in derived.edges.iter().enumerate() {
+                    if !e.alternatives.is_empty() {
+                        alternatives.execute(params![id, ix as i64, alternatives_text(&e.alternatives)])?;
                     }
                 }
                 let packed = packed.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -578,16 +591,49 @@ impl Store {
                     texts.execute(params![id, text_id as i64, body])?;
                 }
                 let early = early.map(|encoding| encoding.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                let ends = if ends_derived { &derived.ends } else { &ends };
                 let blobs = match early {
                     Some(blobs) if ends_derived => blobs,
-                    _ => graph_blob::encode(order, &derived.edges, &ends),
+                    _ if rows_only => None,
+                    _ => graph_blob::encode(order, &derived.edges, ends),
                 };
-                if let Some(b) = blobs {
+                let edge_texts_part = blobs.as_ref().and_then(|_| graph_blob::encode_edge_texts(&edge_texts));
+                if let (Some(b), Some(edge_texts_part)) = (blobs, edge_texts_part) {
+                    // The parts hold all a load reads, and each edge's text id: no row per node
+                    // or edge (schema v8).
                     let mut parts =
                         tx.prepare("INSERT INTO graph_parts (snapshot_id, part, body) VALUES (?1, ?2, ?3)")?;
                     for (part, body) in b.parts() {
                         parts.execute(params![id, part, body])?;
                     }
+                    parts.execute(params![id, graph_blob::Column::EdgeTexts as i64, edge_texts_part])?;
+                    return Ok(());
+                }
+                // Too large for the blob format: a row per node and per edge, which loads read.
+                let mut ins = tx.prepare(
+                    "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for (ix, n) in order.iter().enumerate() {
+                    let props = serde_json::to_string(&n.props).expect("serialisable");
+                    ins.execute(params![id, ix as i64, n.id, n.kind.as_str(), n.name, props])?;
+                }
+                let mut ins = tx.prepare(
+                    "INSERT INTO edges (snapshot_id, ix, src, dst, kind, rule, requires_activation, conditional, cost, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?;
+                for (ix, (e, &(src, dst))) in derived.edges.iter().zip(ends).enumerate() {
+                    ins.execute(params![
+                        id,
+                        ix as i64,
+                        src as i64,
+                        dst as i64,
+                        e.kind.as_str(),
+                        e.rule,
+                        e.requires_activation,
+                        e.conditional,
+                        e.cost,
+                        edge_texts[ix]
+                    ])?;
                 }
                 Ok(())
             })?;
@@ -714,18 +760,34 @@ impl Store {
     /// Also each edge's ends as positions in the node list. Read from the snapshot's graph blobs;
     /// from its rows when it has none (written before schema v4, or too large for the format).
     pub fn load_structure(&self, snapshot: i64) -> Result<Structure> {
-        match self.load_structure_from_blobs(snapshot)? {
-            Some(found) => Ok(found),
-            None => self.load_structure_from_rows(snapshot),
+        if let Some(found) = self.load_structure_from_blobs(snapshot)? {
+            return Ok(found);
         }
+        let rows = self.load_structure_from_rows(snapshot)?;
+        // A snapshot written since schema v8 has no rows: its parts are all there is.
+        let stored: Option<i64> = self
+            .conn
+            .query_row("SELECT node_count FROM snapshots WHERE id = ?1", [snapshot], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if rows.0.is_empty() && stored.is_some_and(|n| n > 0) {
+            return Err(StoreError::Corrupt(format!(
+                "snapshot {snapshot} has neither graph parts this build reads nor rows"
+            )));
+        }
+        Ok(rows)
     }
 
     /// The structure decoded from the snapshot's graph blobs; `None` when it has none (or they are
     /// of a format version this build does not read). The node blobs are read and decoded on a
     /// second connection while this one reads the edge blobs: at 10M edges, 270 MB and 170 MB.
     pub fn load_structure_from_blobs(&self, snapshot: i64) -> Result<Option<Structure>> {
-        let parts: i64 =
-            self.conn.query_row("SELECT count(*) FROM graph_parts WHERE snapshot_id = ?1", [snapshot], |r| r.get(0))?;
+        // The structure's parts (the edge-texts part is not one).
+        let parts: i64 = self.conn.query_row(
+            "SELECT count(*) FROM graph_parts WHERE snapshot_id = ?1 AND part != ?2",
+            params![snapshot, graph_blob::Column::EdgeTexts as i64],
+            |r| r.get(0),
+        )?;
         if parts == 0 {
             return self.load_structure_from_blob_row(snapshot);
         }
@@ -931,6 +993,17 @@ impl Store {
 
     /// Each edge's `edge_texts` id; `None` for an edge of a snapshot written before schema v5.
     fn detail_ids(&self, snapshot: i64, edges: &[usize], many: bool) -> Result<Vec<Option<i64>>> {
+        let part: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT rowid FROM graph_parts WHERE snapshot_id = ?1 AND part = ?2")?
+            .query_row(params![snapshot, graph_blob::Column::EdgeTexts as i64], |r| r.get(0))
+            .optional()?;
+        if let Some(row) = part {
+            // Since schema v8: the edge-texts part.
+            let blob = PartBlob(self.conn.blob_open(rusqlite::MAIN_DB, c"graph_parts", c"body", row, true)?);
+            let ids = graph_blob::read_edge_texts(snapshot, blob, edges, many)?;
+            return Ok(ids.into_iter().map(|id| Some(i64::from(id))).collect());
+        }
         let missing = |ix: usize| StoreError::Corrupt(format!("snapshot {snapshot} has no edge {ix}"));
         if many {
             // By position: edge positions run from 0, and a large tenant has ten million of them.
@@ -1660,9 +1733,7 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let id = store.write_snapshot(&raw, &derived, &[], None).unwrap();
         store.conn.execute("UPDATE packed_edge_texts SET body = x'28b52ffd00' WHERE id = 2", []).unwrap();
-        let text = |e: &usize| -> i64 {
-            store.conn.query_row("SELECT detail FROM edges WHERE ix = ?1", [*e as i64], |r| r.get(0)).unwrap()
-        };
+        let text = |e: &usize| -> i64 { store.detail_ids(id, &[*e], false).unwrap()[0].unwrap() };
         let edge = all.iter().find(|e| text(e) == 2).unwrap();
         for many in [false, true] {
             let e = store.edge_details(id, &[*edge], many).unwrap_err();
@@ -1938,7 +2009,10 @@ mod concurrency_tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
         let mut writer = Store::open(&path).unwrap();
-        crate::import_facts(&mut writer, crate::demo::raw(), None).unwrap();
+        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
+        let facts = crate::facts::parse(&raw).unwrap();
+        let records = crate::facts::index::fact_list(&facts);
+        writer.write_snapshot(&raw, &crate::rules::derive(&facts), &records, None).unwrap();
         writer.conn.pragma_update(None, "cache_size", 10).unwrap();
         let tx = writer.conn.unchecked_transaction().unwrap();
         tx.execute("INSERT INTO snapshots (imported_at, collected_at, tenant_id, tenant_name, source, azpath_version, completeness, warnings) VALUES ('', '', 't', 't', 'test', '0', '[]', '[]')", []).unwrap();

@@ -104,6 +104,57 @@ fn demo_db(dir: &tempfile::TempDir) -> (std::path::PathBuf, i64) {
     (path, snapshot)
 }
 
+/// A database holding the demo tenant twice: as azpath writes it (graph parts, no rows), and as a
+/// row per node and edge (as before schema v4, or a snapshot too large for the blobs); their ids.
+fn demo_db_with_rows(dir: &tempfile::TempDir) -> (std::path::PathBuf, i64, i64) {
+    let (path, parts) = demo_db(dir);
+    let raw = azpath::demo::raw();
+    let facts = azpath::facts::parse(&raw).unwrap();
+    let derived = azpath::rules::derive(&facts);
+    let records = azpath::facts::index::fact_list(&facts);
+    let rows = Store::open(&path).unwrap().write_snapshot_as_rows(&raw.into(), &derived, &records, None).unwrap();
+    (path, parts, rows)
+}
+
+/// Since schema v8 a snapshot with graph parts has no row per node or edge; one written as rows
+/// has no parts. Each edge's reason, evidence and alternatives read the same from both.
+#[test]
+fn a_snapshot_with_graph_parts_has_no_rows_and_its_details_read_as_from_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, parts, rows) = demo_db_with_rows(&dir);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let count = |table: &str, snapshot: i64| -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table} WHERE snapshot_id = ?1"), [snapshot], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!((count("nodes", parts), count("edges", parts), count("graph_parts", parts)), (0, 0, 8));
+    assert!(count("nodes", rows) > 50 && count("edges", rows) > 100);
+    assert_eq!(count("graph_parts", rows), 0);
+    assert!(count("edge_alternatives", parts) > 0, "the demo has edges made more than one way");
+    assert_eq!(count("edge_alternatives", parts), count("edge_alternatives", rows));
+    let store = Store::open_existing(&path).unwrap();
+    let edges = store.load_structure(parts).unwrap().1.len();
+    let all: Vec<usize> = (0..edges).collect();
+    let few: Vec<usize> = (0..edges).rev().step_by(7).collect();
+    let from_parts = store.load_edge_details(parts, &all).unwrap();
+    assert_eq!(from_parts, store.load_edge_details(rows, &all).unwrap());
+    assert!(from_parts.iter().any(|d| !d.alternatives.is_empty()));
+    let picked: Vec<_> = few.iter().map(|&e| from_parts[e].clone()).collect();
+    assert_eq!(store.load_edge_details(parts, &few).unwrap(), picked);
+    // An edge past the last is a corrupt-store error, as it is from rows.
+    for snapshot in [parts, rows] {
+        let err = store.load_edge_details(snapshot, &[edges]).unwrap_err();
+        assert!(err.to_string().contains(&format!("has no edge {edges}")), "{err}");
+    }
+    drop(store);
+    // Deleting a snapshot deletes its parts, texts and alternatives with it.
+    conn.execute("PRAGMA foreign_keys = ON", []).unwrap();
+    conn.execute("DELETE FROM snapshots WHERE id = ?1", [parts]).unwrap();
+    for table in ["graph_parts", "packed_edge_texts", "edge_alternatives"] {
+        assert_eq!(count(table, parts), 0, "{table}");
+    }
+}
+
 /// The graph blobs are encoded from the derived positions while the rows are written; where a
 /// position does not name the edge's node (a `Derived` not made by the rules), the rows use the
 /// node the edge names, and so must the blobs.
@@ -116,9 +167,11 @@ fn graph_blobs_follow_the_rows_where_a_derived_position_is_wrong() {
     derived.ends[7] = (derived.ends[7].1, derived.ends[7].0);
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
-    let snapshot = store.write_snapshot(&raw.into(), &derived, &[], None).unwrap();
+    let raw = azpath::facts::CompactFacts::from(raw);
+    let snapshot = store.write_snapshot(&raw, &derived, &[], None).unwrap();
+    let as_rows = store.write_snapshot_as_rows(&raw, &derived, &[], None).unwrap();
     let from_blobs = store.load_structure_from_blobs(snapshot).unwrap().expect("graph blobs");
-    assert_eq!(from_blobs, store.load_structure_from_rows(snapshot).unwrap());
+    assert_eq!(from_blobs, store.load_structure_from_rows(as_rows).unwrap());
     let at = |id: &str| from_blobs.0.iter().position(|n| n.id == id).unwrap() as u32;
     for e in [3, 7, last] {
         let edge = &derived.edges[e];
@@ -129,10 +182,10 @@ fn graph_blobs_follow_the_rows_where_a_derived_position_is_wrong() {
 #[test]
 fn the_graph_blobs_load_the_same_structure_as_the_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, snapshot) = demo_db(&dir);
+    let (path, snapshot, as_rows) = demo_db_with_rows(&dir);
     let store = Store::open_existing(&path).unwrap();
     let from_blobs = store.load_structure_from_blobs(snapshot).unwrap().expect("a new snapshot has graph blobs");
-    let from_rows = store.load_structure_from_rows(snapshot).unwrap();
+    let from_rows = store.load_structure_from_rows(as_rows).unwrap();
     let (nodes, edges) = &from_blobs;
     // The demo exercises every field the blobs carry, so equality below means something.
     assert!(nodes.iter().any(|n| !n.props.is_empty()));
@@ -281,7 +334,8 @@ fn a_snapshot_with_a_graph_blobs_row_of_the_first_format_still_loads() {
         ],
     )
     .unwrap();
-    assert_eq!(conn.execute("DELETE FROM graph_parts WHERE snapshot_id = ?1", [snapshot]).unwrap(), 7);
+    // The parts go (but for the edge texts, which hold what an edge row's `detail` held).
+    assert_eq!(conn.execute("DELETE FROM graph_parts WHERE snapshot_id = ?1 AND part <= 7", [snapshot]).unwrap(), 7);
     drop(conn);
     let store = Store::open_existing(&path).unwrap();
     assert_eq!(store.load_structure_from_blobs(snapshot).unwrap().expect("the graph_blobs row"), expected);
@@ -304,30 +358,37 @@ fn a_missing_graph_part_is_a_corrupt_store_error() {
 #[test]
 fn a_snapshot_without_graph_blobs_loads_from_its_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, snapshot) = demo_db(&dir);
-    let expected = Store::open_existing(&path).unwrap().load_structure(snapshot).unwrap();
-    // As written by an azpath before schema v4: rows only.
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    assert_eq!(conn.execute("DELETE FROM graph_parts WHERE snapshot_id = ?1", [snapshot]).unwrap(), 7);
-    drop(conn);
+    let (path, snapshot, as_rows) = demo_db_with_rows(&dir);
     let store = Store::open_existing(&path).unwrap();
-    assert!(store.load_structure_from_blobs(snapshot).unwrap().is_none());
-    assert_eq!(store.load_structure(snapshot).unwrap(), expected);
+    let expected = store.load_structure(snapshot).unwrap();
+    // As written by an azpath before schema v4: rows only.
+    assert!(store.load_structure_from_blobs(as_rows).unwrap().is_none());
+    assert_eq!(store.load_structure(as_rows).unwrap(), expected);
 }
 
 #[test]
 fn graph_blobs_of_a_future_format_version_are_ignored_for_the_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, snapshot) = demo_db(&dir);
-    let expected = Store::open_existing(&path).unwrap().load_structure_from_rows(snapshot).unwrap();
+    let (path, snapshot, as_rows) = demo_db_with_rows(&dir);
+    let expected = Store::open_existing(&path).unwrap().load_structure_from_rows(as_rows).unwrap();
+    // The rows' snapshot given the other's parts, of a version this build does not know.
     let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO graph_parts (snapshot_id, part, body) SELECT ?1, part, body FROM graph_parts WHERE snapshot_id = ?2",
+        [as_rows, snapshot],
+    )
+    .unwrap();
     let mut blob: Vec<u8> = conn.query_row(&part_sql("edge_costs").0, [], |r| r.get(0)).unwrap();
     blob[4] = 99; // the format version
     conn.execute(&part_sql("edge_costs").1, [blob]).unwrap();
     drop(conn);
     let store = Store::open_existing(&path).unwrap();
-    assert!(store.load_structure_from_blobs(snapshot).unwrap().is_none());
-    assert_eq!(store.load_structure(snapshot).unwrap(), expected);
+    assert!(store.load_structure_from_blobs(as_rows).unwrap().is_none());
+    assert_eq!(store.load_structure(as_rows).unwrap(), expected);
+    // A snapshot that has only parts (since schema v8) cannot fall back: a clear error, not an
+    // empty graph.
+    let err = store.load_structure(snapshot).unwrap_err();
+    assert!(err.to_string().contains("neither graph parts this build reads nor rows"), "{err}");
 }
 
 #[test]
