@@ -53,8 +53,18 @@ impl Packed {
 }
 
 /// Trains a dictionary on a spread of `texts` and compresses each against it. `render` gives a
-/// text's plain form; it is called twice for the texts sampled.
-pub fn pack<T>(texts: &[T], render: impl Fn(&T) -> PlainText) -> Packed {
+/// text's plain form; it is called twice for the texts sampled. A large snapshot's texts are
+/// compressed in consecutive slices on every core (each frame stands alone: the same bytes).
+pub fn pack<T: Sync>(texts: &[T], render: impl Fn(&T) -> PlainText + Sync) -> Packed {
+    let workers = if texts.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+    };
+    pack_on(texts, render, workers)
+}
+
+fn pack_on<T: Sync>(texts: &[T], render: impl Fn(&T) -> PlainText + Sync, workers: usize) -> Packed {
     let step = texts.len().div_ceil(SAMPLES).max(1);
     let mut samples = Vec::new();
     let mut sizes = Vec::new();
@@ -73,24 +83,44 @@ pub fn pack<T>(texts: &[T], render: impl Fn(&T) -> PlainText) -> Packed {
         Vec::new()
     };
     drop(samples);
-    let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, &dictionary)
-        .expect("a dictionary zstd trained, or none, is accepted");
-    let mut plain = Vec::new();
-    let mut frame = Vec::new();
-    let mut bytes = Vec::new();
+    let compress = |slice: &[T]| -> (Vec<u8>, Vec<usize>) {
+        let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, &dictionary)
+            .expect("a dictionary zstd trained, or none, is accepted");
+        let mut plain = Vec::new();
+        let mut frame = Vec::new();
+        let mut bytes = Vec::new();
+        let mut ends = Vec::with_capacity(slice.len());
+        for t in slice {
+            plain.clear();
+            put(&mut plain, &render(t));
+            frame.clear();
+            frame.reserve(zstd::zstd_safe::compress_bound(plain.len()));
+            compressor.compress_to_buffer(&plain, &mut frame).expect("the frame has room for the text compressed");
+            bytes.extend_from_slice(&frame);
+            ends.push(bytes.len());
+        }
+        (bytes, ends)
+    };
+    let per_worker = texts.len().div_ceil(workers.max(1)).max(1);
+    let slices: Vec<(Vec<u8>, Vec<usize>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = texts.chunks(per_worker).skip(1).map(|slice| scope.spawn(|| compress(slice))).collect();
+        let first = compress(&texts[..texts.len().min(per_worker)]);
+        std::iter::once(first)
+            .chain(handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+            .collect()
+    });
+    let mut bytes = Vec::with_capacity(slices.iter().map(|s| s.0.len()).sum());
     let mut ends = Vec::with_capacity(texts.len());
-    for t in texts {
-        plain.clear();
-        put(&mut plain, &render(t));
-        frame.clear();
-        frame.reserve(zstd::zstd_safe::compress_bound(plain.len()));
-        compressor.compress_to_buffer(&plain, &mut frame).expect("the frame has room for the text compressed");
-        bytes.extend_from_slice(&frame);
-        ends.push(bytes.len());
+    for (slice_bytes, slice_ends) in slices {
+        let base = bytes.len();
+        ends.extend(slice_ends.into_iter().map(|e| base + e));
+        bytes.extend_from_slice(&slice_bytes);
     }
-    bytes.shrink_to_fit();
     Packed { dictionary, bytes, ends }
 }
+
+/// Below this many texts, one core compresses them (a thread costs more than it saves).
+const PARALLEL_FROM: usize = 20_000;
 
 fn put(out: &mut Vec<u8>, text: &PlainText) {
     out.extend_from_slice(&(text.reason.len() as u32).to_le_bytes());
@@ -153,6 +183,27 @@ mod tests {
         for &i in [0, 1, 9_999, 19_999].iter() {
             let got = unpacker.unpack(i as i64, bodies[i]).unwrap();
             assert_eq!((got.reason, got.evidence), (text(i).reason, text(i).evidence));
+        }
+    }
+
+    /// Compressed in slices on several cores, the texts are the same bytes as on one, in order,
+    /// whatever the slices (one, several, some empty).
+    #[test]
+    fn texts_packed_on_several_cores_are_the_bytes_one_core_packs() {
+        let ids: Vec<usize> = (0..5_003).collect();
+        let one = pack_on(&ids, |&i| text(i), 1);
+        assert!(!one.dictionary.is_empty());
+        for workers in [2, 3, 8, 6_000] {
+            let many = pack_on(&ids, |&i| text(i), workers);
+            assert_eq!(
+                (&many.dictionary, &many.bytes, &many.ends),
+                (&one.dictionary, &one.bytes, &one.ends),
+                "{workers}"
+            );
+        }
+        let mut unpacker = Unpacker::new(1, &one.dictionary).unwrap();
+        for (i, body) in pack_on(&ids, |&i| text(i), 3).bodies().enumerate().step_by(1_001) {
+            assert_eq!(unpacker.unpack(i as i64, body).unwrap().evidence, text(i).evidence);
         }
     }
 
