@@ -268,6 +268,18 @@ fn is_random_key(run: &str) -> bool {
     entropy >= 4.0
 }
 
+/// `false` when `text` cannot hold any of [`SHAPES`], each of which needs one of these: `-----`
+/// (a PEM block), `eyJ` (a JWT), `=` (a SAS signature, a connection string's key), `@` (a
+/// password in a URL), `~` (an Entra client secret), `_` (a GitHub token). A few SIMD byte
+/// searches rule out most strings (ids, names, GUIDs) faster than the regexes' automaton reads them.
+fn may_hold_shape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr3(b'=', b'@', b'~', bytes).is_some()
+        || memchr::memchr(b'_', bytes).is_some()
+        || memchr::memmem::find(bytes, b"eyJ").is_some()
+        || memchr::memmem::find(bytes, b"-----").is_some()
+}
+
 /// `text` with every credential-shaped part replaced by [`MARKER`]; borrowed when nothing was.
 /// For anything that quotes input back: error messages, log lines, notes.
 pub fn scrub_text(text: &str) -> Cow<'_, str> {
@@ -277,7 +289,7 @@ pub fn scrub_text(text: &str) -> Cow<'_, str> {
             .expect("credential shapes are valid regexes")
     });
     let mut out = Cow::Borrowed(text);
-    if ANY_SHAPE.is_match(text) {
+    if may_hold_shape(text) && ANY_SHAPE.is_match(text) {
         for (shape, with) in SHAPES.iter() {
             if shape.is_match(&out) {
                 out = Cow::Owned(shape.replace_all(&out, with.as_str()).into_owned());
@@ -543,6 +555,73 @@ mod tests {
         ] {
             assert!(matches!(scrub_text(id), Cow::Borrowed(_)), "{id} is not a credential");
         }
+    }
+
+    /// The byte searches before the regexes never rule out a string one of the shapes matches:
+    /// one sample of each shape, then strings of random pieces of them.
+    #[test]
+    fn the_quick_check_never_rules_out_a_credential_shape() {
+        let samples = [
+            "-----BEGIN CERTIFICATE-----\nMII",
+            "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+            "x?SIG=abc",
+            "Password = p",
+            "https://user:pw@host",
+            "abc8Q~abcdefghijklmnopqrstuvwxyz0123456",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "github_pat_abcdefghijklmnopqrstuv",
+        ];
+        let any = |t: &str| SHAPES.iter().any(|(shape, _)| shape.is_match(t));
+        for t in samples {
+            assert!(any(t) && may_hold_shape(t), "{t}");
+        }
+        let pieces = [
+            "-----",
+            "BEGIN ",
+            "eyJ",
+            "a",
+            "Z",
+            "9",
+            ".",
+            "=",
+            "sig",
+            "Key",
+            "@",
+            ":",
+            "//",
+            "Q~",
+            "~",
+            "_",
+            "gh",
+            "p",
+            "github",
+            "pat",
+            " ",
+            "\n",
+            "/",
+            "0123456789abcdefghij",
+            "ABCDEFGHIJKLMNOPQRST",
+            "-",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut matched, mut ruled_out) = (0, 0);
+        for _ in 0..300_000 {
+            let len = 1 + next() % 12;
+            let text: String = (0..len).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect();
+            if any(&text) {
+                matched += 1;
+                assert!(may_hold_shape(&text), "{text:?} matches a shape but was ruled out");
+            } else if !may_hold_shape(&text) {
+                ruled_out += 1;
+            }
+        }
+        assert!(matched > 500 && ruled_out > 10_000, "{matched} matched, {ruled_out} ruled out");
     }
 
     #[test]

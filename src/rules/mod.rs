@@ -169,6 +169,15 @@ pub fn derive_owned(facts: Facts) -> Derived {
     finish(made, true)
 }
 
+/// [`derive_owned`], with `beside` run on another core while the rules' context (the nodes and
+/// indexes, one core's work) is built, and done before the rules run on every core. The import
+/// compresses its raw facts and indexes them there, in time it would otherwise wait.
+pub fn derive_owned_beside<T: Send>(facts: Facts, beside: impl FnOnce(&Facts) -> T + Send) -> (Derived, T) {
+    let (made, value) = run_rules_beside(&facts, true, beside);
+    drop(facts);
+    (finish(made, true), value)
+}
+
 fn derive_with(facts: &Facts, alternatives: bool) -> Derived {
     finish(run_rules(facts, alternatives), alternatives)
 }
@@ -210,7 +219,16 @@ struct Made {
 /// Builds the context and runs every rule on every core; each rule's edges become [`RawEdge`]s on
 /// the thread that made them (edges naming an unknown node, or from a node to itself, are dropped).
 fn run_rules(facts: &Facts, alternatives: bool) -> Made {
-    let ctx = Context::new(facts);
+    run_rules_beside(facts, alternatives, |_| ()).0
+}
+
+/// [`run_rules`], running `beside` on another thread while the context is built.
+fn run_rules_beside<T: Send>(facts: &Facts, alternatives: bool, beside: impl FnOnce(&Facts) -> T + Send) -> (Made, T) {
+    let (ctx, value) = std::thread::scope(|scope| {
+        let value = scope.spawn(|| beside(facts));
+        let ctx = Context::new(facts);
+        (ctx, value.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    });
     let next = std::sync::atomic::AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, RULES.len());
     let run_rules = || {
@@ -248,7 +266,7 @@ fn run_rules(facts: &Facts, alternatives: bool) -> Made {
     // The rest of the context (its indexes, which borrow the facts) is dropped here.
     let Context { nodes, warnings, .. } = ctx;
     let warnings = warnings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    Made { nodes, ids, warnings, per_rule }
+    (Made { nodes, ids, warnings, per_rule }, value)
 }
 
 /// A rule's edges as [`RawEdge`]s; those naming an unknown node or looping are dropped.
