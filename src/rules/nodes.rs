@@ -276,10 +276,10 @@ pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, Fa
     // Managed identities: their service principals exist even if Graph was not collected.
     for r in &facts.resources {
         if let Some(p) = &r.identity.system_principal_id {
-            mi_placeholder(&mut nodes, p, &format!("{} (system-assigned identity)", r.name), &r.id);
+            mi_placeholder(&mut nodes, p, || format!("{} (system-assigned identity)", r.name), &r.id);
         }
         if let ResourceDetails::UserAssignedIdentity { principal_id: Some(p), .. } = &r.details {
-            mi_placeholder(&mut nodes, p, &r.name, &r.id);
+            mi_placeholder(&mut nodes, p, || r.name.clone(), &r.id);
         }
         let kubelet = match &r.details {
             ResourceDetails::Aks { kubelet_identity: Some(k), .. } => Some(k),
@@ -295,7 +295,7 @@ pub(super) fn build(facts: &Facts, warnings: &mut Vec<String>) -> (Vec<Node>, Fa
                 ensure_ancestors(&mut nodes, uami);
             }
             if let Some(p) = principal {
-                mi_placeholder(&mut nodes, p, crate::facts::ids::last_segment(uami), uami);
+                mi_placeholder(&mut nodes, p, || crate::facts::ids::last_segment(uami).to_string(), uami);
             }
         }
     }
@@ -407,13 +407,18 @@ fn placeholder(nodes: &mut NodeMap, id: &str, ty: DirectoryObjectType, name: Opt
     nodes.insert(id.to_string(), n);
 }
 
-fn mi_placeholder(nodes: &mut NodeMap, principal: &str, name: &str, resource: &str) {
-    let n = nodes.entry(principal.to_string()).or_insert_with(|| {
-        Node::new(principal, NodeKind::ServicePrincipal, name)
+/// The managed identity's service principal, made (named `name()`) when the facts lack it. Most
+/// are listed: their id and name are then not copied.
+fn mi_placeholder(nodes: &mut NodeMap, principal: &str, name: impl FnOnce() -> String, resource: &str) {
+    if !nodes.contains_key(principal) {
+        let n = Node::new(principal, NodeKind::ServicePrincipal, name())
             .with_prop("sp_type", "ManagedIdentity")
-            .with_prop("unresolved", "true")
-    });
-    n.props.insert_if_absent("managed_identity_of", || resource.to_string());
+            .with_prop("unresolved", "true");
+        nodes.insert(principal.to_string(), n);
+    }
+    if let Some(n) = nodes.get_mut(principal) {
+        n.props.insert_if_absent("managed_identity_of", || resource.to_string());
+    }
 }
 
 /// Creates resource-group and subscription nodes implied by a resource id when the facts lack them.
