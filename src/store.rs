@@ -216,10 +216,18 @@ CREATE TABLE graph_parts (
 );
 "#,
     // v8: a snapshot with graph parts has no row per node or edge: the parts hold everything a
-    // load reads, and each edge's text id is a part of its own (`edge texts`). The rows were 40%
-    // of the database and a third of an import's write. An edge's alternatives now belong to its
+    // load reads, and each edge's text id is kept in `edge_text_ids`, a little-endian u32 per edge
+    // in rows of EDGE_TEXT_CHUNK edges (one row read per edge shown; one blob of them all would
+    // be read through SQLite's overflow chain to its offset). The rows were 40% of the database
+    // and a third of an import's write. An edge's alternatives now belong to its
     // snapshot, not to an edge row (there may be none). Snapshots written before keep their rows.
     r#"
+CREATE TABLE edge_text_ids (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    first       INTEGER NOT NULL,
+    body        BLOB NOT NULL,
+    PRIMARY KEY (snapshot_id, first)
+);
 CREATE TABLE edge_alternatives_v8 (
     snapshot_id  INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
     ix           INTEGER NOT NULL,
@@ -597,16 +605,22 @@ impl Store {
                     _ if rows_only => None,
                     _ => graph_blob::encode(order, &derived.edges, ends),
                 };
-                let edge_texts_part = blobs.as_ref().and_then(|_| graph_blob::encode_edge_texts(&edge_texts));
-                if let (Some(b), Some(edge_texts_part)) = (blobs, edge_texts_part) {
-                    // The parts hold all a load reads, and each edge's text id: no row per node
-                    // or edge (schema v8).
+                if let Some(b) = blobs {
+                    // The parts hold all a load reads, and `edge_text_ids` each edge's text id: no
+                    // row per node or edge (schema v8).
                     let mut parts =
                         tx.prepare("INSERT INTO graph_parts (snapshot_id, part, body) VALUES (?1, ?2, ?3)")?;
                     for (part, body) in b.parts() {
                         parts.execute(params![id, part, body])?;
                     }
-                    parts.execute(params![id, graph_blob::Column::EdgeTexts as i64, edge_texts_part])?;
+                    let mut chunks =
+                        tx.prepare("INSERT INTO edge_text_ids (snapshot_id, first, body) VALUES (?1, ?2, ?3)")?;
+                    let mut body = Vec::with_capacity(EDGE_TEXT_CHUNK * 4);
+                    for (i, ids) in edge_texts.chunks(EDGE_TEXT_CHUNK).enumerate() {
+                        body.clear();
+                        body.extend(ids.iter().flat_map(|t| t.to_le_bytes()));
+                        chunks.execute(params![id, (i * EDGE_TEXT_CHUNK) as i64, body])?;
+                    }
                     return Ok(());
                 }
                 // Too large for the blob format: a row per node and per edge, which loads read.
@@ -782,12 +796,8 @@ impl Store {
     /// of a format version this build does not read). The node blobs are read and decoded on a
     /// second connection while this one reads the edge blobs: at 10M edges, 270 MB and 170 MB.
     pub fn load_structure_from_blobs(&self, snapshot: i64) -> Result<Option<Structure>> {
-        // The structure's parts (the edge-texts part is not one).
-        let parts: i64 = self.conn.query_row(
-            "SELECT count(*) FROM graph_parts WHERE snapshot_id = ?1 AND part != ?2",
-            params![snapshot, graph_blob::Column::EdgeTexts as i64],
-            |r| r.get(0),
-        )?;
+        let parts: i64 =
+            self.conn.query_row("SELECT count(*) FROM graph_parts WHERE snapshot_id = ?1", [snapshot], |r| r.get(0))?;
         if parts == 0 {
             return self.load_structure_from_blob_row(snapshot);
         }
@@ -993,18 +1003,45 @@ impl Store {
 
     /// Each edge's `edge_texts` id; `None` for an edge of a snapshot written before schema v5.
     fn detail_ids(&self, snapshot: i64, edges: &[usize], many: bool) -> Result<Vec<Option<i64>>> {
-        let part: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT rowid FROM graph_parts WHERE snapshot_id = ?1 AND part = ?2")?
-            .query_row(params![snapshot, graph_blob::Column::EdgeTexts as i64], |r| r.get(0))
-            .optional()?;
-        if let Some(row) = part {
-            // Since schema v8: the edge-texts part.
-            let blob = PartBlob(self.conn.blob_open(rusqlite::MAIN_DB, c"graph_parts", c"body", row, true)?);
-            let ids = graph_blob::read_edge_texts(snapshot, blob, edges, many)?;
-            return Ok(ids.into_iter().map(|id| Some(i64::from(id))).collect());
-        }
         let missing = |ix: usize| StoreError::Corrupt(format!("snapshot {snapshot} has no edge {ix}"));
+        let chunked: bool = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM edge_text_ids WHERE snapshot_id = ?1)")?
+            .query_row([snapshot], |r| r.get(0))?;
+        if chunked {
+            // Since schema v8: `edge_text_ids`, each chunk read once.
+            let mut chunks: HashMap<usize, Vec<u8>> = HashMap::new();
+            if many {
+                let mut stmt = self.conn.prepare("SELECT first, body FROM edge_text_ids WHERE snapshot_id = ?1")?;
+                let mut rows = stmt.query([snapshot])?;
+                while let Some(r) = rows.next()? {
+                    chunks.insert(r.get::<_, i64>(0)? as usize, r.get(1)?);
+                }
+            }
+            let mut one =
+                self.conn.prepare_cached("SELECT body FROM edge_text_ids WHERE snapshot_id = ?1 AND first = ?2")?;
+            return edges
+                .iter()
+                .map(|&ix| {
+                    let first = ix - ix % EDGE_TEXT_CHUNK;
+                    if !many && !chunks.contains_key(&first) {
+                        let body: Option<Vec<u8>> =
+                            one.query_row(params![snapshot, first as i64], |r| r.get(0)).optional()?;
+                        chunks.insert(first, body.ok_or_else(|| missing(ix))?);
+                    }
+                    let body = chunks.get(&first).ok_or_else(|| missing(ix))?;
+                    if body.len() % 4 != 0 || body.len() > EDGE_TEXT_CHUNK * 4 {
+                        return Err(StoreError::Corrupt(format!(
+                            "edge text ids of snapshot {snapshot} from edge {first}: {} bytes",
+                            body.len()
+                        )));
+                    }
+                    let at = (ix - first) * 4;
+                    let id = body.get(at..at + 4).ok_or_else(|| missing(ix))?;
+                    Ok(Some(i64::from(u32::from_le_bytes([id[0], id[1], id[2], id[3]]))))
+                })
+                .collect();
+        }
         if many {
             // By position: edge positions run from 0, and a large tenant has ten million of them.
             let mut all: Vec<Option<Option<i64>>> = Vec::new();
@@ -1548,6 +1585,9 @@ fn header_application_id(path: &Path) -> Option<i32> {
         .then(|| i32::from_be_bytes([header[68], header[69], header[70], header[71]]))
 }
 
+/// How many edges' text ids one `edge_text_ids` row holds (16 KiB: a few pages).
+const EDGE_TEXT_CHUNK: usize = 4096;
+
 /// One `graph_parts` body, read a piece at a time (SQLite's incremental blob I/O) straight into the
 /// arrays decoded from it: read as a column value, SQLite would first copy the whole blob into a
 /// buffer of its own (440 MB at 10M edges, all of it fresh pages to fault in).
@@ -1990,10 +2030,54 @@ mod foreign_key_tests {
             "fact_chunks",
             "graph_blobs",
             "graph_parts",
+            "edge_text_ids",
         ] {
             let left: i64 = store.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
             assert_eq!(left, 0, "{table} kept rows of a deleted snapshot");
         }
+    }
+}
+
+#[cfg(test)]
+mod edge_text_id_tests {
+    use super::*;
+
+    /// Edge text ids kept in chunks read the same as from a row per edge, one edge at a time or
+    /// all at once, across chunk boundaries; a damaged chunk is a corrupt store, not a panic.
+    #[test]
+    fn text_ids_in_chunks_read_as_rows_do() {
+        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
+        let mut derived = crate::rules::derive(&crate::facts::parse(&raw).unwrap());
+        // The demo's edges many times over: more than two chunks.
+        let (edges, ends) = (derived.edges.clone(), derived.ends.clone());
+        while derived.edges.len() <= 2 * EDGE_TEXT_CHUNK {
+            derived.edges.extend(edges.iter().cloned());
+            derived.ends.extend(ends.iter().copied());
+        }
+        let mut store = Store::open_in_memory().unwrap();
+        let chunked = store.write_snapshot(&raw, &derived, &[], None).unwrap();
+        let rows = store.write_snapshot_as_rows(&raw, &derived, &[], None).unwrap();
+        let chunks: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM edge_text_ids WHERE snapshot_id = ?1", [chunked], |r| r.get(0))
+            .unwrap();
+        assert_eq!(chunks as usize, derived.edges.len().div_ceil(EDGE_TEXT_CHUNK));
+        let all: Vec<usize> = (0..derived.edges.len()).collect();
+        let some: Vec<usize> = [EDGE_TEXT_CHUNK - 1, EDGE_TEXT_CHUNK, 3, derived.edges.len() - 1, 3].to_vec();
+        for many in [false, true] {
+            let want = store.detail_ids(rows, &all, many).unwrap();
+            assert_eq!(store.detail_ids(chunked, &all, many).unwrap(), want);
+            let picked: Vec<_> = some.iter().map(|&e| want[e]).collect();
+            assert_eq!(store.detail_ids(chunked, &some, many).unwrap(), picked);
+            let past = store.detail_ids(chunked, &[derived.edges.len()], many).unwrap_err();
+            assert!(past.to_string().contains("has no edge"), "{past}");
+        }
+        store
+            .conn
+            .execute("UPDATE edge_text_ids SET body = x'010203' WHERE first = ?1", [EDGE_TEXT_CHUNK as i64])
+            .unwrap();
+        let err = store.detail_ids(chunked, &[EDGE_TEXT_CHUNK + 1], false).unwrap_err();
+        assert!(err.to_string().contains("3 bytes"), "{err}");
     }
 }
 

@@ -44,9 +44,6 @@ pub enum Column {
     EdgeRules = 6,
     /// Per edge: one byte, bit 0 requires activation, bit 1 conditional.
     EdgeFlags = 7,
-    /// Per edge: u32, the id of its reason and evidence (`packed_edge_texts`). Since schema v8, in
-    /// place of the `detail` column of a row per edge.
-    EdgeTexts = 8,
 }
 
 impl Column {
@@ -59,7 +56,6 @@ impl Column {
             Column::EdgeKinds => "edge kinds",
             Column::EdgeRules => "edge rules",
             Column::EdgeFlags => "edge flags",
-            Column::EdgeTexts => "edge texts",
         }
     }
 }
@@ -220,46 +216,6 @@ impl Source for &[u8] {
         out.copy_from_slice(&self[at..at + out.len()]);
         Ok(())
     }
-}
-
-/// The edge-texts part: each edge's text id, in edge order. `None` over u32 edges.
-pub fn encode_edge_texts(text_ids: &[u32]) -> Option<Vec<u8>> {
-    let mut out = header(Column::EdgeTexts, u32::try_from(text_ids.len()).ok()?);
-    out.reserve(text_ids.len() * 4);
-    out.extend(text_ids.iter().flat_map(|t| t.to_le_bytes()));
-    Some(out)
-}
-
-/// The text ids of the edges at `edges` (positions), from an edge-texts part; `all` reads the
-/// whole part once (many edges) rather than four bytes per edge.
-pub fn read_edge_texts<S: Source>(snapshot: i64, src: S, edges: &[usize], all: bool) -> Result<Vec<u32>> {
-    let column = Column::EdgeTexts;
-    // No rows to fall back on: a part this build cannot read is an error, not a `None`.
-    let Some((_, [(count, mut part)])) = headers(snapshot, [(column, src)])? else {
-        return Err(corrupt(snapshot, column, "of a format version this build does not read"));
-    };
-    let body = part.src.len() - HEADER_LEN;
-    if Some(body) != count.checked_mul(4) {
-        return Err(corrupt(snapshot, column, &format!("{body} bytes for {count} edges")));
-    }
-    let missing = |ix: usize| StoreError::Corrupt(format!("snapshot {snapshot} has no edge {ix}"));
-    let at = |bytes: &[u8], i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    if all {
-        let bytes = part.bytes(body).map_err(|f| part.error(f, "the text ids"))?;
-        return edges.iter().map(|&ix| if ix < count { Ok(at(&bytes, ix * 4)) } else { Err(missing(ix)) }).collect();
-    }
-    edges
-        .iter()
-        .map(|&ix| {
-            if ix >= count {
-                return Err(missing(ix));
-            }
-            let mut four = [0u8; 4];
-            part.at = HEADER_LEN + ix * 4;
-            part.fill(&mut four).map_err(|f| part.error(f, "a text id"))?;
-            Ok(u32::from_le_bytes(four))
-        })
-        .collect()
 }
 
 /// The stored blobs of one snapshot, borrowed from the row that holds them.

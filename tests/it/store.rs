@@ -127,9 +127,10 @@ fn a_snapshot_with_graph_parts_has_no_rows_and_its_details_read_as_from_rows() {
         conn.query_row(&format!("SELECT COUNT(*) FROM {table} WHERE snapshot_id = ?1"), [snapshot], |r| r.get(0))
             .unwrap()
     };
-    assert_eq!((count("nodes", parts), count("edges", parts), count("graph_parts", parts)), (0, 0, 8));
+    assert_eq!((count("nodes", parts), count("edges", parts), count("graph_parts", parts)), (0, 0, 7));
+    assert!(count("edge_text_ids", parts) > 0);
     assert!(count("nodes", rows) > 50 && count("edges", rows) > 100);
-    assert_eq!(count("graph_parts", rows), 0);
+    assert_eq!((count("graph_parts", rows), count("edge_text_ids", rows)), (0, 0));
     assert!(count("edge_alternatives", parts) > 0, "the demo has edges made more than one way");
     assert_eq!(count("edge_alternatives", parts), count("edge_alternatives", rows));
     let store = Store::open_existing(&path).unwrap();
@@ -150,7 +151,7 @@ fn a_snapshot_with_graph_parts_has_no_rows_and_its_details_read_as_from_rows() {
     // Deleting a snapshot deletes its parts, texts and alternatives with it.
     conn.execute("PRAGMA foreign_keys = ON", []).unwrap();
     conn.execute("DELETE FROM snapshots WHERE id = ?1", [parts]).unwrap();
-    for table in ["graph_parts", "packed_edge_texts", "edge_alternatives"] {
+    for table in ["graph_parts", "edge_text_ids", "packed_edge_texts", "edge_alternatives"] {
         assert_eq!(count(table, parts), 0, "{table}");
     }
 }
@@ -334,8 +335,7 @@ fn a_snapshot_with_a_graph_blobs_row_of_the_first_format_still_loads() {
         ],
     )
     .unwrap();
-    // The parts go (but for the edge texts, which hold what an edge row's `detail` held).
-    assert_eq!(conn.execute("DELETE FROM graph_parts WHERE snapshot_id = ?1 AND part <= 7", [snapshot]).unwrap(), 7);
+    assert_eq!(conn.execute("DELETE FROM graph_parts WHERE snapshot_id = ?1", [snapshot]).unwrap(), 7);
     drop(conn);
     let store = Store::open_existing(&path).unwrap();
     assert_eq!(store.load_structure_from_blobs(snapshot).unwrap().expect("the graph_blobs row"), expected);
