@@ -280,6 +280,8 @@ pub struct Store {
     /// The database file, for a second connection that reads beside `conn`; `None` in memory.
     file: Option<std::path::PathBuf>,
     permission_notes: Vec<String>,
+    /// Write snapshots as a row per node and edge, without graph parts (tests of that path).
+    rows_only: bool,
 }
 
 impl Store {
@@ -411,7 +413,7 @@ impl Store {
         // WAL lets readers query while a collection is being written.
         let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut store = Store { conn, path, file: None, permission_notes: Vec::new() };
+        let mut store = Store { conn, path, file: None, permission_notes: Vec::new(), rows_only: false };
         store.migrate()?;
         Ok(store)
     }
@@ -456,31 +458,26 @@ impl Store {
         index: &PackedIndex,
         label: Option<&str>,
     ) -> Result<i64> {
-        // The rows of a new snapshot only refer to each other, and the writer checks every edge's
-        // ends itself: SQLite's three foreign-key lookups per edge row are left out (the pragma
-        // cannot change inside a transaction, so it is switched around it).
+        let rows_only = self.rows_only;
+        self.without_key_checks(|store| store.write_snapshot_rows(raw, derived, index, label, rows_only))
+    }
+
+    /// The rows of a new snapshot only refer to each other, and the writer checks every edge's
+    /// ends itself: SQLite's foreign-key lookups per row are left out (the pragma cannot change
+    /// inside a transaction, so it is switched around it).
+    fn without_key_checks<T>(&mut self, write: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
-        let written = self.write_snapshot_rows(raw, derived, index, label, false);
+        let written = write(self);
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         written
     }
 
-    /// Writes a snapshot as a row per node and per edge, without graph parts: as azpath did
-    /// before schema v4, and still does for a snapshot too large for the blob format. For tests
+    /// From now on, writes snapshots as a row per node and per edge without graph parts: as azpath
+    /// did before schema v4, and still does for a snapshot too large for the blob format. For tests
     /// of that path.
     #[doc(hidden)]
-    pub fn write_snapshot_as_rows(
-        &mut self,
-        raw: &CompactFacts,
-        derived: &Derived,
-        records: &[FactRecord],
-        label: Option<&str>,
-    ) -> Result<i64> {
-        let (raw, index) = (PackedRaw::new(raw.clone()), PackedIndex::new(records));
-        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
-        let written = self.write_snapshot_rows(&raw, derived, &index, label, true);
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        written
+    pub fn write_rows_only(&mut self, rows_only: bool) {
+        self.rows_only = rows_only;
     }
 
     fn write_snapshot_rows(
@@ -1999,6 +1996,75 @@ mod tests {
         assert!(Store::open(&path).unwrap().permission_notes().is_empty(), "once private, no more warnings");
         drop((keep_open, store));
     }
+
+    /// Edge text ids kept in chunks read the same as from a row per edge, one edge at a time or
+    /// all at once, across chunk boundaries; a damaged chunk is a corrupt store, not a panic.
+    #[test]
+    fn text_ids_in_chunks_read_as_rows_do() {
+        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
+        let mut derived = crate::rules::derive(&crate::facts::parse(&raw).unwrap());
+        // The demo's edges many times over: more than two chunks.
+        let (edges, ends) = (derived.edges.clone(), derived.ends.clone());
+        while derived.edges.len() <= 2 * EDGE_TEXT_CHUNK {
+            derived.edges.extend(edges.iter().cloned());
+            derived.ends.extend(ends.iter().copied());
+        }
+        let mut store = Store::open_in_memory().unwrap();
+        let chunked = store.write_snapshot(&raw, &derived, &[], None).unwrap();
+        store.write_rows_only(true);
+        let rows = store.write_snapshot(&raw, &derived, &[], None).unwrap();
+        let chunks: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM edge_text_ids WHERE snapshot_id = ?1", [chunked], |r| r.get(0))
+            .unwrap();
+        assert_eq!(chunks as usize, derived.edges.len().div_ceil(EDGE_TEXT_CHUNK));
+        let all: Vec<usize> = (0..derived.edges.len()).collect();
+        let some: Vec<usize> = [EDGE_TEXT_CHUNK - 1, EDGE_TEXT_CHUNK, 3, derived.edges.len() - 1, 3].to_vec();
+        for many in [false, true] {
+            let want = store.detail_ids(rows, &all, many).unwrap();
+            assert_eq!(store.detail_ids(chunked, &all, many).unwrap(), want);
+            let picked: Vec<_> = some.iter().map(|&e| want[e]).collect();
+            assert_eq!(store.detail_ids(chunked, &some, many).unwrap(), picked);
+            let past = store.detail_ids(chunked, &[derived.edges.len()], many).unwrap_err();
+            assert!(past.to_string().contains("has no edge"), "{past}");
+        }
+        store
+            .conn
+            .execute("UPDATE edge_text_ids SET body = x'010203' WHERE first = ?1", [EDGE_TEXT_CHUNK as i64])
+            .unwrap();
+        let err = store.detail_ids(chunked, &[EDGE_TEXT_CHUNK + 1], false).unwrap_err();
+        assert!(err.to_string().contains("3 bytes"), "{err}");
+    }
+
+    /// Snapshots are written in WAL so that another azpath can open the database and read the
+    /// earlier snapshots while one is being written, even once the writer's pages spill from its
+    /// cache into the file (in a rollback journal that takes an exclusive lock: readers fail).
+    #[test]
+    fn a_reader_opens_and_reads_while_a_snapshot_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let mut writer = Store::open(&path).unwrap();
+        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
+        let facts = crate::facts::parse(&raw).unwrap();
+        let records = crate::facts::index::fact_list(&facts);
+        writer.write_snapshot(&raw, &crate::rules::derive(&facts), &records, None).unwrap();
+        writer.conn.pragma_update(None, "cache_size", 10).unwrap();
+        let tx = writer.conn.unchecked_transaction().unwrap();
+        tx.execute("INSERT INTO snapshots (imported_at, collected_at, tenant_id, tenant_name, source, azpath_version, completeness, warnings) VALUES ('', '', 't', 't', 'test', '0', '[]', '[]')", []).unwrap();
+        let id = tx.last_insert_rowid();
+        for i in 0..20_000 {
+            tx.execute(
+                "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, 'User', ?3, '{}')",
+                params![id, i, format!("user-{i:08}-{}", "x".repeat(100))],
+            )
+            .unwrap();
+        }
+        let reader = Store::open_existing(&path).unwrap();
+        assert_eq!(reader.snapshot_count().unwrap(), 1);
+        assert!(reader.load_structure(1).unwrap().0.len() > 10);
+        tx.commit().unwrap();
+        assert_eq!(reader.snapshot_count().unwrap(), 2);
+    }
 }
 
 #[cfg(test)]
@@ -2035,83 +2101,5 @@ mod foreign_key_tests {
             let left: i64 = store.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
             assert_eq!(left, 0, "{table} kept rows of a deleted snapshot");
         }
-    }
-}
-
-#[cfg(test)]
-mod edge_text_id_tests {
-    use super::*;
-
-    /// Edge text ids kept in chunks read the same as from a row per edge, one edge at a time or
-    /// all at once, across chunk boundaries; a damaged chunk is a corrupt store, not a panic.
-    #[test]
-    fn text_ids_in_chunks_read_as_rows_do() {
-        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
-        let mut derived = crate::rules::derive(&crate::facts::parse(&raw).unwrap());
-        // The demo's edges many times over: more than two chunks.
-        let (edges, ends) = (derived.edges.clone(), derived.ends.clone());
-        while derived.edges.len() <= 2 * EDGE_TEXT_CHUNK {
-            derived.edges.extend(edges.iter().cloned());
-            derived.ends.extend(ends.iter().copied());
-        }
-        let mut store = Store::open_in_memory().unwrap();
-        let chunked = store.write_snapshot(&raw, &derived, &[], None).unwrap();
-        let rows = store.write_snapshot_as_rows(&raw, &derived, &[], None).unwrap();
-        let chunks: i64 = store
-            .conn
-            .query_row("SELECT COUNT(*) FROM edge_text_ids WHERE snapshot_id = ?1", [chunked], |r| r.get(0))
-            .unwrap();
-        assert_eq!(chunks as usize, derived.edges.len().div_ceil(EDGE_TEXT_CHUNK));
-        let all: Vec<usize> = (0..derived.edges.len()).collect();
-        let some: Vec<usize> = [EDGE_TEXT_CHUNK - 1, EDGE_TEXT_CHUNK, 3, derived.edges.len() - 1, 3].to_vec();
-        for many in [false, true] {
-            let want = store.detail_ids(rows, &all, many).unwrap();
-            assert_eq!(store.detail_ids(chunked, &all, many).unwrap(), want);
-            let picked: Vec<_> = some.iter().map(|&e| want[e]).collect();
-            assert_eq!(store.detail_ids(chunked, &some, many).unwrap(), picked);
-            let past = store.detail_ids(chunked, &[derived.edges.len()], many).unwrap_err();
-            assert!(past.to_string().contains("has no edge"), "{past}");
-        }
-        store
-            .conn
-            .execute("UPDATE edge_text_ids SET body = x'010203' WHERE first = ?1", [EDGE_TEXT_CHUNK as i64])
-            .unwrap();
-        let err = store.detail_ids(chunked, &[EDGE_TEXT_CHUNK + 1], false).unwrap_err();
-        assert!(err.to_string().contains("3 bytes"), "{err}");
-    }
-}
-
-#[cfg(test)]
-mod concurrency_tests {
-    use super::*;
-
-    /// Snapshots are written in WAL so that another azpath can open the database and read the
-    /// earlier snapshots while one is being written, even once the writer's pages spill from its
-    /// cache into the file (in a rollback journal that takes an exclusive lock: readers fail).
-    #[test]
-    fn a_reader_opens_and_reads_while_a_snapshot_is_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let mut writer = Store::open(&path).unwrap();
-        let raw = crate::facts::CompactFacts::from(crate::demo::raw());
-        let facts = crate::facts::parse(&raw).unwrap();
-        let records = crate::facts::index::fact_list(&facts);
-        writer.write_snapshot(&raw, &crate::rules::derive(&facts), &records, None).unwrap();
-        writer.conn.pragma_update(None, "cache_size", 10).unwrap();
-        let tx = writer.conn.unchecked_transaction().unwrap();
-        tx.execute("INSERT INTO snapshots (imported_at, collected_at, tenant_id, tenant_name, source, azpath_version, completeness, warnings) VALUES ('', '', 't', 't', 'test', '0', '[]', '[]')", []).unwrap();
-        let id = tx.last_insert_rowid();
-        for i in 0..20_000 {
-            tx.execute(
-                "INSERT INTO nodes (snapshot_id, ix, id, kind, name, props) VALUES (?1, ?2, ?3, 'User', ?3, '{}')",
-                params![id, i, format!("user-{i:08}-{}", "x".repeat(100))],
-            )
-            .unwrap();
-        }
-        let reader = Store::open_existing(&path).unwrap();
-        assert_eq!(reader.snapshot_count().unwrap(), 1);
-        assert!(reader.load_structure(1).unwrap().0.len() > 10);
-        tx.commit().unwrap();
-        assert_eq!(reader.snapshot_count().unwrap(), 2);
     }
 }

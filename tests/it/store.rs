@@ -112,7 +112,9 @@ fn demo_db_with_rows(dir: &tempfile::TempDir) -> (std::path::PathBuf, i64, i64) 
     let facts = azpath::facts::parse(&raw).unwrap();
     let derived = azpath::rules::derive(&facts);
     let records = azpath::facts::index::fact_list(&facts);
-    let rows = Store::open(&path).unwrap().write_snapshot_as_rows(&raw.into(), &derived, &records, None).unwrap();
+    let mut store = Store::open(&path).unwrap();
+    store.write_rows_only(true);
+    let rows = store.write_snapshot(&raw.into(), &derived, &records, None).unwrap();
     (path, parts, rows)
 }
 
@@ -170,7 +172,8 @@ fn graph_blobs_follow_the_rows_where_a_derived_position_is_wrong() {
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
     let raw = azpath::facts::CompactFacts::from(raw);
     let snapshot = store.write_snapshot(&raw, &derived, &[], None).unwrap();
-    let as_rows = store.write_snapshot_as_rows(&raw, &derived, &[], None).unwrap();
+    store.write_rows_only(true);
+    let as_rows = store.write_snapshot(&raw, &derived, &[], None).unwrap();
     let from_blobs = store.load_structure_from_blobs(snapshot).unwrap().expect("graph blobs");
     assert_eq!(from_blobs, store.load_structure_from_rows(as_rows).unwrap());
     let at = |id: &str| from_blobs.0.iter().position(|n| n.id == id).unwrap() as u32;
