@@ -440,7 +440,7 @@ fn truncated_or_corrupt_graph_blobs_are_a_corrupt_store_error_not_a_panic() {
     }
 }
 
-/// A process killed while it writes a snapshot (as by a power cut or `kill -9`) loses nothing: the
+/// A process killed while it writes a snapshot (`kill -9`, a crash, the OOM killer) loses nothing: the
 /// earlier snapshots are intact, the half-written one is gone, and the next import works.
 #[test]
 fn an_import_killed_while_writing_loses_nothing() {
