@@ -1001,43 +1001,8 @@ impl Store {
     /// Each edge's `edge_texts` id; `None` for an edge of a snapshot written before schema v5.
     fn detail_ids(&self, snapshot: i64, edges: &[usize], many: bool) -> Result<Vec<Option<i64>>> {
         let missing = |ix: usize| StoreError::Corrupt(format!("snapshot {snapshot} has no edge {ix}"));
-        let chunked: bool = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM edge_text_ids WHERE snapshot_id = ?1)")?
-            .query_row([snapshot], |r| r.get(0))?;
-        if chunked {
-            // Since schema v8: `edge_text_ids`, each chunk read once.
-            let mut chunks: HashMap<usize, Vec<u8>> = HashMap::new();
-            if many {
-                let mut stmt = self.conn.prepare("SELECT first, body FROM edge_text_ids WHERE snapshot_id = ?1")?;
-                let mut rows = stmt.query([snapshot])?;
-                while let Some(r) = rows.next()? {
-                    chunks.insert(r.get::<_, i64>(0)? as usize, r.get(1)?);
-                }
-            }
-            let mut one =
-                self.conn.prepare_cached("SELECT body FROM edge_text_ids WHERE snapshot_id = ?1 AND first = ?2")?;
-            return edges
-                .iter()
-                .map(|&ix| {
-                    let first = ix - ix % EDGE_TEXT_CHUNK;
-                    if !many && !chunks.contains_key(&first) {
-                        let body: Option<Vec<u8>> =
-                            one.query_row(params![snapshot, first as i64], |r| r.get(0)).optional()?;
-                        chunks.insert(first, body.ok_or_else(|| missing(ix))?);
-                    }
-                    let body = chunks.get(&first).ok_or_else(|| missing(ix))?;
-                    if body.len() % 4 != 0 || body.len() > EDGE_TEXT_CHUNK * 4 {
-                        return Err(StoreError::Corrupt(format!(
-                            "edge text ids of snapshot {snapshot} from edge {first}: {} bytes",
-                            body.len()
-                        )));
-                    }
-                    let at = (ix - first) * 4;
-                    let id = body.get(at..at + 4).ok_or_else(|| missing(ix))?;
-                    Ok(Some(i64::from(u32::from_le_bytes([id[0], id[1], id[2], id[3]]))))
-                })
-                .collect();
+        if let Some(ids) = self.chunked_detail_ids(snapshot, edges, many)? {
+            return Ok(ids);
         }
         if many {
             // By position: edge positions run from 0, and a large tenant has ten million of them.
@@ -1062,6 +1027,54 @@ impl Store {
                 stmt.query_row(params![snapshot, ix as i64], |r| r.get(0)).optional()?.ok_or_else(|| missing(ix))
             })
             .collect()
+    }
+
+    /// Each edge's text id from `edge_text_ids` (since schema v8), each chunk read and checked
+    /// once; `None` for a snapshot that keeps them in its edge rows.
+    fn chunked_detail_ids(&self, snapshot: i64, edges: &[usize], many: bool) -> Result<Option<Vec<Option<i64>>>> {
+        let chunked: bool = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM edge_text_ids WHERE snapshot_id = ?1)")?
+            .query_row([snapshot], |r| r.get(0))?;
+        if !chunked {
+            return Ok(None);
+        }
+        let missing = |ix: usize| StoreError::Corrupt(format!("snapshot {snapshot} has no edge {ix}"));
+        let decode = |first: usize, body: Vec<u8>| -> Result<Vec<u32>> {
+            if !body.len().is_multiple_of(4) || body.len() > EDGE_TEXT_CHUNK * 4 {
+                return Err(StoreError::Corrupt(format!(
+                    "edge text ids of snapshot {snapshot} from edge {first}: {} bytes",
+                    body.len()
+                )));
+            }
+            Ok(body.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        };
+        let mut chunks: HashMap<usize, Vec<u32>> = HashMap::new();
+        if many {
+            let mut stmt = self.conn.prepare("SELECT first, body FROM edge_text_ids WHERE snapshot_id = ?1")?;
+            let mut rows = stmt.query([snapshot])?;
+            while let Some(r) = rows.next()? {
+                let first = r.get::<_, i64>(0)? as usize;
+                chunks.insert(first, decode(first, r.get(1)?)?);
+            }
+        }
+        let mut one =
+            self.conn.prepare_cached("SELECT body FROM edge_text_ids WHERE snapshot_id = ?1 AND first = ?2")?;
+        let mut ids = Vec::with_capacity(edges.len());
+        for &ix in edges {
+            let first = ix - ix % EDGE_TEXT_CHUNK;
+            let chunk = match chunks.entry(first) {
+                std::collections::hash_map::Entry::Occupied(chunk) => chunk.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    let body: Option<Vec<u8>> =
+                        one.query_row(params![snapshot, first as i64], |r| r.get(0)).optional()?;
+                    slot.insert(decode(first, body.ok_or_else(|| missing(ix))?)?)
+                }
+            };
+            let id = chunk.get(ix - first).ok_or_else(|| missing(ix))?;
+            ids.push(Some(i64::from(*id)));
+        }
+        Ok(Some(ids))
     }
 
     /// The details of edges stored before schema v5: a row of text per edge in `edge_details`.

@@ -164,9 +164,7 @@ pub fn derive_for_search(facts: &Facts) -> Derived {
 /// and the facts are then no longer needed, and merging is when the edges are largest (the
 /// import's peak memory).
 pub fn derive_owned(facts: Facts) -> Derived {
-    let made = run_rules(&facts, true);
-    drop(facts);
-    finish(made, true)
+    derive_owned_beside(facts, |_| ()).0
 }
 
 /// [`derive_owned`], with `beside` run on another core while the rules' context (the nodes and
