@@ -127,28 +127,50 @@ const VALUE_BAGS: &[&str] = &["appsettings", "environmentvariables"];
 /// `true` when a property called `name` (directly under a property called `parent`) holds a
 /// credential by its name.
 pub fn is_credential_name(name: &str, parent: Option<&str>) -> bool {
-    // The same few property names come back for every object: their answers are remembered (a
-    // bounded number of them, so hostile input cannot grow the table).
+    name_verdict(name, parent).credential
+}
+
+/// What the rules make of a property's name: whether it holds a credential by its name (under
+/// its parent's name), and whether the name itself holds a credential's shape.
+#[derive(Debug, Clone, Copy)]
+struct NameVerdict {
+    credential: bool,
+    shaped: bool,
+}
+
+/// Verdicts remembered per thread, by parent and name: the same few property names come back
+/// for every object. Two levels rather than one joined key, so a lookup builds nothing.
+#[derive(Default)]
+struct Verdicts {
+    top: crate::model::FastMap<Box<str>, NameVerdict>,
+    under: crate::model::FastMap<Box<str>, crate::model::FastMap<Box<str>, NameVerdict>>,
+    remembered: usize,
+}
+
+fn name_verdict(name: &str, parent: Option<&str>) -> NameVerdict {
+    // A bounded number, so that hostile input cannot grow the table.
     const REMEMBERED: usize = 4096;
     thread_local! {
-        static SEEN: std::cell::RefCell<(crate::model::FastMap<String, bool>, String)> = Default::default();
+        static VERDICTS: std::cell::RefCell<Verdicts> = Default::default();
     }
-    use std::fmt::Write as _;
-    SEEN.with_borrow_mut(|(seen, key)| {
-        // The parent's length first: names may hold any character, so no separator is safe.
-        let parent = parent.map(|p| (p.len(), p));
-        key.clear();
-        let _ = write!(key, "{:?}:", parent.map(|(n, _)| n));
-        key.push_str(parent.map(|(_, p)| p).unwrap_or_default());
-        key.push_str(name);
-        if let Some(&answer) = seen.get(key.as_str()) {
-            return answer;
+    VERDICTS.with_borrow_mut(|v| {
+        let known = match parent {
+            None => v.top.get(name),
+            Some(p) => v.under.get(p).and_then(|names| names.get(name)),
+        };
+        if let Some(&verdict) = known {
+            return verdict;
         }
-        let answer = judge_name(name, parent.map(|(_, p)| p));
-        if seen.len() < REMEMBERED {
-            seen.insert(key.clone(), answer);
+        let verdict = NameVerdict { credential: judge_name(name, parent), shaped: scrub_text(name) != name };
+        if v.remembered < REMEMBERED {
+            v.remembered += 1;
+            let names = match parent {
+                None => &mut v.top,
+                Some(p) => v.under.entry(p.into()).or_default(),
+            };
+            names.insert(name.into(), verdict);
         }
-        answer
+        verdict
     })
 }
 
@@ -335,7 +357,7 @@ fn walk(value: &mut Value, parent: Option<&str>) -> usize {
 
 fn redact_object(map: &mut Map<String, Value>, parent: Option<&str>) -> usize {
     let mut removed = 0;
-    let in_bag = parent.is_some_and(|p| VALUE_BAGS.contains(&p.to_ascii_lowercase().as_str()));
+    let in_bag = parent.is_some_and(|p| VALUE_BAGS.iter().any(|bag| p.eq_ignore_ascii_case(bag)));
     // `{"name": "DB_PASSWORD", "value": ...}`, `{"keyName": "key1", "value": ...}`, bag items.
     let secret_pair = in_bag
         || map.contains_key("keyName")
@@ -343,24 +365,33 @@ fn redact_object(map: &mut Map<String, Value>, parent: Option<&str>) -> usize {
     if secret_pair && let Some(v) = map.get_mut("value") {
         removed += replace(v);
     }
-    map.retain(|name, v| {
-        if scrub_text(name) != name.as_str() {
-            removed += 1;
-            return false;
-        }
-        if !is_credential_name(name, parent) || !carries_data(v) {
-            return true;
-        }
-        if v.is_object() || v.is_array() {
-            // A credential container (`keys`, `passwords`, `credentials.secrets`): only the
-            // metadata describing each credential stays.
-            removed += strip_container(v);
-            carries_data(v)
-        } else {
-            removed += 1;
-            false
-        }
-    });
+    // Almost no object has a property to remove: looked for first, as removing walks the map
+    // for writing.
+    let goes = |name: &str, v: &Value| {
+        let verdict = name_verdict(name, parent);
+        verdict.shaped || verdict.credential && carries_data(v)
+    };
+    if map.iter().any(|(name, v)| goes(name, v)) {
+        map.retain(|name, v| {
+            let verdict = name_verdict(name, parent);
+            if verdict.shaped {
+                removed += 1;
+                return false;
+            }
+            if !verdict.credential || !carries_data(v) {
+                return true;
+            }
+            if v.is_object() || v.is_array() {
+                // A credential container (`keys`, `passwords`, `credentials.secrets`): only the
+                // metadata describing each credential stays.
+                removed += strip_container(v);
+                carries_data(v)
+            } else {
+                removed += 1;
+                false
+            }
+        });
+    }
     let settings_resource = is_settings_resource(map);
     // A bag item in `{"name": ..., "value": ...}` form keeps its name.
     let pair_form = map.contains_key("value");
@@ -424,7 +455,8 @@ fn is_settings_resource(map: &Map<String, Value>) -> bool {
     let ty = map.get("type").and_then(Value::as_str).unwrap_or("");
     let name = map.get("name").and_then(Value::as_str).unwrap_or("");
     let last = name.rsplit('/').next().unwrap_or("");
-    ty.to_ascii_lowercase().ends_with("/config")
+    ty.len() >= 7
+        && ty.as_bytes()[ty.len() - 7..].eq_ignore_ascii_case(b"/config")
         && (last.eq_ignore_ascii_case("appsettings") || last.eq_ignore_ascii_case("connectionstrings"))
 }
 
@@ -452,6 +484,26 @@ fn carries_data(v: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn name_verdicts_depend_on_the_parent_and_outlast_the_remembered_bound() {
+        // More names than are remembered: the later ones are judged each time, the same way.
+        for i in 0..5000 {
+            let parent = format!("parent{i}");
+            assert!(is_credential_name(&format!("apiKey{i}"), None));
+            assert!(is_credential_name(&format!("apiKey{i}"), Some(&parent)));
+            assert!(!is_credential_name(&format!("keyVaultUri{i}"), Some(&parent)));
+        }
+        // The same name under different parents, asked in both orders.
+        assert!(!is_credential_name("keys", Some("permissions")));
+        assert!(is_credential_name("keys", None));
+        assert!(is_credential_name("keys", Some("listKeys")));
+        assert!(!is_credential_name("keys", Some("permissions")));
+        // A name holding a credential's shape goes whatever it is called.
+        let mut v = json!({"sig=abcdef": 1, "plain": 2, "nested": {"AccountKey=xyz;": 3}});
+        assert_eq!(redact_value(&mut v), 2);
+        assert_eq!(v, json!({"plain": 2, "nested": {}}));
+    }
 
     #[test]
     fn no_property_the_parsers_read_looks_like_a_credential() {
