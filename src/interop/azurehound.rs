@@ -97,28 +97,40 @@ pub struct AzureHoundReader {
     queued_resources: HashSet<String>,
 }
 
-/// One JSON array as compact text, its items appended in place (no copy when it is closed).
-struct TextList(String);
+/// One JSON array as compact text, its items appended in place (no copy when it is closed), as
+/// bytes that are UTF-8 by construction (items are `str`s or serde_json's output), checked once
+/// when the array is closed.
+struct TextList(Vec<u8>);
 
 impl Default for TextList {
     fn default() -> Self {
-        TextList(String::from("["))
+        TextList(b"[".to_vec())
     }
 }
 
 impl TextList {
-    fn push(&mut self, item: &str) {
+    fn separate(&mut self) {
         if self.0.len() > 1 {
-            self.0.push(',');
+            self.0.push(b',');
         }
-        self.0.push_str(item);
+    }
+
+    fn push(&mut self, item: &str) {
+        self.separate();
+        self.0.extend_from_slice(item.as_bytes());
+    }
+
+    /// Appends a value as compact JSON, written straight into the list.
+    fn push_value(&mut self, item: &Value) {
+        self.separate();
+        serde_json::to_writer(&mut self.0, item).expect("a JSON value always serializes to memory");
     }
 
     /// The array, without the slack its growth left (a large buffer shrinks in place).
     fn into_array(mut self) -> String {
-        self.0.push(']');
+        self.0.push(b']');
         self.0.shrink_to_fit();
-        self.0
+        String::from_utf8(self.0).expect("items are UTF-8 text and serde_json writes UTF-8")
     }
 }
 
@@ -354,16 +366,16 @@ impl AzureHoundReader {
     fn commit(&mut self, target: Target, value: Value) {
         match target {
             Target::Graph(c) => {
-                let text = self.text(value);
-                self.graph_lists.entry(c).or_default().push(&text)
+                let value = self.redact(value);
+                self.graph_lists.entry(c).or_default().push_value(&value)
             }
             Target::GraphKeyed(c, parent) => {
-                let text = self.text(value);
-                self.graph_keyed.entry(c).or_default().entry(parent).or_default().push(&text)
+                let value = self.redact(value);
+                self.graph_keyed.entry(c).or_default().entry(parent).or_default().push_value(&value)
             }
             Target::Arm(c) => {
-                let text = self.text(value);
-                self.arm_lists.entry(c).or_default().push(&text)
+                let value = self.redact(value);
+                self.arm_lists.entry(c).or_default().push_value(&value)
             }
             Target::RoleAssignment(id) => {
                 if !self.role_assignments.contains_key(&id) {
@@ -382,9 +394,14 @@ impl AzureHoundReader {
     }
 
     /// A mapped object as it is kept: redacted, as compact JSON text.
-    fn text(&mut self, mut value: Value) -> String {
+    fn text(&mut self, value: Value) -> String {
+        self.redact(value).to_string()
+    }
+
+    /// A mapped object redacted, what was taken out counted.
+    fn redact(&mut self, mut value: Value) -> Value {
         self.redacted += redact_value(&mut value);
-        value.to_string()
+        value
     }
 
     /// The user-assigned identities a resource names, as resources of their own (AzureHound lists
