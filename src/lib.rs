@@ -63,10 +63,10 @@ pub struct Prepared {
 /// The wall time of each stage of [`prepare`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PrepareTimings {
-    /// Parsing the facts into their typed form.
+    /// Parsing the facts into their typed form, compressing each collection's text once read.
     pub parse: std::time::Duration,
-    /// Compressing the raw facts and building the fact index (side by side, while the rules'
-    /// context is built: a part of `derive`'s time).
+    /// Building and compressing the fact index (while the rules' context is built: a part of
+    /// `derive`'s time).
     pub pack: std::time::Duration,
     /// Running the rules, the merge of their edges included.
     pub derive: std::time::Duration,
@@ -75,25 +75,31 @@ pub struct PrepareTimings {
 /// Redacts, parses and derives a facts file (see [`Prepared`]). Facts given as JSON values are
 /// redacted and turned into compact text first; a [`CompactFacts`] read from a file already is.
 pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
-    let raw = raw.into();
+    let mut raw = raw.into();
     let redacted = raw.redacted;
     let started = std::time::Instant::now();
-    let mut facts = facts::parse(&raw)?;
+    // Each collection's text is compressed as stored as soon as the parser is done with it, and
+    // freed: the facts are never held beside the whole text (for an AzureHound collection, most
+    // of the file).
+    let missing = raw.completeness_with_missing();
+    let bodies = std::sync::Mutex::new(Vec::new());
+    let mut facts = facts::parse_consuming(&mut raw, &|side, name, text| {
+        let body = store::pack_raw_body(&text);
+        drop(text);
+        bodies.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((side, name, body));
+    })?;
+    let bodies = bodies.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let raw = store::PackedRaw::from_parts(raw, missing, bodies);
     let parse = started.elapsed();
     let skipped = std::mem::take(&mut facts.skipped);
     let started = std::time::Instant::now();
-    // What is stored as it was read (the raw text, and the fact index for diffs) is compressed
-    // while the rules' context is built on the other core (the raw text on a third thread), and
-    // is done before the rules run on every core: the text and the index's records are freed
+    // The fact index (for diffs) is built and compressed while the rules' context is built on
+    // the other core, and is done before the rules run on every core: its records are freed
     // before the edges are made, rather than held beside them.
-    let (derived, (raw, index, pack)) = rules::derive_owned_beside(facts, |facts| {
+    let (derived, (index, pack)) = rules::derive_owned_beside(facts, |facts| {
         let started = std::time::Instant::now();
-        let (raw, index) = std::thread::scope(|scope| {
-            let raw = scope.spawn(|| store::PackedRaw::new(raw));
-            let index = store::PackedIndex::new(&facts::index::fact_list(facts));
-            (raw.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), index)
-        });
-        (raw, index, started.elapsed())
+        let index = store::PackedIndex::new(&facts::index::fact_list(facts));
+        (index, started.elapsed())
     });
     let timings = PrepareTimings { parse, pack, derive: started.elapsed() };
     Ok(Prepared { raw, derived, index, redacted, skipped, timings })

@@ -1429,25 +1429,45 @@ pub struct PackedRaw {
 
 impl PackedRaw {
     pub fn new(raw: CompactFacts) -> PackedRaw {
-        let meta = serde_json::json!({"format": raw.format, "tenant": raw.tenant, "collectedAt": raw.collected_at,
-            "source": raw.source, "completeness": raw.completeness});
         let completeness_with_missing = raw.completeness_with_missing();
         let mut bodies = Vec::new();
         let mut compressor = zstd::bulk::Compressor::new(BULK_LEVEL).expect("zstd takes its own levels");
-        for (side, map) in [("graph", raw.graph), ("arm", raw.arm)] {
+        let mut header = raw;
+        for (side, map) in [("graph", std::mem::take(&mut header.graph)), ("arm", std::mem::take(&mut header.arm))] {
             for (name, body) in map {
                 bodies.push((side, name, compress_exact(&mut compressor, body.as_bytes())));
             }
         }
+        PackedRaw::from_parts(header, completeness_with_missing, bodies)
+    }
+
+    /// A facts file whose collections were packed one at a time ([`pack_raw_body`], as
+    /// `facts::parse_consuming` hands them on): its header, what it lacked before its collections
+    /// were taken out, and the collections as (side, name, body) in any order.
+    pub fn from_parts(
+        header: CompactFacts,
+        completeness_with_missing: Vec<crate::model::CompletenessNote>,
+        mut bodies: Vec<(&'static str, String, Vec<u8>)>,
+    ) -> PackedRaw {
+        // As a facts file lists them: Graph's collections, then ARM's, each by name.
+        bodies.sort_unstable_by(|a, b| (a.0 != "graph", &a.1).cmp(&(b.0 != "graph", &b.1)));
+        let meta = serde_json::json!({"format": header.format, "tenant": header.tenant, "collectedAt": header.collected_at,
+            "source": header.source, "completeness": header.completeness});
         PackedRaw {
-            collected_at: raw.collected_at,
-            tenant: raw.tenant,
-            source: raw.source,
+            collected_at: header.collected_at,
+            tenant: header.tenant,
+            source: header.source,
             meta: meta.to_string(),
             completeness_with_missing,
             bodies,
         }
     }
+}
+
+/// One collection of a facts file as [`PackedRaw`] stores it.
+pub fn pack_raw_body(text: &str) -> Vec<u8> {
+    let mut compressor = zstd::bulk::Compressor::new(BULK_LEVEL).expect("zstd takes its own levels");
+    compress_exact(&mut compressor, text.as_bytes())
 }
 
 /// A raw facts body as stored: a zstd frame since schema v6, deflated before that, and text

@@ -13,7 +13,7 @@ pub mod raw;
 pub mod redact;
 
 pub use compact::CompactFacts;
-pub use parse::{Collections, FactSource, ParseError, parse, type_name};
+pub use parse::{Collections, FactSource, ParseError, parse, parse_consuming, type_name};
 pub use raw::{CompletenessNote, RawFacts, TenantInfo};
 
 use chrono::{DateTime, Utc};

@@ -520,28 +520,80 @@ fn corrupt(path: &str, e: serde_json::Error) -> ParseError {
     ParseError { path: path.to_string(), object: None, message: format!("not valid JSON: {e}") }
 }
 
+/// What a consuming [`Side`] reads its own collections instead of.
+static EMPTY: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+
 /// One side of the facts file (`graph` or `arm`), to read its collections with their paths.
 struct Side<'a> {
     name: &'static str,
     collections: Collections<'a>,
+    /// Collections owned and read one at a time ([`parse_consuming`]): each is handed on once the
+    /// next is read, so that only one is held as text while the facts grow.
+    consumed: Option<Consumed<'a>>,
+}
+
+/// What a consuming [`Side`] holds: the texts not read yet, the one being read, and where each
+/// goes once read.
+struct Consumed<'a> {
+    texts: std::collections::BTreeMap<String, String>,
+    current: Option<(String, String)>,
+    done: &'a (dyn Fn(&'static str, String, String) + Sync),
 }
 
 impl<'a> Side<'a> {
-    fn get(&self, name: &str) -> Option<Element<'a>> {
-        match self.collections {
-            Collections::Values(m) => m.get(name).map(Element::Value),
-            Collections::Texts(m) => m.get(name).map(|t| Element::Text(t.as_str())),
+    fn new(name: &'static str, collections: Collections<'a>) -> Side<'a> {
+        Side { name, collections, consumed: None }
+    }
+
+    fn consuming(
+        name: &'static str,
+        texts: std::collections::BTreeMap<String, String>,
+        done: &'a (dyn Fn(&'static str, String, String) + Sync),
+    ) -> Side<'a> {
+        let consumed = Consumed { texts, current: None, done };
+        Side { name, collections: Collections::Values(&EMPTY), consumed: Some(consumed) }
+    }
+
+    /// The JSON text the side holds (0 for values, which are never that large here).
+    fn text_bytes(&self) -> usize {
+        match (&self.consumed, &self.collections) {
+            (Some(c), _) => c.texts.values().map(String::len).sum(),
+            (None, Collections::Texts(texts)) => texts.values().map(String::len).sum(),
+            (None, Collections::Values(_)) => 0,
         }
+    }
+
+    /// Hands on every collection a consuming side still holds (those read and those never read).
+    fn finish(self) {
+        if let Some(c) = self.consumed {
+            for (name, text) in c.current.into_iter().chain(c.texts) {
+                (c.done)(self.name, name, text);
+            }
+        }
+    }
+
+    fn get(&mut self, name: &str) -> Option<Element<'_>> {
+        let Some(c) = &mut self.consumed else {
+            return match self.collections {
+                Collections::Values(m) => m.get(name).map(Element::Value),
+                Collections::Texts(m) => m.get(name).map(|t| Element::Text(t.as_str())),
+            };
+        };
+        if let Some((read, text)) = c.current.take() {
+            (c.done)(self.name, read, text);
+        }
+        let text = c.texts.remove_entry(name)?;
+        Some(Element::Text(c.current.insert(text).1.as_str()))
     }
 
     /// A top-level collection: an array of objects (absent or null: not collected, none known),
     /// read one object at a time.
-    fn list(&self, name: &str) -> Result<impl ExactSizeIterator<Item = Result<Item<'a>>> + use<'a>> {
+    fn list(&mut self, name: &str) -> Result<impl ExactSizeIterator<Item = Result<Item<'_>>>> {
         Ok(self.list_elements(name)?.map(|(e, path)| e.load(path)))
     }
 
     /// [`Self::list`], each object not yet loaded: (element, its path).
-    fn list_elements(&self, name: &str) -> Result<impl ExactSizeIterator<Item = (Element<'a>, Path)> + use<'a>> {
+    fn list_elements(&mut self, name: &str) -> Result<impl ExactSizeIterator<Item = (Element<'_>, Path)>> {
         let at = format!("{}.{name}", self.name);
         let items = match self.get(name) {
             None => vec![],
@@ -555,21 +607,22 @@ impl<'a> Side<'a> {
     /// parent id, object), read one object at a time. A parent whose list is null was not read: a
     /// completeness note, never an empty answer.
     fn keyed(
-        &self,
+        &mut self,
         name: &str,
         notes: &mut Vec<CompletenessNote>,
-    ) -> Result<impl Iterator<Item = Result<(String, Item<'a>)>> + use<'a>> {
+    ) -> Result<impl Iterator<Item = Result<(String, Item<'_>)>>> {
         Ok(self.keyed_elements(name, notes)?.1.map(|(parent, e, path)| Ok((parent, e.load(path)?))))
     }
 
     /// [`Self::keyed`], each object not yet loaded: (normalised parent id, element, its path),
     /// after how many objects there are.
     fn keyed_elements(
-        &self,
+        &mut self,
         name: &str,
         notes: &mut Vec<CompletenessNote>,
-    ) -> Result<(usize, impl Iterator<Item = (String, Element<'a>, Path)> + use<'a>)> {
+    ) -> Result<(usize, impl Iterator<Item = (String, Element<'_>, Path)>)> {
         let at = format!("{}.{name}", self.name);
+        let side = self.name;
         let parents = match self.get(name) {
             None => vec![],
             Some(e) => e.map(&at, "an object keyed by parent id")?.unwrap_or_default(),
@@ -579,7 +632,7 @@ impl<'a> Side<'a> {
             let at = child_path(&at, &parent);
             match items.list(&at, "an array of objects")? {
                 None => notes.push(CompletenessNote {
-                    what: format!("{}.{name}", self.name),
+                    what: format!("{side}.{name}"),
                     scope: Some(parent.into_owned()),
                     reason: "null in the facts file (not collected)".into(),
                 }),
@@ -784,7 +837,45 @@ fn object_type(o: &Obj) -> Result<DirectoryObjectType> {
 
 /// Reads a whole facts file. `raw` should already be redacted.
 pub fn parse(raw: &impl FactSource) -> Result<Facts> {
-    let (format, collected, tenant) = (raw.format(), raw.collected_at(), raw.tenant());
+    let header = Header::of(raw);
+    parse_sides(header, Side::new("graph", raw.graph()), Side::new("arm", raw.arm()))
+}
+
+/// [`parse`], taking the collections out of `raw` (its header stays): each collection's text is
+/// handed to `done` (side, name, text) as soon as it has been read, so that the facts are never
+/// held beside the whole text, and every collection reaches `done` once, read or not (on both
+/// sides' threads at once). What `raw` says it lacks is asked before its collections go.
+pub fn parse_consuming(
+    raw: &mut super::compact::CompactFacts,
+    done: &(dyn Fn(&'static str, String, String) + Sync),
+) -> Result<Facts> {
+    let header = Header::of(&*raw);
+    let graph = Side::consuming("graph", std::mem::take(&mut raw.graph), done);
+    let arm = Side::consuming("arm", std::mem::take(&mut raw.arm), done);
+    parse_sides(header, graph, arm)
+}
+
+/// What [`parse`] reads of a facts file before its collections.
+struct Header {
+    format: String,
+    collected_at: String,
+    tenant: TenantInfo,
+    completeness: Vec<CompletenessNote>,
+}
+
+impl Header {
+    fn of(raw: &impl FactSource) -> Header {
+        Header {
+            format: raw.format().to_string(),
+            collected_at: raw.collected_at().to_string(),
+            tenant: raw.tenant().clone(),
+            completeness: raw.completeness_with_missing(),
+        }
+    }
+}
+
+fn parse_sides(header: Header, mut graph: Side, mut arm: Side) -> Result<Facts> {
+    let Header { format, collected_at: collected, tenant, completeness } = header;
     if format != raw::FORMAT {
         return Err(ParseError {
             path: "format".into(),
@@ -792,7 +883,7 @@ pub fn parse(raw: &impl FactSource) -> Result<Facts> {
             message: format!("unsupported facts format {format:?}; this azpath reads {:?}", raw::FORMAT),
         });
     }
-    let collected_at = parse_time(collected).ok_or_else(|| ParseError {
+    let collected_at = parse_time(&collected).ok_or_else(|| ParseError {
         path: "collectedAt".into(),
         object: None,
         message: format!("not an RFC 3339 time: {collected:?}"),
@@ -801,25 +892,33 @@ pub fn parse(raw: &impl FactSource) -> Result<Facts> {
         tenant_id: norm(&tenant.id),
         tenant_name: tenant.display_name.clone().unwrap_or_else(|| tenant.id.clone()),
         collected_at,
-        completeness: raw.completeness_with_missing(),
+        completeness,
         ..Facts::default()
     };
-    let (graph, arm) = (raw.graph(), raw.arm());
-    if text_bytes(&graph).min(text_bytes(&arm)) >= SPLIT_BYTES {
+    if graph.text_bytes().min(arm.text_bytes()) >= SPLIT_BYTES {
         // Both sides are large: ARM is read on another thread while Graph is read here. The
         // Graph side's error wins, as when they were read one after the other.
         let mut arm_facts = Facts { collected_at, ..Facts::default() };
         let (graph_read, arm_read) = std::thread::scope(|scope| {
-            let arm_side = scope.spawn(|| parse_arm(arm, &mut arm_facts));
-            let graph_read = parse_graph(graph, &mut f);
+            let arm_side = scope.spawn(|| {
+                let read = parse_arm(&mut arm, &mut arm_facts);
+                arm.finish();
+                read
+            });
+            let graph_read = parse_graph(&mut graph, &mut f);
+            graph.finish();
             (graph_read, arm_side.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         graph_read?;
         arm_read?;
         take_arm(&mut f, arm_facts);
     } else {
-        parse_graph(graph, &mut f)?;
-        parse_arm(arm, &mut f)?;
+        let graph_read = parse_graph(&mut graph, &mut f);
+        graph.finish();
+        graph_read?;
+        let arm_read = parse_arm(&mut arm, &mut f);
+        arm.finish();
+        arm_read?;
     }
     if let Some(note) = unread_package_settings(&f.resources) {
         f.completeness.push(note);
@@ -833,14 +932,6 @@ pub fn parse(raw: &impl FactSource) -> Result<Facts> {
 /// starting a thread costs more than it saves (the AzureHound reader checks every batch of records
 /// with a parse of its own).
 const SPLIT_BYTES: usize = 1 << 20;
-
-/// The JSON text a side holds (0 for values, which are never that large here).
-fn text_bytes(side: &Collections) -> usize {
-    match side {
-        Collections::Texts(texts) => texts.values().map(String::len).sum(),
-        Collections::Values(_) => 0,
-    }
-}
 
 /// Moves what the ARM side was read into (`parse_arm` on facts of their own) into `f`, after the
 /// Graph side's: the lists both sides add to keep Graph's entries first.
@@ -945,8 +1036,7 @@ fn unread_package_settings(resources: &[super::Resource]) -> Option<Completeness
     })
 }
 
-fn parse_graph(g: Collections, f: &mut Facts) -> Result<()> {
-    let g = Side { name: "graph", collections: g };
+fn parse_graph(g: &mut Side, f: &mut Facts) -> Result<()> {
     // Users, groups, service principals, applications and units share one id space (object ids).
     let mut directory = DirectoryIds::default();
     let items = g.list_elements("users")?;
@@ -1318,8 +1408,7 @@ fn schedule_active(o: &Obj, window: Window, at: DateTime<Utc>) -> Result<bool> {
     Ok(provisioned && window.contains(at))
 }
 
-fn parse_arm(a: Collections, f: &mut Facts) -> Result<()> {
-    let a = Side { name: "arm", collections: a };
+fn parse_arm(a: &mut Side, f: &mut Facts) -> Result<()> {
     // A management group is listed twice by design (its own GET and its parent's descendants);
     // the copies are merged, but two different parents are an error naming both.
     let mut groups: Vec<(String, ManagementGroup)> = Vec::new();

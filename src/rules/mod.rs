@@ -169,7 +169,7 @@ pub fn derive_owned(facts: Facts) -> Derived {
 
 /// [`derive_owned`], with `beside` run on another core while the rules' context (the nodes and
 /// indexes, one core's work) is built, and done before the rules run on every core. The import
-/// compresses its raw facts and indexes them there, in time it would otherwise wait.
+/// builds and compresses its fact index there, in time it would otherwise wait.
 pub fn derive_owned_beside<T: Send>(facts: Facts, beside: impl FnOnce(&Facts) -> T + Send) -> (Derived, T) {
     let (made, value) = run_rules_beside(&facts, true, beside);
     drop(facts);

@@ -429,3 +429,48 @@ fn memberships_share_one_copy_of_each_id_and_name() {
         assert!(x != y || std::sync::Arc::ptr_eq(x, y));
     }
 }
+
+/// The facts and edges of parsed facts (as [`derived`]).
+fn derived_from(parsed: &facts::Facts) -> (Vec<azpath::facts::index::FactRecord>, azpath::rules::Derived) {
+    let mut records: Vec<_> = azpath::facts::index::fact_records(parsed).into_values().collect();
+    records.sort_by(|a, b| a.key.cmp(&b.key));
+    (records, azpath::rules::derive(parsed))
+}
+
+#[test]
+fn parsing_while_handing_on_each_collection_reads_the_same_facts_and_hands_on_every_text_once() {
+    let demo = facts::CompactFacts::from_json(azpath::demo::TENANT_JSON).unwrap();
+    // Large enough on both sides for the two sides to be parsed on two threads (over 1 MiB each).
+    let spec = azpath::synth::SynthSpec {
+        users: 6000,
+        groups: 300,
+        service_principals: 1500,
+        subscriptions: 4,
+        resources: 6000,
+        seed: 7,
+    };
+    let synth = facts::CompactFacts::from(azpath::synth::generate(&spec));
+    let side_bytes = |side: &std::collections::BTreeMap<String, String>| side.values().map(String::len).sum::<usize>();
+    assert!(side_bytes(&synth.graph).min(side_bytes(&synth.arm)) > 1 << 20, "both sides over 1 MiB");
+    for mut whole in [demo, synth] {
+        // A collection no parser reads is handed on too.
+        whole.arm.insert("notReadByAzpath".into(), "[{\"id\":\"x\"}]".into());
+        let mut consumed = whole.clone();
+        let handed = std::sync::Mutex::new(Vec::new());
+        let parsed = facts::parse_consuming(&mut consumed, &|side, name, text| {
+            handed.lock().unwrap().push((side, name, text));
+        })
+        .unwrap();
+        assert!(consumed.graph.is_empty() && consumed.arm.is_empty(), "the texts were taken");
+        assert_eq!(consumed.tenant, whole.tenant, "the header stays");
+        let mut handed = handed.into_inner().unwrap();
+        handed.sort();
+        let side = |name: &'static str, map: &std::collections::BTreeMap<String, String>| {
+            map.iter().map(move |(n, t)| (name, n.clone(), t.clone())).collect::<Vec<_>>()
+        };
+        let mut expected = [side("graph", &whole.graph), side("arm", &whole.arm)].concat();
+        expected.sort();
+        assert_eq!(handed, expected, "every collection once, unchanged");
+        assert_eq!(derived_from(&parsed), derived(&whole));
+    }
+}
