@@ -538,6 +538,9 @@ struct Consumed<'a> {
     texts: std::collections::BTreeMap<String, String>,
     current: Option<(String, String)>,
     done: &'a (dyn Fn(&'static str, String, String) + Sync),
+    /// The collections handed on: the parsers read each once, which the tests check.
+    #[cfg(debug_assertions)]
+    handed: Vec<String>,
 }
 
 impl<'a> Side<'a> {
@@ -550,7 +553,13 @@ impl<'a> Side<'a> {
         texts: std::collections::BTreeMap<String, String>,
         done: &'a (dyn Fn(&'static str, String, String) + Sync),
     ) -> Side<'a> {
-        let consumed = Consumed { texts, current: None, done };
+        let consumed = Consumed {
+            texts,
+            current: None,
+            done,
+            #[cfg(debug_assertions)]
+            handed: Vec::new(),
+        };
         Side { name, collections: Collections::Values(&EMPTY), consumed: Some(consumed) }
     }
 
@@ -579,9 +588,16 @@ impl<'a> Side<'a> {
                 Collections::Texts(m) => m.get(name).map(|t| Element::Text(t.as_str())),
             };
         };
+        if c.current.as_ref().is_some_and(|(read, _)| read == name) {
+            return c.current.as_ref().map(|(_, text)| Element::Text(text.as_str()));
+        }
         if let Some((read, text)) = c.current.take() {
+            #[cfg(debug_assertions)]
+            c.handed.push(read.clone());
             (c.done)(self.name, read, text);
         }
+        #[cfg(debug_assertions)]
+        debug_assert!(!c.handed.iter().any(|h| h == name), "{}.{name} read again after it was handed on", self.name);
         let text = c.texts.remove_entry(name)?;
         Some(Element::Text(c.current.insert(text).1.as_str()))
     }
@@ -843,8 +859,9 @@ pub fn parse(raw: &impl FactSource) -> Result<Facts> {
 
 /// [`parse`], taking the collections out of `raw` (its header stays): each collection's text is
 /// handed to `done` (side, name, text) as soon as it has been read, so that the facts are never
-/// held beside the whole text, and every collection reaches `done` once, read or not (on both
-/// sides' threads at once). What `raw` says it lacks is asked before its collections go.
+/// held beside the whole text, and, when the facts parse, every collection reaches `done` once,
+/// read or not (from both sides' threads at once). What `raw` says it lacks is asked before its
+/// collections go.
 pub fn parse_consuming(
     raw: &mut super::compact::CompactFacts,
     done: &(dyn Fn(&'static str, String, String) + Sync),
@@ -902,23 +919,25 @@ fn parse_sides(header: Header, mut graph: Side, mut arm: Side) -> Result<Facts> 
         let (graph_read, arm_read) = std::thread::scope(|scope| {
             let arm_side = scope.spawn(|| {
                 let read = parse_arm(&mut arm, &mut arm_facts);
-                arm.finish();
+                if read.is_ok() {
+                    arm.finish();
+                }
                 read
             });
             let graph_read = parse_graph(&mut graph, &mut f);
-            graph.finish();
+            if graph_read.is_ok() {
+                graph.finish();
+            }
             (graph_read, arm_side.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         graph_read?;
         arm_read?;
         take_arm(&mut f, arm_facts);
     } else {
-        let graph_read = parse_graph(&mut graph, &mut f);
+        parse_graph(&mut graph, &mut f)?;
         graph.finish();
-        graph_read?;
-        let arm_read = parse_arm(&mut arm, &mut f);
+        parse_arm(&mut arm, &mut f)?;
         arm.finish();
-        arm_read?;
     }
     if let Some(note) = unread_package_settings(&f.resources) {
         f.completeness.push(note);
