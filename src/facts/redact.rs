@@ -148,8 +148,10 @@ struct Verdicts {
 }
 
 fn name_verdict(name: &str, parent: Option<&str>) -> NameVerdict {
-    // A bounded number, so that hostile input cannot grow the table.
+    // A bounded number of short names (property names are), so that hostile input cannot grow
+    // the table.
     const REMEMBERED: usize = 4096;
+    const LONGEST: usize = 256;
     thread_local! {
         static VERDICTS: std::cell::RefCell<Verdicts> = Default::default();
     }
@@ -162,7 +164,7 @@ fn name_verdict(name: &str, parent: Option<&str>) -> NameVerdict {
             return verdict;
         }
         let verdict = NameVerdict { credential: judge_name(name, parent), shaped: scrub_text(name) != name };
-        if v.remembered < REMEMBERED {
+        if v.remembered < REMEMBERED && name.len() + parent.map_or(0, str::len) <= LONGEST {
             v.remembered += 1;
             let names = match parent {
                 None => &mut v.top,
