@@ -1431,11 +1431,10 @@ impl PackedRaw {
     pub fn new(raw: CompactFacts) -> PackedRaw {
         let completeness_with_missing = raw.completeness_with_missing();
         let mut bodies = Vec::new();
-        let mut compressor = zstd::bulk::Compressor::new(BULK_LEVEL).expect("zstd takes its own levels");
         let mut header = raw;
         for (side, map) in [("graph", std::mem::take(&mut header.graph)), ("arm", std::mem::take(&mut header.arm))] {
             for (name, body) in map {
-                bodies.push((side, name, compress_exact(&mut compressor, body.as_bytes())));
+                bodies.push((side, name, pack_raw_body(&body)));
             }
         }
         PackedRaw::from_parts(header, completeness_with_missing, bodies)

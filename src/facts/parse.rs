@@ -520,20 +520,22 @@ fn corrupt(path: &str, e: serde_json::Error) -> ParseError {
     ParseError { path: path.to_string(), object: None, message: format!("not valid JSON: {e}") }
 }
 
-/// What a consuming [`Side`] reads its own collections instead of.
-static EMPTY: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
-
 /// One side of the facts file (`graph` or `arm`), to read its collections with their paths.
 struct Side<'a> {
     name: &'static str,
-    collections: Collections<'a>,
-    /// Collections owned and read one at a time ([`parse_consuming`]): each is handed on once the
-    /// next is read, so that only one is held as text while the facts grow.
-    consumed: Option<Consumed<'a>>,
+    source: Source<'a>,
 }
 
-/// What a consuming [`Side`] holds: the texts not read yet, the one being read, and where each
-/// goes once read.
+/// Where a [`Side`]'s collections are: borrowed from the facts file, or owned and read one at a
+/// time ([`parse_consuming`]).
+enum Source<'a> {
+    Borrowed(Collections<'a>),
+    Consumed(Consumed<'a>),
+}
+
+/// Collections owned and read one at a time: the texts not read yet, the one being read (held
+/// until the next is asked for, so that only one is held as text while the facts grow), and
+/// where each goes once read.
 struct Consumed<'a> {
     texts: std::collections::BTreeMap<String, String>,
     current: Option<(String, String)>,
@@ -545,7 +547,7 @@ struct Consumed<'a> {
 
 impl<'a> Side<'a> {
     fn new(name: &'static str, collections: Collections<'a>) -> Side<'a> {
-        Side { name, collections, consumed: None }
+        Side { name, source: Source::Borrowed(collections) }
     }
 
     fn consuming(
@@ -560,21 +562,21 @@ impl<'a> Side<'a> {
             #[cfg(debug_assertions)]
             handed: Vec::new(),
         };
-        Side { name, collections: Collections::Values(&EMPTY), consumed: Some(consumed) }
+        Side { name, source: Source::Consumed(consumed) }
     }
 
     /// The JSON text the side holds (0 for values, which are never that large here).
     fn text_bytes(&self) -> usize {
-        match (&self.consumed, &self.collections) {
-            (Some(c), _) => c.texts.values().map(String::len).sum(),
-            (None, Collections::Texts(texts)) => texts.values().map(String::len).sum(),
-            (None, Collections::Values(_)) => 0,
+        match &self.source {
+            Source::Consumed(c) => c.texts.values().map(String::len).sum(),
+            Source::Borrowed(Collections::Texts(texts)) => texts.values().map(String::len).sum(),
+            Source::Borrowed(Collections::Values(_)) => 0,
         }
     }
 
     /// Hands on every collection a consuming side still holds (those read and those never read).
     fn finish(self) {
-        if let Some(c) = self.consumed {
+        if let Source::Consumed(c) = self.source {
             for (name, text) in c.current.into_iter().chain(c.texts) {
                 (c.done)(self.name, name, text);
             }
@@ -582,11 +584,10 @@ impl<'a> Side<'a> {
     }
 
     fn get(&mut self, name: &str) -> Option<Element<'_>> {
-        let Some(c) = &mut self.consumed else {
-            return match self.collections {
-                Collections::Values(m) => m.get(name).map(Element::Value),
-                Collections::Texts(m) => m.get(name).map(|t| Element::Text(t.as_str())),
-            };
+        let c = match &mut self.source {
+            Source::Borrowed(Collections::Values(m)) => return m.get(name).map(Element::Value),
+            Source::Borrowed(Collections::Texts(m)) => return m.get(name).map(|t| Element::Text(t.as_str())),
+            Source::Consumed(c) => c,
         };
         if c.current.as_ref().is_some_and(|(read, _)| read == name) {
             return c.current.as_ref().map(|(_, text)| Element::Text(text.as_str()));
