@@ -4,7 +4,7 @@
 use super::execute::ways;
 use super::{Context, Hit, Plane, RbacGrant, Rule, grant_text, rbac_edge};
 use crate::facts::Resource;
-use crate::model::{CONFIG_CHANGE_COST, Edge, EdgeKind, Evidence, EvidenceKind, NodeKind};
+use crate::model::{CONFIG_CHANGE_COST, Edge, EdgeKind, Evidence, EvidenceKind, FastMap, FastSet, NodeKind};
 use crate::rbac::Grant;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,7 +82,7 @@ struct Place<'c> {
     what: &'static str,
     existing: Option<&'c Resource>,
     /// The compute's id, or the resource group's.
-    target: String,
+    target: &'c str,
 }
 
 impl Place<'_> {
@@ -93,7 +93,7 @@ impl Place<'_> {
     /// Easiest first: active before eligible, unconditional before conditional, an existing compute
     /// before a new one, then by id.
     fn rank(&self) -> (bool, bool, bool, &str) {
-        (self.grant.assignment.eligible, self.conditional(), self.existing.is_none(), &self.target)
+        (self.grant.assignment.eligible, self.conditional(), self.existing.is_none(), self.target)
     }
 }
 
@@ -104,33 +104,33 @@ fn runs_code(ctx: &Context, g: &RbacGrant, ty: &str, at: &str) -> bool {
     })
 }
 
-/// Every place a grant lets its principal attach an identity and run code.
-fn places<'c>(ctx: &'c Context) -> Vec<Place<'c>> {
-    let mut out = Vec::new();
+/// Every place a grant of one of `principals` lets it attach an identity and run code, handed to
+/// `found` one at a time: a tenant has a place for nearly every compute assignment (five per VM in
+/// an AzureHound collection), and only the best per principal is kept.
+fn places<'c>(ctx: &'c Context, principals: &FastSet<&str>, mut found: impl FnMut(Place<'c>)) {
+    let ours = |g: &RbacGrant| principals.contains(g.assignment.principal_id.as_str());
     for &(ty, write, creatable, what) in CARRIERS {
         for (g, r, how) in ctx.rbac_matches(write, false, |r| r.resource_type == ty) {
-            if runs_code(ctx, g, ty, &r.id) {
-                out.push(Place { grant: g, how, write, what, existing: Some(r), target: r.id.clone() });
+            if ours(g) && runs_code(ctx, g, ty, &r.id) {
+                found(Place { grant: g, how, write, what, existing: Some(r), target: &r.id });
             }
         }
         if !creatable {
             continue;
         }
         // Many assignments share a few roles: match each role's patterns once.
-        let mut by_role: crate::model::FastMap<*const crate::rbac::RoleDefinition, Option<crate::rbac::Grant>> =
-            Default::default();
-        for g in &ctx.grants {
+        let mut by_role: FastMap<*const crate::rbac::RoleDefinition, Option<crate::rbac::Grant>> = Default::default();
+        for g in ctx.grants.iter().filter(|g| ours(g)) {
             let how = by_role.entry(std::ptr::from_ref(g.role)).or_insert_with(|| g.role.grants_action(write));
             let Some(how) = how.clone() else { continue };
             let rg = first_resource_group(ctx, &g.assignment.scope, |rg| {
                 !ctx.denied(&g.assignment.principal_id, rg, write, false) && runs_code(ctx, g, ty, rg)
             });
             if let Some(rg) = rg {
-                out.push(Place { grant: g, how, write, what, existing: None, target: rg.to_string() });
+                found(Place { grant: g, how, write, what, existing: None, target: rg });
             }
         }
     }
-    out
 }
 
 /// The first resource group at or beneath `scope` (breadth first, in sorted order) that `ok`
@@ -152,15 +152,9 @@ fn first_resource_group<'c>(ctx: &'c Context, scope: &str, ok: impl Fn(&str) -> 
 }
 
 fn derive(ctx: &Context, out: &mut Vec<Edge>) {
-    let mut best: BTreeMap<&str, Place> = BTreeMap::new();
-    for p in places(ctx) {
-        let principal = p.grant.assignment.principal_id.as_str();
-        if best.get(principal).is_none_or(|b| p.rank() < b.rank()) {
-            best.insert(principal, p);
-        }
-    }
     // Each (grant, identity) once, whichever spelling of the assign action matched.
     let mut seen = BTreeSet::new();
+    let mut assigns = Vec::new();
     for &action in ASSIGN {
         for (g, uami, how) in ctx.rbac_matches(action, false, |r| r.resource_type == UAMI) {
             let principal = g.assignment.principal_id.as_str();
@@ -169,9 +163,24 @@ fn derive(ctx: &Context, out: &mut Vec<Edge>) {
             {
                 continue;
             }
-            if let Some(place) = best.get(principal) {
-                out.extend(edge(ctx, g, uami, action, &how, place));
+            assigns.push((g, uami, action, how));
+        }
+    }
+    // Where each principal that can assign an identity can put it: the compute rights of
+    // everyone else are never looked at.
+    let principals: FastSet<&str> = assigns.iter().map(|(g, ..)| g.assignment.principal_id.as_str()).collect();
+    let mut best: BTreeMap<&str, Place> = BTreeMap::new();
+    if !principals.is_empty() {
+        places(ctx, &principals, |p| {
+            let principal = p.grant.assignment.principal_id.as_str();
+            if best.get(principal).is_none_or(|b| p.rank() < b.rank()) {
+                best.insert(principal, p);
             }
+        });
+    }
+    for (g, uami, action, how) in assigns {
+        if let Some(place) = best.get(g.assignment.principal_id.as_str()) {
+            out.extend(edge(ctx, g, uami, action, &how, place));
         }
     }
 }
@@ -182,7 +191,7 @@ fn edge(ctx: &Context, g: &RbacGrant, uami: &Resource, action: &str, how: &Grant
     let compute_grant = place.grant;
     let where_text = match place.existing {
         Some(r) => format!("attach it to {} {}", place.what, r.name),
-        None => format!("create a {} with it in resource group {}", place.what, ctx.name(&place.target)),
+        None => format!("create a {} with it in resource group {}", place.what, ctx.name(place.target)),
     };
     let by = if compute_grant.assignment.id == g.assignment.id {
         String::new()
@@ -209,7 +218,7 @@ fn edge(ctx: &Context, g: &RbacGrant, uami: &Resource, action: &str, how: &Grant
         );
     }
     // Attaching the identity is a write to the compute (or its resource group) through ARM.
-    let hit = Hit { target: &uami.id, action, how, plane: Plane::Arm(&place.target) };
+    let hit = Hit { target: &uami.id, action, how, plane: Plane::Arm(place.target) };
     let mut e = rbac_edge(ctx, &RULE, g, hit, reason, extra)?;
     if compute_grant.assignment.eligible && !e.requires_activation {
         e = e.as_kind(EdgeKind::RunCodeAs, true);
