@@ -229,10 +229,10 @@ impl<'a> Obj<'a> {
     }
 
     /// `tags`: an object of strings (ARM tag values are strings).
-    fn tags(&self) -> Result<BTreeMap<String, String>> {
+    fn tags(&self) -> Result<super::Tags> {
         let mut tags = BTreeMap::new();
         let map = match self.get("tags")? {
-            None => return Ok(tags),
+            None => return Ok(super::Tags::default()),
             Some(Value::Object(m)) => m,
             Some(v) => return Err(self.wrong("tags", "an object", v)),
         };
@@ -242,7 +242,7 @@ impl<'a> Obj<'a> {
                 .ok_or_else(|| wrong_type(child_path(&self.path_of("tags"), k), self.object(), "a string", v))?;
             tags.insert(k.clone(), v.to_string());
         }
-        Ok(tags)
+        Ok(tags.into_iter().collect())
     }
 
     fn time_opt(&self, rel: &str) -> Result<Option<DateTime<Utc>>> {
