@@ -98,7 +98,7 @@ pub fn prepare(raw: impl Into<CompactFacts>) -> anyhow::Result<Prepared> {
     // before the edges are made, rather than held beside them.
     let (derived, (index, pack)) = rules::derive_owned_beside(facts, |facts| {
         let started = std::time::Instant::now();
-        let index = store::PackedIndex::new(&facts::index::fact_list(facts));
+        let index = store::PackedIndex::of(&facts::index::PackedRecords::of(facts));
         (index, started.elapsed())
     });
     let timings = PrepareTimings { parse, pack, derive: started.elapsed() };

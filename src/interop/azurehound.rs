@@ -109,6 +109,12 @@ impl Default for TextList {
 }
 
 impl TextList {
+    fn with_capacity(bytes: usize) -> TextList {
+        let mut text = Vec::with_capacity(bytes);
+        text.push(b'[');
+        TextList(text)
+    }
+
     fn separate(&mut self) {
         if self.0.len() > 1 {
             self.0.push(b',');
@@ -717,8 +723,10 @@ impl AzureHoundReader {
         for (name, list) in std::mem::take(&mut self.arm_lists) {
             arm.insert(name.into(), list.into_array());
         }
+        // Sized once: growing by doubling would copy the largest collection (the VMs' text, two
+        // fifths of an AzureHound file) while the map still holds it.
         let array = |items: BTreeMap<String, Box<str>>| {
-            let mut list = TextList::default();
+            let mut list = TextList::with_capacity(items.values().map(|item| item.len() + 1).sum::<usize>() + 2);
             for item in items.into_values() {
                 list.push(&item);
             }
