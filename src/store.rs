@@ -27,9 +27,10 @@ const CACHE_KIB: i64 = 262_144;
 
 /// The page cache while a snapshot is written. A snapshot is mostly blobs appended once (graph
 /// parts, compressed texts and facts), so pages that spill to the WAL mid-transaction are written
-/// there once, as at the commit: at 256 MiB, a dense 256 MB AzureHound import held 220 MB of
-/// written pages at its peak (1,151 MB against 1,016 MB with 16 MiB), for the same write time.
-/// (Before schema v4, a row per node and edge, a small cache doubled the import time.)
+/// there once, as at the commit: at 256 MiB the cache was 220 MB of a dense 256 MB AzureHound
+/// import's peak heap, and the import peaked at 1,111–1,124 MiB against 986–993 MiB with 16 MiB,
+/// for the same write time. (Before schema v4, a row per node and edge, a small cache doubled the
+/// import time.)
 const WRITE_CACHE_KIB: i64 = 16_384;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.

@@ -267,7 +267,8 @@ pub struct Subscription {
 
 /// The tags of a resource or resource group, sorted by name, each name once (as JSON objects are
 /// read: the last of a repeated name wins). A boxed slice, not a map: most resources carry a few
-/// tags, and a `BTreeMap` allocates room for eleven (a tenth of an AzureHound import's facts).
+/// tags, and a `BTreeMap` allocates room for eleven (23 MB of a 256 MB AzureHound import's
+/// 326 MB peak heap; 1.5 MB as a slice).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Tags(Box<[(Box<str>, Box<str>)]>);
 
