@@ -469,18 +469,18 @@ impl Store {
         label: Option<&str>,
     ) -> Result<i64> {
         let rows_only = self.rows_only;
-        self.conn.pragma_update(None, "cache_size", -WRITE_CACHE_KIB)?;
-        let written = self.without_key_checks(|store| store.write_snapshot_rows(raw, derived, index, label, rows_only));
-        self.conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
-        written
+        self.writing(|store| store.write_snapshot_rows(raw, derived, index, label, rows_only))
     }
 
-    /// The rows of a new snapshot only refer to each other, and the writer checks every edge's
-    /// ends itself: SQLite's foreign-key lookups per row are left out (the pragma cannot change
-    /// inside a transaction, so it is switched around it).
-    fn without_key_checks<T>(&mut self, write: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+    /// Runs a snapshot's write with the connection set for it: without SQLite's foreign-key
+    /// lookups per row (the rows of a new snapshot only refer to each other, and the writer checks
+    /// every edge's ends itself), and with the smaller page cache of [`WRITE_CACHE_KIB`]. Both are
+    /// switched around the transaction (the key pragma cannot change inside one).
+    fn writing<T>(&mut self, write: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        self.conn.pragma_update(None, "cache_size", -WRITE_CACHE_KIB)?;
         let written = write(self);
+        self.conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         written
     }

@@ -295,18 +295,11 @@ impl PackedRecords {
         });
         // Stable: of the records with one key, the last made is last.
         records.sort_by_key(|&(hash, _)| hash);
-        let mut kept: Vec<(u128, usize)> = Vec::with_capacity(records.len());
-        for (hash, start) in records {
-            // A key made again replaces the earlier record (keys with one hash are next to each
-            // other), as in `last_per_key`.
-            let same_hash = kept.iter().rev().take_while(|(h, _)| *h == hash).count();
-            let key = record_field(&bytes[start..], 1);
-            let run = kept.len() - same_hash;
-            match kept[run..].iter().position(|&(_, at)| record_field(&bytes[at..], 1) == key) {
-                Some(at) => kept[run + at] = (hash, start),
-                None => kept.push((hash, start)),
-            }
-        }
+        let kept = keep_last_per_key(
+            records,
+            |&(hash, _)| hash,
+            |&(_, a), &(_, b)| record_field(&bytes[a..], 1) == record_field(&bytes[b..], 1),
+        );
         PackedRecords { bytes, records: kept }
     }
 
@@ -346,13 +339,7 @@ impl PackedRecords {
 
     /// The digest of the records, as [`fact_digest`] makes it of the same records.
     pub fn digest(&self) -> FactDigest {
-        let mut d: FactDigest = self
-            .records
-            .iter()
-            .map(|&(hash, start)| (hash, xxhash_rust::xxh3::xxh3_64(record_field(&self.bytes[start..], 3))))
-            .collect();
-        d.sort_unstable();
-        d
+        digest_of(self.records.iter().map(|&(hash, start)| (hash, record_field(&self.bytes[start..], 3))))
     }
 }
 
@@ -390,27 +377,34 @@ fn category_of(key: &str) -> &'static str {
 fn last_per_key(mut out: Vec<FactRecord>) -> Vec<FactRecord> {
     // Stable: of the records with one key, the last made is last.
     out.sort_by_cached_key(|r| fact_key_hash(&r.key));
-    let mut hashes = out.iter().map(|r| fact_key_hash(&r.key));
+    keep_last_per_key(out, |r| fact_key_hash(&r.key), |a, b| a.key == b.key)
+}
+
+/// `sorted` (stably, by `hash`) once per key: an item whose key came before replaces the earlier
+/// one in its place (items with one hash are next to each other; `same_key` tells keys apart).
+fn keep_last_per_key<T>(sorted: Vec<T>, hash: impl Fn(&T) -> u128, same_key: impl Fn(&T, &T) -> bool) -> Vec<T> {
+    let mut hashes = sorted.iter().map(&hash);
     let mut previous = hashes.next();
     if hashes.all(|h| previous.replace(h) != Some(h)) {
-        return out;
+        return sorted;
     }
-    let mut kept: Vec<FactRecord> = Vec::with_capacity(out.len());
-    for r in out {
-        // A key made again replaces the earlier record (keys with one hash are next to each other).
-        let same_hash = kept.iter().rev().take_while(|k| fact_key_hash(&k.key) == fact_key_hash(&r.key));
-        match same_hash.count() {
-            0 => kept.push(r),
-            n => {
-                let at = kept.len() - n;
-                match kept[at..].iter().position(|k| k.key == r.key) {
-                    Some(i) => kept[at + i] = r,
-                    None => kept.push(r),
-                }
-            }
+    let mut kept: Vec<T> = Vec::with_capacity(sorted.len());
+    for item in sorted {
+        let h = hash(&item);
+        let run = kept.len() - kept.iter().rev().take_while(|k| hash(k) == h).count();
+        match kept[run..].iter().position(|k| same_key(k, &item)) {
+            Some(i) => kept[run + i] = item,
+            None => kept.push(item),
         }
     }
     kept
+}
+
+/// A digest from each fact's (key hash, detail), sorted.
+fn digest_of<'d>(facts: impl Iterator<Item = (u128, &'d [u8])>) -> FactDigest {
+    let mut d: FactDigest = facts.map(|(hash, detail)| (hash, xxhash_rust::xxh3::xxh3_64(detail))).collect();
+    d.sort_unstable();
+    d
 }
 
 fn add_records(f: &Facts, mut add: impl FnMut(String, String, String)) {
@@ -631,10 +625,7 @@ pub fn fact_key_hash(key: &str) -> u128 {
 
 /// The digest of a set of fact records.
 pub fn fact_digest<'r>(records: impl IntoIterator<Item = &'r FactRecord>) -> FactDigest {
-    let mut d: FactDigest =
-        records.into_iter().map(|r| (fact_key_hash(&r.key), xxhash_rust::xxh3::xxh3_64(r.detail.as_bytes()))).collect();
-    d.sort_unstable();
-    d
+    digest_of(records.into_iter().map(|r| (fact_key_hash(&r.key), r.detail.as_bytes())))
 }
 
 #[cfg(test)]
